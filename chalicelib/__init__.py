@@ -1,0 +1,1 @@
+"""CareCue: appointment and medication reminders for small clinics (the Lambda package)."""

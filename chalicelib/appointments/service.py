@@ -1,0 +1,260 @@
+"""Appointments from clinic systems: book, read, list, reschedule, cancel.
+
+Each change is one DynamoDB transaction (appointment, patient, reminders), so a failed request stores
+nothing. Timers are armed after the commit: DynamoDB is the source of truth and a timer that failed to arm is
+logged and counted for the reconciler to re-arm; the booking itself stands. Notices (confirmation, reschedule,
+cancellation) go out at once through the same dispatcher the timers use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+
+from chalicelib.appointments.request import AppointmentChange, NewAppointment
+from chalicelib.clock import Clock, to_utc
+from chalicelib.delivery.dispatch import DeliveryRequest, Dispatcher, TransientSendError
+from chalicelib.errors import Conflict, NotFound, TimerError
+from chalicelib.observability import count, logger
+from chalicelib.planning.appointment_reminders import (
+    Kind,
+    PlannedReminder,
+    Status,
+    channels_for,
+    plan_notice,
+    plan_reminders,
+)
+from chalicelib.scheduling.timers import ReminderTimers, Timer, schedule_name
+from chalicelib.store.models import Appointment, Clinic, Patient, Reminder, transaction
+
+# A notice the channel could not take right now is retried by a timer this far ahead.
+NOTICE_RETRY_DELAY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class AppointmentRecord:
+    appointment: Appointment
+    patient: Patient
+    reminders: list[Reminder]
+    created: bool = False
+
+
+class AppointmentService:
+    def __init__(self, clock: Clock, timers: ReminderTimers, dispatcher: Dispatcher) -> None:
+        self._clock = clock
+        self._timers = timers
+        self._dispatcher = dispatcher
+
+    def book(self, clinic_id: str, request: NewAppointment, source: str = "api") -> AppointmentRecord:
+        """Books an appointment; booking the same `external_id` again returns the first booking unchanged."""
+        now = self._clock.now()
+        clinic = Clinic.get(clinic_id)
+        appointment_id = _appointment_id(clinic_id, source, request.external_id)
+        details = request.patient
+        patient = Patient(
+            clinic_id,
+            f"pat_{secrets.token_hex(8)}",
+            name=details.name,
+            phone=details.phone,
+            email=details.email,
+            timezone=details.timezone,
+            language=details.language,
+            created_at=now,
+        )
+        appointment = Appointment(
+            clinic_id,
+            appointment_id,
+            patient_id=patient.patient_id,
+            start=to_utc(request.start),
+            timezone=details.timezone or clinic.timezone,
+            duration_minutes=request.duration_minutes,
+            provider=request.provider,
+            location=request.location,
+            source=source,
+            external_id=request.external_id,
+            status="booked",
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        channels = channels_for(details.phone, details.email)
+        plan = plan_notice(Kind.CONFIRMATION, channels, now, 1) + plan_reminders(appointment.start, channels, now)
+        reminders = [_reminder(clinic_id, appointment_id, 1, item, now) for item in plan]
+        try:
+            with transaction() as write:
+                write.save(appointment, condition=Appointment.appointment_id.does_not_exist())
+                write.save(patient)
+                for reminder in reminders:
+                    write.save(reminder)
+        except TransactWriteError as e:
+            if request.external_id is not None and _condition_failed(e):
+                return self.get(clinic_id, appointment_id)
+            raise
+        self._arm(reminders)
+        self._send_notices(reminders)
+        return AppointmentRecord(appointment, patient, self._reminders(appointment_id), created=True)
+
+    def get(self, clinic_id: str, appointment_id: str) -> AppointmentRecord:
+        appointment = self._appointment(clinic_id, appointment_id)
+        patient = Patient.get(clinic_id, appointment.patient_id)
+        return AppointmentRecord(appointment, patient, self._reminders(appointment_id))
+
+    def list(self, clinic_id: str, start_from: datetime, start_to: datetime) -> list[AppointmentRecord]:
+        found = Appointment.by_start.query(
+            clinic_id, Appointment.start.between(to_utc(start_from), to_utc(start_to))
+        )
+        return [self.get(clinic_id, appointment.appointment_id) for appointment in found]
+
+    def change(self, clinic_id: str, appointment_id: str, change: AppointmentChange) -> AppointmentRecord:
+        """Moves or edits an appointment: timers move with it and the patient hears of a new time."""
+        now = self._clock.now()
+        appointment = self._appointment(clinic_id, appointment_id)
+        if appointment.status != "booked":
+            raise Conflict(f"the appointment is {appointment.status} and cannot be changed")
+        patient = Patient.get(clinic_id, appointment.patient_id)
+        moved = change.start is not None and to_utc(change.start) != appointment.start
+        old_version = appointment.version
+        version = old_version + 1
+        actions = [Appointment.version.set(version), Appointment.updated_at.set(now)]
+        if change.start is not None:
+            actions.append(Appointment.start.set(to_utc(change.start)))
+        for name in ("duration_minutes", "provider", "location"):
+            if name in change.present:
+                value = getattr(change, name)
+                attribute = getattr(Appointment, name)
+                actions.append(attribute.set(value) if value is not None else attribute.remove())
+        channels = channels_for(patient.phone, patient.email)
+        start = to_utc(change.start) if change.start is not None else appointment.start
+        earlier = {r.reminder_id: r for r in self._reminders(appointment_id)}
+        plan = [item for item in plan_reminders(start, channels, now) if not _already_done(item, earlier)]
+        if moved:
+            plan += plan_notice(Kind.RESCHEDULE_NOTICE, channels, now, version)
+        reminders = [_reminder(clinic_id, appointment_id, version, item, now) for item in plan]
+        self._commit(appointment, actions, old_version, reminders)
+        self._arm(reminders)
+        for reminder in reminders:
+            if reminder.status != Status.SCHEDULED:
+                self._disarm(reminder)
+        self._send_notices(reminders)
+        return self.get(clinic_id, appointment_id)
+
+    def cancel(self, clinic_id: str, appointment_id: str) -> AppointmentRecord:
+        """Cancels: every pending reminder is cancelled and disarmed, and the patient is told once."""
+        now = self._clock.now()
+        appointment = self._appointment(clinic_id, appointment_id)
+        if appointment.status == "cancelled":
+            return self.get(clinic_id, appointment_id)
+        patient = Patient.get(clinic_id, appointment.patient_id)
+        version = appointment.version + 1
+        pending = [r for r in self._reminders(appointment_id) if r.status == Status.SCHEDULED]
+        for reminder in pending:
+            reminder.status = Status.CANCELLED.value
+            reminder.reason = "appointment_cancelled"
+            reminder.updated_at = now
+        notices = [
+            _reminder(clinic_id, appointment_id, version, item, now)
+            for item in plan_notice(Kind.CANCELLATION_NOTICE, channels_for(patient.phone, patient.email), now, version)
+        ]
+        actions = [
+            Appointment.status.set("cancelled"),
+            Appointment.version.set(version),
+            Appointment.updated_at.set(now),
+        ]
+        self._commit(appointment, actions, appointment.version, pending + notices)
+        for reminder in pending:
+            self._disarm(reminder)
+        self._send_notices(notices)
+        return self.get(clinic_id, appointment_id)
+
+    def _commit(self, appointment: Appointment, actions: list, old_version: int, reminders: list[Reminder]) -> None:
+        try:
+            with transaction() as write:
+                write.update(appointment, actions=actions, condition=Appointment.version == old_version)
+                for reminder in reminders:
+                    write.save(reminder)
+        except TransactWriteError as e:
+            if _condition_failed(e):
+                raise Conflict("the appointment was changed by another request; read it and try again") from e
+            raise
+
+    def _appointment(self, clinic_id: str, appointment_id: str) -> Appointment:
+        try:
+            return Appointment.get(clinic_id, appointment_id, consistent_read=True)
+        except DoesNotExist:
+            raise NotFound("appointment") from None
+
+    def _reminders(self, appointment_id: str) -> list[Reminder]:
+        return list(Reminder.query(appointment_id, consistent_read=True))
+
+    def _arm(self, reminders: list[Reminder]) -> None:
+        for reminder in reminders:
+            if reminder.status == Status.SCHEDULED and reminder.kind == Kind.REMINDER:
+                self._arm_at(reminder, reminder.send_at)
+
+    def _arm_at(self, reminder: Reminder, fire_at: datetime) -> None:
+        timer = Timer(reminder.clinic_id, reminder.owner_id, reminder.reminder_id, reminder.owner_version, fire_at)
+        try:
+            self._timers.arm(timer)
+        except TimerError as e:
+            logger.error("timer not armed", extra={"reminder": timer.name, "code": e.code})
+            count("TimersFailed", channel=reminder.channel)
+
+    def _disarm(self, reminder: Reminder) -> None:
+        try:
+            self._timers.disarm(reminder.owner_id, reminder.reminder_id)
+        except TimerError as e:
+            # The fire-time re-check makes a stray timer harmless: it finds the reminder is no longer scheduled.
+            logger.warning("timer not disarmed", extra={"reminder": reminder.reminder_id, "code": e.code})
+
+    def _send_notices(self, reminders: list[Reminder]) -> None:
+        for reminder in reminders:
+            if reminder.status != Status.SCHEDULED or reminder.kind == Kind.REMINDER:
+                continue
+            request = DeliveryRequest(
+                reminder.clinic_id, reminder.owner_id, reminder.reminder_id, reminder.owner_version, reminder.send_at
+            )
+            try:
+                self._dispatcher.deliver(request)
+            except TransientSendError:
+                # The same timer path as any reminder retries it, keyed on the same occurrence.
+                self._arm_at(reminder, self._clock.now() + NOTICE_RETRY_DELAY)
+
+
+def _appointment_id(clinic_id: str, source: str, external_id: str | None) -> str:
+    """Random, or derived from the caller's own id so that sending the same booking twice books it once."""
+    if external_id is None:
+        return f"apt_{secrets.token_hex(10)}"
+    digest = hashlib.sha256(f"{clinic_id}\x1f{source}\x1f{external_id}".encode()).hexdigest()
+    return f"apt_{digest[:20]}"
+
+
+def _reminder(clinic_id: str, owner_id: str, version: int, item: PlannedReminder, now: datetime) -> Reminder:
+    return Reminder(
+        owner_id,
+        item.reminder_id,
+        clinic_id=clinic_id,
+        kind=item.kind.value,
+        channel=item.channel.value,
+        send_at=item.send_at,
+        status=item.status.value,
+        reason=item.reason,
+        owner_version=version,
+        schedule_name=schedule_name(owner_id, item.reminder_id) if item.needs_timer else None,
+        updated_at=now,
+    )
+
+
+def _already_done(item: PlannedReminder, earlier: dict[str, Reminder]) -> bool:
+    """A reminder whose time has passed and that was already sent or failed keeps its record."""
+    previous = earlier.get(item.reminder_id)
+    return item.status is Status.SKIPPED and previous is not None and previous.status in (Status.SENT, Status.FAILED)
+
+
+def _condition_failed(error: TransactWriteError) -> bool:
+    reasons = error.cancellation_reasons or []
+    return any(reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons)
+

@@ -1,0 +1,51 @@
+"""The JSON shape of an appointment in the REST API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.appointments.service import AppointmentRecord
+from chalicelib.clock import iso_utc
+from chalicelib.store.models import Reminder
+from chalicelib.timezones import local_time
+
+
+def appointment_view(record: AppointmentRecord) -> dict[str, Any]:
+    appointment, patient = record.appointment, record.patient
+    return {
+        "id": appointment.appointment_id,
+        "status": appointment.status,
+        "start": iso_utc(appointment.start),
+        "start_local": local_time(appointment.start, appointment.timezone).isoformat(),
+        "timezone": appointment.timezone,
+        "duration_minutes": appointment.duration_minutes,
+        "provider": appointment.provider,
+        "location": appointment.location,
+        "source": appointment.source,
+        "external_id": appointment.external_id,
+        "version": appointment.version,
+        "patient": {
+            "id": patient.patient_id,
+            "name": patient.name,
+            "phone": patient.phone,
+            "email": patient.email,
+            "timezone": patient.timezone,
+            "language": patient.language,
+        },
+        "reminders": [reminder_view(r) for r in sorted(record.reminders, key=lambda r: (r.send_at, r.reminder_id))],
+    }
+
+
+def reminder_view(reminder: Reminder) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": reminder.reminder_id,
+        "kind": reminder.kind,
+        "channel": reminder.channel,
+        "send_at": iso_utc(reminder.send_at),
+        "status": reminder.status,
+    }
+    if reminder.reason:
+        view["reason"] = reminder.reason
+    if reminder.sent_at:
+        view["sent_at"] = iso_utc(reminder.sent_at)
+    return view

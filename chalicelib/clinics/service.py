@@ -1,0 +1,67 @@
+"""Clinics, the tenants: creating one with its credentials, and finding the clinic an API key belongs to."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from chalicelib.clinics.secrets import ClinicSecrets
+from chalicelib.clock import Clock
+from chalicelib.errors import InvalidRequest
+from chalicelib.store.models import Clinic
+from chalicelib.timezones import is_known_timezone
+
+API_KEY_PREFIX = "cc_"
+
+
+@dataclass(frozen=True)
+class NewClinic:
+    clinic_id: str
+    name: str
+    timezone: str
+    api_key: str  # shown once, stored only as its hash
+    webhook_secret: str
+
+
+def hash_api_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+class ClinicService:
+    def __init__(self, clock: Clock, secrets_store: ClinicSecrets) -> None:
+        self._clock = clock
+        self._secrets = secrets_store
+
+    def create(self, name: str, timezone: str) -> NewClinic:
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise InvalidRequest.single("name", "must be 1 to 100 characters")
+        if not is_known_timezone(timezone):
+            raise InvalidRequest.single("timezone", f"{timezone!r} is not an IANA time zone such as Europe/Berlin")
+        clinic_id = f"cln_{secrets.token_hex(6)}"
+        api_key = f"{API_KEY_PREFIX}{secrets.token_urlsafe(32)}"
+        webhook_secret = secrets.token_urlsafe(32)
+        # The secret goes first: a clinic item without its secret would be a half-made clinic.
+        self._secrets.store_webhook_secret(clinic_id, webhook_secret)
+        Clinic(
+            clinic_id,
+            name=name,
+            timezone=timezone,
+            status="active",
+            api_key_hash=hash_api_key(api_key),
+            created_at=self._clock.now(),
+        ).save(condition=Clinic.clinic_id.does_not_exist())
+        return NewClinic(clinic_id, name, timezone, api_key, webhook_secret)
+
+    def authenticate(self, authorization: str | None) -> str | None:
+        """The id of the active clinic whose key is in `Authorization: Bearer <key>`, else None."""
+        if not authorization:
+            return None
+        scheme, _, key = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not key.strip().startswith(API_KEY_PREFIX):
+            return None
+        for match in Clinic.by_api_key.query(hash_api_key(key.strip()), limit=1):
+            clinic = Clinic.get(match.clinic_id)
+            return clinic.clinic_id if clinic.status == "active" else None
+        return None

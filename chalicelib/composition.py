@@ -1,0 +1,111 @@
+"""The composition root: the one place that builds AWS clients and services, lazily, once per process.
+
+Nothing is created at import, so `import app` stays cheap and a cold start pays only for what its handler
+uses: the fire path never builds the validation code or the SSM client. Tests and the local stack call
+`configure` to inject a clock or a boto3 session and `reset` to start over.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.clock import Clock, SystemClock
+from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
+    from mypy_boto3_ses import SESClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_ssm import SSMClient
+
+    from chalicelib.appointments.service import AppointmentService
+    from chalicelib.clinics.service import ClinicService
+    from chalicelib.delivery.dispatch import Dispatcher
+
+
+class Services:
+    def __init__(self, settings: Settings, clock: Clock, session: boto3.Session | None = None) -> None:
+        from chalicelib.store.models import bind_tables
+
+        self.settings = settings
+        self.clock = clock
+        self._session = session
+        bind_tables(settings.resource_prefix, settings.region)
+
+    def _client(self, service: str) -> Any:
+        if self._session is None:
+            import boto3
+
+            self._session = boto3.Session()
+        return self._session.client(service, region_name=self.settings.region)  # type: ignore[call-overload]
+
+    @cached_property
+    def sns(self) -> SNSClient:
+        return self._client("sns")  # type: ignore[no-any-return]
+
+    @cached_property
+    def ses(self) -> SESClient:
+        return self._client("ses")  # type: ignore[no-any-return]
+
+    @cached_property
+    def scheduler(self) -> EventBridgeSchedulerClient:
+        return self._client("scheduler")  # type: ignore[no-any-return]
+
+    @cached_property
+    def ssm(self) -> SSMClient:
+        return self._client("ssm")  # type: ignore[no-any-return]
+
+    @cached_property
+    def dispatcher(self) -> Dispatcher:
+        from chalicelib.channels.email import EmailChannel
+        from chalicelib.channels.sms import SmsChannel
+        from chalicelib.delivery.dispatch import Dispatcher
+
+        return Dispatcher(self.clock, SmsChannel(self.sns), EmailChannel(self.ses, self.settings.ses_sender))
+
+    @cached_property
+    def appointments(self) -> AppointmentService:
+        from chalicelib.appointments.service import AppointmentService
+        from chalicelib.scheduling.timers import ReminderTimers
+
+        timers = ReminderTimers(
+            self.scheduler,
+            group=self.settings.schedule_group,
+            target_arn=self.settings.fire_function_arn,
+            role_arn=self.settings.scheduler_role_arn,
+            dead_letter_arn=self.settings.dead_letter_queue_arn,
+        )
+        return AppointmentService(self.clock, timers, self.dispatcher)
+
+    @cached_property
+    def clinics(self) -> ClinicService:
+        from chalicelib.clinics.secrets import ClinicSecrets
+        from chalicelib.clinics.service import ClinicService
+
+        return ClinicService(self.clock, ClinicSecrets(self.ssm, self.settings.parameter_path))
+
+
+_services: Services | None = None
+
+
+def services() -> Services:
+    global _services
+    if _services is None:
+        _services = Services(Settings.from_env(), SystemClock())
+    return _services
+
+
+def configure(
+    settings: Settings | None = None, clock: Clock | None = None, session: boto3.Session | None = None
+) -> Services:
+    """Replaces the process's services, e.g. with the local stack's simulated clock."""
+    global _services
+    _services = Services(settings or Settings.from_env(), clock or SystemClock(), session)
+    return _services
+
+
+def reset() -> None:
+    global _services
+    _services = None

@@ -1,0 +1,197 @@
+"""Sending one reminder occurrence: re-check, claim, render, send, record.
+
+The timer (or the API call) that asks for a send is trusted for nothing but ids: the appointment is reloaded
+and the message goes out only if it is still booked at the version the timer was armed for, the clinic is
+active, and the patient has a contact for the channel. A conditional write claims the occurrence before the
+channel is called, so a second invocation for the same occurrence sends nothing. A claim carries a lease: if
+the function dies between claim and send, a retry after the lease sends; if it dies after SNS/SES accepted
+the message but before the record is written, a retry after the lease sends again. That window is the one
+place a patient can get a message twice, and it is milliseconds wide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aws_lambda_powertools.metrics import MetricUnit
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.channels.email import EmailChannel
+from chalicelib.channels.sms import SmsChannel
+from chalicelib.clock import Clock, iso_utc, to_utc
+from chalicelib.errors import ChannelError
+from chalicelib.messages.templates import AppointmentFacts, Message, render
+from chalicelib.observability import count, logger, metrics
+from chalicelib.planning.appointment_reminders import Channel, Kind, Status
+from chalicelib.store.models import Appointment, Clinic, Delivery, Patient, Reminder
+from chalicelib.timezones import local_time
+
+CLAIM_LEASE = timedelta(minutes=5)
+DELIVERY_RETENTION = timedelta(days=400)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: str  # sent | skipped | failed | duplicate | stale
+    reason: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryRequest:
+    clinic_id: str
+    owner_id: str
+    reminder_id: str
+    version: int
+    occurrence: datetime  # when the message was due: the idempotency key with the reminder
+
+    @property
+    def reminder_key(self) -> str:
+        return f"{self.owner_id}/{self.reminder_id}"
+
+
+class TransientSendError(Exception):
+    """The channel failed in a way a retry may fix; the claim was released so a retry can send."""
+
+
+class Dispatcher:
+    def __init__(self, clock: Clock, sms: SmsChannel, email: EmailChannel) -> None:
+        self._clock = clock
+        self._sms = sms
+        self._email = email
+
+    def deliver(self, request: DeliveryRequest) -> Outcome:
+        try:
+            reminder = Reminder.get(request.owner_id, request.reminder_id, consistent_read=True)
+            appointment = Appointment.get(request.clinic_id, request.owner_id, consistent_read=True)
+        except DoesNotExist:
+            return self._log(request, Outcome("stale", "reminder_or_appointment_gone"))
+        if appointment.version != request.version:
+            return self._log(request, Outcome("stale", "appointment_changed"))
+        if reminder.status == Status.SENT:
+            return self._log(request, Outcome("duplicate", "already_sent"))
+        if reminder.status != Status.SCHEDULED:
+            return self._log(request, Outcome("stale", f"reminder_{reminder.status}"))
+
+        expected_status = "cancelled" if reminder.kind == Kind.CANCELLATION_NOTICE else "booked"
+        if appointment.status != expected_status:
+            return self._skip(request, reminder, f"appointment_{appointment.status}", Status.CANCELLED)
+        clinic = Clinic.get(request.clinic_id)
+        if clinic.status != "active":
+            return self._skip(request, reminder, "clinic_suspended")
+        patient = Patient.get(request.clinic_id, appointment.patient_id)
+        channel = Channel(reminder.channel)
+        address = patient.phone if channel is Channel.SMS else patient.email
+        if not address:
+            return self._skip(request, reminder, "no_contact")
+
+        if not self._claim(request, channel):
+            return self._log(request, Outcome("duplicate", "claimed_elsewhere"))
+        zone = patient.timezone or appointment.timezone or clinic.timezone
+        facts = AppointmentFacts(clinic.name, local_time(appointment.start, zone), appointment.location)
+        message = render(Kind(reminder.kind), channel, facts)
+        try:
+            message_id = self._send(channel, address, message)
+        except ChannelError as e:
+            return self._fail(request, reminder, e)
+        return self._record_sent(request, reminder, message_id)
+
+    def _send(self, channel: Channel, address: str, message: Message) -> str:
+        if channel is Channel.SMS:
+            return self._sms.send(address, message.body)
+        return self._email.send(address, message.subject or "", message.body)
+
+    def _claim(self, request: DeliveryRequest, channel: Channel) -> bool:
+        now = self._clock.now()
+        delivery = Delivery(request.reminder_key, iso_utc(request.occurrence))
+        claimable = Delivery.reminder_key.does_not_exist() | (
+            Delivery.status.is_in("claimed", "retrying") & (Delivery.lease_until <= now)
+        )
+        try:
+            delivery.update(
+                actions=[
+                    Delivery.clinic_id.set(request.clinic_id),
+                    Delivery.channel.set(channel.value),
+                    Delivery.status.set("claimed"),
+                    Delivery.claimed_at.set(now),
+                    Delivery.lease_until.set(now + CLAIM_LEASE),
+                    Delivery.attempts.add(1),
+                    Delivery.expires_at.set(now + DELIVERY_RETENTION),
+                ],
+                condition=claimable,
+            )
+        except UpdateError as e:
+            if e.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def _record_sent(self, request: DeliveryRequest, reminder: Reminder, message_id: str) -> Outcome:
+        now = self._clock.now()
+        lateness = max(0.0, (now - to_utc(request.occurrence)).total_seconds())
+        Delivery(request.reminder_key, iso_utc(request.occurrence)).update(
+            actions=[
+                Delivery.status.set("sent"),
+                Delivery.message_id.set(message_id),
+                Delivery.sent_at.set(now),
+                Delivery.lateness_seconds.set(lateness),
+            ]
+        )
+        reminder.update(
+            actions=[
+                Reminder.status.set(Status.SENT.value),
+                Reminder.sent_at.set(now),
+                Reminder.reason.remove(),
+                Reminder.updated_at.set(now),
+            ]
+        )
+        count("RemindersSent", channel=reminder.channel)
+        metrics.add_metric(name="ReminderLatenessSeconds", unit=MetricUnit.Seconds, value=lateness)
+        return self._log(request, Outcome("sent", None, message_id), lateness_seconds=round(lateness, 3))
+
+    def _fail(self, request: DeliveryRequest, reminder: Reminder, error: ChannelError) -> Outcome:
+        now = self._clock.now()
+        delivery = Delivery(request.reminder_key, iso_utc(request.occurrence))
+        reason = f"{reminder.channel}_{error.code}"
+        if not error.permanent:
+            # Release the claim at once so the retry that follows this error may send.
+            delivery.update(actions=[Delivery.status.set("retrying"), Delivery.lease_until.set(now)])
+            self._log(request, Outcome("failed", reason), transient=True)
+            count("RemindersRetried", channel=reminder.channel)
+            raise TransientSendError(reason) from error
+        delivery.update(
+            actions=[Delivery.status.set("failed"), Delivery.failure.set(reason), Delivery.permanent_failure.set(True)]
+        )
+        self._set_status(reminder, Status.FAILED, reason)
+        count("RemindersFailed", channel=reminder.channel)
+        return self._log(request, Outcome("failed", reason))
+
+    def _skip(self, request: DeliveryRequest, reminder: Reminder, reason: str, status: Status = Status.SKIPPED) -> Outcome:
+        self._set_status(reminder, status, reason)
+        count("RemindersSkipped", channel=reminder.channel)
+        return self._log(request, Outcome("skipped", reason))
+
+    def _set_status(self, reminder: Reminder, status: Status, reason: str) -> None:
+        reminder.update(
+            actions=[
+                Reminder.status.set(status.value),
+                Reminder.reason.set(reason),
+                Reminder.updated_at.set(self._clock.now()),
+            ]
+        )
+
+    def _log(self, request: DeliveryRequest, outcome: Outcome, **extra: object) -> Outcome:
+        logger.info(
+            "reminder delivery",
+            extra={
+                "clinic_id": request.clinic_id,
+                "owner_id": request.owner_id,
+                "reminder_id": request.reminder_id,
+                "occurrence": iso_utc(request.occurrence),
+                "result": outcome.result,
+                "reason": outcome.reason,
+                **extra,
+            },
+        )
+        return outcome

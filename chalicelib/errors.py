@@ -1,0 +1,63 @@
+"""The errors CareCue's services raise. The HTTP edge maps them to status codes in one place (`chalicelib.http`);
+adapters translate AWS `ClientError` codes into them, so nothing above an adapter matches on message text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CareCueError(Exception):
+    """Base of every error a service raises on purpose."""
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str  # dotted path into the request body, e.g. "patient.phone"
+    problem: str
+
+
+class InvalidRequest(CareCueError):
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{p.field}: {p.problem}" for p in problems))
+
+    @classmethod
+    def single(cls, field: str, problem: str) -> InvalidRequest:
+        return cls([FieldProblem(field, problem)])
+
+
+class PayloadTooLarge(CareCueError):
+    def __init__(self, limit_bytes: int) -> None:
+        self.limit_bytes = limit_bytes
+        super().__init__(f"the request body is over {limit_bytes} bytes")
+
+
+class NotFound(CareCueError):
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(f"{what} not found")
+
+
+class Conflict(CareCueError):
+    """The request is well formed but the resource's state forbids it (e.g. moving a cancelled appointment)."""
+
+
+class UnknownClinic(CareCueError):
+    pass
+
+
+class ChannelError(CareCueError):
+    """SNS or SES refused a message. `permanent` means a retry cannot help (a bad number, a rejected address)."""
+
+    def __init__(self, code: str, *, permanent: bool) -> None:
+        self.code = code
+        self.permanent = permanent
+        super().__init__(code)
+
+
+class TimerError(CareCueError):
+    """EventBridge Scheduler refused to arm or disarm a timer."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(code)

@@ -1,0 +1,63 @@
+"""The HTTP edge: domain errors become status codes and JSON bodies here, and nowhere else."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from chalice import Response
+
+from chalicelib.errors import CareCueError, Conflict, InvalidRequest, NotFound, PayloadTooLarge
+from chalicelib.observability import logger
+
+JSON = {"Content-Type": "application/json"}
+
+
+def error_body(code: str, message: str, fields: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields is not None:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def to_response(error: CareCueError) -> Response:
+    if isinstance(error, InvalidRequest):
+        fields = [{"field": p.field, "problem": p.problem} for p in error.problems]
+        logger.info("request rejected", extra={"fields": [p.field for p in error.problems]})
+        return Response(error_body("invalid_request", str(error), fields), status_code=400, headers=JSON)
+    if isinstance(error, PayloadTooLarge):
+        return Response(error_body("payload_too_large", str(error)), status_code=413, headers=JSON)
+    if isinstance(error, NotFound):
+        return Response(error_body("not_found", str(error)), status_code=404, headers=JSON)
+    if isinstance(error, Conflict):
+        return Response(error_body("conflict", str(error)), status_code=409, headers=JSON)
+    logger.exception("unmapped domain error")
+    return Response(error_body("internal_error", "something went wrong"), status_code=500, headers=JSON)
+
+
+def http_errors(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Wraps a route so that a CareCueError becomes its HTTP response; anything else stays a 500."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except CareCueError as e:
+            return to_response(e)
+
+    return wrapper
+
+
+def query_instant(params: dict[str, str] | None, name: str) -> datetime:
+    value = (params or {}).get(name)
+    if not value:
+        raise InvalidRequest.single(name, "is required, as an ISO 8601 date and time with offset")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidRequest.single(name, "must be an ISO 8601 date and time with offset") from None
+    if moment.tzinfo is None:
+        raise InvalidRequest.single(name, "must include a UTC offset")
+    return moment

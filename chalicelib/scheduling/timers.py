@@ -1,0 +1,115 @@
+"""Reminder timers on EventBridge Scheduler: one one-time `at()` schedule per reminder, named after what it
+reminds of, so arming twice updates the same schedule and disarming needs nothing but the name.
+
+The timer carries only ids and the version it was armed for; the fire function reloads everything else.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.clock import iso_utc, to_utc
+from chalicelib.errors import TimerError
+
+if TYPE_CHECKING:
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
+
+_NAME = re.compile(r"^[0-9A-Za-z_.-]{1,64}$")
+# Scheduler fills this in with the instant the schedule was due (not when it ran), which makes it a stable
+# part of the idempotency key across Scheduler's own retries.
+SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
+# Scheduler retries a failed invocation with back-off for up to this long, then dead-letters the event.
+RETRY_POLICY = {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 20}
+
+
+@dataclass(frozen=True)
+class Timer:
+    clinic_id: str
+    owner_id: str
+    reminder_id: str
+    version: int
+    fire_at: datetime
+
+    @property
+    def name(self) -> str:
+        return schedule_name(self.owner_id, self.reminder_id)
+
+    def input(self) -> str:
+        return json.dumps(
+            {
+                "clinic_id": self.clinic_id,
+                "owner_id": self.owner_id,
+                "reminder_id": self.reminder_id,
+                "version": self.version,
+                "scheduled_time": SCHEDULED_TIME,
+            },
+            separators=(",", ":"),
+        )
+
+
+def schedule_name(owner_id: str, reminder_id: str) -> str:
+    name = f"{owner_id}.{reminder_id}"
+    if not _NAME.match(name):
+        raise ValueError(f"schedule name {name!r} is not 1-64 characters of [0-9A-Za-z_.-]")
+    return name
+
+
+class ReminderTimers:
+    def __init__(
+        self,
+        scheduler: EventBridgeSchedulerClient,
+        *,
+        group: str,
+        target_arn: str,
+        role_arn: str,
+        dead_letter_arn: str,
+    ) -> None:
+        self._scheduler = scheduler
+        self._group = group
+        self._target = {
+            "Arn": target_arn,
+            "RoleArn": role_arn,
+            "RetryPolicy": RETRY_POLICY,
+            "DeadLetterConfig": {"Arn": dead_letter_arn},
+        }
+
+    def arm(self, timer: Timer) -> None:
+        """Creates the timer, or moves it if it exists (a reschedule)."""
+        request: dict[str, Any] = {
+            "Name": timer.name,
+            "GroupName": self._group,
+            "ScheduleExpression": f"at({to_utc(timer.fire_at):%Y-%m-%dT%H:%M:%S})",
+            "ScheduleExpressionTimezone": "UTC",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "ActionAfterCompletion": "DELETE",
+            "State": "ENABLED",
+            "Description": f"CareCue reminder due {iso_utc(timer.fire_at)}",
+            "Target": {**self._target, "Input": timer.input()},
+        }
+        try:
+            self._scheduler.create_schedule(**request)
+        except ClientError as e:
+            if _code(e) != "ConflictException":
+                raise TimerError(_code(e)) from e
+            try:
+                self._scheduler.update_schedule(**request)
+            except ClientError as update_error:
+                raise TimerError(_code(update_error)) from update_error
+
+    def disarm(self, owner_id: str, reminder_id: str) -> None:
+        """Removes the timer; one that already fired (and deleted itself) or never existed is fine."""
+        try:
+            self._scheduler.delete_schedule(Name=schedule_name(owner_id, reminder_id), GroupName=self._group)
+        except ClientError as e:
+            if _code(e) != "ResourceNotFoundException":
+                raise TimerError(_code(e)) from e
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", "Unknown"))

@@ -1,0 +1,173 @@
+"""CareCue's DynamoDB tables, one PynamoDB model each, laid out for an admin reading them in the console:
+attributes named in words, instants as ISO 8601 UTC next to the IANA zone they are shown in, enums as words.
+
+The models are defined unbound; `bind_tables` gives them the stage's table names and region. PynamoDB reads
+`Meta.table_name` when it first opens a connection (and reopens when the name changes), so binding at the
+composition root works and keeps settings out of import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.connection import Connection
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+
+
+class ClinicsByApiKey(GlobalSecondaryIndex["Clinic"]):
+    class Meta:
+        index_name = "by-api-key-hash"
+        projection = KeysOnlyProjection()
+
+    api_key_hash = UnicodeAttribute(hash_key=True)
+
+
+class Clinic(Model):
+    """A clinic: the tenant. Its API key is stored only as a SHA-256 hash."""
+
+    class Meta:
+        table_name = "unbound-clinics"
+
+    clinic_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    timezone = UnicodeAttribute()
+    status = UnicodeAttribute(default="active")  # active | suspended
+    api_key_hash = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    by_api_key = ClinicsByApiKey()
+
+
+class Patient(Model):
+    """A clinic's patient and how to reach them. Health data: never logged, never in a metric."""
+
+    class Meta:
+        table_name = "unbound-patients"
+
+    clinic_id = UnicodeAttribute(hash_key=True)
+    patient_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    phone = UnicodeAttribute(null=True)  # E.164
+    email = UnicodeAttribute(null=True)
+    timezone = UnicodeAttribute(null=True)  # else the clinic's
+    language = UnicodeAttribute(default="en")
+    created_at = UTCDateTimeAttribute()
+
+
+class AppointmentsByStart(GlobalSecondaryIndex["Appointment"]):
+    class Meta:
+        index_name = "by-start"
+        projection = AllProjection()
+
+    clinic_id = UnicodeAttribute(hash_key=True)
+    start = UTCDateTimeAttribute(range_key=True)
+
+
+class Appointment(Model):
+    """A booked visit. `version` grows with every change; a timer armed for an older version never sends."""
+
+    class Meta:
+        table_name = "unbound-appointments"
+
+    clinic_id = UnicodeAttribute(hash_key=True)
+    appointment_id = UnicodeAttribute(range_key=True)
+    patient_id = UnicodeAttribute()
+    start = UTCDateTimeAttribute()
+    timezone = UnicodeAttribute()  # the zone the patient reads times in
+    duration_minutes = NumberAttribute(default=30)
+    provider = UnicodeAttribute(null=True)
+    location = UnicodeAttribute(null=True)
+    source = UnicodeAttribute(default="api")
+    external_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="booked")  # booked | cancelled
+    version = NumberAttribute(default=1)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    by_start = AppointmentsByStart()
+
+
+class Reminder(Model):
+    """One message planned for an owner (an appointment today, a regimen later) on one channel."""
+
+    class Meta:
+        table_name = "unbound-reminders"
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    reminder_id = UnicodeAttribute(range_key=True)  # e.g. "reminder-24h.sms"
+    clinic_id = UnicodeAttribute()
+    kind = UnicodeAttribute()  # confirmation | reminder | reschedule_notice | cancellation_notice
+    channel = UnicodeAttribute()  # sms | email
+    send_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute()  # scheduled | sent | skipped | failed | cancelled
+    reason = UnicodeAttribute(null=True)
+    owner_version = NumberAttribute()
+    schedule_name = UnicodeAttribute(null=True)
+    sent_at = UTCDateTimeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+
+
+class Delivery(Model):
+    """The claim and record of one send of one reminder occurrence; the claim makes a second fire a no-op."""
+
+    class Meta:
+        table_name = "unbound-deliveries"
+
+    reminder_key = UnicodeAttribute(hash_key=True)  # "{owner_id}/{reminder_id}"
+    occurrence = UnicodeAttribute(range_key=True)  # the scheduled time, ISO 8601 UTC
+    clinic_id = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    status = UnicodeAttribute()  # claimed | sent | failed
+    lease_until = UTCDateTimeAttribute()
+    claimed_at = UTCDateTimeAttribute()
+    attempts = NumberAttribute(default=1)
+    message_id = UnicodeAttribute(null=True)
+    sent_at = UTCDateTimeAttribute(null=True)
+    lateness_seconds = NumberAttribute(null=True)
+    sms_segments = NumberAttribute(null=True)
+    failure = UnicodeAttribute(null=True)
+    permanent_failure = BooleanAttribute(default=False)
+    expires_at = TTLAttribute(null=True)
+
+
+TABLES: dict[str, type[Model]] = {
+    "clinics": Clinic,
+    "patients": Patient,
+    "appointments": Appointment,
+    "reminders": Reminder,
+    "deliveries": Delivery,
+}
+
+
+_bound_region: str | None = None
+
+
+def bind_tables(prefix: str, region: str) -> None:
+    """Points every model at the `{prefix}-{table}` tables in `region`."""
+    global _bound_region
+    _bound_region = region
+    for table, model in TABLES.items():
+        meta: Any = model.Meta
+        meta.table_name = f"{prefix}-{table}"
+        meta.region = region
+        model._connection = None  # reopened with the new name and region on first use
+
+
+def create_tables() -> None:
+    """Create every table on demand (the local stack and tests; AWS gets them from the CloudFormation stack)."""
+    for model in TABLES.values():
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+
+
+def transaction() -> TransactWrite:
+    """A write transaction on the bound tables: all of its items are stored, or none."""
+    return TransactWrite(connection=Connection(region=_bound_region))

@@ -1,0 +1,1 @@
+"""How CareCue runs: the AWS stack and the local stack."""

@@ -1,0 +1,84 @@
+"""The local stack's outbox: every SMS and email that SNS or SES accepted, with the simulated time it left.
+
+It listens on the boto3 session the app's clients are made from (botocore's event hooks), so it records
+exactly what the production channel code asked AWS to send and what AWS accepted, nothing the app reports
+about itself.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from chalicelib.clock import Clock, iso_utc
+
+_OPERATIONS = {"sns.Publish": "sms", "ses.SendEmail": "email"}
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    channel: str
+    to: str
+    subject: str | None
+    body: str
+    sent_at: str
+    message_id: str
+
+
+class Outbox:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._messages: list[SentMessage] = []
+
+    def attach(self, session: Any) -> None:
+        for operation in _OPERATIONS:
+            session.events.register(f"before-parameter-build.{operation}", self._remember_request)
+            session.events.register(f"after-call.{operation}", self._record)
+
+    def messages(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [asdict(message) for message in self._messages]
+
+    def _remember_request(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["carecue_outbox_request"] = dict(params)
+
+    def _record(self, parsed: dict[str, Any], context: dict[str, Any], model: Any, **_: Any) -> None:
+        request = context.get("carecue_outbox_request")
+        message_id = parsed.get("MessageId")
+        if request is None or not message_id:
+            return  # AWS refused it: not sent
+        if model.name == "Publish":
+            message = SentMessage("sms", request["PhoneNumber"], None, request["Message"], "", message_id)
+        else:
+            content = request["Message"]
+            message = SentMessage(
+                "email",
+                ", ".join(request["Destination"]["ToAddresses"]),
+                content["Subject"]["Data"],
+                content["Body"]["Text"]["Data"],
+                "",
+                message_id,
+            )
+        with self._lock:
+            self._messages.append(SentMessage(**{**asdict(message), "sent_at": iso_utc(self._clock.now())}))
+
+
+def outbox_html(messages: list[dict[str, Any]]) -> str:
+    rows = "".join(
+        "<tr>"
+        + "".join(f"<td>{html.escape(str(m[key] or ''))}</td>" for key in ("sent_at", "channel", "to", "subject"))
+        + f"<td><pre>{html.escape(m['body'])}</pre></td></tr>"
+        for m in reversed(messages)
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>CareCue local outbox</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:.4em;vertical-align:top;text-align:left}pre{margin:0;white-space:pre-wrap}"
+        "</style></head><body><h1>Outbox</h1>"
+        f"<p>{len(messages)} message(s) sent through the local SNS and SES, newest first.</p>"
+        "<table><tr><th>Sent (UTC)</th><th>Channel</th><th>To</th><th>Subject</th><th>Body</th></tr>"
+        f"{rows}</table></body></html>"
+    )

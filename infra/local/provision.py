@@ -1,0 +1,27 @@
+"""Creates a stage's AWS resources on the embedded local AWS (moto) through the code paths the app uses: tables
+from the PynamoDB models, the schedule group, a verified SES sender and the reminders' dead-letter queue.
+On AWS the CloudFormation stack creates the same resources; this never runs there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.settings import Settings
+from chalicelib.store.models import bind_tables, create_tables
+
+
+def provision(settings: Settings, session: Any) -> None:
+    bind_tables(settings.resource_prefix, settings.region)
+    create_tables()
+    scheduler = session.client("scheduler", region_name=settings.region)
+    try:
+        scheduler.create_schedule_group(Name=settings.schedule_group)
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "ConflictException":
+            raise
+    # Sending from an unverified identity fails on moto as on AWS.
+    session.client("ses", region_name=settings.region).verify_email_identity(EmailAddress=settings.ses_sender)
+    queue_name = settings.dead_letter_queue_arn.rsplit(":", 1)[-1]
+    session.client("sqs", region_name=settings.region).create_queue(QueueName=queue_name)

@@ -1,0 +1,65 @@
+"""Routes only the local stack has: the outbox of sent messages and the simulated clock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import isodate
+from chalice import Chalice, Response
+
+from chalicelib.clock import iso_utc
+from chalicelib.http import JSON, error_body
+from infra.local.outbox import outbox_html
+
+if TYPE_CHECKING:
+    from infra.local.stack import LocalStack
+
+
+def add_local_routes(app: Chalice, stack: LocalStack) -> None:
+    @app.route("/_local/outbox", methods=["GET"])
+    def outbox() -> Response:
+        messages = stack.outbox.messages()
+        if "text/html" in (app.current_request.headers.get("accept") or ""):
+            return Response(outbox_html(messages), headers={"Content-Type": "text/html; charset=utf-8"})
+        return Response({"messages": messages}, headers=JSON)
+
+    @app.route("/_local/clock", methods=["GET"])
+    def read_clock() -> Response:
+        return Response({"now": iso_utc(stack.clock.now()), "frozen": stack.clock.frozen, "pending": stack.pending()}, headers=JSON)
+
+    @app.route("/_local/clock", methods=["POST"])
+    def move_clock() -> Response:
+        body: Any = app.current_request.json_body or {}
+        try:
+            target = _target(body, stack.clock.now())
+            firings = stack.advance_to(target)
+        except ValueError as e:
+            return Response(error_body("invalid_request", str(e)), status_code=400, headers=JSON)
+        fired = [
+            {
+                "schedule": f.schedule_name,
+                "scheduled_time": iso_utc(f.scheduled_time),
+                "result": f.result,
+                "error": f.error,
+            }
+            for f in firings
+        ]
+        return Response({"now": iso_utc(stack.clock.now()), "fired": fired}, headers=JSON)
+
+
+def _target(body: Any, now: datetime) -> datetime:
+    if not isinstance(body, dict) or len(body.keys() & {"advance", "to"}) != 1:
+        raise ValueError('send {"advance": "PT26H"} or {"to": "2026-12-01T09:00:00Z"}')
+    if "advance" in body:
+        try:
+            delta = isodate.parse_duration(str(body["advance"]))
+        except isodate.ISO8601Error as e:
+            raise ValueError(f"advance: {body['advance']!r} is not an ISO 8601 duration such as PT26H") from e
+        if not hasattr(delta, "total_seconds"):
+            raise ValueError("advance: use days, hours, minutes or seconds (P2D, PT26H), not months or years")
+        return now + delta
+    moment = datetime.fromisoformat(str(body["to"]))
+    if moment.tzinfo is None:
+        raise ValueError("to: include a UTC offset, e.g. 2026-12-01T09:00:00Z")
+    return moment

@@ -1,0 +1,141 @@
+"""The embedded local stack: all of CareCue on one machine with no AWS account.
+
+moto's server plays AWS on 127.0.0.1; the Chalice app is served in process with the `local` stage's settings;
+the Scheduler emulator fires the timers the app armed, on a simulated clock that follows real time unless
+it is moved (`POST /_local/clock`). Local-only routes are added to the app object here, never in `app.py`,
+and none of this ships in the Lambda package.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from chalicelib.clock import iso_utc
+from infra.local.clock import SimulatedClock
+from infra.local.outbox import Outbox
+from infra.local.scheduler_emulator import Firing, SchedulerEmulator
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+_END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
+HOST = "127.0.0.1"  # never 0.0.0.0: the local stack has fake credentials and real patient-shaped data
+
+
+@dataclass(frozen=True)
+class Addresses:
+    api: str
+    aws: str
+
+
+class LocalStack:
+    def __init__(self, api_port: int, aws_port: int, clock: SimulatedClock, tick_seconds: float | None = 1.0) -> None:
+        self.clock = clock
+        self.addresses = Addresses(f"http://{HOST}:{api_port}", f"http://{HOST}:{aws_port}")
+        self._api_port = api_port
+        self._aws_port = aws_port
+        self._tick_seconds = tick_seconds
+        self._fire_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._moto: Any = None
+        self._server: Any = None
+
+    def start(self) -> None:
+        from chalicelib.settings import point_aws_at
+
+        # Before any client exists: every AWS call of this process goes to moto.
+        point_aws_at(self.addresses.aws)
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call drowns the app's own
+        self._moto = ThreadedMotoServer(ip_address=HOST, port=self._aws_port, verbose=False)
+        self._moto.start()
+        self._start_app()
+        if self._tick_seconds:
+            self._spawn(self._tick, "carecue-scheduler")
+
+    def _start_app(self) -> None:
+        import boto3
+        from chalice.cli.factory import CLIFactory
+        from chalice.local import LambdaContext, create_local_server
+
+        from chalicelib.composition import configure
+        from chalicelib.settings import Settings
+        from infra.local.provision import provision
+        from infra.local.routes import add_local_routes
+
+        factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
+        config = factory.create_config_obj(chalice_stage_name="local")
+        app = factory.load_chalice_app(config.environment_variables)
+        settings = Settings.from_env()
+        session = boto3.Session(region_name=settings.region)
+        self.outbox = Outbox(self.clock)
+        self.outbox.attach(session)
+        services = configure(settings, self.clock, session)
+        provision(settings, session)
+
+        fire_context = LambdaContext(function_name=f"{settings.resource_prefix}-fire", memory_size=256)
+
+        def invoke(target_arn: str, event: Any) -> Any:
+            if target_arn != settings.fire_function_arn:
+                raise LookupError(f"no local function for {target_arn}")
+            return _fire(event, fire_context)
+
+        self.scheduler = SchedulerEmulator(services.scheduler, settings.schedule_group, invoke)
+        add_local_routes(app, self)
+        self._server = create_local_server(app, config, HOST, self._api_port)
+        self._spawn(self._server.serve_forever, "carecue-api")
+
+    def advance_to(self, moment: datetime) -> list[Firing]:
+        """Moves the clock to `moment`, firing everything due on the way, each at its own instant."""
+        with self._fire_lock:
+            if moment < self.clock.now():
+                raise ValueError(f"the clock is at {self.clock.now().isoformat()}; it cannot go back to {moment.isoformat()}")
+
+            def move_clock(instant: datetime) -> None:
+                if instant > self.clock.now():
+                    self.clock.set(instant)
+
+            firings = self.scheduler.fire_due(moment, on_time=move_clock)
+            move_clock(moment)
+            return firings
+
+    def fire_due_now(self) -> list[Firing]:
+        with self._fire_lock:
+            return self.scheduler.fire_due(self.clock.now())
+
+    def pending(self) -> list[dict[str, str]]:
+        """Every armed timer that has not fired yet, earliest first."""
+        return [{"schedule": name, "at": iso_utc(at)} for at, name in self.scheduler.due(_END_OF_TIME)]
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+        if self._moto is not None:
+            self._moto.stop()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _tick(self) -> None:
+        # Real Scheduler fires within a minute of the due time; a one-second poll is well inside that.
+        while not self._stopping.wait(self._tick_seconds):
+            self.fire_due_now()
+
+    def _spawn(self, target: Any, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+
+def _fire(event: Any, context: Any) -> Any:
+    """Invokes the fire function as Lambda would, with the event as a JSON round trip (as Scheduler sends it)."""
+    handler = importlib.import_module("app").fire
+    return handler(json.loads(json.dumps(event)), context)

@@ -1,0 +1,269 @@
+"""The REST API as a clinic system uses it, through Chalice's test client (API Gateway's request handling,
+the built-in authorizer included), on an in-process moto AWS."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from app import app
+from chalicelib.store.models import Appointment, Patient, Reminder
+from tests.conftest import ClinicKeys, World
+
+
+@pytest.fixture
+def api(aws: World) -> Iterator[Client]:
+    with Client(app, stage_name="local") as client:
+        yield client
+
+
+def booking(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "patient": {"name": "Pat Example", "phone": "+14155550100", "email": "pat@example.org"},
+        "start": "2026-12-02T10:00:00-05:00",
+        "location": "Room 4",
+    }
+    body.update(overrides)
+    return body
+
+
+def post(api: Client, clinic: ClinicKeys, body: Any) -> Any:
+    raw = body if isinstance(body, bytes | str) else json.dumps(body)
+    return api.http.post("/v1/appointments", headers=clinic.headers, body=raw)
+
+
+def schedules(world: World) -> dict[str, dict[str, Any]]:
+    scheduler = world.services.scheduler
+    group = world.services.settings.schedule_group
+    names = [s["Name"] for s in scheduler.list_schedules(GroupName=group)["Schedules"]]
+    return {name: dict(scheduler.get_schedule(Name=name, GroupName=group)) for name in names}
+
+
+def stored_counts() -> dict[str, int]:
+    return {model.__name__: sum(1 for _ in model.scan()) for model in (Appointment, Patient, Reminder)}
+
+
+def by_id(reminders: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["id"]: r for r in reminders}
+
+
+def test_booking_confirms_at_once_and_arms_a_timer_per_reminder(api: Client, aws: World, clinic: ClinicKeys) -> None:
+    response = post(api, clinic, booking())
+
+    assert response.status_code == 201
+    body = response.json_body
+    assert body["status"] == "booked"
+    assert body["start"] == "2026-12-02T15:00:00Z"
+    assert body["start_local"] == "2026-12-02T10:00:00-05:00"
+    reminders = by_id(body["reminders"])
+    assert reminders["confirmation.sms"]["status"] == "sent"
+    assert reminders["confirmation.email"]["status"] == "sent"
+    assert reminders["reminder-24h.sms"] == {
+        "id": "reminder-24h.sms",
+        "kind": "reminder",
+        "channel": "sms",
+        "send_at": "2026-12-01T15:00:00Z",
+        "status": "scheduled",
+    }
+    assert reminders["reminder-2h.email"]["send_at"] == "2026-12-02T13:00:00Z"
+
+    sms = aws.sent("sms")
+    assert [(m["to"], m["body"]) for m in sms] == [
+        ("+14155550100", "Riverside Family Clinic: your appointment is booked for Wed 2 Dec at 10:00 AM.")
+    ]
+    (email,) = aws.sent("email")
+    assert email["subject"] == "Riverside Family Clinic: Appointment booked: Wed 2 Dec at 10:00 AM"
+    assert "Place: Room 4" in email["body"]
+
+    armed = schedules(aws)
+    appointment_id = body["id"]
+    assert sorted(armed) == sorted(
+        f"{appointment_id}.reminder-{lead}.{channel}" for lead in ("24h", "2h") for channel in ("sms", "email")
+    )
+    timer = armed[f"{appointment_id}.reminder-24h.sms"]
+    assert timer["ScheduleExpression"] == "at(2026-12-01T15:00:00)"
+    assert timer["ScheduleExpressionTimezone"] == "UTC"
+    assert timer["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert timer["Target"]["Arn"] == aws.services.settings.fire_function_arn
+    assert timer["Target"]["DeadLetterConfig"]["Arn"] == aws.services.settings.dead_letter_queue_arn
+    assert timer["Target"]["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert json.loads(timer["Target"]["Input"]) == {
+        "clinic_id": clinic.clinic_id,
+        "owner_id": appointment_id,
+        "reminder_id": "reminder-24h.sms",
+        "version": 1,
+        "scheduled_time": "<aws.scheduler.scheduled-time>",
+    }
+
+
+def test_a_reminder_whose_time_has_passed_is_skipped_not_armed(api: Client, aws: World, clinic: ClinicKeys) -> None:
+    # The clock is at 14:00Z; an appointment at 17:00Z is inside the 24 h reminder but not the 2 h one.
+    body = post(api, clinic, booking(start="2026-11-30T17:00:00Z", patient={"name": "A", "phone": "+14155550100"})).json_body
+
+    reminders = by_id(body["reminders"])
+    assert reminders["reminder-24h.sms"]["status"] == "skipped"
+    assert reminders["reminder-24h.sms"]["reason"] == "send_time_passed"
+    assert reminders["reminder-2h.sms"]["status"] == "scheduled"
+    assert list(schedules(aws)) == [f"{body['id']}.reminder-2h.sms"]
+
+
+def test_the_patients_own_time_zone_is_used_in_the_text(api: Client, aws: World, clinic: ClinicKeys) -> None:
+    patient = {"name": "A", "phone": "+14155550100", "timezone": "Europe/London"}
+    post(api, clinic, booking(patient=patient))
+
+    assert aws.sent("sms")[0]["body"].endswith("booked for Wed 2 Dec at 3:00 PM.")
+
+
+def test_get_returns_the_appointment_and_another_clinic_sees_nothing(
+    api: Client, aws: World, clinic: ClinicKeys
+) -> None:
+    appointment_id = post(api, clinic, booking()).json_body["id"]
+    other = aws.services.clinics.create("Other Clinic", "Europe/Berlin")
+    other_headers = {"Authorization": f"Bearer {other.api_key}"}
+
+    mine = api.http.get(f"/v1/appointments/{appointment_id}", headers=clinic.headers)
+    theirs = api.http.get(f"/v1/appointments/{appointment_id}", headers=other_headers)
+
+    assert mine.status_code == 200
+    assert mine.json_body["id"] == appointment_id
+    assert mine.json_body["patient"]["phone"] == "+14155550100"
+    assert theirs.status_code == 404
+    assert theirs.json_body["error"]["code"] == "not_found"
+
+
+def test_list_returns_appointments_starting_in_the_window(api: Client, clinic: ClinicKeys) -> None:
+    early = post(api, clinic, booking(start="2026-12-01T09:00:00-05:00")).json_body["id"]
+    late = post(api, clinic, booking(start="2026-12-08T09:00:00-05:00")).json_body["id"]
+
+    window = "from=2026-12-01T00:00:00Z&to=2026-12-02T00:00:00Z"
+    listed = api.http.get(f"/v1/appointments?{window}", headers=clinic.headers).json_body["appointments"]
+    everything = api.http.get(
+        "/v1/appointments?from=2026-11-30T00:00:00Z&to=2026-12-31T00:00:00Z", headers=clinic.headers
+    ).json_body["appointments"]
+
+    assert [a["id"] for a in listed] == [early]
+    assert [a["id"] for a in everything] == [early, late]
+    missing = api.http.get("/v1/appointments?from=2026-12-01T00:00:00Z", headers=clinic.headers)
+    assert missing.status_code == 400
+    assert missing.json_body["error"]["fields"] == [{"field": "to", "problem": missing.json_body["error"]["fields"][0]["problem"]}]
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({"Authorization": "Bearer cc_not-a-real-key"}, 403),
+        ({"Authorization": "Basic dXNlcjpwYXNz"}, 403),
+    ],
+)
+def test_requests_without_a_valid_key_are_refused_and_store_nothing(
+    api: Client, aws: World, clinic: ClinicKeys, headers: dict[str, str], status: int
+) -> None:
+    response = api.http.post(
+        "/v1/appointments", headers={"Content-Type": "application/json", **headers}, body=json.dumps(booking())
+    )
+
+    assert response.status_code == status
+    assert stored_counts() == {"Appointment": 0, "Patient": 0, "Reminder": 0}
+    assert aws.sent() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        (b"{not json", "body", "not valid JSON"),
+        (b"[1, 2]", "body", "JSON object"),
+        (booking(patient=None), "patient", "required"),
+        (booking(patient={"phone": "+14155550100"}), "patient.name", "required"),
+        (booking(patient={"name": "A", "phone": "4155550100"}), "patient.phone", "E.164"),
+        (booking(patient={"name": "A", "phone": "+10005550100"}), "patient.phone", "not a valid phone"),
+        (booking(patient={"name": "A", "email": "not-an-email"}), "patient.email", "not a valid email"),
+        (booking(patient={"name": "A"}), "patient", "phone or an email"),
+        (booking(patient={"name": "A", "phone": "+14155550100", "timezone": "Mars/Olympus"}), "patient.timezone", "IANA"),
+        (booking(start="2026-11-29T10:00:00Z"), "start", "in the past"),
+        (booking(start="2026-12-02T10:00:00"), "start", "UTC offset"),
+        (booking(start=None), "start", "required"),
+        (booking(duration_minutes=0), "duration_minutes", "1 to 1440"),
+        (booking(colour="blue"), "colour", "not a known field"),
+    ],
+)
+def test_bad_input_is_rejected_naming_the_field_and_nothing_is_stored(
+    api: Client, aws: World, clinic: ClinicKeys, body: Any, field: str, words: str
+) -> None:
+    response = post(api, clinic, body)
+
+    assert response.status_code == 400
+    problems = {p["field"]: p["problem"] for p in response.json_body["error"]["fields"]}
+    assert field in problems
+    assert words in problems[field]
+    assert stored_counts() == {"Appointment": 0, "Patient": 0, "Reminder": 0}
+    assert schedules(aws) == {}
+    assert aws.sent() == []
+
+
+def test_a_body_over_64_kb_is_refused_with_413(api: Client, aws: World, clinic: ClinicKeys) -> None:
+    response = post(api, clinic, booking(location="x" * 70_000))
+
+    assert response.status_code == 413
+    assert response.json_body["error"]["code"] == "payload_too_large"
+    assert stored_counts()["Appointment"] == 0
+
+
+def test_booking_the_same_external_id_twice_books_once(api: Client, aws: World, clinic: ClinicKeys) -> None:
+    first = post(api, clinic, booking(external_id="ehr-1001"))
+    second = post(api, clinic, booking(external_id="ehr-1001"))
+
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json_body["id"] == second.json_body["id"]
+    assert stored_counts() == {"Appointment": 1, "Patient": 1, "Reminder": 6}
+    assert len(aws.sent("sms")) == 1
+
+
+def test_rescheduling_moves_the_timers_and_tells_the_patient(api: Client, aws: World, clinic: ClinicKeys) -> None:
+    appointment_id = post(api, clinic, booking()).json_body["id"]
+
+    response = api.http.patch(
+        f"/v1/appointments/{appointment_id}",
+        headers=clinic.headers,
+        body=json.dumps({"start": "2026-12-03T15:30:00-05:00"}),
+    )
+
+    assert response.status_code == 200
+    body = response.json_body
+    assert body["start"] == "2026-12-03T20:30:00Z"
+    assert body["version"] == 2
+    reminders = by_id(body["reminders"])
+    assert reminders["reminder-24h.sms"]["send_at"] == "2026-12-02T20:30:00Z"
+    assert reminders["reschedule-notice-v2.sms"]["status"] == "sent"
+    assert aws.sent("sms")[-1]["body"] == "Riverside Family Clinic: your appointment has moved to Thu 3 Dec at 3:30 PM."
+    timer = schedules(aws)[f"{appointment_id}.reminder-24h.sms"]
+    assert timer["ScheduleExpression"] == "at(2026-12-02T20:30:00)"
+    assert json.loads(timer["Target"]["Input"])["version"] == 2
+    assert len(schedules(aws)) == 4
+
+
+def test_cancelling_removes_the_timers_and_tells_the_patient_once(api: Client, aws: World, clinic: ClinicKeys) -> None:
+    appointment_id = post(api, clinic, booking()).json_body["id"]
+
+    first = api.http.delete(f"/v1/appointments/{appointment_id}", headers=clinic.headers)
+    again = api.http.delete(f"/v1/appointments/{appointment_id}", headers=clinic.headers)
+    move = api.http.patch(
+        f"/v1/appointments/{appointment_id}", headers=clinic.headers, body=json.dumps({"start": "2026-12-04T10:00:00Z"})
+    )
+
+    assert first.status_code == again.status_code == 200
+    assert first.json_body["status"] == "cancelled"
+    reminders = by_id(first.json_body["reminders"])
+    assert reminders["reminder-24h.sms"]["status"] == "cancelled"
+    assert reminders["cancellation-notice.sms"]["status"] == "sent"
+    assert schedules(aws) == {}
+    cancellations = [m for m in aws.sent("sms") if "cancelled" in m["body"]]
+    assert [m["body"] for m in cancellations] == [
+        "Riverside Family Clinic: your appointment on Wed 2 Dec at 10:00 AM is cancelled."
+    ]
+    assert move.status_code == 409
+    assert "cancelled" in move.json_body["error"]["message"]

@@ -1,0 +1,83 @@
+"""Shared test set-up: the `test` stage's settings in the environment before anything imports the app, and
+fixtures that give each test a fresh in-process moto AWS with CareCue's resources created the same way the
+local stack creates them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib import composition
+from chalicelib.composition import Services
+from chalicelib.settings import Settings, local_environment
+from infra.local.clock import SimulatedClock
+from infra.local.outbox import Outbox
+from infra.local.provision import provision
+
+# Settings are read from the environment; set the test stage's before any test module imports the app, and
+# make sure nothing can reach a real AWS account or a local stack left running.
+for _name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+    os.environ.pop(_name, None)
+os.environ.update(local_environment("test"))
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
+    POWERTOOLS_METRICS_NAMESPACE="CareCue",
+)
+
+# Every in-process test starts at this instant, a Monday, unless it moves the clock itself.
+TEST_NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ClinicKeys:
+    clinic_id: str
+    api_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"}
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock(start=TEST_NOW, frozen=True)
+
+
+@dataclass(frozen=True)
+class World:
+    """What a test sees of its fresh AWS: the app's services, and every message SNS and SES accepted."""
+
+    services: Services
+    outbox: Outbox
+    session: boto3.Session
+
+    def sent(self, channel: str | None = None) -> list[dict[str, Any]]:
+        return [m for m in self.outbox.messages() if channel is None or m["channel"] == channel]
+
+
+@pytest.fixture
+def aws(clock: SimulatedClock) -> Iterator[World]:
+    """A fresh moto AWS with the test stage's resources, and the app's services wired to it and `clock`."""
+    settings = Settings.from_env()
+    with mock_aws():
+        session = boto3.Session(region_name=settings.region)
+        outbox = Outbox(clock)
+        outbox.attach(session)
+        provision(settings, session)
+        yield World(composition.configure(settings, clock, session), outbox, session)
+        composition.reset()
+
+
+@pytest.fixture
+def clinic(aws: World) -> ClinicKeys:
+    created = aws.services.clinics.create("Riverside Family Clinic", "America/New_York")
+    return ClinicKeys(created.clinic_id, created.api_key)
