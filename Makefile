@@ -9,7 +9,7 @@ LINE := 120
 
 $(INSTALLED): requirements.txt requirements-dev.txt requirements-lock.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet pip==26.2.1  # chalice 1.34 needs pip<26.3 to build packages
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c requirements-lock.txt
 	touch $(INSTALLED)
 
@@ -20,10 +20,11 @@ test: lint typecheck
 	$(BIN)/python -m pytest -p no:cacheprovider -q tests
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check --line-length $(LINE) --select E,F,W,I,B,UP,S --ignore S101,S311 --per-file-ignores 'tests/*:S105,S106,S108,S603' app.py chalicelib infra tests
+	$(BIN)/ruff format --check --line-length $(LINE) app.py chalicelib infra tests
+	$(BIN)/ruff check --line-length $(LINE) --select E,F,W,I,B,UP,S --ignore S101,S311 --per-file-ignores 'tests/*:S105' --per-file-ignores 'tests/*:S106' --per-file-ignores 'tests/*:S603' app.py chalicelib infra tests
 
 typecheck: $(INSTALLED)
-	$(BIN)/mypy --strict --allow-untyped-decorators --ignore-missing-imports app.py chalicelib infra
+	$(BIN)/mypy --strict --allow-untyped-decorators app.py chalicelib infra
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import AuthResponse, Chalice, Response
-from chalice.app import AuthRequest, LambdaFunctionEvent, Request
+from chalice.app import AuthRequest, AuthResponse, Chalice, LambdaFunctionEvent, Request, Response
 
 from chalicelib.composition import services
 from chalicelib.http import JSON, http_errors, query_instant
@@ -24,7 +23,7 @@ def observe(event: Any, get_response: Any) -> Any:
     if isinstance(event, Request):
         logger.append_keys(route=event.context.get("resourcePath"), method=event.method)
     elif isinstance(event, LambdaFunctionEvent):
-        logger.append_keys(function=event.context.function_name)
+        logger.append_keys(function=getattr(event.context, "function_name", None))
     try:
         return get_response(event)
     finally:
@@ -41,8 +40,20 @@ def api_key(auth_request: AuthRequest) -> AuthResponse:
     return AuthResponse(routes=["*"], principal_id=clinic_id)
 
 
+def _request() -> Request:
+    request = app.current_request
+    assert request is not None  # Chalice sets it for every HTTP invocation
+    return request
+
+
+def _body() -> bytes:
+    raw = _request().raw_body
+    return raw.encode("utf-8") if isinstance(raw, str) else raw
+
+
 def _clinic_id() -> str:
-    return str(app.current_request.context["authorizer"]["principalId"])
+    """The clinic the authorizer found for the request's API key: every route sees only its own clinic."""
+    return str(_request().context["authorizer"]["principalId"])
 
 
 @app.route("/v1/appointments", methods=["POST"], authorizer=api_key)
@@ -51,7 +62,7 @@ def book_appointment() -> Response:
     from chalicelib.appointments.request import parse_new_appointment
     from chalicelib.appointments.views import appointment_view
 
-    request = parse_new_appointment(app.current_request.raw_body, services().clock.now())
+    request = parse_new_appointment(_body(), services().clock.now())
     record = services().appointments.book(_clinic_id(), request)
     return Response(appointment_view(record), status_code=201 if record.created else 200, headers=JSON)
 
@@ -61,8 +72,10 @@ def book_appointment() -> Response:
 def list_appointments() -> Response:
     from chalicelib.appointments.views import appointment_view
 
-    params = app.current_request.query_params
-    records = services().appointments.list(_clinic_id(), query_instant(params, "from"), query_instant(params, "to"))
+    params = _request().query_params
+    records = services().appointments.starting_between(
+        _clinic_id(), query_instant(params, "from"), query_instant(params, "to")
+    )
     return Response({"appointments": [appointment_view(r) for r in records]}, headers=JSON)
 
 
@@ -80,8 +93,10 @@ def change_appointment(appointment_id: str) -> Response:
     from chalicelib.appointments.request import parse_appointment_change
     from chalicelib.appointments.views import appointment_view
 
-    change = parse_appointment_change(app.current_request.raw_body, services().clock.now())
-    return Response(appointment_view(services().appointments.change(_clinic_id(), appointment_id, change)), headers=JSON)
+    change = parse_appointment_change(_body(), services().clock.now())
+    return Response(
+        appointment_view(services().appointments.change(_clinic_id(), appointment_id, change)), headers=JSON
+    )
 
 
 @app.route("/v1/appointments/{appointment_id}", methods=["DELETE"], authorizer=api_key)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from chalice import Response
+from chalice.app import Response
 
 from chalicelib.errors import CareCueError, Conflict, InvalidRequest, NotFound, PayloadTooLarge
 from chalicelib.observability import logger
 
-JSON = {"Content-Type": "application/json"}
+JSON: dict[str, str | list[str]] = {"Content-Type": "application/json"}
 
 
 def error_body(code: str, message: str, fields: list[dict[str, str]] | None = None) -> dict[str, Any]:
@@ -50,7 +50,7 @@ def http_errors(view: Callable[..., Response]) -> Callable[..., Response]:
     return wrapper
 
 
-def query_instant(params: dict[str, str] | None, name: str) -> datetime:
+def query_instant(params: Mapping[str, str] | None, name: str) -> datetime:
     value = (params or {}).get(name)
     if not value:
         raise InvalidRequest.single(name, "is required, as an ISO 8601 date and time with offset")

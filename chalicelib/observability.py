@@ -23,5 +23,6 @@ def count(name: str, *, channel: str, value: float = 1) -> None:
         metric.add_dimension(name="service", value=SERVICE)
         metric.add_dimension(name="channel", value=channel)
 
+
 # No Powertools Tracer: it imports aws_xray_sdk, measured here at 270 ms of import time (more than the whole
 # platform cold start); Lambda's active tracing records each invocation without it.

@@ -89,7 +89,7 @@ def point_aws_at(endpoint_url: str, region: str = "us-east-1") -> None:
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
     if not os.environ.get("AWS_ACCESS_KEY_ID") and not os.environ.get("AWS_PROFILE"):
         os.environ["AWS_ACCESS_KEY_ID"] = "local"
-        os.environ["AWS_SECRET_ACCESS_KEY"] = "local"
+        os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105 - moto accepts any key; this is no secret
 
 
 def local_environment(stage: str, region: str = "us-east-1", account: str = "123456789012") -> dict[str, str]:

@@ -17,8 +17,8 @@ from chalicelib.timezones import is_known_timezone
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_TEXT = 200
-_E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
-_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 _PATIENT_FIELDS = {"name", "phone", "email", "timezone", "language"}
 _CREATE_FIELDS = {"patient", "start", "duration_minutes", "provider", "location", "external_id"}
 _CHANGE_FIELDS = {"start", "duration_minutes", "provider", "location"}
@@ -109,7 +109,7 @@ class _Fields:
         value = self.text(name, max_length=16)
         if value is None:
             return None
-        if not _E164.match(value):
+        if not _E164.fullmatch(value):
             self.problem(name, "must be an E.164 phone number such as +14155550100")
             return None
         try:
@@ -140,7 +140,7 @@ class _Fields:
 
     def language(self, name: str) -> str | None:
         value = self.text(name, max_length=35)
-        if value is not None and not _LANGUAGE.match(value):
+        if value is not None and not _LANGUAGE.fullmatch(value):
             self.problem(name, "must be a language tag such as en or es-MX")
             return None
         return value
@@ -197,6 +197,8 @@ def parse_appointment_change(raw_body: bytes | None, now: datetime) -> Appointme
     fields.reject_unknown(_CHANGE_FIELDS)
     if not body:
         fields.problem("body", f"names nothing to change; send one of {', '.join(sorted(_CHANGE_FIELDS))}")
+    if "duration_minutes" in body and body["duration_minutes"] is None:
+        fields.problem("duration_minutes", "cannot be removed")
     change = AppointmentChange(
         start=fields.future_instant("start", now, required="start" in body),
         duration_minutes=fields.minutes("duration_minutes"),
@@ -222,7 +224,8 @@ def _parse_patient(value: Any, parent: _Fields) -> PatientDetails | None:
     email = fields.email("email")
     timezone = fields.timezone("timezone")
     language = fields.language("language")
-    if not value.get("phone") and not value.get("email"):
+    contact_problems = any(p.field in ("patient.phone", "patient.email") for p in fields.problems)
+    if phone is None and email is None and not contact_problems:
         parent.problem("patient", "needs a phone or an email to be reminded")
     parent.problems.extend(fields.problems)
     if fields.problems or name is None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.update import Action
 
 from chalicelib.appointments.request import AppointmentChange, NewAppointment
 from chalicelib.clock import Clock, to_utc
@@ -103,10 +105,8 @@ class AppointmentService:
         patient = Patient.get(clinic_id, appointment.patient_id)
         return AppointmentRecord(appointment, patient, self._reminders(appointment_id))
 
-    def list(self, clinic_id: str, start_from: datetime, start_to: datetime) -> list[AppointmentRecord]:
-        found = Appointment.by_start.query(
-            clinic_id, Appointment.start.between(to_utc(start_from), to_utc(start_to))
-        )
+    def starting_between(self, clinic_id: str, start_from: datetime, start_to: datetime) -> list[AppointmentRecord]:
+        found = Appointment.by_start.query(clinic_id, Appointment.start.between(to_utc(start_from), to_utc(start_to)))
         return [self.get(clinic_id, appointment.appointment_id) for appointment in found]
 
     def change(self, clinic_id: str, appointment_id: str, change: AppointmentChange) -> AppointmentRecord:
@@ -117,7 +117,7 @@ class AppointmentService:
             raise Conflict(f"the appointment is {appointment.status} and cannot be changed")
         patient = Patient.get(clinic_id, appointment.patient_id)
         moved = change.start is not None and to_utc(change.start) != appointment.start
-        old_version = appointment.version
+        old_version = int(appointment.version)
         version = old_version + 1
         actions = [Appointment.version.set(version), Appointment.updated_at.set(now)]
         if change.start is not None:
@@ -149,7 +149,7 @@ class AppointmentService:
         if appointment.status == "cancelled":
             return self.get(clinic_id, appointment_id)
         patient = Patient.get(clinic_id, appointment.patient_id)
-        version = appointment.version + 1
+        version = int(appointment.version) + 1
         pending = [r for r in self._reminders(appointment_id) if r.status == Status.SCHEDULED]
         for reminder in pending:
             reminder.status = Status.CANCELLED.value
@@ -164,16 +164,18 @@ class AppointmentService:
             Appointment.version.set(version),
             Appointment.updated_at.set(now),
         ]
-        self._commit(appointment, actions, appointment.version, pending + notices)
+        self._commit(appointment, actions, version - 1, pending + notices)
         for reminder in pending:
             self._disarm(reminder)
         self._send_notices(notices)
         return self.get(clinic_id, appointment_id)
 
-    def _commit(self, appointment: Appointment, actions: list, old_version: int, reminders: list[Reminder]) -> None:
+    def _commit(
+        self, appointment: Appointment, actions: Sequence[Action], old_version: int, reminders: list[Reminder]
+    ) -> None:
         try:
             with transaction() as write:
-                write.update(appointment, actions=actions, condition=Appointment.version == old_version)
+                write.update(appointment, actions=list(actions), condition=Appointment.version == old_version)
                 for reminder in reminders:
                     write.save(reminder)
         except TransactWriteError as e:
@@ -196,7 +198,7 @@ class AppointmentService:
                 self._arm_at(reminder, reminder.send_at)
 
     def _arm_at(self, reminder: Reminder, fire_at: datetime) -> None:
-        timer = Timer(reminder.clinic_id, reminder.owner_id, reminder.reminder_id, reminder.owner_version, fire_at)
+        timer = Timer(reminder.clinic_id, reminder.owner_id, reminder.reminder_id, int(reminder.owner_version), fire_at)
         try:
             self._timers.arm(timer)
         except TimerError as e:
@@ -215,7 +217,11 @@ class AppointmentService:
             if reminder.status != Status.SCHEDULED or reminder.kind == Kind.REMINDER:
                 continue
             request = DeliveryRequest(
-                reminder.clinic_id, reminder.owner_id, reminder.reminder_id, reminder.owner_version, reminder.send_at
+                reminder.clinic_id,
+                reminder.owner_id,
+                reminder.reminder_id,
+                int(reminder.owner_version),
+                reminder.send_at,
             )
             try:
                 self._dispatcher.deliver(request)
@@ -257,4 +263,3 @@ def _already_done(item: PlannedReminder, earlier: dict[str, Reminder]) -> bool:
 def _condition_failed(error: TransactWriteError) -> bool:
     reasons = error.cancellation_reasons or []
     return any(reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons)
-

@@ -167,7 +167,9 @@ class Dispatcher:
         count("RemindersFailed", channel=reminder.channel)
         return self._log(request, Outcome("failed", reason))
 
-    def _skip(self, request: DeliveryRequest, reminder: Reminder, reason: str, status: Status = Status.SKIPPED) -> Outcome:
+    def _skip(
+        self, request: DeliveryRequest, reminder: Reminder, reason: str, status: Status = Status.SKIPPED
+    ) -> Outcome:
         self._set_status(reminder, status, reason)
         count("RemindersSkipped", channel=reminder.channel)
         return self._log(request, Outcome("skipped", reason))

@@ -19,6 +19,9 @@ def parse_timer_event(event: Any) -> DeliveryRequest:
     try:
         scheduled = datetime.fromisoformat(str(event["scheduled_time"]))
         version = event["version"]
+        ids = [event["clinic_id"], event["owner_id"], event["reminder_id"]]
+        if not all(isinstance(value, str) and value for value in ids):
+            raise BadTimerEvent("clinic_id, owner_id and reminder_id must be non-empty strings")
         if scheduled.tzinfo is None or isinstance(version, bool) or not isinstance(version, int):
             raise BadTimerEvent("scheduled_time needs a zone and version must be an integer")
         return DeliveryRequest(

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from chalicelib.clock import to_utc
+
 
 class Kind(StrEnum):
     CONFIRMATION = "confirmation"
@@ -71,6 +73,8 @@ def plan_reminders(
 ) -> list[PlannedReminder]:
     """The timed reminders before `start`; one whose time is not after `now` is skipped, not armed."""
     planned = []
+    # Leads are elapsed time: in UTC, "2 hours before" is 2 real hours even across a DST change.
+    start = to_utc(start)
     for lead in sorted(policy.reminders_before, reverse=True):
         send_at = start - lead
         for channel in channels:

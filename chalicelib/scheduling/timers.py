@@ -20,7 +20,7 @@ from chalicelib.errors import TimerError
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
-_NAME = re.compile(r"^[0-9A-Za-z_.-]{1,64}$")
+_NAME = re.compile(r"[0-9A-Za-z_.-]{1,64}")
 # Scheduler fills this in with the instant the schedule was due (not when it ran), which makes it a stable
 # part of the idempotency key across Scheduler's own retries.
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
@@ -55,7 +55,7 @@ class Timer:
 
 def schedule_name(owner_id: str, reminder_id: str) -> str:
     name = f"{owner_id}.{reminder_id}"
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise ValueError(f"schedule name {name!r} is not 1-64 characters of [0-9A-Za-z_.-]")
     return name
 

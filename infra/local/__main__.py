@@ -21,7 +21,9 @@ def main() -> int:
         "--aws-port", type=int, default=int(os.environ.get("AWS_PORT", "5000")), help="local AWS port (env AWS_PORT)"
     )
     parser.add_argument("--clock-start", help="start the simulated clock at this ISO 8601 instant instead of now")
-    parser.add_argument("--frozen-clock", action="store_true", help="keep the clock still until POST /_local/clock moves it")
+    parser.add_argument(
+        "--frozen-clock", action="store_true", help="keep the clock still until POST /_local/clock moves it"
+    )
     args = parser.parse_args()
 
     start = datetime.fromisoformat(args.clock_start) if args.clock_start else None
@@ -35,7 +37,10 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)
     stack.start()
     print(f"CareCue API:   {stack.addresses.api}", flush=True)
-    print(f"Local AWS:     {stack.addresses.aws}   (python -m chalicelib.admin --endpoint-url {stack.addresses.aws} ...)", flush=True)
+    print(
+        f"Local AWS:     {stack.addresses.aws}   (python -m chalicelib.admin --endpoint-url {stack.addresses.aws} ...)",
+        flush=True,
+    )
     print(f"Outbox:        {stack.addresses.api}/_local/outbox", flush=True)
     print(f"Clock:         {stack.addresses.api}/_local/clock   (now {stack.clock.now().isoformat()})", flush=True)
     print("Ready. Ctrl-C stops.", flush=True)

@@ -67,9 +67,7 @@ class SimulatedClock:
         with self._lock:
             current = self._now_locked()
             if target < current:
-                raise ValueError(
-                    f"cannot move the clock back from {current.isoformat()} to {target.isoformat()}"
-                )
+                raise ValueError(f"cannot move the clock back from {current.isoformat()} to {target.isoformat()}")
             return self._move_to_locked(target)
 
     def _read_real(self) -> datetime:

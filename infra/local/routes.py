@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import isodate
-from chalice import Chalice, Response
+import isodate  # type: ignore[import-untyped]
+from chalice.app import Chalice, Request, Response
 
 from chalicelib.clock import iso_utc
 from chalicelib.http import JSON, error_body
@@ -17,20 +17,27 @@ if TYPE_CHECKING:
 
 
 def add_local_routes(app: Chalice, stack: LocalStack) -> None:
+    def request() -> Request:
+        current = app.current_request
+        assert current is not None
+        return current
+
     @app.route("/_local/outbox", methods=["GET"])
     def outbox() -> Response:
         messages = stack.outbox.messages()
-        if "text/html" in (app.current_request.headers.get("accept") or ""):
+        if "text/html" in (request().headers.get("accept") or ""):
             return Response(outbox_html(messages), headers={"Content-Type": "text/html; charset=utf-8"})
         return Response({"messages": messages}, headers=JSON)
 
     @app.route("/_local/clock", methods=["GET"])
     def read_clock() -> Response:
-        return Response({"now": iso_utc(stack.clock.now()), "frozen": stack.clock.frozen, "pending": stack.pending()}, headers=JSON)
+        return Response(
+            {"now": iso_utc(stack.clock.now()), "frozen": stack.clock.frozen, "pending": stack.pending()}, headers=JSON
+        )
 
     @app.route("/_local/clock", methods=["POST"])
     def move_clock() -> Response:
-        body: Any = app.current_request.json_body or {}
+        body: Any = request().json_body or {}
         try:
             target = _target(body, stack.clock.now())
             firings = stack.advance_to(target)
@@ -53,13 +60,13 @@ def _target(body: Any, now: datetime) -> datetime:
         raise ValueError('send {"advance": "PT26H"} or {"to": "2026-12-01T09:00:00Z"}')
     if "advance" in body:
         try:
-            delta = isodate.parse_duration(str(body["advance"]))
+            delta: timedelta = isodate.parse_duration(str(body["advance"]))
         except isodate.ISO8601Error as e:
             raise ValueError(f"advance: {body['advance']!r} is not an ISO 8601 duration such as PT26H") from e
-        if not hasattr(delta, "total_seconds"):
+        if not isinstance(delta, timedelta):
             raise ValueError("advance: use days, hours, minutes or seconds (P2D, PT26H), not months or years")
         return now + delta
-    moment = datetime.fromisoformat(str(body["to"]))
+    moment: datetime = datetime.fromisoformat(str(body["to"]))
     if moment.tzinfo is None:
         raise ValueError("to: include a UTC offset, e.g. 2026-12-01T09:00:00Z")
     return moment

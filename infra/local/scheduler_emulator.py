@@ -251,9 +251,7 @@ class SchedulerEmulator:
                     found.append((occurrence, schedule.name))
             return sorted(found)
 
-    def fire_due(
-        self, up_to: datetime, on_time: Callable[[datetime], object] | None = None
-    ) -> list[Firing]:
+    def fire_due(self, up_to: datetime, on_time: Callable[[datetime], object] | None = None) -> list[Firing]:
         """Fires everything due up to `up_to`, earliest first, and returns the firings in order.
 
         Before each invocation `on_time` (if given) receives the instant the firing happens: its scheduled

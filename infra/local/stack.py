@@ -88,7 +88,7 @@ class LocalStack:
                 raise LookupError(f"no local function for {target_arn}")
             return _fire(event, fire_context)
 
-        self.scheduler = SchedulerEmulator(services.scheduler, settings.schedule_group, invoke)
+        self.scheduler = SchedulerEmulator(services.scheduler, settings.schedule_group, invoke, now=self.clock.now)
         add_local_routes(app, self)
         self._server = create_local_server(app, config, HOST, self._api_port)
         self._spawn(self._server.serve_forever, "carecue-api")
@@ -97,7 +97,9 @@ class LocalStack:
         """Moves the clock to `moment`, firing everything due on the way, each at its own instant."""
         with self._fire_lock:
             if moment < self.clock.now():
-                raise ValueError(f"the clock is at {self.clock.now().isoformat()}; it cannot go back to {moment.isoformat()}")
+                raise ValueError(
+                    f"the clock is at {self.clock.now().isoformat()}; it cannot go back to {moment.isoformat()}"
+                )
 
             def move_clock(instant: datetime) -> None:
                 if instant > self.clock.now():
@@ -113,7 +115,7 @@ class LocalStack:
 
     def pending(self) -> list[dict[str, str]]:
         """Every armed timer that has not fired yet, earliest first."""
-        return [{"schedule": name, "at": iso_utc(at)} for at, name in self.scheduler.due(_END_OF_TIME)]
+        return [{"schedule": name, "at": iso_utc(at)} for at, name in self.scheduler.due(_END_OF_TIME, per_schedule=1)]
 
     def stop(self) -> None:
         self._stopping.set()

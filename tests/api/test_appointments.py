@@ -102,7 +102,9 @@ def test_booking_confirms_at_once_and_arms_a_timer_per_reminder(api: Client, aws
 
 def test_a_reminder_whose_time_has_passed_is_skipped_not_armed(api: Client, aws: World, clinic: ClinicKeys) -> None:
     # The clock is at 14:00Z; an appointment at 17:00Z is inside the 24 h reminder but not the 2 h one.
-    body = post(api, clinic, booking(start="2026-11-30T17:00:00Z", patient={"name": "A", "phone": "+14155550100"})).json_body
+    body = post(
+        api, clinic, booking(start="2026-11-30T17:00:00Z", patient={"name": "A", "phone": "+14155550100"})
+    ).json_body
 
     reminders = by_id(body["reminders"])
     assert reminders["reminder-24h.sms"]["status"] == "skipped"
@@ -149,7 +151,9 @@ def test_list_returns_appointments_starting_in_the_window(api: Client, clinic: C
     assert [a["id"] for a in everything] == [early, late]
     missing = api.http.get("/v1/appointments?from=2026-12-01T00:00:00Z", headers=clinic.headers)
     assert missing.status_code == 400
-    assert missing.json_body["error"]["fields"] == [{"field": "to", "problem": missing.json_body["error"]["fields"][0]["problem"]}]
+    assert missing.json_body["error"]["fields"] == [
+        {"field": "to", "problem": missing.json_body["error"]["fields"][0]["problem"]}
+    ]
 
 
 @pytest.mark.parametrize(
@@ -183,7 +187,11 @@ def test_requests_without_a_valid_key_are_refused_and_store_nothing(
         (booking(patient={"name": "A", "phone": "+10005550100"}), "patient.phone", "not a valid phone"),
         (booking(patient={"name": "A", "email": "not-an-email"}), "patient.email", "not a valid email"),
         (booking(patient={"name": "A"}), "patient", "phone or an email"),
-        (booking(patient={"name": "A", "phone": "+14155550100", "timezone": "Mars/Olympus"}), "patient.timezone", "IANA"),
+        (
+            booking(patient={"name": "A", "phone": "+14155550100", "timezone": "Mars/Olympus"}),
+            "patient.timezone",
+            "IANA",
+        ),
         (booking(start="2026-11-29T10:00:00Z"), "start", "in the past"),
         (booking(start="2026-12-02T10:00:00"), "start", "UTC offset"),
         (booking(start=None), "start", "required"),

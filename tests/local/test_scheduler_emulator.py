@@ -238,9 +238,7 @@ def test_none_after_completion_keeps_the_schedule_but_fires_once(scheduler: Any,
 def test_an_updated_at_fires_again_at_its_new_time(scheduler: Any, clock: SimulatedClock) -> None:
     arm(scheduler, "moved", "at(2026-02-01T10:00:00)")
     emulator = emulator_for(scheduler, clock, Target())
-    assert fired(emulator.fire_due(utc(2026, 2, 1, 10, 0), on_time=clock.set)) == [
-        ("moved", utc(2026, 2, 1, 10, 0))
-    ]
+    assert fired(emulator.fire_due(utc(2026, 2, 1, 10, 0), on_time=clock.set)) == [("moved", utc(2026, 2, 1, 10, 0))]
 
     # The update leaves out State, as the API allows; moto then stores none, and the schedule stays ENABLED.
     scheduler.update_schedule(
@@ -252,14 +250,10 @@ def test_an_updated_at_fires_again_at_its_new_time(scheduler: Any, clock: Simula
     )
 
     assert emulator.fire_due(utc(2026, 2, 3, 9, 59), on_time=clock.set) == []
-    assert fired(emulator.fire_due(utc(2026, 2, 3, 10, 0), on_time=clock.set)) == [
-        ("moved", utc(2026, 2, 3, 10, 0))
-    ]
+    assert fired(emulator.fire_due(utc(2026, 2, 3, 10, 0), on_time=clock.set)) == [("moved", utc(2026, 2, 3, 10, 0))]
 
 
-def test_an_at_moved_later_before_it_fired_fires_only_at_the_new_time(
-    scheduler: Any, clock: SimulatedClock
-) -> None:
+def test_an_at_moved_later_before_it_fired_fires_only_at_the_new_time(scheduler: Any, clock: SimulatedClock) -> None:
     arm(scheduler, "moved", "at(2026-02-01T10:00:00)")
     emulator = emulator_for(scheduler, clock, Target())
     scheduler.update_schedule(
@@ -364,9 +358,7 @@ def test_on_time_receives_each_firing_instant_in_order(scheduler: Any, clock: Si
     ]
 
 
-def test_a_timer_armed_in_the_past_fires_late_without_moving_time_back(
-    scheduler: Any, clock: SimulatedClock
-) -> None:
+def test_a_timer_armed_in_the_past_fires_late_without_moving_time_back(scheduler: Any, clock: SimulatedClock) -> None:
     clock.set(utc(2026, 1, 5, 12, 0))
     arm(scheduler, "late", "at(2026-01-05T11:00:00)")
 
@@ -380,9 +372,7 @@ def test_a_timer_armed_in_the_past_fires_late_without_moving_time_back(
 # --- cron, rate, time zones and DST ---------------------------------------------------------------------
 
 
-def test_cron_at_8_in_berlin_stays_at_8_across_both_dst_changes_of_2026(
-    scheduler: Any, clock: SimulatedClock
-) -> None:
+def test_cron_at_8_in_berlin_stays_at_8_across_both_dst_changes_of_2026(scheduler: Any, clock: SimulatedClock) -> None:
     # GIVEN a daily 08:00 Berlin dose reminder armed on 27 March 2026
     clock.set(utc(2026, 3, 27))
     arm(scheduler, "morning-dose", "cron(0 8 * * ? *)", timezone="Europe/Berlin")
@@ -417,9 +407,7 @@ def test_cron_inside_the_spring_gap_is_skipped(scheduler: Any, clock: SimulatedC
     ]
 
 
-def test_cron_inside_the_autumn_overlap_fires_once_at_the_first_instance(
-    scheduler: Any, clock: SimulatedClock
-) -> None:
+def test_cron_inside_the_autumn_overlap_fires_once_at_the_first_instance(scheduler: Any, clock: SimulatedClock) -> None:
     clock.set(utc(2026, 10, 23, 12))
     arm(scheduler, "night", "cron(30 2 * * ? *)", timezone="Europe/Berlin")
 
@@ -704,7 +692,11 @@ def test_a_schedule_that_re_arms_itself_for_ever_is_stopped(scheduler: Any, cloc
             GroupName=GROUP,
             ScheduleExpression=f"at({fire_at:%Y-%m-%dT%H:%M:%S})",
             FlexibleTimeWindow={"Mode": "OFF"},
-            Target={"Arn": FIRE_ARN, "RoleArn": ROLE_ARN, "Input": json.dumps({"at": "<aws.scheduler.scheduled-time>"})},
+            Target={
+                "Arn": FIRE_ARN,
+                "RoleArn": ROLE_ARN,
+                "Input": json.dumps({"at": "<aws.scheduler.scheduled-time>"}),
+            },
             State="ENABLED",
         )
 
