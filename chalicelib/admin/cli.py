@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.clock import SystemClock
 from chalicelib.errors import InvalidRequest
@@ -46,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(e))
     except ClientError as e:
         return _fail(f"AWS refused: {e.response.get('Error', {}).get('Code', 'Unknown')} ({stage} stage)")
+    except PynamoDBException as e:
+        code = e.cause_response_code or type(e).__name__
+        hint = " (are the stage's tables deployed?)" if code == "ResourceNotFoundException" else ""
+        return _fail(f"DynamoDB refused: {code} ({stage} stage){hint}")
     except BotoCoreError as e:
         return _fail(f"AWS could not be reached: {e}")
 

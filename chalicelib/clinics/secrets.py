@@ -25,3 +25,6 @@ class ClinicSecrets:
             Overwrite=True,
             Description="CareCue webhook signing secret",
         )
+
+    def delete_webhook_secret(self, clinic_id: str) -> None:
+        self._ssm.delete_parameter(Name=self.webhook_secret_name(clinic_id))

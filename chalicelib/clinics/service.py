@@ -6,6 +6,8 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from pynamodb.exceptions import PutError
+
 from chalicelib.clinics.secrets import ClinicSecrets
 from chalicelib.clock import Clock
 from chalicelib.errors import InvalidRequest
@@ -42,16 +44,21 @@ class ClinicService:
         clinic_id = f"cln_{secrets.token_hex(6)}"
         api_key = f"{API_KEY_PREFIX}{secrets.token_urlsafe(32)}"
         webhook_secret = secrets.token_urlsafe(32)
-        # The secret goes first: a clinic item without its secret would be a half-made clinic.
+        # The secret goes first and is taken back if the clinic cannot be stored: no half-made clinic remains.
         self._secrets.store_webhook_secret(clinic_id, webhook_secret)
-        Clinic(
+        clinic = Clinic(
             clinic_id,
             name=name,
             timezone=timezone,
             status="active",
             api_key_hash=hash_api_key(api_key),
             created_at=self._clock.now(),
-        ).save(condition=Clinic.clinic_id.does_not_exist())
+        )
+        try:
+            clinic.save(condition=Clinic.clinic_id.does_not_exist())
+        except PutError:
+            self._secrets.delete_webhook_secret(clinic_id)
+            raise
         return NewClinic(clinic_id, name, timezone, api_key, webhook_secret)
 
     def authenticate(self, authorization: str | None) -> str | None:

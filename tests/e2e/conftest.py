@@ -1,0 +1,316 @@
+"""The end-to-end tier: `python -m infra.local` started as a subprocess, exactly as `make run` starts it, and
+driven only from outside, over HTTP (the REST API and the local routes) and the admin command line.
+
+One stack serves the whole session. Its simulated clock is frozen and only moves forwards, so every test
+creates its own clinic, reads the clock's `now` and books relative to it, and picks out its own messages by
+the patient's phone number or email address.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CLOCK_START = "2026-11-30T14:00:00Z"  # a Monday, 09:00 in New York
+# A cold start imports boto3, moto and chalice and creates the tables: a few seconds here; 60 s is for slow CI.
+READY_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 15.0
+HTTP_TIMEOUT_SECONDS = 30.0
+CLI_TIMEOUT_SECONDS = 60.0
+# Set by tests/conftest.py for the in-process tiers (the `test` stage); the stack and the admin CLI must run as
+# a person runs them, on the `local` stage, and reach AWS only through the stack's own endpoint.
+_INHERITED_SETTINGS = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "CARECUE_STAGE")
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports the kernel calls free on 127.0.0.1, all distinct because the sockets are open together."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def stack_environment() -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if name not in _INHERITED_SETTINGS}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def parse_instant(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset")
+    return moment
+
+
+def iso_z(moment: datetime) -> str:
+    return moment.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def spoken(moment: datetime, zone: str) -> str:
+    """How a message names an instant to a patient in `zone`: `Wed 2 Dec at 10:00 AM`.
+
+    Written here independently of the product's templates, so the tests check the text rather than repeat it.
+    """
+    local = moment.astimezone(ZoneInfo(zone))
+    clock_time = local.strftime("%I:%M %p").lstrip("0")
+    return f"{local.strftime('%a')} {local.day} {local.strftime('%b')} at {clock_time}"
+
+
+class Http:
+    """A tiny JSON client on urllib: every call returns (status, parsed body), error statuses included."""
+
+    def __init__(self, base_url: str, headers: dict[str, str] | None = None) -> None:
+        self.base_url = base_url
+        self.headers = headers or {}
+
+    def get(self, path: str) -> tuple[int, Any]:
+        return self.request("GET", path)
+
+    def post(self, path: str, body: Any) -> tuple[int, Any]:
+        return self.request("POST", path, body)
+
+    def patch(self, path: str, body: Any) -> tuple[int, Any]:
+        return self.request("PATCH", path, body)
+
+    def delete(self, path: str) -> tuple[int, Any]:
+        return self.request("DELETE", path)
+
+    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        status, _, text = self.raw(method, path, body, headers)
+        return status, json.loads(text) if text else None
+
+    def raw(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, str, str]:
+        """(status, Content-Type, body text). `body` is sent as is when bytes, else as JSON."""
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode("utf-8")
+        all_headers = {"Content-Type": "application/json", **self.headers, **(headers or {})}
+        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=all_headers)
+        try:
+            # The URL is always http://127.0.0.1:<port> of the stack this session started.
+            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310
+                return response.status, response.headers.get("Content-Type", ""), response.read().decode("utf-8")
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, error.headers.get("Content-Type", ""), error.read().decode("utf-8")
+
+
+@dataclass(frozen=True)
+class Clinic:
+    clinic_id: str
+    name: str
+    timezone: str
+    api_key: str
+    webhook_secret: str
+
+
+@dataclass(frozen=True)
+class CliRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class LocalStack:
+    """The running stack as a clinic admin and a patient see it: API, clock, outbox and admin CLI."""
+
+    def __init__(self, api_url: str, aws_url: str) -> None:
+        self.api_url = api_url
+        self.aws_url = aws_url
+        self.local = Http(api_url)
+
+    def api(self, clinic: Clinic | None = None) -> Http:
+        """The REST API as `clinic`'s system calls it (with its key), or with no key at all."""
+        return Http(self.api_url, {"Authorization": f"Bearer {clinic.api_key}"} if clinic else {})
+
+    def admin(self, *args: str) -> CliRun:
+        command = [sys.executable, "-m", "chalicelib.admin", "--endpoint-url", self.aws_url, *args]
+        done = subprocess.run(
+            command,
+            cwd=REPO_ROOT,
+            env=stack_environment(),
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT_SECONDS,
+            check=False,
+        )
+        return CliRun(done.returncode, done.stdout, done.stderr)
+
+    def create_clinic(self, name: str = "Riverside Family Clinic", timezone: str = "America/New_York") -> Clinic:
+        run = self.admin("create-clinic", "--name", name, "--timezone", timezone)
+        assert run.returncode == 0, f"create-clinic failed: {run.stderr}"
+        created = json.loads(run.stdout)
+        return Clinic(
+            created["clinic_id"], created["name"], created["timezone"], created["api_key"], created["webhook_secret"]
+        )
+
+    def clock(self) -> dict[str, Any]:
+        status, body = self.local.get("/_local/clock")
+        assert status == 200, body
+        return dict(body)
+
+    def now(self) -> datetime:
+        return parse_instant(self.clock()["now"])
+
+    def pending(self, prefix: str = "") -> list[dict[str, str]]:
+        """Armed timers not yet fired, earliest first; only those whose schedule name starts with `prefix`."""
+        return [p for p in self.clock()["pending"] if p["schedule"].startswith(prefix)]
+
+    def advance_to(self, moment: datetime) -> list[dict[str, Any]]:
+        """Moves the clock to `moment` and returns what fired on the way."""
+        status, body = self.local.post("/_local/clock", {"to": iso_z(moment)})
+        assert status == 200, body
+        assert parse_instant(body["now"]) == moment
+        return list(body["fired"])
+
+    def outbox(self, *addresses: str) -> list[dict[str, Any]]:
+        """Every message sent so far, oldest first; only those to one of `addresses` when any are given."""
+        status, body = self.local.get("/_local/outbox")
+        assert status == 200, body
+        return [m for m in body["messages"] if not addresses or m["to"] in addresses]
+
+    def book_for(self, clinic: Clinic, body: dict[str, Any]) -> dict[str, Any]:
+        status, booked = self.api(clinic).post("/v1/appointments", body)
+        assert status == 201, booked
+        return dict(booked)
+
+
+class StackProcess:
+    """`python -m infra.local` in a subprocess, its output collected by a reader thread."""
+
+    def __init__(self, api_port: int, aws_port: int) -> None:
+        self.command = [
+            sys.executable,
+            "-m",
+            "infra.local",
+            "--port",
+            str(api_port),
+            "--aws-port",
+            str(aws_port),
+            "--frozen-clock",
+            "--clock-start",
+            CLOCK_START,
+        ]
+        self.lines: list[str] = []
+        self._lock = threading.Lock()
+        self.ready = False
+        self._settled = threading.Event()  # set at the 'Ready.' line, or when the output ends without one
+        self._process: subprocess.Popen[str] | None = None
+        self._reader: threading.Thread | None = None
+
+    @property
+    def output(self) -> str:
+        with self._lock:
+            return "".join(self.lines)
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            self.command,
+            cwd=REPO_ROOT,
+            env=stack_environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,  # one stream, read by one thread, so neither pipe can fill up and block it
+            text=True,
+            bufsize=1,
+        )
+        self._reader = threading.Thread(target=self._read, name="carecue-e2e-stack-output", daemon=True)
+        self._reader.start()
+
+    def wait_ready(self, timeout: float) -> None:
+        if not self._settled.wait(timeout):
+            self.kill()
+            pytest.fail(f"the local stack did not print 'Ready.' within {timeout:.0f} s; output:\n{self.output}")
+        if not self.ready:
+            code = self._process.wait() if self._process else None
+            pytest.fail(f"the local stack exited (code {code}) before it was ready; output:\n{self.output}")
+
+    def stop(self, timeout: float) -> int:
+        """SIGTERM, as a service manager stops it; SIGKILL if it has not stopped after `timeout` seconds."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGTERM)
+        try:
+            code = self._process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            pytest.fail(f"the local stack ignored SIGTERM for {timeout:.0f} s and was killed; output:\n{self.output}")
+        if self._reader is not None:
+            self._reader.join(timeout=timeout)
+        return code
+
+    def kill(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
+    def _read(self) -> None:
+        assert self._process is not None and self._process.stdout is not None
+        for line in self._process.stdout:
+            with self._lock:
+                self.lines.append(line)
+            if line.startswith("Ready."):
+                self.ready = True
+                self._settled.set()
+        self._settled.set()
+
+
+def address(lines: list[str], label: str) -> str:
+    """The URL printed after `label` on the stack's start-up banner, e.g. `CareCue API:   http://...`."""
+    for line in lines:
+        if line.startswith(label):
+            return line.split()[len(label.split())]
+    raise AssertionError(f"no {label!r} line in the stack's output:\n{''.join(lines)}")
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalStack]:
+    api_port, aws_port = free_ports(2)
+    process = StackProcess(api_port, aws_port)
+    process.start()
+    try:
+        process.wait_ready(READY_TIMEOUT_SECONDS)
+        api_url = address(process.lines, "CareCue API:")
+        aws_url = address(process.lines, "Local AWS:")
+    except BaseException:
+        process.kill()
+        raise
+    assert (api_url, aws_url) == (f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{aws_port}")
+
+    yield LocalStack(api_url, aws_url)
+
+    code = process.stop(STOP_TIMEOUT_SECONDS)
+    assert code == 0, f"the local stack exited with {code} on SIGTERM; output:\n{process.output}"
+    assert "Stopped.\n" in process.lines, f"the local stack did not say 'Stopped.'; output:\n{process.output}"
+
+
+@pytest.fixture
+def clinic(stack: LocalStack) -> Clinic:
+    """A fresh clinic in New York for each test, so that no test sees another's appointments."""
+    return stack.create_clinic()
+
+
+def day_after(now: datetime, days: int, hour: int, minute: int, zone: str) -> datetime:
+    """`days` calendar days after `now`'s date in `zone`, at hour:minute local time."""
+    local = now.astimezone(ZoneInfo(zone))
+    return (local + timedelta(days=days)).replace(hour=hour, minute=minute, second=0, microsecond=0)

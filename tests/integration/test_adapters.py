@@ -1,0 +1,80 @@
+"""Each AWS adapter against moto: the timers on EventBridge Scheduler, SMS on SNS, email on SES, and what
+the local stack's outbox records of them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+from moto.sns.models import sns_backends
+
+from chalicelib.channels.email import EmailChannel
+from chalicelib.channels.sms import SmsChannel
+from chalicelib.errors import ChannelError
+from chalicelib.scheduling.timers import ReminderTimers, Timer
+from tests.conftest import World
+
+
+def timers(world: World) -> ReminderTimers:
+    settings = world.services.settings
+    return ReminderTimers(
+        world.services.scheduler,
+        group=settings.schedule_group,
+        target_arn=settings.fire_function_arn,
+        role_arn=settings.scheduler_role_arn,
+        dead_letter_arn=settings.dead_letter_queue_arn,
+    )
+
+
+def test_arming_twice_moves_the_one_timer_and_disarming_twice_is_harmless(aws: World) -> None:
+    gateway = timers(aws)
+    group = aws.services.settings.schedule_group
+    first = Timer("cln_1", "apt_1", "reminder-24h.sms", 1, datetime(2026, 12, 1, 15, 0, tzinfo=UTC))
+    moved = Timer("cln_1", "apt_1", "reminder-24h.sms", 2, datetime(2026, 12, 3, 9, 30, tzinfo=UTC))
+
+    gateway.arm(first)
+    gateway.arm(moved)
+
+    listed = aws.services.scheduler.list_schedules(GroupName=group)["Schedules"]
+    assert [s["Name"] for s in listed] == ["apt_1.reminder-24h.sms"]
+    stored = aws.services.scheduler.get_schedule(Name="apt_1.reminder-24h.sms", GroupName=group)
+    assert stored["ScheduleExpression"] == "at(2026-12-03T09:30:00)"
+    assert json.loads(stored["Target"]["Input"])["version"] == 2
+
+    gateway.disarm("apt_1", "reminder-24h.sms")
+    gateway.disarm("apt_1", "reminder-24h.sms")
+    assert aws.services.scheduler.list_schedules(GroupName=group)["Schedules"] == []
+
+
+def test_an_sms_reaches_sns_as_a_transactional_message(aws: World) -> None:
+    message_id = SmsChannel(aws.services.sns).send("+14155550100", "Riverside Family Clinic: test")
+
+    backend = sns_backends[DEFAULT_ACCOUNT_ID][aws.services.settings.region]
+    assert backend.sms_messages[message_id][:2] == ("+14155550100", "Riverside Family Clinic: test")
+    assert aws.sent("sms")[0]["message_id"] == message_id
+
+
+def test_an_email_reaches_ses_from_the_verified_sender(aws: World) -> None:
+    channel = EmailChannel(aws.services.ses, aws.services.settings.ses_sender)
+
+    message_id = channel.send("pat@example.org", "Appointment reminder", "See you soon.")
+
+    (sent,) = ses_backends[DEFAULT_ACCOUNT_ID][aws.services.settings.region].sent_messages
+    assert sent.id == message_id
+    assert sent.destinations["ToAddresses"] == ["pat@example.org"]
+    assert sent.source == aws.services.settings.ses_sender
+    assert aws.sent("email")[0]["subject"] == "Appointment reminder"
+
+
+def test_an_unverified_sender_is_a_permanent_channel_error_and_nothing_is_in_the_outbox(aws: World) -> None:
+    channel = EmailChannel(aws.services.ses, "someone-else@carecue.example")
+
+    with pytest.raises(ChannelError) as error:
+        channel.send("pat@example.org", "Appointment reminder", "See you soon.")
+
+    assert error.value.permanent
+    assert error.value.code == "MessageRejected"
+    assert aws.sent() == []

@@ -1,0 +1,56 @@
+"""`python -m chalicelib.admin` against moto: what an admin sees on the terminal, and what is stored."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from chalicelib.admin.cli import main
+from chalicelib.clinics.service import hash_api_key
+from chalicelib.store.models import Clinic
+from tests.conftest import World
+
+
+def test_create_clinic_prints_its_credentials_once_and_stores_only_the_key_hash(
+    aws: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["--stage", "test", "create-clinic", "--name", "Riverside Family Clinic", "--timezone", "America/Chicago"]
+    )
+
+    printed = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert printed["clinic_id"].startswith("cln_")
+    assert printed["timezone"] == "America/Chicago"
+    stored = Clinic.get(printed["clinic_id"])
+    assert stored.api_key_hash == hash_api_key(printed["api_key"])
+    assert printed["api_key"] not in json.dumps(stored.attribute_values, default=str)
+    secret = boto3.client("ssm", region_name="us-east-1").get_parameter(
+        Name=f"/carecue/test/clinics/{printed['clinic_id']}/webhook-secret", WithDecryption=True
+    )
+    assert secret["Parameter"]["Value"] == printed["webhook_secret"]
+    assert secret["Parameter"]["Type"] == "SecureString"
+
+
+def test_an_unknown_time_zone_is_one_line_and_a_non_zero_exit(aws: World, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--stage", "test", "create-clinic", "--name", "Riverside", "--timezone", "America/Atlantis"])
+
+    out, err = capsys.readouterr()
+    assert code != 0
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "America/Atlantis" in err
+    assert sum(1 for _ in Clinic.scan()) == 0
+
+
+def test_a_stage_without_tables_is_a_clear_error(aws: World, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--stage", "nosuchstage", "create-clinic", "--name", "Riverside", "--timezone", "UTC"])
+
+    err = capsys.readouterr().err
+    assert code != 0
+    assert err.count("\n") == 1
+    assert "nosuchstage" in err
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    assert ssm.get_parameters_by_path(Path="/carecue/nosuchstage", Recursive=True)["Parameters"] == []
