@@ -204,6 +204,8 @@ class AppointmentService:
         except TimerError as e:
             logger.error("timer not armed", extra={"reminder": timer.name, "code": e.code})
             count("TimersFailed", channel=reminder.channel)
+        else:
+            count("RemindersArmed", channel=reminder.channel)
 
     def _disarm(self, reminder: Reminder) -> None:
         try:
