@@ -61,9 +61,11 @@ class Services:
     def dispatcher(self) -> Dispatcher:
         from chalicelib.channels.email import EmailChannel
         from chalicelib.channels.sms import SmsChannel
+        from chalicelib.delivery.appointment_messages import AppointmentMessages
         from chalicelib.delivery.dispatch import Dispatcher
 
-        return Dispatcher(self.clock, SmsChannel(self.sns), EmailChannel(self.ses, self.settings.ses_sender))
+        owners = {"appointment": AppointmentMessages()}
+        return Dispatcher(self.clock, SmsChannel(self.sns), EmailChannel(self.ses, self.settings.ses_sender), owners)
 
     @cached_property
     def appointments(self) -> AppointmentService:

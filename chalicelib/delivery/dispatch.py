@@ -1,8 +1,9 @@
 """Sending one reminder occurrence: re-check, claim, render, send, record.
 
-The timer (or the API call) that asks for a send is trusted for nothing but ids: the appointment is reloaded
-and the message goes out only if it is still booked at the version the timer was armed for, the clinic is
-active, and the patient has a contact for the channel. A conditional write claims the occurrence before the
+The timer (or the API call) that asks for a send is trusted for nothing but ids: the reminder's owner is
+reloaded (for an appointment: `appointment_messages`) and the message goes out only if the owner still wants
+it at the version the timer was armed for, the clinic is active, and the patient has a contact for the
+channel. A conditional write claims the occurrence before the
 channel is called, so a second invocation for the same occurrence sends nothing. A claim carries a lease: if
 the function dies between claim and send, a retry after the lease sends; if it dies after SNS/SES accepted
 the message but before the record is written, a retry after the lease sends again. That window is the one
@@ -11,6 +12,7 @@ place a patient can get a message twice, and it is milliseconds wide.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,12 +22,12 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib.channels.email import EmailChannel
 from chalicelib.channels.sms import SmsChannel
 from chalicelib.clock import Clock, iso_utc, to_utc
+from chalicelib.delivery.preparation import NotSending, OwnerMessages
 from chalicelib.errors import ChannelError
-from chalicelib.messages.templates import AppointmentFacts, Message, render
+from chalicelib.messages.templates import Message
 from chalicelib.observability import count, logger, metrics
-from chalicelib.planning.appointment_reminders import Channel, Kind, Status
-from chalicelib.store.models import Appointment, Clinic, Delivery, Patient, Reminder
-from chalicelib.timezones import local_time
+from chalicelib.planning.appointment_reminders import Channel, Status
+from chalicelib.store.models import Delivery, Reminder
 
 CLAIM_LEASE = timedelta(minutes=5)
 DELIVERY_RETENTION = timedelta(days=400)
@@ -56,43 +58,34 @@ class TransientSendError(Exception):
 
 
 class Dispatcher:
-    def __init__(self, clock: Clock, sms: SmsChannel, email: EmailChannel) -> None:
+    def __init__(self, clock: Clock, sms: SmsChannel, email: EmailChannel, owners: Mapping[str, OwnerMessages]) -> None:
         self._clock = clock
         self._sms = sms
         self._email = email
+        self._owners = owners  # by Reminder.owner_type
 
     def deliver(self, request: DeliveryRequest) -> Outcome:
         try:
             reminder = Reminder.get(request.owner_id, request.reminder_id, consistent_read=True)
-            appointment = Appointment.get(request.clinic_id, request.owner_id, consistent_read=True)
         except DoesNotExist:
-            return self._log(request, Outcome("stale", "reminder_or_appointment_gone"))
-        if appointment.version != request.version:
-            return self._log(request, Outcome("stale", "appointment_changed"))
+            return self._log(request, Outcome("stale", "reminder_gone"))
         if reminder.status == Status.SENT:
             return self._log(request, Outcome("duplicate", "already_sent"))
         if reminder.status != Status.SCHEDULED:
             return self._log(request, Outcome("stale", f"reminder_{reminder.status}"))
 
-        expected_status = "cancelled" if reminder.kind == Kind.CANCELLATION_NOTICE else "booked"
-        if appointment.status != expected_status:
-            return self._skip(request, reminder, f"appointment_{appointment.status}", Status.CANCELLED)
-        clinic = Clinic.get(request.clinic_id)
-        if clinic.status != "active":
+        prepared = self._owners[reminder.owner_type].prepare(request, reminder)
+        if isinstance(prepared, NotSending):
+            if prepared.new_status is None:
+                return self._log(request, Outcome(prepared.result, prepared.reason))
+            return self._skip(request, reminder, prepared.reason, prepared.new_status)
+        if prepared.clinic.status != "active":
             return self._skip(request, reminder, "clinic_suspended")
-        patient = Patient.get(request.clinic_id, appointment.patient_id)
-        channel = Channel(reminder.channel)
-        address = patient.phone if channel is Channel.SMS else patient.email
-        if not address:
-            return self._skip(request, reminder, "no_contact")
 
-        if not self._claim(request, channel):
+        if not self._claim(request, prepared.channel):
             return self._log(request, Outcome("duplicate", "claimed_elsewhere"))
-        zone = patient.timezone or appointment.timezone or clinic.timezone
-        facts = AppointmentFacts(clinic.name, local_time(appointment.start, zone), appointment.location)
-        message = render(Kind(reminder.kind), channel, facts)
         try:
-            message_id = self._send(channel, address, message)
+            message_id = self._send(prepared.channel, prepared.address, prepared.message)
         except ChannelError as e:
             return self._fail(request, reminder, e)
         return self._record_sent(request, reminder, message_id)

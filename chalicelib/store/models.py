@@ -102,6 +102,7 @@ class Reminder(Model):
 
     owner_id = UnicodeAttribute(hash_key=True)
     reminder_id = UnicodeAttribute(range_key=True)  # e.g. "reminder-24h.sms"
+    owner_type = UnicodeAttribute(default="appointment")
     clinic_id = UnicodeAttribute()
     kind = UnicodeAttribute()  # confirmation | reminder | reschedule_notice | cancellation_notice
     channel = UnicodeAttribute()  # sms | email

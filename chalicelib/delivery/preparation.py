@@ -1,0 +1,34 @@
+"""What the dispatcher asks of each kind of reminder owner (an appointment today, a regimen later): reload the
+owner, decide whether the reminder may still go out, and if so to whom and with which words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from chalicelib.messages.templates import Message
+from chalicelib.planning.appointment_reminders import Channel, Status
+
+if TYPE_CHECKING:
+    from chalicelib.delivery.dispatch import DeliveryRequest
+    from chalicelib.store.models import Clinic, Patient, Reminder
+
+
+@dataclass(frozen=True)
+class Ready:
+    clinic: Clinic
+    patient: Patient
+    channel: Channel
+    address: str
+    message: Message
+
+
+@dataclass(frozen=True)
+class NotSending:
+    result: str  # "stale" (the timer is out of date: leave the reminder alone) or "skipped"
+    reason: str
+    new_status: Status | None = None  # what the reminder becomes, when it changes
+
+
+class OwnerMessages(Protocol):
+    def prepare(self, request: DeliveryRequest, reminder: Reminder) -> Ready | NotSending: ...
