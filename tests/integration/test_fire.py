@@ -43,6 +43,19 @@ def fire(event: dict[str, Any]) -> dict[str, Any]:
         return dict(client.lambda_.invoke("fire", event).payload)
 
 
+def hold_claim(event: dict[str, Any], now: datetime) -> None:
+    """A claim as an invocation that is still running (or died) leaves it: lease running from `now`."""
+    Delivery(
+        f"{event['owner_id']}/{event['reminder_id']}",
+        event["scheduled_time"],
+        clinic_id=event["clinic_id"],
+        channel="sms",
+        status="claimed",
+        claimed_at=now,
+        lease_until=now + CLAIM_LEASE,
+    ).save()
+
+
 def reminder_status(appointment_id: str, reminder_id: str) -> tuple[str, str | None]:
     reminder = Reminder.get(appointment_id, reminder_id)
     return reminder.status, reminder.reason
@@ -90,16 +103,7 @@ def test_a_claim_held_by_a_running_invocation_blocks_a_concurrent_one(aws: World
     # GIVEN an invocation that claimed the occurrence and has not finished (its lease still runs)
     appointment_id = book(aws, clinic)
     event = timer_event(aws, appointment_id, "reminder-24h.sms")
-    now = aws.services.clock.now()
-    Delivery(
-        f"{appointment_id}/reminder-24h.sms",
-        event["scheduled_time"],
-        clinic_id=clinic.clinic_id,
-        channel="sms",
-        status="claimed",
-        claimed_at=now,
-        lease_until=now + CLAIM_LEASE,
-    ).save()
+    hold_claim(event, aws.services.clock.now())
 
     # WHEN Scheduler delivers the same event again
     result = fire(event)
@@ -113,16 +117,7 @@ def test_a_claim_whose_lease_ran_out_is_taken_over(aws: World, clinic: ClinicKey
     # GIVEN an invocation that claimed the occurrence and died before sending
     appointment_id = book(aws, clinic)
     event = timer_event(aws, appointment_id, "reminder-24h.sms")
-    now = clock.now()
-    Delivery(
-        f"{appointment_id}/reminder-24h.sms",
-        event["scheduled_time"],
-        clinic_id=clinic.clinic_id,
-        channel="sms",
-        status="claimed",
-        claimed_at=now,
-        lease_until=now + CLAIM_LEASE,
-    ).save()
+    hold_claim(event, clock.now())
 
     # WHEN Scheduler retries after the lease
     clock.advance(CLAIM_LEASE * 2)
