@@ -11,7 +11,7 @@ from datetime import datetime
 from types import FrameType
 
 from infra.local.clock import SimulatedClock
-from infra.local.stack import LocalStack
+from infra.local.stack import LocalStack, PortInUse
 
 
 def main() -> int:
@@ -33,9 +33,13 @@ def main() -> int:
     def stop(signum: int, frame: FrameType | None) -> None:
         stopped.set()
 
+    try:
+        stack.start()
+    except PortInUse as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    stack.start()
     print(f"CareCue API:   {stack.addresses.api}", flush=True)
     print(
         f"Local AWS:     {stack.addresses.aws}   (python -m chalicelib.admin --endpoint-url {stack.addresses.aws} ...)",

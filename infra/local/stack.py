@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import socket
 import os
 import threading
 from dataclasses import dataclass
@@ -49,6 +50,10 @@ class LocalStack:
 
     def start(self) -> None:
         from chalicelib.settings import point_aws_at
+
+        # moto's server thread dies on a taken port while start() waits for it for ever: check first.
+        _require_free_port(self._aws_port, "AWS_PORT")
+        _require_free_port(self._api_port, "PORT")
 
         # Before any client exists: every AWS call of this process goes to moto.
         point_aws_at(self.addresses.aws)
@@ -91,7 +96,8 @@ class LocalStack:
         self.scheduler = SchedulerEmulator(services.scheduler, settings.schedule_group, invoke, now=self.clock.now)
         add_local_routes(app, self)
         self._server = create_local_server(app, config, HOST, self._api_port)
-        self._spawn(self._server.serve_forever, "carecue-api")
+        # The HTTP server's own loop: LocalDevServer.serve_forever would print a banner of its own over ours.
+        self._spawn(self._server.server.serve_forever, "carecue-api")
 
     def advance_to(self, moment: datetime) -> list[Firing]:
         """Moves the clock to `moment`, firing everything due on the way, each at its own instant."""
@@ -135,6 +141,18 @@ class LocalStack:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
+
+
+class PortInUse(RuntimeError):
+    pass
+
+
+def _require_free_port(port: int, variable: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            raise PortInUse(f"port {port} on {HOST} is in use; choose another with {variable}=...") from None
 
 
 def _fire(event: Any, context: Any) -> Any:

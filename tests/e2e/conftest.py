@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,7 +20,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,15 +28,21 @@ from zoneinfo import ZoneInfo
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+READY = "Ready. Ctrl-C stops."
+STOPPED = "Stopped."
 CLOCK_START = "2026-11-30T14:00:00Z"  # a Monday, 09:00 in New York
+NEW_YORK = "America/New_York"
+ONE_SECOND = timedelta(seconds=1)
 # A cold start imports boto3, moto and chalice and creates the tables: a few seconds here; 60 s is for slow CI.
 READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0
 HTTP_TIMEOUT_SECONDS = 30.0
 CLI_TIMEOUT_SECONDS = 60.0
-# Set by tests/conftest.py for the in-process tiers (the `test` stage); the stack and the admin CLI must run as
-# a person runs them, on the `local` stage, and reach AWS only through the stack's own endpoint.
-_INHERITED_SETTINGS = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "CARECUE_STAGE")
+# tests/conftest.py sets the `test` stage's CARECUE_* settings for the in-process tiers, and a developer's shell
+# may point AWS elsewhere; the stack and the admin CLI must run as a person runs them, on the `local` stage, and
+# reach AWS only through the stack's own endpoint.
+_INHERITED_SETTINGS = ("AWS_ENDPOINT_URL", "AWS_PROFILE")
+_INHERITED_PREFIX = "CARECUE_"
 
 
 def free_ports(count: int) -> list[int]:
@@ -51,7 +58,11 @@ def free_ports(count: int) -> list[int]:
 
 
 def stack_environment() -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if name not in _INHERITED_SETTINGS}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in _INHERITED_SETTINGS and not name.startswith(_INHERITED_PREFIX)
+    }
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -64,7 +75,7 @@ def parse_instant(text: str) -> datetime:
 
 
 def iso_z(moment: datetime) -> str:
-    return moment.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def spoken(moment: datetime, zone: str) -> str:
@@ -81,6 +92,8 @@ class Http:
     """A tiny JSON client on urllib: every call returns (status, parsed body), error statuses included."""
 
     def __init__(self, base_url: str, headers: dict[str, str] | None = None) -> None:
+        if not base_url.startswith("http://127.0.0.1:"):
+            raise ValueError(f"{base_url!r} is not the local stack")  # what makes the urlopen calls below safe
         self.base_url = base_url
         self.headers = headers or {}
 
@@ -96,7 +109,9 @@ class Http:
     def delete(self, path: str) -> tuple[int, Any]:
         return self.request("DELETE", path)
 
-    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         status, _, text = self.raw(method, path, body, headers)
         return status, json.loads(text) if text else None
 
@@ -106,9 +121,9 @@ class Http:
         """(status, Content-Type, body text). `body` is sent as is when bytes, else as JSON."""
         data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode("utf-8")
         all_headers = {"Content-Type": "application/json", **self.headers, **(headers or {})}
-        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=all_headers)
+        url = self.base_url + path
+        request = urllib.request.Request(url, data=data, method=method, headers=all_headers)  # noqa: S310
         try:
-            # The URL is always http://127.0.0.1:<port> of the stack this session started.
             with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310
                 return response.status, response.headers.get("Content-Type", ""), response.read().decode("utf-8")
         except urllib.error.HTTPError as error:
@@ -212,17 +227,20 @@ class StackProcess:
             "--clock-start",
             CLOCK_START,
         ]
-        self.lines: list[str] = []
-        self._lock = threading.Lock()
-        self.ready = False
-        self._settled = threading.Event()  # set at the 'Ready.' line, or when the output ends without one
+        self._lines: list[str] = []
+        self._output_ended = False
+        self._changed = threading.Condition()  # notified at every line and at the end of the output
         self._process: subprocess.Popen[str] | None = None
         self._reader: threading.Thread | None = None
 
     @property
     def output(self) -> str:
-        with self._lock:
-            return "".join(self.lines)
+        with self._changed:
+            return "".join(self._lines)
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self._process is None else self._process.poll()
 
     def start(self) -> None:
         self._process = subprocess.Popen(
@@ -238,23 +256,34 @@ class StackProcess:
         self._reader = threading.Thread(target=self._read, name="carecue-e2e-stack-output", daemon=True)
         self._reader.start()
 
-    def wait_ready(self, timeout: float) -> None:
-        if not self._settled.wait(timeout):
-            self.kill()
-            pytest.fail(f"the local stack did not print 'Ready.' within {timeout:.0f} s; output:\n{self.output}")
-        if not self.ready:
-            code = self._process.wait() if self._process else None
-            pytest.fail(f"the local stack exited (code {code}) before it was ready; output:\n{self.output}")
+    def wait_for(self, text: str, timeout: float) -> bool:
+        """True once `text` has been printed; False if the output ends or `timeout` seconds pass first.
 
-    def stop(self, timeout: float) -> int:
-        """SIGTERM, as a service manager stops it; SIGKILL if it has not stopped after `timeout` seconds."""
+        Searched anywhere in the output, not at a line's start: chalice prints `Serving on ...` from its server
+        thread while the main thread prints the banner, and the two can share a line.
+        """
+        with self._changed:
+            self._changed.wait_for(lambda: self._output_ended or any(text in line for line in self._lines), timeout)
+            return any(text in line for line in self._lines)
+
+    def wait_ready(self, timeout: float) -> None:
+        if self.wait_for(READY, timeout):
+            return
+        code = self.returncode
+        self.kill()
+        if code is None:
+            pytest.fail(f"the local stack did not print {READY!r} within {timeout:.0f} s; output:\n{self.output}")
+        pytest.fail(f"the local stack exited (code {code}) before it was ready; output:\n{self.output}")
+
+    def terminate(self, timeout: float) -> int | None:
+        """SIGTERM, as a service manager stops it: the exit status, or None if it still runs after `timeout` s."""
         assert self._process is not None
-        self._process.send_signal(signal.SIGTERM)
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
         try:
             code = self._process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.kill()
-            pytest.fail(f"the local stack ignored SIGTERM for {timeout:.0f} s and was killed; output:\n{self.output}")
+            return None
         if self._reader is not None:
             self._reader.join(timeout=timeout)
         return code
@@ -267,20 +296,20 @@ class StackProcess:
     def _read(self) -> None:
         assert self._process is not None and self._process.stdout is not None
         for line in self._process.stdout:
-            with self._lock:
-                self.lines.append(line)
-            if line.startswith("Ready."):
-                self.ready = True
-                self._settled.set()
-        self._settled.set()
+            with self._changed:
+                self._lines.append(line)
+                self._changed.notify_all()
+        with self._changed:
+            self._output_ended = True
+            self._changed.notify_all()
 
 
-def address(lines: list[str], label: str) -> str:
-    """The URL printed after `label` on the stack's start-up banner, e.g. `CareCue API:   http://...`."""
-    for line in lines:
-        if line.startswith(label):
-            return line.split()[len(label.split())]
-    raise AssertionError(f"no {label!r} line in the stack's output:\n{''.join(lines)}")
+def address(output: str, label: str) -> str:
+    """The URL printed after `label` in the stack's start-up banner, e.g. `CareCue API:   http://...`."""
+    found = re.search(re.escape(label) + r"\s+(http://127\.0\.0\.1:\d+)", output)
+    if found is None:
+        raise AssertionError(f"no {label!r} address in the stack's output:\n{output}")
+    return found[1]
 
 
 @pytest.fixture(scope="session")
@@ -290,18 +319,21 @@ def stack() -> Iterator[LocalStack]:
     process.start()
     try:
         process.wait_ready(READY_TIMEOUT_SECONDS)
-        api_url = address(process.lines, "CareCue API:")
-        aws_url = address(process.lines, "Local AWS:")
+        api_url = address(process.output, "CareCue API:")
+        aws_url = address(process.output, "Local AWS:")
+        assert (api_url, aws_url) == (f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{aws_port}")
     except BaseException:
         process.kill()
         raise
-    assert (api_url, aws_url) == (f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{aws_port}")
 
     yield LocalStack(api_url, aws_url)
 
-    code = process.stop(STOP_TIMEOUT_SECONDS)
+    code = process.terminate(STOP_TIMEOUT_SECONDS)
+    if code is None:
+        process.kill()
+        pytest.fail(f"the local stack ignored SIGTERM for {STOP_TIMEOUT_SECONDS:.0f} s; output:\n{process.output}")
     assert code == 0, f"the local stack exited with {code} on SIGTERM; output:\n{process.output}"
-    assert "Stopped.\n" in process.lines, f"the local stack did not say 'Stopped.'; output:\n{process.output}"
+    assert STOPPED in process.output, f"the local stack did not say {STOPPED!r}; output:\n{process.output}"
 
 
 @pytest.fixture
@@ -314,3 +346,15 @@ def day_after(now: datetime, days: int, hour: int, minute: int, zone: str) -> da
     """`days` calendar days after `now`'s date in `zone`, at hour:minute local time."""
     local = now.astimezone(ZoneInfo(zone))
     return (local + timedelta(days=days)).replace(hour=hour, minute=minute, second=0, microsecond=0)
+
+
+def by_channel(messages: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The messages keyed by channel; fails if a channel carried more than one."""
+    channels = {m["channel"]: m for m in messages}
+    assert len(channels) == len(messages), f"more than one message on a channel: {messages}"
+    return channels
+
+
+def fired_for(fired: list[dict[str, Any]], appointment_id: str) -> list[dict[str, Any]]:
+    """The firings of one appointment's timers, out of everything a clock move fired."""
+    return [f for f in fired if f["schedule"].startswith(f"{appointment_id}.")]

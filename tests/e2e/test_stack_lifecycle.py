@@ -1,0 +1,48 @@
+"""Starting and stopping `python -m infra.local` as a person does with `make run`: a port someone else holds
+(a second `make run`, or macOS's AirPlay receiver on the default AWS port 5000) must end the start with an
+error, not leave a process that never gets ready and cannot be stopped."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.conftest import READY, READY_TIMEOUT_SECONDS, StackProcess, free_ports
+
+# Once the port error is printed, a stack that is going to exit has nothing left to do but exit.
+EXIT_AFTER_ERROR_SECONDS = 10.0
+PORT_IN_USE = "in use"
+
+
+@pytest.fixture
+def occupied_port() -> Iterator[int]:
+    """A loopback port held open by another program (this test) for the whole test."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+@pytest.mark.parametrize("busy", ["api", "aws"])
+def test_a_port_already_in_use_ends_the_start_with_an_error(busy: str, occupied_port: int) -> None:
+    free_port = free_ports(1)[0]
+    api_port, aws_port = (occupied_port, free_port) if busy == "api" else (free_port, occupied_port)
+    process = StackProcess(api_port, aws_port)
+    process.start()
+    try:
+        # WHEN it starts on a port another program holds, it reports the port in use (or ends)
+        reported = process.wait_for(PORT_IN_USE, READY_TIMEOUT_SECONDS)
+        # THEN it ends, with a failing status, by itself or at the latest when asked to stop
+        code = process.returncode
+        if code is None:
+            code = process.terminate(EXIT_AFTER_ERROR_SECONDS)
+    finally:
+        process.kill()
+
+    output = process.output
+    assert reported, f"no {PORT_IN_USE!r} in the output:\n{output}"
+    assert READY not in output
+    assert code is not None, f"still running {EXIT_AFTER_ERROR_SECONDS:.0f} s after SIGTERM; output:\n{output}"
+    assert code != 0
