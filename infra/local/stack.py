@@ -11,8 +11,8 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import socket
 import os
+import socket
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
