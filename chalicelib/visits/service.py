@@ -24,7 +24,7 @@ from chalicelib.planning.appointment_reminders import Status
 from chalicelib.scheduling.timers import ReminderTimers
 from chalicelib.store.models import Appointment, Reminder, transaction
 from chalicelib.visits.status import BOOKED, TARGET, IllegalMove, Move, check_move
-from chalicelib.waiting.day import provider_key
+from chalicelib.waiting.day import local_day, provider_key
 from chalicelib.waiting.service import WaitingService
 
 CHECK_IN_SOURCES = ("front_desk", "patient_link", "sms")
@@ -51,6 +51,9 @@ class VisitService:
             raise Conflict(str(e)) from None
         if not changes:
             return appointment
+        if move in (Move.CHECK_IN, Move.START) and not _today(appointment, now):
+            day = local_day(appointment.start, appointment.timezone).isoformat()
+            raise Conflict(f"the appointment is on {day}; it can be {_done(move)} only on that day")
         was = appointment.status
         version = int(appointment.version) + 1
         actions: list[Action] = [
@@ -103,3 +106,11 @@ def _stamps(move: Move, now: datetime, source: str) -> list[Action]:
     if move is Move.FINISH:
         return [Appointment.finished_at.set(now)]
     return [Appointment.noshow_at.set(now)]
+
+
+def _today(appointment: Appointment, now: datetime) -> bool:
+    return local_day(appointment.start, appointment.timezone) == local_day(now, appointment.timezone)
+
+
+def _done(move: Move) -> str:
+    return "checked in" if move is Move.CHECK_IN else "started"

@@ -105,7 +105,8 @@ class WaitingService:
         if clinic.status == "active":
             wait_texts = self._text_waiting(clinic, queue)
             late_texts = self._text_at_home(clinic, queue, now)
-        watching = any(a.status in (BOOKED, ARRIVED, IN_PROGRESS) for a in appointments)
+        # The lag can grow only while someone is being seen or waiting; a later move re-arms the watch.
+        watching = any(a.status in (ARRIVED, IN_PROGRESS) for a in appointments)
         if watching:
             try:
                 self._watch.arm(clinic_id, provider, now)

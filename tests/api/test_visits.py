@@ -147,6 +147,24 @@ def test_illegal_moves_are_409_with_the_reason(day: Day) -> None:
         "error": {"code": "conflict", "message": "the appointment is noshow; it cannot be started"}
     }
     assert day.move("apt_missing", "check-in").status_code == 404
+    started = day.book("C", "11:00")
+    day.move(started, "start")
+    response = day.api.http.delete(f"/v1/appointments/{started}", headers=day.clinic.headers)
+    assert response.status_code == 409
+    assert response.json_body["error"]["message"] == "the appointment is in-progress and cannot be cancelled"
+    tomorrow = day.api.http.post(
+        "/v1/appointments",
+        headers=day.clinic.headers,
+        body=json.dumps(
+            {"patient": {"name": "Pat Example", "phone": PHONES["D"]}, "start": "2026-12-02T09:00:00-05:00"}
+        ),
+    ).json_body["id"]
+    response = day.move(tomorrow, "check-in")
+    assert response.status_code == 409
+    assert (
+        response.json_body["error"]["message"]
+        == "the appointment is on 2026-12-02; it can be checked in only on that day"
+    )
 
 
 def test_a_patient_in_the_waiting_room_gets_no_reminder(day: Day) -> None:

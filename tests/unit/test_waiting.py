@@ -27,6 +27,7 @@ from chalicelib.waiting.notices import (
     rounded_minutes,
     wait_text_due,
 )
+from chalicelib.waiting.watch import WatchEvent, next_slot, parse_watch_event, watch_name
 from tests.waiting.simulation import backtest
 
 T9 = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # 9:00 in New York
@@ -139,3 +140,21 @@ def test_the_backtest_beats_the_booked_time_by_a_wide_margin() -> None:
     assert report.check_ins > 250
     assert report.median_abs_error_minutes < 8
     assert report.median_abs_error_minutes < report.naive_median_abs_error_minutes / 2
+
+
+def test_the_running_late_watch_fires_on_five_minute_slots_named_without_the_provider() -> None:
+    assert next_slot(datetime(2026, 12, 1, 14, 2, 30, tzinfo=UTC)) == datetime(2026, 12, 1, 14, 10, tzinfo=UTC)
+    assert next_slot(datetime(2026, 12, 1, 14, 5, tzinfo=UTC)) == datetime(2026, 12, 1, 14, 10, tzinfo=UTC)
+    name = watch_name("cln_0123456789ab", "Dr. Rivera", datetime(2026, 12, 1, 14, 10, tzinfo=UTC))
+    assert name.startswith("wait.cln_0123456789ab.") and name.endswith(".202612011410") and "Rivera" not in name
+    assert len(name) <= 64
+    event = {
+        "kind": "wait-watch",
+        "clinic_id": "cln_1",
+        "provider": "Dr. Rivera",
+        "scheduled_time": "2026-12-01T14:10:00Z",
+    }
+    assert parse_watch_event(event) == WatchEvent("cln_1", "Dr. Rivera", datetime(2026, 12, 1, 14, 10, tzinfo=UTC))
+    assert parse_watch_event({"clinic_id": "cln_1", "owner_id": "apt_1"}) is None  # a reminder timer's event
+    with pytest.raises(ValueError):
+        parse_watch_event({"kind": "wait-watch", "clinic_id": "cln_1", "provider": 3, "scheduled_time": "x"})
