@@ -107,11 +107,95 @@ def cancel_appointment(appointment_id: str) -> Response:
     return Response(appointment_view(services().appointments.cancel(_clinic_id(), appointment_id)), headers=JSON)
 
 
+def _visit_move(appointment_id: str, move: str) -> Response:
+    from chalicelib.visits.status import Move
+    from chalicelib.visits.views import visit_view
+
+    if move == "check-in":
+        moved = services().visits.check_in(_clinic_id(), appointment_id, source="front_desk")
+    else:
+        moved = services().visits.move(_clinic_id(), appointment_id, Move(move))
+    return Response(visit_view(moved), headers=JSON)
+
+
+@app.route("/v1/appointments/{appointment_id}/check-in", methods=["POST"], authorizer=api_key)
+@http_errors
+def check_in(appointment_id: str) -> Response:
+    return _visit_move(appointment_id, "check-in")
+
+
+@app.route("/v1/appointments/{appointment_id}/start", methods=["POST"], authorizer=api_key)
+@http_errors
+def start_visit(appointment_id: str) -> Response:
+    return _visit_move(appointment_id, "start")
+
+
+@app.route("/v1/appointments/{appointment_id}/finish", methods=["POST"], authorizer=api_key)
+@http_errors
+def finish_visit(appointment_id: str) -> Response:
+    return _visit_move(appointment_id, "finish")
+
+
+@app.route("/v1/appointments/{appointment_id}/no-show", methods=["POST"], authorizer=api_key)
+@http_errors
+def no_show(appointment_id: str) -> Response:
+    return _visit_move(appointment_id, "no-show")
+
+
+@app.route("/v1/queue", methods=["GET"], authorizer=api_key)
+@http_errors
+def queue() -> Response:
+    from chalicelib.http import query_date
+    from chalicelib.visits.views import queue_view
+
+    params = dict(_request().query_params or {})
+    clinic, day, queues = services().waiting.queues(_clinic_id(), query_date(params, "date"), params.get("provider"))
+    return Response(queue_view(clinic, day, queues), headers=JSON)
+
+
+@app.route("/v1/board-link", methods=["POST"], authorizer=api_key)
+@http_errors
+def issue_board_link() -> Response:
+    from chalicelib.board.link import issue_board_link
+
+    token = issue_board_link(_clinic_id())
+    return Response({"token": token, "path": f"/board/{token}"}, status_code=201, headers=JSON)
+
+
+@app.route("/v1/board-link", methods=["DELETE"], authorizer=api_key)
+@http_errors
+def revoke_board_link() -> Response:
+    from chalicelib.board.link import revoke_board_link
+
+    revoke_board_link(_clinic_id())
+    return Response(b"", status_code=204)
+
+
+@app.route("/board/{token}", methods=["GET"])
+def board(token: str) -> Response:
+    from chalicelib.board.link import clinic_for_board
+    from chalicelib.board.service import board_page
+
+    page: dict[str, str | list[str]] = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
+    clinic = clinic_for_board(token)
+    if clinic is None:
+        return Response("<!doctype html><title>Not found</title><p>This board link is not valid.</p>", page, 404)
+    return Response(board_page(clinic, services().waiting, services().clock), headers=page)
+
+
 @app.lambda_function(name="fire")
 def fire(event: Any, context: Any) -> dict[str, Any]:
     """The target of every reminder timer. A transient channel error propagates so Scheduler retries."""
     from chalicelib.delivery.fire import BadTimerEvent, parse_timer_event
+    from chalicelib.waiting.watch import parse_watch_event
 
+    try:
+        watch = parse_watch_event(event)
+    except ValueError as e:
+        logger.error("timer event rejected", extra={"problem": str(e)})
+        return {"result": "rejected"}
+    if watch is not None:
+        return services().waiting.watch_fired(watch)
     try:
         request = parse_timer_event(event)
     except BadTimerEvent as e:

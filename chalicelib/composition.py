@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService
     from chalicelib.clinics.service import ClinicService
     from chalicelib.delivery.dispatch import Dispatcher
+    from chalicelib.visits.service import VisitService
+    from chalicelib.waiting.service import WaitingService
 
 
 class Services:
@@ -87,6 +89,35 @@ class Services:
         from chalicelib.clinics.service import ClinicService
 
         return ClinicService(self.clock, ClinicSecrets(self.ssm, self.settings.parameter_path))
+
+    @cached_property
+    def waiting(self) -> WaitingService:
+        from chalicelib.channels.sms import SmsChannel
+        from chalicelib.waiting.service import WaitingService
+        from chalicelib.waiting.watch import WatchTimers
+
+        watch = WatchTimers(
+            self.scheduler,
+            group=self.settings.schedule_group,
+            target_arn=self.settings.fire_function_arn,
+            role_arn=self.settings.scheduler_role_arn,
+            dead_letter_arn=self.settings.dead_letter_queue_arn,
+        )
+        return WaitingService(self.clock, SmsChannel(self.sns), watch)
+
+    @cached_property
+    def visits(self) -> VisitService:
+        from chalicelib.scheduling.timers import ReminderTimers
+        from chalicelib.visits.service import VisitService
+
+        timers = ReminderTimers(
+            self.scheduler,
+            group=self.settings.schedule_group,
+            target_arn=self.settings.fire_function_arn,
+            role_arn=self.settings.scheduler_role_arn,
+            dead_letter_arn=self.settings.dead_letter_queue_arn,
+        )
+        return VisitService(self.clock, timers, self.waiting)
 
 
 _services: Services | None = None

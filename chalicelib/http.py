@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from chalice.app import Response
@@ -61,3 +61,14 @@ def query_instant(params: Mapping[str, str] | None, name: str) -> datetime:
     if moment.tzinfo is None:
         raise InvalidRequest.single(name, "must include a UTC offset")
     return moment
+
+
+def query_date(params: Mapping[str, str] | None, name: str) -> date | None:
+    """An optional `YYYY-MM-DD` query parameter."""
+    value = (params or {}).get(name)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidRequest.single(name, "must be a date as YYYY-MM-DD") from None

@@ -148,6 +148,9 @@ class AppointmentService:
         appointment = self._appointment(clinic_id, appointment_id)
         if appointment.status == "cancelled":
             return self.get(clinic_id, appointment_id)
+        if appointment.status in ("in-progress", "fulfilled", "noshow"):
+            # The visit has begun or is over: a cancellation notice now would only confuse the patient.
+            raise Conflict(f"the appointment is {appointment.status} and cannot be cancelled")
         patient = Patient.get(clinic_id, appointment.patient_id)
         version = int(appointment.version) + 1
         pending = [r for r in self._reminders(appointment_id) if r.status == Status.SCHEDULED]

@@ -12,6 +12,7 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -44,6 +45,7 @@ class Clinic(Model):
     api_key_hash = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     by_api_key = ClinicsByApiKey()
+    board_token_hash = UnicodeAttribute(null=True)  # SHA-256 of the waiting-room board link; none: no board
 
 
 class Patient(Model):
@@ -92,6 +94,18 @@ class Appointment(Model):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     by_start = AppointmentsByStart()
+    # The day of the visit (status also arrived | in-progress | fulfilled | noshow), stamped by each move.
+    arrived_at = UTCDateTimeAttribute(null=True)
+    checked_in_by = UnicodeAttribute(null=True)  # front_desk | patient_link | sms
+    started_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
+    noshow_at = UTCDateTimeAttribute(null=True)
+    # What the patient was texted while waiting, and the running-late texts while still at home.
+    wait_promised_at = UTCDateTimeAttribute(null=True)  # when the last wait text said the patient would be called
+    wait_updates = NumberAttribute(null=True)
+    wait_next_texted = BooleanAttribute(null=True)
+    late_texts = NumberAttribute(null=True)
+    late_step = NumberAttribute(null=True)
 
 
 class Reminder(Model):
@@ -138,12 +152,26 @@ class Delivery(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class VisitLengths(Model):
+    """A provider's recent visit lengths, as ratios of actual (start to finish) over booked duration, oldest
+    first: what the wait estimate learns from. One item per clinic and provider."""
+
+    class Meta:
+        table_name = "unbound-visit-lengths"
+
+    clinic_id = UnicodeAttribute(hash_key=True)
+    provider = UnicodeAttribute(range_key=True)  # the appointment's provider, or "unassigned"
+    ratios = ListAttribute[float](of=NumberAttribute, default=list)  # type: ignore[arg-type]
+    updated_at = UTCDateTimeAttribute()
+
+
 TABLES: dict[str, type[Model]] = {
     "clinics": Clinic,
     "patients": Patient,
     "appointments": Appointment,
     "reminders": Reminder,
     "deliveries": Delivery,
+    "visit-lengths": VisitLengths,
 }
 
 

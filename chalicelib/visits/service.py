@@ -1,0 +1,116 @@
+"""The day of the visit: check-in, called in (start), finish and no-show, each stamping its time.
+
+`check_in` is the one entry point for every way a patient arrives: the front desk's API call today, and the
+patient's "I'm here" link or "HERE" text reply when those exist (they call it with their `source`).
+
+A move is one DynamoDB transaction: the appointment's new status and time, conditioned on the status it was
+read in, and, when the appointment leaves `booked`, its pending reminders cancelled (a patient in the waiting
+room must not get "reminder of your appointment"). Their timers are disarmed after the commit; a timer left
+behind is harmless, because the fire-time re-check finds the reminder cancelled and the version moved on.
+Then the provider's waiting room is refreshed: estimates, texts, the running-late watch.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.update import Action
+
+from chalicelib.clock import Clock
+from chalicelib.errors import Conflict, NotFound, TimerError
+from chalicelib.observability import logger
+from chalicelib.planning.appointment_reminders import Status
+from chalicelib.scheduling.timers import ReminderTimers
+from chalicelib.store.models import Appointment, Reminder, transaction
+from chalicelib.visits.status import BOOKED, TARGET, IllegalMove, Move, check_move
+from chalicelib.waiting.day import local_day, provider_key
+from chalicelib.waiting.service import WaitingService
+
+CHECK_IN_SOURCES = ("front_desk", "patient_link", "sms")
+
+
+class VisitService:
+    def __init__(self, clock: Clock, timers: ReminderTimers, waiting: WaitingService) -> None:
+        self._clock = clock
+        self._timers = timers
+        self._waiting = waiting
+
+    def check_in(self, clinic_id: str, appointment_id: str, source: str = "front_desk") -> Appointment:
+        """The patient is here. Checking in twice changes nothing; a cancelled appointment is a Conflict."""
+        if source not in CHECK_IN_SOURCES:
+            raise ValueError(f"unknown check-in source {source!r}")
+        return self.move(clinic_id, appointment_id, Move.CHECK_IN, source)
+
+    def move(self, clinic_id: str, appointment_id: str, move: Move, source: str = "front_desk") -> Appointment:
+        now = self._clock.now()
+        appointment = self._appointment(clinic_id, appointment_id)
+        try:
+            changes = check_move(move, appointment.status)
+        except IllegalMove as e:
+            raise Conflict(str(e)) from None
+        if not changes:
+            return appointment
+        if move in (Move.CHECK_IN, Move.START) and not _today(appointment, now):
+            day = local_day(appointment.start, appointment.timezone).isoformat()
+            raise Conflict(f"the appointment is on {day}; it can be {_done(move)} only on that day")
+        was = appointment.status
+        version = int(appointment.version) + 1
+        actions: list[Action] = [
+            Appointment.status.set(TARGET[move]),
+            Appointment.version.set(version),
+            Appointment.updated_at.set(now),
+            *_stamps(move, now, source),
+        ]
+        pending: list[Reminder] = []
+        if was == BOOKED:
+            pending = [r for r in Reminder.query(appointment_id, consistent_read=True) if r.status == Status.SCHEDULED]
+            for reminder in pending:
+                reminder.status = Status.CANCELLED.value
+                reminder.reason = f"appointment_{TARGET[move]}"
+                reminder.updated_at = now
+        try:
+            with transaction() as write:
+                write.update(appointment, actions=actions, condition=Appointment.status == was)
+                for reminder in pending:
+                    write.save(reminder)
+        except TransactWriteError as e:
+            reasons = e.cancellation_reasons or []
+            if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
+                raise Conflict("the appointment was changed by another request; read it and try again") from e
+            raise
+        for reminder in pending:
+            try:
+                self._timers.disarm(reminder.owner_id, reminder.reminder_id)
+            except TimerError as e:
+                logger.warning("timer not disarmed", extra={"reminder": reminder.reminder_id, "code": e.code})
+        logger.info("visit move", extra={"clinic_id": clinic_id, "appointment_id": appointment_id, "move": move.value})
+        moved = self._appointment(clinic_id, appointment_id)
+        if move is Move.FINISH:
+            self._waiting.record_visit(moved)
+        self._waiting.refresh(clinic_id, provider_key(moved))
+        return moved
+
+    def _appointment(self, clinic_id: str, appointment_id: str) -> Appointment:
+        try:
+            return Appointment.get(clinic_id, appointment_id, consistent_read=True)
+        except DoesNotExist:
+            raise NotFound("appointment") from None
+
+
+def _stamps(move: Move, now: datetime, source: str) -> list[Action]:
+    if move is Move.CHECK_IN:
+        return [Appointment.arrived_at.set(now), Appointment.checked_in_by.set(source)]
+    if move is Move.START:
+        return [Appointment.started_at.set(now)]
+    if move is Move.FINISH:
+        return [Appointment.finished_at.set(now)]
+    return [Appointment.noshow_at.set(now)]
+
+
+def _today(appointment: Appointment, now: datetime) -> bool:
+    return local_day(appointment.start, appointment.timezone) == local_day(now, appointment.timezone)
+
+
+def _done(move: Move) -> str:
+    return "checked in" if move is Move.CHECK_IN else "started"

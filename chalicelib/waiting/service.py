@@ -1,0 +1,203 @@
+"""The waiting room: after every visit move and every watch timer, re-estimate a provider's queue, text the
+checked-in patients (check-in estimate, one update, "you're next") and the patients still at home (running
+late), learn visit lengths at each finish, and keep the running-late watch armed while the day goes on.
+
+Each text is claimed before it is sent, by a conditional write of what the patient was told on the
+appointment: two refreshes at once (a finish and a watch timer) text once. A crash between the claim and the
+send loses that one text rather than risking two; these texts are courtesy, not reminders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+
+from chalicelib.channels.sms import SmsChannel
+from chalicelib.clock import Clock
+from chalicelib.errors import ChannelError, TimerError
+from chalicelib.observability import count, logger
+from chalicelib.store.models import Appointment, Clinic, Patient, VisitLengths
+from chalicelib.visits.status import ARRIVED, BOOKED, IN_PROGRESS
+from chalicelib.waiting.day import (
+    UNASSIGNED,
+    ProviderQueue,
+    build_queue,
+    day_appointments,
+    local_day,
+    provider_key,
+    provider_queues,
+    provider_ratio,
+)
+from chalicelib.waiting.estimator import HISTORY_SIZE, visit_ratio
+from chalicelib.waiting.notices import (
+    DEFAULT_LATE_THRESHOLD,
+    LATE_HORIZON,
+    WaitTold,
+    late_step,
+    late_text,
+    late_text_due,
+    wait_text,
+    wait_text_due,
+)
+from chalicelib.waiting.watch import WatchEvent, WatchTimers
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    wait_texts: int
+    late_texts: int
+    watching: bool
+
+
+class WaitingService:
+    def __init__(self, clock: Clock, sms: SmsChannel, watch: WatchTimers) -> None:
+        self._clock = clock
+        self._sms = sms
+        self._watch = watch
+
+    def queues(
+        self, clinic_id: str, day: date | None, provider: str | None
+    ) -> tuple[Clinic, date, list[ProviderQueue]]:
+        """The clinic's queues for a local day (today by default), one per provider or only `provider`'s."""
+        now = self._clock.now()
+        clinic = Clinic.get(clinic_id)
+        day = day or local_day(now, clinic.timezone)
+        appointments = day_appointments(clinic_id, day, clinic.timezone)
+        if provider is not None:
+            appointments = [a for a in appointments if provider_key(a) == provider]
+        return clinic, day, provider_queues(clinic_id, appointments, now)
+
+    def record_visit(self, appointment: Appointment) -> None:
+        """Adds a finished visit's length to its provider's history (the last HISTORY_SIZE visits)."""
+        if appointment.started_at is None or appointment.finished_at is None:
+            return
+        ratio = visit_ratio(appointment.started_at, appointment.finished_at, int(appointment.duration_minutes))
+        if ratio is None:
+            logger.info("visit length ignored", extra={"appointment_id": appointment.appointment_id})
+            return
+        provider = provider_key(appointment)
+        try:
+            history = VisitLengths.get(appointment.clinic_id, provider, consistent_read=True)
+            ratios = [float(r) for r in list(history.ratios or [])]
+        except DoesNotExist:
+            ratios = []
+        # Last writer wins: a provider finishes one visit at a time, and a lost ratio only slows learning.
+        VisitLengths(
+            appointment.clinic_id,
+            provider,
+            ratios=[*ratios, round(ratio, 4)][-HISTORY_SIZE:],
+            updated_at=self._clock.now(),
+        ).save()
+
+    def refresh(self, clinic_id: str, provider: str) -> RefreshOutcome:
+        now = self._clock.now()
+        clinic = Clinic.get(clinic_id)
+        day = local_day(now, clinic.timezone)
+        appointments = [a for a in day_appointments(clinic_id, day, clinic.timezone) if provider_key(a) == provider]
+        queue = build_queue(provider, appointments, provider_ratio(clinic_id, provider), now)
+        wait_texts = late_texts = 0
+        if clinic.status == "active":
+            wait_texts = self._text_waiting(clinic, queue)
+            late_texts = self._text_at_home(clinic, queue, now)
+        # The lag can grow only while someone is being seen or waiting; a later move re-arms the watch.
+        watching = any(a.status in (ARRIVED, IN_PROGRESS) for a in appointments)
+        if watching:
+            try:
+                self._watch.arm(clinic_id, provider, now)
+            except TimerError as e:
+                logger.error("wait watch not armed", extra={"clinic_id": clinic_id, "code": e.code})
+        return RefreshOutcome(wait_texts, late_texts, watching)
+
+    def watch_fired(self, event: WatchEvent) -> dict[str, Any]:
+        try:
+            outcome = self.refresh(event.clinic_id, event.provider)
+        except DoesNotExist:
+            return {"result": "stale", "reason": "clinic_gone"}
+        logger.info(
+            "wait watch",
+            extra={"clinic_id": event.clinic_id, "wait_texts": outcome.wait_texts, "late_texts": outcome.late_texts},
+        )
+        return {"result": "watched", "watching": outcome.watching}
+
+    def _text_waiting(self, clinic: Clinic, queue: ProviderQueue) -> int:
+        sent = 0
+        for appointment in queue.appointments:
+            estimate = queue.estimates.get(appointment.appointment_id)
+            if appointment.status != ARRIVED or estimate is None:
+                continue
+            told = WaitTold(
+                appointment.wait_promised_at,
+                int(appointment.wait_updates or 0),
+                bool(appointment.wait_next_texted),
+            )
+            now = self._clock.now()
+            decision = wait_text_due(told, now, estimate.called_at, estimate.ahead, queue.in_progress is not None)
+            if decision is None:
+                continue
+            actions: list[Action] = [
+                Appointment.wait_promised_at.set(now + timedelta(minutes=decision.minutes)),
+                Appointment.wait_updates.set(told.updates + (1 if decision.text == "update" else 0)),
+                Appointment.wait_next_texted.set(decision.next or told.next),
+            ]
+            condition = _unchanged(Appointment.wait_promised_at, appointment.wait_promised_at)
+            condition &= _unchanged(Appointment.wait_updates, appointment.wait_updates)
+            condition &= _unchanged(Appointment.wait_next_texted, appointment.wait_next_texted)
+            if self._claim(appointment, actions, condition):
+                sent += self._send(appointment, wait_text(clinic.name, decision), f"wait_{decision.text}")
+        return sent
+
+    def _text_at_home(self, clinic: Clinic, queue: ProviderQueue, now: datetime) -> int:
+        step = late_step(queue.lag, DEFAULT_LATE_THRESHOLD)
+        if step == 0:
+            return 0
+        sent = 0
+        for appointment in queue.appointments:
+            if appointment.status != BOOKED or not now < appointment.start <= now + LATE_HORIZON:
+                continue
+            last_step, texts = int(appointment.late_step or 0), int(appointment.late_texts or 0)
+            local_now = now.astimezone(ZoneInfo(appointment.timezone or clinic.timezone))
+            if not late_text_due(step, last_step, texts, local_now):
+                continue
+            actions: list[Action] = [Appointment.late_step.set(step), Appointment.late_texts.set(texts + 1)]
+            condition = _unchanged(Appointment.late_step, appointment.late_step)
+            condition &= _unchanged(Appointment.late_texts, appointment.late_texts)
+            if self._claim(appointment, actions, condition):
+                provider = None if queue.provider == UNASSIGNED else queue.provider
+                sent += self._send(appointment, late_text(clinic.name, provider, queue.lag), "running_late")
+        return sent
+
+    def _claim(self, appointment: Appointment, actions: list[Action], condition: Condition) -> bool:
+        try:
+            appointment.update(actions=actions, condition=condition)
+        except UpdateError as e:
+            if e.cause_response_code == "ConditionalCheckFailedException":
+                return False  # another refresh texted this patient just now
+            raise
+        return True
+
+    def _send(self, appointment: Appointment, body: str, kind: str) -> int:
+        patient = Patient.get(appointment.clinic_id, appointment.patient_id)
+        extra = {"clinic_id": appointment.clinic_id, "appointment_id": appointment.appointment_id, "kind": kind}
+        if not patient.phone:
+            logger.info("waiting text not sent", extra={**extra, "reason": "no_phone"})
+            return 0
+        try:
+            self._sms.send(patient.phone, body)
+        except ChannelError as e:
+            logger.warning("waiting text failed", extra={**extra, "code": e.code})
+            count("WaitingTextsFailed", channel="sms")
+            return 0
+        logger.info("waiting text sent", extra=extra)
+        count("WaitingTextsSent", channel="sms")
+        return 1
+
+
+def _unchanged(attribute: Any, old: Any) -> Condition:
+    condition: Condition = attribute.does_not_exist() if old is None else attribute == old
+    return condition
