@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService
     from chalicelib.clinics.service import ClinicService
     from chalicelib.delivery.dispatch import Dispatcher
+    from chalicelib.scheduling.timers import ReminderTimers
     from chalicelib.visits.service import VisitService
     from chalicelib.waiting.service import WaitingService
 
@@ -59,6 +60,22 @@ class Services:
     def ssm(self) -> SSMClient:
         return self._client("ssm")  # type: ignore[no-any-return]
 
+    @property
+    def _timer_target(self) -> dict[str, str]:
+        """Where every CareCue timer points: the stage's group, the fire function, Scheduler's role, the DLQ."""
+        return {
+            "group": self.settings.schedule_group,
+            "target_arn": self.settings.fire_function_arn,
+            "role_arn": self.settings.scheduler_role_arn,
+            "dead_letter_arn": self.settings.dead_letter_queue_arn,
+        }
+
+    @cached_property
+    def reminder_timers(self) -> ReminderTimers:
+        from chalicelib.scheduling.timers import ReminderTimers
+
+        return ReminderTimers(self.scheduler, **self._timer_target)
+
     @cached_property
     def dispatcher(self) -> Dispatcher:
         from chalicelib.channels.email import EmailChannel
@@ -72,16 +89,8 @@ class Services:
     @cached_property
     def appointments(self) -> AppointmentService:
         from chalicelib.appointments.service import AppointmentService
-        from chalicelib.scheduling.timers import ReminderTimers
 
-        timers = ReminderTimers(
-            self.scheduler,
-            group=self.settings.schedule_group,
-            target_arn=self.settings.fire_function_arn,
-            role_arn=self.settings.scheduler_role_arn,
-            dead_letter_arn=self.settings.dead_letter_queue_arn,
-        )
-        return AppointmentService(self.clock, timers, self.dispatcher)
+        return AppointmentService(self.clock, self.reminder_timers, self.dispatcher)
 
     @cached_property
     def clinics(self) -> ClinicService:
@@ -96,28 +105,14 @@ class Services:
         from chalicelib.waiting.service import WaitingService
         from chalicelib.waiting.watch import WatchTimers
 
-        watch = WatchTimers(
-            self.scheduler,
-            group=self.settings.schedule_group,
-            target_arn=self.settings.fire_function_arn,
-            role_arn=self.settings.scheduler_role_arn,
-            dead_letter_arn=self.settings.dead_letter_queue_arn,
-        )
+        watch = WatchTimers(self.scheduler, **self._timer_target)
         return WaitingService(self.clock, SmsChannel(self.sns), watch)
 
     @cached_property
     def visits(self) -> VisitService:
-        from chalicelib.scheduling.timers import ReminderTimers
         from chalicelib.visits.service import VisitService
 
-        timers = ReminderTimers(
-            self.scheduler,
-            group=self.settings.schedule_group,
-            target_arn=self.settings.fire_function_arn,
-            role_arn=self.settings.scheduler_role_arn,
-            dead_letter_arn=self.settings.dead_letter_queue_arn,
-        )
-        return VisitService(self.clock, timers, self.waiting)
+        return VisitService(self.clock, self.reminder_timers, self.waiting)
 
 
 _services: Services | None = None
