@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import AuthRequest, AuthResponse, Chalice, LambdaFunctionEvent, Request, Response
+from chalice.app import (
+    AuthRequest,
+    AuthResponse,
+    Chalice,
+    CloudWatchEvent,
+    LambdaFunctionEvent,
+    Rate,
+    Request,
+    Response,
+)
 
 from chalicelib.composition import services
 from chalicelib.http import JSON, http_errors, query_instant
@@ -119,3 +128,9 @@ def fire(event: Any, context: Any) -> dict[str, Any]:
         return {"result": "rejected"}
     outcome = services().dispatcher.deliver(request)
     return {"result": outcome.result, "reason": outcome.reason}
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="reconcile")
+def reconcile(event: CloudWatchEvent) -> dict[str, int]:
+    """Hourly: re-arms future reminders whose timer is missing, marks passed ones that nothing sent `missed`."""
+    return services().reconciler.run().as_dict()

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService
     from chalicelib.clinics.service import ClinicService
     from chalicelib.delivery.dispatch import Dispatcher
+    from chalicelib.reconciling.reminders import ReminderReconciler
+    from chalicelib.scheduling.timers import ReminderTimers
 
 
 class Services:
@@ -87,6 +89,24 @@ class Services:
         from chalicelib.clinics.service import ClinicService
 
         return ClinicService(self.clock, ClinicSecrets(self.ssm, self.settings.parameter_path))
+
+    @cached_property
+    def timers(self) -> ReminderTimers:
+        from chalicelib.scheduling.timers import ReminderTimers
+
+        return ReminderTimers(
+            self.scheduler,
+            group=self.settings.schedule_group,
+            target_arn=self.settings.fire_function_arn,
+            role_arn=self.settings.scheduler_role_arn,
+            dead_letter_arn=self.settings.dead_letter_queue_arn,
+        )
+
+    @cached_property
+    def reconciler(self) -> ReminderReconciler:
+        from chalicelib.reconciling.reminders import ReminderReconciler
+
+        return ReminderReconciler(self.clock, self.timers)
 
 
 _services: Services | None = None
