@@ -212,12 +212,17 @@ def _parameters(stage: str) -> dict[str, Any]:
     """The stage's map for people and tools: what is where. Secrets are SecureString parameters, which
     CloudFormation cannot create: the admin CLI writes them (a clinic's webhook secret) under the same path."""
     prefix = resource_prefix(stage)
+    # What the admin CLI needs to act for the stage (chalicelib.admin.stage reads it): the functions' settings.
     stage_map = {
         "stage": stage,
+        "ses_sender": "${SesSender}",
+        "fire_function_arn": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
+        + fire_function_name(stage),
+        "scheduler_role_arn": "${SchedulerRole.Arn}",
+        "dead_letter_queue_arn": "${RemindersDeadLetterQueue.Arn}",
+        "dead_letter_queue_url": "${RemindersDeadLetterQueue}",
         "schedule_group": prefix,
         "tables": {name: f"{prefix}-{name}" for name in _table_names()},
-        "fire_function": fire_function_name(stage),
-        "dead_letter_queue": f"{prefix}-reminders-dlq",
         "email_configuration_set": prefix,
         "dashboard": prefix,
     }
@@ -228,7 +233,8 @@ def _parameters(stage: str) -> dict[str, Any]:
                 "Name": f"{parameter_path(stage)}/stage",
                 "Type": "String",
                 "Description": "CareCue: where this stage's resources are",
-                "Value": json.dumps(stage_map, sort_keys=True),
+                # Fn::Sub fills in the ${...} above; the JSON holds no other "${".
+                "Value": _sub(json.dumps(stage_map, sort_keys=True)),
             },
         },
         "ApiUrlParameter": {
