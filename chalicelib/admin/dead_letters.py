@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from typing import Any
 
 from chalicelib.admin.context import AdminContext
@@ -45,5 +49,21 @@ def redrive_dlq(context: AdminContext, args: argparse.Namespace) -> dict[str, An
         services.timers,
         services.reconciler,
     )
-    result = redrive.run(max_lateness=timedelta(hours=args.max_late_hours), limit=args.limit)
+    with _diagnostics_to_stderr():
+        result = redrive.run(max_lateness=timedelta(hours=args.max_late_hours), limit=args.limit)
     return {"stage": context.stage, "outcomes": result.outcomes}
+
+
+@contextmanager
+def _diagnostics_to_stderr() -> Iterator[None]:
+    """The dispatcher's log lines and metrics go to stderr: stdout is the command's one JSON object."""
+    from chalicelib.observability import logger
+
+    handler = logger.registered_handler
+    previous = handler.setStream(sys.stderr) if isinstance(handler, logging.StreamHandler) else None
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if previous is not None and isinstance(handler, logging.StreamHandler):
+            handler.setStream(previous)

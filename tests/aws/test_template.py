@@ -60,7 +60,9 @@ def test_every_function_gets_the_settings_it_reads_from_the_stacks_own_resources
     resources = template["Resources"]
 
     # Lambda sets AWS_REGION itself; everything else comes from the template. Intrinsics stand in as text.
-    settings = Settings.from_env({"AWS_REGION": "eu-west-1", **{k: v if isinstance(v, str) else json.dumps(v) for k, v in variables.items()}})
+    settings = Settings.from_env(
+        {"AWS_REGION": "eu-west-1", **{k: v if isinstance(v, str) else json.dumps(v) for k, v in variables.items()}}
+    )
 
     assert settings.stage == stage
     assert variables["CARECUE_SES_SENDER"] == {"Ref": "SesSender"}
