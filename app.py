@@ -16,6 +16,7 @@ from chalice.app import (
     Rate,
     Request,
     Response,
+    SNSEvent,
 )
 
 from chalicelib.composition import services
@@ -134,3 +135,13 @@ def fire(event: Any, context: Any) -> dict[str, Any]:
 def reconcile(event: CloudWatchEvent) -> dict[str, int]:
     """Hourly: re-arms future reminders whose timer is missing, marks passed ones that nothing sent `missed`."""
     return services().reconciler.run().as_dict()
+
+
+# The topic named here is replaced in the AWS template by the stage's own EmailFeedbackTopic (infra/aws).
+@app.on_sns_message(topic="carecue-email-feedback", name="email_feedback")
+def email_feedback(event: SNSEvent) -> dict[str, Any]:
+    """SES bounces and complaints: a permanent bounce or a complaint stops all email to that address."""
+    from chalicelib.channels.email_feedback import EmailFeedback
+
+    feedback = EmailFeedback(services().clock).record(event.message)
+    return {"kind": feedback.kind, "addresses": len(feedback.addresses)}

@@ -62,12 +62,19 @@ class Services:
     @cached_property
     def dispatcher(self) -> Dispatcher:
         from chalicelib.channels.email import EmailChannel
+        from chalicelib.channels.email_feedback import undeliverable
         from chalicelib.channels.sms import SmsChannel
         from chalicelib.delivery.appointment_messages import AppointmentMessages
         from chalicelib.delivery.dispatch import Dispatcher
 
         owners = {"appointment": AppointmentMessages()}
-        return Dispatcher(self.clock, SmsChannel(self.sns), EmailChannel(self.ses, self.settings.ses_sender), owners)
+        email = EmailChannel(
+            self.ses,
+            self.settings.ses_sender,
+            configuration_set=self.settings.ses_configuration_set,
+            undeliverable=undeliverable,
+        )
+        return Dispatcher(self.clock, SmsChannel(self.sns), email, owners)
 
     @cached_property
     def appointments(self) -> AppointmentService:

@@ -152,12 +152,27 @@ class Delivery(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class EmailSuppression(Model):
+    """An email address CareCue no longer sends to: it bounced for good, or its owner marked a message as spam.
+    Keyed by the SHA-256 of the lowercased address, so this table holds no address; delete an item to send to
+    the address again."""
+
+    class Meta:
+        table_name = "unbound-email-suppressions"
+
+    address_hash = UnicodeAttribute(hash_key=True)
+    reason = UnicodeAttribute()  # bounce | complaint
+    detail = UnicodeAttribute(null=True)  # SES's bounce subtype or complaint feedback type
+    recorded_at = UTCDateTimeAttribute()
+
+
 TABLES: dict[str, type[Model]] = {
     "clinics": Clinic,
     "patients": Patient,
     "appointments": Appointment,
     "reminders": Reminder,
     "deliveries": Delivery,
+    "email-suppressions": EmailSuppression,
 }
 
 

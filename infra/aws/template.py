@@ -26,6 +26,7 @@ CHANNELS = ("sms", "email")
 API_FUNCTION = "APIHandler"
 FIRE_FUNCTION = "Fire"
 RECONCILE_FUNCTION = "Reconcile"
+EMAIL_FEEDBACK_FUNCTION = "EmailFeedback"
 # Scheduler keeps a dead-lettered event 14 days here (the SQS maximum) for `redrive-dlq`.
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 
@@ -81,6 +82,7 @@ def merge_template(stage: str) -> dict[str, Any]:
                         "CARECUE_FIRE_FUNCTION_ARN": _arn("lambda", f"function:{fire_function_name(stage)}"),
                         "CARECUE_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
                         "CARECUE_DEAD_LETTER_QUEUE_ARN": {"Fn::GetAtt": ["RemindersDeadLetterQueue", "Arn"]},
+                        "CARECUE_SES_CONFIGURATION_SET": {"Ref": "EmailConfigurationSet"},
                     }
                 },
             }
@@ -342,6 +344,18 @@ def _functions(stage: str) -> dict[str, Any]:
         # Chalice 1.34 names the REST handler's log group after `ApiHandler`, a resource that does not exist
         # (the function is `APIHandler`); without this the stack fails to create.
         "ApiHandlerLogGroup": {"Properties": {"LogGroupName": _sub(f"/aws/lambda/${{{API_FUNCTION}}}")}},
+        # app.py subscribes by a fixed topic name; each stage has its own topic, so point the event at it. The
+        # merge replaces only the Fn::Sub string inside Chalice's Topic, and "${EmailFeedbackTopic}" is its Ref.
+        EMAIL_FEEDBACK_FUNCTION: {
+            "Properties": {
+                "Events": {
+                    f"{EMAIL_FEEDBACK_FUNCTION}SnsSubscription": {
+                        "Type": "SNS",
+                        "Properties": {"Topic": _sub("${EmailFeedbackTopic}")},
+                    }
+                }
+            }
+        },
         "DefaultRole": {
             "Properties": {
                 "Policies": [

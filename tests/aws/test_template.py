@@ -66,6 +66,7 @@ def test_every_function_gets_the_settings_it_reads_from_the_stacks_own_resources
 
     assert settings.stage == stage
     assert variables["CARECUE_SES_SENDER"] == {"Ref": "SesSender"}
+    assert variables["CARECUE_SES_CONFIGURATION_SET"] == {"Ref": "EmailConfigurationSet"}
     assert variables["CARECUE_SCHEDULER_ROLE_ARN"]["Fn::GetAtt"][0] in resources
     assert variables["CARECUE_DEAD_LETTER_QUEUE_ARN"]["Fn::GetAtt"][0] in resources
     assert variables["CARECUE_FIRE_FUNCTION_ARN"]["Fn::Sub"].endswith(f":function:carecue-{stage}-fire")
@@ -107,7 +108,9 @@ def test_the_packaged_template_carries_the_merge_and_ships_no_test_or_local_stac
 
     template = json.loads((package / "sam.json").read_text())
     functions = {k: r for k, r in template["Resources"].items() if r.get("Type") == "AWS::Serverless::Function"}
-    assert {"APIHandler", "Fire", "Reconcile"} <= set(functions)
+    assert {"APIHandler", "Fire", "Reconcile", "EmailFeedback"} <= set(functions)
+    feedback_events = functions["EmailFeedback"]["Properties"]["Events"]
+    assert [e["Properties"]["Topic"] for e in feedback_events.values()] == [{"Fn::Sub": "${EmailFeedbackTopic}"}]
     assert template["Globals"] == merge_template("dev")["Globals"]
     assert functions["Reconcile"]["Properties"]["Events"]["ReconcileEvent"]["Properties"]["Schedule"] == "rate(1 hour)"
     for zip_path in package.glob("*.zip"):
