@@ -40,7 +40,8 @@ BUILD := build/$(STAGE)
 package-files: $(INSTALLED)
 	$(BIN)/python -m infra.aws.template --stage $(STAGE) --out $(BUILD)/resources.json
 	rm -rf $(BUILD)/package
-	AWS_DEFAULT_REGION=$(or $(REGION),$(AWS_REGION),$(AWS_DEFAULT_REGION),us-east-1) \
+	find chalicelib -name __pycache__ -type d -prune -exec rm -rf {} +  # Chalice would ship stale bytecode
+	PYTHONDONTWRITEBYTECODE=1 AWS_DEFAULT_REGION=$(or $(REGION),$(AWS_REGION),$(AWS_DEFAULT_REGION),us-east-1) \
 		$(BIN)/chalice package --stage $(STAGE) --merge-template $(BUILD)/resources.json $(BUILD)/package
 	$(BIN)/python -m infra.aws.package_contents $(BUILD)/package
 

@@ -17,7 +17,10 @@ def forbidden_entries(zip_path: Path) -> list[str]:
         names = archive.namelist()
     # A layer's packages sit under python/lib/pythonX.Y/site-packages/; the function's at the top.
     tops = {name.split("site-packages/", 1)[-1].split("/", 1)[0] for name in names}
-    return sorted(top for top in tops if top.split(".", 1)[0] in FORBIDDEN)
+    bad = {top for top in tops if top.split(".", 1)[0] in FORBIDDEN}
+    if any(name.startswith("chalicelib/") and "__pycache__/" in name for name in names):
+        bad.add("chalicelib bytecode")
+    return sorted(bad)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
