@@ -138,7 +138,16 @@ class Deployer:
             if "does not exist" in e.response["Error"].get("Message", ""):  # CloudFormation gives no code for it
                 return False
             raise
-        return bool(stacks) and stacks[0]["StackStatus"] != "REVIEW_IN_PROGRESS"
+        status = stacks[0]["StackStatus"] if stacks else "REVIEW_IN_PROGRESS"
+        if status == "ROLLBACK_COMPLETE":
+            # A first deploy that failed leaves a stack CloudFormation can neither update nor re-create.
+            raise DeployError(
+                f"{stack_name(self._stage)} failed to create (see its Events tab); delete it in the CloudFormation "
+                "console, then deploy again"
+            )
+        if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+            raise DeployError(f"{stack_name(self._stage)} is busy ({status}); deploy again when it is done")
+        return status != "REVIEW_IN_PROGRESS"
 
     def _apply(self, template_url: str, given: dict[str, str | None]) -> dict[str, str]:
         from botocore.exceptions import WaiterError
