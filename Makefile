@@ -16,7 +16,7 @@ $(INSTALLED): requirements.txt requirements-dev.txt requirements-lock.txt
 run: $(INSTALLED)
 	$(BIN)/python -m infra.local
 
-test: lint typecheck browser
+test: lint typecheck lint-templates browser
 	$(BIN)/python -m pytest -p no:cacheprovider -q tests
 
 lint: $(INSTALLED)
@@ -36,3 +36,34 @@ browser:
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis
+
+# AWS: `make package` needs no AWS account (pip and PyPI only); `make deploy` needs credentials. See README.
+STAGE ?= dev
+REGION ?=
+BUILD := build/$(STAGE)
+
+.PHONY: package deploy lint-templates package-files
+
+# The merge template from the models and settings, Chalice's package with it, and a check of the zips.
+package-files: $(INSTALLED)
+	$(BIN)/python -m infra.aws.template --stage $(STAGE) --out $(BUILD)/resources.json
+	rm -rf $(BUILD)/package
+	find chalicelib -name __pycache__ -type d -prune -exec rm -rf {} +  # Chalice would ship stale bytecode
+	PYTHONDONTWRITEBYTECODE=1 AWS_DEFAULT_REGION=$(or $(REGION),$(AWS_REGION),$(AWS_DEFAULT_REGION),us-east-1) \
+		$(BIN)/chalice package --stage $(STAGE) --merge-template $(BUILD)/resources.json $(BUILD)/package
+	$(BIN)/python -m infra.aws.package_contents $(BUILD)/package
+
+package: package-files
+	$(BIN)/cfn-lint $(BUILD)/package/sam.json
+
+deploy: package
+	$(BIN)/python -m infra.aws.deploy --stage $(STAGE) $(if $(REGION),--region $(REGION)) \
+		$(if $(ADMIN_EMAIL),--admin-email $(ADMIN_EMAIL)) $(if $(SES_SENDER),--ses-sender $(SES_SENDER)) \
+		$(if $(DEPLOY_BUCKET),--bucket $(DEPLOY_BUCKET))
+
+# Both stages' templates, linted in one cfn-lint run (its start-up is most of its time). The dependency layer
+# is cached in .chalice/deployments by the requirements' hash: only the first run on a clone downloads wheels.
+lint-templates: $(INSTALLED)
+	$(MAKE) --no-print-directory package-files STAGE=dev
+	$(MAKE) --no-print-directory package-files STAGE=prod
+	$(BIN)/cfn-lint build/dev/package/sam.json build/prod/package/sam.json

@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import AuthRequest, AuthResponse, Chalice, LambdaFunctionEvent, Request, Response
+from chalice.app import (
+    AuthRequest,
+    AuthResponse,
+    Chalice,
+    CloudWatchEvent,
+    LambdaFunctionEvent,
+    Rate,
+    Request,
+    Response,
+    SNSEvent,
+)
 
 from chalicelib.composition import services
 from chalicelib.http import JSON, http_errors, query_instant
@@ -203,3 +213,19 @@ def fire(event: Any, context: Any) -> dict[str, Any]:
         return {"result": "rejected"}
     outcome = services().dispatcher.deliver(request)
     return {"result": outcome.result, "reason": outcome.reason}
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="reconcile")
+def reconcile(event: CloudWatchEvent) -> dict[str, int]:
+    """Hourly: re-arms future reminders whose timer is missing, marks passed ones that nothing sent `missed`."""
+    return services().reconciler.run().as_dict()
+
+
+# The topic named here is replaced in the AWS template by the stage's own EmailFeedbackTopic (infra/aws).
+@app.on_sns_message(topic="carecue-email-feedback", name="email_feedback")
+def email_feedback(event: SNSEvent) -> dict[str, Any]:
+    """SES bounces and complaints: a permanent bounce or a complaint stops all email to that address."""
+    from chalicelib.channels.email_feedback import EmailFeedback
+
+    feedback = EmailFeedback(services().clock).record(event.message)
+    return {"kind": feedback.kind, "addresses": len(feedback.addresses)}

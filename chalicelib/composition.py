@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService
     from chalicelib.clinics.service import ClinicService
     from chalicelib.delivery.dispatch import Dispatcher
+    from chalicelib.reconciling.reminders import ReminderReconciler
     from chalicelib.scheduling.timers import ReminderTimers
     from chalicelib.visits.service import VisitService
     from chalicelib.waiting.service import WaitingService
@@ -79,12 +80,19 @@ class Services:
     @cached_property
     def dispatcher(self) -> Dispatcher:
         from chalicelib.channels.email import EmailChannel
+        from chalicelib.channels.email_feedback import undeliverable
         from chalicelib.channels.sms import SmsChannel
         from chalicelib.delivery.appointment_messages import AppointmentMessages
         from chalicelib.delivery.dispatch import Dispatcher
 
         owners = {"appointment": AppointmentMessages()}
-        return Dispatcher(self.clock, SmsChannel(self.sns), EmailChannel(self.ses, self.settings.ses_sender), owners)
+        email = EmailChannel(
+            self.ses,
+            self.settings.ses_sender,
+            configuration_set=self.settings.ses_configuration_set,
+            undeliverable=undeliverable,
+        )
+        return Dispatcher(self.clock, SmsChannel(self.sns), email, owners)
 
     @cached_property
     def appointments(self) -> AppointmentService:
@@ -113,6 +121,12 @@ class Services:
         from chalicelib.visits.service import VisitService
 
         return VisitService(self.clock, self.reminder_timers, self.waiting)
+
+    @cached_property
+    def reconciler(self) -> ReminderReconciler:
+        from chalicelib.reconciling.reminders import ReminderReconciler
+
+        return ReminderReconciler(self.clock, self.reminder_timers)
 
 
 _services: Services | None = None

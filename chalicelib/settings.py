@@ -27,6 +27,8 @@ class Settings:
     scheduler_role_arn: str
     dead_letter_queue_arn: str
     log_level: str = "INFO"
+    # The SES configuration set whose bounces and complaints reach the email-feedback function (AWS only).
+    ses_configuration_set: str | None = None
 
     @property
     def resource_prefix(self) -> str:
@@ -62,6 +64,7 @@ class Settings:
             scheduler_role_arn=required("CARECUE_SCHEDULER_ROLE_ARN"),
             dead_letter_queue_arn=required("CARECUE_DEAD_LETTER_QUEUE_ARN"),
             log_level=env.get("POWERTOOLS_LOG_LEVEL", "INFO"),
+            ses_configuration_set=env.get("CARECUE_SES_CONFIGURATION_SET", "").strip() or None,
         )
 
 

@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib.admin import clinics
+from chalicelib.admin import clinic_access, clinics, dead_letters
 from chalicelib.admin.context import AdminContext
+from chalicelib.clock import Clock, SystemClock
 from chalicelib.errors import CareCueError
 from chalicelib.settings import point_aws_at, stage_from_env
 
-COMMAND_MODULES = [clinics]
+COMMAND_MODULES = [clinics, clinic_access, dead_letters]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,12 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.endpoint_url:
         point_aws_at(args.endpoint_url)
     stage = args.stage or stage_from_env() or ("local" if args.endpoint_url else "dev")
-    context = AdminContext(stage, args.region)
+    context = AdminContext(stage, args.region, clock=clock or SystemClock())
     try:
         print(json.dumps(args.run(context, args)))
         return 0

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from chalicelib.clock import Clock, SystemClock
 from chalicelib.errors import InvalidRequest
 from chalicelib.settings import parameter_path, resource_prefix
 
@@ -15,6 +16,7 @@ class AdminContext:
     stage: str
     region: str | None
     _session: Any = field(default=None, repr=False)
+    clock: Clock = field(default_factory=SystemClock)  # tests pass a simulated one
 
     @cached_property
     def session(self) -> Any:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -16,14 +17,27 @@ _PERMANENT = {"MessageRejected", "InvalidParameterValue", "MailFromDomainNotVeri
 
 
 class EmailChannel:
-    def __init__(self, ses: SESClient, sender: str) -> None:
+    def __init__(
+        self,
+        ses: SESClient,
+        sender: str,
+        *,
+        configuration_set: str | None = None,
+        undeliverable: Callable[[str], bool] | None = None,
+    ) -> None:
         self._ses = ses
         self._sender = sender
+        self._options: dict[str, Any] = {"ConfigurationSetName": configuration_set} if configuration_set else {}
+        self._undeliverable = undeliverable
 
     def send(self, address: str, subject: str, body: str) -> str:
         """Sends one plain-text email and returns SES's message id."""
+        if self._undeliverable is not None and self._undeliverable(address):
+            # It bounced for good or its owner complained: sending again would only hurt the sender's reputation.
+            raise ChannelError("AddressUndeliverable", permanent=True)
         try:
             response = self._ses.send_email(
+                **self._options,
                 Source=self._sender,
                 Destination={"ToAddresses": [address]},
                 Message={

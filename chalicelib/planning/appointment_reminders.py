@@ -28,6 +28,7 @@ class Status(StrEnum):
     SKIPPED = "skipped"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    MISSED = "missed"  # its time passed and nothing was delivered (the reconciler's finding)
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,16 @@ class ReminderTimers:
             if _code(e) != "ResourceNotFoundException":
                 raise TimerError(_code(e)) from e
 
+    def armed(self) -> set[str]:
+        """The names of every timer in the stage's group now: what the reconciler compares the tables with."""
+        names: set[str] = set()
+        try:
+            for page in self._scheduler.get_paginator("list_schedules").paginate(GroupName=self._group):
+                names.update(schedule["Name"] for schedule in page.get("Schedules", []))
+        except ClientError as e:
+            raise TimerError(_code(e)) from e
+        return names
+
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", "Unknown"))

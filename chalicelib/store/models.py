@@ -108,6 +108,19 @@ class Appointment(Model):
     late_step = NumberAttribute(null=True)
 
 
+class RemindersByStatus(GlobalSecondaryIndex["Reminder"]):  # type: ignore[no-untyped-call]
+    """Reminders in one status by send time: the hourly reconciler queries `scheduled` here instead of scanning
+    the table. Every status change moves the item between partitions; the `scheduled` partition takes all new
+    reminders, far below a partition's 1,000 writes a second at a small clinic's scale."""
+
+    class Meta:
+        index_name = "by-status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    send_at = UTCDateTimeAttribute(range_key=True)
+
+
 class Reminder(Model):
     """One message planned for an owner (an appointment today, a regimen later) on one channel."""
 
@@ -121,12 +134,13 @@ class Reminder(Model):
     kind = UnicodeAttribute()  # confirmation | reminder | reschedule_notice | cancellation_notice
     channel = UnicodeAttribute()  # sms | email
     send_at = UTCDateTimeAttribute()
-    status = UnicodeAttribute()  # scheduled | sent | skipped | failed | cancelled
+    status = UnicodeAttribute()  # scheduled | sent | skipped | failed | cancelled | missed
     reason = UnicodeAttribute(null=True)
     owner_version = NumberAttribute()
     schedule_name = UnicodeAttribute(null=True)
     sent_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
+    by_status = RemindersByStatus()
 
 
 class Delivery(Model):
@@ -165,6 +179,20 @@ class VisitLengths(Model):
     updated_at = UTCDateTimeAttribute()
 
 
+class EmailSuppression(Model):
+    """An email address CareCue no longer sends to: it bounced for good, or its owner marked a message as spam.
+    Keyed by the SHA-256 of the lowercased address, so this table holds no address; delete an item to send to
+    the address again."""
+
+    class Meta:
+        table_name = "unbound-email-suppressions"
+
+    address_hash = UnicodeAttribute(hash_key=True)
+    reason = UnicodeAttribute()  # bounce | complaint
+    detail = UnicodeAttribute(null=True)  # SES's bounce subtype or complaint feedback type
+    recorded_at = UTCDateTimeAttribute()
+
+
 TABLES: dict[str, type[Model]] = {
     "clinics": Clinic,
     "patients": Patient,
@@ -172,6 +200,7 @@ TABLES: dict[str, type[Model]] = {
     "reminders": Reminder,
     "deliveries": Delivery,
     "visit-lengths": VisitLengths,
+    "email-suppressions": EmailSuppression,
 }
 
 

@@ -1,0 +1,69 @@
+"""Admin command: redrive the reminders' dead-letter queue (see chalicelib.reconciling.dead_letters)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
+from typing import Any
+
+from chalicelib.admin.context import AdminContext
+from chalicelib.errors import InvalidRequest
+
+
+def register(commands: Any) -> None:
+    redrive = commands.add_parser(
+        "redrive-dlq",
+        help="send, re-arm or mark missed the reminder timers in the dead-letter queue; never sends twice",
+    )
+    redrive.add_argument(
+        "--max-late-hours",
+        type=float,
+        default=6.0,
+        help="a reminder later than this is marked missed instead of sent (default 6)",
+    )
+    redrive.add_argument("--limit", type=int, default=1000, help="handle at most this many events (default 1000)")
+    redrive.set_defaults(run=redrive_dlq)
+
+
+def redrive_dlq(context: AdminContext, args: argparse.Namespace) -> dict[str, Any]:
+    from datetime import timedelta
+
+    from chalicelib.admin.stage import queue_url, stage_settings
+    from chalicelib.composition import Services
+    from chalicelib.reconciling.dead_letters import DeadLetterRedrive
+
+    if args.max_late_hours <= 0:
+        raise InvalidRequest.single("--max-late-hours", "must be more than 0")
+    if args.limit < 1:
+        raise InvalidRequest.single("--limit", "must be at least 1")
+    settings = stage_settings(context)
+    services = Services(settings, context.clock, context.session)
+    redrive = DeadLetterRedrive(
+        services.clock,
+        context.client("sqs"),
+        queue_url(context, settings),
+        services.dispatcher,
+        services.reminder_timers,
+        services.reconciler,
+    )
+    with _diagnostics_to_stderr():
+        result = redrive.run(max_lateness=timedelta(hours=args.max_late_hours), limit=args.limit)
+    return {"stage": context.stage, "outcomes": result.outcomes}
+
+
+@contextmanager
+def _diagnostics_to_stderr() -> Iterator[None]:
+    """The dispatcher's log lines and metrics go to stderr: stdout is the command's one JSON object."""
+    from chalicelib.observability import logger
+
+    handler = logger.registered_handler
+    previous = handler.setStream(sys.stderr) if isinstance(handler, logging.StreamHandler) else None
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if previous is not None and isinstance(handler, logging.StreamHandler):
+            handler.setStream(previous)

@@ -1,0 +1,120 @@
+"""The hourly reconciler: DynamoDB is the source of truth and timers are derived from it, so a timer that was
+never armed (Scheduler refused it at booking) or was deleted by hand is re-armed from the reminders table, and a
+reminder whose time passed with nothing delivered is marked `missed` and counted, never sent late.
+
+It reads the reminders that are still `scheduled` through the `by-status` index (a query, not a scan of every
+reminder ever planned) and the stage's timers with one listing, then repairs only the differences. It sends
+nothing itself: a re-armed timer goes through the fire path's claim like any other, so nothing goes out twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.clock import Clock, iso_utc
+from chalicelib.errors import TimerError
+from chalicelib.observability import count, logger
+from chalicelib.planning.appointment_reminders import Status
+from chalicelib.scheduling.timers import RETRY_POLICY, ReminderTimers, Timer
+from chalicelib.store.models import Delivery, Reminder
+
+# Scheduler retries a failed invocation for up to an hour and a claim's lease runs 5 minutes: a reminder still
+# `scheduled` this long after its time will not be sent by anything.
+MISSED_AFTER = timedelta(seconds=int(RETRY_POLICY["MaximumEventAgeInSeconds"])) + timedelta(hours=1)
+# Reminders of other owners (regimens' repeating timers) keep their own bookkeeping.
+RECONCILED_OWNERS = ("appointment",)
+
+
+@dataclass
+class Reconciliation:
+    checked: int = 0
+    rearmed: int = 0
+    missed: int = 0
+    rearm_failed: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class ReminderReconciler:
+    def __init__(self, clock: Clock, timers: ReminderTimers) -> None:
+        self._clock = clock
+        self._timers = timers
+
+    def run(self) -> Reconciliation:
+        now = self._clock.now()
+        armed = self._timers.armed()
+        result = Reconciliation()
+        for listed in Reminder.by_status.query(Status.SCHEDULED.value):
+            if listed.owner_type not in RECONCILED_OWNERS:
+                continue
+            result.checked += 1
+            if listed.send_at > now:
+                if listed.schedule_name is not None and listed.schedule_name not in armed:
+                    self._rearm(listed, result)
+            elif listed.send_at <= now - MISSED_AFTER and not self._delivery_started(listed):
+                if self.mark_missed(listed, "no_delivery"):
+                    result.missed += 1
+        logger.info("reminders reconciled", extra=result.as_dict())
+        return result
+
+    def _rearm(self, listed: Reminder, result: Reconciliation) -> None:
+        # The index is eventually consistent: re-read before acting on what it said.
+        reminder = _current(listed)
+        if reminder is None or reminder.status != Status.SCHEDULED:
+            return
+        timer = Timer(
+            reminder.clinic_id, reminder.owner_id, reminder.reminder_id, int(reminder.owner_version), reminder.send_at
+        )
+        try:
+            self._timers.arm(timer)
+        except TimerError as e:
+            logger.error("timer not re-armed", extra={"reminder": timer.name, "code": e.code})
+            count("TimersFailed", channel=reminder.channel)
+            result.rearm_failed += 1
+            return
+        logger.warning("timer re-armed", extra={"reminder": timer.name, "send_at": iso_utc(reminder.send_at)})
+        count("TimersRearmed", channel=reminder.channel)
+        result.rearmed += 1
+
+    def mark_missed(self, reminder: Reminder, reason: str) -> bool:
+        """`scheduled` → `missed`, only if nothing changed it meanwhile; a send that comes later finds it missed
+        and sends nothing."""
+        now = self._clock.now()
+        try:
+            reminder.update(
+                actions=[
+                    Reminder.status.set(Status.MISSED.value),
+                    Reminder.reason.set(reason),
+                    Reminder.updated_at.set(now),
+                ],
+                condition=Reminder.status == Status.SCHEDULED.value,
+            )
+        except UpdateError as e:
+            if e.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        logger.warning(
+            "reminder missed",
+            extra={"owner_id": reminder.owner_id, "reminder_id": reminder.reminder_id, "reason": reason},
+        )
+        count("RemindersMissed", channel=reminder.channel)
+        return True
+
+    def _delivery_started(self, reminder: Reminder) -> bool:
+        """A claim or a record for the planned occurrence: a send is under way, failed, or done."""
+        try:
+            Delivery.get(f"{reminder.owner_id}/{reminder.reminder_id}", iso_utc(reminder.send_at), consistent_read=True)
+        except DoesNotExist:
+            return False
+        return True
+
+
+def _current(listed: Reminder) -> Reminder | None:
+    try:
+        return Reminder.get(listed.owner_id, listed.reminder_id, consistent_read=True)
+    except DoesNotExist:
+        return None

@@ -1,0 +1,571 @@
+"""The CloudFormation that `chalice package --merge-template` adds to Chalice's own SAM template: everything a
+stage needs besides the functions and the API, in one stack per stage.
+
+`python -m infra.aws.template --stage dev --out build/dev/resources.json` writes it. It is generated, not
+written by hand, so that the tables come from the PynamoDB models and every name from `chalicelib.settings`.
+Chalice's template is merged under it: a key given here replaces Chalice's (a list as a whole), which is how
+the functions get their environment and the shared role its least-privilege policy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from chalicelib.settings import parameter_path, resource_prefix
+from infra.aws.tables import table_logical_id, table_resources
+
+STAGES = ("dev", "prod")
+NAMESPACE = "CareCue"  # chalicelib.observability.NAMESPACE; the dashboard and alarms read these metrics
+SERVICE = "carecue"
+CHANNELS = ("sms", "email")
+# Chalice's logical ids: the REST API's function, the timer target and the hourly reconciler.
+API_FUNCTION = "APIHandler"
+FIRE_FUNCTION = "Fire"
+RECONCILE_FUNCTION = "Reconcile"
+EMAIL_FEEDBACK_FUNCTION = "EmailFeedback"
+# Scheduler keeps a dead-lettered event 14 days here (the SQS maximum) for `redrive-dlq`.
+DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
+
+
+def _sub(text: str) -> dict[str, str]:
+    return {"Fn::Sub": text}
+
+
+def _arn(service: str, resource: str) -> dict[str, str]:
+    return _sub(f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")
+
+
+def fire_function_name(stage: str) -> str:
+    return f"{resource_prefix(stage)}-fire"
+
+
+def merge_template(stage: str) -> dict[str, Any]:
+    if stage not in STAGES:
+        raise ValueError(f"stage {stage!r} is not one of {', '.join(STAGES)}")
+    prod = stage == "prod"
+    prefix = resource_prefix(stage)
+    resources: dict[str, Any] = {}
+    resources.update(table_resources(stage, protect=prod))
+    resources.update(_timers(stage))
+    resources.update(_messaging(stage))
+    resources.update(_parameters(stage))
+    resources.update(_functions(stage))
+    resources.update(_alarms(stage))
+    resources.update(_dashboard(stage))
+    resources.update(_saved_queries(stage))
+    return {
+        "Description": f"CareCue, stage {stage}: API, reminder timers, tables, messaging, alarms and dashboard",
+        "Parameters": {
+            "AdminEmail": {
+                "Type": "String",
+                "Description": "Where alarms go: confirm the subscription email AWS sends after the first deploy",
+                "AllowedPattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+            },
+            "SesSender": {
+                "Type": "String",
+                "Description": "The From address of reminder emails: SES-verified, or at a verified domain",
+                "AllowedPattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+            },
+        },
+        "Globals": {
+            "Function": {
+                # The settings every function reads (chalicelib.settings), from this stack's own resources.
+                "Environment": {
+                    "Variables": {
+                        "CARECUE_STAGE": stage,
+                        "CARECUE_SES_SENDER": {"Ref": "SesSender"},
+                        # A name, not Fn::GetAtt: the fire function's own environment holds it too.
+                        "CARECUE_FIRE_FUNCTION_ARN": _arn("lambda", f"function:{fire_function_name(stage)}"),
+                        "CARECUE_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
+                        "CARECUE_DEAD_LETTER_QUEUE_ARN": {"Fn::GetAtt": ["RemindersDeadLetterQueue", "Arn"]},
+                        "CARECUE_SES_CONFIGURATION_SET": {"Ref": "EmailConfigurationSet"},
+                    }
+                },
+            }
+        },
+        "Resources": resources,
+        "Outputs": {
+            "ScheduleGroup": {"Value": {"Ref": "ScheduleGroup"}},
+            "DeadLetterQueueUrl": {"Value": {"Ref": "RemindersDeadLetterQueue"}},
+            "InboundSmsTopicArn": {"Value": {"Ref": "InboundSmsTopic"}},
+            "EmailConfigurationSet": {"Value": {"Ref": "EmailConfigurationSet"}},
+            "Dashboard": {
+                "Value": _sub(
+                    "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home"
+                    f"?region=${{AWS::Region}}#dashboards:name={prefix}"
+                )
+            },
+        },
+    }
+
+
+def _timers(stage: str) -> dict[str, Any]:
+    prefix = resource_prefix(stage)
+    return {
+        "ScheduleGroup": {"Type": "AWS::Scheduler::ScheduleGroup", "Properties": {"Name": prefix}},
+        "RemindersDeadLetterQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": f"{prefix}-reminders-dlq",
+                "MessageRetentionPeriod": DEAD_LETTER_RETENTION_SECONDS,
+                "SqsManagedSseEnabled": True,
+            },
+        },
+        # What EventBridge Scheduler assumes to run a reminder timer: invoke the fire function, dead-letter
+        # an event it could not deliver. Nothing more.
+        "SchedulerRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "RoleName": _sub(f"{prefix}-scheduler-${{AWS::Region}}"),
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "scheduler.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                            # Only schedules of this account may use the role (no confused deputy).
+                            "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                        }
+                    ],
+                },
+                "Policies": [
+                    {
+                        "PolicyName": "invoke-fire-and-dead-letter",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Action": "lambda:InvokeFunction",
+                                    "Resource": _arn("lambda", f"function:{fire_function_name(stage)}"),
+                                },
+                                {
+                                    "Effect": "Allow",
+                                    "Action": "sqs:SendMessage",
+                                    "Resource": {"Fn::GetAtt": ["RemindersDeadLetterQueue", "Arn"]},
+                                },
+                            ],
+                        },
+                    }
+                ],
+            },
+        },
+    }
+
+
+def _messaging(stage: str) -> dict[str, Any]:
+    prefix = resource_prefix(stage)
+
+    def topic_policy(topic: str, service: str) -> dict[str, Any]:
+        return {
+            "Type": "AWS::SNS::TopicPolicy",
+            "Properties": {
+                "Topics": [{"Ref": topic}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": service},
+                            "Action": "sns:Publish",
+                            "Resource": {"Ref": topic},
+                            "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                        }
+                    ],
+                },
+            },
+        }
+
+    return {
+        # Two-way SMS (AWS End User Messaging) publishes patients' replies here; point the origination
+        # identity's two-way channel at this topic.
+        "InboundSmsTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"{prefix}-inbound-sms"}},
+        "InboundSmsTopicPolicy": topic_policy("InboundSmsTopic", "sms-voice.amazonaws.com"),
+        # Bounces and complaints of every email sent with the configuration set arrive here.
+        "EmailFeedbackTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"{prefix}-email-feedback"}},
+        "EmailFeedbackTopicPolicy": topic_policy("EmailFeedbackTopic", "ses.amazonaws.com"),
+        "EmailConfigurationSet": {"Type": "AWS::SES::ConfigurationSet", "Properties": {"Name": prefix}},
+        "EmailFeedbackDestination": {
+            "Type": "AWS::SES::ConfigurationSetEventDestination",
+            "Properties": {
+                "ConfigurationSetName": {"Ref": "EmailConfigurationSet"},
+                "EventDestination": {
+                    "Name": "bounces-and-complaints",
+                    "Enabled": True,
+                    "MatchingEventTypes": ["bounce", "complaint"],
+                    "SnsDestination": {"TopicARN": {"Ref": "EmailFeedbackTopic"}},
+                },
+            },
+        },
+        "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"{prefix}-alarms"}},
+        "AlarmEmail": {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email", "Endpoint": {"Ref": "AdminEmail"}},
+        },
+    }
+
+
+def _parameters(stage: str) -> dict[str, Any]:
+    """The stage's map for people and tools: what is where. Secrets are SecureString parameters, which
+    CloudFormation cannot create: the admin CLI writes them (a clinic's webhook secret) under the same path."""
+    prefix = resource_prefix(stage)
+    # What the admin CLI needs to act for the stage (chalicelib.admin.stage reads it): the functions' settings.
+    stage_map = {
+        "stage": stage,
+        "ses_sender": "${SesSender}",
+        "fire_function_arn": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
+        + fire_function_name(stage),
+        "scheduler_role_arn": "${SchedulerRole.Arn}",
+        "dead_letter_queue_arn": "${RemindersDeadLetterQueue.Arn}",
+        "dead_letter_queue_url": "${RemindersDeadLetterQueue}",
+        "schedule_group": prefix,
+        "tables": {name: f"{prefix}-{name}" for name in _table_names()},
+        "email_configuration_set": prefix,
+        "dashboard": prefix,
+    }
+    return {
+        "StageParameter": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {
+                "Name": f"{parameter_path(stage)}/stage",
+                "Type": "String",
+                "Description": "CareCue: where this stage's resources are",
+                # Fn::Sub fills in the ${...} above; the JSON holds no other "${".
+                "Value": _sub(json.dumps(stage_map, sort_keys=True)),
+            },
+        },
+        "ApiUrlParameter": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {
+                "Name": f"{parameter_path(stage)}/api-url",
+                "Type": "String",
+                "Description": "CareCue: the REST API's base URL",
+                "Value": _sub("https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api/"),
+            },
+        },
+    }
+
+
+def _table_names() -> list[str]:
+    from chalicelib.store.models import TABLES
+
+    return list(TABLES)
+
+
+def _functions(stage: str) -> dict[str, Any]:
+    """Overrides of Chalice's resources: the fire function's fixed name (Scheduler targets it by ARN) and the
+    functions' shared role, narrowed to this stage's resources."""
+    prefix = resource_prefix(stage)
+    tables = [{"Fn::GetAtt": [table_logical_id(name), "Arn"]} for name in _table_names()]
+    indexes = [_sub(f"${{{table_logical_id(name)}.Arn}}/index/*") for name in _table_names()]
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "Logs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            # The log groups are the stack's own (Chalice's log_retention_in_days); the stack is named {prefix}.
+            "Resource": _arn("logs", f"log-group:/aws/lambda/{prefix}-*:*"),
+        },
+        {
+            "Sid": "Tables",
+            "Effect": "Allow",
+            "Action": [
+                "dynamodb:DescribeTable",
+                "dynamodb:GetItem",
+                "dynamodb:BatchGetItem",
+                "dynamodb:Query",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:ConditionCheckItem",
+            ],
+            "Resource": tables + indexes,
+        },
+        {
+            "Sid": "Timers",
+            "Effect": "Allow",
+            "Action": [
+                "scheduler:CreateSchedule",
+                "scheduler:UpdateSchedule",
+                "scheduler:DeleteSchedule",
+                "scheduler:GetSchedule",
+            ],
+            "Resource": _arn("scheduler", f"schedule/{prefix}/*"),
+        },
+        {
+            # ListSchedules has no resource-level permission: AWS only accepts "*" for it.
+            "Sid": "ListTimers",
+            "Effect": "Allow",
+            "Action": "scheduler:ListSchedules",
+            "Resource": "*",
+        },
+        {
+            "Sid": "HandTimersTheirRole",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
+            "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+        },
+        {
+            # An SMS to a phone number has no ARN to name: SNS only accepts "*" for direct publishing.
+            "Sid": "Sms",
+            "Effect": "Allow",
+            "Action": "sns:Publish",
+            "Resource": "*",
+        },
+        {
+            "Sid": "Email",
+            "Effect": "Allow",
+            "Action": ["ses:SendEmail", "ses:SendRawEmail"],
+            "Resource": [_arn("ses", "identity/*"), _arn("ses", f"configuration-set/{prefix}")],
+        },
+        {
+            "Sid": "Parameters",
+            "Effect": "Allow",
+            "Action": ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
+            "Resource": _arn("ssm", f"parameter{parameter_path(stage)}/*"),
+        },
+        {
+            # SecureString parameters are encrypted with the account's aws/ssm key; decrypt only through SSM.
+            "Sid": "DecryptParameters",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": _arn("kms", "key/*"),
+            "Condition": {"StringEquals": {"kms:ViaService": _sub("ssm.${AWS::Region}.amazonaws.com")}},
+        },
+    ]
+    return {
+        FIRE_FUNCTION: {"Properties": {"FunctionName": fire_function_name(stage)}},
+        # Chalice 1.34 names the REST handler's log group after `ApiHandler`, a resource that does not exist
+        # (the function is `APIHandler`); without this the stack fails to create.
+        "ApiHandlerLogGroup": {"Properties": {"LogGroupName": _sub(f"/aws/lambda/${{{API_FUNCTION}}}")}},
+        # app.py subscribes by a fixed topic name; each stage has its own topic, so point the event at it. The
+        # merge replaces only the Fn::Sub string inside Chalice's Topic, and "${EmailFeedbackTopic}" is its Ref.
+        EMAIL_FEEDBACK_FUNCTION: {
+            "Properties": {
+                "Events": {
+                    f"{EMAIL_FEEDBACK_FUNCTION}SnsSubscription": {
+                        "Type": "SNS",
+                        "Properties": {"Topic": _sub("${EmailFeedbackTopic}")},
+                    }
+                }
+            }
+        },
+        "DefaultRole": {
+            "Properties": {
+                "Policies": [
+                    {
+                        "PolicyName": "carecue-least-privilege",
+                        "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+                    }
+                ]
+            }
+        },
+    }
+
+
+def _metric(name: str, *dimensions: str) -> list[str]:
+    return [NAMESPACE, name, *dimensions]
+
+
+def _alarms(stage: str) -> dict[str, Any]:
+    prefix = resource_prefix(stage)
+
+    def alarm(description: str, metric: dict[str, Any], *, threshold: float = 0, period: int = 300) -> dict[str, Any]:
+        return {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmDescription": f"CareCue {stage}: {description}",
+                "ComparisonOperator": "GreaterThanThreshold",
+                "Threshold": threshold,
+                "EvaluationPeriods": 1,
+                "Period": period,
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [{"Ref": "AlarmTopic"}],
+                "OKActions": [{"Ref": "AlarmTopic"}],
+                **metric,
+            },
+        }
+
+    def carecue_count(name: str, channel: str) -> dict[str, Any]:
+        return {
+            "Namespace": NAMESPACE,
+            "MetricName": name,
+            "Dimensions": [{"Name": "service", "Value": SERVICE}, {"Name": "channel", "Value": channel}],
+            "Statistic": "Sum",
+        }
+
+    resources: dict[str, Any] = {
+        "DeadLetterAlarm": alarm(
+            "reminder timers could not reach the fire function (run redrive-dlq)",
+            {
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": f"{prefix}-reminders-dlq"}],
+                "Statistic": "Maximum",
+            },
+        ),
+        "FireErrorsAlarm": alarm(
+            "the fire function failed (Scheduler retries it for an hour)",
+            {
+                "Namespace": "AWS/Lambda",
+                "MetricName": "Errors",
+                "Dimensions": [{"Name": "FunctionName", "Value": fire_function_name(stage)}],
+                "Statistic": "Sum",
+            },
+            threshold=5,
+        ),
+        "ApiErrorsAlarm": alarm(
+            "the REST API answered with server errors",
+            {
+                "Namespace": "AWS/ApiGateway",
+                "MetricName": "5XXError",
+                "Dimensions": [{"Name": "ApiName", "Value": "carecue"}, {"Name": "Stage", "Value": "api"}],
+                "Statistic": "Sum",
+            },
+            threshold=5,
+        ),
+    }
+    for channel in CHANNELS:
+        title = channel.title()
+        resources[f"{title}FailedAlarm"] = alarm(
+            f"{channel} reminders failed for good", carecue_count("RemindersFailed", channel), threshold=5, period=3600
+        )
+        resources[f"{title}TimersFailedAlarm"] = alarm(
+            f"{channel} reminder timers could not be armed (the reconciler re-arms them hourly)",
+            carecue_count("TimersFailed", channel),
+        )
+        resources[f"{title}MissedAlarm"] = alarm(
+            f"{channel} reminders passed their time with nothing sent", carecue_count("RemindersMissed", channel)
+        )
+    return resources
+
+
+def _dashboard(stage: str) -> dict[str, Any]:
+    prefix = resource_prefix(stage)
+
+    def by_channel(name: str) -> list[list[Any]]:
+        return [[*_metric(name, "service", SERVICE, "channel", channel), {"label": channel}] for channel in CHANNELS]
+
+    def widget(title: str, metrics: list[list[Any]], x: int, y: int, stat: str = "Sum", period: int = 3600) -> Any:
+        return {
+            "type": "metric",
+            "x": x,
+            "y": y,
+            "width": 8,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "region": "${AWS::Region}",
+                "metrics": metrics,
+                "stat": stat,
+                "period": period,
+                "view": "timeSeries",
+            },
+        }
+
+    lateness = _metric("ReminderLatenessSeconds", "service", SERVICE)
+    widgets = [
+        widget("Reminders armed", by_channel("RemindersArmed"), 0, 0),
+        widget("Reminders sent", by_channel("RemindersSent"), 8, 0),
+        widget("Reminders failed", by_channel("RemindersFailed"), 16, 0),
+        widget(
+            "Lateness (seconds after the planned time)",
+            [[*lateness, {"stat": "p50", "label": "p50"}], [*lateness, {"stat": "p99", "label": "p99"}]],
+            0,
+            6,
+            stat="p50",
+            period=300,
+        ),
+        widget(
+            "Dead-letter queue depth",
+            [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", f"{prefix}-reminders-dlq"]],
+            8,
+            6,
+            stat="Maximum",
+            period=300,
+        ),
+        widget(
+            "Timers not armed, reminders missed or skipped",
+            by_channel("TimersFailed") + by_channel("RemindersMissed") + by_channel("RemindersSkipped"),
+            16,
+            6,
+        ),
+        widget(
+            "Usage: function invocations",
+            [
+                ["AWS/Lambda", "Invocations", "FunctionName", fire_function_name(stage), {"label": "fire"}],
+                ["AWS/ApiGateway", "Count", "ApiName", "carecue", "Stage", "api", {"label": "API requests"}],
+            ],
+            0,
+            12,
+        ),
+        widget(
+            "Usage: SMS spend this month (USD)",
+            [["AWS/SNS", "SMSMonthToDateSpentUSD"]],
+            8,
+            12,
+            stat="Maximum",
+        ),
+        widget("Usage: emails sent", [["AWS/SES", "Send"]], 16, 12),
+    ]
+    # The body is a Fn::Sub string so that ${AWS::Region} resolves; it holds no other ${...}.
+    return {
+        "Dashboard": {
+            "Type": "AWS::CloudWatch::Dashboard",
+            "Properties": {"DashboardName": prefix, "DashboardBody": _sub(json.dumps({"widgets": widgets}))},
+        }
+    }
+
+
+def _saved_queries(stage: str) -> dict[str, Any]:
+    """CloudWatch Logs Insights queries an admin opens by name; they read the Powertools JSON log lines."""
+    prefix = resource_prefix(stage)
+    fire_logs = [f"/aws/lambda/{fire_function_name(stage)}"]
+    api_logs = [_sub(f"/aws/lambda/${{{API_FUNCTION}}}")]
+    queries = {
+        "FailuresByClinicQuery": (
+            "failures by clinic",
+            fire_logs + api_logs,
+            'fields clinic_id, reason\n| filter message = "reminder delivery" and result = "failed"\n'
+            "| stats count(*) as failures by clinic_id, reason\n| sort failures desc",
+        ),
+        "LateRemindersQuery": (
+            "late reminders",
+            fire_logs,
+            'fields @timestamp, clinic_id, owner_id, reminder_id, lateness_seconds\n| filter message = "reminder '
+            'delivery" and result = "sent" and lateness_seconds > 60\n| sort lateness_seconds desc\n| limit 200',
+        ),
+        "WebhookRejectionsQuery": (
+            "webhook rejections",
+            api_logs,
+            "fields @timestamp, route, level, message\n| filter route like /webhooks/ and level in "
+            '["WARNING", "ERROR"]\n| stats count(*) as rejections by message\n| sort rejections desc',
+        ),
+    }
+    return {
+        logical_id: {
+            "Type": "AWS::Logs::QueryDefinition",
+            "Properties": {"Name": f"{prefix}/{name}", "LogGroupNames": groups, "QueryString": query},
+        }
+        for logical_id, (name, groups, query) in queries.items()
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.aws.template", description=__doc__)
+    parser.add_argument("--stage", required=True, choices=STAGES)
+    parser.add_argument("--out", required=True, type=Path, help="where to write the JSON template")
+    args = parser.parse_args(argv)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(merge_template(args.stage), indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,151 @@
+"""The AWS stack's template, as `make package` merges it into Chalice's: least privilege, the settings every
+function needs, prod's protection. `make test` also lints the packaged template with cfn-lint."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.settings import Settings
+from infra.aws.deploy import DeployError, parameter_values, point_at_uploads
+from infra.aws.template import merge_template
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+def statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for resource in template["Resources"].values():
+        for policy in resource.get("Properties", {}).get("Policies", []):
+            found.extend(policy["PolicyDocument"]["Statement"])
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_no_policy_grants_every_action_and_only_unscopable_actions_get_every_resource(stage: str) -> None:
+    for statement in statements(merge_template(stage)):
+        actions = as_list(statement["Action"])
+        assert all(action != "*" and not action.endswith(":*") for action in actions), statement
+        if "*" in as_list(statement["Resource"]):
+            # The two actions AWS offers no resource-level permission for.
+            assert actions in (["scheduler:ListSchedules"], ["sns:Publish"]), statement
+
+
+def test_the_scheduler_role_may_invoke_the_fire_function_and_dead_letter_and_nothing_more() -> None:
+    role = merge_template("prod")["Resources"]["SchedulerRole"]["Properties"]
+
+    trust = role["AssumeRolePolicyDocument"]["Statement"]
+    assert [s["Principal"] for s in trust] == [{"Service": "scheduler.amazonaws.com"}]
+    granted = [(s["Action"], s["Resource"]) for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    assert granted == [
+        (
+            "lambda:InvokeFunction",
+            {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:carecue-prod-fire"},
+        ),
+        ("sqs:SendMessage", {"Fn::GetAtt": ["RemindersDeadLetterQueue", "Arn"]}),
+    ]
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_every_function_gets_the_settings_it_reads_from_the_stacks_own_resources(stage: str) -> None:
+    template = merge_template(stage)
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    resources = template["Resources"]
+
+    # Lambda sets AWS_REGION itself; everything else comes from the template. Intrinsics stand in as text.
+    settings = Settings.from_env(
+        {"AWS_REGION": "eu-west-1", **{k: v if isinstance(v, str) else json.dumps(v) for k, v in variables.items()}}
+    )
+
+    assert settings.stage == stage
+    assert variables["CARECUE_SES_SENDER"] == {"Ref": "SesSender"}
+    assert variables["CARECUE_SES_CONFIGURATION_SET"] == {"Ref": "EmailConfigurationSet"}
+    assert variables["CARECUE_SCHEDULER_ROLE_ARN"]["Fn::GetAtt"][0] in resources
+    assert variables["CARECUE_DEAD_LETTER_QUEUE_ARN"]["Fn::GetAtt"][0] in resources
+    assert variables["CARECUE_FIRE_FUNCTION_ARN"]["Fn::Sub"].endswith(f":function:carecue-{stage}-fire")
+    assert resources["Fire"]["Properties"]["FunctionName"] == f"carecue-{stage}-fire"
+
+
+def test_prod_tables_are_protected_from_deletion_and_dev_tables_are_not() -> None:
+    for stage, protected in (("prod", True), ("dev", False)):
+        tables = [r for r in merge_template(stage)["Resources"].values() if r.get("Type") == "AWS::DynamoDB::Table"]
+        assert len(tables) >= 5
+        for table in tables:
+            properties = table["Properties"]
+            assert properties["DeletionProtectionEnabled"] is protected
+            assert (table["DeletionPolicy"] == "Retain") is protected
+            assert properties["BillingMode"] == "PAY_PER_REQUEST"
+            assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+            assert properties["SSESpecification"] == {"SSEEnabled": True}
+            assert properties["TableName"].startswith(f"carecue-{stage}-")
+
+
+def test_alarms_reach_the_admin_email_given_at_deploy() -> None:
+    resources = merge_template("dev")["Resources"]
+    alarms = [r["Properties"] for r in resources.values() if r.get("Type") == "AWS::CloudWatch::Alarm"]
+
+    assert resources["AlarmEmail"]["Properties"]["Endpoint"] == {"Ref": "AdminEmail"}
+    assert alarms and all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
+    assert {"RemindersFailed", "RemindersMissed", "TimersFailed", "ApproximateNumberOfMessagesVisible"} <= {
+        a["MetricName"] for a in alarms
+    }
+
+
+def test_the_packaged_template_carries_the_merge_and_ships_no_test_or_local_stack_code() -> None:
+    package = PROJECT_DIR / "build" / "dev" / "package"
+    if not (package / "sam.json").exists():
+        pytest.skip("run `make package` (make test does) to build the dev package")
+    import zipfile
+
+    from infra.aws.package_contents import forbidden_entries
+
+    template = json.loads((package / "sam.json").read_text())
+    functions = {k: r for k, r in template["Resources"].items() if r.get("Type") == "AWS::Serverless::Function"}
+    assert {"APIHandler", "Fire", "Reconcile", "EmailFeedback"} <= set(functions)
+    feedback_events = functions["EmailFeedback"]["Properties"]["Events"]
+    assert [e["Properties"]["Topic"] for e in feedback_events.values()] == [{"Fn::Sub": "${EmailFeedbackTopic}"}]
+    assert template["Globals"] == merge_template("dev")["Globals"]
+    assert functions["Reconcile"]["Properties"]["Events"]["ReconcileEvent"]["Properties"]["Schedule"] == "rate(1 hour)"
+    for zip_path in package.glob("*.zip"):
+        assert forbidden_entries(zip_path) == []
+    code = zipfile.ZipFile(package / "deployment.zip").namelist()
+    assert "app.py" in code and "chalicelib/reconciling/reminders.py" in code
+    assert not any(name.startswith(("tests/", "infra/")) for name in code)
+
+
+def test_deploy_points_the_template_at_the_uploaded_zips() -> None:
+    template = {
+        "Resources": {
+            "Fire": {"Type": "AWS::Serverless::Function", "Properties": {"CodeUri": "./deployment.zip"}},
+            "Layer": {"Type": "AWS::Serverless::LayerVersion", "Properties": {"ContentUri": "./layer-deployment.zip"}},
+        }
+    }
+    uploads = {
+        "deployment.zip": ("bucket", "carecue-dev/aa.zip"),
+        "layer-deployment.zip": ("bucket", "carecue-dev/bb.zip"),
+    }
+
+    pointed = point_at_uploads(template, uploads)
+
+    assert pointed["Resources"]["Fire"]["Properties"]["CodeUri"] == {"Bucket": "bucket", "Key": "carecue-dev/aa.zip"}
+    assert pointed["Resources"]["Layer"]["Properties"]["ContentUri"] == {
+        "Bucket": "bucket",
+        "Key": "carecue-dev/bb.zip",
+    }
+
+
+def test_a_first_deploy_needs_the_admin_email_and_the_sender_and_an_update_keeps_them() -> None:
+    with pytest.raises(DeployError, match="--admin-email"):
+        parameter_values(False, {"admin_email": None, "ses_sender": "reminders@example.org"})
+
+    assert parameter_values(True, {"admin_email": None, "ses_sender": "reminders@example.org"}) == [
+        {"ParameterKey": "AdminEmail", "UsePreviousValue": True},
+        {"ParameterKey": "SesSender", "ParameterValue": "reminders@example.org"},
+    ]
