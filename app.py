@@ -20,7 +20,7 @@ from chalice.app import (
 )
 
 from chalicelib.composition import services
-from chalicelib.http import JSON, http_errors, query_instant
+from chalicelib.http import HTML, JSON, http_errors, query_instant
 from chalicelib.observability import logger, metrics
 
 app = Chalice(app_name="carecue")
@@ -186,11 +186,10 @@ def board(token: str) -> Response:
     from chalicelib.board.link import clinic_for_board
     from chalicelib.board.service import board_page
 
-    page: dict[str, str | list[str]] = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
     clinic = clinic_for_board(token)
     if clinic is None:
-        return Response("<!doctype html><title>Not found</title><p>This board link is not valid.</p>", page, 404)
-    return Response(board_page(clinic, services().waiting, services().clock), headers=page)
+        return Response("<!doctype html><title>Not found</title><p>This board link is not valid.</p>", HTML, 404)
+    return Response(board_page(clinic, services().waiting, services().clock), headers=HTML)
 
 
 @app.lambda_function(name="fire")

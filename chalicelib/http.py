@@ -13,6 +13,7 @@ from chalicelib.errors import CareCueError, Conflict, InvalidRequest, NotFound, 
 from chalicelib.observability import logger
 
 JSON: dict[str, str | list[str]] = {"Content-Type": "application/json"}
+HTML: dict[str, str | list[str]] = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
 
 
 def error_body(code: str, message: str, fields: list[dict[str, str]] | None = None) -> dict[str, Any]:
