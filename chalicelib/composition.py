@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService
     from chalicelib.clinics.service import ClinicService
     from chalicelib.delivery.dispatch import Dispatcher
+    from chalicelib.intake.lookups import BookingLookups
+    from chalicelib.intake.service import WebhookIntake
 
 
 class Services:
@@ -87,6 +89,21 @@ class Services:
         from chalicelib.clinics.service import ClinicService
 
         return ClinicService(self.clock, ClinicSecrets(self.ssm, self.settings.parameter_path))
+
+    @cached_property
+    def booking_lookups(self) -> BookingLookups:
+        """The booking tools' own APIs (Acuity, Square); tests assign fakes before the first webhook."""
+        from chalicelib.intake.lookups import BookingLookups, HttpAcuityClient, HttpSquareCustomers
+
+        return BookingLookups(HttpAcuityClient(), HttpSquareCustomers())
+
+    @cached_property
+    def intake(self) -> WebhookIntake:
+        from chalicelib.intake.credentials import WebhookCredentials
+        from chalicelib.intake.service import WebhookIntake
+
+        credentials = WebhookCredentials(self.ssm, self.settings.parameter_path)
+        return WebhookIntake(self.clock, self.appointments, credentials, self.booking_lookups)
 
 
 _services: Services | None = None
