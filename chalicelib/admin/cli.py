@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib.admin import clinics
+from chalicelib.admin import clinics, webhooks
 from chalicelib.admin.context import AdminContext
 from chalicelib.errors import CareCueError
 from chalicelib.settings import point_aws_at, stage_from_env
 
-COMMAND_MODULES = [clinics]
+COMMAND_MODULES = [clinics, webhooks]
 
 
 def build_parser() -> argparse.ArgumentParser:
