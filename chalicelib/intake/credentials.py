@@ -10,7 +10,8 @@ A tool whose secret CareCue may choose (Cal.com, Calendly, Typeform, forms) fall
 with the account's API key and Square with a key Square generates: those need their own.
 
 All of a clinic's parameters are read in one call through Powertools Parameters and cached for `max_age`
-seconds: a rotated secret takes effect within that time.
+seconds: a rotated secret takes effect within that time; a tool with no secret in the cache is read again at
+once, so a newly connected tool works at its first delivery.
 """
 
 from __future__ import annotations
@@ -47,8 +48,19 @@ class WebhookCredentials:
         self._max_age = max_age
 
     def for_tool(self, clinic_id: str, provider: str) -> ProviderCredentials:
+        credentials = self._read(clinic_id, provider, force_fetch=False)
+        if credentials.secret is None:
+            # A tool connected since the cache was filled would otherwise be refused for up to `max_age`.
+            credentials = self._read(clinic_id, provider, force_fetch=True)
+        return credentials
+
+    def _read(self, clinic_id: str, provider: str, *, force_fetch: bool) -> ProviderCredentials:
         found = self._provider.get_multiple(
-            clinic_path(self._prefix, clinic_id), max_age=self._max_age, decrypt=True, recursive=True
+            clinic_path(self._prefix, clinic_id),
+            max_age=self._max_age,
+            decrypt=True,
+            recursive=True,
+            force_fetch=force_fetch,
         )
         values = {str(k).lstrip("/"): str(v) for k, v in found.items()}
         secret = values.get(f"webhooks/{provider}")

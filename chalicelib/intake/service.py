@@ -59,6 +59,10 @@ class WebhookIntake:
         self._credentials = credentials
         self._lookups = lookups
 
+    @property
+    def credentials(self) -> WebhookCredentials:
+        return self._credentials
+
     def receive(self, provider: str, clinic_id: str, request: WebhookRequest) -> WebhookResult:
         """Answers a booking tool's webhook; a 2xx only once what it carries is stored."""
         try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -314,3 +314,31 @@ def test_rejected_deliveries_store_nothing_arm_nothing_and_say_why(hooks: Hooks)
         assert stored() == {"Appointment": 0, "Patient": 0, "Reminder": 0, "BookingLink": 0}, case
         assert schedules(hooks.world) == {}, case
         assert hooks.world.sent() == [], case
+
+
+def test_after_a_reschedule_the_reminders_fire_for_the_new_time_only(hooks: Hooks) -> None:
+    from infra.local.scheduler_emulator import SchedulerEmulator
+
+    hooks.post("calcom", fixture("calcom", "booking_created.json"))
+    hooks.post("calcom", fixture("calcom", "booking_rescheduled.json"))
+    services = hooks.world.services
+    emulator = SchedulerEmulator(
+        services.scheduler,
+        services.settings.schedule_group,
+        lambda _arn, event: hooks.api.lambda_.invoke("fire", event),
+        now=hooks.clock.now,
+    )
+
+    firings = emulator.fire_due(datetime(2026, 12, 3, 21, 0, tzinfo=UTC), on_time=hooks.clock.set)
+
+    assert [f.scheduled_time.isoformat() for f in firings if f.schedule_name.endswith(".sms")] == [
+        "2026-12-02T20:30:00+00:00",
+        "2026-12-03T18:30:00+00:00",
+    ]
+    sms = texts(hooks.world)
+    assert sms[:2] == [
+        "Riverside Family Clinic: your appointment is booked for Wed 2 Dec at 10:00 AM.",
+        "Riverside Family Clinic: your appointment has moved to Thu 3 Dec at 3:30 PM.",
+    ]
+    assert len(sms) == 4
+    assert all("Thu 3 Dec at 3:30 PM" in text for text in sms[2:])
