@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.appointments.request import AppointmentChange, NewAppointment
 from chalicelib.appointments.service import AppointmentService, external_appointment_id
@@ -43,7 +43,7 @@ class WebhookResult:
 @dataclass(frozen=True)
 class Applied:
     appointment: Appointment
-    outcome: str  # booked | moved | updated | cancelled | cancelled_before_booked | already_applied | stale | ...
+    outcome: str  # booked | moved | updated | unchanged | cancelled | cancelled_before_booked | already_applied | ...
 
 
 class WebhookIntake:
@@ -142,6 +142,11 @@ class WebhookIntake:
             record = self._appointments.cancel(clinic_id, appointment_id, provider_sequence=event.sequence)
             return Applied(record.appointment, "cancelled")
         moved = to_utc(event.start) != existing.start
+        if not moved and (event.duration_minutes, event.location) == (existing.duration_minutes, existing.location):
+            # Nothing a patient would see changed (an Acuity retry reads the same state): keep the reminders and
+            # their timers as they are, and only remember that this event has been applied.
+            _remember_sequence(existing, event.sequence)
+            return Applied(existing, "unchanged")
         present = {"duration_minutes", "location"} | ({"start"} if moved else set())
         change = AppointmentChange(
             start=event.start if moved else None,
@@ -172,6 +177,18 @@ class WebhookIntake:
             created_at=self._clock.now(),
         ).save()
         return appointment_id, root
+
+
+def _remember_sequence(appointment: Appointment, sequence: int) -> None:
+    try:
+        appointment.update(
+            actions=[Appointment.provider_sequence.set(sequence)],
+            condition=Appointment.version == appointment.version,
+        )
+    except UpdateError as e:
+        if e.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict("the appointment was changed by another request") from e  # re-read and retry
+        raise
 
 
 def _find(clinic_id: str, appointment_id: str) -> Appointment | None:

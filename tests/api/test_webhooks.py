@@ -232,6 +232,15 @@ def test_acuity_bookings_are_read_from_acuity_and_worded_in_the_patients_zone(ho
     assert hooks.acuity.calls == [("11145481", "acuity-api-key", "400123")]
     assert answer.json_body["timezone"] == "America/Chicago"
     assert texts(hooks.world) == ["Riverside Family Clinic: your appointment is booked for Wed 2 Dec at 9:00 AM."]
+    timers = schedules(hooks.world)
+
+    hooks.clock.advance(timedelta(minutes=1))
+    retried = hooks.post("acuity", fixture("acuity", "scheduled.txt"))  # Acuity's state is read again: the same
+
+    assert retried.json_body["outcome"] == "unchanged"
+    assert retried.json_body["version"] == 1
+    assert schedules(hooks.world) == timers
+    assert len(texts(hooks.world)) == 1
 
     hooks.acuity.down = True
     unavailable = hooks.post("acuity", fixture("acuity", "canceled.txt"))
