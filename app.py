@@ -192,6 +192,22 @@ def board(token: str) -> Response:
     return Response(board_page(clinic, services().waiting, services().clock), headers=HTML)
 
 
+# Booking tools post JSON, forms and multipart; the signature is the authentication, so no API-key authorizer.
+WEBHOOK_CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"]
+
+
+@app.route("/webhooks/{provider}/{clinic_id}", methods=["POST"], content_types=WEBHOOK_CONTENT_TYPES)
+@http_errors
+def booking_webhook(provider: str, clinic_id: str) -> Response:
+    from chalicelib.intake.events import WebhookRequest
+
+    request = _request()
+    headers = {name.lower(): value for name, value in (request.headers or {}).items()}
+    webhook = WebhookRequest(_body(), headers, dict(request.query_params or {}))
+    result = services().intake.receive(provider, clinic_id, webhook)
+    return Response(result.body, status_code=result.status_code, headers=JSON)
+
+
 @app.lambda_function(name="fire")
 def fire(event: Any, context: Any) -> dict[str, Any]:
     """The target of every reminder timer. A transient channel error propagates so Scheduler retries."""

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService
     from chalicelib.clinics.service import ClinicService
     from chalicelib.delivery.dispatch import Dispatcher
+    from chalicelib.intake.lookups import BookingLookups
+    from chalicelib.intake.service import WebhookIntake
     from chalicelib.reconciling.reminders import ReminderReconciler
     from chalicelib.scheduling.timers import ReminderTimers
     from chalicelib.visits.service import VisitService
@@ -127,6 +129,21 @@ class Services:
         from chalicelib.reconciling.reminders import ReminderReconciler
 
         return ReminderReconciler(self.clock, self.reminder_timers)
+
+    @cached_property
+    def booking_lookups(self) -> BookingLookups:
+        """The booking tools' own APIs (Acuity, Square); tests assign fakes before the first webhook."""
+        from chalicelib.intake.lookups import BookingLookups, HttpAcuityClient, HttpSquareCustomers
+
+        return BookingLookups(HttpAcuityClient(), HttpSquareCustomers())
+
+    @cached_property
+    def intake(self) -> WebhookIntake:
+        from chalicelib.intake.credentials import WebhookCredentials
+        from chalicelib.intake.service import WebhookIntake
+
+        credentials = WebhookCredentials(self.ssm, self.settings.parameter_path)
+        return WebhookIntake(self.clock, self.appointments, credentials, self.booking_lookups)
 
 
 _services: Services | None = None

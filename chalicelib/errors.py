@@ -61,3 +61,11 @@ class TimerError(CareCueError):
     def __init__(self, code: str) -> None:
         self.code = code
         super().__init__(code)
+
+
+class SignatureRejected(CareCueError):
+    """A webhook whose signature is missing, wrong or too old: it did not come from the clinic's booking tool."""
+
+
+class UpstreamUnavailable(CareCueError):
+    """A booking tool's own API could not be read (Acuity, Square); the tool retries the webhook later."""

@@ -9,7 +9,15 @@ from typing import Any
 
 from chalice.app import Response
 
-from chalicelib.errors import CareCueError, Conflict, InvalidRequest, NotFound, PayloadTooLarge
+from chalicelib.errors import (
+    CareCueError,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    SignatureRejected,
+    UpstreamUnavailable,
+)
 from chalicelib.observability import logger
 
 JSON: dict[str, str | list[str]] = {"Content-Type": "application/json"}
@@ -34,6 +42,10 @@ def to_response(error: CareCueError) -> Response:
         return Response(error_body("not_found", str(error)), status_code=404, headers=JSON)
     if isinstance(error, Conflict):
         return Response(error_body("conflict", str(error)), status_code=409, headers=JSON)
+    if isinstance(error, SignatureRejected):
+        return Response(error_body("unauthorized", str(error)), status_code=401, headers=JSON)
+    if isinstance(error, UpstreamUnavailable):
+        return Response(error_body("upstream_unavailable", str(error)), status_code=503, headers=JSON)
     logger.exception("unmapped domain error")
     return Response(error_body("internal_error", "something went wrong"), status_code=500, headers=JSON)
 

@@ -51,8 +51,16 @@ class AppointmentService:
         self._timers = timers
         self._dispatcher = dispatcher
 
-    def book(self, clinic_id: str, request: NewAppointment, source: str = "api") -> AppointmentRecord:
-        """Books an appointment; booking the same `external_id` again returns the first booking unchanged."""
+    def book(
+        self,
+        clinic_id: str,
+        request: NewAppointment,
+        source: str = "api",
+        provider_sequence: int | None = None,
+    ) -> AppointmentRecord:
+        """Books an appointment; booking the same `external_id` again returns the first booking unchanged.
+
+        `provider_sequence` is a booking tool's order of its own events (see `chalicelib.intake`)."""
         now = self._clock.now()
         clinic = Clinic.get(clinic_id)
         appointment_id = _appointment_id(clinic_id, source, request.external_id)
@@ -84,6 +92,11 @@ class AppointmentService:
             updated_at=now,
         )
         channels = channels_for(details.phone, details.email)
+        if provider_sequence is not None:
+            appointment.provider_sequence = provider_sequence
+        if not channels:
+            # Only a booking tool can send such a booking (the REST API rejects it): kept, never reminded.
+            appointment.contactless = True
         plan = plan_notice(Kind.CONFIRMATION, channels, now, 1) + plan_reminders(appointment.start, channels, now)
         reminders = [_reminder(clinic_id, appointment_id, 1, item, now) for item in plan]
         try:
@@ -109,17 +122,26 @@ class AppointmentService:
         found = Appointment.by_start.query(clinic_id, Appointment.start.between(to_utc(start_from), to_utc(start_to)))
         return [self.get(clinic_id, appointment.appointment_id) for appointment in found]
 
-    def change(self, clinic_id: str, appointment_id: str, change: AppointmentChange) -> AppointmentRecord:
+    def change(
+        self,
+        clinic_id: str,
+        appointment_id: str,
+        change: AppointmentChange,
+        provider_sequence: int | None = None,
+    ) -> AppointmentRecord:
         """Moves or edits an appointment: timers move with it and the patient hears of a new time."""
         now = self._clock.now()
         appointment = self._appointment(clinic_id, appointment_id)
         if appointment.status != "booked":
             raise Conflict(f"the appointment is {appointment.status} and cannot be changed")
+        _refuse_older_event(appointment, provider_sequence)
         patient = Patient.get(clinic_id, appointment.patient_id)
         moved = change.start is not None and to_utc(change.start) != appointment.start
         old_version = int(appointment.version)
         version = old_version + 1
         actions = [Appointment.version.set(version), Appointment.updated_at.set(now)]
+        if provider_sequence is not None:
+            actions.append(Appointment.provider_sequence.set(provider_sequence))
         if change.start is not None:
             actions.append(Appointment.start.set(to_utc(change.start)))
         for name in ("duration_minutes", "provider", "location"):
@@ -142,7 +164,7 @@ class AppointmentService:
         self._send_notices(reminders)
         return self.get(clinic_id, appointment_id)
 
-    def cancel(self, clinic_id: str, appointment_id: str) -> AppointmentRecord:
+    def cancel(self, clinic_id: str, appointment_id: str, provider_sequence: int | None = None) -> AppointmentRecord:
         """Cancels: every pending reminder is cancelled and disarmed, and the patient is told once."""
         now = self._clock.now()
         appointment = self._appointment(clinic_id, appointment_id)
@@ -151,6 +173,7 @@ class AppointmentService:
         if appointment.status in ("in-progress", "fulfilled", "noshow"):
             # The visit has begun or is over: a cancellation notice now would only confuse the patient.
             raise Conflict(f"the appointment is {appointment.status} and cannot be cancelled")
+        _refuse_older_event(appointment, provider_sequence)
         patient = Patient.get(clinic_id, appointment.patient_id)
         version = int(appointment.version) + 1
         pending = [r for r in self._reminders(appointment_id) if r.status == Status.SCHEDULED]
@@ -167,11 +190,58 @@ class AppointmentService:
             Appointment.version.set(version),
             Appointment.updated_at.set(now),
         ]
+        if provider_sequence is not None:
+            actions.append(Appointment.provider_sequence.set(provider_sequence))
         self._commit(appointment, actions, version - 1, pending + notices)
         for reminder in pending:
             self._disarm(reminder)
         self._send_notices(notices)
         return self.get(clinic_id, appointment_id)
+
+    def record_cancelled(
+        self, clinic_id: str, request: NewAppointment, source: str, provider_sequence: int
+    ) -> AppointmentRecord:
+        """Stores a booking a tool cancelled before CareCue heard of it: cancelled, with no reminder and no
+        message, so that the create arriving after it finds the booking cancelled and leaves it so."""
+        now = self._clock.now()
+        clinic = Clinic.get(clinic_id)
+        appointment_id = _appointment_id(clinic_id, source, request.external_id)
+        details = request.patient
+        patient = Patient(
+            clinic_id,
+            f"pat_{secrets.token_hex(8)}",
+            name=details.name,
+            phone=details.phone,
+            email=details.email,
+            timezone=details.timezone,
+            language=details.language,
+            created_at=now,
+        )
+        appointment = Appointment(
+            clinic_id,
+            appointment_id,
+            patient_id=patient.patient_id,
+            start=to_utc(request.start),
+            timezone=details.timezone or clinic.timezone,
+            duration_minutes=request.duration_minutes,
+            location=request.location,
+            source=source,
+            external_id=request.external_id,
+            status="cancelled",
+            version=1,
+            provider_sequence=provider_sequence,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            with transaction() as write:
+                write.save(appointment, condition=Appointment.appointment_id.does_not_exist())
+                write.save(patient)
+        except TransactWriteError as e:
+            if _condition_failed(e):
+                raise Conflict("the appointment was stored by another request; read it and try again") from e
+            raise
+        return AppointmentRecord(appointment, patient, [], created=True)
 
     def _commit(
         self, appointment: Appointment, actions: Sequence[Action], old_version: int, reminders: list[Reminder]
@@ -241,6 +311,19 @@ def _appointment_id(clinic_id: str, source: str, external_id: str | None) -> str
         return f"apt_{secrets.token_hex(10)}"
     digest = hashlib.sha256(f"{clinic_id}\x1f{source}\x1f{external_id}".encode()).hexdigest()
     return f"apt_{digest[:20]}"
+
+
+def external_appointment_id(clinic_id: str, source: str, external_id: str) -> str:
+    """The appointment id of a booking that `source` knows as `external_id`."""
+    return _appointment_id(clinic_id, source, external_id)
+
+
+def _refuse_older_event(appointment: Appointment, provider_sequence: int | None) -> None:
+    """A booking tool's event older than (or the same as) the last one applied must not change the appointment.
+    Checked on the same read that the version-conditioned commit guards, so no newer event can slip between."""
+    applied = appointment.provider_sequence
+    if provider_sequence is not None and applied is not None and provider_sequence <= applied:
+        raise Conflict("a newer event from the booking tool has been applied")
 
 
 def _reminder(clinic_id: str, owner_id: str, version: int, item: PlannedReminder, now: datetime) -> Reminder:

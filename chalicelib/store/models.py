@@ -107,6 +107,12 @@ class Appointment(Model):
     late_texts = NumberAttribute(null=True)
     late_step = NumberAttribute(null=True)
 
+    # Bookings from online booking tools: the tool's own order of its events (event time in ms, or Square's
+    # booking version). An event not newer than this one has already been applied, or is stale.
+    provider_sequence = NumberAttribute(null=True)
+    # A booking that came with neither a phone nor an email: stored, and reminded of nothing.
+    contactless = BooleanAttribute(null=True)
+
 
 class RemindersByStatus(GlobalSecondaryIndex["Reminder"]):  # type: ignore[no-untyped-call]
     """Reminders in one status by send time: the hourly reconciler queries `scheduled` here instead of scanning
@@ -193,6 +199,20 @@ class EmailSuppression(Model):
     recorded_at = UTCDateTimeAttribute()
 
 
+class BookingLink(Model):
+    """A booking tool's id for a booking that CareCue first knew by another id (Cal.com's new uid after a
+    reschedule, Calendly's new invitee): it points at the appointment the first id created."""
+
+    class Meta:
+        table_name = "unbound-booking-links"
+
+    clinic_id = UnicodeAttribute(hash_key=True)
+    link_key = UnicodeAttribute(range_key=True)  # "{source}/{external_id}"
+    appointment_id = UnicodeAttribute()
+    root_external_id = UnicodeAttribute()  # the id the appointment's own id is derived from
+    created_at = UTCDateTimeAttribute()
+
+
 TABLES: dict[str, type[Model]] = {
     "clinics": Clinic,
     "patients": Patient,
@@ -201,6 +221,7 @@ TABLES: dict[str, type[Model]] = {
     "deliveries": Delivery,
     "visit-lengths": VisitLengths,
     "email-suppressions": EmailSuppression,
+    "booking-links": BookingLink,
 }
 
 

@@ -1,0 +1,30 @@
+"""What an adapter may use besides the request: the clinic's zone, the tool's credentials, the time, and the
+tools' own APIs for those whose webhooks carry ids only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from chalicelib.intake.lookups import BookingLookups
+
+
+@dataclass(frozen=True)
+class ProviderCredentials:
+    secret: str | None
+    settings: Mapping[str, str] = field(default_factory=dict)  # e.g. Square's notification URL, a form mapping
+
+
+@dataclass(frozen=True)
+class ProviderContext:
+    clinic_id: str
+    clinic_timezone: str
+    credentials: ProviderCredentials
+    now: datetime
+    lookups: BookingLookups
+
+    @property
+    def secret(self) -> str:
+        assert self.credentials.secret is not None  # the intake service refuses a tool with no secret first
+        return self.credentials.secret

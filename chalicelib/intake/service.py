@@ -1,0 +1,226 @@
+"""Webhooks from booking tools, end to end: find the tool and the clinic, verify the signature with the clinic's
+secret for that tool, parse the payload into a `BookingEvent`, and apply it to the clinic's appointments.
+
+Applying is idempotent and order-safe. The appointment's id is derived from (clinic, tool, the booking's first
+id), so a retried create books once. The appointment keeps the tool's sequence of the last event applied
+(`provider_sequence`); an event not newer than it changes nothing, and the write that applies an event is
+conditional on the appointment's version, so a concurrent newer event cannot be overwritten by an older one
+(the loser re-reads and finds itself stale). A cancel that arrives before its create stores the booking
+cancelled, and the create finds it so. A tool that gives a rescheduled booking a new id (Cal.com, Calendly)
+gets a link from the new id to the appointment of the old one: the appointment moves, it is not re-created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.appointments.request import AppointmentChange, NewAppointment
+from chalicelib.appointments.service import AppointmentService, external_appointment_id
+from chalicelib.clock import Clock, iso_utc, to_utc
+from chalicelib.errors import CareCueError, Conflict, NotFound, PayloadTooLarge, SignatureRejected
+from chalicelib.intake.context import ProviderContext
+from chalicelib.intake.credentials import WebhookCredentials
+from chalicelib.intake.events import BookingEvent, EventKind, Ignored, WebhookRequest
+from chalicelib.intake.lookups import BookingLookups
+from chalicelib.intake.providers import ADAPTERS
+from chalicelib.observability import logger
+from chalicelib.store.models import Appointment, BookingLink, Clinic
+
+MAX_BODY_BYTES = 256 * 1024
+# Two deliveries of one booking racing each other: the loser re-reads; a third collision is left to the tool's retry.
+APPLY_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    status_code: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Applied:
+    appointment: Appointment
+    outcome: str  # booked | moved | updated | unchanged | cancelled | cancelled_before_booked | already_applied | ...
+
+
+class WebhookIntake:
+    def __init__(
+        self,
+        clock: Clock,
+        appointments: AppointmentService,
+        credentials: WebhookCredentials,
+        lookups: BookingLookups,
+    ) -> None:
+        self._clock = clock
+        self._appointments = appointments
+        self._credentials = credentials
+        self._lookups = lookups
+
+    @property
+    def credentials(self) -> WebhookCredentials:
+        return self._credentials
+
+    def receive(self, provider: str, clinic_id: str, request: WebhookRequest) -> WebhookResult:
+        """Answers a booking tool's webhook; a 2xx only once what it carries is stored."""
+        try:
+            result = self._receive(provider, clinic_id, request)
+        except CareCueError as e:
+            # Ids and the reason only: a rejected payload may be anyone's, and its content is patient data.
+            logger.warning(
+                "webhook rejected",
+                extra={"provider": provider, "clinic_id": clinic_id, "error": type(e).__name__, "reason": str(e)},
+            )
+            raise
+        return result
+
+    def _receive(self, provider: str, clinic_id: str, request: WebhookRequest) -> WebhookResult:
+        adapter = ADAPTERS.get(provider)
+        if adapter is None:
+            raise NotFound("booking tool")
+        if len(request.body) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(MAX_BODY_BYTES)
+        try:
+            clinic = Clinic.get(clinic_id)
+        except DoesNotExist:
+            raise NotFound("clinic") from None
+        credentials = self._credentials.for_tool(clinic_id, provider)
+        if credentials.secret is None:
+            raise SignatureRejected(f"no {provider} secret is set for this clinic (set-webhook-secret)")
+        context = ProviderContext(clinic_id, clinic.timezone, credentials, self._clock.now(), self._lookups)
+        adapter.verify(request, context)
+        parsed = adapter.parse(request, context)
+        if isinstance(parsed, Ignored):
+            logger.info(
+                "webhook ignored", extra={"provider": provider, "clinic_id": clinic_id, "reason": parsed.reason}
+            )
+            return WebhookResult(202, {"ignored": parsed.reason})
+        applied = self.apply(clinic_id, provider, parsed)
+        logger.info(
+            "webhook applied",
+            extra={
+                "provider": provider,
+                "clinic_id": clinic_id,
+                "appointment_id": applied.appointment.appointment_id,
+                "kind": parsed.kind.value,
+                "outcome": applied.outcome,
+            },
+        )
+        return WebhookResult(200, _result_body(applied))
+
+    def apply(self, clinic_id: str, source: str, event: BookingEvent) -> Applied:
+        """Applies one booking event; applying it again, or after a newer one, changes nothing."""
+        for _ in range(APPLY_ATTEMPTS - 1):
+            try:
+                return self._apply_once(clinic_id, source, event)
+            except Conflict:
+                continue
+        return self._apply_once(clinic_id, source, event)
+
+    def _apply_once(self, clinic_id: str, source: str, event: BookingEvent) -> Applied:
+        appointment_id, root_external_id = self._resolve(clinic_id, source, event)
+        existing = _find(clinic_id, appointment_id)
+        if existing is None:
+            request = NewAppointment(
+                event.patient, event.start, event.duration_minutes, None, event.location, root_external_id
+            )
+            if event.kind is EventKind.CANCELLED:
+                record = self._appointments.record_cancelled(clinic_id, request, source, event.sequence)
+                return Applied(record.appointment, "cancelled_before_booked")
+            record = self._appointments.book(clinic_id, request, source=source, provider_sequence=event.sequence)
+            if not record.created:
+                raise Conflict("booked by a concurrent delivery")  # re-read and apply this event on top
+            return Applied(record.appointment, "booked")
+        applied = existing.provider_sequence
+        if applied is not None and event.sequence <= applied:
+            return Applied(existing, "already_applied" if event.sequence == applied else "stale")
+        if existing.status == "cancelled":
+            return Applied(existing, "stays_cancelled")
+        if event.kind is EventKind.CANCELLED:
+            record = self._appointments.cancel(clinic_id, appointment_id, provider_sequence=event.sequence)
+            return Applied(record.appointment, "cancelled")
+        moved = to_utc(event.start) != existing.start
+        if not moved and (event.duration_minutes, event.location) == (existing.duration_minutes, existing.location):
+            # Nothing a patient would see changed (an Acuity retry reads the same state): keep the reminders and
+            # their timers as they are, and only remember that this event has been applied.
+            _remember_sequence(existing, event.sequence)
+            return Applied(existing, "unchanged")
+        present = {"duration_minutes", "location"} | ({"start"} if moved else set())
+        change = AppointmentChange(
+            start=event.start if moved else None,
+            duration_minutes=event.duration_minutes,
+            provider=None,
+            location=event.location,
+            present=frozenset(present),
+        )
+        record = self._appointments.change(clinic_id, appointment_id, change, provider_sequence=event.sequence)
+        return Applied(record.appointment, "moved" if moved else "updated")
+
+    def _resolve(self, clinic_id: str, source: str, event: BookingEvent) -> tuple[str, str]:
+        """The appointment a booking id belongs to, and the id it was first known by."""
+        link = _link(clinic_id, source, event.external_id)
+        if link is not None:
+            return link.appointment_id, link.root_external_id
+        if event.previous_external_id is None:
+            return external_appointment_id(clinic_id, source, event.external_id), event.external_id
+        previous = _link(clinic_id, source, event.previous_external_id)
+        root = previous.root_external_id if previous is not None else event.previous_external_id
+        appointment_id = external_appointment_id(clinic_id, source, root)
+        # Idempotent: a link only ever points at the appointment of the booking's first id.
+        BookingLink(
+            clinic_id,
+            _link_key(source, event.external_id),
+            appointment_id=appointment_id,
+            root_external_id=root,
+            created_at=self._clock.now(),
+        ).save()
+        return appointment_id, root
+
+
+def _remember_sequence(appointment: Appointment, sequence: int) -> None:
+    try:
+        appointment.update(
+            actions=[Appointment.provider_sequence.set(sequence)],
+            condition=Appointment.version == appointment.version,
+        )
+    except UpdateError as e:
+        if e.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict("the appointment was changed by another request") from e  # re-read and retry
+        raise
+
+
+def _find(clinic_id: str, appointment_id: str) -> Appointment | None:
+    try:
+        return Appointment.get(clinic_id, appointment_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def _link_key(source: str, external_id: str) -> str:
+    return f"{source}/{external_id}"
+
+
+def _link(clinic_id: str, source: str, external_id: str) -> BookingLink | None:
+    try:
+        return BookingLink.get(clinic_id, _link_key(source, external_id), consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def _result_body(applied: Applied) -> dict[str, Any]:
+    appointment = applied.appointment
+    body: dict[str, Any] = {
+        "appointment_id": appointment.appointment_id,
+        "outcome": applied.outcome,
+        "status": appointment.status,
+        "start": iso_utc(appointment.start),
+        "timezone": appointment.timezone,
+        "version": appointment.version,
+    }
+    if appointment.contactless:
+        body["reminders"] = "none"
+        body["reason"] = "no_contact"
+        body["detail"] = "the booking has neither a phone nor an email: it is stored, and no reminder will be sent"
+    return body
