@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import AuthRequest, AuthResponse, Chalice, LambdaFunctionEvent, Request, Response
+from chalice.app import AuthRequest, AuthResponse, Chalice, LambdaFunctionEvent, Request, Response, SNSEvent
 
 from chalicelib.composition import services
 from chalicelib.http import JSON, http_errors, query_instant
@@ -119,3 +119,44 @@ def fire(event: Any, context: Any) -> dict[str, Any]:
         return {"result": "rejected"}
     outcome = services().dispatcher.deliver(request)
     return {"result": outcome.result, "reason": outcome.reason}
+
+
+@app.route("/v1/clinic", methods=["GET"], authorizer=api_key)
+@http_errors
+def read_clinic_settings() -> Response:
+    return Response(services().clinic_settings.view(_clinic_id()), headers=JSON)
+
+
+@app.route("/v1/clinic", methods=["PUT"], authorizer=api_key)
+@http_errors
+def replace_clinic_settings() -> Response:
+    return Response(services().clinic_settings.replace(_clinic_id(), _body()), headers=JSON)
+
+
+@app.route("/v1/patients/{patient_id}", methods=["GET"], authorizer=api_key)
+@http_errors
+def read_patient(patient_id: str) -> Response:
+    return Response(services().patients.view(_clinic_id(), patient_id), headers=JSON)
+
+
+@app.route("/v1/patients/{patient_id}", methods=["PUT"], authorizer=api_key)
+@http_errors
+def update_patient(patient_id: str) -> Response:
+    return Response(services().patients.update(_clinic_id(), patient_id, _body()), headers=JSON)
+
+
+# AWS End User Messaging publishes inbound SMS to this topic (its two-way SMS setting names it).
+INBOUND_SMS_TOPIC = "carecue-inbound-sms"
+
+
+@app.on_sns_message(topic=INBOUND_SMS_TOPIC, name="inbound_sms")
+def inbound_sms(event: SNSEvent) -> None:
+    """A patient's SMS reply. A malformed message is logged and dropped: a retry cannot fix it."""
+    from chalicelib.replies.inbound import BadInboundSms, parse_inbound
+
+    try:
+        inbound = parse_inbound(event.message)
+    except BadInboundSms as e:
+        logger.error("inbound sms rejected", extra={"problem": str(e)})
+        return
+    services().replies.handle(inbound)

@@ -22,7 +22,11 @@ if TYPE_CHECKING:
 
     from chalicelib.appointments.service import AppointmentService
     from chalicelib.clinics.service import ClinicService
+    from chalicelib.clinics.settings_service import ClinicSettingsService
     from chalicelib.delivery.dispatch import Dispatcher
+    from chalicelib.patients.service import PatientService
+    from chalicelib.replies.inbound import SmsReplies
+    from chalicelib.scheduling.timers import ReminderTimers
 
 
 class Services:
@@ -65,21 +69,46 @@ class Services:
         from chalicelib.delivery.dispatch import Dispatcher
 
         owners = {"appointment": AppointmentMessages()}
-        return Dispatcher(self.clock, SmsChannel(self.sns), EmailChannel(self.ses, self.settings.ses_sender), owners)
+        return Dispatcher(
+            self.clock, SmsChannel(self.sns), EmailChannel(self.ses, self.settings.ses_sender), owners, self.timers
+        )
 
     @cached_property
-    def appointments(self) -> AppointmentService:
-        from chalicelib.appointments.service import AppointmentService
+    def timers(self) -> ReminderTimers:
         from chalicelib.scheduling.timers import ReminderTimers
 
-        timers = ReminderTimers(
+        return ReminderTimers(
             self.scheduler,
             group=self.settings.schedule_group,
             target_arn=self.settings.fire_function_arn,
             role_arn=self.settings.scheduler_role_arn,
             dead_letter_arn=self.settings.dead_letter_queue_arn,
         )
-        return AppointmentService(self.clock, timers, self.dispatcher)
+
+    @cached_property
+    def appointments(self) -> AppointmentService:
+        from chalicelib.appointments.service import AppointmentService
+
+        return AppointmentService(self.clock, self.timers, self.dispatcher)
+
+    @cached_property
+    def clinic_settings(self) -> ClinicSettingsService:
+        from chalicelib.clinics.settings_service import ClinicSettingsService
+
+        return ClinicSettingsService(self.appointments)
+
+    @cached_property
+    def patients(self) -> PatientService:
+        from chalicelib.patients.service import PatientService
+
+        return PatientService(self.clock, self.appointments)
+
+    @cached_property
+    def replies(self) -> SmsReplies:
+        from chalicelib.channels.sms import SmsChannel
+        from chalicelib.replies.inbound import SmsReplies
+
+        return SmsReplies(self.clock, SmsChannel(self.sns), self.appointments)
 
     @cached_property
     def clinics(self) -> ClinicService:

@@ -32,4 +32,5 @@ class AppointmentMessages:
             return NotSending("skipped", "no_contact", Status.SKIPPED)
         zone = patient.timezone or appointment.timezone or clinic.timezone
         facts = AppointmentFacts(clinic.name, local_time(appointment.start, zone), appointment.location)
-        return Ready(clinic, patient, channel, address, render(Kind(reminder.kind), channel, facts))
+        message = render(Kind(reminder.kind), channel, facts)
+        return Ready(clinic, patient, channel, address, message, appointment.start, zone)

@@ -12,6 +12,7 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -21,6 +22,16 @@ from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
+
+
+class HandEditedText(UnicodeAttribute):
+    """Text an admin may edit in the console: a value of the wrong DynamoDB type reads as a marker string instead of
+    failing the whole item, so the reader's own validation (which logs and falls back) decides what to do."""
+
+    def get_value(self, value: dict[str, Any]) -> Any:
+        if self.attr_type in value:
+            return value[self.attr_type]
+        return f"<not text: {sorted(value)}>"
 
 
 class ClinicsByApiKey(GlobalSecondaryIndex["Clinic"]):  # type: ignore[no-untyped-call]
@@ -44,6 +55,17 @@ class Clinic(Model):
     api_key_hash = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     by_api_key = ClinicsByApiKey()
+    policy = HandEditedText(null=True)  # JSON; validated on read (chalicelib.clinics.policy), absent = defaults
+
+
+class PatientsByPhone(GlobalSecondaryIndex["Patient"]):  # type: ignore[no-untyped-call]
+    """Finds the patient records behind an inbound SMS."""
+
+    class Meta:
+        index_name = "by-phone"
+        projection = KeysOnlyProjection()
+
+    phone = UnicodeAttribute(hash_key=True)
 
 
 class Patient(Model):
@@ -60,6 +82,8 @@ class Patient(Model):
     timezone = UnicodeAttribute(null=True)  # else the clinic's
     language = UnicodeAttribute(default="en")
     created_at = UTCDateTimeAttribute()
+    preferred_channel = UnicodeAttribute(null=True)  # sms | email; for reminder rules on the "preferred" channel
+    by_phone = PatientsByPhone()
 
 
 class AppointmentsByStart(GlobalSecondaryIndex["Appointment"]):  # type: ignore[no-untyped-call]
@@ -92,6 +116,9 @@ class Appointment(Model):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     by_start = AppointmentsByStart()
+    confirmed_at = UTCDateTimeAttribute(null=True)  # the patient confirmed (by link or SMS reply)
+    confirmed_via = UnicodeAttribute(null=True)  # link | sms
+    cancelled_via = UnicodeAttribute(null=True)  # api | link
 
 
 class Reminder(Model):
@@ -138,12 +165,30 @@ class Delivery(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class Contact(Model):
+    """What a clinic knows about one phone number or email address, whichever patient record it is on: its
+    opt-out (kept per address, so a new booking cannot undo a STOP), recent SMS for the frequency caps, and when
+    an unrecognised reply was last answered. Health data: never logged."""
+
+    class Meta:
+        table_name = "unbound-contacts"
+
+    clinic_id = UnicodeAttribute(hash_key=True)
+    address = UnicodeAttribute(range_key=True)  # E.164 phone, or email in lower case
+    channel = UnicodeAttribute()  # sms | email
+    opted_out_at = UTCDateTimeAttribute(null=True)
+    opt_out_source = UnicodeAttribute(null=True)  # sms_reply | link | api
+    recent_sends = ListAttribute(of=UTCDateTimeAttribute, null=True)  # the last 7 days, for the caps
+    help_replied_at = UTCDateTimeAttribute(null=True)
+
+
 TABLES: dict[str, type[Model]] = {
     "clinics": Clinic,
     "patients": Patient,
     "appointments": Appointment,
     "reminders": Reminder,
     "deliveries": Delivery,
+    "contacts": Contact,
 }
 
 
