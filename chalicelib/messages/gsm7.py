@@ -48,8 +48,11 @@ def is_gsm7(text: str) -> bool:
 
 
 def sanitise(text: str) -> str:
-    """`text` with GSM-7 look-alikes in place of the characters that would force UCS-2, where one exists."""
-    out = []
+    """`text` with GSM-7 look-alikes in place of the characters that would force UCS-2, where one exists.
+
+    The one case where a look-alike costs more (a text made mostly of ellipses, each three dots in GSM-7)
+    keeps the original: the point is the bill, not the encoding."""
+    out: list[str] = []
     for char in text:
         if char in GSM7_BASIC or char in GSM7_EXTENSION:
             out.append(char)
@@ -57,7 +60,8 @@ def sanitise(text: str) -> str:
             out.append(_LOOK_ALIKES[char])
         else:
             out.append(_without_accent(char))
-    return "".join(out)
+    replaced = "".join(out)
+    return replaced if segment_count(replaced) <= segment_count(text) else text
 
 
 def _without_accent(char: str) -> str:
