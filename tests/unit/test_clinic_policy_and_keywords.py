@@ -55,7 +55,11 @@ def test_offset_and_local_clock_rules_with_a_channel_each_round_trip() -> None:
 def test_every_wrong_field_is_named() -> None:
     found = problems(
         {
-            "reminders": [{"before": "2 hours"}, {"days_before": 1, "at": "25:00"}, {"before": "PT2H", "channel": "fax"}],
+            "reminders": [
+                {"before": "2 hours"},
+                {"days_before": 1, "at": "25:00"},
+                {"before": "PT2H", "channel": "fax"},
+            ],
             "quiet_hours": {"start": "21:00"},
             "frequency_caps": "yes",
             "sms_segment_limit": 0,

@@ -24,7 +24,9 @@ from chalicelib.timezones import known_timezones
 NEW_YORK = "America/New_York"
 _ZONES = st.sampled_from(sorted(known_timezones()))
 _MINUTE = timedelta(minutes=1)
-_instants_2026_2030 = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC))
+_instants_2026_2030 = st.datetimes(
+    min_value=datetime(2026, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)
+)
 _clock_times = st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 30, 45]))
 
 
