@@ -160,3 +160,25 @@ def inbound_sms(event: SNSEvent) -> None:
         logger.error("inbound sms rejected", extra={"problem": str(e)})
         return
     services().replies.handle(inbound)
+
+
+@app.route("/p/{token}", methods=["GET"])
+def patient_link(token: str) -> Response:
+    """A patient's link: a page with one button. Nothing changes on GET, so link scanners are harmless."""
+    return _page(services().patient_links.show(token))
+
+
+@app.route("/p/{token}", methods=["POST"], content_types=["application/x-www-form-urlencoded", "application/json"])
+def patient_link_action(token: str) -> Response:
+    return _page(services().patient_links.act(token))
+
+
+def _page(page: Any) -> Response:
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "text/html; charset=utf-8",
+        "Cache-Control": "no-store",
+        "X-Robots-Tag": "noindex",
+    }
+    if page.redirect:
+        headers["Location"] = page.redirect
+    return Response(page.html, status_code=page.status, headers=headers)

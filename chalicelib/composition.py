@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from chalicelib.clinics.service import ClinicService
     from chalicelib.clinics.settings_service import ClinicSettingsService
     from chalicelib.delivery.dispatch import Dispatcher
+    from chalicelib.links.service import LinkSigner, PatientLinks
     from chalicelib.patients.service import PatientService
     from chalicelib.replies.inbound import SmsReplies
     from chalicelib.scheduling.timers import ReminderTimers
@@ -68,7 +69,7 @@ class Services:
         from chalicelib.delivery.appointment_messages import AppointmentMessages
         from chalicelib.delivery.dispatch import Dispatcher
 
-        owners = {"appointment": AppointmentMessages()}
+        owners = {"appointment": AppointmentMessages(self.link_signer)}
         return Dispatcher(
             self.clock, SmsChannel(self.sns), EmailChannel(self.ses, self.settings.ses_sender), owners, self.timers
         )
@@ -90,6 +91,18 @@ class Services:
         from chalicelib.appointments.service import AppointmentService
 
         return AppointmentService(self.clock, self.timers, self.dispatcher)
+
+    @cached_property
+    def link_signer(self) -> LinkSigner:
+        from chalicelib.links.service import LinkSigner
+
+        return LinkSigner(self.ssm, self.settings.link_key_parameter, self.settings.public_url)
+
+    @cached_property
+    def patient_links(self) -> PatientLinks:
+        from chalicelib.links.service import PatientLinks
+
+        return PatientLinks(self.clock, self.link_signer, self.appointments)
 
     @cached_property
     def clinic_settings(self) -> ClinicSettingsService:

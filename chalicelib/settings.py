@@ -27,6 +27,8 @@ class Settings:
     scheduler_role_arn: str
     dead_letter_queue_arn: str
     log_level: str = "INFO"
+    # Where patients reach /p/{token} (the API's custom domain); empty leaves links out of messages.
+    public_url: str = ""
 
     @property
     def resource_prefix(self) -> str:
@@ -39,6 +41,11 @@ class Settings:
     @property
     def parameter_path(self) -> str:
         return parameter_path(self.stage)
+
+    @property
+    def link_key_parameter(self) -> str:
+        """The SSM SecureString that signs patient links."""
+        return f"{self.parameter_path}/link-signing-key"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -62,6 +69,7 @@ class Settings:
             scheduler_role_arn=required("CARECUE_SCHEDULER_ROLE_ARN"),
             dead_letter_queue_arn=required("CARECUE_DEAD_LETTER_QUEUE_ARN"),
             log_level=env.get("POWERTOOLS_LOG_LEVEL", "INFO"),
+            public_url=env.get("CARECUE_PUBLIC_URL", "").strip(),
         )
 
 
@@ -102,4 +110,5 @@ def local_environment(stage: str, region: str = "us-east-1", account: str = "123
         "CARECUE_FIRE_FUNCTION_ARN": f"arn:aws:lambda:{region}:{account}:function:{prefix}-fire",
         "CARECUE_SCHEDULER_ROLE_ARN": f"arn:aws:iam::{account}:role/{prefix}-scheduler",
         "CARECUE_DEAD_LETTER_QUEUE_ARN": f"arn:aws:sqs:{region}:{account}:{prefix}-reminders-dlq",
+        "CARECUE_PUBLIC_URL": "https://carecue.example",
     }

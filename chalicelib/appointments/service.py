@@ -189,7 +189,7 @@ class AppointmentService:
             )
         return self.get(clinic_id, appointment_id)
 
-    def cancel(self, clinic_id: str, appointment_id: str) -> AppointmentRecord:
+    def cancel(self, clinic_id: str, appointment_id: str, via: str = "api") -> AppointmentRecord:
         """Cancels: every pending reminder is cancelled and disarmed, and the patient is told once."""
         now = self._clock.now()
         appointment = self._appointment(clinic_id, appointment_id)
@@ -210,6 +210,7 @@ class AppointmentService:
             Appointment.status.set("cancelled"),
             Appointment.version.set(version),
             Appointment.updated_at.set(now),
+            Appointment.cancelled_via.set(via),
         ]
         self._commit(appointment, actions, version - 1, pending + notices)
         for reminder in pending:

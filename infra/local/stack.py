@@ -53,6 +53,7 @@ class LocalStack:
 
         # Before any client exists: every AWS call of this process goes to moto.
         point_aws_at(self.addresses.aws)
+        os.environ.setdefault("CARECUE_PUBLIC_URL", self.addresses.api)  # patient links point at this stack
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call drowns the app's own
