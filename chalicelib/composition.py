@@ -69,7 +69,7 @@ class Services:
         from chalicelib.delivery.appointment_messages import AppointmentMessages
         from chalicelib.delivery.dispatch import Dispatcher
 
-        owners = {"appointment": AppointmentMessages(self.link_signer)}
+        owners = {"appointment": AppointmentMessages(self.link_signer, self.settings.ses_sender)}
         return Dispatcher(
             self.clock, SmsChannel(self.sns), EmailChannel(self.ses, self.settings.ses_sender), owners, self.timers
         )

@@ -118,7 +118,7 @@ class Dispatcher:
 
             body = sanitise(message.body)  # never UCS-2 by accident: a curly quote would halve the segment
             return self._sms.send(address, body), segment_count(body)
-        return self._email.send(address, message.subject or "", message.body), None
+        return self._email.send_message(address, message), None
 
     def _defer(self, request: DeliveryRequest, reminder: Reminder, until: datetime) -> Outcome:
         """A late timer that woke in quiet hours: the reminder waits for their end under a timer of its own."""
