@@ -35,7 +35,7 @@ HTTP_TIMEOUT_SECONDS = 30.0
 CLI_TIMEOUT_SECONDS = 60.0
 # Set by tests/conftest.py for the in-process tiers (the `test` stage); the stack and the admin CLI must run as
 # a person runs them, on the `local` stage, and reach AWS only through the stack's own endpoint.
-_INHERITED_SETTINGS = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "CARECUE_STAGE")
+_INHERITED_SETTINGS = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "CARECUE_STAGE", "CARECUE_PUBLIC_URL")
 
 
 def free_ports(count: int) -> list[int]:
