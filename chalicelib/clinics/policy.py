@@ -15,6 +15,7 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import FieldProblem, InvalidRequest
@@ -73,19 +74,24 @@ DEFAULT_POLICY = ClinicPolicy()
 
 def clinic_policy(clinic: Clinic) -> ClinicPolicy:
     """The clinic's policy, validated on read; a bad hand edit is logged with the item key and ignored."""
+    if not clinic.policy:
+        return DEFAULT_POLICY
+    return _validated(clinic.clinic_id, clinic.policy, clinic.name)
+
+
+@lru_cache(maxsize=64)
+def _validated(clinic_id: str, raw: str, clinic_name: str) -> ClinicPolicy:
+    # One send reads the policy several times; parsing (and logging a bad edit) once per value is enough.
     from chalicelib.observability import logger
 
-    raw = clinic.policy
-    if not raw:
-        return DEFAULT_POLICY
     try:
         data = json.loads(raw)
-        return parse_policy(data, clinic.name)
+        return parse_policy(data, clinic_name)
     except (ValueError, InvalidRequest) as e:
         fields = [p.field for p in e.problems] if isinstance(e, InvalidRequest) else ["policy"]
         logger.error(
             "clinic policy invalid, using defaults",
-            extra={"table": "clinics", "clinic_id": clinic.clinic_id, "fields": fields},
+            extra={"table": "clinics", "clinic_id": clinic_id, "fields": fields},
         )
         return DEFAULT_POLICY
 

@@ -97,7 +97,9 @@ class Dispatcher:
         from chalicelib.delivery.patient_rules import check_patient_rules, note_sent
 
         verdict = check_patient_rules(prepared, reminder, self._clock.now())
-        if verdict.defer_until is not None and self._timers is not None:
+        if verdict.defer_until is not None:
+            if self._timers is None:  # nothing to re-arm with: never send in quiet hours
+                return self._skip(request, reminder, "quiet_hours")
             return self._defer(request, reminder, verdict.defer_until)
         if verdict.skip_reason is not None:
             return self._skip(request, reminder, verdict.skip_reason)
