@@ -6,6 +6,7 @@ upcoming appointments. Opt-outs are stored per address (`contacts`), so they als
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist
@@ -21,7 +22,7 @@ from chalicelib.timezones import is_known_timezone
 if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService
 
-LANGUAGES = ("en", "es", "ar")  # the languages CareCue has default templates in
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")  # en, es-MX; en, es and ar have texts, others get en
 _EDITABLE = {"preferred_channel", "language", "timezone", "opt_out"}
 _READ_ONLY = {"id", "name", "phone", "email"}
 
@@ -61,8 +62,8 @@ class PatientService:
         if preferred is not None and preferred not in ("sms", "email"):
             problems.append(FieldProblem("preferred_channel", "must be sms, email or null"))
         language = body.get("language", patient.language)
-        if language not in LANGUAGES:
-            problems.append(FieldProblem("language", f"must be one of {', '.join(LANGUAGES)}"))
+        if not isinstance(language, str) or not _LANGUAGE.match(language):
+            problems.append(FieldProblem("language", "must be a language tag such as en, es or es-MX"))
         timezone = body.get("timezone", patient.timezone)
         if timezone is not None and (not isinstance(timezone, str) or not is_known_timezone(timezone)):
             problems.append(FieldProblem("timezone", "must be an IANA time zone such as Europe/Madrid, or null"))

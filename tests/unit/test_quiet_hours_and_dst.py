@@ -149,3 +149,28 @@ def test_preferred_channel_rules_use_the_preference_and_fall_back_when_opted_out
     opted_out = [Channel.EMAIL]
     fallback = plan_reminders(start, both, now, policy, preferred=Channel.EMAIL, opted_out=opted_out)
     assert [p.channel for p in fallback] == [Channel.SMS]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    start=_instants_2026_2030,
+    zone=_ZONES,
+    leads=st.lists(st.integers(5, 3 * 24 * 60), min_size=1, max_size=4, unique=True),
+    clock_rule=st.tuples(st.integers(0, 2), _clock_times),
+)
+def test_every_planned_reminder_is_outside_quiet_hours_and_before_the_start_or_skipped_with_a_reason(
+    start: datetime, zone: str, leads: list[int], clock_rule: tuple[int, time]
+) -> None:
+    rules = (*(OffsetRule(timedelta(minutes=m)) for m in leads), LocalClockRule(*clock_rule))
+    now = start - timedelta(days=10)
+    policy = ReminderPolicy(rules=rules, quiet_hours=DEFAULT_QUIET_HOURS)
+
+    planned = plan_reminders(start, [Channel.SMS], now, policy, zone=zone)
+
+    assert len(planned) == len(rules)  # nothing dropped silently
+    for item in planned:
+        if item.status is Status.SCHEDULED:
+            assert now < item.send_at < start
+            assert not DEFAULT_QUIET_HOURS.contains(item.send_at, zone)
+        else:
+            assert item.reason in ("quiet_hours", "after_start")
