@@ -134,7 +134,11 @@ class AppointmentService:
         earlier = {r.reminder_id: r for r in self._reminders(appointment_id)}
         from chalicelib.appointments.reminder_plan import planned_reminders
 
-        timed = planned_reminders(Clinic.get(clinic_id), patient, start, appointment.timezone, now)
+        clinic = Clinic.get(clinic_id)
+        zone = patient.timezone or clinic.timezone  # as at booking; either may have changed since
+        if zone != appointment.timezone:
+            actions.append(Appointment.timezone.set(zone))
+        timed = planned_reminders(clinic, patient, start, zone, now)
         plan = [item for item in timed if not _already_done(item, earlier)]
         if moved:
             plan += plan_notice(Kind.RESCHEDULE_NOTICE, channels, now, version)

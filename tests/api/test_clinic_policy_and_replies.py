@@ -309,3 +309,18 @@ def test_a_reminder_status_is_unchanged_by_an_unrelated_reply(api: Client, aws: 
     text_in(aws, "thanks", "in-7")
 
     assert Reminder.get(booked["id"], "reminder-24h.sms").status == "scheduled"
+
+
+def test_a_patients_new_time_zone_moves_local_clock_reminders_and_the_local_time(
+    api: Client, aws: World, clinic: ClinicKeys
+) -> None:
+    put(api, clinic, "/v1/clinic", {"reminders": [{"days_before": 1, "at": "18:00", "channel": "sms"}]})
+    booked = book(api, clinic)
+
+    put(api, clinic, f"/v1/patients/{booked['patient']['id']}", {"timezone": "America/Los_Angeles"})
+
+    shown = api.http.get(f"/v1/appointments/{booked['id']}", headers=clinic.headers).json_body
+    assert (shown["timezone"], shown["start_local"]) == ("America/Los_Angeles", "2026-12-02T07:00:00-08:00")
+    assert {r["id"]: r["send_at"] for r in shown["reminders"] if r["status"] == "scheduled"} == {
+        "reminder-d1-1800.sms": "2026-12-02T02:00:00Z"  # 18:00 in Los Angeles on Tue 1 Dec
+    }
