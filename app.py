@@ -20,7 +20,7 @@ from chalice.app import (
 )
 
 from chalicelib.composition import services
-from chalicelib.http import HTML, JSON, http_errors, query_instant
+from chalicelib.http import HTML, JSON, http_errors, patient_page_headers, query_instant
 from chalicelib.observability import logger, metrics
 
 app = Chalice(app_name="carecue")
@@ -244,3 +244,61 @@ def email_feedback(event: SNSEvent) -> dict[str, Any]:
 
     feedback = EmailFeedback(services().clock).record(event.message)
     return {"kind": feedback.kind, "addresses": len(feedback.addresses)}
+
+
+@app.route("/v1/clinic", methods=["GET"], authorizer=api_key)
+@http_errors
+def read_clinic_settings() -> Response:
+    return Response(services().clinic_settings.view(_clinic_id()), headers=JSON)
+
+
+@app.route("/v1/clinic", methods=["PUT"], authorizer=api_key)
+@http_errors
+def replace_clinic_settings() -> Response:
+    return Response(services().clinic_settings.replace(_clinic_id(), _body()), headers=JSON)
+
+
+@app.route("/v1/patients/{patient_id}", methods=["GET"], authorizer=api_key)
+@http_errors
+def read_patient(patient_id: str) -> Response:
+    return Response(services().patients.view(_clinic_id(), patient_id), headers=JSON)
+
+
+@app.route("/v1/patients/{patient_id}", methods=["PUT"], authorizer=api_key)
+@http_errors
+def update_patient(patient_id: str) -> Response:
+    return Response(services().patients.update(_clinic_id(), patient_id, _body()), headers=JSON)
+
+
+# AWS End User Messaging publishes inbound SMS to this topic (its two-way SMS setting names it).
+INBOUND_SMS_TOPIC = "carecue-inbound-sms"
+
+
+@app.on_sns_message(topic=INBOUND_SMS_TOPIC, name="inbound_sms")
+def inbound_sms(event: SNSEvent) -> None:
+    """A patient's SMS reply. A malformed message is logged and dropped: a retry cannot fix it."""
+    from chalicelib.replies.inbound import BadInboundSms, parse_inbound
+
+    try:
+        inbound = parse_inbound(event.message)
+    except BadInboundSms as e:
+        logger.error("inbound sms rejected", extra={"problem": str(e)})
+        return
+    services().replies.handle(inbound)
+
+
+@app.route("/p/{token}", methods=["GET"])
+def patient_link(token: str) -> Response:
+    """A patient's link: a page with one button. Nothing changes on GET, so link scanners are harmless."""
+    return _page(services().patient_links.show(token))
+
+
+@app.route("/p/{token}", methods=["POST"], content_types=["application/x-www-form-urlencoded", "application/json"])
+def patient_link_action(token: str) -> Response:
+    return _page(services().patient_links.act(token))
+
+
+def _page(page: Any) -> Response:
+    # Chalice's policy analyzer (run by `chalice package`) fails on annotated locals: the headers come typed.
+    headers = patient_page_headers(page.redirect)
+    return Response(page.html, status_code=page.status, headers=headers)

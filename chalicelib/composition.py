@@ -22,10 +22,14 @@ if TYPE_CHECKING:
 
     from chalicelib.appointments.service import AppointmentService
     from chalicelib.clinics.service import ClinicService
+    from chalicelib.clinics.settings_service import ClinicSettingsService
     from chalicelib.delivery.dispatch import Dispatcher
     from chalicelib.intake.lookups import BookingLookups
     from chalicelib.intake.service import WebhookIntake
+    from chalicelib.links.service import LinkSigner, PatientLinks
+    from chalicelib.patients.service import PatientService
     from chalicelib.reconciling.reminders import ReminderReconciler
+    from chalicelib.replies.inbound import SmsReplies
     from chalicelib.scheduling.timers import ReminderTimers
     from chalicelib.visits.service import VisitService
     from chalicelib.waiting.service import WaitingService
@@ -87,20 +91,51 @@ class Services:
         from chalicelib.delivery.appointment_messages import AppointmentMessages
         from chalicelib.delivery.dispatch import Dispatcher
 
-        owners = {"appointment": AppointmentMessages()}
+        owners = {"appointment": AppointmentMessages(self.link_signer, self.settings.ses_sender)}
         email = EmailChannel(
             self.ses,
             self.settings.ses_sender,
             configuration_set=self.settings.ses_configuration_set,
             undeliverable=undeliverable,
         )
-        return Dispatcher(self.clock, SmsChannel(self.sns), email, owners)
+        return Dispatcher(self.clock, SmsChannel(self.sns), email, owners, self.reminder_timers)
 
     @cached_property
     def appointments(self) -> AppointmentService:
         from chalicelib.appointments.service import AppointmentService
 
         return AppointmentService(self.clock, self.reminder_timers, self.dispatcher)
+
+    @cached_property
+    def link_signer(self) -> LinkSigner:
+        from chalicelib.links.service import LinkSigner
+
+        return LinkSigner(self.ssm, self.settings.link_key_parameter, self.settings.public_url)
+
+    @cached_property
+    def patient_links(self) -> PatientLinks:
+        from chalicelib.links.service import PatientLinks
+
+        return PatientLinks(self.clock, self.link_signer, self.appointments)
+
+    @cached_property
+    def clinic_settings(self) -> ClinicSettingsService:
+        from chalicelib.clinics.settings_service import ClinicSettingsService
+
+        return ClinicSettingsService(self.appointments)
+
+    @cached_property
+    def patients(self) -> PatientService:
+        from chalicelib.patients.service import PatientService
+
+        return PatientService(self.clock, self.appointments)
+
+    @cached_property
+    def replies(self) -> SmsReplies:
+        from chalicelib.channels.sms import SmsChannel
+        from chalicelib.replies.inbound import SmsReplies
+
+        return SmsReplies(self.clock, SmsChannel(self.sns), self.appointments)
 
     @cached_property
     def clinics(self) -> ClinicService:

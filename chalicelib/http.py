@@ -24,6 +24,14 @@ JSON: dict[str, str | list[str]] = {"Content-Type": "application/json"}
 HTML: dict[str, str | list[str]] = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
 
 
+def patient_page_headers(redirect: str | None) -> dict[str, str | list[str]]:
+    """A patient link's page: never cached, never indexed; a redirect (to the booking page) when there is one."""
+    headers: dict[str, str | list[str]] = {**HTML, "X-Robots-Tag": "noindex"}
+    if redirect:
+        headers["Location"] = redirect
+    return headers
+
+
 def error_body(code: str, message: str, fields: list[dict[str, str]] | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if fields is not None:

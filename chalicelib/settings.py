@@ -29,6 +29,8 @@ class Settings:
     log_level: str = "INFO"
     # The SES configuration set whose bounces and complaints reach the email-feedback function (AWS only).
     ses_configuration_set: str | None = None
+    # Where patients reach /p/{token} (the API's custom domain); empty leaves links out of messages.
+    public_url: str = ""
 
     @property
     def resource_prefix(self) -> str:
@@ -41,6 +43,11 @@ class Settings:
     @property
     def parameter_path(self) -> str:
         return parameter_path(self.stage)
+
+    @property
+    def link_key_parameter(self) -> str:
+        """The SSM SecureString that signs patient links."""
+        return f"{self.parameter_path}/link-signing-key"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +72,7 @@ class Settings:
             dead_letter_queue_arn=required("CARECUE_DEAD_LETTER_QUEUE_ARN"),
             log_level=env.get("POWERTOOLS_LOG_LEVEL", "INFO"),
             ses_configuration_set=env.get("CARECUE_SES_CONFIGURATION_SET", "").strip() or None,
+            public_url=env.get("CARECUE_PUBLIC_URL", "").strip(),
         )
 
 
@@ -105,4 +113,5 @@ def local_environment(stage: str, region: str = "us-east-1", account: str = "123
         "CARECUE_FIRE_FUNCTION_ARN": f"arn:aws:lambda:{region}:{account}:function:{prefix}-fire",
         "CARECUE_SCHEDULER_ROLE_ARN": f"arn:aws:iam::{account}:role/{prefix}-scheduler",
         "CARECUE_DEAD_LETTER_QUEUE_ARN": f"arn:aws:sqs:{region}:{account}:{prefix}-reminders-dlq",
+        "CARECUE_PUBLIC_URL": "https://carecue.example",
     }

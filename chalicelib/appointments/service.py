@@ -28,7 +28,6 @@ from chalicelib.planning.appointment_reminders import (
     Status,
     channels_for,
     plan_notice,
-    plan_reminders,
 )
 from chalicelib.scheduling.timers import ReminderTimers, Timer, schedule_name
 from chalicelib.store.models import Appointment, Clinic, Patient, Reminder, transaction
@@ -97,7 +96,10 @@ class AppointmentService:
         if not channels:
             # Only a booking tool can send such a booking (the REST API rejects it): kept, never reminded.
             appointment.contactless = True
-        plan = plan_notice(Kind.CONFIRMATION, channels, now, 1) + plan_reminders(appointment.start, channels, now)
+        from chalicelib.appointments.reminder_plan import planned_reminders
+
+        timed = planned_reminders(clinic, patient, appointment.start, appointment.timezone, now)
+        plan = plan_notice(Kind.CONFIRMATION, channels, now, 1) + timed
         reminders = [_reminder(clinic_id, appointment_id, 1, item, now) for item in plan]
         try:
             with transaction() as write:
@@ -152,10 +154,29 @@ class AppointmentService:
         channels = channels_for(patient.phone, patient.email)
         start = to_utc(change.start) if change.start is not None else appointment.start
         earlier = {r.reminder_id: r for r in self._reminders(appointment_id)}
-        plan = [item for item in plan_reminders(start, channels, now) if not _already_done(item, earlier)]
+        from chalicelib.appointments.reminder_plan import planned_reminders
+
+        clinic = Clinic.get(clinic_id)
+        zone = patient.timezone or clinic.timezone  # as at booking; either may have changed since
+        if zone != appointment.timezone:
+            actions.append(Appointment.timezone.set(zone))
+        timed = planned_reminders(clinic, patient, start, zone, now)
+        plan = [item for item in timed if not _already_done(item, earlier)]
         if moved:
             plan += plan_notice(Kind.RESCHEDULE_NOTICE, channels, now, version)
         reminders = [_reminder(clinic_id, appointment_id, version, item, now) for item in plan]
+        # A reminder the new plan no longer has (the clinic changed its schedule) is cancelled, not left waiting.
+        planned_ids = {item.reminder_id for item in timed}
+        for dropped in earlier.values():
+            if (
+                dropped.kind == Kind.REMINDER
+                and dropped.status == Status.SCHEDULED
+                and dropped.reminder_id not in planned_ids
+            ):
+                dropped.status = Status.CANCELLED.value
+                dropped.reason = "no_longer_planned"
+                dropped.updated_at = now
+                reminders.append(dropped)
         self._commit(appointment, actions, old_version, reminders)
         self._arm(reminders)
         for reminder in reminders:
@@ -164,7 +185,39 @@ class AppointmentService:
         self._send_notices(reminders)
         return self.get(clinic_id, appointment_id)
 
-    def cancel(self, clinic_id: str, appointment_id: str, provider_sequence: int | None = None) -> AppointmentRecord:
+    def replan(self, clinic_id: str, appointment_id: str) -> AppointmentRecord:
+        """Plans an appointment's future reminders again (its clinic's schedule or its patient's preferences
+        changed): a new version, so every timer armed for the old plan finds itself stale."""
+        from chalicelib.appointments.request import AppointmentChange
+
+        return self.change(clinic_id, appointment_id, AppointmentChange(None, None, None, None, frozenset()))
+
+    def upcoming(self, clinic_id: str, patient_id: str | None = None) -> list[Appointment]:
+        """Booked appointments that have not started yet, of one patient record or of the whole clinic."""
+        found = Appointment.by_start.query(
+            clinic_id, Appointment.start > self._clock.now(), filter_condition=Appointment.status == "booked"
+        )
+        return [a for a in found if patient_id is None or a.patient_id == patient_id]
+
+    def confirm(self, clinic_id: str, appointment_id: str, via: str) -> AppointmentRecord:
+        """The patient confirmed (by link or reply). Confirming twice keeps the first time."""
+        appointment = self._appointment(clinic_id, appointment_id)
+        if appointment.status != "booked":
+            raise Conflict(f"the appointment is {appointment.status} and cannot be confirmed")
+        if appointment.confirmed_at is None:
+            now = self._clock.now()
+            appointment.update(
+                actions=[
+                    Appointment.confirmed_at.set(now),
+                    Appointment.confirmed_via.set(via),
+                    Appointment.updated_at.set(now),
+                ]
+            )
+        return self.get(clinic_id, appointment_id)
+
+    def cancel(
+        self, clinic_id: str, appointment_id: str, provider_sequence: int | None = None, via: str = "api"
+    ) -> AppointmentRecord:
         """Cancels: every pending reminder is cancelled and disarmed, and the patient is told once."""
         now = self._clock.now()
         appointment = self._appointment(clinic_id, appointment_id)
@@ -189,6 +242,7 @@ class AppointmentService:
             Appointment.status.set("cancelled"),
             Appointment.version.set(version),
             Appointment.updated_at.set(now),
+            Appointment.cancelled_via.set(via),
         ]
         if provider_sequence is not None:
             actions.append(Appointment.provider_sequence.set(provider_sequence))

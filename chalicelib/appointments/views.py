@@ -24,6 +24,9 @@ def appointment_view(record: AppointmentRecord) -> dict[str, Any]:
         "source": appointment.source,
         "external_id": appointment.external_id,
         "version": appointment.version,
+        "confirmed_at": iso_utc(appointment.confirmed_at) if appointment.confirmed_at else None,
+        "confirmed_via": appointment.confirmed_via,
+        "cancelled_via": appointment.cancelled_via,
         "patient": {
             "id": patient.patient_id,
             "name": patient.name,

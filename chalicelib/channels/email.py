@@ -12,6 +12,8 @@ from chalicelib.errors import ChannelError
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
 
+    from chalicelib.messages.templates import Message
+
 # Codes after which sending the same message again cannot succeed.
 _PERMANENT = {"MessageRejected", "InvalidParameterValue", "MailFromDomainNotVerifiedException"}
 
@@ -49,3 +51,46 @@ class EmailChannel:
             code = e.response.get("Error", {}).get("Code", "Unknown")
             raise ChannelError(code, permanent=code in _PERMANENT) from e
         return response["MessageId"]
+
+    def send_message(self, address: str, message: Message) -> str:
+        """Sends `message`: as MIME (text, HTML, .ics, List-Unsubscribe) when it has more than text."""
+        if message.html is None and message.calendar is None and message.unsubscribe_url is None:
+            return self.send(address, message.subject or "", message.body)
+        try:
+            response = self._ses.send_raw_email(
+                Source=self._sender,
+                Destinations=[address],
+                RawMessage={"Data": mime_message(self._sender, address, message)},
+            )
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code", "Unknown")
+            raise ChannelError(code, permanent=code in _PERMANENT) from e
+        return response["MessageId"]
+
+
+def mime_message(sender: str, address: str, message: Message) -> bytes:
+    """multipart/mixed: (text/plain | text/html) alternatives, then the invitation as text/calendar."""
+    from email.message import EmailMessage
+    from email.policy import SMTP
+    from email.utils import formataddr
+
+    # Lines up to RFC 5322's hard limit: folding at 78 would split the List-Unsubscribe URL, which must stay whole.
+    mail = EmailMessage(policy=SMTP.clone(max_line_length=998))
+    mail["From"] = formataddr((message.sender_name, sender)) if message.sender_name else sender
+    mail["To"] = address
+    mail["Subject"] = message.subject or ""
+    if message.reply_to:
+        mail["Reply-To"] = message.reply_to
+    if message.unsubscribe_url:
+        # RFC 8058 one-click: the mail provider POSTs to the link, which opts out on POST only.
+        mail["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    mail.set_content(message.body)
+    if message.html is not None:
+        mail.add_alternative(message.html, subtype="html")
+    if message.calendar is not None:
+        method = "CANCEL" if b"METHOD:CANCEL" in message.calendar else "REQUEST"
+        mail.add_attachment(
+            message.calendar, maintype="text", subtype="calendar", filename="appointment.ics", params={"method": method}
+        )
+    return mail.as_bytes()

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.delivery.dispatch import DeliveryRequest
 from chalicelib.delivery.preparation import NotSending, Ready
-from chalicelib.messages.templates import AppointmentFacts, render
+from chalicelib.messages.templates import Message
 from chalicelib.planning.appointment_reminders import Channel, Kind, Status
 from chalicelib.store.models import Appointment, Clinic, Patient, Reminder
 from chalicelib.timezones import local_time
 
+if TYPE_CHECKING:
+    from chalicelib.links.service import LinkSigner
+    from chalicelib.links.tokens import Purpose
+
 
 class AppointmentMessages:
+    def __init__(self, links: LinkSigner | None = None, sender: str = "reminders@carecue.example") -> None:
+        self._links = links
+        self._sender = sender  # the organizer of the .ics invitations
+
     def prepare(self, request: DeliveryRequest, reminder: Reminder) -> Ready | NotSending:
         try:
             appointment = Appointment.get(request.clinic_id, request.owner_id, consistent_read=True)
@@ -31,5 +41,64 @@ class AppointmentMessages:
         if not address:
             return NotSending("skipped", "no_contact", Status.SKIPPED)
         zone = patient.timezone or appointment.timezone or clinic.timezone
-        facts = AppointmentFacts(clinic.name, local_time(appointment.start, zone), appointment.location)
-        return Ready(clinic, patient, channel, address, render(Kind(reminder.kind), channel, facts))
+        message = self._words(Kind(reminder.kind), channel, clinic, patient, appointment, zone)
+        return Ready(clinic, patient, channel, address, message, appointment.start, zone)
+
+    def _words(
+        self, kind: Kind, channel: Channel, clinic: Clinic, patient: Patient, appointment: Appointment, zone: str
+    ) -> Message:
+        """In the patient's language, with the clinic's own SMS templates and, on a reminder, a confirm link."""
+        from chalicelib.clinics.policy import clinic_policy
+        from chalicelib.links.tokens import Purpose
+        from chalicelib.messages.localized import LocalizedFacts, render_localized
+
+        policy = clinic_policy(clinic)
+        link = None
+        if self._links is not None and kind is Kind.REMINDER:
+            link = self._links.url(Purpose.CONFIRM, clinic.clinic_id, appointment.appointment_id, appointment.start)
+        local_start = local_time(appointment.start, zone)
+        facts = LocalizedFacts(clinic.name, local_start, appointment.location, link, policy.contact_phone)
+        message = render_localized(kind, channel, facts, patient.language, policy.templates)
+        if channel is Channel.EMAIL:
+            message = self._email_parts(message, kind, clinic, patient, appointment)
+        return message
+
+    def _email_parts(
+        self, message: Message, kind: Kind, clinic: Clinic, patient: Patient, appointment: Appointment
+    ) -> Message:
+        from chalicelib.clinics.policy import clinic_policy
+        from chalicelib.links.tokens import Purpose
+        from chalicelib.messages.appointment_email import CalendarFacts, with_email_parts
+        from chalicelib.messages.localized import language_of
+
+        policy = clinic_policy(clinic)
+        wanted = [Purpose.STOP]
+        if kind is not Kind.CANCELLATION_NOTICE:
+            wanted = [Purpose.CONFIRM] + ([Purpose.CANCEL] if policy.patients_may_cancel else []) + wanted
+            if policy.booking_url:
+                wanted.insert(-1, Purpose.RESCHEDULE)
+        links: dict[str, str] = {}
+        for purpose in wanted:
+            url = self._url(purpose, clinic.clinic_id, appointment)
+            if url is not None:
+                links[purpose.value] = url
+        calendar = CalendarFacts(
+            appointment.appointment_id,
+            int(appointment.version),
+            appointment.start,
+            int(appointment.duration_minutes),
+            clinic.name,
+            appointment.location,
+            self._sender,
+        )
+        language = language_of(patient.language)
+        # DTSTAMP is when this version of the appointment was made: the same invitation every time it is sent.
+        stamp = appointment.updated_at
+        return with_email_parts(
+            message, kind, language, links, calendar, stamp, policy.reply_to, policy.sender_name or clinic.name
+        )
+
+    def _url(self, purpose: Purpose, clinic_id: str, appointment: Appointment) -> str | None:
+        if self._links is None:
+            return None
+        return self._links.url(purpose, clinic_id, appointment.appointment_id, appointment.start)

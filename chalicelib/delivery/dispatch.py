@@ -15,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
 from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.channels.email import EmailChannel
 from chalicelib.channels.sms import SmsChannel
@@ -29,13 +31,16 @@ from chalicelib.observability import count, logger, metrics
 from chalicelib.planning.appointment_reminders import Channel, Status
 from chalicelib.store.models import Delivery, Reminder
 
+if TYPE_CHECKING:
+    from chalicelib.scheduling.timers import ReminderTimers
+
 CLAIM_LEASE = timedelta(minutes=5)
 DELIVERY_RETENTION = timedelta(days=400)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    result: str  # sent | skipped | failed | duplicate | stale
+    result: str  # sent | skipped | failed | duplicate | stale | deferred
     reason: str | None = None
     message_id: str | None = None
 
@@ -58,11 +63,19 @@ class TransientSendError(Exception):
 
 
 class Dispatcher:
-    def __init__(self, clock: Clock, sms: SmsChannel, email: EmailChannel, owners: Mapping[str, OwnerMessages]) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        sms: SmsChannel,
+        email: EmailChannel,
+        owners: Mapping[str, OwnerMessages],
+        timers: ReminderTimers | None = None,
+    ) -> None:
         self._clock = clock
         self._sms = sms
         self._email = email
         self._owners = owners  # by Reminder.owner_type
+        self._timers = timers  # to re-arm a reminder deferred by quiet hours
 
     def deliver(self, request: DeliveryRequest) -> Outcome:
         try:
@@ -81,19 +94,52 @@ class Dispatcher:
             return self._skip(request, reminder, prepared.reason, prepared.new_status)
         if prepared.clinic.status != "active":
             return self._skip(request, reminder, "clinic_suspended")
+        from chalicelib.delivery.patient_rules import check_patient_rules, note_sent
+
+        verdict = check_patient_rules(prepared, reminder, self._clock.now())
+        if verdict.defer_until is not None:
+            if self._timers is None:  # nothing to re-arm with: never send in quiet hours
+                return self._skip(request, reminder, "quiet_hours")
+            return self._defer(request, reminder, verdict.defer_until)
+        if verdict.skip_reason is not None:
+            return self._skip(request, reminder, verdict.skip_reason)
 
         if not self._claim(request, prepared.channel):
             return self._log(request, Outcome("duplicate", "claimed_elsewhere"))
+        segments = None
         try:
-            message_id = self._send(prepared.channel, prepared.address, prepared.message)
+            message_id, segments = self._send(prepared.channel, prepared.address, prepared.message)
         except ChannelError as e:
             return self._fail(request, reminder, e)
-        return self._record_sent(request, reminder, message_id)
+        note_sent(prepared, self._clock.now())
+        return self._record_sent(request, reminder, message_id, segments)
 
-    def _send(self, channel: Channel, address: str, message: Message) -> str:
+    def _send(self, channel: Channel, address: str, message: Message) -> tuple[str, int | None]:
         if channel is Channel.SMS:
-            return self._sms.send(address, message.body)
-        return self._email.send(address, message.subject or "", message.body)
+            from chalicelib.messages.gsm7 import sanitise, segment_count
+
+            body = sanitise(message.body)  # never UCS-2 by accident: a curly quote would halve the segment
+            return self._sms.send(address, body), segment_count(body)
+        return self._email.send_message(address, message), None
+
+    def _defer(self, request: DeliveryRequest, reminder: Reminder, until: datetime) -> Outcome:
+        """A late timer that woke in quiet hours: the reminder waits for their end under a timer of its own."""
+        from chalicelib.scheduling.timers import Timer
+
+        assert self._timers is not None
+        timer = Timer(request.clinic_id, request.owner_id, request.reminder_id, request.version, until, ".quiet")
+        reminder.update(
+            actions=[
+                Reminder.send_at.set(until),
+                Reminder.reason.set("deferred_quiet_hours"),
+                # The reconciler looks for this name: the original schedule deleted itself when it fired.
+                Reminder.schedule_name.set(timer.name),
+                Reminder.updated_at.set(self._clock.now()),
+            ]
+        )
+        self._timers.arm(timer)
+        count("RemindersDeferred", channel=reminder.channel)
+        return self._log(request, Outcome("deferred", "quiet_hours"), until=iso_utc(until))
 
     def _claim(self, request: DeliveryRequest, channel: Channel) -> bool:
         now = self._clock.now()
@@ -120,17 +166,20 @@ class Dispatcher:
             raise
         return True
 
-    def _record_sent(self, request: DeliveryRequest, reminder: Reminder, message_id: str) -> Outcome:
+    def _record_sent(
+        self, request: DeliveryRequest, reminder: Reminder, message_id: str, segments: int | None = None
+    ) -> Outcome:
         now = self._clock.now()
         lateness = max(0.0, (now - to_utc(request.occurrence)).total_seconds())
-        Delivery(request.reminder_key, iso_utc(request.occurrence)).update(
-            actions=[
-                Delivery.status.set("sent"),
-                Delivery.message_id.set(message_id),
-                Delivery.sent_at.set(now),
-                Delivery.lateness_seconds.set(lateness),
-            ]
-        )
+        actions: list[Action] = [
+            Delivery.status.set("sent"),
+            Delivery.message_id.set(message_id),
+            Delivery.sent_at.set(now),
+            Delivery.lateness_seconds.set(lateness),
+        ]
+        if segments is not None:
+            actions.append(Delivery.sms_segments.set(segments))
+        Delivery(request.reminder_key, iso_utc(request.occurrence)).update(actions=actions)
         reminder.update(
             actions=[
                 Reminder.status.set(Status.SENT.value),

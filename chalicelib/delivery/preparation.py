@@ -4,6 +4,7 @@ owner, decide whether the reminder may still go out, and if so to whom and with 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.messages.templates import Message
@@ -21,6 +22,8 @@ class Ready:
     channel: Channel
     address: str
     message: Message
+    starts_at: datetime | None = None  # what the reminder is for, if it has a start (quiet hours defer before it)
+    zone: str | None = None  # the zone the patient reads times in
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,13 @@ from chalicelib.planning.appointment_reminders import Channel, Kind
 class Message:
     subject: str | None  # email only
     body: str
+    # Email only, all optional (chalicelib.messages.appointment_email): an HTML part, an .ics invitation, a
+    # one-click unsubscribe link and the clinic's reply-to address.
+    html: str | None = None
+    calendar: bytes | None = None
+    unsubscribe_url: str | None = None
+    reply_to: str | None = None
+    sender_name: str | None = None
 
 
 @dataclass(frozen=True)

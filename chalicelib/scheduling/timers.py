@@ -35,10 +35,13 @@ class Timer:
     reminder_id: str
     version: int
     fire_at: datetime
+    # A timer re-armed from its own invocation (a deferral) gets a new name: on AWS the completed schedule's
+    # delete races with an update under the same name.
+    name_suffix: str = ""
 
     @property
     def name(self) -> str:
-        return schedule_name(self.owner_id, self.reminder_id)
+        return schedule_name(self.owner_id, self.reminder_id + self.name_suffix)
 
     def input(self) -> str:
         return json.dumps(

@@ -24,6 +24,16 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 
+class HandEditedText(UnicodeAttribute):
+    """Text an admin may edit in the console: a value of the wrong DynamoDB type reads as a marker string instead of
+    failing the whole item, so the reader's own validation (which logs and falls back) decides what to do."""
+
+    def get_value(self, value: dict[str, Any]) -> Any:
+        if self.attr_type in value:
+            return value[self.attr_type]
+        return f"<not text: {sorted(value)}>"
+
+
 class ClinicsByApiKey(GlobalSecondaryIndex["Clinic"]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = "by-api-key-hash"
@@ -46,6 +56,17 @@ class Clinic(Model):
     created_at = UTCDateTimeAttribute()
     by_api_key = ClinicsByApiKey()
     board_token_hash = UnicodeAttribute(null=True)  # SHA-256 of the waiting-room board link; none: no board
+    policy = HandEditedText(null=True)  # JSON; validated on read (chalicelib.clinics.policy), absent = defaults
+
+
+class PatientsByPhone(GlobalSecondaryIndex["Patient"]):  # type: ignore[no-untyped-call]
+    """Finds the patient records behind an inbound SMS."""
+
+    class Meta:
+        index_name = "by-phone"
+        projection = KeysOnlyProjection()
+
+    phone = UnicodeAttribute(hash_key=True)
 
 
 class Patient(Model):
@@ -62,6 +83,8 @@ class Patient(Model):
     timezone = UnicodeAttribute(null=True)  # else the clinic's
     language = UnicodeAttribute(default="en")
     created_at = UTCDateTimeAttribute()
+    preferred_channel = UnicodeAttribute(null=True)  # sms | email; for reminder rules on the "preferred" channel
+    by_phone = PatientsByPhone()
 
 
 class AppointmentsByStart(GlobalSecondaryIndex["Appointment"]):  # type: ignore[no-untyped-call]
@@ -112,6 +135,10 @@ class Appointment(Model):
     provider_sequence = NumberAttribute(null=True)
     # A booking that came with neither a phone nor an email: stored, and reminded of nothing.
     contactless = BooleanAttribute(null=True)
+
+    confirmed_at = UTCDateTimeAttribute(null=True)  # the patient confirmed (by link or SMS reply)
+    confirmed_via = UnicodeAttribute(null=True)  # link | sms
+    cancelled_via = UnicodeAttribute(null=True)  # api | link
 
 
 class RemindersByStatus(GlobalSecondaryIndex["Reminder"]):  # type: ignore[no-untyped-call]
@@ -213,6 +240,23 @@ class BookingLink(Model):
     created_at = UTCDateTimeAttribute()
 
 
+class Contact(Model):
+    """What a clinic knows about one phone number or email address, whichever patient record it is on: its
+    opt-out (kept per address, so a new booking cannot undo a STOP), recent SMS for the frequency caps, and when
+    an unrecognised reply was last answered. Health data: never logged."""
+
+    class Meta:
+        table_name = "unbound-contacts"
+
+    clinic_id = UnicodeAttribute(hash_key=True)
+    address = UnicodeAttribute(range_key=True)  # E.164 phone, or email in lower case
+    channel = UnicodeAttribute()  # sms | email
+    opted_out_at = UTCDateTimeAttribute(null=True)
+    opt_out_source = UnicodeAttribute(null=True)  # sms_reply | link | api
+    recent_sends = ListAttribute(of=UTCDateTimeAttribute, null=True)  # the last 7 days, for the caps
+    help_replied_at = UTCDateTimeAttribute(null=True)
+
+
 TABLES: dict[str, type[Model]] = {
     "clinics": Clinic,
     "patients": Patient,
@@ -222,6 +266,7 @@ TABLES: dict[str, type[Model]] = {
     "visit-lengths": VisitLengths,
     "email-suppressions": EmailSuppression,
     "booking-links": BookingLink,
+    "contacts": Contact,
 }
 
 

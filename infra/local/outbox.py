@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib.clock import Clock, iso_utc
 
-_OPERATIONS = {"sns.Publish": "sms", "ses.SendEmail": "email"}
+_OPERATIONS = {"sns.Publish": "sms", "ses.SendEmail": "email", "ses.SendRawEmail": "email"}
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class SentMessage:
     body: str
     sent_at: str
     message_id: str
+    raw: str | None = None  # the whole MIME message, for an email sent raw (HTML, .ics, List-Unsubscribe)
 
 
 class Outbox:
@@ -52,6 +53,8 @@ class Outbox:
             return  # AWS refused it: not sent
         if model.name == "Publish":
             message = SentMessage("sms", request["PhoneNumber"], None, request["Message"], "", message_id)
+        elif model.name == "SendRawEmail":
+            message = _raw_email(request, message_id)
         else:
             content = request["Message"]
             message = SentMessage(
@@ -81,4 +84,22 @@ def outbox_html(messages: list[dict[str, Any]]) -> str:
         f"<p>{len(messages)} message(s) sent through the local SNS and SES, newest first.</p>"
         "<table><tr><th>Sent (UTC)</th><th>Channel</th><th>To</th><th>Subject</th><th>Body</th></tr>"
         f"{rows}</table></body></html>"
+    )
+
+
+def _raw_email(request: dict[str, Any], message_id: str) -> SentMessage:
+    from email import message_from_bytes, policy
+
+    data = request["RawMessage"]["Data"]
+    raw = data if isinstance(data, bytes) else str(data).encode("utf-8")
+    mail: Any = message_from_bytes(raw, policy=policy.default)
+    text = mail.get_body(preferencelist=("plain",))
+    return SentMessage(
+        "email",
+        ", ".join(request.get("Destinations") or [str(mail["To"])]),
+        str(mail["Subject"]),
+        text.get_content().replace("\r\n", "\n") if text is not None else "",
+        "",
+        message_id,
+        raw.decode("utf-8", errors="replace"),
     )

@@ -4,6 +4,7 @@ On AWS the CloudFormation stack creates the same resources; this never runs ther
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -25,3 +26,16 @@ def provision(settings: Settings, session: Any) -> None:
     session.client("ses", region_name=settings.region).verify_email_identity(EmailAddress=settings.ses_sender)
     queue_name = settings.dead_letter_queue_arn.rsplit(":", 1)[-1]
     session.client("sqs", region_name=settings.region).create_queue(QueueName=queue_name)
+    # The patient-link signing key; on AWS the stack's deploy creates it the same way, once.
+    ssm = session.client("ssm", region_name=settings.region)
+    try:
+        ssm.put_parameter(
+            Name=settings.link_key_parameter,
+            Value=secrets.token_urlsafe(32),
+            Type="SecureString",
+            Overwrite=False,
+            Description="CareCue patient link signing key",
+        )
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "ParameterAlreadyExists":
+            raise

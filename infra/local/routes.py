@@ -54,6 +54,19 @@ def add_local_routes(app: Chalice, stack: LocalStack) -> None:
         ]
         return Response({"now": iso_utc(stack.clock.now()), "fired": fired}, headers=JSON)
 
+    @app.route("/_local/sms/inbound", methods=["POST"])
+    def inbound_sms() -> Response:
+        """A patient's SMS reply, injected as End User Messaging would publish it to the inbound topic."""
+        body: Any = request().json_body
+        if not isinstance(body, dict) or not isinstance(body.get("from"), str) or not isinstance(body.get("body"), str):
+            return Response(
+                error_body("invalid_request", 'send {"from": "+14155550100", "body": "C"} ("to" optional)'),
+                status_code=400,
+                headers=JSON,
+            )
+        message_id = stack.inject_inbound_sms(body["from"], body.get("to"), body["body"])
+        return Response({"inbound_message_id": message_id}, status_code=202, headers=JSON)
+
 
 def _target(body: Any, now: datetime) -> datetime:
     if not isinstance(body, dict) or len(body.keys() & {"advance", "to"}) != 1:

@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,6 +58,7 @@ class LocalStack:
 
         # Before any client exists: every AWS call of this process goes to moto.
         point_aws_at(self.addresses.aws)
+        os.environ.setdefault("CARECUE_PUBLIC_URL", self.addresses.api)  # patient links point at this stack
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call drowns the app's own
@@ -87,6 +89,7 @@ class LocalStack:
         provision(settings, session)
 
         fire_context = LambdaContext(function_name=f"{settings.resource_prefix}-fire", memory_size=256)
+        self._inbound_context = LambdaContext(function_name=f"{settings.resource_prefix}-inbound_sms", memory_size=256)
 
         def invoke(target_arn: str, event: Any) -> Any:
             if target_arn != settings.fire_function_arn:
@@ -122,6 +125,12 @@ class LocalStack:
     def pending(self) -> list[dict[str, str]]:
         """Every armed timer that has not fired yet, earliest first."""
         return [{"schedule": name, "at": iso_utc(at)} for at, name in self.scheduler.due(_END_OF_TIME, per_schedule=1)]
+
+    def inject_inbound_sms(self, sender: str, to: str | None, body: str) -> str:
+        """Runs the inbound-SMS handler with the SNS event End User Messaging would cause; returns the message id."""
+        message_id = str(uuid.uuid4())
+        _inbound_sms(sns_event(sender, to, body, message_id, self.clock.now()), self._inbound_context)
+        return message_id
 
     def stop(self) -> None:
         self._stopping.set()
@@ -159,3 +168,36 @@ def _fire(event: Any, context: Any) -> Any:
     """Invokes the fire function as Lambda would, with the event as a JSON round trip (as Scheduler sends it)."""
     handler = importlib.import_module("app").fire
     return handler(json.loads(json.dumps(event)), context)
+
+
+def _inbound_sms(event: Any, context: Any) -> Any:
+    return importlib.import_module("app").inbound_sms(event, context)
+
+
+def sns_event(sender: str, to: str | None, body: str, message_id: str, now: datetime) -> dict[str, Any]:
+    """The Lambda event SNS delivers for one End User Messaging inbound SMS (the shape of its two-way SMS)."""
+    message = {
+        "originationNumber": sender,
+        "destinationNumber": to or "+18005550199",
+        "messageKeyword": "KEYWORD",
+        "messageBody": body,
+        "inboundMessageId": message_id,
+        "previousPublishedMessageId": None,
+    }
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": message_id,
+                    "TopicArn": "arn:aws:sns:us-east-1:123456789012:carecue-inbound-sms",
+                    "Subject": None,
+                    "Message": json.dumps(message),
+                    "Timestamp": iso_utc(now),
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }

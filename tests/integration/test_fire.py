@@ -4,6 +4,7 @@ Each test books through the service, takes the Input Scheduler stored on moto, a
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -71,8 +72,11 @@ def test_a_due_reminder_is_sent_with_the_local_time_and_recorded(
     result = fire(event)
 
     assert result == {"result": "sent", "reason": None}
-    assert (
-        aws.sent("sms")[-1]["body"] == "Riverside Family Clinic: reminder of your appointment on Wed 2 Dec at 10:00 AM."
+    # The reminder now ends with the patient's confirm link (a signed token of 44 characters).
+    assert re.fullmatch(
+        r"Riverside Family Clinic: reminder of your appointment on Wed 2 Dec at 10:00 AM\. "
+        r"Confirm: https://carecue\.example/p/[A-Za-z0-9_-]{44}",
+        aws.sent("sms")[-1]["body"],
     )
     assert aws.sent("sms")[-1]["sent_at"] == "2026-12-01T15:00:40Z"
     assert reminder_status(appointment_id, "reminder-24h.sms") == ("sent", None)
@@ -94,9 +98,8 @@ def test_a_second_invocation_of_the_same_timer_sends_nothing(
 
     assert first["result"] == "sent"
     assert second["result"] == "duplicate"
-    assert [m["body"] for m in aws.sent("sms")].count(
-        "Riverside Family Clinic: reminder of your appointment on Wed 2 Dec at 10:00 AM."
-    ) == 1
+    reminder_text = "Riverside Family Clinic: reminder of your appointment on Wed 2 Dec at 10:00 AM."
+    assert [m["body"].startswith(reminder_text) for m in aws.sent("sms")].count(True) == 1
 
 
 def test_a_claim_held_by_a_running_invocation_blocks_a_concurrent_one(aws: World, clinic: ClinicKeys) -> None:

@@ -1,0 +1,26 @@
+"""The reminders of one appointment under its clinic's policy and its patient's preferences: the bridge
+between the stored records and the pure planner."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib.clinics.policy import clinic_policy
+from chalicelib.patients.contacts import is_opted_out
+from chalicelib.planning.appointment_reminders import Channel, PlannedReminder, channels_for, plan_reminders
+from chalicelib.store.models import Clinic, Patient
+
+
+def planned_reminders(
+    clinic: Clinic, patient: Patient, start: datetime, zone: str, now: datetime
+) -> list[PlannedReminder]:
+    channels = channels_for(patient.phone, patient.email)
+    opted_out = [
+        channel
+        for channel, address in ((Channel.SMS, patient.phone), (Channel.EMAIL, patient.email))
+        if address and is_opted_out(clinic.clinic_id, channel, address)
+    ]
+    preferred = Channel(patient.preferred_channel) if patient.preferred_channel else None
+    policy = clinic_policy(clinic).reminder_policy()
+    zone = patient.timezone or zone
+    return plan_reminders(start, channels, now, policy, zone=zone, preferred=preferred, opted_out=opted_out)

@@ -1,0 +1,164 @@
+"""Patient links (`/p/{token}`): making them for messages, and the small pages behind them.
+
+`GET /p/{token}` only shows a page with one button; the action (confirm, cancel, stop reminders) happens on
+the button's POST, so a mail scanner or link preview that follows links changes nothing. A tampered or expired
+token gets a page that says so and changes nothing. Reschedule sends the patient to the clinic's booking page.
+The signing key is an SSM SecureString read through Powertools Parameters, cached for five minutes.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.clinics.policy import clinic_policy
+from chalicelib.clock import Clock
+from chalicelib.errors import Conflict
+from chalicelib.links.tokens import InvalidLink, LinkClaim, Purpose, can_link, sign, verify
+from chalicelib.observability import logger
+from chalicelib.patients.contacts import opt_out
+from chalicelib.planning.appointment_reminders import Channel
+from chalicelib.store.models import Appointment, Clinic, Patient
+from chalicelib.timezones import local_time
+
+if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
+
+    from chalicelib.appointments.service import AppointmentService
+
+KEY_CACHE_SECONDS = 300
+STOP_LINK_LIFETIME = timedelta(days=30)  # after the visit, "stop reminders" still works for a while
+
+
+@dataclass(frozen=True)
+class Page:
+    status: int
+    html: str
+    redirect: str | None = None
+
+
+class LinkSigner:
+    """Makes and checks link tokens with the stage's signing key."""
+
+    def __init__(self, ssm: SSMClient, key_parameter: str, public_url: str) -> None:
+        self._ssm = ssm
+        self._key_parameter = key_parameter
+        self._public_url = public_url.rstrip("/")
+        self._provider: object | None = None
+
+    def url(self, purpose: Purpose, clinic_id: str, appointment_id: str, start: datetime) -> str | None:
+        """The link, or None when this stage has no public URL (links are then left out of messages)."""
+        if not self._public_url or not can_link(clinic_id, appointment_id):
+            return None
+        expires = start + STOP_LINK_LIFETIME if purpose is Purpose.STOP else start
+        token = sign(LinkClaim(purpose, clinic_id, appointment_id, expires), self.key())
+        return f"{self._public_url}/p/{token}"
+
+    def key(self) -> bytes:
+        from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+        if self._provider is None:
+            self._provider = SSMProvider(boto3_client=self._ssm)
+        assert isinstance(self._provider, SSMProvider)
+        value = self._provider.get(self._key_parameter, decrypt=True, max_age=KEY_CACHE_SECONDS)
+        return str(value).encode("utf-8")
+
+
+class PatientLinks:
+    def __init__(self, clock: Clock, signer: LinkSigner, appointments: AppointmentService) -> None:
+        self._clock = clock
+        self._signer = signer
+        self._appointments = appointments
+
+    def show(self, token: str) -> Page:
+        found = self._open(token)
+        if isinstance(found, Page):
+            return found
+        claim, appointment, clinic = found
+        when = _when(appointment)
+        if claim.purpose is Purpose.RESCHEDULE:
+            booking = clinic_policy(clinic).booking_url
+            if booking is None:
+                return _page(200, clinic.name, f"To change your appointment on {when}, please call the clinic.")
+            return Page(303, _html(clinic.name, "Taking you to the booking page…"), booking)
+        question = {
+            Purpose.CONFIRM: (f"Confirm your appointment on {when}?", "Confirm"),
+            Purpose.CANCEL: (f"Cancel your appointment on {when}?", "Cancel appointment"),
+            Purpose.STOP: ("Stop appointment reminders from this clinic?", "Stop reminders"),
+        }[claim.purpose]
+        if claim.purpose is Purpose.CANCEL and not clinic_policy(clinic).patients_may_cancel:
+            return _page(200, clinic.name, f"To cancel your appointment on {when}, please call the clinic.")
+        form = f'<form method="post"><button type="submit">{html.escape(question[1])}</button></form>'
+        return Page(200, _html(clinic.name, f"<p>{html.escape(question[0])}</p>{form}"))
+
+    def act(self, token: str) -> Page:
+        found = self._open(token)
+        if isinstance(found, Page):
+            return found
+        claim, appointment, clinic = found
+        appointments = self._appointments
+        when = _when(appointment)
+        try:
+            if claim.purpose is Purpose.CONFIRM:
+                appointments.confirm(clinic.clinic_id, appointment.appointment_id, via="link")
+                message = f"Thank you. Your appointment on {when} is confirmed."
+            elif claim.purpose is Purpose.CANCEL and clinic_policy(clinic).patients_may_cancel:
+                appointments.cancel(clinic.clinic_id, appointment.appointment_id, via="link")
+                message = f"Your appointment on {when} is cancelled."
+            elif claim.purpose is Purpose.STOP:
+                self._stop(clinic.clinic_id, appointment.patient_id)
+                message = "You will get no more reminders from this clinic."
+            else:
+                return self.show(token)
+        except Conflict:
+            return _page(409, clinic.name, "This appointment can no longer be changed here. Please call the clinic.")
+        logger.info(
+            "patient link used", extra={"purpose": claim.purpose.value, "appointment_id": appointment.appointment_id}
+        )
+        return _page(200, clinic.name, message)
+
+    def _stop(self, clinic_id: str, patient_id: str) -> None:
+        patient = Patient.get(clinic_id, patient_id)
+        now = self._clock.now()
+        for channel, address in ((Channel.SMS, patient.phone), (Channel.EMAIL, patient.email)):
+            if address:
+                opt_out(clinic_id, channel, address, "link", now)
+
+    def _open(self, token: str) -> tuple[LinkClaim, Appointment, Clinic] | Page:
+        try:
+            claim = verify(token, self._signer.key(), self._clock.now())
+            appointment = Appointment.get(claim.clinic_id, claim.appointment_id)
+            clinic = Clinic.get(claim.clinic_id)
+        except (InvalidLink, DoesNotExist) as e:
+            logger.info("patient link refused", extra={"problem": type(e).__name__})
+            return _page(
+                404,
+                "Link not valid",
+                "This link is not valid or has expired. Nothing was changed. Please contact the clinic.",
+            )
+        return claim, appointment, clinic
+
+
+def _when(appointment: Appointment) -> str:
+    from chalicelib.messages.templates import local_when
+
+    return local_when(local_time(appointment.start, appointment.timezone))
+
+
+def _page(status: int, title: str, message: str) -> Page:
+    return Page(status, _html(title, f"<p>{html.escape(message)}</p>"))
+
+
+def _html(title: str, content: str) -> str:
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:28em;margin:2em auto;padding:0 1em;font-size:1.1em}"
+        "button{font-size:1.1em;padding:.7em 1.4em;border-radius:.4em;border:0;background:#1d5fa8;color:#fff}</style>"
+        f"</head><body><h1>{html.escape(title)}</h1>{content}</body></html>"
+    )

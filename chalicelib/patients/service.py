@@ -1,0 +1,111 @@
+"""`GET/PUT /v1/patients/{id}`: a patient's preferences (channel, language, time zone) and opt-outs per channel.
+
+A change that affects when or where reminders go (zone, preferred channel, an opt-out) re-plans the patient's
+upcoming appointments. Opt-outs are stored per address (`contacts`), so they also hold for later bookings.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.appointments.request import decode_json_object
+from chalicelib.clock import Clock, iso_utc
+from chalicelib.errors import Conflict, FieldProblem, InvalidRequest, NotFound
+from chalicelib.patients.contacts import find_contact, opt_in, opt_out
+from chalicelib.planning.appointment_reminders import Channel
+from chalicelib.store.models import Patient
+from chalicelib.timezones import is_known_timezone
+
+if TYPE_CHECKING:
+    from chalicelib.appointments.service import AppointmentService
+
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")  # en, es-MX; en, es and ar have texts, others get en
+_EDITABLE = {"preferred_channel", "language", "timezone", "opt_out"}
+_READ_ONLY = {"id", "name", "phone", "email"}
+
+
+class PatientService:
+    def __init__(self, clock: Clock, appointments: AppointmentService) -> None:
+        self._clock = clock
+        self._appointments = appointments
+
+    def view(self, clinic_id: str, patient_id: str) -> dict[str, Any]:
+        patient = self._patient(clinic_id, patient_id)
+        opt_outs: dict[str, Any] = {}
+        for channel, address in ((Channel.SMS, patient.phone), (Channel.EMAIL, patient.email)):
+            contact = find_contact(clinic_id, channel, address) if address else None
+            opted = contact is not None and contact.opted_out_at is not None
+            opt_outs[channel.value] = (
+                {"at": iso_utc(contact.opted_out_at), "source": contact.opt_out_source} if opted and contact else None
+            )
+        return {
+            "id": patient.patient_id,
+            "name": patient.name,
+            "phone": patient.phone,
+            "email": patient.email,
+            "preferred_channel": patient.preferred_channel,
+            "language": patient.language,
+            "timezone": patient.timezone,
+            "opt_out": opt_outs,
+        }
+
+    def update(self, clinic_id: str, patient_id: str, raw_body: bytes) -> dict[str, Any]:
+        body = decode_json_object(raw_body)
+        patient = self._patient(clinic_id, patient_id)
+        problems = [
+            FieldProblem(name, "is not a patient preference") for name in sorted(body.keys() - _EDITABLE - _READ_ONLY)
+        ]
+        preferred = body.get("preferred_channel", patient.preferred_channel)
+        if preferred is not None and preferred not in ("sms", "email"):
+            problems.append(FieldProblem("preferred_channel", "must be sms, email or null"))
+        language = body.get("language", patient.language)
+        if not isinstance(language, str) or not _LANGUAGE.match(language):
+            problems.append(FieldProblem("language", "must be a language tag such as en, es or es-MX"))
+        timezone = body.get("timezone", patient.timezone)
+        if timezone is not None and (not isinstance(timezone, str) or not is_known_timezone(timezone)):
+            problems.append(FieldProblem("timezone", "must be an IANA time zone such as Europe/Madrid, or null"))
+        wanted = body.get("opt_out", {})
+        if not isinstance(wanted, dict) or any(
+            key not in ("sms", "email") or not isinstance(value, bool) for key, value in wanted.items()
+        ):
+            problems.append(FieldProblem("opt_out", 'must be {"sms": true|false, "email": true|false}'))
+            wanted = {}
+        for channel_name, address in (("sms", patient.phone), ("email", patient.email)):
+            if wanted.get(channel_name) is not None and not address:
+                problems.append(FieldProblem(f"opt_out.{channel_name}", "the patient has no address on this channel"))
+        if problems:
+            raise InvalidRequest(problems)
+
+        changed = (preferred, timezone) != (patient.preferred_channel, patient.timezone)
+        patient.update(
+            actions=[
+                Patient.preferred_channel.set(preferred) if preferred else Patient.preferred_channel.remove(),
+                Patient.timezone.set(timezone) if timezone else Patient.timezone.remove(),
+                Patient.language.set(language),
+            ]
+        )
+        now = self._clock.now()
+        for channel_name, value in wanted.items():
+            channel = Channel(channel_name)
+            address = patient.phone if channel is Channel.SMS else patient.email
+            assert address is not None  # checked above
+            if value:
+                changed |= opt_out(clinic_id, channel, address, "api", now)
+            else:
+                changed |= opt_in(clinic_id, channel, address)
+        if changed:
+            for appointment in self._appointments.upcoming(clinic_id, patient_id):
+                try:
+                    self._appointments.replan(clinic_id, appointment.appointment_id)
+                except Conflict:
+                    continue  # changed meanwhile by a request that planned it with these preferences
+        return self.view(clinic_id, patient_id)
+
+    def _patient(self, clinic_id: str, patient_id: str) -> Patient:
+        try:
+            return Patient.get(clinic_id, patient_id, consistent_read=True)
+        except DoesNotExist:
+            raise NotFound("patient") from None

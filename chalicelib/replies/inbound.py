@@ -1,0 +1,203 @@
+"""Two-way SMS: what CareCue does with a patient's reply, delivered by AWS End User Messaging to an SNS topic.
+
+STOP (and STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT) opts the number out of SMS at every clinic that has it on
+file (they all text from the same sender, so the carrier-level STOP covers them all) and is answered once;
+START or UNSTOP opts back in; HELP answers with the clinic's name and contact; C, YES or CONFIRM confirms the
+patient's next appointment. Anything else is answered with the help text at most once a day, so that an
+auto-responder on the other end cannot start a loop. Each inbound message is handled once: SNS can deliver
+it twice, and its id is claimed first.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from chalicelib.clinics.policy import clinic_policy
+from chalicelib.clock import Clock
+from chalicelib.errors import ChannelError, Conflict
+from chalicelib.messages.gsm7 import sanitise
+from chalicelib.messages.templates import local_when
+from chalicelib.observability import count, logger
+from chalicelib.patients.contacts import contact_address, find_contact, opt_in, opt_out
+from chalicelib.planning.appointment_reminders import Channel
+from chalicelib.replies.keywords import Intent, intent_of
+from chalicelib.store.models import Appointment, Clinic, Contact, Delivery, Patient
+from chalicelib.timezones import local_time
+
+if TYPE_CHECKING:
+    from chalicelib.appointments.service import AppointmentService
+    from chalicelib.channels.sms import SmsChannel
+
+HELP_REPEAT_AFTER = timedelta(days=1)
+_RETENTION = timedelta(days=30)
+
+
+class BadInboundSms(ValueError):
+    """Not an End User Messaging inbound SMS; retrying cannot fix it."""
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    message_id: str
+    from_phone: str
+    to_phone: str | None
+    body: str
+
+
+def parse_inbound(message: str) -> InboundSms:
+    """The SNS message End User Messaging publishes: JSON with originationNumber, messageBody and an id."""
+    try:
+        data: Any = json.loads(message)
+        sender, body, message_id = data["originationNumber"], data["messageBody"], data["inboundMessageId"]
+    except (ValueError, TypeError, KeyError) as e:
+        raise BadInboundSms(type(e).__name__) from e
+    if not all(isinstance(value, str) for value in (sender, body, message_id)) or not sender or not message_id:
+        raise BadInboundSms("originationNumber, messageBody and inboundMessageId must be text")
+    to = data.get("destinationNumber")
+    return InboundSms(message_id, sender.strip(), to if isinstance(to, str) else None, body)
+
+
+class SmsReplies:
+    def __init__(self, clock: Clock, sms: SmsChannel, appointments: AppointmentService) -> None:
+        self._clock = clock
+        self._sms = sms
+        self._appointments = appointments
+
+    def handle(self, inbound: InboundSms) -> str | None:
+        """Acts on one inbound SMS and sends at most one reply; returns the outcome (for the log and tests)."""
+        if not self._claim(inbound):
+            return self._log(inbound, Intent.OTHER, "duplicate")
+        intent = intent_of(inbound.body)
+        patients = self._patients(inbound.from_phone)
+        clinics = [Clinic.get(clinic_id) for clinic_id in dict.fromkeys(p.clinic_id for p in patients)]
+        now = self._clock.now()
+        if intent is Intent.STOP:
+            for each in clinics:
+                opt_out(each.clinic_id, Channel.SMS, inbound.from_phone, "sms_reply", now)
+            names = ", ".join(each.name for each in clinics) or "CareCue"
+            self._reply(inbound, f"{names}: you will get no more texts. Reply START to get them again.")
+            return self._log(inbound, intent, "opted_out")
+        if intent is Intent.START:
+            for each in clinics:
+                opt_in(each.clinic_id, Channel.SMS, inbound.from_phone)
+            names = ", ".join(each.name for each in clinics) or "CareCue"
+            self._reply(inbound, f"{names}: you will get appointment texts again. Reply STOP to stop them.")
+            return self._log(inbound, intent, "opted_in")
+        upcoming = self._next_appointment(patients, now)
+        clinic = _clinic_of(upcoming, clinics)
+        if intent is Intent.HELP:
+            self._reply(inbound, _help_text(clinic))
+            return self._log(inbound, intent, "helped")
+        if intent is Intent.CONFIRM:
+            return self._confirm(inbound, upcoming, clinic)
+        return self._answer_once(inbound, clinic, now)
+
+    def _confirm(self, inbound: InboundSms, upcoming: Appointment | None, clinic: Clinic | None) -> str:
+        if upcoming is None or clinic is None:
+            self._reply(inbound, "CareCue: there is no upcoming appointment to confirm for this number.")
+            return self._log(inbound, Intent.CONFIRM, "nothing_to_confirm")
+        try:
+            self._appointments.confirm(upcoming.clinic_id, upcoming.appointment_id, via="sms")
+        except Conflict:
+            self._reply(inbound, f"{clinic.name}: that appointment can no longer be confirmed. {_contact(clinic)}")
+            return self._log(inbound, Intent.CONFIRM, "not_confirmable")
+        when = local_when(local_time(upcoming.start, upcoming.timezone))
+        self._reply(inbound, f"{clinic.name}: thank you, your appointment on {when} is confirmed.")
+        return self._log(inbound, Intent.CONFIRM, "confirmed", appointment_id=upcoming.appointment_id)
+
+    def _answer_once(self, inbound: InboundSms, clinic: Clinic | None, now: datetime) -> str:
+        if clinic is None:
+            return self._log(inbound, Intent.OTHER, "unknown_number")
+        contact = find_contact(clinic.clinic_id, Channel.SMS, inbound.from_phone)
+        if contact is not None and contact.opted_out_at is not None:
+            return self._log(inbound, Intent.OTHER, "opted_out_no_reply")
+        if contact is not None and contact.help_replied_at and now - contact.help_replied_at < HELP_REPEAT_AFTER:
+            return self._log(inbound, Intent.OTHER, "already_answered")
+        contact = contact or Contact(
+            clinic.clinic_id, contact_address(Channel.SMS, inbound.from_phone), channel=Channel.SMS.value
+        )
+        contact.help_replied_at = now
+        contact.save()
+        self._reply(inbound, _help_text(clinic))
+        return self._log(inbound, Intent.OTHER, "answered_with_help")
+
+    def _patients(self, phone: str) -> list[Patient]:
+        found = []
+        for key in Patient.by_phone.query(phone):
+            try:
+                found.append(Patient.get(key.clinic_id, key.patient_id))
+            except DoesNotExist:
+                continue
+        return found
+
+    def _next_appointment(self, patients: list[Patient], now: datetime) -> Appointment | None:
+        ids = {(p.clinic_id, p.patient_id) for p in patients}
+        candidates = [
+            appointment
+            for clinic_id in {p.clinic_id for p in patients}
+            for appointment in Appointment.by_start.query(
+                clinic_id, Appointment.start > now, filter_condition=Appointment.status == "booked"
+            )
+            if (appointment.clinic_id, appointment.patient_id) in ids
+        ]
+        return min(candidates, key=lambda a: a.start, default=None)
+
+    def _claim(self, inbound: InboundSms) -> bool:
+        now = self._clock.now()
+        record = Delivery(
+            f"inbound/{inbound.message_id}",
+            "reply",
+            clinic_id="-",
+            channel=Channel.SMS.value,
+            status="claimed",
+            lease_until=now,
+            claimed_at=now,
+            expires_at=now + _RETENTION,
+        )
+        try:
+            record.save(condition=Delivery.reminder_key.does_not_exist())
+        except PutError as e:
+            if e.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def _reply(self, inbound: InboundSms, text: str) -> None:
+        try:
+            self._sms.send(inbound.from_phone, sanitise(text))
+        except ChannelError as e:
+            logger.warning("sms reply not sent", extra={"inbound_id": inbound.message_id, "code": e.code})
+            return
+        count("SmsRepliesSent", channel="sms")
+
+    def _log(self, inbound: InboundSms, intent: Intent, outcome: str, **extra: object) -> str:
+        logger.info(
+            "inbound sms", extra={"inbound_id": inbound.message_id, "intent": intent.value, "outcome": outcome, **extra}
+        )
+        return outcome
+
+
+def _clinic_of(appointment: Appointment | None, clinics: list[Clinic]) -> Clinic | None:
+    if appointment is not None:
+        return next((c for c in clinics if c.clinic_id == appointment.clinic_id), None)
+    return clinics[0] if clinics else None
+
+
+def _contact(clinic: Clinic) -> str:
+    policy = clinic_policy(clinic)
+    if policy.contact_phone:
+        return f"Call {policy.contact_phone}."
+    if policy.booking_url:
+        return f"See {policy.booking_url}."
+    return "Please contact the clinic."
+
+
+def _help_text(clinic: Clinic | None) -> str:
+    if clinic is None:
+        return "CareCue appointment reminders. Reply STOP to stop texts."
+    return f"{clinic.name} appointment reminders. {_contact(clinic)} Reply C to confirm, STOP to stop texts."

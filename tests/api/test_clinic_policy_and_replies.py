@@ -1,0 +1,326 @@
+"""Clinic settings, patient preferences, the fire-time checks they add, and two-way SMS, through the API, the
+fire function and the inbound-SMS handler as Lambda runs them, on an in-process moto AWS."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from app import app
+from chalicelib.store.models import Clinic, Delivery, Reminder
+from infra.local.clock import SimulatedClock
+from infra.local.stack import sns_event
+from tests.conftest import ClinicKeys, World
+
+PHONE = "+14155550101"
+EMAIL = "pat@example.org"
+
+
+@pytest.fixture
+def api(aws: World) -> Iterator[Client]:
+    with Client(app, stage_name="local") as client:
+        yield client
+
+
+def book(api: Client, clinic: ClinicKeys, start: str = "2026-12-02T10:00:00-05:00", **patient: Any) -> dict[str, Any]:
+    body = {"patient": {"name": "Pat Example", "phone": PHONE, "email": EMAIL, **patient}, "start": start}
+    response = api.http.post("/v1/appointments", headers=clinic.headers, body=json.dumps(body))
+    assert response.status_code == 201, response.json_body
+    return dict(response.json_body)
+
+
+def put(api: Client, clinic: ClinicKeys, path: str, body: Any) -> Any:
+    return api.http.put(path, headers=clinic.headers, body=json.dumps(body))
+
+
+def reminders(api: Client, clinic: ClinicKeys, appointment_id: str) -> dict[str, dict[str, Any]]:
+    body = api.http.get(f"/v1/appointments/{appointment_id}", headers=clinic.headers).json_body
+    return {r["id"]: r for r in body["reminders"]}
+
+
+def armed(world: World) -> dict[str, str]:
+    scheduler, group = world.services.scheduler, world.services.settings.schedule_group
+    names = [s["Name"] for s in scheduler.list_schedules(GroupName=group)["Schedules"]]
+    return {name: scheduler.get_schedule(Name=name, GroupName=group)["ScheduleExpression"] for name in names}
+
+
+def fire(world: World, schedule: str) -> dict[str, Any]:
+    """Fires a stored timer as Scheduler would, with its due time as the scheduled time."""
+    scheduler, group = world.services.scheduler, world.services.settings.schedule_group
+    stored = scheduler.get_schedule(Name=schedule, GroupName=group)
+    due = stored["ScheduleExpression"].removeprefix("at(").removesuffix(")") + "Z"
+    event = json.loads(stored["Target"]["Input"].replace("<aws.scheduler.scheduled-time>", due))
+    with Client(app, stage_name="local") as client:
+        return dict(client.lambda_.invoke("fire", event).payload)
+
+
+def text_in(world: World, body: str, message_id: str, sender: str = PHONE) -> None:
+    event = sns_event(sender, None, body, message_id, world.services.clock.now())
+    with Client(app, stage_name="local") as client:
+        client.lambda_.invoke("inbound_sms", event)
+
+
+# --- clinic settings ---------------------------------------------------------------------------------------
+
+
+def test_a_new_clinic_reads_the_default_policy(api: Client, clinic: ClinicKeys) -> None:
+    response = api.http.get("/v1/clinic", headers=clinic.headers)
+
+    assert response.status_code == 200
+    body = response.json_body
+    assert body["timezone"] == "America/New_York"
+    assert body["reminders"] == [{"before": "P1D", "channel": "both"}, {"before": "PT2H", "channel": "both"}]
+    assert body["quiet_hours"] == {"start": "21:00", "end": "08:00"}
+    assert body["frequency_caps"] is False
+    assert body["sms_segment_limit"] == 2
+
+
+def test_invalid_settings_are_a_400_naming_each_field_and_nothing_is_stored(api: Client, clinic: ClinicKeys) -> None:
+    response = put(api, clinic, "/v1/clinic", {"timezone": "Mars/Base", "reminders": [{"before": "soon"}]})
+
+    assert response.status_code == 400
+    fields = [f["field"] for f in response.json_body["error"]["fields"]]
+    assert fields == ["timezone", "reminders[0].before"]
+    assert Clinic.get(clinic.clinic_id).policy is None
+
+
+def test_changing_the_schedule_replans_upcoming_reminders_and_their_timers(
+    api: Client, aws: World, clinic: ClinicKeys
+) -> None:
+    # GIVEN an appointment on Wed 2 Dec at 10:00 New York with the default 24 h and 2 h reminders
+    appointment_id = book(api, clinic)["id"]
+
+    # WHEN the clinic switches to one SMS the day before at 18:00 local, and an email 2 hours before
+    rules = [{"days_before": 1, "at": "18:00", "channel": "sms"}, {"before": "PT2H", "channel": "email"}]
+    response = put(api, clinic, "/v1/clinic", {"reminders": rules})
+
+    # THEN the appointment's reminders follow the new schedule, and only their timers are armed
+    assert response.status_code == 200, response.json_body
+    assert response.json_body["replanned_appointments"] == 1
+    planned = reminders(api, clinic, appointment_id)
+    assert planned["reminder-d1-1800.sms"]["send_at"] == "2026-12-01T23:00:00Z"  # 18:00 EST
+    assert planned["reminder-d1-1800.sms"]["status"] == "scheduled"
+    assert planned["reminder-2h.email"]["status"] == "scheduled"
+    assert (planned["reminder-24h.sms"]["status"], planned["reminder-24h.sms"]["reason"]) == (
+        "cancelled",
+        "no_longer_planned",
+    )
+    assert planned["reminder-2h.sms"]["status"] == "cancelled"
+    assert armed(aws) == {
+        f"{appointment_id}.reminder-d1-1800.sms": "at(2026-12-01T23:00:00)",
+        f"{appointment_id}.reminder-2h.email": "at(2026-12-02T13:00:00)",
+    }
+    assert api.http.get("/v1/clinic", headers=clinic.headers).json_body["reminders"] == [
+        {"days_before": 1, "at": "18:00", "channel": "sms"},
+        {"before": "PT2H", "channel": "email"},
+    ]
+
+
+def test_a_bad_hand_edit_in_the_console_is_logged_and_the_defaults_apply(
+    api: Client, aws: World, clinic: ClinicKeys, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN an admin typed broken JSON into the clinic's policy, straight into the table
+    table = f"{aws.services.settings.resource_prefix}-clinics"
+    dynamodb = aws.session.client("dynamodb")
+    for bad in ({"S": '{"reminders": [{"before": "PT2H"'}, {"M": {"quiet_hours": {"S": "never"}}}):
+        dynamodb.update_item(
+            TableName=table,
+            Key={"clinic_id": {"S": clinic.clinic_id}},
+            UpdateExpression="SET #p = :p",
+            ExpressionAttributeNames={"#p": "policy"},
+            ExpressionAttributeValues={":p": bad},
+        )
+        caplog.clear()
+
+        # WHEN the clinic is read and an appointment is booked
+        settings = api.http.get("/v1/clinic", headers=clinic.headers)
+        booked = book(api, clinic)
+
+        # THEN the defaults apply, nothing crashes, and the log names the item but not its content
+        assert settings.status_code == 200
+        assert settings.json_body["reminders"][0] == {"before": "P1D", "channel": "both"}
+        assert {r["id"] for r in booked["reminders"]} >= {"reminder-24h.sms", "reminder-2h.email"}
+        invalid = [r for r in caplog.records if r.getMessage() == "clinic policy invalid, using defaults"]
+        assert invalid, "the bad edit was not logged"
+        assert (getattr(invalid[0], "clinic_id", None), getattr(invalid[0], "table", None)) == (
+            clinic.clinic_id,
+            "clinics",
+        )
+        assert "never" not in caplog.text and "PT2H" not in caplog.text
+
+
+def test_a_template_over_the_segment_limit_is_rejected_when_saved(api: Client, clinic: ClinicKeys) -> None:
+    template = "{clinic}: " + "do not forget your appointment " * 10 + "{when}"
+    response = put(api, clinic, "/v1/clinic", {"templates": {"en": {"reminder": template}}})
+
+    assert response.status_code == 400
+    (problem,) = response.json_body["error"]["fields"]
+    assert problem["field"] == "templates.en.reminder"
+    assert "limit is 2" in problem["problem"]
+
+
+# --- patients and fire-time checks -------------------------------------------------------------------------
+
+
+def test_patient_preferences_and_opt_outs_are_read_and_written(api: Client, clinic: ClinicKeys) -> None:
+    patient_id = book(api, clinic)["patient"]["id"]
+
+    response = put(
+        api,
+        clinic,
+        f"/v1/patients/{patient_id}",
+        {"preferred_channel": "email", "language": "es", "timezone": "Europe/Madrid", "opt_out": {"sms": True}},
+    )
+
+    assert response.status_code == 200, response.json_body
+    body = api.http.get(f"/v1/patients/{patient_id}", headers=clinic.headers).json_body
+    assert (body["preferred_channel"], body["language"], body["timezone"]) == ("email", "es", "Europe/Madrid")
+    assert body["opt_out"] == {"sms": {"at": "2026-11-30T14:00:00Z", "source": "api"}, "email": None}
+    bad = put(api, clinic, f"/v1/patients/{patient_id}", {"preferred_channel": "fax", "language": "Spanish!"})
+    assert [f["field"] for f in bad.json_body["error"]["fields"]] == ["preferred_channel", "language"]
+    assert api.http.get("/v1/patients/pat_nobody", headers=clinic.headers).status_code == 404
+
+
+def test_opted_out_of_sms_still_gets_the_email_reminder(
+    api: Client, aws: World, clinic: ClinicKeys, clock: SimulatedClock
+) -> None:
+    booked = book(api, clinic)
+    put(api, clinic, f"/v1/patients/{booked['patient']['id']}", {"opt_out": {"sms": True}})
+    clock.set(datetime.fromisoformat("2026-12-01T15:00:20Z"))
+
+    assert fire(aws, f"{booked['id']}.reminder-24h.sms") == {"result": "skipped", "reason": "opted_out_sms"}
+    assert fire(aws, f"{booked['id']}.reminder-24h.email")["result"] == "sent"
+    assert reminders(api, clinic, booked["id"])["reminder-24h.sms"]["reason"] == "opted_out_sms"
+    assert [m["channel"] for m in aws.sent() if m["sent_at"] >= "2026-12-01"] == ["email"]
+
+
+def test_a_late_timer_in_quiet_hours_is_deferred_to_their_end(
+    api: Client, aws: World, clinic: ClinicKeys, clock: SimulatedClock
+) -> None:
+    # GIVEN the 24 h reminder of a Wed 10:00 appointment was due Tue 10:00, and its timer only fires at 21:30
+    booked = book(api, clinic)
+    clock.set(datetime.fromisoformat("2026-12-02T02:30:00Z"))  # Tue 21:30 New York
+
+    # WHEN it fires
+    result = fire(aws, f"{booked['id']}.reminder-24h.sms")
+
+    # THEN nothing is sent now; it waits for 08:00 under a timer of its own
+    assert result == {"result": "deferred", "reason": "quiet_hours"}
+    assert reminders(api, clinic, booked["id"])["reminder-24h.sms"]["send_at"] == "2026-12-02T13:00:00Z"
+    assert armed(aws)[f"{booked['id']}.reminder-24h.sms.quiet"] == "at(2026-12-02T13:00:00)"
+    assert len(aws.sent("sms")) == 1  # the confirmation only
+    clock.set(datetime.fromisoformat("2026-12-02T13:00:10Z"))
+    assert fire(aws, f"{booked['id']}.reminder-24h.sms.quiet")["result"] == "sent"
+    assert aws.sent("sms")[-1]["sent_at"] == "2026-12-02T13:00:10Z"
+
+
+def test_the_frequency_caps_skip_a_second_sms_within_a_day(
+    api: Client, aws: World, clinic: ClinicKeys, clock: SimulatedClock
+) -> None:
+    put(api, clinic, "/v1/clinic", {"frequency_caps": True})
+    # Booked Monday 09:00 for Tuesday 10:00: the confirmation SMS and the 24 h reminder are an hour apart.
+    booked = book(api, clinic, start="2026-12-01T10:00:00-05:00")
+    clock.set(datetime.fromisoformat("2026-11-30T15:00:05Z"))
+
+    assert fire(aws, f"{booked['id']}.reminder-24h.sms") == {"result": "skipped", "reason": "cap_daily"}
+    assert fire(aws, f"{booked['id']}.reminder-24h.email")["result"] == "sent"  # the caps are for SMS
+
+
+def test_each_sms_records_its_encoding_cost_in_segments(api: Client, clinic: ClinicKeys) -> None:
+    booked = book(api, clinic)
+
+    (delivery,) = list(Delivery.query(f"{booked['id']}/confirmation.sms"))
+    assert delivery.sms_segments == 1
+
+
+# --- two-way SMS -------------------------------------------------------------------------------------------
+
+
+def test_stop_opts_out_with_one_reply_and_then_only_email_goes_out(
+    api: Client, aws: World, clinic: ClinicKeys, clock: SimulatedClock
+) -> None:
+    booked = book(api, clinic)
+
+    text_in(aws, " Stop. ", "in-1")
+    text_in(aws, " Stop. ", "in-1")  # SNS delivered it twice
+
+    replies = [m for m in aws.sent("sms") if "no more texts" in m["body"]]
+    assert [m["body"] for m in replies] == [
+        "Riverside Family Clinic: you will get no more texts. Reply START to get them again."
+    ]
+    patient = api.http.get(f"/v1/patients/{booked['patient']['id']}", headers=clinic.headers).json_body
+    assert patient["opt_out"]["sms"]["source"] == "sms_reply"
+    clock.set(datetime.fromisoformat("2026-12-01T15:00:20Z"))
+    assert fire(aws, f"{booked['id']}.reminder-24h.sms")["reason"] == "opted_out_sms"
+    assert fire(aws, f"{booked['id']}.reminder-24h.email")["result"] == "sent"
+
+    text_in(aws, "start", "in-2")
+    assert "texts again" in aws.sent("sms")[-1]["body"]
+    assert (
+        api.http.get(f"/v1/patients/{booked['patient']['id']}", headers=clinic.headers).json_body["opt_out"]["sms"]
+        is None
+    )
+
+
+def test_help_answers_with_the_clinic_and_its_contact(api: Client, aws: World, clinic: ClinicKeys) -> None:
+    put(api, clinic, "/v1/clinic", {"contact_phone": "+14155550199"})
+    book(api, clinic)
+
+    text_in(aws, "HELP", "in-3")
+
+    assert aws.sent("sms")[-1]["body"] == (
+        "Riverside Family Clinic appointment reminders. Call +14155550199. Reply C to confirm, STOP to stop texts."
+    )
+
+
+def test_c_confirms_the_next_appointment_and_the_api_shows_it(api: Client, aws: World, clinic: ClinicKeys) -> None:
+    later = book(api, clinic, start="2026-12-09T10:00:00-05:00")
+    sooner = book(api, clinic, start="2026-12-02T10:00:00-05:00")
+
+    text_in(aws, "c", "in-4")
+
+    assert aws.sent("sms")[-1]["body"] == (
+        "Riverside Family Clinic: thank you, your appointment on Wed 2 Dec at 10:00 AM is confirmed."
+    )
+    confirmed = api.http.get(f"/v1/appointments/{sooner['id']}", headers=clinic.headers).json_body
+    assert (confirmed["confirmed_at"], confirmed["confirmed_via"]) == ("2026-11-30T14:00:00Z", "sms")
+    assert api.http.get(f"/v1/appointments/{later['id']}", headers=clinic.headers).json_body["confirmed_at"] is None
+
+
+def test_anything_else_is_answered_once_with_the_help_text(api: Client, aws: World, clinic: ClinicKeys) -> None:
+    book(api, clinic)
+    before = len(aws.sent("sms"))
+
+    text_in(aws, "Can I come at 3?", "in-5")
+    text_in(aws, "Hello??", "in-6")
+
+    answers = aws.sent("sms")[before:]
+    assert len(answers) == 1
+    assert answers[0]["body"].startswith("Riverside Family Clinic appointment reminders.")
+
+
+def test_a_reminder_status_is_unchanged_by_an_unrelated_reply(api: Client, aws: World, clinic: ClinicKeys) -> None:
+    booked = book(api, clinic)
+    text_in(aws, "thanks", "in-7")
+
+    assert Reminder.get(booked["id"], "reminder-24h.sms").status == "scheduled"
+
+
+def test_a_patients_new_time_zone_moves_local_clock_reminders_and_the_local_time(
+    api: Client, aws: World, clinic: ClinicKeys
+) -> None:
+    put(api, clinic, "/v1/clinic", {"reminders": [{"days_before": 1, "at": "18:00", "channel": "sms"}]})
+    booked = book(api, clinic)
+
+    put(api, clinic, f"/v1/patients/{booked['patient']['id']}", {"timezone": "America/Los_Angeles"})
+
+    shown = api.http.get(f"/v1/appointments/{booked['id']}", headers=clinic.headers).json_body
+    assert (shown["timezone"], shown["start_local"]) == ("America/Los_Angeles", "2026-12-02T07:00:00-08:00")
+    assert {r["id"]: r["send_at"] for r in shown["reminders"] if r["status"] == "scheduled"} == {
+        "reminder-d1-1800.sms": "2026-12-02T02:00:00Z"  # 18:00 in Los Angeles on Tue 1 Dec
+    }
