@@ -32,11 +32,14 @@ class EmailChannel:
         self._options: dict[str, Any] = {"ConfigurationSetName": configuration_set} if configuration_set else {}
         self._undeliverable = undeliverable
 
-    def send(self, address: str, subject: str, body: str) -> str:
-        """Sends one plain-text email and returns SES's message id."""
+    def _refuse_undeliverable(self, address: str) -> None:
         if self._undeliverable is not None and self._undeliverable(address):
             # It bounced for good or its owner complained: sending again would only hurt the sender's reputation.
             raise ChannelError("AddressUndeliverable", permanent=True)
+
+    def send(self, address: str, subject: str, body: str) -> str:
+        """Sends one plain-text email and returns SES's message id."""
+        self._refuse_undeliverable(address)
         try:
             response = self._ses.send_email(
                 **self._options,
@@ -56,8 +59,10 @@ class EmailChannel:
         """Sends `message`: as MIME (text, HTML, .ics, List-Unsubscribe) when it has more than text."""
         if message.html is None and message.calendar is None and message.unsubscribe_url is None:
             return self.send(address, message.subject or "", message.body)
+        self._refuse_undeliverable(address)
         try:
             response = self._ses.send_raw_email(
+                **self._options,
                 Source=self._sender,
                 Destinations=[address],
                 RawMessage={"Data": mime_message(self._sender, address, message)},

@@ -109,9 +109,10 @@ def test_a_calcom_booking_is_stored_confirmed_and_armed_and_retries_change_nothi
         "bFJeNb2uX8ANpT3JL5EfXw",
         "booked",
     )
+    # The attendee booked in Spanish (the fixture's language), so the texts are in Spanish.
     assert Patient.get(hooks.clinic_id, appointment.patient_id).language == "es"
     assert stored()["Appointment"] == 1
-    assert texts(hooks.world) == ["Riverside Family Clinic: your appointment is booked for Wed 2 Dec at 10:00 AM."]
+    assert texts(hooks.world) == ["Riverside Family Clinic: su cita es el mié 2 de dic, 10:00."]
     assert len(hooks.world.sent("email")) == 1
     assert sorted(schedules(hooks.world).values()) == [
         "at(2026-12-01T15:00:00)",
@@ -129,7 +130,7 @@ def test_a_calcom_reschedule_moves_the_same_appointment_and_its_new_uid_can_canc
     assert moved.json_body["appointment_id"] == first["appointment_id"]
     assert moved.json_body["outcome"] == "moved"
     assert moved.json_body["start"] == "2026-12-03T20:30:00Z"
-    assert texts(hooks.world)[-1] == "Riverside Family Clinic: your appointment has moved to Thu 3 Dec at 3:30 PM."
+    assert texts(hooks.world)[-1] == "Riverside Family Clinic: su cita se ha movido al jue 3 de dic, 15:30."
     timers = schedules(hooks.world)
     assert timers[f"{first['appointment_id']}.reminder-24h.sms"] == "at(2026-12-02T20:30:00)"
     assert len(timers) == 4
@@ -139,7 +140,7 @@ def test_a_calcom_reschedule_moves_the_same_appointment_and_its_new_uid_can_canc
     assert cancelled.json_body["appointment_id"] == first["appointment_id"]
     assert cancelled.json_body["status"] == "cancelled"
     assert schedules(hooks.world) == {}
-    assert texts(hooks.world)[-1] == "Riverside Family Clinic: your appointment on Thu 3 Dec at 3:30 PM is cancelled."
+    assert texts(hooks.world)[-1] == "Riverside Family Clinic: su cita del jue 3 de dic, 15:30 queda cancelada."
     assert stored()["Appointment"] == 1
 
 
@@ -346,8 +347,8 @@ def test_after_a_reschedule_the_reminders_fire_for_the_new_time_only(hooks: Hook
     ]
     sms = texts(hooks.world)
     assert sms[:2] == [
-        "Riverside Family Clinic: your appointment is booked for Wed 2 Dec at 10:00 AM.",
-        "Riverside Family Clinic: your appointment has moved to Thu 3 Dec at 3:30 PM.",
+        "Riverside Family Clinic: su cita es el mié 2 de dic, 10:00.",
+        "Riverside Family Clinic: su cita se ha movido al jue 3 de dic, 15:30.",
     ]
     assert len(sms) == 4
-    assert all("Thu 3 Dec at 3:30 PM" in text for text in sms[2:])
+    assert all("jue 3 de dic, 15:30" in text for text in sms[2:])

@@ -358,3 +358,12 @@ def by_channel(messages: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def fired_for(fired: list[dict[str, Any]], appointment_id: str) -> list[dict[str, Any]]:
     """The firings of one appointment's timers, out of everything a clock move fired."""
     return [f for f in fired if f["schedule"].startswith(f"{appointment_id}.")]
+
+
+CONFIRM_LINK = re.compile(r" Confirm: http://127\.0\.0\.1:\d+/p/[A-Za-z0-9_-]+$")
+
+
+def without_confirm_link(body: str) -> str:
+    """A reminder SMS ends with the patient's confirm link (a signed token, different each time): the words
+    before it are what the test can know."""
+    return CONFIRM_LINK.sub("", body)

@@ -155,8 +155,9 @@ def test_bookings_from_calcom_and_calendly_live_through_the_local_stack(stack: S
     assert len(calendly) == 3
     assert all("Thu 3 Dec at 8:30 PM" in text for text in calendly)
     calcom = [m["body"] for m in sms if m["to"] == "+14155550101"]
+    # The Cal.com attendee booked in Spanish: her texts are in Spanish.
     assert calcom == [
-        "Riverside Family Clinic: your appointment is booked for Wed 2 Dec at 10:00 AM.",
-        "Riverside Family Clinic: your appointment has moved to Thu 3 Dec at 3:30 PM.",
-        "Riverside Family Clinic: your appointment on Thu 3 Dec at 3:30 PM is cancelled.",
+        "Riverside Family Clinic: su cita es el mié 2 de dic, 10:00.",
+        "Riverside Family Clinic: su cita se ha movido al jue 3 de dic, 15:30.",
+        "Riverside Family Clinic: su cita del jue 3 de dic, 15:30 queda cancelada.",
     ]
