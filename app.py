@@ -107,6 +107,15 @@ def cancel_appointment(appointment_id: str) -> Response:
     return Response(appointment_view(services().appointments.cancel(_clinic_id(), appointment_id)), headers=JSON)
 
 
+@app.route("/v1/usage", methods=["GET"], authorizer=api_key)
+@http_errors
+def get_usage() -> Response:
+    from chalicelib.usage.views import requested_month, usage_view
+
+    month = requested_month(_request().query_params, services().clock.now())
+    return Response(usage_view(services().usage.for_clinic(_clinic_id(), month)), headers=JSON)
+
+
 @app.lambda_function(name="fire")
 def fire(event: Any, context: Any) -> dict[str, Any]:
     """The target of every reminder timer. A transient channel error propagates so Scheduler retries."""

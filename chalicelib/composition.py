@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService
     from chalicelib.clinics.service import ClinicService
     from chalicelib.delivery.dispatch import Dispatcher
+    from chalicelib.usage.meter import UsageMeter
 
 
 class Services:
@@ -65,7 +66,15 @@ class Services:
         from chalicelib.delivery.dispatch import Dispatcher
 
         owners = {"appointment": AppointmentMessages()}
-        return Dispatcher(self.clock, SmsChannel(self.sns), EmailChannel(self.ses, self.settings.ses_sender), owners)
+        return Dispatcher(
+            self.clock, SmsChannel(self.sns), EmailChannel(self.ses, self.settings.ses_sender), owners, self.usage
+        )
+
+    @cached_property
+    def usage(self) -> UsageMeter:
+        from chalicelib.usage.meter import UsageMeter
+
+        return UsageMeter(self.settings.prices, self.settings.default_spend_cap_usd)
 
     @cached_property
     def appointments(self) -> AppointmentService:

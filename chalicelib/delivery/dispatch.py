@@ -2,12 +2,13 @@
 
 The timer (or the API call) that asks for a send is trusted for nothing but ids: the reminder's owner is
 reloaded (for an appointment: `appointment_messages`) and the message goes out only if the owner still wants
-it at the version the timer was armed for, the clinic is active, and the patient has a contact for the
-channel. A conditional write claims the occurrence before the
-channel is called, so a second invocation for the same occurrence sends nothing. A claim carries a lease: if
-the function dies between claim and send, a retry after the lease sends; if it dies after SNS/SES accepted
-the message but before the record is written, a retry after the lease sends again. That window is the one
-place a patient can get a message twice, and it is milliseconds wide.
+it at the version the timer was armed for, the clinic is active and under its monthly spend cap, and the
+patient has a contact for the channel. Every send is metered into the clinic's monthly usage.
+A conditional write claims the occurrence before the channel is called, so a second invocation for the same
+occurrence sends nothing. A claim carries a lease: if the function dies between claim and send, a retry after
+the lease sends; if it dies after SNS/SES accepted the message but before the record is written, a retry after
+the lease sends again. That window is the one place a patient can get a message twice, and it is milliseconds
+wide.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.channels.email import EmailChannel
 from chalicelib.channels.sms import SmsChannel
@@ -28,6 +30,8 @@ from chalicelib.messages.templates import Message
 from chalicelib.observability import count, logger, metrics
 from chalicelib.planning.appointment_reminders import Channel, Status
 from chalicelib.store.models import Delivery, Reminder
+from chalicelib.usage.meter import UsageMeter
+from chalicelib.usage.pricing import Charge
 
 CLAIM_LEASE = timedelta(minutes=5)
 DELIVERY_RETENTION = timedelta(days=400)
@@ -58,11 +62,19 @@ class TransientSendError(Exception):
 
 
 class Dispatcher:
-    def __init__(self, clock: Clock, sms: SmsChannel, email: EmailChannel, owners: Mapping[str, OwnerMessages]) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        sms: SmsChannel,
+        email: EmailChannel,
+        owners: Mapping[str, OwnerMessages],
+        meter: UsageMeter,
+    ) -> None:
         self._clock = clock
         self._sms = sms
         self._email = email
         self._owners = owners  # by Reminder.owner_type
+        self._meter = meter
 
     def deliver(self, request: DeliveryRequest) -> Outcome:
         try:
@@ -81,6 +93,8 @@ class Dispatcher:
             return self._skip(request, reminder, prepared.reason, prepared.new_status)
         if prepared.clinic.status != "active":
             return self._skip(request, reminder, "clinic_suspended")
+        if self._meter.cap_reached(prepared.clinic, self._clock.now()):
+            return self._skip_over_spend_cap(request, reminder)
 
         if not self._claim(request, prepared.channel):
             return self._log(request, Outcome("duplicate", "claimed_elsewhere"))
@@ -88,7 +102,8 @@ class Dispatcher:
             message_id = self._send(prepared.channel, prepared.address, prepared.message)
         except ChannelError as e:
             return self._fail(request, reminder, e)
-        return self._record_sent(request, reminder, message_id)
+        charge = self._meter.charge(prepared.channel, prepared.address, prepared.message.body)
+        return self._record_sent(request, reminder, message_id, charge)
 
     def _send(self, channel: Channel, address: str, message: Message) -> str:
         if channel is Channel.SMS:
@@ -120,17 +135,18 @@ class Dispatcher:
             raise
         return True
 
-    def _record_sent(self, request: DeliveryRequest, reminder: Reminder, message_id: str) -> Outcome:
+    def _record_sent(self, request: DeliveryRequest, reminder: Reminder, message_id: str, charge: Charge) -> Outcome:
         now = self._clock.now()
         lateness = max(0.0, (now - to_utc(request.occurrence)).total_seconds())
-        Delivery(request.reminder_key, iso_utc(request.occurrence)).update(
-            actions=[
-                Delivery.status.set("sent"),
-                Delivery.message_id.set(message_id),
-                Delivery.sent_at.set(now),
-                Delivery.lateness_seconds.set(lateness),
-            ]
-        )
+        sent: list[Action] = [
+            Delivery.status.set("sent"),
+            Delivery.message_id.set(message_id),
+            Delivery.sent_at.set(now),
+            Delivery.lateness_seconds.set(lateness),
+        ]
+        if charge.channel is Channel.SMS:
+            sent.append(Delivery.sms_segments.set(charge.sms_segments))
+        Delivery(request.reminder_key, iso_utc(request.occurrence)).update(actions=sent)
         reminder.update(
             actions=[
                 Reminder.status.set(Status.SENT.value),
@@ -141,6 +157,7 @@ class Dispatcher:
         )
         count("RemindersSent", channel=reminder.channel)
         metrics.add_metric(name="ReminderLatenessSeconds", unit=MetricUnit.Seconds, value=lateness)
+        self._meter_sent(request, reminder, charge, now)
         return self._log(request, Outcome("sent", None, message_id), lateness_seconds=round(lateness, 3))
 
     def _fail(self, request: DeliveryRequest, reminder: Reminder, error: ChannelError) -> Outcome:
@@ -166,6 +183,20 @@ class Dispatcher:
         self._set_status(reminder, status, reason)
         count("RemindersSkipped", channel=reminder.channel)
         return self._log(request, Outcome("skipped", reason))
+
+    def _meter_sent(self, request: DeliveryRequest, reminder: Reminder, charge: Charge, now: datetime) -> None:
+        # After the send is recorded: a metering error must not make a retry send the message again, so it is
+        # logged and counted (UsageNotMetered) for billing to reconcile from the deliveries table.
+        try:
+            self._meter.record(request.clinic_id, now, charge)
+        except PynamoDBException as e:
+            logger.error("usage not metered", extra={"clinic_id": request.clinic_id, "code": e.cause_response_code})
+            count("UsageNotMetered", channel=reminder.channel)
+
+    def _skip_over_spend_cap(self, request: DeliveryRequest, reminder: Reminder) -> Outcome:
+        count("SpendCapReached", channel=reminder.channel)
+        self._meter.record_cap_skip(request.clinic_id, self._clock.now())
+        return self._skip(request, reminder, "spend_cap")
 
     def _set_status(self, reminder: Reminder, status: Status, reason: str) -> None:
         reminder.update(

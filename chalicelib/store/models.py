@@ -44,6 +44,7 @@ class Clinic(Model):
     api_key_hash = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     by_api_key = ClinicsByApiKey()
+    monthly_spend_cap_usd = NumberAttribute(null=True)  # none: the stage's default cap
 
 
 class Patient(Model):
@@ -138,12 +139,29 @@ class Delivery(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class Usage(Model):
+    """A clinic's metered use in one calendar month (UTC), every counter grown by an atomic ADD per send."""
+
+    class Meta:
+        table_name = "unbound-usage"
+
+    clinic_id = UnicodeAttribute(hash_key=True)
+    month = UnicodeAttribute(range_key=True)  # "2026-12", UTC
+    sms_messages = NumberAttribute(default=0)
+    sms_segments = NumberAttribute(default=0)
+    emails = NumberAttribute(default=0)
+    estimated_cost_usd = NumberAttribute(default=0)  # channel fees from the price table in settings
+    spend_cap_skips = NumberAttribute(default=0)  # reminders not sent because the cap was reached
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
 TABLES: dict[str, type[Model]] = {
     "clinics": Clinic,
     "patients": Patient,
     "appointments": Appointment,
     "reminders": Reminder,
     "deliveries": Delivery,
+    "usage": Usage,
 }
 
 

@@ -96,7 +96,9 @@ class Http:
     def delete(self, path: str) -> tuple[int, Any]:
         return self.request("DELETE", path)
 
-    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         status, _, text = self.raw(method, path, body, headers)
         return status, json.loads(text) if text else None
 
@@ -106,7 +108,9 @@ class Http:
         """(status, Content-Type, body text). `body` is sent as is when bytes, else as JSON."""
         data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode("utf-8")
         all_headers = {"Content-Type": "application/json", **self.headers, **(headers or {})}
-        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=all_headers)
+        request = urllib.request.Request(  # noqa: S310 - always the http://127.0.0.1 stack this session started
+            self.base_url + path, data=data, method=method, headers=all_headers
+        )
         try:
             # The URL is always http://127.0.0.1:<port> of the stack this session started.
             with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310
