@@ -89,4 +89,4 @@ def _usd(text: str) -> float:
         value = math.nan
     if not 0 <= value < 1e9:
         raise InvalidRequest.single("--usd", f"{text!r} is not an amount in USD, 0 or more")
-    return round(value, 2)
+    return value
