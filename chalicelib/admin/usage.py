@@ -52,7 +52,7 @@ def usage(context: AdminContext, args: argparse.Namespace) -> dict[str, Any] | s
         text = io.StringIO()
         writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({**row, "spend_cap_reached": str(row["spend_cap_reached"]).lower()} for row in rows)
         return text.getvalue().rstrip("\n")
     total = round(sum(row["estimated_cost_usd"] for row in rows), 6)
     return {"stage": context.stage, "month": month, "estimated_cost_usd": total, "clinics": rows}

@@ -2,13 +2,15 @@
 
 The timer (or the API call) that asks for a send is trusted for nothing but ids: the reminder's owner is
 reloaded (for an appointment: `appointment_messages`) and the message goes out only if the owner still wants
-it at the version the timer was armed for, the clinic is active and under its monthly spend cap, and the
-patient has a contact for the channel. Every send is metered into the clinic's monthly usage.
-A conditional write claims the occurrence before the channel is called, so a second invocation for the same
-occurrence sends nothing. A claim carries a lease: if the function dies between claim and send, a retry after
-the lease sends; if it dies after SNS/SES accepted the message but before the record is written, a retry after
-the lease sends again. That window is the one place a patient can get a message twice, and it is milliseconds
-wide.
+it at the version the timer was armed for, the clinic is active, and the patient has a contact for the
+channel. A conditional write claims the occurrence before the
+channel is called, so a second invocation for the same occurrence sends nothing. A claim carries a lease: if
+the function dies between claim and send, a retry after the lease sends; if it dies after SNS/SES accepted
+the message but before the record is written, a retry after the lease sends again. That window is the one
+place a patient can get a message twice, and it is milliseconds wide.
+
+Before the claim, a clinic whose estimated cost this month has reached its spend cap is skipped (`spend_cap`);
+after a send is recorded, its segments and cost are added to the clinic's monthly usage (`chalicelib.usage`).
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ def test_usage_lists_every_clinic_for_the_month_as_json_and_csv(
     assert report["estimated_cost_usd"] == pytest.approx(2 * 0.00831 + 0.0001)
     assert {row["clinic_id"]: row["sms_segments"] for row in rows} == {clinic.clinic_id: "2", quiet.clinic_id: "0"}
     assert rows[0].keys() >= {"month", "estimated_cost_usd", "spend_cap_usd", "spend_cap_reached"}
+    assert {row["spend_cap_reached"] for row in rows} == {"false"}
 
 
 def test_set_spend_cap_stores_it_and_default_removes_it(
