@@ -7,11 +7,14 @@
 3. Log bytes per fire invocation at INFO: everything the function writes (Powertools JSON lines and the
    embedded-metric lines), plus Lambda's own START/END/REPORT lines.
 4. Fire throughput: reminders due in the same minute, each fired through the real fire function, against the
-   same number of bare SNS publishes, both on the same in-process moto in the same run; then where the fire
-   time goes (per AWS operation, and a profile by package).
+   same number of bare SNS publishes, on the same AWS in the same run; then where the fire time goes (per AWS
+   operation, and a profile by package).
 
-Everything runs on an in-process moto (the `aws` test fixture's set-up: the local stack's own provisioning),
-so it needs no server and no account. Exit status 0 when every target is met, 1 otherwise.
+AWS is the local stack's: moto's server on 127.0.0.1, provisioned by the local stack's own code, the app's
+clients pointed at it; `--in-process` uses moto in process instead (`mock_aws`, as the tests do). No account,
+no network. The app's functions run in this process, invoked as Lambda and API Gateway would (the fire
+function with a JSON round trip of its event; the API through Chalice's test client, authorizer included).
+Exit status 0 when every target is met, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import cProfile
 import functools
 import io
 import json
+import logging
 import os
 import pstats
 import statistics
@@ -112,12 +116,14 @@ class World:
 
 
 @contextlib.contextmanager
-def in_process_aws() -> Iterator[World]:
+def local_aws(server: bool) -> Iterator[World]:
+    """moto in process (`mock_aws`), or with `server` moto's server on 127.0.0.1 as the local stack runs it."""
     import boto3
     from moto import mock_aws
+    from moto.server import ThreadedMotoServer
 
     from chalicelib import composition
-    from chalicelib.settings import Settings
+    from chalicelib.settings import Settings, point_aws_at
     from chalicelib.store import models
     from infra.bench.aws_calls import CallLog
     from infra.local.clock import SimulatedClock
@@ -125,7 +131,16 @@ def in_process_aws() -> Iterator[World]:
 
     settings = Settings.from_env()
     clock = SimulatedClock(start=CLOCK_START, frozen=True)
-    with mock_aws():
+    with contextlib.ExitStack() as stack:
+        if server:
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per call would drown the report
+            moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            moto_server.start()
+            stack.callback(moto_server.stop)
+            host, port = moto_server.get_host_and_port()
+            point_aws_at(f"http://{host}:{port}")  # before any client exists, as the local stack does
+        else:
+            stack.enter_context(mock_aws())
         session = boto3.Session(region_name=settings.region)
         calls = CallLog()
         calls.attach(session.events)
@@ -333,7 +348,7 @@ def seed_due_reminders(world: World, count: int) -> list[dict[str, Any]]:
     return events
 
 
-def throughput_figure(world: World, reminders: int, profile_sample: int) -> tuple[Figure, list[str]]:
+def throughput_figure(world: World, reminders: int, profile_sample: int, served: bool) -> tuple[Figure, list[str]]:
     from infra.bench.costs import AWS_CALL_LATENCY_SECONDS, modelled_billed_seconds
 
     fire = fire_function()
@@ -397,7 +412,8 @@ def throughput_figure(world: World, reminders: int, profile_sample: int) -> tupl
         f"  modelled with AWS round trips ({latencies}) instead of moto's: a fire {modelled_fire * 1000:.0f} ms"
         f" against a publish {modelled_publish * 1000:.0f} ms, {modelled_fire / modelled_publish:.1f}x"
     )
-    lines.append(f"profile of {len(sampled)} more fires, own time by package:")
+    where = "this process only: moto's server answers in its own thread" if served else "moto included"
+    lines.append(f"profile of {len(sampled)} more fires, own time by package ({where}):")
     lines += [f"  {name:32} {share:5.1%}" for name, share in _by_package(profile)[:8]]
     return figure, lines
 
@@ -430,19 +446,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reminders", type=int, default=1000, help="reminders due in the same minute (1000)")
     parser.add_argument("--import-runs", type=int, default=11, help="fresh processes per import timing (11)")
     parser.add_argument("--profile-sample", type=int, default=50, help="extra fires run under cProfile (50)")
+    parser.add_argument(
+        "--in-process", action="store_true", help="moto in process (mock_aws) instead of the local stack's moto server"
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     bench_environment()
     figures = [import_figure(args.import_runs)]
     notes: list[str] = []
-    with in_process_aws() as world:
+    with local_aws(server=not args.in_process) as world:
         cost, logs, cost_notes = cost_figures(world)
-        throughput, throughput_notes = throughput_figure(world, args.reminders, args.profile_sample)
+        throughput, throughput_notes = throughput_figure(
+            world, args.reminders, args.profile_sample, not args.in_process
+        )
     figures += [cost, logs, throughput]
     notes += cost_notes + throughput_notes
 
-    print(f"CareCue benchmark ({os.cpu_count()} cores, Python {sys.version.split()[0]}, in-process moto)\n")
+    where = "moto in process" if args.in_process else "the local stack's moto server on 127.0.0.1"
+    print(f"CareCue benchmark ({os.cpu_count()} cores, Python {sys.version.split()[0]}, AWS: {where})\n")
     for figure in figures:
         verdict = "PASS" if figure.passed else "FAIL"
         print(f"{verdict}  {figure.name:48} {figure.value:10.4f}   target <= {figure.target:g}")
