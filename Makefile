@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 LINE := 120
 
-.PHONY: run test lint typecheck unit clean
+.PHONY: run test lint typecheck unit clean bench
 
 $(INSTALLED): requirements.txt requirements-dev.txt requirements-lock.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ run: $(INSTALLED)
 
 test: lint typecheck lint-templates browser
 	$(BIN)/python -m pytest -p no:cacheprovider -q tests
+
+# Not part of `make test`: cost, log and speed figures against their targets (a few minutes on 2 cores).
+bench: $(INSTALLED)
+	$(BIN)/python -m infra.bench
 
 lint: $(INSTALLED)
 	$(BIN)/ruff format --check --line-length $(LINE) app.py chalicelib infra tests

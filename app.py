@@ -208,6 +208,15 @@ def booking_webhook(provider: str, clinic_id: str) -> Response:
     return Response(result.body, status_code=result.status_code, headers=JSON)
 
 
+@app.route("/v1/usage", methods=["GET"], authorizer=api_key)
+@http_errors
+def get_usage() -> Response:
+    from chalicelib.usage.views import requested_month, usage_view
+
+    month = requested_month(_request().query_params, services().clock.now())
+    return Response(usage_view(services().usage.for_clinic(_clinic_id(), month)), headers=JSON)
+
+
 @app.lambda_function(name="fire")
 def fire(event: Any, context: Any) -> dict[str, Any]:
     """The target of every reminder timer. A transient channel error propagates so Scheduler retries."""

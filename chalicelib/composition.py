@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from chalicelib.reconciling.reminders import ReminderReconciler
     from chalicelib.replies.inbound import SmsReplies
     from chalicelib.scheduling.timers import ReminderTimers
+    from chalicelib.usage.meter import UsageMeter
     from chalicelib.visits.service import VisitService
     from chalicelib.waiting.service import WaitingService
 
@@ -98,7 +99,13 @@ class Services:
             configuration_set=self.settings.ses_configuration_set,
             undeliverable=undeliverable,
         )
-        return Dispatcher(self.clock, SmsChannel(self.sns), email, owners, self.reminder_timers)
+        return Dispatcher(self.clock, SmsChannel(self.sns), email, owners, self.usage, self.reminder_timers)
+
+    @cached_property
+    def usage(self) -> UsageMeter:
+        from chalicelib.usage.meter import UsageMeter
+
+        return UsageMeter(self.settings.prices, self.settings.default_spend_cap_usd)
 
     @cached_property
     def appointments(self) -> AppointmentService:

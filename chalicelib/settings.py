@@ -6,16 +6,57 @@ misconfigured stage fails at its first request instead of writing to a table cal
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+DEFAULT_SPEND_CAP = "100"  # USD a month: what a clinic may spend on messages until an admin sets its own cap
 
 
 class SettingsError(RuntimeError):
     """A required setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    """What a message costs the clinic, in USD, for the usage estimate: the channel fee AWS charges.
+
+    SMS prices are per segment by country calling code ("1" for the US and Canada, "44" for the UK); a number
+    whose code is not listed is priced at `other_sms_segment_usd`. Override with CARECUE_PRICES, e.g.
+    `{"sms_segment_usd": {"1": 0.00831, "44": 0.0395}, "other_sms_segment_usd": 0.05, "email_usd": 0.0001}`.
+    """
+
+    sms_segment_usd: tuple[tuple[str, float], ...] = (("1", 0.00831),)
+    other_sms_segment_usd: float = 0.00831
+    email_usd: float = 0.0001
+
+    @classmethod
+    def from_json(cls, text: str) -> PriceTable:
+        try:
+            raw = json.loads(text)
+            if not isinstance(raw, dict) or not raw.keys() <= {"sms_segment_usd", "other_sms_segment_usd", "email_usd"}:
+                raise ValueError("expected an object with sms_segment_usd, other_sms_segment_usd and email_usd")
+            default = cls()
+            sms = raw.get("sms_segment_usd", dict(default.sms_segment_usd))
+            if not isinstance(sms, dict) or not all(code.isdigit() and 1 <= len(code) <= 3 for code in sms):
+                raise ValueError('sms_segment_usd must map country calling codes such as "1" or "44" to prices')
+            table = cls(
+                sms_segment_usd=tuple(sorted((code, _price(value)) for code, value in sms.items())),
+                other_sms_segment_usd=_price(raw.get("other_sms_segment_usd", default.other_sms_segment_usd)),
+                email_usd=_price(raw.get("email_usd", default.email_usd)),
+            )
+        except ValueError as e:  # json.JSONDecodeError is a ValueError
+            raise SettingsError(f"CARECUE_PRICES is not a valid price table: {e}") from e
+        return table
+
+
+def _price(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 100:
+        raise ValueError(f"{value!r} is not a price in USD")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -31,6 +72,8 @@ class Settings:
     ses_configuration_set: str | None = None
     # Where patients reach /p/{token} (the API's custom domain); empty leaves links out of messages.
     public_url: str = ""
+    prices: PriceTable = field(default_factory=PriceTable)
+    default_spend_cap_usd: float = float(DEFAULT_SPEND_CAP)
 
     @property
     def resource_prefix(self) -> str:
@@ -73,7 +116,19 @@ class Settings:
             log_level=env.get("POWERTOOLS_LOG_LEVEL", "INFO"),
             ses_configuration_set=env.get("CARECUE_SES_CONFIGURATION_SET", "").strip() or None,
             public_url=env.get("CARECUE_PUBLIC_URL", "").strip(),
+            prices=PriceTable.from_json(env["CARECUE_PRICES"]) if env.get("CARECUE_PRICES") else PriceTable(),
+            default_spend_cap_usd=_spend_cap(env.get("CARECUE_DEFAULT_SPEND_CAP_USD", DEFAULT_SPEND_CAP)),
         )
+
+
+def _spend_cap(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1e9:
+        raise SettingsError(f"CARECUE_DEFAULT_SPEND_CAP_USD={text!r} must be an amount in USD, 0 or more")
+    return value
 
 
 def resource_prefix(stage: str) -> str:
@@ -83,6 +138,11 @@ def resource_prefix(stage: str) -> str:
 
 def parameter_path(stage: str) -> str:
     return f"/carecue/{stage}"
+
+
+def default_spend_cap_from_env() -> float:
+    """The stage's default monthly spend cap, for the admin command line (which has no Lambda settings)."""
+    return _spend_cap(os.environ.get("CARECUE_DEFAULT_SPEND_CAP_USD", DEFAULT_SPEND_CAP))
 
 
 def stage_from_env() -> str | None:

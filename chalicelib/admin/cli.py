@@ -1,7 +1,8 @@
 """`python -m chalicelib.admin`: the clinic admin's command line, for anywhere AWS credentials work (AWS
 CloudShell included) or, with `--endpoint-url`, the local stack.
 
-Each command prints one JSON object on success; a failure prints one line on stderr and exits non-zero.
+Each command prints one JSON object on success (or the text it was asked for, such as CSV); a failure prints one
+line on stderr and exits non-zero.
 Commands live in one module per concern; each module's `register` adds its subcommands.
 """
 
@@ -15,13 +16,13 @@ from collections.abc import Sequence
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib.admin import clinic_access, clinics, dead_letters, webhooks
+from chalicelib.admin import clinic_access, clinics, dead_letters, usage, webhooks
 from chalicelib.admin.context import AdminContext
 from chalicelib.clock import Clock, SystemClock
 from chalicelib.errors import CareCueError
 from chalicelib.settings import point_aws_at, stage_from_env
 
-COMMAND_MODULES = [clinics, clinic_access, dead_letters, webhooks]
+COMMAND_MODULES = [clinics, clinic_access, dead_letters, webhooks, usage]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +46,8 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
     stage = args.stage or stage_from_env() or ("local" if args.endpoint_url else "dev")
     context = AdminContext(stage, args.region, clock=clock or SystemClock())
     try:
-        print(json.dumps(args.run(context, args)))
+        result = args.run(context, args)
+        print(result if isinstance(result, str) else json.dumps(result))  # a str is a finished text, e.g. CSV
         return 0
     except CareCueError as e:
         return _fail(str(e))

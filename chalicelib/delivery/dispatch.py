@@ -8,6 +8,9 @@ channel is called, so a second invocation for the same occurrence sends nothing.
 the function dies between claim and send, a retry after the lease sends; if it dies after SNS/SES accepted
 the message but before the record is written, a retry after the lease sends again. That window is the one
 place a patient can get a message twice, and it is milliseconds wide.
+
+Before the claim, a clinic whose estimated cost this month has reached its spend cap is skipped (`spend_cap`);
+after a send is recorded, its segments and cost are added to the clinic's monthly usage (`chalicelib.usage`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.channels.email import EmailChannel
@@ -30,6 +33,8 @@ from chalicelib.messages.templates import Message
 from chalicelib.observability import count, logger, metrics
 from chalicelib.planning.appointment_reminders import Channel, Status
 from chalicelib.store.models import Delivery, Reminder
+from chalicelib.usage.meter import UsageMeter
+from chalicelib.usage.pricing import Charge
 
 if TYPE_CHECKING:
     from chalicelib.scheduling.timers import ReminderTimers
@@ -69,12 +74,14 @@ class Dispatcher:
         sms: SmsChannel,
         email: EmailChannel,
         owners: Mapping[str, OwnerMessages],
+        meter: UsageMeter,
         timers: ReminderTimers | None = None,
     ) -> None:
         self._clock = clock
         self._sms = sms
         self._email = email
         self._owners = owners  # by Reminder.owner_type
+        self._meter = meter
         self._timers = timers  # to re-arm a reminder deferred by quiet hours
 
     def deliver(self, request: DeliveryRequest) -> Outcome:
@@ -94,6 +101,8 @@ class Dispatcher:
             return self._skip(request, reminder, prepared.reason, prepared.new_status)
         if prepared.clinic.status != "active":
             return self._skip(request, reminder, "clinic_suspended")
+        if self._meter.cap_reached(prepared.clinic, self._clock.now()):
+            return self._skip_over_spend_cap(request, reminder)
         from chalicelib.delivery.patient_rules import check_patient_rules, note_sent
 
         verdict = check_patient_rules(prepared, reminder, self._clock.now())
@@ -106,21 +115,22 @@ class Dispatcher:
 
         if not self._claim(request, prepared.channel):
             return self._log(request, Outcome("duplicate", "claimed_elsewhere"))
-        segments = None
         try:
-            message_id, segments = self._send(prepared.channel, prepared.address, prepared.message)
+            message_id, sent_text = self._send(prepared.channel, prepared.address, prepared.message)
         except ChannelError as e:
             return self._fail(request, reminder, e)
         note_sent(prepared, self._clock.now())
-        return self._record_sent(request, reminder, message_id, segments)
+        charge = self._meter.charge(prepared.channel, prepared.address, sent_text)
+        return self._record_sent(request, reminder, message_id, charge)
 
-    def _send(self, channel: Channel, address: str, message: Message) -> tuple[str, int | None]:
+    def _send(self, channel: Channel, address: str, message: Message) -> tuple[str, str]:
+        """Sends and returns the channel's message id and the text as sent (what the patient is charged for)."""
         if channel is Channel.SMS:
-            from chalicelib.messages.gsm7 import sanitise, segment_count
+            from chalicelib.messages.gsm7 import sanitise
 
             body = sanitise(message.body)  # never UCS-2 by accident: a curly quote would halve the segment
-            return self._sms.send(address, body), segment_count(body)
-        return self._email.send_message(address, message), None
+            return self._sms.send(address, body), body
+        return self._email.send_message(address, message), message.body
 
     def _defer(self, request: DeliveryRequest, reminder: Reminder, until: datetime) -> Outcome:
         """A late timer that woke in quiet hours: the reminder waits for their end under a timer of its own."""
@@ -166,20 +176,18 @@ class Dispatcher:
             raise
         return True
 
-    def _record_sent(
-        self, request: DeliveryRequest, reminder: Reminder, message_id: str, segments: int | None = None
-    ) -> Outcome:
+    def _record_sent(self, request: DeliveryRequest, reminder: Reminder, message_id: str, charge: Charge) -> Outcome:
         now = self._clock.now()
         lateness = max(0.0, (now - to_utc(request.occurrence)).total_seconds())
-        actions: list[Action] = [
+        sent: list[Action] = [
             Delivery.status.set("sent"),
             Delivery.message_id.set(message_id),
             Delivery.sent_at.set(now),
             Delivery.lateness_seconds.set(lateness),
         ]
-        if segments is not None:
-            actions.append(Delivery.sms_segments.set(segments))
-        Delivery(request.reminder_key, iso_utc(request.occurrence)).update(actions=actions)
+        if charge.channel is Channel.SMS:
+            sent.append(Delivery.sms_segments.set(charge.sms_segments))
+        Delivery(request.reminder_key, iso_utc(request.occurrence)).update(actions=sent)
         reminder.update(
             actions=[
                 Reminder.status.set(Status.SENT.value),
@@ -190,6 +198,7 @@ class Dispatcher:
         )
         count("RemindersSent", channel=reminder.channel)
         metrics.add_metric(name="ReminderLatenessSeconds", unit=MetricUnit.Seconds, value=lateness)
+        self._meter_sent(request, reminder, charge, now)
         return self._log(request, Outcome("sent", None, message_id), lateness_seconds=round(lateness, 3))
 
     def _fail(self, request: DeliveryRequest, reminder: Reminder, error: ChannelError) -> Outcome:
@@ -215,6 +224,20 @@ class Dispatcher:
         self._set_status(reminder, status, reason)
         count("RemindersSkipped", channel=reminder.channel)
         return self._log(request, Outcome("skipped", reason))
+
+    def _meter_sent(self, request: DeliveryRequest, reminder: Reminder, charge: Charge, now: datetime) -> None:
+        # After the send is recorded: a metering error must not make a retry send the message again, so it is
+        # logged and counted (UsageNotMetered) for billing to reconcile from the deliveries table.
+        try:
+            self._meter.record(request.clinic_id, now, charge)
+        except PynamoDBException as e:
+            logger.error("usage not metered", extra={"clinic_id": request.clinic_id, "code": e.cause_response_code})
+            count("UsageNotMetered", channel=reminder.channel)
+
+    def _skip_over_spend_cap(self, request: DeliveryRequest, reminder: Reminder) -> Outcome:
+        count("SpendCapReached", channel=reminder.channel)
+        self._meter.record_cap_skip(request.clinic_id, self._clock.now())
+        return self._skip(request, reminder, "spend_cap")
 
     def _set_status(self, reminder: Reminder, status: Status, reason: str) -> None:
         reminder.update(

@@ -58,6 +58,8 @@ class Clinic(Model):
     board_token_hash = UnicodeAttribute(null=True)  # SHA-256 of the waiting-room board link; none: no board
     policy = HandEditedText(null=True)  # JSON; validated on read (chalicelib.clinics.policy), absent = defaults
 
+    monthly_spend_cap_usd = NumberAttribute(null=True)  # none: the stage's default cap
+
 
 class PatientsByPhone(GlobalSecondaryIndex["Patient"]):  # type: ignore[no-untyped-call]
     """Finds the patient records behind an inbound SMS."""
@@ -257,6 +259,22 @@ class Contact(Model):
     help_replied_at = UTCDateTimeAttribute(null=True)
 
 
+class Usage(Model):
+    """A clinic's metered use in one calendar month (UTC), every counter grown by an atomic ADD per send."""
+
+    class Meta:
+        table_name = "unbound-usage"
+
+    clinic_id = UnicodeAttribute(hash_key=True)
+    month = UnicodeAttribute(range_key=True)  # "2026-12", UTC
+    sms_messages = NumberAttribute(default=0)
+    sms_segments = NumberAttribute(default=0)
+    emails = NumberAttribute(default=0)
+    estimated_cost_usd = NumberAttribute(default=0)  # channel fees from the price table in settings
+    spend_cap_skips = NumberAttribute(default=0)  # reminders not sent because the cap was reached
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
 TABLES: dict[str, type[Model]] = {
     "clinics": Clinic,
     "patients": Patient,
@@ -267,6 +285,7 @@ TABLES: dict[str, type[Model]] = {
     "email-suppressions": EmailSuppression,
     "booking-links": BookingLink,
     "contacts": Contact,
+    "usage": Usage,
 }
 
 

@@ -1,0 +1,480 @@
+"""`make bench` (`python -m infra.bench`): prints the four figures of CareCue's cost and speed targets.
+
+1. `import app` against `import boto3` alone: the median over fresh processes of each, as a ratio.
+2. AWS API calls per booking (an appointment with two SMS reminders, through the API and its authorizer) and
+   per sent reminder (through the fire function), counted with botocore event hooks, and the infrastructure
+   cost they imply (`infra.bench.costs`) next to the channel fee: (fees + infrastructure) / fees.
+3. Log bytes per fire invocation at INFO: everything the function writes (Powertools JSON lines and the
+   embedded-metric lines), plus Lambda's own START/END/REPORT lines.
+4. Fire throughput: reminders due in the same minute, each fired through the real fire function, against the
+   same number of bare SNS publishes, on the same AWS in the same run; then where the fire time goes (per AWS
+   operation, and a profile by package).
+
+AWS is the local stack's: moto's server on 127.0.0.1, provisioned by the local stack's own code, the app's
+clients pointed at it; `--in-process` uses moto in process instead (`mock_aws`, as the tests do). No account,
+no network. The app's functions run in this process, invoked as Lambda and API Gateway would (the fire
+function with a JSON round trip of its event; the API through Chalice's test client, authorizer included).
+Exit status 0 when every target is met, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import functools
+import io
+import json
+import logging
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STAGE = "bench"
+CLOCK_START = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # a Monday; every appointment starts two days later
+APPOINTMENT_START = "2026-12-02T10:00:00-05:00"
+
+IMPORT_RATIO_TARGET = 1.3
+COST_RATIO_TARGET = 1.005
+LOG_BYTES_TARGET = 1536
+FIRE_RATIO_TARGET = 3.0
+_BATCH = 50
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    value: float
+    target: float
+    detail: str
+
+    @property
+    def passed(self) -> bool:
+        return self.value <= self.target
+
+
+# -- 1. import time ------------------------------------------------------------------------------------------
+
+
+def import_seconds(module: str) -> float:
+    """`import module` timed inside a fresh interpreter, from the project root with a clean AWS environment."""
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    done = subprocess.run(  # noqa: S603 - our own interpreter, a constant program
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=60
+    )
+    return float(done.stdout.strip())
+
+
+def import_figure(runs: int) -> Figure:
+    boto3_times, app_times = [], []
+    for _ in range(runs):  # interleaved, so a busy moment on the machine hits both alike
+        boto3_times.append(import_seconds("boto3"))
+        app_times.append(import_seconds("app"))
+    boto3_ms, app_ms = statistics.median(boto3_times) * 1000, statistics.median(app_times) * 1000
+    return Figure(
+        "import app / import boto3",
+        app_ms / boto3_ms,
+        IMPORT_RATIO_TARGET,
+        f"median of {runs} fresh processes each: import app {app_ms:.0f} ms, import boto3 {boto3_ms:.0f} ms",
+    )
+
+
+# -- the in-process AWS --------------------------------------------------------------------------------------
+
+
+def bench_environment() -> None:
+    from chalicelib.settings import local_environment
+
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        os.environ.pop(name, None)
+    os.environ.update(local_environment(STAGE))
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106 - moto accepts any key; this is no secret
+        AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
+        POWERTOOLS_LOG_LEVEL="INFO",
+    )
+
+
+@dataclass
+class World:
+    services: Any
+    clock: Any
+    calls: Any
+    clinic_id: str
+    api_key: str
+
+
+@contextlib.contextmanager
+def local_aws(server: bool) -> Iterator[World]:
+    """moto in process (`mock_aws`), or with `server` moto's server on 127.0.0.1 as the local stack runs it."""
+    import boto3
+    from moto import mock_aws
+    from moto.server import ThreadedMotoServer
+
+    from chalicelib import composition
+    from chalicelib.settings import Settings, point_aws_at
+    from chalicelib.store import models
+    from infra.bench.aws_calls import CallLog
+    from infra.local.clock import SimulatedClock
+    from infra.local.provision import provision
+
+    settings = Settings.from_env()
+    clock = SimulatedClock(start=CLOCK_START, frozen=True)
+    with contextlib.ExitStack() as stack:
+        if server:
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per call would drown the report
+            moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            moto_server.start()
+            stack.callback(moto_server.stop)
+            host, port = moto_server.get_host_and_port()
+            point_aws_at(f"http://{host}:{port}")  # before any client exists, as the local stack does
+        else:
+            stack.enter_context(mock_aws())
+        session = boto3.Session(region_name=settings.region)
+        calls = CallLog()
+        calls.attach(session.events)
+        provision(settings, session)
+        services = composition.configure(settings, clock, session)
+        # PynamoDB's shared connection has a botocore session of its own; it makes its client on first use.
+        assert models._shared_connection is not None
+        calls.attach(models._shared_connection.session)
+        clinic = services.clinics.create("Riverside Family Clinic", "America/New_York")
+        services.usage  # noqa: B018 - built before timing starts, as a warm Lambda has it
+        try:
+            yield World(services, clock, calls, clinic.clinic_id, clinic.api_key)
+        finally:
+            composition.reset()
+
+
+@contextlib.contextmanager
+def captured_logs() -> Iterator[io.StringIO]:
+    """Everything the function writes while inside: Powertools' JSON log lines and the EMF metric lines."""
+    from chalicelib.observability import logger
+
+    buffer = io.StringIO()
+    handler: Any = logger.registered_handler
+    previous = handler.setStream(buffer)
+    try:
+        with contextlib.redirect_stdout(buffer):
+            yield buffer
+    finally:
+        handler.setStream(previous)
+
+
+def booking_body(index: int, start: str = APPOINTMENT_START) -> bytes:
+    phone = f"+1415555{100 + index % 100:04d}"  # the fictional 555-01xx range
+    body = {"patient": {"name": "Pat Example", "phone": phone}, "start": start}
+    return json.dumps(body).encode()
+
+
+def timer_event(world: World, appointment_id: str, reminder_id: str) -> dict[str, Any]:
+    """The event Scheduler passes: the Input stored with the schedule, its scheduled-time placeholder filled."""
+    schedule = world.services.scheduler.get_schedule(
+        Name=f"{appointment_id}.{reminder_id}", GroupName=world.services.settings.schedule_group
+    )
+    due = schedule["ScheduleExpression"].removeprefix("at(").removesuffix(")") + "Z"
+    event: dict[str, Any] = json.loads(schedule["Target"]["Input"].replace("<aws.scheduler.scheduled-time>", due))
+    return event
+
+
+def fire_function() -> Callable[[dict[str, Any]], Any]:
+    """The fire function as Lambda invokes it (as the local stack does): the event a JSON round trip."""
+    from chalice.local import LambdaContext
+
+    import app
+
+    context = LambdaContext(function_name=f"carecue-{STAGE}-fire", memory_size=256)
+    return lambda event: app.fire(json.loads(json.dumps(event)), context)
+
+
+# -- 2 and 3. calls, cost and logs per booking and per fire -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Measured:
+    calls: int
+    by_operation: dict[str, int]
+    invocation: Any  # costs.Invocation
+    app_log_bytes: int
+
+
+def measure(world: World, run: Callable[[], Any], *, api: bool, scheduler: bool) -> Measured:
+    from infra.bench.costs import Invocation, modelled_billed_seconds
+
+    world.calls.reset()
+    with captured_logs() as logs:
+        started = time.perf_counter()
+        run()
+        wall = time.perf_counter() - started
+    by_service: dict[str, int] = defaultdict(int)
+    for name, n in world.calls.calls.items():
+        by_service[name.split(".")[0]] += n
+    billed = modelled_billed_seconds(wall, sum(world.calls.seconds.values()), by_service)
+    log_bytes = len(logs.getvalue().encode("utf-8"))
+    invocation = Invocation(billed, world.calls.read_units, world.calls.write_units, log_bytes, api, scheduler)
+    return Measured(world.calls.total, dict(world.calls.calls), invocation, log_bytes)
+
+
+def cost_figures(world: World) -> tuple[Figure, Figure, list[str]]:
+    from chalice.test import Client
+
+    import app
+    from infra.bench.costs import LAMBDA_PLATFORM_LOG_BYTES
+
+    fire = fire_function()
+    headers = {"Authorization": f"Bearer {world.api_key}", "Content-Type": "application/json"}
+    with Client(app.app, stage_name="local") as client, captured_logs():
+        client.http.post("/v1/appointments", headers=headers, body=booking_body(99))  # warm: a warm Lambda
+        answer: dict[str, Any] = {}
+
+        def book() -> None:
+            answer.update(client.http.post("/v1/appointments", headers=headers, body=booking_body(0)).json_body)
+
+        booking = measure(world, book, api=True, scheduler=False)
+    appointment_id = answer["id"]
+    fires = []
+    for reminder_id in ("reminder-24h.sms", "reminder-2h.sms"):
+        event = timer_event(world, appointment_id, reminder_id)
+        world.clock.set(datetime.fromisoformat(event["scheduled_time"]) + timedelta(seconds=20))
+        outcome: dict[str, Any] = {}
+        fires.append(measure(world, functools.partial(_fire_into, fire, event, outcome), api=False, scheduler=True))
+        assert outcome.get("result") == "sent", outcome
+
+    from chalicelib.planning.appointment_reminders import Channel
+
+    fee = world.services.usage.charge(Channel.SMS, "+14155550100", "x").cost_usd  # every CareCue SMS is 1 segment
+    sent = fires[0]
+    infra_booking = booking.invocation.cost_usd()
+    infra_fire = sum(f.invocation.cost_usd() for f in fires) / len(fires)
+    fees = 3 * fee  # the confirmation and the two reminders
+    lifecycle = (fees + infra_booking + 2 * infra_fire) / fees
+    per_fire_ratio = (fee + infra_fire) / fee
+    log_total = sent.app_log_bytes + LAMBDA_PLATFORM_LOG_BYTES
+    cost = Figure(
+        "(channel fees + infrastructure) / channel fees",
+        lifecycle,
+        COST_RATIO_TARGET,
+        f"appointment with 2 SMS reminders: fees ${fees:.5f}, infrastructure ${infra_booking + 2 * infra_fire:.7f} "
+        f"(booking ${infra_booking:.7f}, each fire ${infra_fire:.7f}); per sent reminder alone {per_fire_ratio:.5f}",
+    )
+    logs = Figure(
+        "log bytes per fire (INFO)",
+        log_total,
+        LOG_BYTES_TARGET,
+        f"{sent.app_log_bytes} B from CareCue (JSON log + EMF metric lines) + {LAMBDA_PLATFORM_LOG_BYTES} B Lambda "
+        f"START/END/REPORT; booking request: {booking.app_log_bytes} B",
+    )
+    lines = [
+        f"AWS API calls per booking: {booking.calls}  {_operations(booking.by_operation)}",
+        f"AWS API calls per sent reminder: {sent.calls}  {_operations(sent.by_operation)}",
+        f"DynamoDB request units: booking {booking.invocation.read_units:g} RRU + "
+        f"{booking.invocation.write_units:g} WRU; fire {sent.invocation.read_units:g} RRU + "
+        f"{sent.invocation.write_units:g} WRU",
+        f"modelled billed Lambda time: booking {booking.invocation.billed_seconds * 1000:.0f} ms, "
+        f"fire {sent.invocation.billed_seconds * 1000:.0f} ms (256 MB)",
+    ]
+    return cost, logs, lines
+
+
+def _fire_into(fire: Callable[[dict[str, Any]], Any], event: dict[str, Any], outcome: dict[str, Any]) -> None:
+    outcome.update(fire(event))
+
+
+def _operations(by_operation: dict[str, int]) -> str:
+    return "(" + ", ".join(f"{name} {n}" for name, n in sorted(by_operation.items())) + ")"
+
+
+# -- 4. fire throughput ---------------------------------------------------------------------------------------
+
+
+def seed_due_reminders(world: World, count: int) -> list[dict[str, Any]]:
+    """`count` booked appointments whose 24 h SMS reminders are all due in the same minute, written straight to
+    the tables in batches (booking each through the API would take minutes on moto), and the events their
+    timers would carry, from the same `Timer.input` the booking service arms them with."""
+    from chalicelib.clock import iso_utc
+    from chalicelib.scheduling.timers import SCHEDULED_TIME, Timer, schedule_name
+    from chalicelib.store.models import Appointment, Patient, Reminder
+
+    now = world.clock.now()
+    start = (now + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    due = start - timedelta(hours=24)
+    events = []
+    with Appointment.batch_write() as appointments, Patient.batch_write() as patients:
+        with Reminder.batch_write() as reminders:
+            for index in range(count):
+                appointment_id, patient_id = f"apt_bench{index:011d}", f"pat_bench{index:08d}"
+                phone = f"+1415555{100 + index % 100:04d}"
+                patients.save(Patient(world.clinic_id, patient_id, name="Pat Example", phone=phone, created_at=now))
+                appointments.save(
+                    Appointment(
+                        world.clinic_id,
+                        appointment_id,
+                        patient_id=patient_id,
+                        start=start,
+                        timezone="America/New_York",
+                        status="booked",
+                        version=1,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                reminders.save(
+                    Reminder(
+                        appointment_id,
+                        "reminder-24h.sms",
+                        clinic_id=world.clinic_id,
+                        kind="reminder",
+                        channel="sms",
+                        send_at=due,
+                        status="scheduled",
+                        owner_version=1,
+                        schedule_name=schedule_name(appointment_id, "reminder-24h.sms"),
+                        updated_at=now,
+                    )
+                )
+                timer = Timer(world.clinic_id, appointment_id, "reminder-24h.sms", 1, due)
+                events.append(json.loads(timer.input().replace(SCHEDULED_TIME, iso_utc(due))))
+    return events
+
+
+def throughput_figure(world: World, reminders: int, profile_sample: int, served: bool) -> tuple[Figure, list[str]]:
+    from infra.bench.costs import AWS_CALL_LATENCY_SECONDS, modelled_billed_seconds
+
+    fire = fire_function()
+    started = time.perf_counter()
+    events = seed_due_reminders(world, reminders + profile_sample)
+    setup = time.perf_counter() - started
+    world.clock.set(datetime.fromisoformat(events[0]["scheduled_time"]) + timedelta(seconds=20))
+    timed, sampled = events[:reminders], events[reminders:]
+
+    # The bare publishes: the same client, numbers and text, nothing else. Fires and publishes alternate in
+    # batches of 50, so a busy moment on a shared machine slows both alike instead of skewing the ratio.
+    sns = world.services.sns
+    text = "Riverside Family Clinic: reminder of your appointment on Wed 2 Dec at 10:00 AM."
+    bare = fired = 0.0
+    results: dict[str, int] = defaultdict(int)
+    world.calls.reset()
+    for first in range(0, reminders, _BATCH):
+        batch = timed[first : first + _BATCH]
+        before = (world.calls.calls.copy(), world.calls.seconds.copy())
+        started = time.perf_counter()
+        for index in range(first, first + len(batch)):
+            sns.publish(PhoneNumber=f"+1415555{100 + index % 100:04d}", Message=text)
+        bare += time.perf_counter() - started
+        world.calls.calls, world.calls.seconds = before  # the breakdown below is the fires' own calls
+        with captured_logs():
+            started = time.perf_counter()
+            for event in batch:
+                results[fire(event)["result"]] += 1
+            fired += time.perf_counter() - started
+    assert results == {"sent": reminders}, dict(results)
+    in_calls = dict(world.calls.seconds)
+    calls_per_fire = world.calls.total / reminders
+
+    profile = cProfile.Profile()
+    with captured_logs():
+        profile.enable()
+        for event in sampled:
+            fire(event)
+        profile.disable()
+
+    ratio = fired / bare
+    figure = Figure(
+        "fire time / bare SNS publish",
+        ratio,
+        FIRE_RATIO_TARGET,
+        f"{reminders} reminders due in the same minute: fired in {fired:.2f} s ({reminders / fired:.0f}/s), "
+        f"{reminders} bare publishes in {bare:.2f} s ({reminders / bare:.0f}/s); set-up {setup:.1f} s",
+    )
+    lines = [f"where the fire time goes ({calls_per_fire:.1f} AWS calls per fire; total {fired:.2f} s):"]
+    aws_total = sum(in_calls.values())
+    for name, seconds in sorted(in_calls.items(), key=lambda item: -item[1]):
+        lines.append(f"  {name:32} {seconds:6.2f} s  {seconds / fired:5.1%}")
+    lines.append(f"  {'outside AWS calls':32} {fired - aws_total:6.2f} s  {(fired - aws_total) / fired:5.1%}")
+    by_service: dict[str, int] = defaultdict(int)
+    for name, n in world.calls.calls.items():
+        by_service[name.split(".")[0]] += n
+    modelled_fire = modelled_billed_seconds(fired, aws_total, by_service) / reminders
+    modelled_publish = AWS_CALL_LATENCY_SECONDS["sns"]
+    latencies = ", ".join(f"{service} {seconds * 1000:.0f} ms" for service, seconds in AWS_CALL_LATENCY_SECONDS.items())
+    lines.append(
+        f"  modelled with AWS round trips ({latencies}) instead of moto's: a fire {modelled_fire * 1000:.0f} ms"
+        f" against a publish {modelled_publish * 1000:.0f} ms, {modelled_fire / modelled_publish:.1f}x"
+    )
+    where = "this process only: moto's server answers in its own thread" if served else "moto included"
+    lines.append(f"profile of {len(sampled)} more fires, own time by package ({where}):")
+    lines += [f"  {name:32} {share:5.1%}" for name, share in _by_package(profile)[:8]]
+    return figure, lines
+
+
+def _by_package(profile: cProfile.Profile) -> list[tuple[str, float]]:
+    stats: Any = pstats.Stats(profile)
+    own: dict[str, float] = defaultdict(float)
+    for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():
+        own[_package(filename)] += tottime
+    total = sum(own.values()) or 1.0
+    return sorted(((name, seconds / total) for name, seconds in own.items()), key=lambda item: -item[1])
+
+
+def _package(filename: str) -> str:
+    path = filename.replace("\\", "/")
+    if "site-packages/" in path:
+        return path.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
+    if str(REPO_ROOT) in path:
+        return path.split(str(REPO_ROOT) + "/", 1)[1].split("/", 1)[0].removesuffix(".py")
+    if path.startswith("<") or "/lib/python" not in path:
+        return "python (built-in)"
+    return "python stdlib: " + path.rsplit("/", 1)[1].removesuffix(".py")
+
+
+# -- report ---------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--reminders", type=int, default=1000, help="reminders due in the same minute (1000)")
+    parser.add_argument("--import-runs", type=int, default=11, help="fresh processes per import timing (11)")
+    parser.add_argument("--profile-sample", type=int, default=50, help="extra fires run under cProfile (50)")
+    parser.add_argument(
+        "--in-process", action="store_true", help="moto in process (mock_aws) instead of the local stack's moto server"
+    )
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    bench_environment()
+    figures = [import_figure(args.import_runs)]
+    notes: list[str] = []
+    with local_aws(server=not args.in_process) as world:
+        cost, logs, cost_notes = cost_figures(world)
+        throughput, throughput_notes = throughput_figure(
+            world, args.reminders, args.profile_sample, not args.in_process
+        )
+    figures += [cost, logs, throughput]
+    notes += cost_notes + throughput_notes
+
+    where = "moto in process" if args.in_process else "the local stack's moto server on 127.0.0.1"
+    print(f"CareCue benchmark ({os.cpu_count()} cores, Python {sys.version.split()[0]}, AWS: {where})\n")
+    for figure in figures:
+        verdict = "PASS" if figure.passed else "FAIL"
+        print(f"{verdict}  {figure.name:48} {figure.value:10.4f}   target <= {figure.target:g}")
+        print(f"      {figure.detail}")
+    print()
+    for note in notes:
+        print(note)
+    print(f"\n{time.perf_counter() - started:.0f} s in all")
+    return 0 if all(figure.passed for figure in figures) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
