@@ -19,7 +19,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import FieldProblem, InvalidRequest
-from chalicelib.messages.gsm7 import sanitise, segment_count
+from chalicelib.messages.gsm7 import sanitise
+from chalicelib.messages.segments import sms_segments
 from chalicelib.planning.appointment_reminders import (
     ChannelChoice,
     Kind,
@@ -289,7 +290,7 @@ def _template_problem(text: str, clinic_name: str, limit: int) -> str | None:
     if any(not name for name in names):
         return "has an empty {} placeholder"
     sample = sanitise(text.format(clinic=clinic_name, **SAMPLE_VALUES))
-    segments = segment_count(sample)
+    segments = sms_segments(sample)
     if segments > limit:
         return f"is {segments} SMS segments with typical values; the clinic's limit is {limit}"
     return None

@@ -1,25 +1,17 @@
-"""SMS encoding as a cost decision: keep a text GSM-7 whenever it can be, and count its segments exactly.
+"""SMS encoding as a cost decision: keep a text GSM-7 whenever it can be (its segments are counted exactly by
+`chalicelib.messages.segments`).
 
 One curly quote or long dash turns a whole SMS into UCS-2, which fits 70 characters a segment instead of 160
 and so can double the bill. `sanitise` replaces look-alikes (typographic quotes and dashes, the no-break and
 narrow spaces that CLDR puts into formatted times, accented letters GSM-7 lacks) with their GSM-7 twins; what
 cannot be replaced (Arabic script, emoji) is left alone and the text is sent, and counted, as UCS-2.
-
-Counting: GSM-7 is 160 septets in one segment, 153 a segment when concatenated; a character of the extension
-table (`^{}\\[~]|€` and form feed) takes two septets and its two halves never straddle segments. UCS-2 is 70
-UTF-16 code units in one segment, 67 when concatenated, and a surrogate pair never straddles segments.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 
-GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+from chalicelib.messages.segments import GSM7_BASIC, GSM7_EXTENSION, sms_segments
 
 _LOOK_ALIKES = {
     **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u00b4\u0060", "'"),
@@ -31,20 +23,6 @@ _LOOK_ALIKES = {
     "\u2022": "-",
     "\u00b7": "-",
 }
-
-SINGLE = {"gsm7": 160, "ucs2": 70}
-CONCATENATED = {"gsm7": 153, "ucs2": 67}
-
-
-@dataclass(frozen=True)
-class SmsEncoding:
-    encoding: str  # gsm7 | ucs2
-    units: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
-    segments: int
-
-
-def is_gsm7(text: str) -> bool:
-    return all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text)
 
 
 def sanitise(text: str) -> str:
@@ -61,36 +39,10 @@ def sanitise(text: str) -> str:
         else:
             out.append(_without_accent(char))
     replaced = "".join(out)
-    return replaced if segment_count(replaced) <= segment_count(text) else text
+    return replaced if sms_segments(replaced) <= sms_segments(text) else text
 
 
 def _without_accent(char: str) -> str:
     # á → a, í → i, ó → o: the base letter when it is GSM-7; anything else (Arabic, emoji) stays as it is.
     base = unicodedata.normalize("NFD", char)[0]
     return base if base != char and base in GSM7_BASIC else char
-
-
-def encode_count(text: str) -> SmsEncoding:
-    """The encoding SNS will use for `text` as given, and its exact number of segments."""
-    if is_gsm7(text):
-        widths = [2 if char in GSM7_EXTENSION else 1 for char in text]
-        return SmsEncoding("gsm7", sum(widths), _segments(widths, "gsm7"))
-    widths = [2 if ord(char) > 0xFFFF else 1 for char in text]
-    return SmsEncoding("ucs2", sum(widths), _segments(widths, "ucs2"))
-
-
-def _segments(widths: list[int], encoding: str) -> int:
-    total = sum(widths)
-    if total <= SINGLE[encoding]:
-        return 1
-    limit = CONCATENATED[encoding]
-    segments, used = 1, 0
-    for width in widths:
-        if used + width > limit:  # a two-unit character never straddles two segments
-            segments, used = segments + 1, 0
-        used += width
-    return segments
-
-
-def segment_count(text: str) -> int:
-    return encode_count(text).segments

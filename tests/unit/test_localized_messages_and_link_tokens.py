@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chalicelib.links.tokens import InvalidLink, LinkClaim, Purpose, sign, verify
-from chalicelib.messages.gsm7 import encode_count, sanitise
+from chalicelib.messages.gsm7 import sanitise
 from chalicelib.messages.localized import LocalizedFacts, language_of, render_localized
+from chalicelib.messages.segments import count_segments as encode_count
 from chalicelib.planning.appointment_reminders import Channel, Kind
 
 START = datetime(2026, 12, 5, 15, 30, tzinfo=ZoneInfo("America/New_York"))  # a Saturday

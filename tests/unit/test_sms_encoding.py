@@ -6,7 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.messages.gsm7 import GSM7_BASIC, GSM7_EXTENSION, encode_count, is_gsm7, sanitise, segment_count
+from chalicelib.messages.gsm7 import sanitise
+from chalicelib.messages.segments import GSM7_BASIC, GSM7_EXTENSION, is_gsm7
+from chalicelib.messages.segments import count_segments as encode_count
+from chalicelib.messages.segments import sms_segments as segment_count
 
 
 @pytest.mark.parametrize(
