@@ -27,6 +27,18 @@ _EDITABLE = {"preferred_channel", "language", "timezone", "opt_out"}
 _READ_ONLY = {"id", "name", "phone", "email"}
 
 
+def patient_opt_outs(patient: Patient) -> dict[str, Any]:
+    """Per channel, when and how the patient's address opted out, or None: opt-outs are kept per address."""
+    opt_outs: dict[str, Any] = {}
+    for channel, address in ((Channel.SMS, patient.phone), (Channel.EMAIL, patient.email)):
+        contact = find_contact(patient.clinic_id, channel, address) if address else None
+        opted = contact is not None and contact.opted_out_at is not None
+        opt_outs[channel.value] = (
+            {"at": iso_utc(contact.opted_out_at), "source": contact.opt_out_source} if opted and contact else None
+        )
+    return opt_outs
+
+
 class PatientService:
     def __init__(self, clock: Clock, appointments: AppointmentService) -> None:
         self._clock = clock
@@ -34,13 +46,7 @@ class PatientService:
 
     def view(self, clinic_id: str, patient_id: str) -> dict[str, Any]:
         patient = self._patient(clinic_id, patient_id)
-        opt_outs: dict[str, Any] = {}
-        for channel, address in ((Channel.SMS, patient.phone), (Channel.EMAIL, patient.email)):
-            contact = find_contact(clinic_id, channel, address) if address else None
-            opted = contact is not None and contact.opted_out_at is not None
-            opt_outs[channel.value] = (
-                {"at": iso_utc(contact.opted_out_at), "source": contact.opt_out_source} if opted and contact else None
-            )
+        opt_outs = patient_opt_outs(patient)
         return {
             "id": patient.patient_id,
             "name": patient.name,

@@ -54,3 +54,36 @@ def test_a_stage_without_tables_is_a_clear_error(aws: World, capsys: pytest.Capt
     assert "nosuchstage" in err
     ssm = boto3.client("ssm", region_name="us-east-1")
     assert ssm.get_parameters_by_path(Path="/carecue/nosuchstage", Recursive=True)["Parameters"] == []
+
+
+def test_show_opt_outs_tells_when_and_how_a_patient_opted_out_without_printing_contacts(
+    aws: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime
+
+    from chalicelib.appointments.request import parse_new_appointment
+    from chalicelib.patients.contacts import opt_out
+    from chalicelib.planning.appointment_reminders import Channel
+
+    clinic = aws.services.clinics.create("Riverside Family Clinic", "America/New_York")
+    body = b'{"patient": {"name": "Pat Example", "phone": "+14155550100", "email": "pat@example.org"},'
+    body += b' "start": "2026-12-02T10:00:00-05:00"}'
+    booked = aws.services.appointments.book(clinic.clinic_id, parse_new_appointment(body, aws.services.clock.now()))
+    patient_id = booked.patient.patient_id
+    opt_out(clinic.clinic_id, Channel.SMS, "+14155550100", "sms_reply", datetime(2026, 11, 30, 15, 0, tzinfo=UTC))
+    capsys.readouterr()  # the booking's own log lines
+
+    code = main(["--stage", "test", "show-opt-outs", "--clinic", clinic.clinic_id, "--patient", patient_id])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert json.loads(out) == {
+        "clinic_id": clinic.clinic_id,
+        "patient_id": patient_id,
+        "opt_out": {"sms": {"at": "2026-11-30T15:00:00Z", "source": "sms_reply"}, "email": None},
+    }
+    assert "+14155550100" not in out and "example.org" not in out and "Pat" not in out
+
+    missing = main(["--stage", "test", "show-opt-outs", "--clinic", clinic.clinic_id, "--patient", "pat_nobody"])
+    assert missing != 0
+    assert "pat_nobody" in capsys.readouterr().err
