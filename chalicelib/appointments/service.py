@@ -62,34 +62,9 @@ class AppointmentService:
         `provider_sequence` is a booking tool's order of its own events (see `chalicelib.intake`)."""
         now = self._clock.now()
         clinic = Clinic.get(clinic_id)
-        appointment_id = _appointment_id(clinic_id, source, request.external_id)
         details = request.patient
-        patient = Patient(
-            clinic_id,
-            f"pat_{secrets.token_hex(8)}",
-            name=details.name,
-            phone=details.phone,
-            email=details.email,
-            timezone=details.timezone,
-            language=details.language,
-            created_at=now,
-        )
-        appointment = Appointment(
-            clinic_id,
-            appointment_id,
-            patient_id=patient.patient_id,
-            start=to_utc(request.start),
-            timezone=details.timezone or clinic.timezone,
-            duration_minutes=request.duration_minutes,
-            provider=request.provider,
-            location=request.location,
-            source=source,
-            external_id=request.external_id,
-            status="booked",
-            version=1,
-            created_at=now,
-            updated_at=now,
-        )
+        patient, appointment = _new_records(clinic, request, source, "booked", now)
+        appointment_id = appointment.appointment_id
         channels = channels_for(details.phone, details.email)
         if provider_sequence is not None:
             appointment.provider_sequence = provider_sequence
@@ -258,35 +233,8 @@ class AppointmentService:
         """Stores a booking a tool cancelled before CareCue heard of it: cancelled, with no reminder and no
         message, so that the create arriving after it finds the booking cancelled and leaves it so."""
         now = self._clock.now()
-        clinic = Clinic.get(clinic_id)
-        appointment_id = _appointment_id(clinic_id, source, request.external_id)
-        details = request.patient
-        patient = Patient(
-            clinic_id,
-            f"pat_{secrets.token_hex(8)}",
-            name=details.name,
-            phone=details.phone,
-            email=details.email,
-            timezone=details.timezone,
-            language=details.language,
-            created_at=now,
-        )
-        appointment = Appointment(
-            clinic_id,
-            appointment_id,
-            patient_id=patient.patient_id,
-            start=to_utc(request.start),
-            timezone=details.timezone or clinic.timezone,
-            duration_minutes=request.duration_minutes,
-            location=request.location,
-            source=source,
-            external_id=request.external_id,
-            status="cancelled",
-            version=1,
-            provider_sequence=provider_sequence,
-            created_at=now,
-            updated_at=now,
-        )
+        patient, appointment = _new_records(Clinic.get(clinic_id), request, source, "cancelled", now)
+        appointment.provider_sequence = provider_sequence
         try:
             with transaction() as write:
                 write.save(appointment, condition=Appointment.appointment_id.does_not_exist())
@@ -357,6 +305,40 @@ class AppointmentService:
             except TransientSendError:
                 # The same timer path as any reminder retries it, keyed on the same occurrence.
                 self._arm_at(reminder, self._clock.now() + NOTICE_RETRY_DELAY)
+
+
+def _new_records(
+    clinic: Clinic, request: NewAppointment, source: str, status: str, now: datetime
+) -> tuple[Patient, Appointment]:
+    """The patient and appointment items of a new booking, not yet stored."""
+    details = request.patient
+    patient = Patient(
+        clinic.clinic_id,
+        f"pat_{secrets.token_hex(8)}",
+        name=details.name,
+        phone=details.phone,
+        email=details.email,
+        timezone=details.timezone,
+        language=details.language,
+        created_at=now,
+    )
+    appointment = Appointment(
+        clinic.clinic_id,
+        _appointment_id(clinic.clinic_id, source, request.external_id),
+        patient_id=patient.patient_id,
+        start=to_utc(request.start),
+        timezone=details.timezone or clinic.timezone,
+        duration_minutes=request.duration_minutes,
+        provider=request.provider,
+        location=request.location,
+        source=source,
+        external_id=request.external_id,
+        status=status,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    return patient, appointment
 
 
 def _appointment_id(clinic_id: str, source: str, external_id: str | None) -> str:
