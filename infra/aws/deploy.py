@@ -20,12 +20,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from chalicelib.settings import resource_prefix
+from chalicelib.settings import parameter_path, resource_prefix
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 # The SAM transform (AWS::Serverless-2016-10-31) expands macros; the scheduler role has a fixed name.
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
-PARAMETERS = {"admin_email": "AdminEmail", "ses_sender": "SesSender"}
+PARAMETERS = {"admin_email": "AdminEmail", "ses_sender": "SesSender", "public_url": "PublicUrl"}
+# Parameters with a default in the template: a first deploy may leave them out.
+OPTIONAL_PARAMETERS = {"public_url"}
 
 
 class DeployError(RuntimeError):
@@ -61,6 +63,8 @@ def parameter_values(stack_exists: bool, given: dict[str, str | None]) -> list[d
             values.append({"ParameterKey": name, "ParameterValue": value})
         elif stack_exists:
             values.append({"ParameterKey": name, "UsePreviousValue": True})
+        elif option in OPTIONAL_PARAMETERS:
+            continue
         else:
             raise DeployError(f"--{option.replace('_', '-')} is needed for the first deploy of a stage")
     return values
@@ -81,6 +85,7 @@ class Deployer:
         if not template_path.exists():
             raise DeployError(f"{template_path} is missing: run `make package STAGE={self._stage}` first")
         self._ensure_bucket()
+        self._ensure_link_signing_key()
         template = json.loads(template_path.read_text())
         uploads = {zip_path.name: self._upload(zip_path) for zip_path in sorted(directory.glob("*.zip"))}
         body = json.dumps(point_at_uploads(template, uploads), sort_keys=True).encode()
@@ -88,6 +93,25 @@ class Deployer:
         bucket, key = self._upload_bytes(body, "json")
         template_url = f"https://{bucket}.s3.{self._session.region_name}.amazonaws.com/{key}"
         return self._apply(template_url, given)
+
+    def _ensure_link_signing_key(self) -> None:
+        """The key that signs patient links: a SecureString, which CloudFormation cannot create. Made once; a
+        later deploy keeps it (replacing it would break every link already sent)."""
+        import secrets
+
+        from botocore.exceptions import ClientError
+
+        try:
+            self._session.client("ssm").put_parameter(
+                Name=f"{parameter_path(self._stage)}/link-signing-key",
+                Value=secrets.token_urlsafe(32),
+                Type="SecureString",
+                Overwrite=False,
+                Description="CareCue patient link signing key",
+            )
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "ParameterAlreadyExists":
+                raise
 
     def _ensure_bucket(self) -> None:
         from botocore.exceptions import ClientError
@@ -201,6 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--region", help="AWS region (default: the usual AWS configuration)")
     parser.add_argument("--admin-email", help="where alarms go (needed on a stage's first deploy)")
     parser.add_argument("--ses-sender", help="the SES-verified From address (needed on a stage's first deploy)")
+    parser.add_argument("--public-url", help="where patients open their links, e.g. https://api.clinic.example")
     parser.add_argument("--bucket", help="S3 bucket for the code and template (default: carecue-deploy-ACCOUNT-REGION)")
     args = parser.parse_args(argv)
     import boto3
@@ -212,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         outputs = Deployer(session, args.stage, args.bucket).deploy(
-            {"admin_email": args.admin_email, "ses_sender": args.ses_sender}
+            {"admin_email": args.admin_email, "ses_sender": args.ses_sender, "public_url": args.public_url}
         )
     except DeployError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -27,6 +27,7 @@ API_FUNCTION = "APIHandler"
 FIRE_FUNCTION = "Fire"
 RECONCILE_FUNCTION = "Reconcile"
 EMAIL_FEEDBACK_FUNCTION = "EmailFeedback"
+INBOUND_SMS_FUNCTION = "InboundSms"
 # Scheduler keeps a dead-lettered event 14 days here (the SQS maximum) for `redrive-dlq`.
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 
@@ -70,6 +71,13 @@ def merge_template(stage: str) -> dict[str, Any]:
                 "Description": "The From address of reminder emails: SES-verified, or at a verified domain",
                 "AllowedPattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
             },
+            "PublicUrl": {
+                "Type": "String",
+                "Default": "",
+                "Description": "Where patients open their links (/p/...): the API's URL or its custom domain; "
+                "empty sends messages without links",
+                "AllowedPattern": r"^(https://\S+)?$",
+            },
         },
         "Globals": {
             "Function": {
@@ -83,6 +91,7 @@ def merge_template(stage: str) -> dict[str, Any]:
                         "CARECUE_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
                         "CARECUE_DEAD_LETTER_QUEUE_ARN": {"Fn::GetAtt": ["RemindersDeadLetterQueue", "Arn"]},
                         "CARECUE_SES_CONFIGURATION_SET": {"Ref": "EmailConfigurationSet"},
+                        "CARECUE_PUBLIC_URL": {"Ref": "PublicUrl"},
                     }
                 },
             }
@@ -352,6 +361,17 @@ def _functions(stage: str) -> dict[str, Any]:
                     f"{EMAIL_FEEDBACK_FUNCTION}SnsSubscription": {
                         "Type": "SNS",
                         "Properties": {"Topic": _sub("${EmailFeedbackTopic}")},
+                    }
+                }
+            }
+        },
+        # The same for the patients' SMS replies: the stage's own inbound-SMS topic.
+        INBOUND_SMS_FUNCTION: {
+            "Properties": {
+                "Events": {
+                    f"{INBOUND_SMS_FUNCTION}SnsSubscription": {
+                        "Type": "SNS",
+                        "Properties": {"Topic": _sub("${InboundSmsTopic}")},
                     }
                 }
             }

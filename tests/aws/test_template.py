@@ -148,4 +148,26 @@ def test_a_first_deploy_needs_the_admin_email_and_the_sender_and_an_update_keeps
     assert parameter_values(True, {"admin_email": None, "ses_sender": "reminders@example.org"}) == [
         {"ParameterKey": "AdminEmail", "UsePreviousValue": True},
         {"ParameterKey": "SesSender", "ParameterValue": "reminders@example.org"},
+        {"ParameterKey": "PublicUrl", "UsePreviousValue": True},
     ]
+    # The patients' link address is optional on a first deploy: without it messages go out without links.
+    assert parameter_values(False, {"admin_email": "ops@example.org", "ses_sender": "reminders@example.org"}) == [
+        {"ParameterKey": "AdminEmail", "ParameterValue": "ops@example.org"},
+        {"ParameterKey": "SesSender", "ParameterValue": "reminders@example.org"},
+    ]
+
+
+def test_every_sns_handler_listens_to_its_own_stages_topic() -> None:
+    from infra.aws.template import merge_template
+
+    template = merge_template("dev")
+    topics = {
+        name: resource["Properties"]["Events"][f"{name}SnsSubscription"]["Properties"]["Topic"]
+        for name, resource in template["Resources"].items()
+        if name in ("EmailFeedback", "InboundSms")
+    }
+    assert topics == {
+        "EmailFeedback": {"Fn::Sub": "${EmailFeedbackTopic}"},
+        "InboundSms": {"Fn::Sub": "${InboundSmsTopic}"},
+    }
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["CARECUE_PUBLIC_URL"] == {"Ref": "PublicUrl"}
