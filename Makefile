@@ -35,7 +35,7 @@ typecheck: $(INSTALLED)
 .PHONY: browser
 browser:
 	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
-		(apt-get update && apt-get install -y chromium chromium-driver) || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver) || \
 		echo "chromium not installed: the board's browser test will be skipped"
 
 clean:
