@@ -52,7 +52,8 @@ def dose_message(kind: DoseKind, facts: DoseFacts) -> Message:
         return Message("Medication reminder", f"{facts.clinic_name}: have you taken {what}? Reply 1 when taken{tap}.")
     if kind is DoseKind.CAREGIVER:
         name = facts.first_name or "Your family member"
-        body = f"{facts.clinic_name}: {name} has not confirmed the {at} dose on {facts.local_due:%a} {facts.local_due.day} {facts.local_due:%b}."
+        day = f"{facts.local_due:%a} {facts.local_due.day} {facts.local_due:%b}"
+        body = f"{facts.clinic_name}: {name} has not confirmed the {at} dose on {day}."
         return Message("Dose not confirmed", body)
     days = facts.days_left if facts.days_left is not None else 0
     body = f"{facts.clinic_name}: your medicine runs out in about {days} days. Please ask for a refill."
