@@ -261,3 +261,37 @@ def test_a_medication_request_taper_chains_and_pause_resume_stop_move_the_timers
         f"/v1/regimens/{taper['id']}", headers=week.clinic.headers, body=json.dumps({"status": "active"})
     )
     assert again.status_code == 409
+
+
+def test_names_when_the_clinic_opts_in_snooze_re_reminds_and_a_small_supply_asks_for_a_refill(week: Week) -> None:
+    # GIVEN a clinic that puts medication names in texts and a regimen with 5 doses on hand
+    settings = week.api.http.put(
+        "/v1/clinic",
+        headers=week.clinic.headers,
+        body=json.dumps({"medication": {"names_in_sms": True, "snooze_minutes": 20}}),
+    )
+    assert settings.status_code == 200, settings.json_body
+    regimen = week.post("/v1/regimens", twice_daily(caregiver=None, supply=5))
+    assert regimen.status_code == 201, regimen.json_body
+
+    # WHEN the first dose is texted and the patient replies SNOOZE
+    week.go_to(ny("2027-03-13T08:02"))
+    week.text_in("snooze", "in-2")
+    week.go_to(ny("2027-03-13T08:25"))
+
+    # THEN the dose text names the medication, the refill reminder follows (4 left, 6 due in 3 days),
+    # and the snoozed dose comes back 20 minutes after the reply, before the 08:30 follow-up
+    texts = week.texts(PHONE)
+    assert [t for t, _ in texts] == ["Sat 13 08:00", "Sat 13 08:00", "Sat 13 08:02", "Sat 13 08:22"]
+    assert "time for your 8:00 AM Examplamab 10 mg (1 tablet)" in texts[0][1]
+    assert "runs out in about 3 days. Please ask for a refill." in texts[1][1]
+    assert "we will remind you again at 8:22 AM" in texts[2][1]
+    assert "time for your 8:00 AM Examplamab 10 mg" in texts[3][1]
+
+
+def test_a_bad_medication_setting_is_named(week: Week) -> None:
+    response = week.api.http.put(
+        "/v1/clinic", headers=week.clinic.headers, body=json.dumps({"medication": {"when_times": {"MORN": "8am"}}})
+    )
+    assert response.status_code == 400
+    assert [f["field"] for f in response.json_body["error"]["fields"]] == ["medication.when_times.MORN"]
