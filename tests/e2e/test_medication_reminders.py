@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from tests.e2e.conftest import Clinic, LocalStack, parse_instant
 
 NEW_YORK = ZoneInfo("America/New_York")
-PHONE = "+14155550150"
-CAREGIVER = "+14155550151"
+PHONE = "+14155550160"
+CAREGIVER = "+14155550161"
 
 
 def ny(text: str) -> datetime:
