@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.clinics.policy import clinic_policy
 from chalicelib.clock import Clock, iso_utc, to_utc
@@ -114,7 +114,7 @@ class RegimenMessages:
         if not address:
             return NotSending("skipped", "no_contact", Status.SKIPPED)
         settings = clinic_policy(clinic).medication
-        named = settings.names_in_sms or channel is Channel.EMAIL
+        named = settings.names_in_sms
         facts = DoseFacts(
             clinic.name,
             local_time(due, regimen.timezone),
@@ -159,7 +159,8 @@ class RegimenDoses:
                 timing, regimen.timezone, instruction_start(timing, regimen), after=due + timedelta(minutes=1), limit=1
             )
             if following:
-                self._regimen_timers.arm_link(regimen, event.instruction, following[0])
+                link = self._regimen_timers.arm_link(regimen, event.instruction, following[0])
+                self._note_link(regimen, event.instruction, link.name)
         now = self._clock.now()
         channel = Channel.SMS if Patient.get(regimen.clinic_id, regimen.patient_id).phone else Channel.EMAIL
         self._record_dose(regimen, due, now)
@@ -172,6 +173,17 @@ class RegimenDoses:
             self._arm_follow_ups(regimen, due, channel, now)
             self._maybe_refill(regimen, timing, due, channel, now)
         return self._log(event, outcome.result, outcome.reason)
+
+    def _note_link(self, regimen: Regimen, index: int, name: str) -> None:
+        """Keeps the regimen's list of armed timers current as a chain moves on, so a pause disarms the next link."""
+        prefix = f"{regimen.regimen_id}.i{index}."
+        names = [n for n in regimen.timers or [] if not n.startswith(prefix)] + [name]
+        try:
+            regimen.update(actions=[Regimen.timers.set(names)], condition=Regimen.version == regimen.version)
+        except UpdateError as e:
+            if e.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            self._timers.disarm_named(name)  # paused or stopped meanwhile: the link just armed must not stay
 
     def taken(self, clinic_id: str, regimen_id: str, due: datetime, via: str) -> Dose | None:
         """Marks a dose taken; taking it twice keeps the first time. None when there is no such dose."""
@@ -211,7 +223,7 @@ class RegimenDoses:
                     Dose.query(
                         regimen.regimen_id,
                         Dose.due_at.between(iso_utc(now - OPEN_DOSE_WINDOW), iso_utc(now)),
-                        filter_condition=Dose.taken_at.does_not_exist(),
+                        filter_condition=Dose.taken_at.does_not_exist() & (Dose.status != "skipped"),
                     )
                 )
         return max(found, key=lambda d: d.due_at, default=None)

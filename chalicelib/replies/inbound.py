@@ -26,7 +26,7 @@ from chalicelib.observability import count, logger
 from chalicelib.patients.contacts import contact_address, find_contact, opt_in, opt_out
 from chalicelib.planning.appointment_reminders import Channel
 from chalicelib.replies.keywords import Intent, intent_of
-from chalicelib.store.models import Appointment, Clinic, Contact, Delivery, Patient
+from chalicelib.store.models import Appointment, Clinic, Contact, Delivery, Dose, Patient
 from chalicelib.timezones import local_time
 
 if TYPE_CHECKING:
@@ -93,7 +93,10 @@ class SmsReplies:
             self._reply(inbound, f"{names}: you will get appointment texts again. Reply STOP to stop them.")
             return self._log(inbound, intent, "opted_in")
         if intent in (Intent.TAKEN, Intent.SNOOZE) and self._doses is not None:
-            return self._dose_reply(inbound, intent, patients, clinics, now)
+            dose = self._doses.open_dose(patients, now)
+            if dose is not None:
+                return self._dose_reply(inbound, intent, dose, clinics)
+            # No dose to answer: treated as any other text (help once a day, nothing to unknown numbers).
         upcoming = self._next_appointment(patients, now)
         clinic = _clinic_of(upcoming, clinics)
         if intent is Intent.HELP:
@@ -116,16 +119,10 @@ class SmsReplies:
         self._reply(inbound, f"{clinic.name}: thank you, your appointment on {when} is confirmed.")
         return self._log(inbound, Intent.CONFIRM, "confirmed", appointment_id=upcoming.appointment_id)
 
-    def _dose_reply(
-        self, inbound: InboundSms, intent: Intent, patients: list[Patient], clinics: list[Clinic], now: datetime
-    ) -> str:
+    def _dose_reply(self, inbound: InboundSms, intent: Intent, dose: Dose, clinics: list[Clinic]) -> str:
         from chalicelib.regimens.messages import clock_text
 
         assert self._doses is not None
-        dose = self._doses.open_dose(patients, now)
-        if dose is None:
-            self._reply(inbound, "CareCue: there is no recent dose reminder to answer for this number.")
-            return self._log(inbound, intent, "no_open_dose")
         clinic = next((c for c in clinics if c.clinic_id == dose.clinic_id), None)
         name = clinic.name if clinic is not None else "CareCue"
         due = datetime.fromisoformat(dose.due_at)

@@ -240,9 +240,15 @@ def test_a_medication_request_taper_chains_and_pause_resume_stop_move_the_timers
         "2027-03-16T22:00:00-04:00",  # the first step's next 36 h would pass its end: bedtime doses follow
     ]
 
-    # WHEN it is paused, nothing stays armed; when resumed, the timers come back for the new version
+    # WHEN the first chained dose fires, it arms the next link of the chain, 36 hours on
+    week.go_to(ny("2027-03-13T09:05"))
+    assert "time for your 9:00 AM medicine" in week.texts(PHONE)[-1][1]
+    shown = week.get(f"/v1/regimens/{taper['id']}").json_body
+    names = {t["name"] for t in shown["timers"]}
+    assert names == {f"{taper['id']}.i0.202703150200", f"{taper['id']}.i1.c0"}
+
+    # AND when it is paused, nothing stays armed; when resumed, the timers come back for the new version
     group = week.aws.services.settings.schedule_group
-    names = {t["name"] for t in taper["timers"]}
     paused = week.api.http.patch(
         f"/v1/regimens/{taper['id']}", headers=week.clinic.headers, body=json.dumps({"status": "paused"})
     )
