@@ -15,7 +15,7 @@ from chalicelib.appointments.request import (
     decode_json_object,
 )
 from chalicelib.errors import FieldProblem, InvalidRequest
-from chalicelib.regimens.timing import DoseTiming, _parse
+from chalicelib.regimens.timing import DoseTiming, collect_timing, doses_per_day, stated_doses_per_day
 
 _OWN_FIELDS = {"patient_id", "patient", "medication", "dose", "timing", "instructions", "caregiver", "supply"}
 _FHIR_FIELDS = {
@@ -49,6 +49,8 @@ class NewRegimen:
     instructions: list[DoseTiming]
     caregiver: Caregiver | None
     supply: int | None
+    # Where a free text disagrees with the structured timing: (field, what it says). The timing wins.
+    notes: tuple[tuple[str, str], ...] = ()
 
 
 def parse_new_regimen(raw_body: bytes | None, when_times: Mapping[str, time]) -> NewRegimen:
@@ -73,7 +75,10 @@ def parse_new_regimen(raw_body: bytes | None, when_times: Mapping[str, time]) ->
     supply = _supply(body.get("supply"), fields)
     fields.raise_if_any()
     assert medication is not None
-    return NewRegimen(patient_id, patient, medication, dose_text, instructions, caregiver, supply)
+    notes = _disagreements(raw_instructions, where, instructions)
+    if dose_text is not None and len(instructions) == 1:
+        notes += _disagreement("dose", dose_text, instructions[0])
+    return NewRegimen(patient_id, patient, medication, dose_text, instructions, caregiver, supply, tuple(notes))
 
 
 def _medication_request(body: dict[str, Any], fields: _Fields, when_times: Mapping[str, time]) -> NewRegimen:
@@ -102,7 +107,8 @@ def _medication_request(body: dict[str, Any], fields: _Fields, when_times: Mappi
     supply = _supply(body.get("supply"), fields)
     fields.raise_if_any()
     assert medication is not None
-    return NewRegimen(patient_id, patient, medication.strip()[:200], dose_text, instructions, caregiver, supply)
+    notes = tuple(_disagreements(raw, "dosageInstruction", instructions))
+    return NewRegimen(patient_id, patient, medication.strip()[:200], dose_text, instructions, caregiver, supply, notes)
 
 
 def _who(body: dict[str, Any], fields: _Fields) -> tuple[str | None, PatientDetails | None]:
@@ -127,11 +133,32 @@ def _instructions(raw: Any, where: str, fields: _Fields, when_times: Mapping[str
             for name in sorted(set(item) - _INSTRUCTION_FIELDS):
                 fields.problems.append(FieldProblem(f"{path}.{name}", "is not supported by CareCue"))
         problems: list[FieldProblem] = []
-        timing = _parse(item.get("timing"), path if where == "timing" else f"{path}.timing", when_times, problems)
+        timing = collect_timing(
+            item.get("timing"), path if where == "timing" else f"{path}.timing", when_times, problems
+        )
         fields.problems.extend(problems)
         if timing is not None and not problems:
             found.append(timing)
     return found
+
+
+def _disagreements(raw: Any, where: str, instructions: list[DoseTiming]) -> list[tuple[str, str]]:
+    notes: list[tuple[str, str]] = []
+    if where == "timing" or not isinstance(raw, list):
+        return notes
+    for index, (item, timing) in enumerate(zip(raw, instructions, strict=False)):
+        for name in ("text", "patientInstruction"):
+            text = item.get(name) if isinstance(item, dict) else None
+            if isinstance(text, str):
+                notes += _disagreement(f"{where}[{index}].{name}", text, timing)
+    return notes
+
+
+def _disagreement(field: str, text: str, timing: DoseTiming) -> list[tuple[str, str]]:
+    stated, structured = stated_doses_per_day(text), doses_per_day(timing)
+    if stated is None or abs(stated - structured) < 0.01:
+        return []
+    return [(field, f"says {stated:g} doses a day; the structured timing ({structured:g} a day) is followed")]
 
 
 def _caregiver(value: Any, parent: _Fields) -> Caregiver | None:

@@ -153,7 +153,8 @@ class RegimenService:
             self._timers.disarm(regimen)  # nothing half stored: the timers go with the failed write
             raise
         logger.info("regimen created", extra={"clinic_id": clinic_id, "regimen_id": regimen.regimen_id})
-        return self.view(regimen, armed)
+        notes = [{"field": field, "note": note} for field, note in request.notes]
+        return {**self.view(regimen, armed), "notes": notes}
 
     def get(self, clinic_id: str, regimen_id: str) -> dict[str, Any]:
         return self.view(self._regimen(clinic_id, regimen_id))

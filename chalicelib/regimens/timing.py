@@ -118,13 +118,16 @@ class DoseTiming:
 def parse_timing(value: Any, where: str, when_times: Mapping[str, time] = DEFAULT_WHEN_TIMES) -> DoseTiming:
     """A FHIR `Timing` object as a DoseTiming; every problem is named by its path under `where`."""
     problems: list[FieldProblem] = []
-    timing = _parse(value, where, when_times, problems)
+    timing = collect_timing(value, where, when_times, problems)
     if problems or timing is None:
         raise InvalidRequest(problems or [FieldProblem(where, "is not a supported timing")])
     return timing
 
 
-def _parse(value: Any, where: str, when_times: Mapping[str, time], problems: list[FieldProblem]) -> DoseTiming | None:
+def collect_timing(
+    value: Any, where: str, when_times: Mapping[str, time], problems: list[FieldProblem]
+) -> DoseTiming | None:
+    """As `parse_timing`, adding problems to `problems` (so a request names all of them at once)."""
     if not isinstance(value, dict):
         problems.append(FieldProblem(where, "must be a FHIR Timing object with a repeat element"))
         return None
@@ -445,3 +448,34 @@ def timing_from_json(data: dict[str, Any]) -> DoseTiming:
             data.get("count"),
         ),
     )
+
+
+# --- free text -----------------------------------------------------------------------------------------------
+
+_STATED_PER_DAY = (
+    (re.compile(r"\b(four times (a|per|each) day|q\.?i\.?d\.?)(\W|$)", re.I), 4.0),
+    (re.compile(r"\b(three times (a|per|each) day|thrice daily|t\.?i\.?d\.?)(\W|$)", re.I), 3.0),
+    (re.compile(r"\b(twice (a|per|each) day|twice daily|two times (a|per) day|b\.?i\.?d\.?)(\W|$)", re.I), 2.0),
+    (re.compile(r"\b(once (a|per|each) day|once daily|daily|q\.?d\.?)(\W|$)", re.I), 1.0),
+)
+_EVERY_HOURS = re.compile(r"\b(?:every (\d{1,2}) hours?|q(\d{1,2})h)\b", re.I)
+
+
+def stated_doses_per_day(text: str) -> float | None:
+    """How many doses a day a dosage instruction's free text says ("twice daily", "BID", "every 8 hours"), if
+    it says so in one of these common forms; None otherwise. Only to point out a disagreement: the structured
+    timing is what CareCue follows."""
+    every = _EVERY_HOURS.search(text)
+    if every:
+        hours = int(every[1] or every[2])
+        return 24 / hours if hours else None
+    for pattern, per_day in _STATED_PER_DAY:
+        if pattern.search(text):
+            return per_day
+    return None
+
+
+def doses_per_day(timing: DoseTiming) -> float:
+    if timing.every is not None:
+        return timedelta(days=1) / timing.every
+    return len(timing.times) * len(timing.weekdays) / 7 / timing.every_days

@@ -224,13 +224,23 @@ def test_a_medication_request_taper_chains_and_pause_resume_stop_move_the_timers
                     }
                 },
             },
-            {"sequence": 2, "timing": {"repeat": {"when": ["HS"], "boundsDuration": {"value": 2, "unit": "d"}}}},
+            {
+                "sequence": 2,
+                "text": "1 tablet twice daily",  # disagrees with its timing: the timing is followed
+                "timing": {"repeat": {"when": ["HS"], "boundsDuration": {"value": 2, "unit": "d"}}},
+            },
         ],
     }
     created = week.post("/v1/regimens", request)
     assert created.status_code == 201, created.json_body
     taper = created.json_body
     assert taper["instructions"][0]["schedule"] == {"chained": True}
+    assert taper["notes"] == [
+        {
+            "field": "dosageInstruction[1].text",
+            "note": "says 2 doses a day; the structured timing (1 a day) is followed",
+        }
+    ]
     assert taper["instructions"][1]["schedule"]["cron"] == ["cron(0 22 * * ? *)"]
     assert taper["instructions"][1]["start"] == "2027-03-16T13:00:00+00:00"  # the next step starts as the first ends
     assert [t["expression"] for t in taper["timers"]] == ["at(2027-03-13T14:00:00)", "cron(0 22 * * ? *)"]

@@ -14,7 +14,9 @@ from chalicelib.regimens.timing import (
     cron_expressions,
     dose_times,
     last_dose,
+    doses_per_day,
     parse_timing,
+    stated_doses_per_day,
     timing_from_json,
     timing_json,
 )
@@ -168,3 +170,26 @@ def test_the_stored_form_reads_back_the_same() -> None:
     )
     assert timing_from_json(timing_json(timing)) == timing
     assert timing.bounds.start == datetime(2026, 12, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "per_day"),
+    [
+        ("1 tablet twice daily", 2),
+        ("Take 1 tab BID with food", 2),
+        ("t.i.d.", 3),
+        ("one capsule every 8 hours", 3),
+        ("q6h", 4),
+        ("once daily at bedtime", 1),
+        ("every 36 hours", 24 / 36),
+        ("as needed for pain", None),
+    ],
+)
+def test_what_a_free_text_says_about_doses_a_day(text: str, per_day: float | None) -> None:
+    assert stated_doses_per_day(text) == per_day
+
+
+def test_doses_a_day_of_a_structured_timing() -> None:
+    assert doses_per_day(parse_timing({"repeat": {"when": ["MORN", "HS"]}}, "t")) == 2
+    weekdays = parse_timing({"repeat": {"when": ["MORN"], "dayOfWeek": ["mon", "thu"]}}, "t")
+    assert doses_per_day(weekdays) == 2 / 7
