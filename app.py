@@ -230,6 +230,15 @@ def fire(event: Any, context: Any) -> dict[str, Any]:
         return {"result": "rejected"}
     if watch is not None:
         return services().waiting.watch_fired(watch)
+    from chalicelib.regimens.doses import parse_dose_event
+
+    try:
+        dose = parse_dose_event(event)
+    except (TypeError, ValueError) as e:
+        logger.error("timer event rejected", extra={"problem": str(e)})
+        return {"result": "rejected"}
+    if dose is not None:
+        return services().regimen_doses.dose_due(dose)
     try:
         request = parse_timer_event(event)
     except BadTimerEvent as e:
@@ -311,3 +320,49 @@ def _page(page: Any) -> Response:
     # Chalice's policy analyzer (run by `chalice package`) fails on annotated locals: the headers come typed.
     headers = patient_page_headers(page.redirect)
     return Response(page.html, status_code=page.status, headers=headers)
+
+
+@app.route("/v1/regimens", methods=["POST"], authorizer=api_key)
+@http_errors
+def create_regimen() -> Response:
+    from chalicelib.clinics.policy import clinic_policy
+    from chalicelib.regimens.request import parse_new_regimen
+    from chalicelib.store.models import Clinic
+
+    when_times = clinic_policy(Clinic.get(_clinic_id())).medication.when_times
+    request = parse_new_regimen(_body(), when_times)
+    return Response(services().regimens.create(_clinic_id(), request), status_code=201, headers=JSON)
+
+
+@app.route("/v1/regimens/{regimen_id}", methods=["GET"], authorizer=api_key)
+@http_errors
+def get_regimen(regimen_id: str) -> Response:
+    return Response(services().regimens.get(_clinic_id(), regimen_id), headers=JSON)
+
+
+@app.route("/v1/regimens/{regimen_id}", methods=["PATCH"], authorizer=api_key)
+@http_errors
+def change_regimen(regimen_id: str) -> Response:
+    from chalicelib.regimens.request import parse_status_change
+
+    status = parse_status_change(_body())
+    return Response(services().regimens.change_status(_clinic_id(), regimen_id, status), headers=JSON)
+
+
+@app.route("/v1/regimens/{regimen_id}/adherence", methods=["GET"], authorizer=api_key)
+@http_errors
+def regimen_adherence(regimen_id: str) -> Response:
+    params = _request().query_params
+    start, end = query_instant(params, "from"), query_instant(params, "to")
+    return Response(services().regimens.adherence(_clinic_id(), regimen_id, start, end), headers=JSON)
+
+
+@app.route("/d/{token}", methods=["GET"])
+def dose_link(token: str) -> Response:
+    """A dose's "taken" link: a page with one button; nothing changes on GET."""
+    return _page(services().dose_pages.show(token))
+
+
+@app.route("/d/{token}", methods=["POST"], content_types=["application/x-www-form-urlencoded", "application/json"])
+def dose_link_taken(token: str) -> Response:
+    return _page(services().dose_pages.act(token))

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from chalicelib.links.service import LinkSigner, PatientLinks
     from chalicelib.patients.service import PatientService
     from chalicelib.reconciling.reminders import ReminderReconciler
+    from chalicelib.regimens.dose_pages import DosePages
+    from chalicelib.regimens.doses import RegimenDoses
+    from chalicelib.regimens.service import RegimenService
     from chalicelib.replies.inbound import SmsReplies
     from chalicelib.scheduling.timers import ReminderTimers
     from chalicelib.usage.meter import UsageMeter
@@ -93,6 +96,9 @@ class Services:
         from chalicelib.delivery.dispatch import Dispatcher
 
         owners = {"appointment": AppointmentMessages(self.link_signer, self.settings.ses_sender)}
+        from chalicelib.regimens.doses import RegimenMessages
+
+        owners["regimen"] = RegimenMessages(self.link_signer, self.settings.public_url)  # type: ignore[assignment]
         email = EmailChannel(
             self.ses,
             self.settings.ses_sender,
@@ -142,7 +148,7 @@ class Services:
         from chalicelib.channels.sms import SmsChannel
         from chalicelib.replies.inbound import SmsReplies
 
-        return SmsReplies(self.clock, SmsChannel(self.sns), self.appointments)
+        return SmsReplies(self.clock, SmsChannel(self.sns), self.appointments, self.regimen_doses)
 
     @cached_property
     def clinics(self) -> ClinicService:
@@ -186,6 +192,24 @@ class Services:
 
         credentials = WebhookCredentials(self.ssm, self.settings.parameter_path)
         return WebhookIntake(self.clock, self.appointments, credentials, self.booking_lookups)
+
+    @cached_property
+    def regimens(self) -> RegimenService:
+        from chalicelib.regimens.service import RegimenService, RegimenTimers
+
+        return RegimenService(self.clock, RegimenTimers(self.reminder_timers))
+
+    @cached_property
+    def regimen_doses(self) -> RegimenDoses:
+        from chalicelib.regimens.doses import RegimenDoses
+
+        return RegimenDoses(self.clock, self.reminder_timers, self.dispatcher)
+
+    @cached_property
+    def dose_pages(self) -> DosePages:
+        from chalicelib.regimens.dose_pages import DosePages
+
+        return DosePages(self.clock, self.link_signer, self.regimen_doses)
 
 
 _services: Services | None = None

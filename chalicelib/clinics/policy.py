@@ -30,6 +30,12 @@ from chalicelib.planning.appointment_reminders import (
     ReminderRule,
 )
 from chalicelib.planning.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
+from chalicelib.regimens.settings import (
+    DEFAULT_MEDICATION,
+    MedicationSettings,
+    medication_json,
+    parse_medication,
+)
 
 if TYPE_CHECKING:
     from chalicelib.store.models import Clinic
@@ -65,6 +71,7 @@ class ClinicPolicy:
     patients_may_cancel: bool = True
     sms_segment_limit: int = 2
     templates: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # language → kind → SMS text
+    medication: MedicationSettings = DEFAULT_MEDICATION  # dose times of the `when` codes, windows, names in SMS
 
     def reminder_policy(self) -> ReminderPolicy:
         return ReminderPolicy(rules=self.reminder_rules, quiet_hours=self.quiet_hours)
@@ -113,6 +120,7 @@ def parse_policy(data: Any, clinic_name: str) -> ClinicPolicy:
         "patients_may_cancel",
         "sms_segment_limit",
         "templates",
+        "medication",
     }
     for name in sorted(data.keys() - known):
         problems.append(FieldProblem(name, "is not a clinic setting"))
@@ -129,9 +137,12 @@ def parse_policy(data: Any, clinic_name: str) -> ClinicPolicy:
     phone = _text(data, "contact_phone", 8, 16, _PHONE, problems, "must be an E.164 phone number")
     booking = _text(data, "booking_url", 9, 500, _URL, problems, "must be an https:// URL")
     templates = _templates(data.get("templates", {}), clinic_name, limit, problems)
+    medication = parse_medication(data.get("medication"), problems)
     if problems:
         raise InvalidRequest(problems)
-    return ClinicPolicy(rules, quiet, caps, sender, reply_to, phone, booking, may_cancel, limit, templates)
+    return ClinicPolicy(
+        rules, quiet, caps, sender, reply_to, phone, booking, may_cancel, limit, templates, medication=medication
+    )
 
 
 def policy_json(policy: ClinicPolicy) -> dict[str, Any]:
@@ -148,6 +159,7 @@ def policy_json(policy: ClinicPolicy) -> dict[str, Any]:
         "patients_may_cancel": policy.patients_may_cancel,
         "sms_segment_limit": policy.sms_segment_limit,
         "templates": {language: dict(kinds) for language, kinds in policy.templates.items()},
+        "medication": medication_json(policy.medication),
     }
 
 

@@ -26,12 +26,13 @@ from chalicelib.observability import count, logger
 from chalicelib.patients.contacts import contact_address, find_contact, opt_in, opt_out
 from chalicelib.planning.appointment_reminders import Channel
 from chalicelib.replies.keywords import Intent, intent_of
-from chalicelib.store.models import Appointment, Clinic, Contact, Delivery, Patient
+from chalicelib.store.models import Appointment, Clinic, Contact, Delivery, Dose, Patient
 from chalicelib.timezones import local_time
 
 if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService
     from chalicelib.channels.sms import SmsChannel
+    from chalicelib.regimens.doses import RegimenDoses
 
 HELP_REPEAT_AFTER = timedelta(days=1)
 _RETENTION = timedelta(days=30)
@@ -63,10 +64,13 @@ def parse_inbound(message: str) -> InboundSms:
 
 
 class SmsReplies:
-    def __init__(self, clock: Clock, sms: SmsChannel, appointments: AppointmentService) -> None:
+    def __init__(
+        self, clock: Clock, sms: SmsChannel, appointments: AppointmentService, doses: RegimenDoses | None = None
+    ) -> None:
         self._clock = clock
         self._sms = sms
         self._appointments = appointments
+        self._doses = doses  # "1", "T", "TAKEN" and "SNOOZE" answer a dose reminder
 
     def handle(self, inbound: InboundSms) -> str | None:
         """Acts on one inbound SMS and sends at most one reply; returns the outcome (for the log and tests)."""
@@ -88,6 +92,11 @@ class SmsReplies:
             names = ", ".join(each.name for each in clinics) or "CareCue"
             self._reply(inbound, f"{names}: you will get appointment texts again. Reply STOP to stop them.")
             return self._log(inbound, intent, "opted_in")
+        if intent in (Intent.TAKEN, Intent.SNOOZE) and self._doses is not None:
+            dose = self._doses.open_dose(patients, now)
+            if dose is not None:
+                return self._dose_reply(inbound, intent, dose, clinics)
+            # No dose to answer: treated as any other text (help once a day, nothing to unknown numbers).
         upcoming = self._next_appointment(patients, now)
         clinic = _clinic_of(upcoming, clinics)
         if intent is Intent.HELP:
@@ -109,6 +118,25 @@ class SmsReplies:
         when = local_when(local_time(upcoming.start, upcoming.timezone))
         self._reply(inbound, f"{clinic.name}: thank you, your appointment on {when} is confirmed.")
         return self._log(inbound, Intent.CONFIRM, "confirmed", appointment_id=upcoming.appointment_id)
+
+    def _dose_reply(self, inbound: InboundSms, intent: Intent, dose: Dose, clinics: list[Clinic]) -> str:
+        from chalicelib.regimens.messages import clock_text
+
+        assert self._doses is not None
+        clinic = next((c for c in clinics if c.clinic_id == dose.clinic_id), None)
+        name = clinic.name if clinic is not None else "CareCue"
+        due = datetime.fromisoformat(dose.due_at)
+        at = clock_text(local_time(due, dose.timezone))
+        if intent is Intent.TAKEN:
+            self._doses.taken(dose.clinic_id, dose.regimen_id, due, via="sms")
+            self._reply(inbound, f"{name}: thank you, your {at} medicine is marked as taken.")
+            return self._log(inbound, intent, "dose_taken", regimen_id=dose.regimen_id)
+        until = self._doses.snooze(dose)
+        if until is None:
+            self._reply(inbound, f"{name}: your {at} medicine cannot be snoozed again. Reply 1 when taken.")
+            return self._log(inbound, intent, "snooze_refused", regimen_id=dose.regimen_id)
+        self._reply(inbound, f"{name}: we will remind you again at {clock_text(local_time(until, dose.timezone))}.")
+        return self._log(inbound, intent, "dose_snoozed", regimen_id=dose.regimen_id)
 
     def _answer_once(self, inbound: InboundSms, clinic: Clinic | None, now: datetime) -> str:
         if clinic is None:

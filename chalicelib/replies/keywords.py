@@ -11,6 +11,8 @@ class Intent(StrEnum):
     START = "start"
     HELP = "help"
     CONFIRM = "confirm"
+    TAKEN = "taken"  # a dose reminder's answer
+    SNOOZE = "snooze"
     OTHER = "other"
 
 
@@ -19,6 +21,8 @@ _KEYWORDS = {
     **dict.fromkeys(("START", "UNSTOP"), Intent.START),
     "HELP": Intent.HELP,
     **dict.fromkeys(("C", "YES", "CONFIRM"), Intent.CONFIRM),
+    **dict.fromkeys(("1", "T", "TAKEN"), Intent.TAKEN),
+    "SNOOZE": Intent.SNOOZE,
 }
 
 

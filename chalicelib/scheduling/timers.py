@@ -123,6 +123,68 @@ class ReminderTimers:
             raise TimerError(_code(e)) from e
         return names
 
+    def arm_recurring(
+        self,
+        name: str,
+        expression: str,
+        timezone: str,
+        event: dict[str, Any],
+        start: datetime,
+        end: datetime | None = None,
+    ) -> None:
+        """A cron schedule on the wall clocks of `timezone` (so a dose at 08:00 stays at 08:00 across DST), active
+        from `start` to `end` inclusive; at its end Scheduler deletes it. Arming it again updates it in place."""
+        request: dict[str, Any] = {
+            "Name": name,
+            "GroupName": self._group,
+            "ScheduleExpression": expression,
+            "ScheduleExpressionTimezone": timezone,
+            "StartDate": to_utc(start),
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "State": "ENABLED",
+            "Description": "CareCue recurring dose reminder",
+            "Target": {**self._target, "Input": json.dumps({**event, "scheduled_time": SCHEDULED_TIME})},
+        }
+        if end is not None:
+            request["EndDate"] = to_utc(end)
+            request["ActionAfterCompletion"] = "DELETE"
+        self._put(request)
+
+    def arm_once(self, name: str, fire_at: datetime, event: dict[str, Any]) -> None:
+        """A one-time schedule with its own event: a link in a chain of doses that cron cannot express."""
+        self._put(
+            {
+                "Name": name,
+                "GroupName": self._group,
+                "ScheduleExpression": f"at({to_utc(fire_at):%Y-%m-%dT%H:%M:%S})",
+                "ScheduleExpressionTimezone": "UTC",
+                "FlexibleTimeWindow": {"Mode": "OFF"},
+                "ActionAfterCompletion": "DELETE",
+                "State": "ENABLED",
+                "Description": f"CareCue dose reminder due {iso_utc(fire_at)}",
+                "Target": {**self._target, "Input": json.dumps({**event, "scheduled_time": SCHEDULED_TIME})},
+            }
+        )
+
+    def disarm_named(self, name: str) -> None:
+        """Removes a schedule by its name; one already gone is fine."""
+        try:
+            self._scheduler.delete_schedule(Name=name, GroupName=self._group)
+        except ClientError as e:
+            if _code(e) != "ResourceNotFoundException":
+                raise TimerError(_code(e)) from e
+
+    def _put(self, request: dict[str, Any]) -> None:
+        try:
+            self._scheduler.create_schedule(**request)
+        except ClientError as e:
+            if _code(e) != "ConflictException":
+                raise TimerError(_code(e)) from e
+            try:
+                self._scheduler.update_schedule(**request)
+            except ClientError as update_error:
+                raise TimerError(_code(update_error)) from update_error
+
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", "Unknown"))

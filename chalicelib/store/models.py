@@ -275,6 +275,54 @@ class Usage(Model):
     updated_at = UTCDateTimeAttribute(null=True)
 
 
+class Regimen(Model):
+    """A patient's medication regimen: one or more dosage instructions (several in a row make a taper), each
+    armed as Scheduler cron schedules in the patient's zone or as chained one-time schedules. `version` grows
+    with every pause, resume or stop; a timer armed for an older version sends nothing. The medication name is
+    health data: never logged, and in an SMS only when the clinic opts in."""
+
+    class Meta:
+        table_name = "unbound-regimens"
+
+    clinic_id = UnicodeAttribute(hash_key=True)
+    regimen_id = UnicodeAttribute(range_key=True)
+    patient_id = UnicodeAttribute()
+    medication = UnicodeAttribute()  # display name
+    dose_text = UnicodeAttribute(null=True)
+    timezone = UnicodeAttribute()  # the zone the patient reads dose times in
+    instructions = UnicodeAttribute()  # JSON list of normalised timings (chalicelib.regimens.timing.timing_json)
+    starts_at = UTCDateTimeAttribute()  # when the first instruction begins
+    status = UnicodeAttribute(default="active")  # active | paused | stopped
+    version = NumberAttribute(default=1)
+    timers = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]  # names of the schedules armed now
+    caregiver_first_name = UnicodeAttribute(null=True)  # the patient's first name, as the caregiver knows it
+    caregiver_phone = UnicodeAttribute(null=True)
+    caregiver_email = UnicodeAttribute(null=True)
+    supply = NumberAttribute(null=True)  # doses on hand when the regimen was created
+    refill_notice_at = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class Dose(Model):
+    """One dose the patient was reminded of, and whether (and how) it was taken. Created when its timer fires."""
+
+    class Meta:
+        table_name = "unbound-doses"
+
+    regimen_id = UnicodeAttribute(hash_key=True)
+    due_at = UnicodeAttribute(range_key=True)  # ISO 8601 UTC: the timer's scheduled time
+    clinic_id = UnicodeAttribute()
+    patient_id = UnicodeAttribute()
+    timezone = UnicodeAttribute()
+    status = UnicodeAttribute(default="reminded")  # reminded | taken | skipped
+    reason = UnicodeAttribute(null=True)  # why a dose was skipped (opted out, no contact)
+    taken_at = UTCDateTimeAttribute(null=True)
+    taken_via = UnicodeAttribute(null=True)  # link | sms | api
+    snoozes = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+
+
 TABLES: dict[str, type[Model]] = {
     "clinics": Clinic,
     "patients": Patient,
@@ -286,6 +334,8 @@ TABLES: dict[str, type[Model]] = {
     "booking-links": BookingLink,
     "contacts": Contact,
     "usage": Usage,
+    "regimens": Regimen,
+    "doses": Dose,
 }
 
 

@@ -1,0 +1,57 @@
+"""The page behind a dose's "taken" link (`/d/{token}`): GET shows one button and changes nothing (link
+scanners are harmless); its POST marks the dose taken. A tampered or expired link changes nothing."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.clock import Clock
+from chalicelib.links.service import Page, _html, _page
+from chalicelib.links.tokens import InvalidLink
+from chalicelib.observability import logger
+from chalicelib.regimens.dose_links import DoseClaim, verify_dose
+from chalicelib.regimens.messages import clock_text
+from chalicelib.store.models import Clinic, Regimen
+from chalicelib.timezones import local_time
+
+if TYPE_CHECKING:
+    from chalicelib.links.service import LinkSigner
+    from chalicelib.regimens.doses import RegimenDoses
+
+
+class DosePages:
+    def __init__(self, clock: Clock, signer: LinkSigner, doses: RegimenDoses) -> None:
+        self._clock = clock
+        self._signer = signer
+        self._doses = doses
+
+    def show(self, token: str) -> Page:
+        found = self._open(token)
+        if isinstance(found, Page):
+            return found
+        claim, regimen, clinic = found
+        at = clock_text(local_time(claim.due_at, regimen.timezone))
+        form = '<form method="post"><button type="submit">I have taken it</button></form>'
+        return Page(200, _html(clinic.name, f"<p>Your {at} medicine: taken?</p>{form}"))
+
+    def act(self, token: str) -> Page:
+        found = self._open(token)
+        if isinstance(found, Page):
+            return found
+        claim, regimen, clinic = found
+        at = clock_text(local_time(claim.due_at, regimen.timezone))
+        if self._doses.taken(claim.clinic_id, claim.regimen_id, claim.due_at, via="link") is None:
+            return _page(404, clinic.name, "This dose is not known. Nothing was changed.")
+        return _page(200, clinic.name, f"Thank you. Your {at} medicine is marked as taken.")
+
+    def _open(self, token: str) -> tuple[DoseClaim, Regimen, Clinic] | Page:
+        try:
+            claim = verify_dose(token, self._signer.key(), self._clock.now())
+            regimen = Regimen.get(claim.clinic_id, claim.regimen_id)
+            clinic = Clinic.get(claim.clinic_id)
+        except (InvalidLink, DoesNotExist) as e:
+            logger.info("dose link refused", extra={"problem": type(e).__name__})
+            return _page(404, "Link not valid", "This link is not valid or has expired. Nothing was changed.")
+        return claim, regimen, clinic

@@ -1,0 +1,331 @@
+"""A dose's life after its timer fires: the dose reminder, the taken link and replies, snooze, the one
+follow-up, the caregiver alert and the refill reminder.
+
+A dose timer (cron or chained) carries the regimen id, the instruction and the version. When it fires, the
+dose is recorded (keyed by regimen and scheduled time), and each message about it becomes an ordinary
+`Reminder` of owner type `regimen` sent through the `Dispatcher`: its delivery claim, keyed by reminder id and
+scheduled time, makes a duplicate fire a no-op, and opt-outs, spend caps and metering apply as to any reminder.
+Dose messages are notices in the dispatcher's terms (not `Kind.REMINDER`): the patient chose the dose times, so
+quiet hours and frequency caps do not hold them back; opt-outs do. The follow-up and the caregiver alert are
+one-time timers armed with the dose; each checks at fire time that the dose is still not taken.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from chalicelib.clinics.policy import clinic_policy
+from chalicelib.clock import Clock, iso_utc, to_utc
+from chalicelib.delivery.dispatch import DeliveryRequest, Outcome
+from chalicelib.delivery.preparation import NotSending, Ready
+from chalicelib.observability import logger
+from chalicelib.planning.appointment_reminders import Channel, Status
+from chalicelib.regimens.dose_links import DoseClaim, can_link, sign_dose
+from chalicelib.regimens.messages import DoseFacts, DoseKind, dose_message
+from chalicelib.regimens.service import (
+    DOSE_EVENT,
+    RegimenTimers,
+    instruction_start,
+    instructions_of,
+)
+from chalicelib.regimens.timing import DoseTiming, dose_times
+from chalicelib.store.models import Clinic, Dose, Patient, Regimen, Reminder
+from chalicelib.timezones import local_time
+
+if TYPE_CHECKING:
+    from chalicelib.delivery.dispatch import Dispatcher
+    from chalicelib.links.service import LinkSigner
+    from chalicelib.scheduling.timers import ReminderTimers
+
+MAX_SNOOZES = 3
+OPEN_DOSE_WINDOW = timedelta(hours=12)  # a "1" reply answers the latest dose reminded in this window
+
+
+@dataclass(frozen=True)
+class DoseEvent:
+    clinic_id: str
+    regimen_id: str
+    instruction: int
+    version: int
+    scheduled_time: datetime
+
+
+def parse_dose_event(event: Any) -> DoseEvent | None:
+    """The dose timer's event, or None for any other timer's."""
+    if not isinstance(event, dict) or event.get("kind") != DOSE_EVENT:
+        return None
+    ids = (event.get("clinic_id"), event.get("regimen_id"))
+    instruction, version = event.get("instruction"), event.get("version")
+    scheduled = datetime.fromisoformat(str(event.get("scheduled_time")))
+    if not all(isinstance(v, str) and v for v in ids) or scheduled.tzinfo is None:
+        raise ValueError("a dose event needs clinic_id, regimen_id and a scheduled_time with a zone")
+    if not isinstance(instruction, int) or not isinstance(version, int):
+        raise TypeError("a dose event needs whole-number instruction and version")
+    return DoseEvent(str(ids[0]), str(ids[1]), instruction, version, to_utc(scheduled))
+
+
+def stamp(due: datetime) -> str:
+    return f"{to_utc(due):%Y%m%d%H%M}"
+
+
+def due_of(reminder_id: str) -> datetime:
+    """The dose time in a reminder id such as `follow-202703140800.sms`."""
+    part = reminder_id.split(".", 1)[0].split("-")[1]
+    return datetime.strptime(part, "%Y%m%d%H%M").replace(tzinfo=UTC)
+
+
+class RegimenMessages:
+    """The dispatcher's owner for `regimen` reminders: re-check the regimen and the dose, and word the message."""
+
+    def __init__(self, links: LinkSigner | None, public_url: str) -> None:
+        self._links = links
+        self._public_url = public_url.rstrip("/")
+
+    def prepare(self, request: DeliveryRequest, reminder: Reminder) -> Ready | NotSending:
+        try:
+            regimen = Regimen.get(request.clinic_id, request.owner_id, consistent_read=True)
+        except DoesNotExist:
+            return NotSending("stale", "regimen_gone")
+        if regimen.version != request.version:
+            return NotSending("stale", "regimen_changed")
+        if regimen.status != "active":
+            return NotSending("skipped", f"regimen_{regimen.status}", Status.CANCELLED)
+        kind = DoseKind(reminder.kind)
+        due = due_of(reminder.reminder_id)
+        to_caregiver = reminder.kind == DoseKind.CAREGIVER.value
+        if reminder.kind != DoseKind.DOSE.value and reminder.kind != DoseKind.REFILL.value:
+            try:
+                dose = Dose.get(regimen.regimen_id, iso_utc(due), consistent_read=True)
+            except DoesNotExist:
+                return NotSending("skipped", "dose_unknown", Status.SKIPPED)
+            if dose.taken_at is not None:
+                return NotSending("skipped", "dose_taken", Status.CANCELLED)
+        clinic = Clinic.get(request.clinic_id)
+        patient = Patient.get(request.clinic_id, regimen.patient_id)
+        channel = Channel(reminder.channel)
+        if to_caregiver:
+            address = regimen.caregiver_phone if channel is Channel.SMS else regimen.caregiver_email
+        else:
+            address = patient.phone if channel is Channel.SMS else patient.email
+        if not address:
+            return NotSending("skipped", "no_contact", Status.SKIPPED)
+        settings = clinic_policy(clinic).medication
+        named = settings.names_in_sms
+        facts = DoseFacts(
+            clinic.name,
+            local_time(due, regimen.timezone),
+            regimen.medication if named else None,
+            regimen.dose_text if named else None,
+            self._link(regimen, due) if not to_caregiver else None,
+            int(settings.snooze.total_seconds() // 60),
+            first_name=regimen.caregiver_first_name,
+            days_left=settings.refill_days,
+        )
+        return Ready(clinic, patient, channel, address, dose_message(kind, facts), None, regimen.timezone)
+
+    def _link(self, regimen: Regimen, due: datetime) -> str | None:
+        if self._links is None or not self._public_url or not can_link(regimen.clinic_id, regimen.regimen_id):
+            return None
+        token = sign_dose(DoseClaim(regimen.clinic_id, regimen.regimen_id, due), self._links.key())
+        return f"{self._public_url}/d/{token}"
+
+
+class RegimenDoses:
+    def __init__(self, clock: Clock, timers: ReminderTimers, dispatcher: Dispatcher) -> None:
+        self._clock = clock
+        self._timers = timers
+        self._regimen_timers = RegimenTimers(timers)
+        self._dispatcher = dispatcher
+
+    def dose_due(self, event: DoseEvent) -> dict[str, Any]:
+        """A dose timer fired: record the dose, remind the patient, arm the follow-up (and the next link)."""
+        try:
+            regimen = Regimen.get(event.clinic_id, event.regimen_id, consistent_read=True)
+        except DoesNotExist:
+            return self._log(event, "stale", "regimen_gone")
+        if regimen.version != event.version or regimen.status != "active":
+            return self._log(event, "stale", "regimen_changed")
+        instructions = instructions_of(regimen)
+        if not 0 <= event.instruction < len(instructions):
+            return self._log(event, "stale", "instruction_gone")
+        timing = instructions[event.instruction]
+        due = event.scheduled_time
+        if timing.chained:
+            following = dose_times(
+                timing, regimen.timezone, instruction_start(timing, regimen), after=due + timedelta(minutes=1), limit=1
+            )
+            if following:
+                link = self._regimen_timers.arm_link(regimen, event.instruction, following[0])
+                self._note_link(regimen, event.instruction, link.name)
+        now = self._clock.now()
+        channel = Channel.SMS if Patient.get(regimen.clinic_id, regimen.patient_id).phone else Channel.EMAIL
+        self._record_dose(regimen, due, now)
+        outcome = self._send(regimen, DoseKind.DOSE, due, due, channel, now)
+        if outcome.result == "skipped":
+            Dose(regimen.regimen_id, iso_utc(due)).update(
+                actions=[Dose.status.set("skipped"), Dose.reason.set(outcome.reason or "not_sent")]
+            )
+        elif outcome.result == "sent":
+            self._arm_follow_ups(regimen, due, channel, now)
+            self._maybe_refill(regimen, timing, due, channel, now)
+        return self._log(event, outcome.result, outcome.reason)
+
+    def _note_link(self, regimen: Regimen, index: int, name: str) -> None:
+        """Keeps the regimen's list of armed timers current as a chain moves on, so a pause disarms the next link."""
+        prefix = f"{regimen.regimen_id}.i{index}."
+        names = [n for n in regimen.timers or [] if not n.startswith(prefix)] + [name]
+        try:
+            regimen.update(actions=[Regimen.timers.set(names)], condition=Regimen.version == regimen.version)
+        except UpdateError as e:
+            if e.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            self._timers.disarm_named(name)  # paused or stopped meanwhile: the link just armed must not stay
+
+    def taken(self, clinic_id: str, regimen_id: str, due: datetime, via: str) -> Dose | None:
+        """Marks a dose taken; taking it twice keeps the first time. None when there is no such dose."""
+        now = self._clock.now()
+        try:
+            dose = Dose.get(regimen_id, iso_utc(due), consistent_read=True)
+        except DoesNotExist:
+            return None
+        if dose.clinic_id != clinic_id:
+            return None
+        if dose.taken_at is None:
+            dose.update(actions=[Dose.status.set("taken"), Dose.taken_at.set(now), Dose.taken_via.set(via)])
+            logger.info("dose taken", extra={"regimen_id": regimen_id, "due": iso_utc(due), "via": via})
+        return dose
+
+    def snooze(self, dose: Dose) -> datetime | None:
+        """Re-reminds after the clinic's snooze delay; None when the dose has been snoozed enough."""
+        if dose.taken_at is not None or int(dose.snoozes) >= MAX_SNOOZES:
+            return None
+        regimen = Regimen.get(dose.clinic_id, dose.regimen_id)
+        settings = clinic_policy(Clinic.get(dose.clinic_id)).medication
+        now = self._clock.now()
+        number = int(dose.snoozes) + 1
+        dose.update(actions=[Dose.snoozes.set(number)])
+        due = datetime.fromisoformat(dose.due_at)
+        channel = Channel.SMS if Patient.get(regimen.clinic_id, regimen.patient_id).phone else Channel.EMAIL
+        at = now + settings.snooze
+        self._arm(regimen, f"snooze{number}-{stamp(due)}.{channel.value}", DoseKind.SNOOZE, at, channel, now)
+        return at
+
+    def open_dose(self, patients: list[Patient], now: datetime) -> Dose | None:
+        """The patient's latest dose reminded in the last 12 hours and not yet taken (what a "1" reply means)."""
+        found: list[Dose] = []
+        for patient in patients:
+            for regimen in Regimen.query(patient.clinic_id, filter_condition=Regimen.patient_id == patient.patient_id):
+                found.extend(
+                    Dose.query(
+                        regimen.regimen_id,
+                        Dose.due_at.between(iso_utc(now - OPEN_DOSE_WINDOW), iso_utc(now)),
+                        filter_condition=Dose.taken_at.does_not_exist() & (Dose.status != "skipped"),
+                    )
+                )
+        return max(found, key=lambda d: d.due_at, default=None)
+
+    def _record_dose(self, regimen: Regimen, due: datetime, now: datetime) -> None:
+        dose = Dose(
+            regimen.regimen_id,
+            iso_utc(due),
+            clinic_id=regimen.clinic_id,
+            patient_id=regimen.patient_id,
+            timezone=regimen.timezone,
+            status="reminded",
+            created_at=now,
+        )
+        try:
+            dose.save(condition=Dose.regimen_id.does_not_exist())
+        except PutError as e:
+            if e.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
+    def _send(
+        self, regimen: Regimen, kind: DoseKind, due: datetime, at: datetime, channel: Channel, now: datetime
+    ) -> Outcome:
+        reminder_id = f"{kind.value.split('_')[0]}-{stamp(due)}.{channel.value}"
+        self._reminder(regimen, reminder_id, kind, at, channel, now)
+        request = DeliveryRequest(regimen.clinic_id, regimen.regimen_id, reminder_id, int(regimen.version), at)
+        return self._dispatcher.deliver(request)
+
+    def _arm_follow_ups(self, regimen: Regimen, due: datetime, channel: Channel, now: datetime) -> None:
+        settings = clinic_policy(Clinic.get(regimen.clinic_id)).medication
+        self._arm(
+            regimen, f"follow-{stamp(due)}.{channel.value}", DoseKind.FOLLOW_UP, due + settings.follow_up, channel, now
+        )
+        carer = Channel.SMS if regimen.caregiver_phone else Channel.EMAIL if regimen.caregiver_email else None
+        if carer is not None:
+            at = due + settings.caregiver_after
+            self._arm(regimen, f"carer-{stamp(due)}.{carer.value}", DoseKind.CAREGIVER, at, carer, now)
+
+    def _maybe_refill(
+        self, regimen: Regimen, timing: DoseTiming, due: datetime, channel: Channel, now: datetime
+    ) -> None:
+        """With a supply, one refill reminder when the doses left fall to those of the clinic's refill days."""
+        if regimen.supply is None or regimen.refill_notice_at is not None:
+            return
+        settings = clinic_policy(Clinic.get(regimen.clinic_id)).medication
+        given = Dose.count(regimen.regimen_id)
+        left = int(regimen.supply) - given
+        start = instruction_start(timing, regimen)
+        horizon = due + timedelta(days=settings.refill_days)
+        coming = [
+            d
+            for d in dose_times(timing, regimen.timezone, start, after=due + timedelta(minutes=1), limit=100)
+            if d <= horizon
+        ]
+        if left > len(coming):
+            return
+        regimen.update(actions=[Regimen.refill_notice_at.set(now)])
+        self._send(regimen, DoseKind.REFILL, due, due, channel, now)
+
+    def _arm(
+        self, regimen: Regimen, reminder_id: str, kind: DoseKind, at: datetime, channel: Channel, now: datetime
+    ) -> None:
+        from chalicelib.scheduling.timers import Timer
+
+        reminder = self._reminder(regimen, reminder_id, kind, at, channel, now)
+        timer = Timer(regimen.clinic_id, regimen.regimen_id, reminder_id, int(regimen.version), at)
+        if reminder is not None:
+            reminder.update(actions=[Reminder.schedule_name.set(timer.name)])
+        self._timers.arm(timer)
+
+    def _reminder(
+        self, regimen: Regimen, reminder_id: str, kind: DoseKind, at: datetime, channel: Channel, now: datetime
+    ) -> Reminder | None:
+        reminder = Reminder(
+            regimen.regimen_id,
+            reminder_id,
+            owner_type="regimen",
+            clinic_id=regimen.clinic_id,
+            kind=kind.value,
+            channel=channel.value,
+            send_at=at,
+            status=Status.SCHEDULED.value,
+            owner_version=int(regimen.version),
+            updated_at=now,
+        )
+        try:
+            reminder.save(condition=Reminder.reminder_id.does_not_exist())
+        except PutError as e:
+            if e.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return None  # a duplicate fire: the first one's reminder (and its claim) decide
+        return reminder
+
+    def _log(self, event: DoseEvent, result: str, reason: str | None) -> dict[str, Any]:
+        logger.info(
+            "dose timer",
+            extra={
+                "clinic_id": event.clinic_id,
+                "regimen_id": event.regimen_id,
+                "occurrence": iso_utc(event.scheduled_time),
+                "result": result,
+                "reason": reason,
+            },
+        )
+        return {"result": result, "reason": reason}

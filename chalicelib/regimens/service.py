@@ -1,0 +1,296 @@
+"""Medication regimens: creating them (patient, instructions, timers), reading them with their next doses,
+pausing, resuming and stopping, and adherence. The dose timers themselves fire into `chalicelib.regimens.doses`.
+
+Timers: each dosage instruction gets Scheduler cron schedules in the patient's zone (StartDate and EndDate from
+its bounds, deleted by Scheduler after the end) when its pattern fits cron, else one one-time schedule for its
+next dose that arms the one after when it fires. Pausing or stopping disarms them all and raises the version,
+so a follow-up already armed for an earlier dose finds the regimen changed and sends nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+
+from chalicelib.clinics.policy import clinic_policy
+from chalicelib.clock import Clock, iso_utc, to_utc
+from chalicelib.errors import Conflict, FieldProblem, InvalidRequest, NotFound
+from chalicelib.observability import logger
+from chalicelib.regimens.request import NewRegimen
+from chalicelib.regimens.timing import (
+    DoseTiming,
+    cron_expressions,
+    dose_times,
+    last_dose,
+    timing_from_json,
+    timing_json,
+)
+from chalicelib.store.models import Clinic, Dose, Patient, Regimen, transaction
+from chalicelib.timezones import local_time
+
+if TYPE_CHECKING:
+    from chalicelib.scheduling.timers import ReminderTimers
+
+DOSE_EVENT = "dose"
+ADHERENCE_MAX_DAYS = 366
+
+
+@dataclass(frozen=True)
+class Armed:
+    name: str
+    expression: str  # cron(...) in the regimen's zone, or at(...) in UTC
+    timezone: str
+
+
+def instructions_of(regimen: Regimen) -> list[DoseTiming]:
+    return [timing_from_json(item) for item in json.loads(regimen.instructions)]
+
+
+def instruction_start(timing: DoseTiming, regimen: Regimen) -> datetime:
+    return timing.bounds.start or regimen.starts_at
+
+
+def next_doses(regimen: Regimen, after: datetime, limit: int = 5) -> list[tuple[int, datetime]]:
+    found = [
+        (index, moment)
+        for index, timing in enumerate(instructions_of(regimen))
+        for moment in dose_times(timing, regimen.timezone, instruction_start(timing, regimen), after=after, limit=limit)
+    ]
+    return sorted(found, key=lambda item: item[1])[:limit]
+
+
+class RegimenTimers:
+    """Arms and disarms a regimen's dose timers (the names are stored on the regimen)."""
+
+    def __init__(self, timers: ReminderTimers) -> None:
+        self._timers = timers
+
+    def arm(self, regimen: Regimen, now: datetime) -> list[Armed]:
+        armed: list[Armed] = []
+        for index, timing in enumerate(instructions_of(regimen)):
+            start = instruction_start(timing, regimen)
+            event = dose_event(regimen, index)
+            expressions = cron_expressions(timing)
+            if expressions is None:
+                following = dose_times(timing, regimen.timezone, start, after=now, limit=1)
+                if following:
+                    armed.append(self.arm_link(regimen, index, following[0]))
+                continue
+            last = last_dose(timing, regimen.timezone, start)
+            if last is not None and last < now:
+                continue
+            end = None if last is None else last + timedelta(minutes=1)
+            for number, expression in enumerate(expressions):
+                name = f"{regimen.regimen_id}.i{index}.c{number}"
+                self._timers.arm_recurring(name, expression, regimen.timezone, event, max(start, now), end)
+                armed.append(Armed(name, expression, regimen.timezone))
+        return armed
+
+    def arm_link(self, regimen: Regimen, index: int, due: datetime) -> Armed:
+        """The one-time timer for a chained pattern's next dose, named after it (a fired one is never updated)."""
+        name = f"{regimen.regimen_id}.i{index}.{to_utc(due):%Y%m%d%H%M}"
+        self._timers.arm_once(name, due, dose_event(regimen, index))
+        return Armed(name, f"at({to_utc(due):%Y-%m-%dT%H:%M:%S})", "UTC")
+
+    def disarm(self, regimen: Regimen) -> None:
+        for name in regimen.timers or []:
+            self._timers.disarm_named(name)
+
+
+def dose_event(regimen: Regimen, index: int) -> dict[str, Any]:
+    return {
+        "kind": DOSE_EVENT,
+        "clinic_id": regimen.clinic_id,
+        "regimen_id": regimen.regimen_id,
+        "instruction": index,
+        "version": int(regimen.version),
+    }
+
+
+class RegimenService:
+    def __init__(self, clock: Clock, timers: RegimenTimers) -> None:
+        self._clock = clock
+        self._timers = timers
+
+    def create(self, clinic_id: str, request: NewRegimen) -> dict[str, Any]:
+        now = self._clock.now()
+        clinic = Clinic.get(clinic_id)
+        patient, new_patient = self._patient(clinic, request, now)
+        zone = patient.timezone or clinic.timezone
+        instructions = _consecutive(request.instructions, zone, now)
+        regimen = Regimen(
+            clinic_id,
+            f"rgm_{secrets.token_hex(10)}",
+            patient_id=patient.patient_id,
+            medication=request.medication,
+            dose_text=request.dose_text,
+            timezone=zone,
+            instructions=json.dumps([timing_json(t) for t in instructions]),
+            starts_at=to_utc(instructions[0].bounds.start or now),
+            status="active",
+            version=1,
+            supply=request.supply,
+            created_at=now,
+            updated_at=now,
+        )
+        if request.caregiver is not None:
+            regimen.caregiver_first_name = request.caregiver.first_name
+            regimen.caregiver_phone = request.caregiver.phone
+            regimen.caregiver_email = request.caregiver.email
+        armed = self._timers.arm(regimen, now)
+        regimen.timers = [a.name for a in armed]
+        try:
+            with transaction() as write:
+                write.save(regimen, condition=Regimen.regimen_id.does_not_exist())
+                if new_patient:
+                    write.save(patient)
+        except TransactWriteError:
+            self._timers.disarm(regimen)  # nothing half stored: the timers go with the failed write
+            raise
+        logger.info("regimen created", extra={"clinic_id": clinic_id, "regimen_id": regimen.regimen_id})
+        notes = [{"field": field, "note": note} for field, note in request.notes]
+        return {**self.view(regimen, armed), "notes": notes}
+
+    def get(self, clinic_id: str, regimen_id: str) -> dict[str, Any]:
+        return self.view(self._regimen(clinic_id, regimen_id))
+
+    def change_status(self, clinic_id: str, regimen_id: str, status: str) -> dict[str, Any]:
+        regimen = self._regimen(clinic_id, regimen_id)
+        if regimen.status == "stopped":
+            raise Conflict("a stopped regimen cannot be changed; create a new one")
+        if status == regimen.status:
+            return self.view(regimen)
+        now = self._clock.now()
+        self._timers.disarm(regimen)
+        regimen.version = int(regimen.version) + 1
+        regimen.status = status
+        regimen.updated_at = now
+        armed = self._timers.arm(regimen, now) if status == "active" else []
+        regimen.timers = [a.name for a in armed]
+        regimen.save()
+        logger.info("regimen changed", extra={"regimen_id": regimen_id, "status": status})
+        return self.view(regimen, armed)
+
+    def adherence(self, clinic_id: str, regimen_id: str, start: datetime, end: datetime) -> dict[str, Any]:
+        if end <= start or end - start > timedelta(days=ADHERENCE_MAX_DAYS):
+            raise InvalidRequest.single("to", f"must be after from, at most {ADHERENCE_MAX_DAYS} days later")
+        regimen = self._regimen(clinic_id, regimen_id)
+        settings = clinic_policy(Clinic.get(clinic_id)).medication
+        now = self._clock.now()
+        doses = []
+        for dose in Dose.query(regimen_id, Dose.due_at.between(iso_utc(start), iso_utc(end))):
+            due = datetime.fromisoformat(dose.due_at)
+            status = dose_status(dose, due, now, settings.follow_up, settings.caregiver_after)
+            doses.append(
+                {
+                    "due": local_time(due, regimen.timezone).isoformat(),
+                    "status": status,
+                    "taken_at": None
+                    if dose.taken_at is None
+                    else local_time(dose.taken_at, regimen.timezone).isoformat(),
+                    "taken_via": dose.taken_via,
+                }
+            )
+        counted = [d for d in doses if d["status"] in ("taken", "late", "missed")]
+        taken = [d for d in counted if d["status"] in ("taken", "late")]
+        percentage = None if not counted else round(100 * len(taken) / len(counted), 1)
+        return {"regimen_id": regimen_id, "doses": doses, "taken_percent": percentage}
+
+    def view(self, regimen: Regimen, armed: list[Armed] | None = None) -> dict[str, Any]:
+        now = self._clock.now()
+        instructions = instructions_of(regimen)
+        upcoming = next_doses(regimen, now) if regimen.status == "active" else []
+        return {
+            "id": regimen.regimen_id,
+            "patient_id": regimen.patient_id,
+            "medication": regimen.medication,
+            "dose": regimen.dose_text,
+            "status": regimen.status,
+            "version": int(regimen.version),
+            "timezone": regimen.timezone,
+            "instructions": [
+                {
+                    **timing_json(t),
+                    "schedule": {"cron": list(c), "timezone": regimen.timezone}
+                    if (c := cron_expressions(t)) is not None
+                    else {"chained": True},
+                }
+                for t in instructions
+            ],
+            "timers": [{"name": a.name, "expression": a.expression, "timezone": a.timezone} for a in armed]
+            if armed is not None
+            else [{"name": name} for name in regimen.timers or []],
+            "next_doses": [local_time(moment, regimen.timezone).isoformat() for _, moment in upcoming],
+            "caregiver": None
+            if regimen.caregiver_first_name is None
+            else {
+                "first_name": regimen.caregiver_first_name,
+                "phone": regimen.caregiver_phone,
+                "email": regimen.caregiver_email,
+            },
+            "supply": None if regimen.supply is None else int(regimen.supply),
+        }
+
+    def _regimen(self, clinic_id: str, regimen_id: str) -> Regimen:
+        try:
+            return Regimen.get(clinic_id, regimen_id, consistent_read=True)
+        except DoesNotExist as e:
+            raise NotFound("regimen") from e
+
+    def _patient(self, clinic: Clinic, request: NewRegimen, now: datetime) -> tuple[Patient, bool]:
+        if request.patient_id is not None:
+            try:
+                return Patient.get(clinic.clinic_id, request.patient_id), False
+            except DoesNotExist as e:
+                raise InvalidRequest.single("patient_id", "is not a patient of this clinic") from e
+        details = request.patient
+        assert details is not None  # the request parser requires one of the two
+        patient = Patient(
+            clinic.clinic_id,
+            f"pat_{secrets.token_hex(8)}",
+            name=details.name,
+            phone=details.phone,
+            email=details.email,
+            timezone=details.timezone,
+            language=details.language,
+            created_at=now,
+        )
+        return patient, True
+
+
+def dose_status(dose: Dose, due: datetime, now: datetime, late_after: timedelta, missed_after: timedelta) -> str:
+    """taken (within the follow-up window), late (after it), missed (not taken by the caregiver window),
+    skipped (never sent: opted out, no contact), or due (still open)."""
+    if dose.status == "skipped":
+        return "skipped"
+    if dose.taken_at is not None:
+        return "taken" if dose.taken_at <= due + late_after else "late"
+    return "missed" if now >= due + missed_after else "due"
+
+
+def _consecutive(instructions: list[DoseTiming], zone: str, now: datetime) -> list[DoseTiming]:
+    """Fills each taper step's start from the end of the step before and refuses overlapping or open steps."""
+    steps: list[DoseTiming] = []
+    previous_end: datetime | None = None
+    for index, timing in enumerate(instructions):
+        where = f"dosageInstruction[{index}].timing.repeat" if len(instructions) > 1 else "timing.repeat"
+        start = timing.bounds.start or previous_end or now
+        if previous_end is not None and start < previous_end:
+            raise InvalidRequest.single(f"{where}.boundsPeriod.start", "overlaps the instruction before it")
+        timing = replace(timing, bounds=replace(timing.bounds, start=to_utc(start)))
+        end = timing.bounds.end_from(start)
+        if end is None and timing.bounds.count is not None:
+            last = last_dose(timing, zone, start)
+            end = None if last is None else last + timedelta(minutes=1)
+        if end is None and index < len(instructions) - 1:
+            raise InvalidRequest(
+                [FieldProblem(f"{where}.boundsDuration", "is needed on every step of a taper but the last")]
+            )
+        previous_end = end
+        steps.append(timing)
+    return steps
