@@ -163,7 +163,7 @@ class Services:
         from chalicelib.waiting.service import WaitingService
         from chalicelib.waiting.watch import WatchTimers
 
-        watch = WatchTimers(self.scheduler, **self._timer_target)
+        watch = WatchTimers(self.reminder_timers)
         return WaitingService(self.clock, SmsChannel(self.sns), watch)
 
     @cached_property

@@ -84,34 +84,11 @@ class ReminderTimers:
 
     def arm(self, timer: Timer) -> None:
         """Creates the timer, or moves it if it exists (a reschedule)."""
-        request: dict[str, Any] = {
-            "Name": timer.name,
-            "GroupName": self._group,
-            "ScheduleExpression": f"at({to_utc(timer.fire_at):%Y-%m-%dT%H:%M:%S})",
-            "ScheduleExpressionTimezone": "UTC",
-            "FlexibleTimeWindow": {"Mode": "OFF"},
-            "ActionAfterCompletion": "DELETE",
-            "State": "ENABLED",
-            "Description": f"CareCue reminder due {iso_utc(timer.fire_at)}",
-            "Target": {**self._target, "Input": timer.input()},
-        }
-        try:
-            self._scheduler.create_schedule(**request)
-        except ClientError as e:
-            if _code(e) != "ConflictException":
-                raise TimerError(_code(e)) from e
-            try:
-                self._scheduler.update_schedule(**request)
-            except ClientError as update_error:
-                raise TimerError(_code(update_error)) from update_error
+        self._put(self._at(timer.name, timer.fire_at, timer.input(), f"CareCue reminder due {iso_utc(timer.fire_at)}"))
 
     def disarm(self, owner_id: str, reminder_id: str) -> None:
         """Removes the timer; one that already fired (and deleted itself) or never existed is fine."""
-        try:
-            self._scheduler.delete_schedule(Name=schedule_name(owner_id, reminder_id), GroupName=self._group)
-        except ClientError as e:
-            if _code(e) != "ResourceNotFoundException":
-                raise TimerError(_code(e)) from e
+        self.disarm_named(schedule_name(owner_id, reminder_id))
 
     def armed(self) -> set[str]:
         """The names of every timer in the stage's group now: what the reconciler compares the tables with."""
@@ -150,21 +127,19 @@ class ReminderTimers:
             request["ActionAfterCompletion"] = "DELETE"
         self._put(request)
 
-    def arm_once(self, name: str, fire_at: datetime, event: dict[str, Any]) -> None:
-        """A one-time schedule with its own event: a link in a chain of doses that cron cannot express."""
-        self._put(
-            {
-                "Name": name,
-                "GroupName": self._group,
-                "ScheduleExpression": f"at({to_utc(fire_at):%Y-%m-%dT%H:%M:%S})",
-                "ScheduleExpressionTimezone": "UTC",
-                "FlexibleTimeWindow": {"Mode": "OFF"},
-                "ActionAfterCompletion": "DELETE",
-                "State": "ENABLED",
-                "Description": f"CareCue dose reminder due {iso_utc(fire_at)}",
-                "Target": {**self._target, "Input": json.dumps({**event, "scheduled_time": SCHEDULED_TIME})},
-            }
-        )
+    def arm_once(
+        self,
+        name: str,
+        fire_at: datetime,
+        event: dict[str, Any],
+        *,
+        what: str = "dose reminder",
+        replace: bool = True,
+    ) -> None:
+        """A one-time schedule with its own event (a link in a chain of doses that cron cannot express, a
+        running-late watch). With `replace=False` a schedule already armed under the name is left as it is."""
+        event_input = json.dumps({**event, "scheduled_time": SCHEDULED_TIME})
+        self._put(self._at(name, fire_at, event_input, f"CareCue {what} due {iso_utc(fire_at)}"), replace=replace)
 
     def disarm_named(self, name: str) -> None:
         """Removes a schedule by its name; one already gone is fine."""
@@ -174,12 +149,29 @@ class ReminderTimers:
             if _code(e) != "ResourceNotFoundException":
                 raise TimerError(_code(e)) from e
 
-    def _put(self, request: dict[str, Any]) -> None:
+    def _at(self, name: str, fire_at: datetime, event_input: str, description: str) -> dict[str, Any]:
+        """A one-time `at()` schedule in UTC that deletes itself once it has fired."""
+        return {
+            "Name": name,
+            "GroupName": self._group,
+            "ScheduleExpression": f"at({to_utc(fire_at):%Y-%m-%dT%H:%M:%S})",
+            "ScheduleExpressionTimezone": "UTC",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "ActionAfterCompletion": "DELETE",
+            "State": "ENABLED",
+            "Description": description,
+            "Target": {**self._target, "Input": event_input},
+        }
+
+    def _put(self, request: dict[str, Any], replace: bool = True) -> None:
+        """Creates the schedule; one that exists already is updated in place, or left alone if not `replace`."""
         try:
             self._scheduler.create_schedule(**request)
         except ClientError as e:
             if _code(e) != "ConflictException":
                 raise TimerError(_code(e)) from e
+            if not replace:
+                return
             try:
                 self._scheduler.update_schedule(**request)
             except ClientError as update_error:

@@ -10,19 +10,14 @@ the provider's day.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from chalicelib.clock import iso_utc, to_utc
-from chalicelib.errors import TimerError
-from chalicelib.scheduling.timers import RETRY_POLICY, SCHEDULED_TIME
+from chalicelib.clock import to_utc
 
 if TYPE_CHECKING:
-    from mypy_boto3_scheduler import EventBridgeSchedulerClient
+    from chalicelib.scheduling.timers import ReminderTimers
 
 WATCH_EVERY = timedelta(minutes=5)
 EVENT_KIND = "wait-watch"
@@ -60,41 +55,13 @@ def parse_watch_event(event: Any) -> WatchEvent | None:
 
 
 class WatchTimers:
-    def __init__(
-        self,
-        scheduler: EventBridgeSchedulerClient,
-        *,
-        group: str,
-        target_arn: str,
-        role_arn: str,
-        dead_letter_arn: str,
-    ) -> None:
-        self._scheduler = scheduler
-        self._group = group
-        self._target = {
-            "Arn": target_arn,
-            "RoleArn": role_arn,
-            "RetryPolicy": RETRY_POLICY,
-            "DeadLetterConfig": {"Arn": dead_letter_arn},
-        }
+    def __init__(self, timers: ReminderTimers) -> None:
+        self._timers = timers
 
     def arm(self, clinic_id: str, provider: str, now: datetime) -> None:
         """Arms the provider's next watch slot; an already armed slot is left as it is."""
         slot = next_slot(now)
-        event = {"kind": EVENT_KIND, "clinic_id": clinic_id, "provider": provider, "scheduled_time": SCHEDULED_TIME}
-        try:
-            self._scheduler.create_schedule(
-                Name=watch_name(clinic_id, provider, slot),
-                GroupName=self._group,
-                ScheduleExpression=f"at({slot:%Y-%m-%dT%H:%M:%S})",
-                ScheduleExpressionTimezone="UTC",
-                FlexibleTimeWindow={"Mode": "OFF"},
-                ActionAfterCompletion="DELETE",
-                State="ENABLED",
-                Description=f"CareCue running-late watch due {iso_utc(slot)}",
-                Target={**self._target, "Input": json.dumps(event, separators=(",", ":"))},  # type: ignore[arg-type]
-            )
-        except ClientError as e:
-            code = str(e.response.get("Error", {}).get("Code", "Unknown"))
-            if code != "ConflictException":
-                raise TimerError(code) from e
+        event = {"kind": EVENT_KIND, "clinic_id": clinic_id, "provider": provider}
+        self._timers.arm_once(
+            watch_name(clinic_id, provider, slot), slot, event, what="running-late watch", replace=False
+        )
