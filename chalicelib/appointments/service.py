@@ -311,17 +311,10 @@ def _new_records(
     clinic: Clinic, request: NewAppointment, source: str, status: str, now: datetime
 ) -> tuple[Patient, Appointment]:
     """The patient and appointment items of a new booking, not yet stored."""
+    from chalicelib.patients.records import new_patient
+
     details = request.patient
-    patient = Patient(
-        clinic.clinic_id,
-        f"pat_{secrets.token_hex(8)}",
-        name=details.name,
-        phone=details.phone,
-        email=details.email,
-        timezone=details.timezone,
-        language=details.language,
-        created_at=now,
-    )
+    patient = new_patient(clinic.clinic_id, details, now)
     appointment = Appointment(
         clinic.clinic_id,
         _appointment_id(clinic.clinic_id, source, request.external_id),

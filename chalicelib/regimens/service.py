@@ -21,6 +21,7 @@ from chalicelib.clinics.policy import clinic_policy
 from chalicelib.clock import Clock, iso_utc, to_utc
 from chalicelib.errors import Conflict, FieldProblem, InvalidRequest, NotFound
 from chalicelib.observability import logger
+from chalicelib.patients.records import new_patient
 from chalicelib.regimens.request import NewRegimen
 from chalicelib.regimens.timing import (
     DoseTiming,
@@ -250,17 +251,7 @@ class RegimenService:
                 raise InvalidRequest.single("patient_id", "is not a patient of this clinic") from e
         details = request.patient
         assert details is not None  # the request parser requires one of the two
-        patient = Patient(
-            clinic.clinic_id,
-            f"pat_{secrets.token_hex(8)}",
-            name=details.name,
-            phone=details.phone,
-            email=details.email,
-            timezone=details.timezone,
-            language=details.language,
-            created_at=now,
-        )
-        return patient, True
+        return new_patient(clinic.clinic_id, details, now), True
 
 
 def dose_status(dose: Dose, due: datetime, now: datetime, late_after: timedelta, missed_after: timedelta) -> str:

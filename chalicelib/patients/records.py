@@ -1,0 +1,23 @@
+"""A new patient record from the details a booking or a regimen came with."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from chalicelib.appointments.request import PatientDetails
+from chalicelib.store.models import Patient
+
+
+def new_patient(clinic_id: str, details: PatientDetails, now: datetime) -> Patient:
+    """Not yet stored: it goes into the same transaction as what it was made for."""
+    return Patient(
+        clinic_id,
+        f"pat_{secrets.token_hex(8)}",
+        name=details.name,
+        phone=details.phone,
+        email=details.email,
+        timezone=details.timezone,
+        language=details.language,
+        created_at=now,
+    )
