@@ -331,7 +331,8 @@ def create_regimen() -> Response:
 
     when_times = clinic_policy(Clinic.get(_clinic_id())).medication.when_times
     request = parse_new_regimen(_body(), when_times)
-    return Response(services().regimens.create(_clinic_id(), request), status_code=201, headers=JSON)
+    view, created = services().regimens.create(_clinic_id(), request)
+    return Response(view, status_code=201 if created else 200, headers=JSON)
 
 
 @app.route("/v1/regimens/{regimen_id}", methods=["GET"], authorizer=api_key)

@@ -17,7 +17,17 @@ from chalicelib.appointments.request import (
 from chalicelib.errors import FieldProblem, InvalidRequest
 from chalicelib.regimens.timing import DoseTiming, collect_timing, doses_per_day, stated_doses_per_day
 
-_OWN_FIELDS = {"patient_id", "patient", "medication", "dose", "timing", "instructions", "caregiver", "supply"}
+_OWN_FIELDS = {
+    "patient_id",
+    "patient",
+    "medication",
+    "dose",
+    "timing",
+    "instructions",
+    "caregiver",
+    "supply",
+    "external_id",
+}
 _FHIR_FIELDS = {
     "resourceType",
     "id",
@@ -51,6 +61,8 @@ class NewRegimen:
     supply: int | None
     # Where a free text disagrees with the structured timing: (field, what it says). The timing wins.
     notes: tuple[tuple[str, str], ...] = ()
+    # The caller's own id (or the MedicationRequest's `id`): sending the same regimen again creates it once.
+    external_id: str | None = None
 
 
 def parse_new_regimen(raw_body: bytes | None, when_times: Mapping[str, time]) -> NewRegimen:
@@ -73,12 +85,15 @@ def parse_new_regimen(raw_body: bytes | None, when_times: Mapping[str, time]) ->
     instructions = _instructions(raw_instructions, where, fields, when_times)
     caregiver = _caregiver(body.get("caregiver"), fields)
     supply = _supply(body.get("supply"), fields)
+    external_id = fields.text("external_id")
     fields.raise_if_any()
     assert medication is not None
     notes = _disagreements(raw_instructions, where, instructions)
     if dose_text is not None and len(instructions) == 1:
         notes += _disagreement("dose", dose_text, instructions[0])
-    return NewRegimen(patient_id, patient, medication, dose_text, instructions, caregiver, supply, tuple(notes))
+    return NewRegimen(
+        patient_id, patient, medication, dose_text, instructions, caregiver, supply, tuple(notes), external_id
+    )
 
 
 def _medication_request(body: dict[str, Any], fields: _Fields, when_times: Mapping[str, time]) -> NewRegimen:
@@ -108,7 +123,10 @@ def _medication_request(body: dict[str, Any], fields: _Fields, when_times: Mappi
     fields.raise_if_any()
     assert medication is not None
     notes = tuple(_disagreements(raw, "dosageInstruction", instructions))
-    return NewRegimen(patient_id, patient, medication.strip()[:200], dose_text, instructions, caregiver, supply, notes)
+    request_id = body.get("id") if isinstance(body.get("id"), str) and body.get("id") else None
+    return NewRegimen(
+        patient_id, patient, medication.strip()[:200], dose_text, instructions, caregiver, supply, notes, request_id
+    )
 
 
 def _who(body: dict[str, Any], fields: _Fields) -> tuple[str | None, PatientDetails | None]:

@@ -9,6 +9,7 @@ so a follow-up already armed for an earlier dose finds the regimen changed and s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from dataclasses import dataclass, replace
@@ -118,7 +119,14 @@ class RegimenService:
         self._clock = clock
         self._timers = timers
 
-    def create(self, clinic_id: str, request: NewRegimen) -> dict[str, Any]:
+    def create(self, clinic_id: str, request: NewRegimen) -> tuple[dict[str, Any], bool]:
+        """The new regimen's view and True; for an `external_id` already created, that regimen and False."""
+        regimen_id = _regimen_id(clinic_id, request.external_id)
+        if request.external_id is not None:
+            try:
+                return self.view(Regimen.get(clinic_id, regimen_id, consistent_read=True)), False
+            except DoesNotExist:
+                pass
         now = self._clock.now()
         clinic = Clinic.get(clinic_id)
         patient, new_patient = self._patient(clinic, request, now)
@@ -126,7 +134,7 @@ class RegimenService:
         instructions = _consecutive(request.instructions, zone, now)
         regimen = Regimen(
             clinic_id,
-            f"rgm_{secrets.token_hex(10)}",
+            regimen_id,
             patient_id=patient.patient_id,
             medication=request.medication,
             dose_text=request.dose_text,
@@ -150,12 +158,18 @@ class RegimenService:
                 write.save(regimen, condition=Regimen.regimen_id.does_not_exist())
                 if new_patient:
                     write.save(patient)
-        except TransactWriteError:
+        except TransactWriteError as e:
+            reasons = e.cancellation_reasons or []
+            if request.external_id is not None and any(
+                r is not None and r.code == "ConditionalCheckFailed" for r in reasons
+            ):
+                # The same regimen sent twice at once: the other request stored it, under the same timer names.
+                return self.view(Regimen.get(clinic_id, regimen_id, consistent_read=True)), False
             self._timers.disarm(regimen)  # nothing half stored: the timers go with the failed write
             raise
         logger.info("regimen created", extra={"clinic_id": clinic_id, "regimen_id": regimen.regimen_id})
         notes = [{"field": field, "note": note} for field, note in request.notes]
-        return {**self.view(regimen, armed), "notes": notes}
+        return {**self.view(regimen, armed), "notes": notes}, True
 
     def get(self, clinic_id: str, regimen_id: str) -> dict[str, Any]:
         return self.view(self._regimen(clinic_id, regimen_id))
@@ -252,6 +266,14 @@ class RegimenService:
         details = request.patient
         assert details is not None  # the request parser requires one of the two
         return new_patient(clinic.clinic_id, details, now), True
+
+
+def _regimen_id(clinic_id: str, external_id: str | None) -> str:
+    """Random, or derived from the caller's own id so that sending the same regimen twice creates it once."""
+    if external_id is None:
+        return f"rgm_{secrets.token_hex(10)}"
+    digest = hashlib.sha256(f"{clinic_id}\x1f{external_id}".encode()).hexdigest()
+    return f"rgm_{digest[:20]}"
 
 
 def dose_status(dose: Dose, due: datetime, now: datetime, late_after: timedelta, missed_after: timedelta) -> str:

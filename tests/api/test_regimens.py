@@ -311,3 +311,16 @@ def test_a_bad_medication_setting_is_named(week: Week) -> None:
     )
     assert response.status_code == 400
     assert [f["field"] for f in response.json_body["error"]["fields"]] == ["medication.when_times.MORN"]
+
+
+def test_the_same_regimen_sent_twice_with_its_own_id_is_created_once(week: Week) -> None:
+    first = week.post("/v1/regimens", twice_daily(external_id="ehr-rx-1001"))
+    again = week.post("/v1/regimens", twice_daily(external_id="ehr-rx-1001"))
+    other = week.post("/v1/regimens", twice_daily(external_id="ehr-rx-1002"))
+
+    assert (first.status_code, again.status_code, other.status_code) == (201, 200, 201)
+    assert again.json_body["id"] == first.json_body["id"] != other.json_body["id"]
+    assert sum(1 for _ in Regimen.scan()) == 2
+    group = week.aws.services.settings.schedule_group
+    armed = [s["Name"] for s in week.aws.services.scheduler.list_schedules(GroupName=group)["Schedules"]]
+    assert sorted(t["name"] for t in first.json_body["timers"] + other.json_body["timers"]) == sorted(armed)
