@@ -175,8 +175,9 @@ class Services:
     @cached_property
     def reconciler(self) -> ReminderReconciler:
         from chalicelib.reconciling.reminders import ReminderReconciler
+        from chalicelib.regimens.service import RegimenTimers
 
-        return ReminderReconciler(self.clock, self.reminder_timers)
+        return ReminderReconciler(self.clock, self.reminder_timers, RegimenTimers(self.reminder_timers))
 
     @cached_property
     def booking_lookups(self) -> BookingLookups:

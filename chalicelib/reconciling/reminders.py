@@ -5,12 +5,16 @@ reminder whose time passed with nothing delivered is marked `missed` and counted
 It reads the reminders that are still `scheduled` through the `by-status` index (a query, not a scan of every
 reminder ever planned) and the stage's timers with one listing, then repairs only the differences. It sends
 nothing itself: a re-armed timer goes through the fire path's claim like any other, so nothing goes out twice.
+
+Active medication regimens keep the names of their timers on the regimen: one whose timers are not all armed
+is armed again from its timing (a scan of the regimens table: small, one item per regimen).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
@@ -20,6 +24,9 @@ from chalicelib.observability import count, logger
 from chalicelib.planning.appointment_reminders import Status
 from chalicelib.scheduling.timers import RETRY_POLICY, ReminderTimers, Timer
 from chalicelib.store.models import Delivery, Reminder
+
+if TYPE_CHECKING:
+    from chalicelib.regimens.service import RegimenTimers
 
 # Scheduler retries a failed invocation for up to an hour and a claim's lease runs 5 minutes: a reminder still
 # `scheduled` this long after its time will not be sent by anything.
@@ -34,15 +41,17 @@ class Reconciliation:
     rearmed: int = 0
     missed: int = 0
     rearm_failed: int = 0
+    regimens_rearmed: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
 
 class ReminderReconciler:
-    def __init__(self, clock: Clock, timers: ReminderTimers) -> None:
+    def __init__(self, clock: Clock, timers: ReminderTimers, regimen_timers: RegimenTimers | None = None) -> None:
         self._clock = clock
         self._timers = timers
+        self._regimen_timers = regimen_timers
 
     def run(self) -> Reconciliation:
         now = self._clock.now()
@@ -58,8 +67,28 @@ class ReminderReconciler:
             elif listed.send_at <= now - MISSED_AFTER and not self._delivery_started(listed):
                 if self.mark_missed(listed, "no_delivery"):
                     result.missed += 1
+        if self._regimen_timers is not None:
+            self._rearm_regimens(armed, result)
         logger.info("reminders reconciled", extra=result.as_dict())
         return result
+
+    def _rearm_regimens(self, armed: set[str], result: Reconciliation) -> None:
+        from chalicelib.store.models import Regimen
+
+        assert self._regimen_timers is not None
+        for regimen in Regimen.scan(Regimen.status == "active"):
+            if set(regimen.timers or []) <= armed:
+                continue
+            try:
+                rearmed = self._regimen_timers.arm(regimen, self._clock.now())
+            except TimerError as e:
+                logger.error("regimen timers not re-armed", extra={"regimen_id": regimen.regimen_id, "code": e.code})
+                result.rearm_failed += 1
+                continue
+            regimen.update(actions=[Regimen.timers.set([timer.name for timer in rearmed])])
+            logger.warning("regimen timers re-armed", extra={"regimen_id": regimen.regimen_id})
+            count("TimersRearmed", channel="regimen")
+            result.regimens_rearmed += 1
 
     def _rearm(self, listed: Reminder, result: Reconciliation) -> None:
         # The index is eventually consistent: re-read before acting on what it said.

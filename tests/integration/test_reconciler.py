@@ -3,6 +3,7 @@ re-armed from the tables; a reminder whose time passed with nothing sent is mark
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -91,7 +92,7 @@ def test_a_booking_whose_timers_scheduler_refused_stands_and_the_hourly_run_arms
     result = run_hourly_function()
 
     # THEN both timers exist, due when the reminders are
-    assert result == {"checked": 2, "rearmed": 2, "missed": 0, "rearm_failed": 0}
+    assert result == {"checked": 2, "rearmed": 2, "missed": 0, "rearm_failed": 0, "regimens_rearmed": 0}
     assert schedule(aws, appointment_id, "reminder-24h.sms")["ScheduleExpression"] == "at(2026-12-01T15:00:00)"
     assert schedule(aws, appointment_id, "reminder-2h.sms")["ScheduleExpression"] == "at(2026-12-02T13:00:00)"
 
@@ -156,3 +157,30 @@ def test_a_cancelled_appointments_reminders_are_not_rearmed(aws: World, clinic: 
 
     assert (result.checked, result.rearmed) == (0, 0)
     assert aws.services.reminder_timers.armed() == set()
+
+
+def test_a_regimen_whose_dose_timer_was_deleted_gets_it_back_and_only_once(aws: World, clinic: ClinicKeys) -> None:
+    from chalicelib.clinics.policy import clinic_policy
+    from chalicelib.regimens.request import parse_new_regimen
+    from chalicelib.store.models import Clinic
+
+    body = {
+        "patient": {"name": "Pat Example", "phone": "+14155550100"},
+        "medication": "Examplamab 10 mg",
+        "timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d", "timeOfDay": ["08:00:00", "20:00:00"]}},
+    }
+    when_times = clinic_policy(Clinic.get(clinic.clinic_id)).medication.when_times
+    created, _ = aws.services.regimens.create(
+        clinic.clinic_id, parse_new_regimen(json.dumps(body).encode(), when_times)
+    )
+    [timer] = created["timers"]
+    group = aws.services.settings.schedule_group
+    before = aws.services.scheduler.get_schedule(Name=timer["name"], GroupName=group)
+    aws.services.scheduler.delete_schedule(Name=timer["name"], GroupName=group)
+
+    first, second = run_hourly_function(), run_hourly_function()
+
+    after = aws.services.scheduler.get_schedule(Name=timer["name"], GroupName=group)
+    assert after["ScheduleExpression"] == before["ScheduleExpression"] == "cron(0 8,20 * * ? *)"
+    assert after["ScheduleExpressionTimezone"] == "America/New_York"
+    assert (first["regimens_rearmed"], second["regimens_rearmed"]) == (1, 0)
