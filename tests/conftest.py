@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import settings as hypothesis_settings
 from moto import mock_aws
 
 from chalicelib import composition
@@ -32,6 +33,12 @@ os.environ.update(
     AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
     POWERTOOLS_METRICS_NAMESPACE="CareCue",
 )
+
+# Property tests: no per-example deadline (a loaded 2-core machine is slow, not wrong); in CI the examples are
+# derandomized, so a red CI is a real regression that reruns the same way, while local runs keep exploring.
+hypothesis_settings.register_profile("carecue", deadline=None, print_blob=True)
+hypothesis_settings.register_profile("ci", parent=hypothesis_settings.get_profile("carecue"), derandomize=True)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "carecue")
 
 # Every in-process test starts at this instant, a Monday, unless it moves the clock itself.
 TEST_NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
