@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 ROUND_TO_MINUTES = 5
@@ -22,9 +22,6 @@ LATE_STEP = timedelta(minutes=15)
 DEFAULT_LATE_THRESHOLD = timedelta(minutes=15)
 MAX_LATE_TEXTS_PER_DAY = 2
 LATE_HORIZON = timedelta(hours=3)  # patients booked this far ahead hear that the provider runs late
-# Until clinic policy brings each clinic's own quiet hours (another issue), no text goes out from 21:00 to
-# 08:00 in the patient's local time.
-DEFAULT_QUIET_HOURS = (time(21, 0), time(8, 0))
 
 
 class WaitText(StrEnum):
@@ -82,15 +79,10 @@ def late_step(lag: timedelta, threshold: timedelta = DEFAULT_LATE_THRESHOLD) -> 
     return int(lag / LATE_STEP)
 
 
-def late_text_due(step: int, last_step: int, texts_today: int, local_now: datetime) -> bool:
-    """Whether a patient still at home gets a running-late text for lag step `step` now."""
-    return step > last_step and texts_today < MAX_LATE_TEXTS_PER_DAY and not in_quiet_hours(local_now)
-
-
-def in_quiet_hours(local_now: datetime, quiet: tuple[time, time] = DEFAULT_QUIET_HOURS) -> bool:
-    start, end = quiet
-    now = local_now.time()
-    return (start <= now or now < end) if start > end else (start <= now < end)
+def late_text_due(step: int, last_step: int, texts_today: int, quiet_now: bool) -> bool:
+    """Whether a patient still at home gets a running-late text for lag step `step` now; `quiet_now` is whether
+    it is the clinic's quiet hours in the patient's zone."""
+    return step > last_step and texts_today < MAX_LATE_TEXTS_PER_DAY and not quiet_now
 
 
 def wait_text(clinic: str, decision: WaitDecision) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -156,13 +155,16 @@ class WaitingService:
         step = late_step(queue.lag, DEFAULT_LATE_THRESHOLD)
         if step == 0:
             return 0
+        from chalicelib.clinics.policy import clinic_policy
+
+        quiet = clinic_policy(clinic).quiet_hours  # the clinic's own, in the patient's zone; None: off
         sent = 0
         for appointment in queue.appointments:
             if appointment.status != BOOKED or not now < appointment.start <= now + LATE_HORIZON:
                 continue
             last_step, texts = int(appointment.late_step or 0), int(appointment.late_texts or 0)
-            local_now = now.astimezone(ZoneInfo(appointment.timezone or clinic.timezone))
-            if not late_text_due(step, last_step, texts, local_now):
+            quiet_now = quiet is not None and quiet.contains(now, appointment.timezone or clinic.timezone)
+            if not late_text_due(step, last_step, texts, quiet_now):
                 continue
             actions: list[Action] = [Appointment.late_step.set(step), Appointment.late_texts.set(texts + 1)]
             condition = _unchanged(Appointment.late_step, appointment.late_step)

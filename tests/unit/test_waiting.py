@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.board.page import BoardPatient, BoardProvider, initials, render_board
+from chalicelib.planning.quiet_hours import DEFAULT_QUIET_HOURS
 from chalicelib.visits.status import IllegalMove, Move, check_move
 from chalicelib.waiting.estimator import (
     QueuedVisit,
@@ -20,7 +21,6 @@ from chalicelib.waiting.estimator import (
 from chalicelib.waiting.notices import (
     WaitText,
     WaitTold,
-    in_quiet_hours,
     late_step,
     late_text,
     late_text_due,
@@ -112,12 +112,14 @@ def test_rounding_and_running_late_steps() -> None:
     assert [rounded_minutes(minutes(m)) for m in (0, 7.4, 7.5, 12.5, 41)] == [5, 5, 10, 15, 40]
     assert [late_step(minutes(m)) for m in (10, 14.9, 15, 29, 30, 47)] == [0, 0, 1, 1, 2, 3]
     assert late_step(minutes(25), threshold=minutes(30)) == 0
-    ten_am = datetime(2026, 12, 1, 10, 0)
-    assert late_text_due(1, 0, 0, ten_am)
-    assert not late_text_due(1, 1, 1, ten_am)  # same step: already told
-    assert not late_text_due(3, 2, 2, ten_am)  # two a day at most
-    assert not late_text_due(1, 0, 0, ten_am.replace(hour=7, minute=59))
-    assert in_quiet_hours(ten_am.replace(hour=21)) and not in_quiet_hours(ten_am.replace(hour=8))
+    assert late_text_due(1, 0, 0, quiet_now=False)
+    assert not late_text_due(1, 1, 1, quiet_now=False)  # same step: already told
+    assert not late_text_due(3, 2, 2, quiet_now=False)  # two a day at most
+    assert not late_text_due(1, 0, 0, quiet_now=True)  # never in the clinic's quiet hours
+    # The clinic's default quiet hours, 21:00-08:00 in the patient's zone:
+    new_york = "America/New_York"
+    assert DEFAULT_QUIET_HOURS.contains(datetime(2026, 12, 2, 2, 0, tzinfo=UTC), new_york)  # 21:00 the day before
+    assert not DEFAULT_QUIET_HOURS.contains(datetime(2026, 12, 1, 13, 0, tzinfo=UTC), new_york)  # 08:00
     text = late_text("Riverside Family Clinic", None, minutes(22))
     assert text.startswith("Riverside Family Clinic: Your provider is running about 20 min late today.")
     assert text.isascii()
