@@ -10,6 +10,7 @@ from chalicelib.delivery.dispatch import DeliveryRequest
 from chalicelib.delivery.preparation import NotSending, Ready
 from chalicelib.messages.templates import Message
 from chalicelib.planning.appointment_reminders import Channel, Kind, Status
+from chalicelib.store import reads
 from chalicelib.store.models import Appointment, Clinic, Patient, Reminder
 from chalicelib.timezones import local_time
 
@@ -23,9 +24,13 @@ class AppointmentMessages:
         self._links = links
         self._sender = sender  # the organizer of the .ics invitations
 
+    def first_reads(self, request: DeliveryRequest) -> list[reads.Key]:
+        # Appointment ids are `apt_…` (appointments.service); any other owner's request reads no appointment.
+        return [(Appointment, request.clinic_id, request.owner_id)] if request.owner_id.startswith("apt_") else []
+
     def prepare(self, request: DeliveryRequest, reminder: Reminder) -> Ready | NotSending:
         try:
-            appointment = Appointment.get(request.clinic_id, request.owner_id, consistent_read=True)
+            appointment = reads.get(Appointment, request.clinic_id, request.owner_id)
         except DoesNotExist:
             return NotSending("stale", "appointment_gone")
         if appointment.version != request.version:
@@ -34,8 +39,8 @@ class AppointmentMessages:
         expected_status = "cancelled" if reminder.kind == Kind.CANCELLATION_NOTICE else "booked"
         if appointment.status != expected_status:
             return NotSending("skipped", f"appointment_{appointment.status}", Status.CANCELLED)
-        clinic = Clinic.get(request.clinic_id)
-        patient = Patient.get(request.clinic_id, appointment.patient_id)
+        clinic = reads.get(Clinic, request.clinic_id)
+        patient = reads.get(Patient, request.clinic_id, appointment.patient_id)
         channel = Channel(reminder.channel)
         address = patient.phone if channel is Channel.SMS else patient.email
         if not address:

@@ -32,9 +32,10 @@ from chalicelib.errors import ChannelError
 from chalicelib.messages.templates import Message
 from chalicelib.observability import count, logger, metrics
 from chalicelib.planning.appointment_reminders import Channel, Status
-from chalicelib.store.models import Delivery, Reminder
+from chalicelib.store import reads
+from chalicelib.store.models import Clinic, Delivery, Reminder, Usage
 from chalicelib.usage.meter import UsageMeter
-from chalicelib.usage.pricing import Charge
+from chalicelib.usage.pricing import Charge, billing_month
 
 if TYPE_CHECKING:
     from chalicelib.scheduling.timers import ReminderTimers
@@ -85,8 +86,23 @@ class Dispatcher:
         self._timers = timers  # to re-arm a reminder deferred by quiet hours
 
     def deliver(self, request: DeliveryRequest) -> Outcome:
+        with reads.prefetched(self._first_reads(request)):
+            return self._deliver(request)
+
+    def _first_reads(self, request: DeliveryRequest) -> list[reads.Key]:
+        """What every send reads before it knows anything else, fetched in one round trip."""
+        keys: list[reads.Key] = [
+            (Reminder, request.owner_id, request.reminder_id),
+            (Clinic, request.clinic_id, None),
+            (Usage, request.clinic_id, billing_month(self._clock.now())),
+        ]
+        for owner in self._owners.values():
+            keys += owner.first_reads(request)
+        return keys
+
+    def _deliver(self, request: DeliveryRequest) -> Outcome:
         try:
-            reminder = Reminder.get(request.owner_id, request.reminder_id, consistent_read=True)
+            reminder = reads.get(Reminder, request.owner_id, request.reminder_id)
         except DoesNotExist:
             return self._log(request, Outcome("stale", "reminder_gone"))
         if reminder.status == Status.SENT:
@@ -119,7 +135,7 @@ class Dispatcher:
             message_id, sent_text = self._send(prepared.channel, prepared.address, prepared.message)
         except ChannelError as e:
             return self._fail(request, reminder, e)
-        note_sent(prepared, self._clock.now())
+        note_sent(prepared, verdict, self._clock.now())
         charge = self._meter.charge(prepared.channel, prepared.address, sent_text)
         return self._record_sent(request, reminder, message_id, charge)
 
@@ -188,18 +204,29 @@ class Dispatcher:
         if charge.channel is Channel.SMS:
             sent.append(Delivery.sms_segments.set(charge.sms_segments))
         Delivery(request.reminder_key, iso_utc(request.occurrence)).update(actions=sent)
-        reminder.update(
-            actions=[
-                Reminder.status.set(Status.SENT.value),
-                Reminder.sent_at.set(now),
-                Reminder.reason.remove(),
-                Reminder.updated_at.set(now),
-            ]
-        )
+        self._mark_reminder_sent(request, reminder, now)
         count("RemindersSent", channel=reminder.channel)
         metrics.add_metric(name="ReminderLatenessSeconds", unit=MetricUnit.Seconds, value=lateness)
         self._meter_sent(request, reminder, charge, now)
         return self._log(request, Outcome("sent", None, message_id), lateness_seconds=round(lateness, 3))
+
+    def _mark_reminder_sent(self, request: DeliveryRequest, reminder: Reminder, now: datetime) -> None:
+        """Only the plan that was sent is marked sent: if the appointment was moved while the message was on its
+        way, the reminder now stands for the new time (a newer version) and must still go out then."""
+        try:
+            reminder.update(
+                actions=[
+                    Reminder.status.set(Status.SENT.value),
+                    Reminder.sent_at.set(now),
+                    Reminder.reason.remove(),
+                    Reminder.updated_at.set(now),
+                ],
+                condition=(Reminder.owner_version == request.version) & (Reminder.status == Status.SCHEDULED.value),
+            )
+        except UpdateError as e:
+            if e.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            logger.info("reminder changed while sending", extra={"owner_id": request.owner_id})
 
     def _fail(self, request: DeliveryRequest, reminder: Reminder, error: ChannelError) -> Outcome:
         now = self._clock.now()

@@ -11,40 +11,39 @@ from datetime import datetime
 
 from chalicelib.clinics.policy import clinic_policy
 from chalicelib.delivery.preparation import Ready
-from chalicelib.patients.contacts import cap_reached, is_opted_out, record_sms_sent
+from chalicelib.patients.contacts import cap_reached, find_contact, opted_out, record_sms_sent
 from chalicelib.planning.appointment_reminders import Channel, Kind
 from chalicelib.planning.quiet_hours import defer_for_quiet_hours
-from chalicelib.store.models import Reminder
+from chalicelib.store.models import Contact, Reminder
 
 
 @dataclass(frozen=True)
 class Verdict:
     skip_reason: str | None = None
     defer_until: datetime | None = None
-
-
-SEND = Verdict()
+    contact: Contact | None = None  # the address's record as read for the verdict, for `note_sent`
 
 
 def check_patient_rules(ready: Ready, reminder: Reminder, now: datetime) -> Verdict:
-    clinic_id = ready.clinic.clinic_id
-    if is_opted_out(clinic_id, ready.channel, ready.address):
+    contact = find_contact(ready.clinic.clinic_id, ready.channel, ready.address)  # one read serves every rule
+    if opted_out(contact):
         return Verdict(f"opted_out_{ready.channel.value}")
+    send = Verdict(contact=contact)
     if reminder.kind != Kind.REMINDER:
-        return SEND
+        return send
     policy = clinic_policy(ready.clinic)
     zone = ready.zone or ready.patient.timezone or ready.clinic.timezone
     if policy.quiet_hours is not None and policy.quiet_hours.contains(now, zone):
         allowed = defer_for_quiet_hours(now, zone, policy.quiet_hours, ready.starts_at)
         return Verdict("quiet_hours") if allowed is None else Verdict(defer_until=allowed)
     if policy.frequency_caps and ready.channel is Channel.SMS:
-        reason = cap_reached(clinic_id, ready.address, now)
+        reason = cap_reached(contact, now)
         if reason is not None:
             return Verdict(reason)
-    return SEND
+    return send
 
 
-def note_sent(ready: Ready, now: datetime) -> None:
+def note_sent(ready: Ready, verdict: Verdict, now: datetime) -> None:
     """Every SMS counts towards the caps, even while they are off, so switching them on takes effect at once."""
     if ready.channel is Channel.SMS:
-        record_sms_sent(ready.clinic.clinic_id, ready.address, now)
+        record_sms_sent(ready.clinic.clinic_id, ready.address, verdict.contact, now)

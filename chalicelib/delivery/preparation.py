@@ -13,6 +13,7 @@ from chalicelib.planning.appointment_reminders import Channel, Status
 if TYPE_CHECKING:
     from chalicelib.delivery.dispatch import DeliveryRequest
     from chalicelib.store.models import Clinic, Patient, Reminder
+    from chalicelib.store.reads import Key
 
 
 @dataclass(frozen=True)
@@ -34,4 +35,8 @@ class NotSending:
 
 
 class OwnerMessages(Protocol):
+    def first_reads(self, request: DeliveryRequest) -> list[Key]:
+        """Items `prepare` will read that can be fetched with the reminder, in the same round trip."""
+        ...
+
     def prepare(self, request: DeliveryRequest, reminder: Reminder) -> Ready | NotSending: ...

@@ -1,15 +1,20 @@
 """Per-clinic facts about one phone number or email address: opt-outs, recent SMS for the frequency caps, and
 the last answer to an unrecognised reply. Kept per address rather than per patient record, because every
-booking makes a patient record and a STOP must outlive all of them."""
+booking makes a patient record and a STOP must outlive all of them.
+
+Each write sets only the attributes it is about (an UpdateItem, never a read-modify-put of the whole item), so
+a STOP that lands while a reminder is being sent can never be overwritten by the sender's note of that SMS."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.planning.appointment_reminders import Channel
+from chalicelib.store import reads
 from chalicelib.store.models import Contact
 
 CAP_PER_DAY = 1
@@ -23,41 +28,55 @@ def contact_address(channel: Channel, address: str) -> str:
 
 def find_contact(clinic_id: str, channel: Channel, address: str) -> Contact | None:
     try:
-        return Contact.get(clinic_id, contact_address(channel, address), consistent_read=True)
+        return reads.get(Contact, clinic_id, contact_address(channel, address))
     except DoesNotExist:
         return None
 
 
 def is_opted_out(clinic_id: str, channel: Channel, address: str) -> bool:
-    contact = find_contact(clinic_id, channel, address)
+    return opted_out(find_contact(clinic_id, channel, address))
+
+
+def opted_out(contact: Contact | None) -> bool:
     return contact is not None and contact.opted_out_at is not None
 
 
 def opt_out(clinic_id: str, channel: Channel, address: str, source: str, now: datetime) -> bool:
     """Records the opt-out; True when it is new (a repeated STOP keeps the first time and source)."""
-    contact = find_contact(clinic_id, channel, address) or Contact(
-        clinic_id, contact_address(channel, address), channel=channel.value
-    )
-    if contact.opted_out_at is not None:
-        return False
-    contact.opted_out_at = now
-    contact.opt_out_source = source
-    contact.save()
+    try:
+        _update(
+            clinic_id,
+            channel,
+            address,
+            [Contact.opted_out_at.set(now), Contact.opt_out_source.set(source)],
+            condition=Contact.opted_out_at.does_not_exist(),
+        )
+    except UpdateError as e:
+        if e.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
     return True
 
 
 def opt_in(clinic_id: str, channel: Channel, address: str) -> bool:
     """Removes an opt-out; True when there was one."""
-    contact = find_contact(clinic_id, channel, address)
-    if contact is None or contact.opted_out_at is None:
-        return False
-    contact.update(actions=[Contact.opted_out_at.remove(), Contact.opt_out_source.remove()])
+    try:
+        _update(
+            clinic_id,
+            channel,
+            address,
+            [Contact.opted_out_at.remove(), Contact.opt_out_source.remove()],
+            condition=Contact.opted_out_at.exists(),
+        )
+    except UpdateError as e:
+        if e.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
     return True
 
 
-def cap_reached(clinic_id: str, phone: str, now: datetime) -> str | None:
+def cap_reached(contact: Contact | None, now: datetime) -> str | None:
     """`cap_daily` or `cap_weekly` when one more SMS would break the caps (rolling 24 h and 7 days), else None."""
-    contact = find_contact(clinic_id, Channel.SMS, phone)
     sends = [sent for sent in _recent_sends(contact) if now - sent < _WEEK]
     if sum(1 for sent in sends if now - sent < timedelta(days=1)) >= CAP_PER_DAY:
         return "cap_daily"
@@ -66,13 +85,20 @@ def cap_reached(clinic_id: str, phone: str, now: datetime) -> str | None:
     return None
 
 
-def record_sms_sent(clinic_id: str, phone: str, now: datetime) -> None:
-    """Remembers an SMS for the caps; only the last 7 days are kept."""
-    contact = find_contact(clinic_id, Channel.SMS, phone) or Contact(
-        clinic_id, contact_address(Channel.SMS, phone), channel=Channel.SMS.value
-    )
-    contact.recent_sends = cast(Any, [sent for sent in _recent_sends(contact) if now - sent < _WEEK] + [now])
-    contact.save()
+def record_sms_sent(clinic_id: str, phone: str, contact: Contact | None, now: datetime) -> None:
+    """Remembers an SMS for the caps; only the last 7 days are kept. `contact` is the item as read before the
+    send: two sends to one number at the same instant may keep one of them, which only makes the caps kinder."""
+    recent = [sent for sent in _recent_sends(contact) if now - sent < _WEEK] + [now]
+    _update(clinic_id, Channel.SMS, phone, [Contact.recent_sends.set(cast(Any, recent))])
+
+
+def note_help_replied(clinic_id: str, phone: str, now: datetime) -> None:
+    _update(clinic_id, Channel.SMS, phone, [Contact.help_replied_at.set(now)])
+
+
+def _update(clinic_id: str, channel: Channel, address: str, actions: list[Action], condition: Any = None) -> None:
+    contact = Contact(clinic_id, contact_address(channel, address))
+    contact.update(actions=[Contact.channel.set(Contact.channel | channel.value), *actions], condition=condition)
 
 
 def _recent_sends(contact: Contact | None) -> list[datetime]:

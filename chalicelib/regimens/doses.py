@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from chalicelib.delivery.dispatch import Dispatcher
     from chalicelib.links.service import LinkSigner
     from chalicelib.scheduling.timers import ReminderTimers
+    from chalicelib.store.reads import Key
 
 MAX_SNOOZES = 3
 OPEN_DOSE_WINDOW = timedelta(hours=12)  # a "1" reply answers the latest dose reminded in this window
@@ -84,6 +85,9 @@ class RegimenMessages:
     def __init__(self, links: LinkSigner | None, public_url: str) -> None:
         self._links = links
         self._public_url = public_url.rstrip("/")
+
+    def first_reads(self, request: DeliveryRequest) -> list[Key]:
+        return []  # a dose's send follows `dose_due`, which has just read the regimen itself
 
     def prepare(self, request: DeliveryRequest, reminder: Reminder) -> Ready | NotSending:
         try:

@@ -23,10 +23,10 @@ from chalicelib.errors import ChannelError, Conflict
 from chalicelib.messages.gsm7 import sanitise
 from chalicelib.messages.templates import local_when
 from chalicelib.observability import count, logger
-from chalicelib.patients.contacts import contact_address, find_contact, opt_in, opt_out
+from chalicelib.patients.contacts import find_contact, note_help_replied, opt_in, opt_out
 from chalicelib.planning.appointment_reminders import Channel
 from chalicelib.replies.keywords import Intent, intent_of
-from chalicelib.store.models import Appointment, Clinic, Contact, Delivery, Dose, Patient
+from chalicelib.store.models import Appointment, Clinic, Delivery, Dose, Patient
 from chalicelib.timezones import local_time
 
 if TYPE_CHECKING:
@@ -146,11 +146,7 @@ class SmsReplies:
             return self._log(inbound, Intent.OTHER, "opted_out_no_reply")
         if contact is not None and contact.help_replied_at and now - contact.help_replied_at < HELP_REPEAT_AFTER:
             return self._log(inbound, Intent.OTHER, "already_answered")
-        contact = contact or Contact(
-            clinic.clinic_id, contact_address(Channel.SMS, inbound.from_phone), channel=Channel.SMS.value
-        )
-        contact.help_replied_at = now
-        contact.save()
+        note_help_replied(clinic.clinic_id, inbound.from_phone, now)
         self._reply(inbound, _help_text(clinic))
         return self._log(inbound, Intent.OTHER, "answered_with_help")
 

@@ -18,6 +18,7 @@ from pynamodb.expressions.update import Action
 from chalicelib.observability import logger
 from chalicelib.planning.appointment_reminders import Channel
 from chalicelib.settings import PriceTable
+from chalicelib.store import reads
 from chalicelib.store.models import Clinic, Usage
 from chalicelib.usage.pricing import Charge, billing_month, charge_for
 
@@ -67,7 +68,7 @@ class UsageMeter:
 
     def month(self, clinic: Clinic, month: str) -> MonthUsage:
         try:
-            usage = Usage.get(clinic.clinic_id, month)
+            usage = reads.get(Usage, clinic.clinic_id, month, consistent_read=False)
         except DoesNotExist:
             usage = Usage(clinic.clinic_id, month)
         return MonthUsage(
