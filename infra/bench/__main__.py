@@ -49,6 +49,7 @@ COST_RATIO_TARGET = 1.005
 LOG_BYTES_TARGET = 1536
 FIRE_RATIO_TARGET = 3.0
 _BATCH = 50
+FLOOR_SEED = 100_000  # the floor's reminders are numbered after figure 4's
 
 
 @dataclass(frozen=True)
@@ -298,7 +299,7 @@ def _operations(by_operation: dict[str, int]) -> str:
 # -- 4. fire throughput ---------------------------------------------------------------------------------------
 
 
-def seed_due_reminders(world: World, count: int) -> list[dict[str, Any]]:
+def seed_due_reminders(world: World, count: int, first: int = 0) -> list[dict[str, Any]]:
     """`count` booked appointments whose 24 h SMS reminders are all due in the same minute, written straight to
     the tables in batches (booking each through the API would take minutes on moto), and the events their
     timers would carry, from the same `Timer.input` the booking service arms them with."""
@@ -312,7 +313,7 @@ def seed_due_reminders(world: World, count: int) -> list[dict[str, Any]]:
     events = []
     with Appointment.batch_write() as appointments, Patient.batch_write() as patients:
         with Reminder.batch_write() as reminders:
-            for index in range(count):
+            for index in range(first, first + count):
                 appointment_id, patient_id = f"apt_bench{index:011d}", f"pat_bench{index:08d}"
                 phone = f"+1415555{100 + index % 100:04d}"
                 patients.save(Patient(world.clinic_id, patient_id, name="Pat Example", phone=phone, created_at=now))
@@ -451,6 +452,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    from infra.bench.floor import floor_ratio
+
     started = time.perf_counter()
     bench_environment()
     figures = [import_figure(args.import_runs)]
@@ -460,8 +463,12 @@ def main(argv: list[str] | None = None) -> int:
         throughput, throughput_notes = throughput_figure(
             world, args.reminders, args.profile_sample, not args.in_process
         )
+        floor, floor_detail = floor_ratio(world, seed_due_reminders(world, args.reminders, first=FLOOR_SEED))
     figures += [cost, logs, throughput]
     notes += cost_notes + throughput_notes
+    notes.append(
+        f"floor under figure 4 (infra/bench/floor.py): an idealised fire, {floor:.2f}x a bare publish; {floor_detail}"
+    )
 
     where = "moto in process" if args.in_process else "the local stack's moto server on 127.0.0.1"
     print(f"CareCue benchmark ({os.cpu_count()} cores, Python {sys.version.split()[0]}, AWS: {where})\n")
