@@ -9,8 +9,10 @@ the function dies between claim and send, a retry after the lease sends; if it d
 the message but before the record is written, a retry after the lease sends again. That window is the one
 place a patient can get a message twice, and it is milliseconds wide.
 
-Before the claim, a clinic whose estimated cost this month has reached its spend cap is skipped (`spend_cap`);
-after a send is recorded, its segments and cost are added to the clinic's monthly usage (`chalicelib.usage`).
+Before the claim, a clinic whose estimated cost this month has reached its spend cap is skipped (`spend_cap`).
+After the claim, the message is counted in the clinic's monthly usage (`chalicelib.usage.meter`) with a write
+that holds only while the month is under the cap, so racing sends cannot overshoot it; a send the channel
+refuses is taken off the count again.
 """
 
 from __future__ import annotations
@@ -131,22 +133,34 @@ class Dispatcher:
 
         if not self._claim(request, prepared.channel):
             return self._log(request, Outcome("duplicate", "claimed_elsewhere"))
+        text = self._text_as_sent(prepared.channel, prepared.message)
+        charge = self._meter.charge(prepared.channel, prepared.address, text)
+        counted_at = self._clock.now()
+        if not self._count(request, prepared.clinic, counted_at, charge):
+            self._settle_claim(request, "skipped", "spend_cap")
+            return self._skip_over_spend_cap(request, reminder)
         try:
-            message_id, sent_text = self._send(prepared.channel, prepared.address, prepared.message)
+            message_id = self._send(prepared.channel, prepared.address, prepared.message, text)
         except ChannelError as e:
+            self._uncount(request, counted_at, charge)
             return self._fail(request, reminder, e)
         note_sent(prepared, verdict, self._clock.now())
-        charge = self._meter.charge(prepared.channel, prepared.address, sent_text)
         return self._record_sent(request, reminder, message_id, charge)
 
-    def _send(self, channel: Channel, address: str, message: Message) -> tuple[str, str]:
-        """Sends and returns the channel's message id and the text as sent (what the patient is charged for)."""
+    @staticmethod
+    def _text_as_sent(channel: Channel, message: Message) -> str:
+        """The text the channel gets, which is what the clinic is charged for."""
         if channel is Channel.SMS:
             from chalicelib.messages.gsm7 import sanitise
 
-            body = sanitise(message.body)  # never UCS-2 by accident: a curly quote would halve the segment
-            return self._sms.send(address, body), body
-        return self._email.send_message(address, message), message.body
+            return sanitise(message.body)  # never UCS-2 by accident: a curly quote would halve the segment
+        return message.body
+
+    def _send(self, channel: Channel, address: str, message: Message, text: str) -> str:
+        """Sends and returns the channel's message id."""
+        if channel is Channel.SMS:
+            return self._sms.send(address, text)
+        return self._email.send_message(address, message)
 
     def _defer(self, request: DeliveryRequest, reminder: Reminder, until: datetime) -> Outcome:
         """A late timer that woke in quiet hours: the reminder waits for their end under a timer of its own."""
@@ -207,7 +221,6 @@ class Dispatcher:
         self._mark_reminder_sent(request, reminder, now)
         count("RemindersSent", channel=reminder.channel)
         metrics.add_metric(name="ReminderLatenessSeconds", unit=MetricUnit.Seconds, value=lateness)
-        self._meter_sent(request, reminder, charge, now)
         return self._log(request, Outcome("sent", None, message_id), lateness_seconds=round(lateness, 3))
 
     def _mark_reminder_sent(self, request: DeliveryRequest, reminder: Reminder, now: datetime) -> None:
@@ -252,14 +265,29 @@ class Dispatcher:
         count("RemindersSkipped", channel=reminder.channel)
         return self._log(request, Outcome("skipped", reason))
 
-    def _meter_sent(self, request: DeliveryRequest, reminder: Reminder, charge: Charge, now: datetime) -> None:
-        # After the send is recorded: a metering error must not make a retry send the message again, so it is
-        # logged and counted (UsageNotMetered) for billing to reconcile from the deliveries table.
+    def _count(self, request: DeliveryRequest, clinic: Clinic, at: datetime, charge: Charge) -> bool:
+        """Counts the message in the clinic's month before it goes; False when the month is at its spend cap.
+        A usage table that refuses the write does not hold the reminder back: it is logged and counted
+        (UsageNotMetered) for billing to reconcile from the deliveries table."""
         try:
-            self._meter.record(request.clinic_id, now, charge)
+            return self._meter.reserve(clinic, at, charge)
         except PynamoDBException as e:
             logger.error("usage not metered", extra={"clinic_id": request.clinic_id, "code": e.cause_response_code})
-            count("UsageNotMetered", channel=reminder.channel)
+            count("UsageNotMetered", channel=charge.channel.value)
+            return True
+
+    def _uncount(self, request: DeliveryRequest, at: datetime, charge: Charge) -> None:
+        try:
+            self._meter.refund(request.clinic_id, at, charge)
+        except PynamoDBException as e:
+            logger.error("usage not refunded", extra={"clinic_id": request.clinic_id, "code": e.cause_response_code})
+            count("UsageNotRefunded", channel=charge.channel.value)
+
+    def _settle_claim(self, request: DeliveryRequest, status: str, reason: str) -> None:
+        """Ends a claim that sent nothing, so the record says why rather than waiting out its lease."""
+        Delivery(request.reminder_key, iso_utc(request.occurrence)).update(
+            actions=[Delivery.status.set(status), Delivery.failure.set(reason)]
+        )
 
     def _skip_over_spend_cap(self, request: DeliveryRequest, reminder: Reminder) -> Outcome:
         count("SpendCapReached", channel=reminder.channel)

@@ -1,5 +1,10 @@
-"""Per-clinic monthly usage: every send is added to the clinic's `usage` item with one atomic ADD, and the
-spend cap is read against it before a send.
+"""Per-clinic monthly usage: every send is added to the clinic's `usage` item with one atomic ADD, made just
+before the message goes out and conditioned on the month still being under the clinic's spend cap.
+
+Counting before the send, conditionally, makes the cap hold under concurrency: two sends racing for the last
+room under the cap cannot both go, so a month overshoots its cap by at most the one message that crossed it. A
+send the channel then refuses is taken off again (`refund`), and a function that dies after the channel took
+the message has already counted it.
 
 ADD on a DynamoDB number is atomic and creates the item on first use, so concurrent fires for one clinic
 count every message without a read-modify-write race, and no month needs to be set up in advance. The cap
@@ -11,8 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.observability import logger
@@ -47,14 +53,36 @@ class UsageMeter:
     def charge(self, channel: Channel, address: str, body: str) -> Charge:
         return charge_for(self._prices, channel, address, body)
 
+    def reserve(self, clinic: Clinic, at: datetime, charge: Charge) -> bool:
+        """Counts a message about to be sent if the clinic's month is still under its cap; False, with nothing
+        counted, when it is not."""
+        cap = self.spend_cap(clinic)
+        if cap <= 0:
+            return False
+        under_cap = Usage.estimated_cost_usd.does_not_exist() | (Usage.estimated_cost_usd < cap)
+        try:
+            self._add(clinic.clinic_id, at, charge, 1, condition=under_cap)
+        except UpdateError as e:
+            if e.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def record(self, clinic_id: str, at: datetime, charge: Charge) -> None:
-        """Adds one sent message to the clinic's month."""
-        actions: list[Action] = [Usage.estimated_cost_usd.add(charge.cost_usd), Usage.updated_at.set(at)]
+        """Counts a message unconditionally (one sent outside the fire path, or a correction)."""
+        self._add(clinic_id, at, charge, 1)
+
+    def refund(self, clinic_id: str, at: datetime, charge: Charge) -> None:
+        """Takes back a reserved message the channel did not take."""
+        self._add(clinic_id, at, charge, -1)
+
+    def _add(self, clinic_id: str, at: datetime, charge: Charge, sign: int, condition: Any = None) -> None:
+        actions: list[Action] = [Usage.estimated_cost_usd.add(sign * charge.cost_usd), Usage.updated_at.set(at)]
         if charge.channel is Channel.SMS:
-            actions += [Usage.sms_messages.add(1), Usage.sms_segments.add(charge.sms_segments)]
+            actions += [Usage.sms_messages.add(sign), Usage.sms_segments.add(sign * charge.sms_segments)]
         else:
-            actions.append(Usage.emails.add(1))
-        Usage(clinic_id, billing_month(at)).update(actions=actions)
+            actions.append(Usage.emails.add(sign))
+        Usage(clinic_id, billing_month(at)).update(actions=actions, condition=condition)
 
     def record_cap_skip(self, clinic_id: str, at: datetime) -> None:
         Usage(clinic_id, billing_month(at)).update(actions=[Usage.spend_cap_skips.add(1), Usage.updated_at.set(at)])

@@ -1,5 +1,6 @@
-"""The dispatcher's metering when DynamoDB refuses the usage write: the message has gone, so the send stands
-and nothing is retried (a retry would send it again); the gap is counted for billing to reconcile."""
+"""The dispatcher's metering: a message is counted before it goes, under the spend cap, and taken off again when
+the channel refuses it; when DynamoDB refuses the usage write itself, the reminder still goes (a patient's
+reminder matters more than the count) and the gap is counted for billing to reconcile."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from datetime import datetime
 
 import pytest
+from botocore.stub import Stubber
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.appointments.request import parse_new_appointment
@@ -14,16 +16,17 @@ from chalicelib.channels.email import EmailChannel
 from chalicelib.channels.sms import SmsChannel
 from chalicelib.delivery.appointment_messages import AppointmentMessages
 from chalicelib.delivery.dispatch import DeliveryRequest, Dispatcher
-from chalicelib.store.models import Reminder, Usage
+from chalicelib.store.models import Clinic, Reminder, Usage
 from chalicelib.usage.meter import UsageMeter
 from chalicelib.usage.pricing import Charge
+from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
 
 
 class RefusingMeter(UsageMeter):
     """A meter whose usage table refuses every write, as DynamoDB does when throttled past botocore's retries."""
 
-    def record(self, clinic_id: str, at: datetime, charge: Charge) -> None:
+    def reserve(self, clinic: Clinic, at: datetime, charge: Charge) -> bool:
         raise UpdateError("ProvisionedThroughputExceededException")
 
 
@@ -57,3 +60,64 @@ def test_a_refused_usage_write_keeps_the_send_and_is_counted(
     (error,) = [r for r in caplog.records if r.levelname == "ERROR"]
     assert error.getMessage() == "usage not metered"
     assert "+14155550100" not in printed + caplog.text
+
+
+def book_sms(world: World, clinic: ClinicKeys, phone: str) -> str:
+    body = {"patient": {"name": "Pat Example", "phone": phone}, "start": "2026-12-02T10:00:00-05:00"}
+    request = parse_new_appointment(json.dumps(body).encode(), world.services.clock.now())
+    return world.services.appointments.book(clinic.clinic_id, request).appointment.appointment_id
+
+
+def reminder_request(clinic: ClinicKeys, appointment_id: str) -> DeliveryRequest:
+    reminder = Reminder.get(appointment_id, "reminder-24h.sms")
+    return DeliveryRequest(clinic.clinic_id, appointment_id, reminder.reminder_id, 1, reminder.send_at)
+
+
+def test_two_sends_racing_for_the_last_room_under_the_cap_send_one_message(
+    aws: World, clinic: ClinicKeys, clock: SimulatedClock
+) -> None:
+    from chalicelib.store import models
+
+    Clinic.get(clinic.clinic_id).update(actions=[Clinic.monthly_spend_cap_usd.set(0.02)])
+    clock.set(datetime.fromisoformat("2026-12-01T09:00:00Z"))  # the bookings and their reminders in one month
+    first, second = book_sms(aws, clinic, "+14155550100"), book_sms(aws, clinic, "+14155550101")
+    # Both confirmations went: the month is at $0.01662, under the $0.02 cap by less than two more SMS.
+    first_request, second_request = reminder_request(clinic, first), reminder_request(clinic, second)
+    clock.set(first_request.occurrence)
+    assert models._shared_connection is not None
+    events = models._shared_connection.client.meta.events
+    raced: list[str] = []
+
+    def the_other_send_lands(**_: object) -> None:
+        # The second send has read the month (still under the cap); now the first one goes through whole.
+        if not raced:
+            raced.append("racing")
+            raced[0] = aws.services.dispatcher.deliver(first_request).result
+
+    events.register("after-call.dynamodb.BatchGetItem", the_other_send_lands)
+    try:
+        outcome = aws.services.dispatcher.deliver(second_request)
+    finally:
+        events.unregister("after-call.dynamodb.BatchGetItem", the_other_send_lands)
+
+    assert raced == ["sent"]
+    assert (outcome.result, outcome.reason) == ("skipped", "spend_cap")
+    assert [m["to"] for m in aws.sent("sms")] == ["+14155550100", "+14155550101", "+14155550100"]
+    month = Usage.get(clinic.clinic_id, "2026-12")
+    assert (month.sms_messages, month.spend_cap_skips) == (3, 1)
+    assert Reminder.get(second, "reminder-24h.sms").reason == "spend_cap"
+
+
+def test_a_message_the_channel_refuses_is_not_counted(aws: World, clinic: ClinicKeys, clock: SimulatedClock) -> None:
+    clock.set(datetime.fromisoformat("2026-12-01T09:00:00Z"))
+    appointment_id = book_sms(aws, clinic, "+14155550100")
+    request = reminder_request(clinic, appointment_id)
+    clock.set(request.occurrence)
+
+    with Stubber(aws.services.sns) as sns:
+        sns.add_client_error("publish", service_error_code="InvalidParameter", http_status_code=400)
+        assert aws.services.dispatcher.deliver(request).result == "failed"
+
+    month = Usage.get(clinic.clinic_id, "2026-12")
+    # Only the confirmation is in the month.
+    assert (month.sms_messages, month.sms_segments, round(float(month.estimated_cost_usd), 6)) == (1, 1, 0.00831)
