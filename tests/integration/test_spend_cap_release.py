@@ -124,6 +124,25 @@ def test_only_what_is_still_of_use_is_released(
     assert [m["to"] for m in aws.sent("sms")].count("+14155550101") == 0
 
 
+def test_a_reminder_planned_for_an_older_version_of_the_appointment_is_not_released(
+    aws: World, clinic: ClinicKeys, clock: SimulatedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a held 24 h reminder, then the clinic drops 24 h reminders: the appointment is replanned (version 2)
+    appointment_id = held_reminder(aws, clinic, clock, capsys)
+    clock.set(at("2026-12-01T15:30:00Z"))
+    rules = {"reminders": [{"before": "PT2H", "channel": "sms"}]}
+    assert aws.services.clinic_settings.replace(clinic.clinic_id, json.dumps(rules).encode())["replanned_appointments"]
+
+    # WHEN an admin raises the cap
+    released = set_cap(clinic, "250", clock, capsys)["reminders_released"]
+
+    # THEN the old plan's reminder stays held; the new plan's own 2 h reminder is armed as it was
+    assert released == 0
+    assert reminder_status(appointment_id, "reminder-24h.sms") == ("skipped", "spend_cap")
+    assert cap_timers(aws) == set()
+    assert reminder_status(appointment_id, "reminder-2h.sms") == ("scheduled", None)
+
+
 def test_the_hourly_run_releases_after_the_cap_is_raised_by_hand_in_the_console(
     aws: World, clinic: ClinicKeys, clock: SimulatedClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
