@@ -14,8 +14,9 @@ an appointment that has not started yet. Not released: dose reminders (a dose ti
 future dose has its own timer) and the other notices (a late "you are booked" or "your visit moved" adds nothing
 that the released reminders, which name the current time, do not say).
 
-Candidates come from the `by-status` index (`skipped`, by send time), bounded below by the longest a reminder
-can be planned before its appointment: an older skipped reminder belongs to an appointment that has started.
+A released cancellation notice waits for the end of the patient's quiet hours (notices skip them at fire time,
+as news of something that just happened; a released one is late news). Candidates come from the `by-status`
+index (`skipped`, by send time, the last `LOOKBACK`), filtered to `spend_cap`: a query, not a scan.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from chalicelib.clinics.policy import MAX_OFFSET
+from chalicelib.clinics.policy import MAX_OFFSET, clinic_policy
 from chalicelib.errors import TimerError
 from chalicelib.planning.appointment_reminders import Kind, Status
+from chalicelib.planning.quiet_hours import defer_for_quiet_hours
 from chalicelib.scheduling.timers import Timer
 from chalicelib.store.models import Appointment, Clinic, Reminder
 
@@ -48,9 +50,11 @@ NAME_SUFFIX = ".cap"
 # A minute ahead rather than now: Scheduler fires `at()` to the minute, and a time already past is not one to
 # rely on. The fire path keys the send on this instant, so it is whole seconds like every timer's.
 RELEASE_DELAY = timedelta(minutes=1)
-# A reminder is planned at most MAX_OFFSET before its appointment (a day more for a quiet-hours shift): one
-# skipped earlier than this belongs to an appointment that has begun, and is not read at all.
-LOOKBACK = MAX_OFFSET + timedelta(days=1)
+# How far back the `skipped` partition is read. A reminder is planned at most MAX_OFFSET (30 days) before its
+# appointment, and a new month, at most 31 days after any skip, brings every clinic under its cap (the hourly run
+# then releases): what was held longer than this is of no use, or stayed held through a month the clinic spent
+# over its cap again. A day of margin covers the hourly run and a quiet-hours shift.
+LOOKBACK = max(MAX_OFFSET, timedelta(days=31)) + timedelta(days=1)
 # What each released kind needs its appointment to be, at the reminder's version.
 RELEASED_KINDS = {Kind.REMINDER.value: "booked", Kind.CANCELLATION_NOTICE.value: "cancelled"}
 
@@ -79,7 +83,7 @@ class SpendCapRelease:
         clinic = _clinic(clinic_id)
         if clinic is None or not self._may_send(clinic):
             return Release()
-        return self._release(self._held(clinic_id))
+        return self._release(clinic, self._held(clinic_id))
 
     def release_all(self) -> Release:
         """Hourly: every clinic with held reminders that is under its cap now (a cap raised in the console)."""
@@ -90,7 +94,7 @@ class SpendCapRelease:
         for clinic_id, held in sorted(by_clinic.items()):
             clinic = _clinic(clinic_id)
             if clinic is not None and self._may_send(clinic):
-                result.add(self._release(held))
+                result.add(self._release(clinic, held))
         return result
 
     def _may_send(self, clinic: Clinic) -> bool:
@@ -105,22 +109,32 @@ class SpendCapRelease:
         recent = Reminder.send_at >= self._clock.now() - LOOKBACK
         return list(Reminder.by_status.query(Status.SKIPPED.value, recent, filter_condition=held))
 
-    def _release(self, held: Iterable[Reminder]) -> Release:
+    def _release(self, clinic: Clinic, held: Iterable[Reminder]) -> Release:
         fire_at = self._clock.now().replace(microsecond=0) + RELEASE_DELAY
         result = Release()
         for listed in held:
             if listed.kind in RELEASED_KINDS:
-                self._release_one(listed, fire_at, result)
+                self._release_one(clinic, listed, fire_at, result)
         return result
 
-    def _release_one(self, listed: Reminder, fire_at: datetime, result: Release) -> None:
+    def _release_one(self, clinic: Clinic, listed: Reminder, fire_at: datetime, result: Release) -> None:
         # The index is eventually consistent: what it listed is read again before anything is decided.
         try:
             reminder = Reminder.get(listed.owner_id, listed.reminder_id, consistent_read=True)
         except DoesNotExist:
             return
-        if not self._of_use(reminder, fire_at):
+        appointment = self._of_use(reminder, fire_at)
+        if appointment is None:
             return
+        if reminder.kind == Kind.CANCELLATION_NOTICE:
+            # A notice is sent at once, quiet hours or not, because it answers something that just happened. A
+            # released one is late news: it waits for the end of quiet hours like a reminder (none left before the
+            # appointment: not released).
+            quiet = clinic_policy(clinic).quiet_hours
+            due = defer_for_quiet_hours(fire_at, appointment.timezone, quiet, appointment.start)
+            if due is None:
+                return
+            fire_at = due
         timer = Timer(
             reminder.clinic_id,
             reminder.owner_id,
@@ -143,18 +157,21 @@ class SpendCapRelease:
             return
         result.released.append(reminder)
 
-    def _of_use(self, reminder: Reminder, fire_at: datetime) -> bool:
+    def _of_use(self, reminder: Reminder, fire_at: datetime) -> Appointment | None:
+        """The reminder's appointment, if the reminder is still held and still of use to it."""
         if reminder.status != Status.SKIPPED or reminder.reason != SPEND_CAP or reminder.kind not in RELEASED_KINDS:
-            return False
+            return None
         try:
             appointment = Appointment.get(reminder.clinic_id, reminder.owner_id, consistent_read=True)
         except DoesNotExist:
-            return False
-        return (
+            return None
+        if (
             appointment.status == RELEASED_KINDS[reminder.kind]
             and appointment.version == reminder.owner_version
             and appointment.start > fire_at
-        )
+        ):
+            return appointment
+        return None
 
 
 def _move(

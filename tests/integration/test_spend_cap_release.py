@@ -104,18 +104,19 @@ def test_only_what_is_still_of_use_is_released(
     clock.set(at("2026-12-01T16:30:00Z"))
     aws.services.appointments.cancel(clinic.clinic_id, cancelled)
     assert reminder_status(cancelled, "cancellation-notice.sms") == ("skipped", "spend_cap")
-    clock.set(at("2026-12-01T18:30:00Z"))
 
-    # WHEN an admin raises the cap
+    # WHEN an admin raises the cap, late in the evening in New York
+    clock.set(at("2026-12-02T03:00:00Z"))  # 22:00 on Tue 1 Dec
     released = set_cap(clinic, "250", clock, capsys)["reminders_released"]
 
-    # THEN only the cancellation notice of the appointment still ahead is released
+    # THEN only the cancellation notice of the appointment still ahead is released, for the end of quiet hours
     assert released == 1
     assert cap_timers(aws) == {f"{cancelled}.cancellation-notice.sms.cap"}
+    assert Reminder.get(cancelled, "cancellation-notice.sms").send_at == at("2026-12-02T13:00:00Z")  # 08:00 local
     assert reminder_status(cancelled, "reminder-24h.sms") == ("skipped", "spend_cap")
     assert reminder_status(started, "reminder-2h.sms") == ("skipped", "spend_cap")
     assert reminder_status(started, "confirmation.sms") == ("skipped", "spend_cap")
-    clock.set(at("2026-12-01T18:31:05Z"))
+    clock.set(at("2026-12-02T13:00:05Z"))
     assert fire(timer_event(aws, cancelled, "cancellation-notice.sms.cap"))["result"] == "sent"
     assert (
         aws.sent("sms")[-1]["body"]
