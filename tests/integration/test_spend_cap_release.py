@@ -9,10 +9,11 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from botocore.stub import Stubber
 
 from chalicelib.admin.cli import main as admin
 from chalicelib.appointments.request import parse_new_appointment
-from chalicelib.store.models import Reminder
+from chalicelib.store.models import Clinic, Reminder
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
 from tests.integration.test_fire import book, fire, reminder_status, timer_event
@@ -157,10 +158,14 @@ def test_the_hourly_run_releases_after_the_cap_is_raised_by_hand_in_the_console(
         ExpressionAttributeValues={":cap": {"N": "250"}},
     )
     clock.set(at("2026-12-01T15:40:00Z"))
+    capsys.readouterr()
     first, second = run_hourly_function(), run_hourly_function()
+    printed = capsys.readouterr().out
 
-    # THEN the first run released the reminder and its timer sends it
+    # THEN the first run released the reminder (counted in a metric, logged without patient data); its timer sends it
     assert (first["released"], second["released"]) == (1, 0)
+    assert printed.count('{"Name":"RemindersReleased"') == 1  # one metric, in CloudWatch's embedded format
+    assert "+14155550100" not in printed
     clock.set(at("2026-12-01T15:41:05Z"))
     assert fire(timer_event(aws, appointment_id, "reminder-24h.sms.cap"))["result"] == "sent"
     assert aws.sent("sms")[-1]["body"].startswith(REMINDER_24H)
@@ -185,3 +190,23 @@ def test_a_clinic_still_over_its_cap_or_suspended_releases_nothing(
     assert reminder_status(appointment_id, "reminder-24h.sms") == ("skipped", "spend_cap")
     assert cap_timers(aws) == set()
     assert len(aws.sent("sms")) == 1  # the confirmation only
+
+
+def test_a_release_whose_timer_scheduler_refuses_stays_held_and_the_next_run_releases_it(
+    aws: World, clinic: ClinicKeys, clock: SimulatedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    appointment_id = held_reminder(aws, clinic, clock, capsys)
+    Clinic(clinic.clinic_id).update(actions=[Clinic.monthly_spend_cap_usd.set(250)])
+    clock.set(at("2026-12-01T15:40:00Z"))
+
+    with Stubber(aws.services.scheduler) as scheduler:
+        scheduler.add_client_error(
+            "create_schedule", service_error_code="ServiceQuotaExceededException", http_status_code=402
+        )
+        refused = aws.services.spend_cap_release.release_all()
+    assert ([r.reminder_id for r, _ in refused.not_armed], refused.released) == (["reminder-24h.sms"], [])
+    assert reminder_status(appointment_id, "reminder-24h.sms") == ("skipped", "spend_cap")
+    assert cap_timers(aws) == set()
+
+    assert aws.services.reconciler.run().released == 1
+    assert cap_timers(aws) == {f"{appointment_id}.reminder-24h.sms.cap"}
