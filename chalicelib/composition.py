@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from chalicelib.replies.inbound import SmsReplies
     from chalicelib.scheduling.timers import ReminderTimers
     from chalicelib.usage.meter import UsageMeter
+    from chalicelib.usage.release import SpendCapRelease
     from chalicelib.visits.service import VisitService
     from chalicelib.waiting.service import WaitingService
 
@@ -177,7 +178,15 @@ class Services:
         from chalicelib.reconciling.reminders import ReminderReconciler
         from chalicelib.regimens.service import RegimenTimers
 
-        return ReminderReconciler(self.clock, self.reminder_timers, RegimenTimers(self.reminder_timers))
+        return ReminderReconciler(
+            self.clock, self.reminder_timers, RegimenTimers(self.reminder_timers), self.spend_cap_release
+        )
+
+    @cached_property
+    def spend_cap_release(self) -> SpendCapRelease:
+        from chalicelib.usage.release import SpendCapRelease
+
+        return SpendCapRelease(self.clock, self.reminder_timers, self.usage)
 
     @cached_property
     def booking_lookups(self) -> BookingLookups:

@@ -1,4 +1,5 @@
-"""Admin commands about usage and billing: a month's usage for every clinic, and a clinic's spend cap."""
+"""Admin commands about usage and billing: a month's usage for every clinic, and a clinic's spend cap (setting it
+also releases the reminders the cap held back, once the clinic is under it: `chalicelib.usage.release`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import csv
 import io
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import UpdateError
 
@@ -14,6 +15,9 @@ from chalicelib.admin.context import AdminContext
 from chalicelib.clock import SystemClock
 from chalicelib.errors import InvalidRequest, NotFound
 from chalicelib.settings import PriceTable, default_spend_cap_from_env
+
+if TYPE_CHECKING:
+    from chalicelib.usage.release import SpendCapRelease
 
 
 def register(commands: Any) -> None:
@@ -61,6 +65,7 @@ def usage(context: AdminContext, args: argparse.Namespace) -> dict[str, Any] | s
 def set_spend_cap(context: AdminContext, args: argparse.Namespace) -> dict[str, Any]:
     from chalicelib.store.models import Clinic
     from chalicelib.usage.pricing import billing_month
+    from chalicelib.usage.release import Release
 
     context.bind_tables()
     action = Clinic.monthly_spend_cap_usd.remove() if args.default else Clinic.monthly_spend_cap_usd.set(_usd(args.usd))
@@ -71,7 +76,9 @@ def set_spend_cap(context: AdminContext, args: argparse.Namespace) -> dict[str, 
         if e.cause_response_code == "ConditionalCheckFailedException":
             raise NotFound(f"clinic {args.clinic}") from None
         raise
-    now = _meter().month(clinic, billing_month(SystemClock().now()))
+    now = _meter().month(clinic, billing_month(context.clock.now()))
+    # Under the cap now: what it held back and is still of use goes out (the fire path checks it all again).
+    release = _release(context).release_clinic(clinic.clinic_id) if not now.spend_cap_reached else Release()
     return {
         "clinic_id": clinic.clinic_id,
         "stage": context.stage,
@@ -79,7 +86,26 @@ def set_spend_cap(context: AdminContext, args: argparse.Namespace) -> dict[str, 
         "month": now.month,
         "estimated_cost_usd": now.estimated_cost_usd,
         "spend_cap_reached": now.spend_cap_reached,
+        "reminders_released": len(release.released),
+        "reminders_not_armed": len(release.not_armed),  # Scheduler refused their timers: held, tried again hourly
     }
+
+
+def _release(context: AdminContext) -> SpendCapRelease:
+    """The same release the hourly reconciler runs, with the stage's timers as its functions have them."""
+    from chalicelib.admin.stage import stage_settings
+    from chalicelib.scheduling.timers import ReminderTimers
+    from chalicelib.usage.release import SpendCapRelease
+
+    settings = stage_settings(context)
+    timers = ReminderTimers(
+        context.client("scheduler"),
+        group=settings.schedule_group,
+        target_arn=settings.fire_function_arn,
+        role_arn=settings.scheduler_role_arn,
+        dead_letter_arn=settings.dead_letter_queue_arn,
+    )
+    return SpendCapRelease(context.clock, timers, _meter())
 
 
 def _usd(text: str) -> float:

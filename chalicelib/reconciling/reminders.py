@@ -8,6 +8,9 @@ nothing itself: a re-armed timer goes through the fire path's claim like any oth
 
 Active medication regimens keep the names of their timers on the regimen: one whose timers are not all armed
 is armed again from its timing (a scan of the regimens table: small, one item per regimen).
+
+Reminders the spend cap held back are released here too (`chalicelib.usage.release`) once their clinic is under
+its cap again, so a cap raised by hand in the console is honoured within the hour.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from chalicelib.store.models import Delivery, Reminder
 
 if TYPE_CHECKING:
     from chalicelib.regimens.service import RegimenTimers
+    from chalicelib.usage.release import SpendCapRelease
 
 # Scheduler retries a failed invocation for up to an hour and a claim's lease runs 5 minutes: a reminder still
 # `scheduled` this long after its time will not be sent by anything.
@@ -42,16 +46,24 @@ class Reconciliation:
     missed: int = 0
     rearm_failed: int = 0
     regimens_rearmed: int = 0
+    released: int = 0  # skipped for the spend cap, armed again now that the clinic is under it
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
 
 class ReminderReconciler:
-    def __init__(self, clock: Clock, timers: ReminderTimers, regimen_timers: RegimenTimers | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        timers: ReminderTimers,
+        regimen_timers: RegimenTimers | None = None,
+        release: SpendCapRelease | None = None,
+    ) -> None:
         self._clock = clock
         self._timers = timers
         self._regimen_timers = regimen_timers
+        self._release = release
 
     def run(self) -> Reconciliation:
         now = self._clock.now()
@@ -69,6 +81,8 @@ class ReminderReconciler:
                     result.missed += 1
         if self._regimen_timers is not None:
             self._rearm_regimens(armed, result)
+        if self._release is not None:
+            self._release_held(result)
         logger.info("reminders reconciled", extra=result.as_dict())
         return result
 
@@ -89,6 +103,18 @@ class ReminderReconciler:
             logger.warning("regimen timers re-armed", extra={"regimen_id": regimen.regimen_id})
             count("TimersRearmed", channel="regimen")
             result.regimens_rearmed += 1
+
+    def _release_held(self, result: Reconciliation) -> None:
+        assert self._release is not None
+        release = self._release.release_all()
+        for reminder in release.released:
+            logger.info("reminder released after spend cap", extra={"reminder": reminder.schedule_name})
+            count("RemindersReleased", channel=reminder.channel)
+        for reminder, code in release.not_armed:
+            logger.error("released reminder not armed", extra={"reminder": reminder.reminder_id, "code": code})
+            count("TimersFailed", channel=reminder.channel)
+        result.released = len(release.released)
+        result.rearm_failed += len(release.not_armed)
 
     def _rearm(self, listed: Reminder, result: Reconciliation) -> None:
         # The index is eventually consistent: re-read before acting on what it said.

@@ -92,7 +92,14 @@ def test_a_booking_whose_timers_scheduler_refused_stands_and_the_hourly_run_arms
     result = run_hourly_function()
 
     # THEN both timers exist, due when the reminders are
-    assert result == {"checked": 2, "rearmed": 2, "missed": 0, "rearm_failed": 0, "regimens_rearmed": 0}
+    assert result == {
+        "checked": 2,
+        "rearmed": 2,
+        "missed": 0,
+        "rearm_failed": 0,
+        "regimens_rearmed": 0,
+        "released": 0,
+    }
     assert schedule(aws, appointment_id, "reminder-24h.sms")["ScheduleExpression"] == "at(2026-12-01T15:00:00)"
     assert schedule(aws, appointment_id, "reminder-2h.sms")["ScheduleExpression"] == "at(2026-12-02T13:00:00)"
 
