@@ -25,7 +25,7 @@ from chalicelib.clock import Clock, iso_utc
 from chalicelib.errors import TimerError
 from chalicelib.observability import count, logger
 from chalicelib.planning.appointment_reminders import Status
-from chalicelib.scheduling.timers import RETRY_POLICY, ReminderTimers, Timer
+from chalicelib.scheduling.timers import RETRY_POLICY, ReminderTimers, Timer, schedule_name
 from chalicelib.store.models import Delivery, Reminder
 
 if TYPE_CHECKING:
@@ -122,7 +122,12 @@ class ReminderReconciler:
         if reminder is None or reminder.status != Status.SCHEDULED:
             return
         timer = Timer(
-            reminder.clinic_id, reminder.owner_id, reminder.reminder_id, int(reminder.owner_version), reminder.send_at
+            reminder.clinic_id,
+            reminder.owner_id,
+            reminder.reminder_id,
+            int(reminder.owner_version),
+            reminder.send_at,
+            _name_suffix(reminder),
         )
         try:
             self._timers.arm(timer)
@@ -173,3 +178,11 @@ def _current(listed: Reminder) -> Reminder | None:
         return Reminder.get(listed.owner_id, listed.reminder_id, consistent_read=True)
     except DoesNotExist:
         return None
+
+
+def _name_suffix(reminder: Reminder) -> str:
+    """The suffix of the timer the reminder waits on (`.quiet` after a deferral, `.cap` after a release), so a
+    re-armed timer has the name the reminder records and the next run finds it armed."""
+    base = schedule_name(reminder.owner_id, reminder.reminder_id)
+    recorded = reminder.schedule_name or base
+    return recorded[len(base) :] if recorded.startswith(base) else ""

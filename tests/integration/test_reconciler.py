@@ -191,3 +191,23 @@ def test_a_regimen_whose_dose_timer_was_deleted_gets_it_back_and_only_once(aws: 
     assert after["ScheduleExpression"] == before["ScheduleExpression"] == "cron(0 8,20 * * ? *)"
     assert after["ScheduleExpressionTimezone"] == "America/New_York"
     assert (first["regimens_rearmed"], second["regimens_rearmed"]) == (1, 0)
+
+
+def test_a_deferred_reminder_whose_timer_was_deleted_gets_it_back_under_its_own_name_once(
+    aws: World, clinic: ClinicKeys, clock: SimulatedClock
+) -> None:
+    appointment_id = book(aws, clinic)
+    event = timer_event(aws, appointment_id, "reminder-24h.sms")
+    clock.set(datetime.fromisoformat("2026-12-02T03:30:00Z"))  # Scheduler ran late: 10:30 PM in New York
+    assert fire(event) == {"result": "deferred", "reason": "quiet_hours"}
+    deferred = schedule(aws, appointment_id, "reminder-24h.sms.quiet")
+    delete_schedule(aws, appointment_id, "reminder-24h.sms.quiet")
+
+    first = aws.services.reconciler.run()
+    second = aws.services.reconciler.run()
+
+    assert (first.rearmed, second.rearmed) == (1, 0)
+    assert (
+        schedule(aws, appointment_id, "reminder-24h.sms.quiet")["ScheduleExpression"]
+        == (deferred["ScheduleExpression"])
+    )
