@@ -75,7 +75,7 @@ class AppointmentService:
 
         timed = planned_reminders(clinic, patient, appointment.start, appointment.timezone, now)
         plan = plan_notice(Kind.CONFIRMATION, channels, now, 1) + timed
-        reminders = [_reminder(clinic_id, appointment_id, 1, item, now) for item in plan]
+        reminders = [_reminder(clinic_id, appointment_id, 1, item, now, patient.patient_id) for item in plan]
         try:
             with transaction() as write:
                 write.save(appointment, condition=Appointment.appointment_id.does_not_exist())
@@ -139,7 +139,7 @@ class AppointmentService:
         plan = [item for item in timed if not _already_done(item, earlier)]
         if moved:
             plan += plan_notice(Kind.RESCHEDULE_NOTICE, channels, now, version)
-        reminders = [_reminder(clinic_id, appointment_id, version, item, now) for item in plan]
+        reminders = [_reminder(clinic_id, appointment_id, version, item, now, patient.patient_id) for item in plan]
         # A reminder the new plan no longer has (the clinic changed its schedule) is cancelled, not left waiting.
         planned_ids = {item.reminder_id for item in timed}
         for dropped in earlier.values():
@@ -210,7 +210,7 @@ class AppointmentService:
             reminder.reason = "appointment_cancelled"
             reminder.updated_at = now
         notices = [
-            _reminder(clinic_id, appointment_id, version, item, now)
+            _reminder(clinic_id, appointment_id, version, item, now, patient.patient_id)
             for item in plan_notice(Kind.CANCELLATION_NOTICE, channels_for(patient.phone, patient.email), now, version)
         ]
         actions = [
@@ -273,7 +273,14 @@ class AppointmentService:
                 self._arm_at(reminder, reminder.send_at)
 
     def _arm_at(self, reminder: Reminder, fire_at: datetime) -> None:
-        timer = Timer(reminder.clinic_id, reminder.owner_id, reminder.reminder_id, int(reminder.owner_version), fire_at)
+        timer = Timer(
+            reminder.clinic_id,
+            reminder.owner_id,
+            reminder.reminder_id,
+            int(reminder.owner_version),
+            fire_at,
+            patient_id=reminder.patient_id,
+        )
         try:
             self._timers.arm(timer)
         except TimerError as e:
@@ -355,11 +362,14 @@ def _refuse_older_event(appointment: Appointment, provider_sequence: int | None)
         raise Conflict("a newer event from the booking tool has been applied")
 
 
-def _reminder(clinic_id: str, owner_id: str, version: int, item: PlannedReminder, now: datetime) -> Reminder:
+def _reminder(
+    clinic_id: str, owner_id: str, version: int, item: PlannedReminder, now: datetime, patient_id: str
+) -> Reminder:
     return Reminder(
         owner_id,
         item.reminder_id,
         clinic_id=clinic_id,
+        patient_id=patient_id,
         kind=item.kind.value,
         channel=item.channel.value,
         send_at=item.send_at,

@@ -26,7 +26,12 @@ class AppointmentMessages:
 
     def first_reads(self, request: DeliveryRequest) -> list[reads.Key]:
         # Appointment ids are `apt_…` (appointments.service); any other owner's request reads no appointment.
-        return [(Appointment, request.clinic_id, request.owner_id)] if request.owner_id.startswith("apt_") else []
+        if not request.owner_id.startswith("apt_"):
+            return []
+        keys: list[reads.Key] = [(Appointment, request.clinic_id, request.owner_id)]
+        if request.patient_id is not None:
+            keys.append((Patient, request.clinic_id, request.patient_id))
+        return keys
 
     def prepare(self, request: DeliveryRequest, reminder: Reminder) -> Ready | NotSending:
         try:

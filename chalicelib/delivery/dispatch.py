@@ -60,6 +60,7 @@ class DeliveryRequest:
     reminder_id: str
     version: int
     occurrence: datetime  # when the message was due: the idempotency key with the reminder
+    patient_id: str | None = None  # when the timer names it: read in the same round trip as the reminder
 
     @property
     def reminder_key(self) -> str:
@@ -167,7 +168,15 @@ class Dispatcher:
         from chalicelib.scheduling.timers import Timer
 
         assert self._timers is not None
-        timer = Timer(request.clinic_id, request.owner_id, request.reminder_id, request.version, until, ".quiet")
+        timer = Timer(
+            request.clinic_id,
+            request.owner_id,
+            request.reminder_id,
+            request.version,
+            until,
+            ".quiet",
+            request.patient_id,
+        )
         reminder.update(
             actions=[
                 Reminder.send_at.set(until),

@@ -93,7 +93,14 @@ class DeadLetterRedrive:
         if request.occurrence > now:
             try:
                 self._timers.arm(
-                    Timer(request.clinic_id, request.owner_id, request.reminder_id, request.version, request.occurrence)
+                    Timer(
+                        request.clinic_id,
+                        request.owner_id,
+                        request.reminder_id,
+                        request.version,
+                        request.occurrence,
+                        patient_id=request.patient_id,
+                    )
                 )
             except TimerError:
                 return "retry_later"

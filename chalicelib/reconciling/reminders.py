@@ -128,6 +128,7 @@ class ReminderReconciler:
             int(reminder.owner_version),
             reminder.send_at,
             _name_suffix(reminder),
+            reminder.patient_id,
         )
         try:
             self._timers.arm(timer)

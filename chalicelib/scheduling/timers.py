@@ -38,22 +38,22 @@ class Timer:
     # A timer re-armed from its own invocation (a deferral) gets a new name: on AWS the completed schedule's
     # delete races with an update under the same name.
     name_suffix: str = ""
+    patient_id: str | None = None  # an appointment reminder's patient: the fire reads it with the reminder
 
     @property
     def name(self) -> str:
         return schedule_name(self.owner_id, self.reminder_id + self.name_suffix)
 
     def input(self) -> str:
-        return json.dumps(
-            {
-                "clinic_id": self.clinic_id,
-                "owner_id": self.owner_id,
-                "reminder_id": self.reminder_id,
-                "version": self.version,
-                "scheduled_time": SCHEDULED_TIME,
-            },
-            separators=(",", ":"),
-        )
+        ids: dict[str, str | int] = {
+            "clinic_id": self.clinic_id,
+            "owner_id": self.owner_id,
+            "reminder_id": self.reminder_id,
+            "version": self.version,
+        }
+        if self.patient_id is not None:
+            ids["patient_id"] = self.patient_id
+        return json.dumps({**ids, "scheduled_time": SCHEDULED_TIME}, separators=(",", ":"))
 
 
 def schedule_name(owner_id: str, reminder_id: str) -> str:

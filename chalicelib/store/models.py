@@ -172,6 +172,9 @@ class Reminder(Model):
     status = UnicodeAttribute()  # scheduled | sent | skipped | failed | cancelled | missed
     reason = UnicodeAttribute(null=True)
     owner_version = NumberAttribute()
+    # An appointment's patient, so the reminder's timer can name it and the fire reads the patient together with
+    # the reminder; absent on regimen reminders and on reminders planned before it was kept.
+    patient_id = UnicodeAttribute(null=True)
     schedule_name = UnicodeAttribute(null=True)
     sent_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()

@@ -142,6 +142,7 @@ class SpendCapRelease:
             int(reminder.owner_version),
             fire_at,
             NAME_SUFFIX,
+            reminder.patient_id,
         )
         held = (Reminder.status == Status.SKIPPED.value) & (Reminder.reason == SPEND_CAP)
         if not _move(reminder, Status.SCHEDULED, RELEASED, held, self._clock.now(), fire_at, timer.name):

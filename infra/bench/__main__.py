@@ -340,11 +340,12 @@ def seed_due_reminders(world: World, count: int, first: int = 0) -> list[dict[st
                         send_at=due,
                         status="scheduled",
                         owner_version=1,
+                        patient_id=patient_id,
                         schedule_name=schedule_name(appointment_id, "reminder-24h.sms"),
                         updated_at=now,
                     )
                 )
-                timer = Timer(world.clinic_id, appointment_id, "reminder-24h.sms", 1, due)
+                timer = Timer(world.clinic_id, appointment_id, "reminder-24h.sms", 1, due, patient_id=patient_id)
                 events.append(json.loads(timer.input().replace(SCHEDULED_TIME, iso_utc(due))))
     return events
 

@@ -96,6 +96,7 @@ def test_booking_confirms_at_once_and_arms_a_timer_per_reminder(api: Client, aws
         "owner_id": appointment_id,
         "reminder_id": "reminder-24h.sms",
         "version": 1,
+        "patient_id": Appointment.get(clinic.clinic_id, appointment_id).patient_id,  # ids only: no name, no number
         "scheduled_time": "<aws.scheduler.scheduled-time>",
     }
 

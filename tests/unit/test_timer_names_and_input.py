@@ -87,3 +87,21 @@ def test_timer_input_as_filled_in_by_scheduler_is_read_back_by_the_fire_function
         version=3,
         occurrence=datetime(2026, 11, 30, 14, 0, tzinfo=UTC),
     )
+
+
+def test_an_appointment_timer_names_its_patient_and_the_fire_function_reads_it() -> None:
+    timer = Timer("clinic-riverside", "apt_5f2c9e01a7b3d4c6", "reminder-24h.sms", 3, TIMER.fire_at, patient_id="pat_1")
+    delivered = json.loads(timer.input().replace(SCHEDULED_TIME, "2026-11-30T14:00:00Z"))
+
+    assert list(delivered) == ["clinic_id", "owner_id", "reminder_id", "version", "patient_id", "scheduled_time"]
+    assert parse_timer_event(delivered).patient_id == "pat_1"
+    assert parse_timer_event({k: v for k, v in delivered.items() if k != "patient_id"}).patient_id is None
+
+
+@pytest.mark.parametrize("patient_id", ["", 7, ["pat_1"]])
+def test_a_patient_id_that_is_not_a_non_empty_string_is_rejected(patient_id: object) -> None:
+    from chalicelib.delivery.fire import BadTimerEvent
+
+    event = json.loads(TIMER.input().replace(SCHEDULED_TIME, "2026-11-30T14:00:00Z"))
+    with pytest.raises(BadTimerEvent, match="patient_id"):
+        parse_timer_event({**event, "patient_id": patient_id})
