@@ -131,7 +131,7 @@ class RegimenMessages:
             days_left=settings.refill_days,
         )
         # The caregiver reads the patient's language too: a regimen records no language for the caregiver.
-        message = dose_message(kind, facts, language_of(patient.language))
+        message = dose_message(kind, facts, language_of(patient.language), channel)
         return Ready(clinic, patient, channel, address, message, None, regimen.timezone)
 
     def _link(self, regimen: Regimen, due: datetime) -> str | None:

@@ -3,7 +3,8 @@ time in the patient's zone and, by default, not the medication ("your 8:00 AM me
 to names. A caregiver hears the patient's first name and the dose time only, in the patient's language (a
 regimen has no caregiver language). English and Spanish are GSM-7 once `gsm7.sanitise` folds the accents;
 Arabic is UCS-2 (70 characters a segment), so some Arabic texts take a segment more than the English ones
-(tests/unit/test_dose_and_reply_languages.py lists which)."""
+(tests/unit/test_dose_and_reply_languages.py lists which). An email says the same without the SMS keywords,
+which only an SMS reply can use."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from chalicelib.messages.templates import Message
+from chalicelib.planning.appointment_reminders import Channel
 
 
 class DoseKind(StrEnum):
@@ -51,14 +53,14 @@ _SMS: dict[str, dict[DoseKind, str]] = {
         "Reply SNOOZE to be reminded in {minutes} min.",
         DoseKind.FOLLOW_UP: "{clinic}: have you taken {what}? Reply 1 when taken{tap}.",
         DoseKind.CAREGIVER: "{clinic}: {name} has not confirmed the {at} dose on {day}.",
-        DoseKind.REFILL: "{clinic}: your medicine runs out in about {days}. Please ask for a refill.",
+        DoseKind.REFILL: "{clinic}: your medicine runs out in {days}. Please ask for a refill.",
     },
     "es": {
         DoseKind.DOSE: "{clinic}: es hora de {what}. Responda 1 al tomarlo{tap}. Responda POSPONER y se lo "
         "recordaremos en {minutes} min.",
         DoseKind.FOLLOW_UP: "{clinic}: ¿ya ha tomado {what}? Responda 1 al tomarlo{tap}.",
         DoseKind.CAREGIVER: "{clinic}: {name} no ha confirmado la dosis de {the_hour} del {day}.",
-        DoseKind.REFILL: "{clinic}: su medicamento se acaba en unos {days}. Por favor, pida más.",
+        DoseKind.REFILL: "{clinic}: su medicamento se acaba en {days}. Por favor, pida más.",
     },
     "ar": {
         DoseKind.DOSE: "{clinic}: حان موعد {what}. أرسل 1 عند تناوله{tap}. أرسل تأجيل للتذكير بعد {minutes} دقيقة.",
@@ -66,6 +68,26 @@ _SMS: dict[str, dict[DoseKind, str]] = {
         DoseKind.CAREGIVER: "{clinic}: لم يؤكد {name} جرعة {at}، {day}.",
         DoseKind.REFILL: "{clinic}: سينفد دواؤك خلال {days} تقريبا. اطلب المزيد.",
     },
+}
+# An email cannot be answered with 1 or SNOOZE (nothing reads replies to it): it offers the taken link instead.
+_EMAIL: dict[str, dict[DoseKind, str]] = {
+    "en": {
+        DoseKind.DOSE: "{clinic}: time for {what}.{mark}",
+        DoseKind.FOLLOW_UP: "{clinic}: have you taken {what}?{mark}",
+    },
+    "es": {
+        DoseKind.DOSE: "{clinic}: es hora de {what}.{mark}",
+        DoseKind.FOLLOW_UP: "{clinic}: ¿ya ha tomado {what}?{mark}",
+    },
+    "ar": {
+        DoseKind.DOSE: "{clinic}: حان موعد {what}.{mark}",
+        DoseKind.FOLLOW_UP: "{clinic}: هل تناولت {what}؟{mark}",
+    },
+}
+_MARK = {
+    "en": "\n\nWhen you have taken it, mark it here: {link}",
+    "es": "\n\nCuando lo haya tomado, márquelo aquí: {link}",
+    "ar": "\n\nعند تناوله، سجّل ذلك هنا: {link}",
 }
 _SUBJECT: dict[str, dict[DoseKind, str]] = {
     "en": {
@@ -87,7 +109,7 @@ _SUBJECT: dict[str, dict[DoseKind, str]] = {
         DoseKind.REFILL: "تذكير بطلب المزيد من الدواء",
     },
 }
-_SOMEONE = {"en": "Your family member", "es": "Su familiar", "ar": "فرد من عائلتك"}
+_SOMEONE = {"en": "Your family member", "es": "su familiar", "ar": "فرد من عائلتك"}
 
 
 def clock_text(moment: datetime, language: str = "en") -> str:
@@ -119,12 +141,12 @@ def _day_text(moment: datetime, language: str) -> str:
 def _days_text(days: int, language: str) -> str:
     if language == "ar":  # Arabic counts 1, 2, 3 to 10, and 11 up differently
         return "يوم واحد" if days == 1 else "يومين" if days == 2 else f"{days} أيام" if days <= 10 else f"{days} يوما"
-    if days == 1:
-        return {"es": "1 día"}.get(language, "1 day")
-    return f"{days} {'días' if language == 'es' else 'days'}"
+    if language == "es":
+        return "1 día" if days == 1 else f"unos {days} días"
+    return "about 1 day" if days == 1 else f"about {days} days"
 
 
-def dose_message(kind: DoseKind, facts: DoseFacts, language: str = "en") -> Message:
+def dose_message(kind: DoseKind, facts: DoseFacts, language: str = "en", channel: Channel = Channel.SMS) -> Message:
     """The message for `kind` in `language` (`en`, `es` or `ar`, as `localized.language_of` gives)."""
     language = language if language in _SMS else "en"
     due = facts.local_due
@@ -135,10 +157,14 @@ def dose_message(kind: DoseKind, facts: DoseFacts, language: str = "en") -> Mess
         dose = f" ({facts.dose_text})" if facts.dose_text else ""
         what = named.format(at=at, the_hour=hour, medication=facts.medication, dose=dose)
     text_kind = DoseKind.DOSE if kind is DoseKind.SNOOZE else kind
-    body = _SMS[language][text_kind].format(
+    template = _SMS[language][text_kind]
+    if channel is Channel.EMAIL:
+        template = _EMAIL[language].get(text_kind, template)
+    body = template.format(
         clinic=facts.clinic_name,
         what=what,
         tap=_TAP[language].format(link=facts.link) if facts.link else "",
+        mark=_MARK[language].format(link=facts.link) if facts.link else "",
         minutes=facts.snooze_minutes,
         name=facts.first_name or _SOMEONE[language],
         at=at,
