@@ -78,7 +78,8 @@ def test_an_arabic_speaking_patient_and_the_caregiver_get_arabic_and_stop_is_ans
     assert [(at, with_link(text)) for at, text in week.texts(PHONE)] == [
         (
             "Sat 13 08:00",
-            f"{CLINIC}: حان موعد دوائك الساعة 8:00 ص. أرسل 1 عند تناوله أو افتح {{link}}. أرسل تأجيل للتذكير بعد 15 دقيقة.",
+            f"{CLINIC}: حان موعد دوائك الساعة 8:00 ص. أرسل 1 عند تناوله أو افتح {{link}}. "
+            "أرسل تأجيل للتذكير بعد 15 دقيقة.",
         ),
         ("Sat 13 08:30", f"{CLINIC}: هل تناولت دوائك الساعة 8:00 ص؟ أرسل 1 عند تناوله أو افتح {{link}}."),
         ("Sat 13 09:10", f"{CLINIC}: لن تصلك رسائل أخرى. أرسل START لاستئنافها."),

@@ -48,7 +48,8 @@ def facts(local_due: datetime = SUNDAY_1330, link: str | None = LINK, **extra: o
         (
             "ar",
             DoseKind.DOSE,
-            f"{CLINIC}: حان موعد دوائك الساعة 1:30 م. أرسل 1 عند تناوله أو افتح {LINK}. أرسل تأجيل للتذكير بعد 15 دقيقة.",
+            f"{CLINIC}: حان موعد دوائك الساعة 1:30 م. أرسل 1 عند تناوله أو افتح {LINK}. "
+            "أرسل تأجيل للتذكير بعد 15 دقيقة.",
         ),
         ("ar", DoseKind.FOLLOW_UP, f"{CLINIC}: هل تناولت دوائك الساعة 1:30 م؟ أرسل 1 عند تناوله أو افتح {LINK}."),
         ("ar", DoseKind.CAREGIVER, f"{CLINIC}: لم يؤكد Pat جرعة 1:30 م، الأحد 14 مارس."),
