@@ -23,7 +23,7 @@ from chalicelib.clinics.policy import clinic_policy
 from chalicelib.clock import Clock
 from chalicelib.errors import ChannelError, Conflict
 from chalicelib.messages.gsm7 import sanitise
-from chalicelib.messages.templates import local_when
+from chalicelib.messages.localized import day_and_time
 from chalicelib.observability import count, logger
 from chalicelib.patients.contacts import find_contact, note_help_replied, opt_in, opt_out
 from chalicelib.planning.appointment_reminders import Channel
@@ -120,7 +120,7 @@ class SmsReplies:
             text = answer_text(Answer.NOT_CONFIRMABLE, language, clinic=clinic.name, contact=_contact(clinic, language))
             self._reply(inbound, text)
             return self._log(inbound, Intent.CONFIRM, "not_confirmable")
-        when = _when(local_time(upcoming.start, upcoming.timezone), language)
+        when = day_and_time(local_time(upcoming.start, upcoming.timezone), language)
         self._reply(inbound, answer_text(Answer.CONFIRMED, language, clinic=clinic.name, when=when))
         return self._log(inbound, Intent.CONFIRM, "confirmed", appointment_id=upcoming.appointment_id)
 
@@ -225,12 +225,3 @@ def _help_text(clinic: Clinic | None, language: str) -> str:
     if clinic is None:
         return answer_text(Answer.HELP_UNKNOWN, language)
     return answer_text(Answer.HELP, language, clinic=clinic.name, contact=_contact(clinic, language))
-
-
-def _when(local_start: datetime, language: str) -> str:
-    """An appointment's day and time: English as CareCue has always written it, other languages by Babel."""
-    if language == "en":
-        return local_when(local_start)
-    from chalicelib.messages.localized import when_text
-
-    return when_text(local_start, language)
