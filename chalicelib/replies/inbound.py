@@ -6,8 +6,8 @@ START or UNSTOP opts back in; HELP answers with the clinic's name and contact; C
 patient's next appointment. PARAR and ALTO also mean STOP, AYUDA HELP, POSPONER and تأجيل SNOOZE (see
 `keywords`). Answers are in the language of the patients with the number (`answers.reply_language`).
 Anything else is answered with the help text at most once a day, so that an auto-responder on the other end
-cannot start a loop. Each inbound message is handled once: SNS can deliver
-it twice, and its id is claimed first.
+cannot start a loop. Each inbound message is handled once: SNS can deliver it twice, and its id is claimed
+first.
 """
 
 from __future__ import annotations
