@@ -3,6 +3,7 @@
 `GET /p/{token}` only shows a page with one button; the action (confirm, cancel, stop reminders) happens on
 the button's POST, so a mail scanner or link preview that follows links changes nothing. A tampered or expired
 token gets a page that says so and changes nothing. Reschedule sends the patient to the clinic's booking page.
+Pages are in the patient's language (`page_words`); a page for a link that is not valid names nobody: English.
 The signing key is an SSM SecureString read through Powertools Parameters, cached for five minutes.
 """
 
@@ -18,6 +19,7 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib.clinics.policy import clinic_policy
 from chalicelib.clock import Clock
 from chalicelib.errors import Conflict
+from chalicelib.links.page_words import page_text
 from chalicelib.links.tokens import InvalidLink, LinkClaim, Purpose, can_link, sign, verify
 from chalicelib.observability import logger
 from chalicelib.patients.contacts import opt_out
@@ -79,21 +81,29 @@ class PatientLinks:
         if isinstance(found, Page):
             return found
         claim, appointment, clinic = found
-        when = _when(appointment)
+        language = _language_of_patient(appointment.clinic_id, appointment.patient_id)
+        when = _when(appointment, language)
+
+        def words(english: str) -> str:
+            return page_text(english, language, when=when)
+
         if claim.purpose is Purpose.RESCHEDULE:
             booking = clinic_policy(clinic).booking_url
             if booking is None:
-                return _page(200, clinic.name, f"To change your appointment on {when}, please call the clinic.")
-            return Page(303, _html(clinic.name, "Taking you to the booking page…"), booking)
+                text = words("To change your appointment on {when}, please call the clinic.")
+                return _page(200, clinic.name, text, language)
+            return Page(303, _html(clinic.name, words("Taking you to the booking page…"), language), booking)
         question = {
-            Purpose.CONFIRM: (f"Confirm your appointment on {when}?", "Confirm"),
-            Purpose.CANCEL: (f"Cancel your appointment on {when}?", "Cancel appointment"),
+            Purpose.CONFIRM: ("Confirm your appointment on {when}?", "Confirm"),
+            Purpose.CANCEL: ("Cancel your appointment on {when}?", "Cancel appointment"),
             Purpose.STOP: ("Stop appointment reminders from this clinic?", "Stop reminders"),
         }[claim.purpose]
         if claim.purpose is Purpose.CANCEL and not clinic_policy(clinic).patients_may_cancel:
-            return _page(200, clinic.name, f"To cancel your appointment on {when}, please call the clinic.")
-        form = f'<form method="post"><button type="submit">{html.escape(question[1])}</button></form>'
-        return Page(200, _html(clinic.name, f"<p>{html.escape(question[0])}</p>{form}"))
+            return _page(
+                200, clinic.name, words("To cancel your appointment on {when}, please call the clinic."), language
+            )
+        form = f'<form method="post"><button type="submit">{html.escape(words(question[1]))}</button></form>'
+        return Page(200, _html(clinic.name, f"<p>{html.escape(words(question[0]))}</p>{form}", language))
 
     def act(self, token: str) -> Page:
         found = self._open(token)
@@ -101,25 +111,27 @@ class PatientLinks:
             return found
         claim, appointment, clinic = found
         appointments = self._appointments
-        when = _when(appointment)
+        language = _language_of_patient(appointment.clinic_id, appointment.patient_id)
+        when = _when(appointment, language)
         try:
             if claim.purpose is Purpose.CONFIRM:
                 appointments.confirm(clinic.clinic_id, appointment.appointment_id, via="link")
-                message = f"Thank you. Your appointment on {when} is confirmed."
+                message = "Thank you. Your appointment on {when} is confirmed."
             elif claim.purpose is Purpose.CANCEL and clinic_policy(clinic).patients_may_cancel:
                 appointments.cancel(clinic.clinic_id, appointment.appointment_id, via="link")
-                message = f"Your appointment on {when} is cancelled."
+                message = "Your appointment on {when} is cancelled."
             elif claim.purpose is Purpose.STOP:
                 self._stop(clinic.clinic_id, appointment.patient_id)
                 message = "You will get no more reminders from this clinic."
             else:
                 return self.show(token)
         except Conflict:
-            return _page(409, clinic.name, "This appointment can no longer be changed here. Please call the clinic.")
+            text = page_text("This appointment can no longer be changed here. Please call the clinic.", language)
+            return _page(409, clinic.name, text, language)
         logger.info(
             "patient link used", extra={"purpose": claim.purpose.value, "appointment_id": appointment.appointment_id}
         )
-        return _page(200, clinic.name, message)
+        return _page(200, clinic.name, page_text(message, language, when=when), language)
 
     def _stop(self, clinic_id: str, patient_id: str) -> None:
         patient = Patient.get(clinic_id, patient_id)
@@ -143,19 +155,30 @@ class PatientLinks:
         return claim, appointment, clinic
 
 
-def _when(appointment: Appointment) -> str:
-    from chalicelib.messages.templates import local_when
+def _when(appointment: Appointment, language: str) -> str:
+    from chalicelib.messages.localized import day_and_time
 
-    return local_when(local_time(appointment.start, appointment.timezone))
-
-
-def _page(status: int, title: str, message: str) -> Page:
-    return Page(status, _html(title, f"<p>{html.escape(message)}</p>"))
+    return day_and_time(local_time(appointment.start, appointment.timezone), language)
 
 
-def _html(title: str, content: str) -> str:
+def _language_of_patient(clinic_id: str, patient_id: str) -> str:
+    """The patient's message language; English when the patient record is gone (the page still works)."""
+    from chalicelib.messages.localized import language_of
+
+    try:
+        return language_of(Patient.get(clinic_id, patient_id).language)
+    except DoesNotExist:
+        return "en"
+
+
+def _page(status: int, title: str, message: str, language: str = "en") -> Page:
+    return Page(status, _html(title, f"<p>{html.escape(message)}</p>", language))
+
+
+def _html(title: str, content: str, language: str = "en") -> str:
+    direction = ' dir="rtl"' if language == "ar" else ""
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{language}"{direction}><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title>"
         "<style>body{font-family:system-ui,sans-serif;max-width:28em;margin:2em auto;padding:0 1em;font-size:1.1em}"

@@ -114,6 +114,16 @@ def when_text(local_start: datetime, language: str) -> str:
     return str(format_datetime(local_start, _WHEN[language], tzinfo=local_start.tzinfo, locale=language))
 
 
+def day_and_time(local_start: datetime, language: str) -> str:
+    """An appointment's day and time in a sentence: English as CareCue's English texts have always written it
+    (`Wed 2 Dec at 10:00 AM`, no CLDR narrow space), other languages by CLDR."""
+    if language_of(language) == "en":
+        from chalicelib.messages.templates import local_when
+
+        return local_when(local_start)
+    return when_text(local_start, language_of(language))
+
+
 def render_localized(
     kind: Kind,
     channel: Channel,

@@ -1,18 +1,20 @@
 """The page behind a dose's "taken" link (`/d/{token}`): GET shows one button and changes nothing (link
-scanners are harmless); its POST marks the dose taken. A tampered or expired link changes nothing."""
+scanners are harmless); its POST marks the dose taken. A tampered or expired link changes nothing. The page is
+in the patient's language, with the dose time as the dose message wrote it."""
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.clock import Clock
-from chalicelib.links.service import Page, _html, _page
+from chalicelib.links.page_words import page_text
+from chalicelib.links.service import Page, _html, _language_of_patient, _page
 from chalicelib.links.tokens import InvalidLink
 from chalicelib.observability import logger
 from chalicelib.regimens.dose_links import DoseClaim, verify_dose
-from chalicelib.regimens.messages import clock_text
 from chalicelib.store.models import Clinic, Regimen
 from chalicelib.timezones import local_time
 
@@ -32,19 +34,26 @@ class DosePages:
         if isinstance(found, Page):
             return found
         claim, regimen, clinic = found
-        at = clock_text(local_time(claim.due_at, regimen.timezone))
-        form = '<form method="post"><button type="submit">I have taken it</button></form>'
-        return Page(200, _html(clinic.name, f"<p>Your {at} medicine: taken?</p>{form}"))
+        language = _language_of_patient(regimen.clinic_id, regimen.patient_id)
+        local_due = local_time(claim.due_at, regimen.timezone)
+        button = html.escape(page_text("I have taken it", language))
+        question = html.escape(page_text("Your {at} medicine: taken?", language, local_at=local_due))
+        form = f'<form method="post"><button type="submit">{button}</button></form>'
+        return Page(200, _html(clinic.name, f"<p>{question}</p>{form}", language))
 
     def act(self, token: str) -> Page:
         found = self._open(token)
         if isinstance(found, Page):
             return found
         claim, regimen, clinic = found
-        at = clock_text(local_time(claim.due_at, regimen.timezone))
+        language = _language_of_patient(regimen.clinic_id, regimen.patient_id)
+        local_due = local_time(claim.due_at, regimen.timezone)
         if self._doses.taken(claim.clinic_id, claim.regimen_id, claim.due_at, via="link") is None:
-            return _page(404, clinic.name, "This dose is not known. Nothing was changed.")
-        return _page(200, clinic.name, f"Thank you. Your {at} medicine is marked as taken.")
+            return _page(
+                404, clinic.name, page_text("This dose is not known. Nothing was changed.", language), language
+            )
+        thanks = page_text("Thank you. Your {at} medicine is marked as taken.", language, local_at=local_due)
+        return _page(200, clinic.name, thanks, language)
 
     def _open(self, token: str) -> tuple[DoseClaim, Regimen, Clinic] | Page:
         try:

@@ -22,6 +22,7 @@ from chalicelib.clinics.policy import clinic_policy
 from chalicelib.clock import Clock, iso_utc, to_utc
 from chalicelib.delivery.dispatch import DeliveryRequest, Outcome
 from chalicelib.delivery.preparation import NotSending, Ready
+from chalicelib.messages.localized import language_of
 from chalicelib.observability import logger
 from chalicelib.planning.appointment_reminders import Channel, Status
 from chalicelib.regimens.dose_links import DoseClaim, can_link, sign_dose
@@ -129,7 +130,9 @@ class RegimenMessages:
             first_name=regimen.caregiver_first_name,
             days_left=settings.refill_days,
         )
-        return Ready(clinic, patient, channel, address, dose_message(kind, facts), None, regimen.timezone)
+        # The caregiver reads the patient's language too: a regimen records no language for the caregiver.
+        message = dose_message(kind, facts, language_of(patient.language), channel)
+        return Ready(clinic, patient, channel, address, message, None, regimen.timezone)
 
     def _link(self, regimen: Regimen, due: datetime) -> str | None:
         if self._links is None or not self._public_url or not can_link(regimen.clinic_id, regimen.regimen_id):

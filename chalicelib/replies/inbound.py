@@ -3,9 +3,11 @@
 STOP (and STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT) opts the number out of SMS at every clinic that has it on
 file (they all text from the same sender, so the carrier-level STOP covers them all) and is answered once;
 START or UNSTOP opts back in; HELP answers with the clinic's name and contact; C, YES or CONFIRM confirms the
-patient's next appointment. Anything else is answered with the help text at most once a day, so that an
-auto-responder on the other end cannot start a loop. Each inbound message is handled once: SNS can deliver
-it twice, and its id is claimed first.
+patient's next appointment. PARAR and ALTO also mean STOP, AYUDA HELP, POSPONER and تأجيل SNOOZE (see
+`keywords`). Answers are in the language of the patients with the number (`answers.reply_language`).
+Anything else is answered with the help text at most once a day, so that an auto-responder on the other end
+cannot start a loop. Each inbound message is handled once: SNS can deliver it twice, and its id is claimed
+first.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from chalicelib.clinics.policy import clinic_policy
 from chalicelib.clock import Clock
 from chalicelib.errors import ChannelError, Conflict
 from chalicelib.messages.gsm7 import sanitise
-from chalicelib.messages.templates import local_when
+from chalicelib.messages.localized import day_and_time
 from chalicelib.observability import count, logger
 from chalicelib.patients.contacts import find_contact, note_help_replied, opt_in, opt_out
 from chalicelib.planning.appointment_reminders import Channel
+from chalicelib.replies.answers import Answer, answer_text, contact_text, reply_language
 from chalicelib.replies.keywords import Intent, intent_of
 from chalicelib.store.models import Appointment, Clinic, Delivery, Dose, Patient
 from chalicelib.timezones import local_time
@@ -80,65 +83,66 @@ class SmsReplies:
         patients = self._patients(inbound.from_phone)
         clinics = [Clinic.get(clinic_id) for clinic_id in dict.fromkeys(p.clinic_id for p in patients)]
         now = self._clock.now()
+        language = reply_language(p.language for p in patients)
         if intent is Intent.STOP:
             for each in clinics:
                 opt_out(each.clinic_id, Channel.SMS, inbound.from_phone, "sms_reply", now)
             names = ", ".join(each.name for each in clinics) or "CareCue"
-            self._reply(inbound, f"{names}: you will get no more texts. Reply START to get them again.")
+            self._reply(inbound, answer_text(Answer.STOPPED, language, names=names))
             return self._log(inbound, intent, "opted_out")
         if intent is Intent.START:
             for each in clinics:
                 opt_in(each.clinic_id, Channel.SMS, inbound.from_phone)
             names = ", ".join(each.name for each in clinics) or "CareCue"
-            self._reply(inbound, f"{names}: you will get appointment texts again. Reply STOP to stop them.")
+            self._reply(inbound, answer_text(Answer.STARTED, language, names=names))
             return self._log(inbound, intent, "opted_in")
         if intent in (Intent.TAKEN, Intent.SNOOZE) and self._doses is not None:
             dose = self._doses.open_dose(patients, now)
             if dose is not None:
-                return self._dose_reply(inbound, intent, dose, clinics)
+                return self._dose_reply(inbound, intent, dose, clinics, language)
             # No dose to answer: treated as any other text (help once a day, nothing to unknown numbers).
         upcoming = self._next_appointment(patients, now)
         clinic = _clinic_of(upcoming, clinics)
         if intent is Intent.HELP:
-            self._reply(inbound, _help_text(clinic))
+            self._reply(inbound, _help_text(clinic, language))
             return self._log(inbound, intent, "helped")
         if intent is Intent.CONFIRM:
-            return self._confirm(inbound, upcoming, clinic)
-        return self._answer_once(inbound, clinic, now)
+            return self._confirm(inbound, upcoming, clinic, language)
+        return self._answer_once(inbound, clinic, now, language)
 
-    def _confirm(self, inbound: InboundSms, upcoming: Appointment | None, clinic: Clinic | None) -> str:
+    def _confirm(self, inbound: InboundSms, upcoming: Appointment | None, clinic: Clinic | None, language: str) -> str:
         if upcoming is None or clinic is None:
-            self._reply(inbound, "CareCue: there is no upcoming appointment to confirm for this number.")
+            self._reply(inbound, answer_text(Answer.NOTHING_TO_CONFIRM, language))
             return self._log(inbound, Intent.CONFIRM, "nothing_to_confirm")
         try:
             self._appointments.confirm(upcoming.clinic_id, upcoming.appointment_id, via="sms")
         except Conflict:
-            self._reply(inbound, f"{clinic.name}: that appointment can no longer be confirmed. {_contact(clinic)}")
+            text = answer_text(Answer.NOT_CONFIRMABLE, language, clinic=clinic.name, contact=_contact(clinic, language))
+            self._reply(inbound, text)
             return self._log(inbound, Intent.CONFIRM, "not_confirmable")
-        when = local_when(local_time(upcoming.start, upcoming.timezone))
-        self._reply(inbound, f"{clinic.name}: thank you, your appointment on {when} is confirmed.")
+        when = day_and_time(local_time(upcoming.start, upcoming.timezone), language)
+        self._reply(inbound, answer_text(Answer.CONFIRMED, language, clinic=clinic.name, when=when))
         return self._log(inbound, Intent.CONFIRM, "confirmed", appointment_id=upcoming.appointment_id)
 
-    def _dose_reply(self, inbound: InboundSms, intent: Intent, dose: Dose, clinics: list[Clinic]) -> str:
-        from chalicelib.regimens.messages import clock_text
-
+    def _dose_reply(self, inbound: InboundSms, intent: Intent, dose: Dose, clinics: list[Clinic], language: str) -> str:
         assert self._doses is not None
         clinic = next((c for c in clinics if c.clinic_id == dose.clinic_id), None)
         name = clinic.name if clinic is not None else "CareCue"
         due = datetime.fromisoformat(dose.due_at)
-        at = clock_text(local_time(due, dose.timezone))
+        local_due = local_time(due, dose.timezone)
         if intent is Intent.TAKEN:
             self._doses.taken(dose.clinic_id, dose.regimen_id, due, via="sms")
-            self._reply(inbound, f"{name}: thank you, your {at} medicine is marked as taken.")
+            self._reply(inbound, answer_text(Answer.DOSE_TAKEN, language, clinic=name, local_at=local_due))
             return self._log(inbound, intent, "dose_taken", regimen_id=dose.regimen_id)
         until = self._doses.snooze(dose)
         if until is None:
-            self._reply(inbound, f"{name}: your {at} medicine cannot be snoozed again. Reply 1 when taken.")
+            self._reply(inbound, answer_text(Answer.SNOOZE_REFUSED, language, clinic=name, local_at=local_due))
             return self._log(inbound, intent, "snooze_refused", regimen_id=dose.regimen_id)
-        self._reply(inbound, f"{name}: we will remind you again at {clock_text(local_time(until, dose.timezone))}.")
+        local_until = local_time(until, dose.timezone)
+        self._reply(inbound, answer_text(Answer.SNOOZED, language, clinic=name, local_at=local_until))
         return self._log(inbound, intent, "dose_snoozed", regimen_id=dose.regimen_id)
 
-    def _answer_once(self, inbound: InboundSms, clinic: Clinic | None, now: datetime) -> str:
+    def _answer_once(self, inbound: InboundSms, clinic: Clinic | None, now: datetime, language: str) -> str:
         if clinic is None:
             return self._log(inbound, Intent.OTHER, "unknown_number")
         contact = find_contact(clinic.clinic_id, Channel.SMS, inbound.from_phone)
@@ -147,7 +151,7 @@ class SmsReplies:
         if contact is not None and contact.help_replied_at and now - contact.help_replied_at < HELP_REPEAT_AFTER:
             return self._log(inbound, Intent.OTHER, "already_answered")
         note_help_replied(clinic.clinic_id, inbound.from_phone, now)
-        self._reply(inbound, _help_text(clinic))
+        self._reply(inbound, _help_text(clinic, language))
         return self._log(inbound, Intent.OTHER, "answered_with_help")
 
     def _patients(self, phone: str) -> list[Patient]:
@@ -212,16 +216,12 @@ def _clinic_of(appointment: Appointment | None, clinics: list[Clinic]) -> Clinic
     return clinics[0] if clinics else None
 
 
-def _contact(clinic: Clinic) -> str:
+def _contact(clinic: Clinic, language: str) -> str:
     policy = clinic_policy(clinic)
-    if policy.contact_phone:
-        return f"Call {policy.contact_phone}."
-    if policy.booking_url:
-        return f"See {policy.booking_url}."
-    return "Please contact the clinic."
+    return contact_text(language, policy.contact_phone, policy.booking_url)
 
 
-def _help_text(clinic: Clinic | None) -> str:
+def _help_text(clinic: Clinic | None, language: str) -> str:
     if clinic is None:
-        return "CareCue appointment reminders. Reply STOP to stop texts."
-    return f"{clinic.name} appointment reminders. {_contact(clinic)} Reply C to confirm, STOP to stop texts."
+        return answer_text(Answer.HELP_UNKNOWN, language)
+    return answer_text(Answer.HELP, language, clinic=clinic.name, contact=_contact(clinic, language))

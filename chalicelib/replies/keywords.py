@@ -1,5 +1,9 @@
 """What a patient's SMS reply asks for: the carrier keywords and CareCue's own, regardless of case, spacing and
-punctuation ("Stop.", " stop ", "S T O P" all mean STOP). Pure."""
+punctuation ("Stop.", " stop ", "S T O P" all mean STOP). Pure.
+
+The English carrier keywords hold in every language; the Spanish and Arabic words CareCue's own texts name
+(PARAR and ALTO for STOP, AYUDA, POSPONER and تأجيل for SNOOZE) are read as well. They only work where CareCue
+answers inbound SMS: a carrier or the sender's opt-out list knows the English ones only."""
 
 from __future__ import annotations
 
@@ -17,12 +21,12 @@ class Intent(StrEnum):
 
 
 _KEYWORDS = {
-    **dict.fromkeys(("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"), Intent.STOP),
+    **dict.fromkeys(("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "PARAR", "ALTO"), Intent.STOP),
     **dict.fromkeys(("START", "UNSTOP"), Intent.START),
-    "HELP": Intent.HELP,
+    **dict.fromkeys(("HELP", "AYUDA"), Intent.HELP),
     **dict.fromkeys(("C", "YES", "CONFIRM"), Intent.CONFIRM),
     **dict.fromkeys(("1", "T", "TAKEN"), Intent.TAKEN),
-    "SNOOZE": Intent.SNOOZE,
+    **dict.fromkeys(("SNOOZE", "POSPONER", "تأجيل"), Intent.SNOOZE),
 }
 
 
