@@ -273,14 +273,7 @@ class AppointmentService:
                 self._arm_at(reminder, reminder.send_at)
 
     def _arm_at(self, reminder: Reminder, fire_at: datetime) -> None:
-        timer = Timer(
-            reminder.clinic_id,
-            reminder.owner_id,
-            reminder.reminder_id,
-            int(reminder.owner_version),
-            fire_at,
-            patient_id=reminder.patient_id,
-        )
+        timer = Timer.for_reminder(reminder, fire_at)
         try:
             self._timers.arm(timer)
         except TimerError as e:

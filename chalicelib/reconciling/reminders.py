@@ -121,15 +121,7 @@ class ReminderReconciler:
         reminder = _current(listed)
         if reminder is None or reminder.status != Status.SCHEDULED:
             return
-        timer = Timer(
-            reminder.clinic_id,
-            reminder.owner_id,
-            reminder.reminder_id,
-            int(reminder.owner_version),
-            reminder.send_at,
-            _name_suffix(reminder),
-            reminder.patient_id,
-        )
+        timer = Timer.for_reminder(reminder, reminder.send_at, _name_suffix(reminder))
         try:
             self._timers.arm(timer)
         except TimerError as e:

@@ -20,6 +20,8 @@ from chalicelib.errors import TimerError
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
+    from chalicelib.store.models import Reminder
+
 _NAME = re.compile(r"[0-9A-Za-z_.-]{1,64}")
 # Scheduler fills this in with the instant the schedule was due (not when it ran), which makes it a stable
 # part of the idempotency key across Scheduler's own retries.
@@ -39,6 +41,19 @@ class Timer:
     # delete races with an update under the same name.
     name_suffix: str = ""
     patient_id: str | None = None  # an appointment reminder's patient: the fire reads it with the reminder
+
+    @classmethod
+    def for_reminder(cls, reminder: Reminder, fire_at: datetime, name_suffix: str = "") -> Timer:
+        """The timer of a stored reminder, for the version it was planned for."""
+        return cls(
+            reminder.clinic_id,
+            reminder.owner_id,
+            reminder.reminder_id,
+            int(reminder.owner_version),
+            fire_at,
+            name_suffix,
+            reminder.patient_id,
+        )
 
     @property
     def name(self) -> str:

@@ -135,15 +135,7 @@ class SpendCapRelease:
             if due is None:
                 return
             fire_at = due
-        timer = Timer(
-            reminder.clinic_id,
-            reminder.owner_id,
-            reminder.reminder_id,
-            int(reminder.owner_version),
-            fire_at,
-            NAME_SUFFIX,
-            reminder.patient_id,
-        )
+        timer = Timer.for_reminder(reminder, fire_at, NAME_SUFFIX)
         held = (Reminder.status == Status.SKIPPED.value) & (Reminder.reason == SPEND_CAP)
         if not _move(reminder, Status.SCHEDULED, RELEASED, held, self._clock.now(), fire_at, timer.name):
             return  # someone else released (or changed) it first
