@@ -463,6 +463,16 @@ def _alarms(stage: str) -> dict[str, Any]:
         resources[f"{title}MissedAlarm"] = alarm(
             f"{channel} reminders passed their time with nothing sent", carecue_count("RemindersMissed", channel)
         )
+        resources[f"{title}SpendCapAlarm"] = alarm(
+            f"{channel} messages held back: a clinic reached its monthly spend cap (set-spend-cap releases them)",
+            carecue_count("SpendCapReached", channel),
+            period=3600,
+        )
+        resources[f"{title}UnmeteredAlarm"] = alarm(
+            f"{channel} messages sent but not counted in a clinic's usage (reconcile it from the deliveries table)",
+            carecue_count("UsageNotMetered", channel),
+            period=3600,
+        )
     return resources
 
 

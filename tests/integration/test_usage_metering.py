@@ -121,3 +121,31 @@ def test_a_message_the_channel_refuses_is_not_counted(aws: World, clinic: Clinic
     month = Usage.get(clinic.clinic_id, "2026-12")
     # Only the confirmation is in the month.
     assert (month.sms_messages, month.sms_segments, round(float(month.estimated_cost_usd), 6)) == (1, 1, 0.00831)
+
+
+def test_a_clinic_at_its_cap_sets_off_the_alarm_that_emails_the_admin(
+    aws: World, clinic: ClinicKeys, clock: SimulatedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infra.aws.template import merge_template
+
+    Clinic.get(clinic.clinic_id).update(actions=[Clinic.monthly_spend_cap_usd.set(0.005)])
+    clock.set(datetime.fromisoformat("2026-12-01T09:00:00Z"))
+    request = reminder_request(clinic, book_sms(aws, clinic, "+14155550100"))  # the confirmation reaches the cap
+    clock.set(request.occurrence)
+    capsys.readouterr()
+
+    assert aws.services.dispatcher.deliver(request).reason == "spend_cap"
+
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"SpendCapReached"' in line]
+    assert emitted, "no SpendCapReached metric was written"
+    (directive,) = emitted[0]["_aws"]["CloudWatchMetrics"]
+    dimensions = {name: emitted[0][name] for name in directive["Dimensions"][0]}
+    watching = [
+        resource["Properties"]
+        for resource in merge_template("prod")["Resources"].values()
+        if resource.get("Type") == "AWS::CloudWatch::Alarm"
+        and resource["Properties"].get("MetricName") == "SpendCapReached"
+        and resource["Properties"]["Namespace"] == directive["Namespace"]
+        and {d["Name"]: d["Value"] for d in resource["Properties"]["Dimensions"]} == dimensions
+    ]
+    assert len(watching) == 1 and watching[0]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
