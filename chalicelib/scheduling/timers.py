@@ -2,6 +2,14 @@
 reminds of, so arming twice updates the same schedule and disarming needs nothing but the name.
 
 The timer carries only ids and the version it was armed for; the fire function reloads everything else.
+
+One rule for every request this module sends, whoever asks (booking, reschedule, regimen, resume, reconciler,
+spend-cap release, quiet-hours deferral, chained doses, the running-late watch): a recurring schedule never
+carries a StartDate in the past of the real clock. Scheduler refuses one more than 5 minutes old
+("The StartDate you specify cannot be earlier than 5 minutes ago"), and it is checked against the wall clock of
+AWS, not against the clock CareCue runs on (the local stack's and the tests' clocks are simulated). A start
+already reached is left out, which Scheduler reads as "from now": the same schedule. One-time `at()` schedules
+carry no StartDate (Scheduler ignores it for them).
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.clock import iso_utc, to_utc
+from chalicelib.clock import Clock, SystemClock, iso_utc, to_utc
 from chalicelib.errors import TimerError
 
 if TYPE_CHECKING:
@@ -87,8 +95,11 @@ class ReminderTimers:
         target_arn: str,
         role_arn: str,
         dead_letter_arn: str,
+        wall_clock: Clock | None = None,
     ) -> None:
         self._scheduler = scheduler
+        # The real clock, always: it is the one Scheduler checks StartDate against.
+        self._wall_clock = wall_clock or SystemClock()
         self._group = group
         self._target = {
             "Arn": target_arn,
@@ -180,6 +191,9 @@ class ReminderTimers:
 
     def _put(self, request: dict[str, Any], replace: bool = True) -> None:
         """Creates the schedule; one that exists already is updated in place, or left alone if not `replace`."""
+        start = request.get("StartDate")
+        if start is not None and start <= self._wall_clock.now():
+            request = {name: value for name, value in request.items() if name != "StartDate"}
         try:
             self._scheduler.create_schedule(**request)
         except ClientError as e:

@@ -4,7 +4,7 @@ the local stack's outbox records of them."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -47,6 +47,24 @@ def test_arming_twice_moves_the_one_timer_and_disarming_twice_is_harmless(aws: W
     gateway.disarm("apt_1", "reminder-24h.sms")
     gateway.disarm("apt_1", "reminder-24h.sms")
     assert aws.services.scheduler.list_schedules(GroupName=group)["Schedules"] == []
+
+
+def test_a_recurring_timer_whose_start_has_passed_on_the_real_clock_is_armed_from_now(aws: World) -> None:
+    # Scheduler (and moto) check StartDate against the real clock, whatever clock CareCue runs on: the rule is
+    # about the wall clock, so this test builds its times from it rather than from the simulated one.
+    gateway = timers(aws)
+    group = aws.services.settings.schedule_group
+    real_now = datetime.now(UTC).replace(microsecond=0)
+    event = {"kind": "dose", "clinic_id": "cln_1", "regimen_id": "rgm_1", "instruction": 0, "version": 1}
+
+    gateway.arm_recurring("rgm_1.i0.c0", "cron(0 8 * * ? *)", "Europe/Berlin", event, real_now - timedelta(days=3))
+    gateway.arm_recurring("rgm_2.i0.c0", "cron(0 8 * * ? *)", "Europe/Berlin", event, real_now + timedelta(days=3))
+
+    started = aws.services.scheduler.get_schedule(Name="rgm_1.i0.c0", GroupName=group)
+    assert "StartDate" not in started
+    assert started["ScheduleExpressionTimezone"] == "Europe/Berlin"
+    later = aws.services.scheduler.get_schedule(Name="rgm_2.i0.c0", GroupName=group)
+    assert later["StartDate"] == real_now + timedelta(days=3)
 
 
 def test_an_sms_reaches_sns_as_a_transactional_message(aws: World) -> None:
