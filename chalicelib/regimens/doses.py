@@ -70,6 +70,13 @@ def parse_dose_event(event: Any) -> DoseEvent | None:
     return DoseEvent(str(ids[0]), str(ids[1]), instruction, version, to_utc(scheduled))
 
 
+def _is_planned(timing: DoseTiming, regimen: Regimen, due: datetime) -> bool:
+    """Whether `due` is one of the instruction's doses (within its bounds and count), to the minute."""
+    minute = due.replace(second=0, microsecond=0)
+    planned = dose_times(timing, regimen.timezone, instruction_start(timing, regimen), after=minute, limit=1)
+    return bool(planned) and planned[0].replace(second=0, microsecond=0) == minute
+
+
 def stamp(due: datetime) -> str:
     return f"{to_utc(due):%Y%m%d%H%M}"
 
@@ -161,6 +168,10 @@ class RegimenDoses:
             return self._log(event, "stale", "instruction_gone")
         timing = instructions[event.instruction]
         due = event.scheduled_time
+        if not _is_planned(timing, regimen, due):
+            # The timer is trusted for nothing: a cron armed from "now" (its start already passed on the real
+            # clock, see scheduling.timers) or edited by hand may wake outside the instruction's own doses.
+            return self._log(event, "stale", "not_a_planned_dose")
         if timing.chained:
             following = dose_times(
                 timing, regimen.timezone, instruction_start(timing, regimen), after=due + timedelta(minutes=1), limit=1
