@@ -72,21 +72,18 @@ class Services:
     def ssm(self) -> SSMClient:
         return self._client("ssm")  # type: ignore[no-any-return]
 
-    @property
-    def _timer_target(self) -> dict[str, str]:
-        """Where every CareCue timer points: the stage's group, the fire function, Scheduler's role, the DLQ."""
-        return {
-            "group": self.settings.schedule_group,
-            "target_arn": self.settings.fire_function_arn,
-            "role_arn": self.settings.scheduler_role_arn,
-            "dead_letter_arn": self.settings.dead_letter_queue_arn,
-        }
-
     @cached_property
     def reminder_timers(self) -> ReminderTimers:
         from chalicelib.scheduling.timers import ReminderTimers
 
-        return ReminderTimers(self.scheduler, **self._timer_target)
+        # Every CareCue timer points at the stage's group, the fire function, Scheduler's role and the DLQ.
+        return ReminderTimers(
+            self.scheduler,
+            group=self.settings.schedule_group,
+            target_arn=self.settings.fire_function_arn,
+            role_arn=self.settings.scheduler_role_arn,
+            dead_letter_arn=self.settings.dead_letter_queue_arn,
+        )
 
     @cached_property
     def dispatcher(self) -> Dispatcher:
