@@ -16,8 +16,17 @@ $(INSTALLED): requirements.txt requirements-dev.txt requirements-lock.txt
 run: $(INSTALLED)
 	$(BIN)/python -m infra.local
 
-test: lint typecheck lint-templates browser
+test: lint typecheck lint-templates browser faketime
 	$(BIN)/python -m pytest -p no:cacheprovider -q tests
+	$(MAKE) --no-print-directory test-moved-clock
+
+# The integration and API tiers once more with the machine's clock moved (libfaketime), so a test that leans on
+# today's date fails the day it is written, not the day the calendar reaches it. Default: five years from now;
+# `make test-moved-clock MOVED_CLOCK='2027-03-14 07:30:00'` for a given instant.
+MOVED_CLOCK ?= $(shell date -u -d '+5 years' '+%Y-%m-%d %H:%M:%S')
+.PHONY: test-moved-clock
+test-moved-clock: $(INSTALLED) faketime
+	TZ=UTC faketime '$(MOVED_CLOCK)' $(BIN)/python -m pytest -p no:cacheprovider -q tests/integration tests/api
 
 # Not part of `make test`: cost, log and speed figures against their targets (a few minutes on 2 cores).
 bench: $(INSTALLED)
@@ -29,6 +38,12 @@ lint: $(INSTALLED)
 
 typecheck: $(INSTALLED)
 	$(BIN)/mypy --strict --allow-untyped-decorators app.py chalicelib infra
+
+# libfaketime (Debian's faketime), for the moved-clock run of `make test`; installed only when missing.
+.PHONY: faketime
+faketime:
+	@test -x /usr/bin/faketime || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y faketime)
 
 # Headless Chromium and its WebDriver from the Debian packages, for the waiting-room board's browser test;
 # installed only when missing. Without root (or apt) the test skips and says why instead of failing.
