@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 class AppointmentMessages:
     def __init__(self, links: LinkSigner | None = None, sender: str = "reminders@carecue.example") -> None:
         self._links = links
-        self._sender = sender  # the organizer of the .ics invitations
+        self._sender = sender  # the SES sender: the organizer of the .ics invitations
 
     def first_reads(self, request: DeliveryRequest) -> list[reads.Key]:
         # Appointment ids are `apt_…` (appointments.service); any other owner's request reads no appointment.
@@ -51,13 +51,21 @@ class AppointmentMessages:
         if not address:
             return NotSending("skipped", "no_contact", Status.SKIPPED)
         zone = patient.timezone or appointment.timezone or clinic.timezone
-        message = self._words(Kind(reminder.kind), channel, clinic, patient, appointment, zone)
+        message = self._words(Kind(reminder.kind), channel, clinic, patient, appointment, zone, address)
         return Ready(clinic, patient, channel, address, message, appointment.start, zone)
 
     def _words(
-        self, kind: Kind, channel: Channel, clinic: Clinic, patient: Patient, appointment: Appointment, zone: str
+        self,
+        kind: Kind,
+        channel: Channel,
+        clinic: Clinic,
+        patient: Patient,
+        appointment: Appointment,
+        zone: str,
+        address: str,
     ) -> Message:
-        """In the patient's language, with the clinic's own SMS templates and, on a reminder, a confirm link."""
+        """In the patient's language, with the clinic's own SMS templates and, on a reminder, a confirm link;
+        `address` is where the message goes (on email, the attendee of the invitation)."""
         from chalicelib.clinics.policy import clinic_policy
         from chalicelib.links.tokens import Purpose
         from chalicelib.messages.localized import LocalizedFacts, render_localized
@@ -70,11 +78,11 @@ class AppointmentMessages:
         facts = LocalizedFacts(clinic.name, local_start, appointment.location, link, policy.contact_phone)
         message = render_localized(kind, channel, facts, patient.language, policy.templates)
         if channel is Channel.EMAIL:
-            message = self._email_parts(message, kind, clinic, patient, appointment)
+            message = self._email_parts(message, kind, clinic, patient, appointment, address)
         return message
 
     def _email_parts(
-        self, message: Message, kind: Kind, clinic: Clinic, patient: Patient, appointment: Appointment
+        self, message: Message, kind: Kind, clinic: Clinic, patient: Patient, appointment: Appointment, address: str
     ) -> Message:
         from chalicelib.clinics.policy import clinic_policy
         from chalicelib.links.tokens import Purpose
@@ -100,6 +108,7 @@ class AppointmentMessages:
             clinic.name,
             appointment.location,
             self._sender,
+            address,
         )
         language = language_of(patient.language)
         # DTSTAMP is when this version of the appointment was made: the same invitation every time it is sent.

@@ -1,6 +1,7 @@
 """The email form of an appointment message: plain text and HTML parts, the patient's links, an `.ics`
-invitation on booking and reschedule (`METHOD:REQUEST`) and on cancellation (`METHOD:CANCEL`), one stable UID
-per appointment so calendars update the same event, and a one-click `List-Unsubscribe` (RFC 8058).
+invitation on booking and reschedule (`METHOD:REQUEST`) and on cancellation (`METHOD:CANCEL`), each an iTIP
+message (RFC 5546) from the clinic (ORGANIZER) to the patient (ATTENDEE), one stable UID per appointment so
+calendars update the same event, and a one-click `List-Unsubscribe` (RFC 8058).
 
 Pure apart from the imports of `icalendar`, which happen here, on the send path only.
 """
@@ -30,7 +31,8 @@ class CalendarFacts:
     duration_minutes: int
     clinic_name: str
     location: str | None
-    organizer: str  # the sending address
+    organizer: str  # the sending address (the SES sender)
+    attendee: str  # the patient's email address, the one the message is sent to
 
 
 def calendar_uid(appointment_id: str) -> str:
@@ -72,7 +74,16 @@ def with_email_parts(
 
 
 def invitation(facts: CalendarFacts, *, cancelled: bool, now: datetime) -> bytes:
-    """An iCalendar object for the appointment; SEQUENCE follows the appointment's version."""
+    """An iTIP (RFC 5546) iCalendar object for the appointment: `METHOD:REQUEST` on booking and reschedule
+    (§3.2.2), `METHOD:CANCEL` with `STATUS:CANCELLED` on cancellation (§3.2.5).
+
+    UID is one per appointment and SEQUENCE follows the appointment's version, so every change, the
+    cancellation included, supersedes the invitation before it. ORGANIZER is the clinic's sending address with
+    the clinic's name as CN. ATTENDEE is the patient's address as a required participant, with no CN: the
+    patient's name is not needed for the calendar to match the event, and messages carry the minimum. On a
+    REQUEST the attendee has PARTSTAT=NEEDS-ACTION and RSVP=FALSE: CareCue does not process iTIP REPLY mails
+    (a patient confirms or cancels through the message's links), so it does not ask calendars to send one.
+    """
     from icalendar import Calendar, Event, vCalAddress
 
     calendar = Calendar()
@@ -89,8 +100,11 @@ def invitation(facts: CalendarFacts, *, cancelled: bool, now: datetime) -> bytes
     if facts.location:
         event.add("location", facts.location)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    organizer = vCalAddress(f"mailto:{facts.organizer}")
-    organizer.params["cn"] = facts.clinic_name
-    event.add("organizer", organizer)
+    event.add("organizer", vCalAddress.new(facts.organizer, cn=facts.clinic_name))
+    if cancelled:
+        attendee = vCalAddress.new(facts.attendee, role="REQ-PARTICIPANT")
+    else:
+        attendee = vCalAddress.new(facts.attendee, role="REQ-PARTICIPANT", partstat="NEEDS-ACTION", rsvp=False)
+    event.add("attendee", attendee)
     calendar.add_component(event)
     return bytes(calendar.to_ical())
