@@ -69,3 +69,27 @@ class SignatureRejected(CareCueError):
 
 class UpstreamUnavailable(CareCueError):
     """A booking tool's own API could not be read (Acuity, Square); the tool retries the webhook later."""
+
+
+# --- storage outcomes: what the store's repositories raise instead of PynamoDB's exceptions -----------------
+
+
+class AlreadyExists(CareCueError):
+    """A create found the item already there (a second delivery of the same webhook, a claim already taken)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(f"{what} already exists")
+
+
+class StaleVersion(CareCueError):
+    """A conditional write found the item changed since it was read (another version, status or lease), or
+    gone: the caller's view is out of date and the write did nothing."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(f"{what} changed since it was read")
+
+
+class AlreadyClaimed(CareCueError):
+    """Another invocation holds the claim on this occurrence (a delivery, a dose, a release)."""
