@@ -50,7 +50,8 @@ def context(provider: str, secret: str = SECRET, now: datetime = NOW) -> Provide
     elif provider == "form":
         settings = {"mapping": json.dumps(fixture("form", "mapping.json"))}
     lookups, _, _ = fake_lookups()
-    return ProviderContext("cln_test", "America/New_York", ProviderCredentials(secret, settings), now, lookups)
+    credentials = ProviderCredentials(secret, settings)
+    return ProviderContext("cln_test", "America/New_York", credentials, now, now, lookups)
 
 
 def documented_body(provider: str) -> bytes:
@@ -140,7 +141,7 @@ def test_square_signs_the_notification_url_too() -> None:
     lookups, _, _ = fake_lookups()
 
     with pytest.raises(SignatureRejected, match="does not match"):
-        ADAPTERS["square"].verify(request, ProviderContext("cln_test", "UTC", other_url, NOW, lookups))
+        ADAPTERS["square"].verify(request, ProviderContext("cln_test", "UTC", other_url, NOW, NOW, lookups))
 
 
 def test_a_form_tool_that_cannot_sign_uses_the_secret_token_in_the_query() -> None:
