@@ -4,8 +4,9 @@ read through the clinic's form mapping (set-form-mapping).
 Authenticity, in CareCue's own documented scheme: `X-CareCue-Signature: t=<unix seconds>,v1=<hex
 HMAC-SHA256 of "<t>." + raw body>` with the clinic's secret for `form`, at most 5 minutes old; or, for a tool
 that cannot sign, the secret itself in the query string (`?token=<secret>`), which is only as safe as the URL
-is secret. The timestamp is checked against the real clock (`ProviderContext.transport_now`), not the
-local stack's simulated one. The submission's id is the mapped `id` field, else a hash of the body, so a retried post books once.
+is secret. The timestamp is checked against the real clock (`ProviderContext.transport_now`), not the local
+stack's simulated one. The submission's id is the mapped `id` field, else a hash of the body, so a retried post
+books once.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ import pytest
 from chalice.test import Client
 
 from app import app
-
 from chalicelib.admin.cli import main
 from tests.conftest import ClinicKeys, World
 from tests.webhook_support import FIXTURES, body_of, fixture, signature_headers
