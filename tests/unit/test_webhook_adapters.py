@@ -5,6 +5,7 @@ its start instant and the zone the patient reads it in."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -132,6 +133,17 @@ def test_calendly_refuses_a_timestamp_over_three_minutes_away(skew: timedelta) -
 
     with pytest.raises(SignatureRejected, match="outside the allowed window"):
         ADAPTERS["calendly"].verify(signed("calendly", body, timestamp=stamp), context("calendly"))
+
+
+@pytest.mark.parametrize("provider", ["calendly", "form"])
+def test_freshness_is_judged_by_the_transport_clock_not_the_apps(provider: str) -> None:
+    body = documented_body(provider)
+    app_two_days_on = replace(context(provider), now=NOW + timedelta(days=2))  # transport_now stays NOW
+
+    ADAPTERS[provider].verify(signed(provider, body), app_two_days_on)
+    with pytest.raises(SignatureRejected, match="outside the allowed window"):
+        stamp = int((NOW + timedelta(days=2)).timestamp())
+        ADAPTERS[provider].verify(signed(provider, body, timestamp=stamp), app_two_days_on)
 
 
 def test_square_signs_the_notification_url_too() -> None:
