@@ -3,6 +3,11 @@
 Nothing is created at import, so `import app` stays cheap and a cold start pays only for what its handler
 uses: the fire path never builds the validation code or the SSM client. Tests and the local stack call
 `configure` to inject a clock or a boto3 session and `reset` to start over.
+
+Two clocks: `clock` is the application's "now" (what the local stack simulates and moves), `transport_clock`
+the real time that transport checks use: a webhook signature's freshness window. It is the system clock unless
+a caller passes another, and the local stack does not: after `advance P2D` a booking tool still signs with real
+time, and its delivery must be accepted. Tests pass their own so that no test depends on the real date.
 """
 
 from __future__ import annotations
@@ -41,11 +46,18 @@ if TYPE_CHECKING:
 
 
 class Services:
-    def __init__(self, settings: Settings, clock: Clock, session: boto3.Session | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        session: boto3.Session | None = None,
+        transport_clock: Clock | None = None,
+    ) -> None:
         from chalicelib.store.models import bind_tables
 
         self.settings = settings
         self.clock = clock
+        self.transport_clock = transport_clock or SystemClock()
         self._session = session
         bind_tables(settings.resource_prefix, settings.region)
 
@@ -198,7 +210,7 @@ class Services:
         from chalicelib.intake.service import WebhookIntake
 
         credentials = WebhookCredentials(self.ssm, self.settings.parameter_path)
-        return WebhookIntake(self.clock, self.appointments, credentials, self.booking_lookups)
+        return WebhookIntake(self.clock, self.appointments, credentials, self.booking_lookups, self.transport_clock)
 
     @cached_property
     def regimens(self) -> RegimenService:
@@ -230,11 +242,15 @@ def services() -> Services:
 
 
 def configure(
-    settings: Settings | None = None, clock: Clock | None = None, session: boto3.Session | None = None
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    session: boto3.Session | None = None,
+    transport_clock: Clock | None = None,
 ) -> Services:
-    """Replaces the process's services, e.g. with the local stack's simulated clock."""
+    """Replaces the process's services, e.g. with the local stack's simulated clock (the transport clock stays
+    the system clock unless given)."""
     global _services
-    _services = Services(settings or Settings.from_env(), clock or SystemClock(), session)
+    _services = Services(settings or Settings.from_env(), clock or SystemClock(), session, transport_clock)
     return _services
 
 

@@ -67,6 +67,12 @@ class SignatureRejected(CareCueError):
     """A webhook whose signature is missing, wrong or too old: it did not come from the clinic's booking tool."""
 
 
+class SignatureMismatch(SignatureRejected):
+    """A signed webhook that the clinic's stored secret and settings do not verify (as opposed to one with no
+    signature, a malformed one or a stale timestamp). A secret or setting changed since the cache was filled
+    would cause exactly this, so the intake reads them once more, bypassing the cache, before refusing."""
+
+
 class UpstreamUnavailable(CareCueError):
     """A booking tool's own API could not be read (Acuity, Square); the tool retries the webhook later."""
 

@@ -16,6 +16,7 @@ from hypothesis import settings as hypothesis_settings
 from moto import mock_aws
 
 from chalicelib import composition
+from chalicelib.clock import Clock
 from chalicelib.composition import Services
 from chalicelib.settings import Settings, local_environment
 from infra.local.clock import SimulatedClock
@@ -59,6 +60,13 @@ def clock() -> SimulatedClock:
     return SimulatedClock(start=TEST_NOW, frozen=True)
 
 
+@pytest.fixture
+def transport_clock(clock: SimulatedClock) -> Clock:
+    """The clock webhook signatures' freshness is checked against: real time in production and on the local stack;
+    here the test's own clock, so that no test depends on the real date (a test about the real clock overrides it)."""
+    return clock
+
+
 @dataclass(frozen=True)
 class World:
     """What a test sees of its fresh AWS: the app's services, and every message SNS and SES accepted."""
@@ -72,7 +80,7 @@ class World:
 
 
 @pytest.fixture
-def aws(clock: SimulatedClock) -> Iterator[World]:
+def aws(clock: SimulatedClock, transport_clock: Clock) -> Iterator[World]:
     """A fresh moto AWS with the test stage's resources, and the app's services wired to it and `clock`."""
     settings = Settings.from_env()
     with mock_aws():
@@ -80,7 +88,7 @@ def aws(clock: SimulatedClock) -> Iterator[World]:
         outbox = Outbox(clock)
         outbox.attach(session)
         provision(settings, session)
-        yield World(composition.configure(settings, clock, session), outbox, session)
+        yield World(composition.configure(settings, clock, session, transport_clock), outbox, session)
         composition.reset()
 
 

@@ -32,14 +32,16 @@ def _mac(secret: str, message: bytes) -> bytes:
     return hmac.new(secret.encode(), message, hashlib.sha256).digest()
 
 
-def signature_headers(provider: str, secret: str, body: bytes, timestamp: int) -> dict[str, str]:
+def signature_headers(
+    provider: str, secret: str, body: bytes, timestamp: int, square_url: str = SQUARE_URL
+) -> dict[str, str]:
     """The headers each tool sends with `body`, signed with `secret` as its documentation describes."""
     if provider == "calcom":
         return {"X-Cal-Signature-256": _mac(secret, body).hex()}
     if provider == "calendly":
         return {"Calendly-Webhook-Signature": sign_timestamped(secret, body, timestamp)}
     if provider == "square":
-        return {"x-square-hmacsha256-signature": base64.b64encode(_mac(secret, SQUARE_URL.encode() + body)).decode()}
+        return {"x-square-hmacsha256-signature": base64.b64encode(_mac(secret, square_url.encode() + body)).decode()}
     if provider == "acuity":
         return {"X-Acuity-Signature": base64.b64encode(_mac(secret, body)).decode()}
     if provider == "typeform":

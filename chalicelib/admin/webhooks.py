@@ -1,4 +1,10 @@
-"""Admin commands that connect a clinic's booking tool: its secret, the URL to paste, and a form's mapping."""
+"""Admin commands that connect a clinic's booking tool: its secret, the URL to paste, and a form's mapping.
+
+Square signs the notification URL as well as the body, so CareCue must store the URL exactly as Square has it.
+`set-webhook-secret --provider square` without `--notification-url` stores CareCue's own webhook URL for the
+clinic, the one `webhook-url` prints (from `--base-url`, or the local stack's on the `local` stage), and prints
+it to paste into Square; with neither it refuses, rather than store settings that would refuse every delivery.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +27,11 @@ def register(commands: Any) -> None:
     secret.add_argument("--clinic", required=True, help="the clinic id, cln_…")
     secret.add_argument("--provider", required=True, choices=PROVIDERS)
     secret.add_argument("--secret", help="the tool's signing secret (Square's signature key, Acuity's API key)")
-    secret.add_argument("--notification-url", help="Square: the notification URL exactly as entered in Square")
+    secret.add_argument(
+        "--notification-url",
+        help="Square: the notification URL exactly as entered in Square (default: the URL webhook-url prints)",
+    )
+    secret.add_argument("--base-url", help=f"Square: the API's base URL (default for the local stage: {LOCAL_API})")
     secret.add_argument("--access-token", help="Square: an access token that may read customers")
     secret.add_argument("--user-id", help="Acuity: the account's user id (for reading appointments)")
     secret.set_defaults(run=set_webhook_secret)
@@ -48,8 +58,15 @@ def set_webhook_secret(context: AdminContext, args: argparse.Namespace) -> dict[
     for key, value in extras.items():
         if value is not None and key not in allowed:
             raise InvalidRequest.single(f"--{key}", f"does not apply to {args.provider}")
+    if args.provider != "square" and args.base_url is not None:
+        raise InvalidRequest.single("--base-url", f"does not apply to {args.provider}")
     if args.provider in ("square", "acuity") and args.secret is None:
         raise InvalidRequest.single("--secret", f"is required: {args.provider} makes its own signing key")
+    if args.provider == "square" and args.notification_url is None:
+        # Square signs the URL too: without one stored, every delivery would be refused.
+        extras["notification-url"] = _webhook_address(
+            context, "square", args.clinic, args.base_url, "--notification-url"
+        )
     generated = args.secret is None
     secret = secrets.token_urlsafe(32) if generated else args.secret.strip()
     if not secret:
@@ -64,16 +81,15 @@ def set_webhook_secret(context: AdminContext, args: argparse.Namespace) -> dict[
             ssm.put_parameter(Name=extra, Value=value, Type="SecureString", Overwrite=True)
             stored.append(extra)
     result: dict[str, Any] = {"clinic_id": args.clinic, "provider": args.provider, "parameters": stored}
+    if args.provider == "square":
+        result["notification_url"] = extras["notification-url"]  # must be Square's Notification URL, exactly
     if generated:
         result["secret"] = secret  # shown this once; paste it into the booking tool
     return result
 
 
 def webhook_url(context: AdminContext, args: argparse.Namespace) -> dict[str, Any]:
-    base = args.base_url or (LOCAL_API if context.stage == "local" else None)
-    if base is None:
-        raise InvalidRequest.single("--base-url", "is needed: the stage's API URL (the stack's EndpointURL output)")
-    url = f"{base.rstrip('/')}/webhooks/{args.provider}/{args.clinic}"
+    url = _webhook_address(context, args.provider, args.clinic, args.base_url)
     result = {"clinic_id": args.clinic, "provider": args.provider, "url": url}
     if args.provider == "form":
         result["unsigned_url"] = f"{url}?token=<the clinic's form secret>"
@@ -93,6 +109,19 @@ def set_form_mapping(context: AdminContext, args: argparse.Namespace) -> dict[st
     name = parameter_name(context.parameter_path, args.clinic, args.provider, "mapping")
     context.client("ssm").put_parameter(Name=name, Value=mapping.to_json(), Type="String", Overwrite=True)
     return {"clinic_id": args.clinic, "provider": args.provider, "parameter": name, "mapping": dict(mapping.fields)}
+
+
+def _webhook_address(
+    context: AdminContext, provider: str, clinic_id: str, base_url: str | None, alternative: str | None = None
+) -> str:
+    """CareCue's webhook URL for the clinic and tool: the one to paste into the tool."""
+    base = base_url or (LOCAL_API if context.stage == "local" else None)
+    if base is None:
+        other = f" (or {alternative})" if alternative else ""
+        raise InvalidRequest.single(
+            "--base-url", f"is needed{other}: the stage's API URL (the stack's EndpointURL output)"
+        )
+    return f"{base.rstrip('/')}/webhooks/{provider}/{clinic_id}"
 
 
 def _require_clinic(context: AdminContext, clinic_id: str) -> None:

@@ -1,5 +1,6 @@
 """Calendly (webhooks API v2): `Calendly-Webhook-Signature: t=<unix>,v1=<hex>`, HMAC-SHA256 of `t + "." + body`
-with the subscription's signing key; a timestamp more than 3 minutes away either way is refused.
+with the subscription's signing key; a timestamp more than 3 minutes away either way is refused, by the real clock
+(`ProviderContext.transport_now`), not the local stack's simulated one.
 
 Payloads (https://developer.calendly.com/docs/webhooks/overview) are `{"event", "created_at", "payload": invitee}`
 where the invitee has `uri`, `name`, `email`, `timezone`, `text_reminder_number`, `rescheduled`, `old_invitee`,
@@ -21,7 +22,7 @@ HEADER = "calendly-webhook-signature"
 
 
 def verify(request: WebhookRequest, context: ProviderContext) -> None:
-    check_timestamped(context.secret, request.body, request.headers.get(HEADER), context.now)
+    check_timestamped(context.secret, request.body, request.headers.get(HEADER), context.transport_now)
 
 
 def parse(request: WebhookRequest, context: ProviderContext) -> BookingEvent | Ignored:

@@ -1,5 +1,11 @@
 """What an adapter may use besides the request: the clinic's zone, the tool's credentials, the time, and the
-tools' own APIs for those whose webhooks carry ids only."""
+tools' own APIs for those whose webhooks carry ids only.
+
+There are two times. `now` is the application's clock: what the booking's order and reminders go by, and what
+the local stack simulates (`advance P2D`). `transport_now` is the real clock: a signature's freshness window is
+a transport check (did the tool sign this a moment ago?), and a tool signs with real time whatever the local
+stack's clock says. Both are the system clock in production; tests may pass their own.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +27,8 @@ class ProviderContext:
     clinic_id: str
     clinic_timezone: str
     credentials: ProviderCredentials
-    now: datetime
+    now: datetime  # the application's clock
+    transport_now: datetime  # the real clock, for signature freshness
     lookups: BookingLookups
 
     @property

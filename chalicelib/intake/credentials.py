@@ -10,8 +10,12 @@ A tool whose secret CareCue may choose (Cal.com, Calendly, Typeform, forms) fall
 with the account's API key and Square with a key Square generates: those need their own.
 
 All of a clinic's parameters are read in one call through Powertools Parameters and cached for `max_age`
-seconds: a rotated secret takes effect within that time; a tool with no secret in the cache is read again at
-once, so a newly connected tool works at its first delivery.
+seconds, so the common case (a delivery signed with the secret already cached) costs no SSM call. A secret or
+setting changed since (set-webhook-secret, or an edit in the SSM console) works on the very next delivery all
+the same: a tool with no secret in the cache is read again at once (`for_tool`), and a delivery whose signature
+the cached credentials do not verify is verified once more with credentials read past the cache
+(`for_tool(..., fresh=True)`, called by the intake on a `SignatureMismatch`). A fresh read refills the cache.
+A forged delivery therefore costs one SSM read before it is refused.
 """
 
 from __future__ import annotations
@@ -47,9 +51,10 @@ class WebhookCredentials:
         self._prefix = path_prefix
         self._max_age = max_age
 
-    def for_tool(self, clinic_id: str, provider: str) -> ProviderCredentials:
-        credentials = self._read(clinic_id, provider, force_fetch=False)
-        if credentials.secret is None:
+    def for_tool(self, clinic_id: str, provider: str, *, fresh: bool = False) -> ProviderCredentials:
+        """The tool's secret and settings: from the cache, or with `fresh` from SSM itself (refilling the cache)."""
+        credentials = self._read(clinic_id, provider, force_fetch=fresh)
+        if credentials.secret is None and not fresh:
             # A tool connected since the cache was filled would otherwise be refused for up to `max_age`.
             credentials = self._read(clinic_id, provider, force_fetch=True)
         return credentials

@@ -4,7 +4,9 @@ read through the clinic's form mapping (set-form-mapping).
 Authenticity, in CareCue's own documented scheme: `X-CareCue-Signature: t=<unix seconds>,v1=<hex
 HMAC-SHA256 of "<t>." + raw body>` with the clinic's secret for `form`, at most 5 minutes old; or, for a tool
 that cannot sign, the secret itself in the query string (`?token=<secret>`), which is only as safe as the URL
-is secret. The submission's id is the mapped `id` field, else a hash of the body, so a retried post books once.
+is secret. The timestamp is checked against the real clock (`ProviderContext.transport_now`), not the local
+stack's simulated one. The submission's id is the mapped `id` field, else a hash of the body, so a retried post
+books once.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qs
 
-from chalicelib.errors import InvalidRequest, SignatureRejected
+from chalicelib.errors import InvalidRequest, SignatureMismatch
 from chalicelib.intake import payload as read
 from chalicelib.intake.context import ProviderContext
 from chalicelib.intake.events import BookingEvent, Ignored, WebhookRequest
@@ -33,9 +35,9 @@ def verify(request: WebhookRequest, context: ProviderContext) -> None:
     token = request.query.get("token")
     if token is not None:
         if not hmac.compare_digest(token.encode("utf-8"), context.secret.encode("utf-8")):
-            raise SignatureRejected("the token does not match")
+            raise SignatureMismatch("the token does not match")
         return
-    check_timestamped(context.secret, request.body, request.headers.get(HEADER), context.now, TOLERANCE)
+    check_timestamped(context.secret, request.body, request.headers.get(HEADER), context.transport_now, TOLERANCE)
 
 
 def parse(request: WebhookRequest, context: ProviderContext) -> BookingEvent | Ignored:

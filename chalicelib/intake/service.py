@@ -8,6 +8,15 @@ conditional on the appointment's version, so a concurrent newer event cannot be 
 (the loser re-reads and finds itself stale). A cancel that arrives before its create stores the booking
 cancelled, and the create finds it so. A tool that gives a rescheduled booking a new id (Cal.com, Calendly)
 gets a link from the new id to the appointment of the old one: the appointment moves, it is not re-created.
+
+The signature is checked with the clinic's cached credentials; on a `SignatureMismatch` (signed, but not as the
+cached secret or settings say) they are read once more past the cache and the signature checked again, so a
+secret just changed with set-webhook-secret or in the console works on the very next delivery. A missing or
+malformed signature, or a stale timestamp, is refused at once: no secret could make it acceptable.
+
+Two clocks: `clock` is the application's (event order, reminders; the local stack simulates it) and
+`transport_clock` the real one that signature freshness is checked against. Both are the system clock in
+production and the transport clock is also the system clock on the local stack (chalicelib.composition).
 """
 
 from __future__ import annotations
@@ -20,12 +29,12 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib.appointments.request import AppointmentChange, NewAppointment
 from chalicelib.appointments.service import AppointmentService, external_appointment_id
 from chalicelib.clock import Clock, iso_utc, to_utc
-from chalicelib.errors import CareCueError, Conflict, NotFound, PayloadTooLarge, SignatureRejected
+from chalicelib.errors import CareCueError, Conflict, NotFound, PayloadTooLarge, SignatureMismatch, SignatureRejected
 from chalicelib.intake.context import ProviderContext
 from chalicelib.intake.credentials import WebhookCredentials
 from chalicelib.intake.events import BookingEvent, EventKind, Ignored, WebhookRequest
 from chalicelib.intake.lookups import BookingLookups
-from chalicelib.intake.providers import ADAPTERS
+from chalicelib.intake.providers import ADAPTERS, Adapter
 from chalicelib.observability import logger
 from chalicelib.store.models import Appointment, BookingLink, Clinic
 
@@ -53,8 +62,10 @@ class WebhookIntake:
         appointments: AppointmentService,
         credentials: WebhookCredentials,
         lookups: BookingLookups,
+        transport_clock: Clock,
     ) -> None:
         self._clock = clock
+        self._transport_clock = transport_clock
         self._appointments = appointments
         self._credentials = credentials
         self._lookups = lookups
@@ -86,11 +97,7 @@ class WebhookIntake:
             clinic = Clinic.get(clinic_id)
         except DoesNotExist:
             raise NotFound("clinic") from None
-        credentials = self._credentials.for_tool(clinic_id, provider)
-        if credentials.secret is None:
-            raise SignatureRejected(f"no {provider} secret is set for this clinic (set-webhook-secret)")
-        context = ProviderContext(clinic_id, clinic.timezone, credentials, self._clock.now(), self._lookups)
-        adapter.verify(request, context)
+        context = self._verified(adapter, provider, clinic, request)
         parsed = adapter.parse(request, context)
         if isinstance(parsed, Ignored):
             logger.info(
@@ -109,6 +116,30 @@ class WebhookIntake:
             },
         )
         return WebhookResult(200, _result_body(applied))
+
+    def _verified(self, adapter: Adapter, provider: str, clinic: Clinic, request: WebhookRequest) -> ProviderContext:
+        """The context of a request whose signature the clinic's credentials verify; else SignatureRejected."""
+        context = self._context(provider, clinic, fresh=False)
+        try:
+            adapter.verify(request, context)
+        except SignatureMismatch:
+            # The secret or a setting may have changed since the cache was filled: read once more, then decide.
+            context = self._context(provider, clinic, fresh=True)
+            adapter.verify(request, context)
+        return context
+
+    def _context(self, provider: str, clinic: Clinic, *, fresh: bool) -> ProviderContext:
+        credentials = self._credentials.for_tool(clinic.clinic_id, provider, fresh=fresh)
+        if credentials.secret is None:
+            raise SignatureRejected(f"no {provider} secret is set for this clinic (set-webhook-secret)")
+        return ProviderContext(
+            clinic.clinic_id,
+            clinic.timezone,
+            credentials,
+            self._clock.now(),
+            self._transport_clock.now(),
+            self._lookups,
+        )
 
     def apply(self, clinic_id: str, source: str, event: BookingEvent) -> Applied:
         """Applies one booking event; applying it again, or after a newer one, changes nothing."""

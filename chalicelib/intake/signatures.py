@@ -1,4 +1,13 @@
-"""HMAC-SHA256 signature checks over a request's exact bytes, each compared in constant time."""
+"""HMAC-SHA256 signature checks over a request's exact bytes, each compared in constant time.
+
+A signature that does not match raises `SignatureMismatch` (the intake then reads the clinic's secret once more
+before refusing); a missing or malformed header, or a timestamp outside the window, raises `SignatureRejected`:
+no other secret could make such a request acceptable.
+
+`check_timestamped` takes `now` from its caller: the transport clock (the real one, in production and on the
+local stack), never the application's clock that the local stack can move. Freshness is about when the tool
+signed the request, which is real time even when the local stack pretends it is two days later.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +16,7 @@ import hashlib
 import hmac
 from datetime import datetime, timedelta
 
-from chalicelib.errors import SignatureRejected
+from chalicelib.errors import SignatureMismatch, SignatureRejected
 
 DEFAULT_TOLERANCE = timedelta(minutes=3)
 
@@ -20,7 +29,7 @@ def check(expected: str, given: str | None) -> None:
     if not given:
         raise SignatureRejected("the signature header is missing")
     if not hmac.compare_digest(expected.encode("utf-8"), given.strip().encode("utf-8")):
-        raise SignatureRejected("the signature does not match")
+        raise SignatureMismatch("the signature does not match")
 
 
 def check_hex(secret: str, message: bytes, given: str | None) -> None:
@@ -52,7 +61,7 @@ def check_timestamped(
         raise SignatureRejected("the signature's timestamp is outside the allowed window")
     expected = hmac_sha256(secret, timestamp.encode("ascii") + b"." + body).hex()
     if not any(hmac.compare_digest(expected.encode(), s.strip().lower().encode()) for s in signatures):
-        raise SignatureRejected("the signature does not match")
+        raise SignatureMismatch("the signature does not match")
 
 
 def sign_timestamped(secret: str, body: bytes, timestamp: int) -> str:

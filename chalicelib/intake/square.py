@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.errors import InvalidRequest, SignatureRejected
+from chalicelib.errors import InvalidRequest, SignatureMismatch
 from chalicelib.intake import payload as read
 from chalicelib.intake.context import ProviderContext
 from chalicelib.intake.events import BookingEvent, EventKind, Ignored, WebhookRequest
@@ -26,7 +26,8 @@ CANCELLED = {"CANCELLED_BY_CUSTOMER", "CANCELLED_BY_SELLER", "DECLINED"}
 def verify(request: WebhookRequest, context: ProviderContext) -> None:
     url = context.credentials.settings.get("notification-url")
     if not url:
-        raise SignatureRejected("no Square notification URL is set for this clinic (set-webhook-secret)")
+        # A mismatch of the stored settings, not of the request: the intake reads them once more before refusing.
+        raise SignatureMismatch("no Square notification URL is set for this clinic (set-webhook-secret)")
     check_base64(context.secret, url.encode("utf-8") + request.body, request.headers.get(HEADER))
 
 

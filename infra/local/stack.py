@@ -2,7 +2,8 @@
 
 moto's server plays AWS on 127.0.0.1; the Chalice app is served in process with the `local` stage's settings;
 the Scheduler emulator fires the timers the app armed, on a simulated clock that follows real time unless
-it is moved (`POST /_local/clock`). Local-only routes are added to the app object here, never in `app.py`,
+it is moved (`POST /_local/clock`); webhook signatures are still checked for freshness against real time, as the
+booking tools sign with it. Local-only routes are added to the app object here, never in `app.py`,
 and none of this ships in the Lambda package.
 """
 
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chalicelib.clock import iso_utc
+from chalicelib.clock import SystemClock, iso_utc
 from infra.local.clock import SimulatedClock
 from infra.local.outbox import Outbox
 from infra.local.scheduler_emulator import Firing, SchedulerEmulator
@@ -85,7 +86,8 @@ class LocalStack:
         session = boto3.Session(region_name=settings.region)
         self.outbox = Outbox(self.clock)
         self.outbox.attach(session)
-        services = configure(settings, self.clock, session)
+        # The simulated clock is the app's "now"; signature freshness keeps the real clock (composition docstring).
+        services = configure(settings, self.clock, session, transport_clock=SystemClock())
         provision(settings, session)
 
         fire_context = LambdaContext(function_name=f"{settings.resource_prefix}-fire", memory_size=256)

@@ -14,6 +14,12 @@ import pytest
 from chalice.test import Client
 
 from app import app
+from chalicelib.clock import Clock, SystemClock
+from chalicelib.errors import SignatureRejected
+from chalicelib.intake.context import ProviderCredentials
+from chalicelib.intake.credentials import WebhookCredentials
+from chalicelib.intake.events import WebhookRequest
+from chalicelib.intake.service import WebhookIntake
 from chalicelib.store.models import Appointment, BookingLink, Patient, Reminder
 from infra.local.clock import SimulatedClock
 from tests.conftest import World
@@ -35,6 +41,7 @@ class Hooks:
     api: Client
     world: World
     clock: SimulatedClock
+    transport_clock: Clock  # the tools sign with it: the test's clock, or the real one where that is the point
     clinic_id: str
     default_secret: str
     acuity: FakeAcuity
@@ -54,7 +61,7 @@ class Hooks:
         query: str = "",
     ) -> Any:
         body = body_of(payload)
-        stamp = int((self.clock.now() + skew).timestamp())
+        stamp = int((self.transport_clock.now() + skew).timestamp())
         sent = {"Content-Type": CONTENT_TYPES.get(provider, "application/json")}
         sent.update(signature_headers(provider, secret or self.secret(provider), body, stamp))
         sent.update(headers or {})
@@ -63,7 +70,7 @@ class Hooks:
 
 
 @pytest.fixture
-def hooks(aws: World, clock: SimulatedClock) -> Iterator[Hooks]:
+def hooks(aws: World, clock: SimulatedClock, transport_clock: Clock) -> Iterator[Hooks]:
     created = aws.services.clinics.create("Riverside Family Clinic", "America/New_York")
     lookups, acuity, _ = fake_lookups()
     aws.services.booking_lookups = lookups  # the composition root's seam for the two APIs with no emulator
@@ -78,7 +85,7 @@ def hooks(aws: World, clock: SimulatedClock) -> Iterator[Hooks]:
     }.items():
         ssm.put_parameter(Name=f"{prefix}/{name}", Value=value, Type="SecureString")
     with Client(app, stage_name="local") as client:
-        yield Hooks(client, aws, clock, created.clinic_id, created.webhook_secret, acuity)
+        yield Hooks(client, aws, clock, transport_clock, created.clinic_id, created.webhook_secret, acuity)
 
 
 def schedules(world: World) -> dict[str, str]:
@@ -352,3 +359,91 @@ def test_after_a_reschedule_the_reminders_fire_for_the_new_time_only(hooks: Hook
     ]
     assert len(sms) == 4
     assert all("jue 3 de dic, 15:30" in text for text in sms[2:])
+
+
+def put_secret(hooks: Hooks, name: str, value: str) -> None:
+    """Changes a clinic's webhook parameter in SSM directly, as an edit in the console would."""
+    hooks.world.session.client("ssm").put_parameter(
+        Name=f"/carecue/test/clinics/{hooks.clinic_id}/webhooks/{name}",
+        Value=value,
+        Type="SecureString",
+        Overwrite=True,
+    )
+
+
+def test_a_secret_changed_in_ssm_works_on_the_very_next_delivery(hooks: Hooks) -> None:
+    first = hooks.post("calcom", fixture("calcom", "booking_created.json"))  # fills the 5-minute cache
+    put_secret(hooks, "calcom", "rotated-in-the-console")
+
+    moved = hooks.post("calcom", fixture("calcom", "booking_rescheduled.json"), secret="rotated-in-the-console")
+    old = hooks.post("calcom", fixture("calcom", "booking_cancelled.json"))  # the clinic's default secret
+
+    assert first.status_code == 200
+    assert (moved.status_code, moved.json_body["outcome"]) == (200, "moved")
+    assert (old.status_code, old.json_body["error"]["message"]) == (401, "the signature does not match")
+    assert Appointment.get(hooks.clinic_id, first.json_body["appointment_id"]).status == "booked"
+
+
+def test_a_new_square_signature_key_works_on_squares_next_notification(hooks: Hooks) -> None:
+    # The clinic recreates its Square subscription: a new signature key (and Square then sends a test notification).
+    first = hooks.post("square", fixture("square", "booking_created.json"))
+    put_secret(hooks, "square", "sq-new-signature-key")
+
+    again = hooks.post("square", fixture("square", "booking_updated_cancelled.json"), secret="sq-new-signature-key")
+
+    assert first.status_code == 200
+    assert (again.status_code, again.json_body["status"]) == (200, "cancelled")
+
+
+class CountingCredentials(WebhookCredentials):
+    """The real credentials over moto, counting how often SSM is read past the cache."""
+
+    fresh_reads = 0
+
+    def for_tool(self, clinic_id: str, provider: str, *, fresh: bool = False) -> ProviderCredentials:
+        self.fresh_reads += fresh
+        return super().for_tool(clinic_id, provider, fresh=fresh)
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason", "fresh_reads"),
+    [
+        ({"x-cal-signature-256": "00" * 32}, "the signature does not match", 1),
+        ({}, "the signature header is missing", 0),
+    ],
+    ids=["mismatch: read once more", "missing header: refused at once"],
+)
+def test_only_a_mismatched_signature_reads_the_secret_again(
+    hooks: Hooks, headers: dict[str, str], reason: str, fresh_reads: int
+) -> None:
+    services = hooks.world.services
+    credentials = CountingCredentials(services.ssm, services.settings.parameter_path)
+    intake = WebhookIntake(
+        services.clock, services.appointments, credentials, services.booking_lookups, services.transport_clock
+    )
+    request = WebhookRequest(body_of(fixture("calcom", "booking_created.json")), headers)
+
+    with pytest.raises(SignatureRejected, match=reason):
+        intake.receive("calcom", hooks.clinic_id, request)
+
+    assert credentials.fresh_reads == fresh_reads
+    assert stored()["Appointment"] == 0
+
+
+@pytest.mark.parametrize("transport_clock", [SystemClock()], ids=["real clock, as in production"])
+def test_signature_freshness_follows_the_real_clock_not_the_apps_simulated_one(hooks: Hooks) -> None:
+    hooks.clock.advance(timedelta(days=2))  # the local stack's `advance P2D`
+    booking = fixture("calendly", "invitee_created.json")
+
+    # The tool signs with real time (hooks.transport_clock is the system clock here).
+    fresh = hooks.post("calendly", booking)
+    # A signature dated by the app's clock is two days away from real time.
+    skew = hooks.clock.now() - SystemClock().now()
+    simulated = hooks.post("calendly", fixture("calendly", "invitee_canceled.json"), skew=skew)
+
+    assert (fresh.status_code, fresh.json_body["outcome"]) == (200, "booked")
+    assert (simulated.status_code, simulated.json_body["error"]["message"]) == (
+        401,
+        "the signature's timestamp is outside the allowed window",
+    )
+    assert Appointment.get(hooks.clinic_id, fresh.json_body["appointment_id"]).status == "booked"

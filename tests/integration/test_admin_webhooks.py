@@ -7,10 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from chalice.test import Client
 
+from app import app
 from chalicelib.admin.cli import main
 from tests.conftest import ClinicKeys, World
-from tests.webhook_support import FIXTURES
+from tests.webhook_support import FIXTURES, body_of, fixture, signature_headers
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, object] | None, str]:
@@ -60,6 +62,40 @@ def test_square_needs_its_own_key_and_takes_the_notification_url(
     credentials = aws.services.intake.credentials.for_tool(clinic.clinic_id, "square")
     assert credentials.secret == "sq-key"
     assert credentials.settings["notification-url"] == "https://api.example.org/webhooks/square/x"
+
+
+def test_square_without_a_notification_url_stores_carecues_own_webhook_url(
+    aws: World, clinic: ClinicKeys, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["--clinic", clinic.clinic_id, "--provider", "square", "--base-url", "https://api.example.org/"]
+
+    code, printed, _ = run(capsys, "set-webhook-secret", *base, "--secret", "sq-key")
+    _, url, _ = run(capsys, "webhook-url", *base)
+
+    assert code == 0 and printed is not None and url is not None
+    assert printed["notification_url"] == url["url"] == f"https://api.example.org/webhooks/square/{clinic.clinic_id}"
+    name = f"/carecue/test/clinics/{clinic.clinic_id}/webhooks/square-notification-url"
+    stored = aws.session.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+    assert stored == url["url"]
+    # Square signs over the URL it posts to, the one printed: that notification is accepted.
+    body = body_of(fixture("square", "booking_created.json"))
+    headers = signature_headers("square", "sq-key", body, 0, square_url=url["url"])
+    with Client(app, stage_name="local") as client:
+        answer = client.http.post(f"/webhooks/square/{clinic.clinic_id}", headers=headers, body=body)
+    assert (answer.status_code, answer.json_body["outcome"]) == (200, "booked")
+
+
+def test_square_with_neither_url_nor_base_url_is_refused_and_stores_nothing(
+    aws: World, clinic: ClinicKeys, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        capsys, "set-webhook-secret", "--clinic", clinic.clinic_id, "--provider", "square", "--secret", "sq-key"
+    )
+
+    assert (code != 0, out) == (True, None)
+    assert "--base-url" in err and "--notification-url" in err
+    path = f"/carecue/test/clinics/{clinic.clinic_id}/webhooks"
+    assert aws.session.client("ssm").get_parameters_by_path(Path=path, Recursive=True)["Parameters"] == []
 
 
 def test_an_unknown_clinic_is_refused(aws: World, capsys: pytest.CaptureFixture[str]) -> None:

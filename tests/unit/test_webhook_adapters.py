@@ -5,6 +5,7 @@ its start instant and the zone the patient reads it in."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,7 +51,8 @@ def context(provider: str, secret: str = SECRET, now: datetime = NOW) -> Provide
     elif provider == "form":
         settings = {"mapping": json.dumps(fixture("form", "mapping.json"))}
     lookups, _, _ = fake_lookups()
-    return ProviderContext("cln_test", "America/New_York", ProviderCredentials(secret, settings), now, lookups)
+    credentials = ProviderCredentials(secret, settings)
+    return ProviderContext("cln_test", "America/New_York", credentials, now, now, lookups)
 
 
 def documented_body(provider: str) -> bytes:
@@ -133,6 +135,17 @@ def test_calendly_refuses_a_timestamp_over_three_minutes_away(skew: timedelta) -
         ADAPTERS["calendly"].verify(signed("calendly", body, timestamp=stamp), context("calendly"))
 
 
+@pytest.mark.parametrize("provider", ["calendly", "form"])
+def test_freshness_is_judged_by_the_transport_clock_not_the_apps(provider: str) -> None:
+    body = documented_body(provider)
+    app_two_days_on = replace(context(provider), now=NOW + timedelta(days=2))  # transport_now stays NOW
+
+    ADAPTERS[provider].verify(signed(provider, body), app_two_days_on)
+    with pytest.raises(SignatureRejected, match="outside the allowed window"):
+        stamp = int((NOW + timedelta(days=2)).timestamp())
+        ADAPTERS[provider].verify(signed(provider, body, timestamp=stamp), app_two_days_on)
+
+
 def test_square_signs_the_notification_url_too() -> None:
     body = documented_body("square")
     request = signed("square", body)
@@ -140,7 +153,7 @@ def test_square_signs_the_notification_url_too() -> None:
     lookups, _, _ = fake_lookups()
 
     with pytest.raises(SignatureRejected, match="does not match"):
-        ADAPTERS["square"].verify(request, ProviderContext("cln_test", "UTC", other_url, NOW, lookups))
+        ADAPTERS["square"].verify(request, ProviderContext("cln_test", "UTC", other_url, NOW, NOW, lookups))
 
 
 def test_a_form_tool_that_cannot_sign_uses_the_secret_token_in_the_query() -> None:

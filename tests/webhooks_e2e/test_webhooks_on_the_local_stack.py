@@ -1,7 +1,11 @@
 """Booking-tool webhooks end to end: `python -m infra.local` in a subprocess, as `make run` starts it, driven
 only from outside: the admin command line, signed posts to the webhook URL, the REST API, and the local clock
 and outbox routes. One stack, one clinic, one story: created, retried, rescheduled (in both tools' ways, one of
-them delivered out of order), cancelled, rejected, and then the clock moved past every reminder."""
+them delivered out of order), cancelled, rejected, and then the clock moved past every reminder; a Square
+connection whose notification URL set-webhook-secret fills in, delivered to after the clock moved two days.
+
+The tools sign with the real time (`time.time()`): the stack checks signature freshness against the real clock,
+whatever its simulated clock says."""
 
 from __future__ import annotations
 
@@ -11,10 +15,11 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +29,14 @@ from tests.webhook_support import body_of, fixture, signature_headers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLOCK_START = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
-READY_TIMEOUT_SECONDS = 60.0  # a cold start imports boto3, moto and chalice and creates the tables
+READY_TIMEOUT_SECONDS = 60.0
+JSON = {"Content-Type": "application/json"}
+
+
+def parse_instant(text: str) -> datetime:
+    return datetime.fromisoformat(
+        text.replace("Z", "+00:00")
+    )  # a cold start imports boto3, moto and chalice and creates the tables
 
 
 class Stack:
@@ -72,10 +84,13 @@ class Stack:
             with error:
                 return error.code, json.loads(error.read())
 
-    def deliver(self, provider: str, clinic_id: str, secret: str, payload: Any) -> tuple[int, Any]:
+    def deliver(
+        self, provider: str, clinic_id: str, secret: str, payload: Any, signed_at: float | None = None, **sign: str
+    ) -> tuple[int, Any]:
         body = body_of(payload)
         headers = {"Content-Type": "application/json"}
-        headers |= signature_headers(provider, secret, body, int(CLOCK_START.timestamp()))  # the stack's clock
+        stamp = int(time.time() if signed_at is None else signed_at)  # a tool signs with real time
+        headers |= signature_headers(provider, secret, body, stamp, **sign)
         status, answer = self.call("POST", f"/webhooks/{provider}/{clinic_id}", body, headers)
         return status, answer
 
@@ -161,3 +176,32 @@ def test_bookings_from_calcom_and_calendly_live_through_the_local_stack(stack: S
         "Riverside Family Clinic: su cita se ha movido al jue 3 de dic, 15:30.",
         "Riverside Family Clinic: su cita del jue 3 de dic, 15:30 queda cancelada.",
     ]
+
+
+def test_square_set_up_without_a_url_and_calendly_both_work_after_the_clock_moved_two_days(stack: Stack) -> None:
+    clinic = stack.admin("create-clinic", "--name", "Lakeside Clinic", "--timezone", "America/New_York")
+    cid, secret = clinic["clinic_id"], clinic["webhook_secret"]
+    connected = stack.admin("set-webhook-secret", "--clinic", cid, "--provider", "square", "--secret", "sq-key")
+    printed = stack.admin("webhook-url", "--clinic", cid, "--provider", "square")
+    assert connected["notification_url"] == printed["url"]
+    assert printed["url"].endswith(f"/webhooks/square/{cid}")
+    _, clock = stack.call("GET", "/_local/clock")
+    later = (parse_instant(clock["now"]) + timedelta(days=2)).isoformat()
+    assert stack.call("POST", "/_local/clock", json.dumps({"to": later}).encode(), JSON)[0] == 200
+
+    square = stack.deliver(
+        "square", cid, "sq-key", fixture("square", "booking_created.json"), square_url=printed["url"]
+    )
+    calendly = stack.deliver("calendly", cid, secret, fixture("calendly", "invitee_created.json"))
+    by_stack_clock = stack.deliver(
+        "calendly",
+        cid,
+        secret,
+        fixture("calendly", "invitee_canceled.json"),
+        signed_at=parse_instant(later).timestamp(),
+    )
+
+    assert square[0] == 200, square
+    assert calendly[0] == 200, calendly
+    assert by_stack_clock == (401, by_stack_clock[1])
+    assert by_stack_clock[1]["error"]["message"] == "the signature's timestamp is outside the allowed window"
