@@ -55,7 +55,7 @@ class ClinicService:
         )
         try:
             store.create_clinic(clinic)
-        except Exception:
+        except Exception:  # AlreadyExists, or the table refused the write: either way nothing was stored
             self._secrets.delete_webhook_secret(clinic_id)
             raise
         return NewClinic(clinic_id, name, timezone, api_key, webhook_secret)
