@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.expressions.update import Action
 
 from chalicelib.appointments.request import AppointmentChange, NewAppointment
 from chalicelib.clock import Clock, to_utc
 from chalicelib.delivery.dispatch import DeliveryRequest, Dispatcher, TransientSendError
-from chalicelib.errors import Conflict, NotFound, TimerError
+from chalicelib.errors import AlreadyExists, Conflict, StaleVersion, TimerError
 from chalicelib.observability import count, logger
 from chalicelib.planning.appointment_reminders import (
     Kind,
@@ -30,7 +26,10 @@ from chalicelib.planning.appointment_reminders import (
     plan_notice,
 )
 from chalicelib.scheduling.timers import ReminderTimers, Timer, schedule_name
-from chalicelib.store.models import Appointment, Clinic, Patient, Reminder, transaction
+from chalicelib.store import appointments as store
+from chalicelib.store.clinics import get_clinic
+from chalicelib.store.models import Appointment, Clinic, Patient, Reminder
+from chalicelib.store.patients import get_patient
 
 # A notice the channel could not take right now is retried by a timer this far ahead.
 NOTICE_RETRY_DELAY = timedelta(minutes=1)
@@ -61,7 +60,7 @@ class AppointmentService:
 
         `provider_sequence` is a booking tool's order of its own events (see `chalicelib.intake`)."""
         now = self._clock.now()
-        clinic = Clinic.get(clinic_id)
+        clinic = get_clinic(clinic_id)
         details = request.patient
         patient, appointment = _new_records(clinic, request, source, "booked", now)
         appointment_id = appointment.appointment_id
@@ -77,13 +76,9 @@ class AppointmentService:
         plan = plan_notice(Kind.CONFIRMATION, channels, now, 1) + timed
         reminders = [_reminder(clinic_id, appointment_id, 1, item, now, patient.patient_id) for item in plan]
         try:
-            with transaction() as write:
-                write.save(appointment, condition=Appointment.appointment_id.does_not_exist())
-                write.save(patient)
-                for reminder in reminders:
-                    write.save(reminder)
-        except TransactWriteError as e:
-            if request.external_id is not None and _condition_failed(e):
+            store.create(appointment, patient, reminders)
+        except AlreadyExists:
+            if request.external_id is not None:
                 return self.get(clinic_id, appointment_id)
             raise
         self._arm(reminders)
@@ -92,11 +87,11 @@ class AppointmentService:
 
     def get(self, clinic_id: str, appointment_id: str) -> AppointmentRecord:
         appointment = self._appointment(clinic_id, appointment_id)
-        patient = Patient.get(clinic_id, appointment.patient_id)
+        patient = get_patient(clinic_id, appointment.patient_id)
         return AppointmentRecord(appointment, patient, self._reminders(appointment_id))
 
     def starting_between(self, clinic_id: str, start_from: datetime, start_to: datetime) -> list[AppointmentRecord]:
-        found = Appointment.by_start.query(clinic_id, Appointment.start.between(to_utc(start_from), to_utc(start_to)))
+        found = store.starting_between(clinic_id, to_utc(start_from), to_utc(start_to))
         return [self.get(clinic_id, appointment.appointment_id) for appointment in found]
 
     def change(
@@ -112,29 +107,27 @@ class AppointmentService:
         if appointment.status != "booked":
             raise Conflict(f"the appointment is {appointment.status} and cannot be changed")
         _refuse_older_event(appointment, provider_sequence)
-        patient = Patient.get(clinic_id, appointment.patient_id)
+        patient = get_patient(clinic_id, appointment.patient_id)
         moved = change.start is not None and to_utc(change.start) != appointment.start
         old_version = int(appointment.version)
         version = old_version + 1
-        actions = [Appointment.version.set(version), Appointment.updated_at.set(now)]
+        changes: dict[str, object | None] = {"version": version, "updated_at": now}
         if provider_sequence is not None:
-            actions.append(Appointment.provider_sequence.set(provider_sequence))
+            changes["provider_sequence"] = provider_sequence
         if change.start is not None:
-            actions.append(Appointment.start.set(to_utc(change.start)))
+            changes["start"] = to_utc(change.start)
         for name in ("duration_minutes", "provider", "location"):
             if name in change.present:
-                value = getattr(change, name)
-                attribute = getattr(Appointment, name)
-                actions.append(attribute.set(value) if value is not None else attribute.remove())
+                changes[name] = getattr(change, name)  # None removes it
         channels = channels_for(patient.phone, patient.email)
         start = to_utc(change.start) if change.start is not None else appointment.start
         earlier = {r.reminder_id: r for r in self._reminders(appointment_id)}
         from chalicelib.appointments.reminder_plan import planned_reminders
 
-        clinic = Clinic.get(clinic_id)
+        clinic = get_clinic(clinic_id)
         zone = patient.timezone or clinic.timezone  # as at booking; either may have changed since
         if zone != appointment.timezone:
-            actions.append(Appointment.timezone.set(zone))
+            changes["timezone"] = zone
         timed = planned_reminders(clinic, patient, start, zone, now)
         plan = [item for item in timed if not _already_done(item, earlier)]
         if moved:
@@ -152,7 +145,10 @@ class AppointmentService:
                 dropped.reason = "no_longer_planned"
                 dropped.updated_at = now
                 reminders.append(dropped)
-        self._commit(appointment, actions, old_version, reminders)
+        try:
+            store.change(appointment, old_version, changes, reminders)
+        except StaleVersion as e:
+            raise _changed_meanwhile() from e
         self._arm(reminders)
         for reminder in reminders:
             if reminder.status != Status.SCHEDULED:
@@ -169,9 +165,7 @@ class AppointmentService:
 
     def upcoming(self, clinic_id: str, patient_id: str | None = None) -> list[Appointment]:
         """Booked appointments that have not started yet, of one patient record or of the whole clinic."""
-        found = Appointment.by_start.query(
-            clinic_id, Appointment.start > self._clock.now(), filter_condition=Appointment.status == "booked"
-        )
+        found = store.booked_starting_after(clinic_id, self._clock.now())
         return [a for a in found if patient_id is None or a.patient_id == patient_id]
 
     def confirm(self, clinic_id: str, appointment_id: str, via: str) -> AppointmentRecord:
@@ -180,14 +174,7 @@ class AppointmentService:
         if appointment.status != "booked":
             raise Conflict(f"the appointment is {appointment.status} and cannot be confirmed")
         if appointment.confirmed_at is None:
-            now = self._clock.now()
-            appointment.update(
-                actions=[
-                    Appointment.confirmed_at.set(now),
-                    Appointment.confirmed_via.set(via),
-                    Appointment.updated_at.set(now),
-                ]
-            )
+            store.confirm(appointment, self._clock.now(), via)
         return self.get(clinic_id, appointment_id)
 
     def cancel(
@@ -202,7 +189,7 @@ class AppointmentService:
             # The visit has begun or is over: a cancellation notice now would only confuse the patient.
             raise Conflict(f"the appointment is {appointment.status} and cannot be cancelled")
         _refuse_older_event(appointment, provider_sequence)
-        patient = Patient.get(clinic_id, appointment.patient_id)
+        patient = get_patient(clinic_id, appointment.patient_id)
         version = int(appointment.version) + 1
         pending = [r for r in self._reminders(appointment_id) if r.status == Status.SCHEDULED]
         for reminder in pending:
@@ -213,15 +200,10 @@ class AppointmentService:
             _reminder(clinic_id, appointment_id, version, item, now, patient.patient_id)
             for item in plan_notice(Kind.CANCELLATION_NOTICE, channels_for(patient.phone, patient.email), now, version)
         ]
-        actions = [
-            Appointment.status.set("cancelled"),
-            Appointment.version.set(version),
-            Appointment.updated_at.set(now),
-            Appointment.cancelled_via.set(via),
-        ]
-        if provider_sequence is not None:
-            actions.append(Appointment.provider_sequence.set(provider_sequence))
-        self._commit(appointment, actions, version - 1, pending + notices)
+        try:
+            store.cancel(appointment, version - 1, now, via, provider_sequence, pending + notices)
+        except StaleVersion as e:
+            raise _changed_meanwhile() from e
         for reminder in pending:
             self._disarm(reminder)
         self._send_notices(notices)
@@ -233,39 +215,19 @@ class AppointmentService:
         """Stores a booking a tool cancelled before CareCue heard of it: cancelled, with no reminder and no
         message, so that the create arriving after it finds the booking cancelled and leaves it so."""
         now = self._clock.now()
-        patient, appointment = _new_records(Clinic.get(clinic_id), request, source, "cancelled", now)
+        patient, appointment = _new_records(get_clinic(clinic_id), request, source, "cancelled", now)
         appointment.provider_sequence = provider_sequence
         try:
-            with transaction() as write:
-                write.save(appointment, condition=Appointment.appointment_id.does_not_exist())
-                write.save(patient)
-        except TransactWriteError as e:
-            if _condition_failed(e):
-                raise Conflict("the appointment was stored by another request; read it and try again") from e
-            raise
+            store.create(appointment, patient)
+        except AlreadyExists as e:
+            raise Conflict("the appointment was stored by another request; read it and try again") from e
         return AppointmentRecord(appointment, patient, [], created=True)
 
-    def _commit(
-        self, appointment: Appointment, actions: Sequence[Action], old_version: int, reminders: list[Reminder]
-    ) -> None:
-        try:
-            with transaction() as write:
-                write.update(appointment, actions=list(actions), condition=Appointment.version == old_version)
-                for reminder in reminders:
-                    write.save(reminder)
-        except TransactWriteError as e:
-            if _condition_failed(e):
-                raise Conflict("the appointment was changed by another request; read it and try again") from e
-            raise
-
     def _appointment(self, clinic_id: str, appointment_id: str) -> Appointment:
-        try:
-            return Appointment.get(clinic_id, appointment_id, consistent_read=True)
-        except DoesNotExist:
-            raise NotFound("appointment") from None
+        return store.get(clinic_id, appointment_id)  # NotFound("appointment") when there is none
 
     def _reminders(self, appointment_id: str) -> list[Reminder]:
-        return list(Reminder.query(appointment_id, consistent_read=True))
+        return store.reminders_of(appointment_id)
 
     def _arm(self, reminders: list[Reminder]) -> None:
         for reminder in reminders:
@@ -380,6 +342,5 @@ def _already_done(item: PlannedReminder, earlier: dict[str, Reminder]) -> bool:
     return item.status is Status.SKIPPED and previous is not None and previous.status in (Status.SENT, Status.FAILED)
 
 
-def _condition_failed(error: TransactWriteError) -> bool:
-    reasons = error.cancellation_reasons or []
-    return any(reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons)
+def _changed_meanwhile() -> Conflict:
+    return Conflict("the appointment was changed by another request; read it and try again")

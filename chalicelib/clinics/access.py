@@ -7,13 +7,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from pynamodb.exceptions import UpdateError
-from pynamodb.expressions.update import Action
-
 from chalicelib.clinics.service import API_KEY_PREFIX, hash_api_key
 from chalicelib.clock import Clock
-from chalicelib.errors import InvalidRequest, NotFound
-from chalicelib.store.models import Clinic
+from chalicelib.errors import InvalidRequest
+from chalicelib.store import clinics as store
 
 STATUSES = ("active", "suspended")
 
@@ -33,27 +30,16 @@ class ClinicAccess:
 
     def list(self) -> list[ClinicSummary]:
         """Every clinic of the stage, by name. A scan: clinics are few, and this is an admin's command."""
-        clinics = [
-            ClinicSummary(c.clinic_id, c.name, c.timezone, c.status, c.created_at)
-            for c in Clinic.scan(attributes_to_get=["clinic_id", "name", "timezone", "status", "created_at"])
-        ]
+        clinics = [ClinicSummary(c.clinic_id, c.name, c.timezone, c.status, c.created_at) for c in store.all_clinics()]
         return sorted(clinics, key=lambda c: (c.name.casefold(), c.clinic_id))
 
     def rotate_api_key(self, clinic_id: str) -> str:
         """A new API key, returned once; the old one stops working at once (the authorizer's cache aside)."""
         api_key = f"{API_KEY_PREFIX}{secrets.token_urlsafe(32)}"
-        self._update(clinic_id, Clinic.api_key_hash.set(hash_api_key(api_key)))
+        store.set_api_key_hash(clinic_id, hash_api_key(api_key))
         return api_key
 
     def set_status(self, clinic_id: str, status: str) -> None:
         if status not in STATUSES:
             raise InvalidRequest.single("status", f"must be one of {', '.join(STATUSES)}")
-        self._update(clinic_id, Clinic.status.set(status))
-
-    def _update(self, clinic_id: str, action: Action) -> None:
-        try:
-            Clinic(clinic_id).update(actions=[action], condition=Clinic.clinic_id.exists())
-        except UpdateError as e:
-            if e.cause_response_code == "ConditionalCheckFailedException":
-                raise NotFound(f"clinic {clinic_id}") from None
-            raise
+        store.set_status(clinic_id, status)

@@ -6,11 +6,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from pynamodb.exceptions import PutError
-
 from chalicelib.clinics.secrets import ClinicSecrets
 from chalicelib.clock import Clock
 from chalicelib.errors import InvalidRequest
+from chalicelib.store import clinics as store
 from chalicelib.store.models import Clinic
 from chalicelib.timezones import is_known_timezone
 
@@ -55,8 +54,8 @@ class ClinicService:
             created_at=self._clock.now(),
         )
         try:
-            clinic.save(condition=Clinic.clinic_id.does_not_exist())
-        except PutError:
+            store.create_clinic(clinic)
+        except Exception:  # AlreadyExists, or the table refused the write: either way nothing was stored
             self._secrets.delete_webhook_secret(clinic_id)
             raise
         return NewClinic(clinic_id, name, timezone, api_key, webhook_secret)
@@ -68,7 +67,5 @@ class ClinicService:
         scheme, _, key = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not key.strip().startswith(API_KEY_PREFIX):
             return None
-        for match in Clinic.by_api_key.query(hash_api_key(key.strip()), limit=1):
-            clinic = Clinic.get(match.clinic_id)
-            return clinic.clinic_id if clinic.status == "active" else None
-        return None
+        clinic = store.clinic_with_api_key_hash(hash_api_key(key.strip()))
+        return clinic.clinic_id if clinic is not None and clinic.status == "active" else None

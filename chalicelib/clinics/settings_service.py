@@ -10,7 +10,7 @@ from chalicelib.appointments.request import decode_json_object
 from chalicelib.clinics.policy import clinic_policy, parse_policy, policy_json
 from chalicelib.errors import Conflict, FieldProblem, InvalidRequest
 from chalicelib.observability import logger
-from chalicelib.store.models import Clinic
+from chalicelib.store import clinics as store
 from chalicelib.timezones import is_known_timezone
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ class ClinicSettingsService:
         self._appointments = appointments
 
     def view(self, clinic_id: str) -> dict[str, Any]:
-        clinic = Clinic.get(clinic_id)
+        clinic = store.get_clinic(clinic_id)
         return {
             "id": clinic.clinic_id,
             "name": clinic.name,
@@ -33,7 +33,7 @@ class ClinicSettingsService:
     def replace(self, clinic_id: str, raw_body: bytes) -> dict[str, Any]:
         """Validates the whole body (400 naming every wrong field), stores it, and re-plans if timing changed."""
         body = decode_json_object(raw_body)
-        clinic = Clinic.get(clinic_id)
+        clinic = store.get_clinic(clinic_id)
         timezone = body.pop("timezone", clinic.timezone)
         for read_only in ("id", "name", "replanned_appointments"):
             body.pop(read_only, None)  # accepted so that a GET can be edited and PUT back
@@ -52,7 +52,7 @@ class ClinicSettingsService:
             policy.quiet_hours,
         )
         stored = json.dumps(policy_json(policy), separators=(",", ":"), ensure_ascii=False)
-        clinic.update(actions=[Clinic.timezone.set(timezone), Clinic.policy.set(stored)])
+        store.set_settings(clinic, timezone, stored)
         replanned = self._replan_all(clinic_id) if timing_changed else 0
         return {**self.view(clinic_id), "replanned_appointments": replanned}
 

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from pynamodb.exceptions import DoesNotExist
-
 from chalicelib.clinics.policy import clinic_policy
 from chalicelib.clock import Clock
 from chalicelib.errors import Conflict
@@ -24,7 +22,10 @@ from chalicelib.links.tokens import InvalidLink, LinkClaim, Purpose, can_link, s
 from chalicelib.observability import logger
 from chalicelib.patients.contacts import opt_out
 from chalicelib.planning.appointment_reminders import Channel
-from chalicelib.store.models import Appointment, Clinic, Patient
+from chalicelib.store import appointments as appointment_store
+from chalicelib.store import clinics as clinic_store
+from chalicelib.store import patients as patient_store
+from chalicelib.store.models import Appointment, Clinic
 from chalicelib.timezones import local_time
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ class PatientLinks:
         return _page(200, clinic.name, page_text(message, language, when=when), language)
 
     def _stop(self, clinic_id: str, patient_id: str) -> None:
-        patient = Patient.get(clinic_id, patient_id)
+        patient = patient_store.get_patient(clinic_id, patient_id)
         now = self._clock.now()
         for channel, address in ((Channel.SMS, patient.phone), (Channel.EMAIL, patient.email)):
             if address:
@@ -143,16 +144,22 @@ class PatientLinks:
     def _open(self, token: str) -> tuple[LinkClaim, Appointment, Clinic] | Page:
         try:
             claim = verify(token, self._signer.key(), self._clock.now())
-            appointment = Appointment.get(claim.clinic_id, claim.appointment_id)
-            clinic = Clinic.get(claim.clinic_id)
-        except (InvalidLink, DoesNotExist) as e:
-            logger.info("patient link refused", extra={"problem": type(e).__name__})
-            return _page(
-                404,
-                "Link not valid",
-                "This link is not valid or has expired. Nothing was changed. Please contact the clinic.",
-            )
+        except InvalidLink as e:
+            return _refused(type(e).__name__)
+        appointment = appointment_store.find(claim.clinic_id, claim.appointment_id)
+        clinic = clinic_store.find_clinic(claim.clinic_id) if appointment is not None else None
+        if appointment is None or clinic is None:
+            return _refused("DoesNotExist")  # the appointment or its clinic is gone
         return claim, appointment, clinic
+
+
+def _refused(problem: str) -> Page:
+    logger.info("patient link refused", extra={"problem": problem})
+    return _page(
+        404,
+        "Link not valid",
+        "This link is not valid or has expired. Nothing was changed. Please contact the clinic.",
+    )
 
 
 def _when(appointment: Appointment, language: str) -> str:
@@ -165,10 +172,8 @@ def _language_of_patient(clinic_id: str, patient_id: str) -> str:
     """The patient's message language; English when the patient record is gone (the page still works)."""
     from chalicelib.messages.localized import language_of
 
-    try:
-        return language_of(Patient.get(clinic_id, patient_id).language)
-    except DoesNotExist:
-        return "en"
+    patient = patient_store.find_patient(clinic_id, patient_id)
+    return language_of(patient.language) if patient is not None else "en"
 
 
 def _page(status: int, title: str, message: str, language: str = "en") -> Page:

@@ -8,13 +8,10 @@ a STOP that lands while a reminder is being sent can never be overwritten by the
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, cast
-
-from pynamodb.exceptions import DoesNotExist, UpdateError
-from pynamodb.expressions.update import Action
+from typing import cast
 
 from chalicelib.planning.appointment_reminders import Channel
-from chalicelib.store import reads
+from chalicelib.store import patients as store
 from chalicelib.store.models import Contact
 
 CAP_PER_DAY = 1
@@ -27,10 +24,7 @@ def contact_address(channel: Channel, address: str) -> str:
 
 
 def find_contact(clinic_id: str, channel: Channel, address: str) -> Contact | None:
-    try:
-        return reads.get(Contact, clinic_id, contact_address(channel, address))
-    except DoesNotExist:
-        return None
+    return store.find_contact(clinic_id, contact_address(channel, address))
 
 
 def is_opted_out(clinic_id: str, channel: Channel, address: str) -> bool:
@@ -43,36 +37,12 @@ def opted_out(contact: Contact | None) -> bool:
 
 def opt_out(clinic_id: str, channel: Channel, address: str, source: str, now: datetime) -> bool:
     """Records the opt-out; True when it is new (a repeated STOP keeps the first time and source)."""
-    try:
-        _update(
-            clinic_id,
-            channel,
-            address,
-            [Contact.opted_out_at.set(now), Contact.opt_out_source.set(source)],
-            condition=Contact.opted_out_at.does_not_exist(),
-        )
-    except UpdateError as e:
-        if e.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return store.set_opt_out(clinic_id, channel.value, contact_address(channel, address), source, now)
 
 
 def opt_in(clinic_id: str, channel: Channel, address: str) -> bool:
     """Removes an opt-out; True when there was one."""
-    try:
-        _update(
-            clinic_id,
-            channel,
-            address,
-            [Contact.opted_out_at.remove(), Contact.opt_out_source.remove()],
-            condition=Contact.opted_out_at.exists(),
-        )
-    except UpdateError as e:
-        if e.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return store.clear_opt_out(clinic_id, channel.value, contact_address(channel, address))
 
 
 def cap_reached(contact: Contact | None, now: datetime) -> str | None:
@@ -89,16 +59,11 @@ def record_sms_sent(clinic_id: str, phone: str, contact: Contact | None, now: da
     """Remembers an SMS for the caps; only the last 7 days are kept. `contact` is the item as read before the
     send: two sends to one number at the same instant may keep one of them, which only makes the caps kinder."""
     recent = [sent for sent in _recent_sends(contact) if now - sent < _WEEK] + [now]
-    _update(clinic_id, Channel.SMS, phone, [Contact.recent_sends.set(cast(Any, recent))])
+    store.set_recent_sends(clinic_id, Channel.SMS.value, contact_address(Channel.SMS, phone), recent)
 
 
 def note_help_replied(clinic_id: str, phone: str, now: datetime) -> None:
-    _update(clinic_id, Channel.SMS, phone, [Contact.help_replied_at.set(now)])
-
-
-def _update(clinic_id: str, channel: Channel, address: str, actions: list[Action], condition: Any = None) -> None:
-    contact = Contact(clinic_id, contact_address(channel, address))
-    contact.update(actions=[Contact.channel.set(Contact.channel | channel.value), *actions], condition=condition)
+    store.set_help_replied(clinic_id, Channel.SMS.value, contact_address(Channel.SMS, phone), now)
 
 
 def _recent_sends(contact: Contact | None) -> list[datetime]:

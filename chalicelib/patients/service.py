@@ -9,13 +9,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import DoesNotExist
-
 from chalicelib.appointments.request import decode_json_object
 from chalicelib.clock import Clock, iso_utc
 from chalicelib.errors import Conflict, FieldProblem, InvalidRequest, NotFound
 from chalicelib.patients.contacts import find_contact, opt_in, opt_out
 from chalicelib.planning.appointment_reminders import Channel
+from chalicelib.store import patients as store
 from chalicelib.store.models import Patient
 from chalicelib.timezones import is_known_timezone
 
@@ -86,13 +85,7 @@ class PatientService:
             raise InvalidRequest(problems)
 
         changed = (preferred, timezone) != (patient.preferred_channel, patient.timezone)
-        patient.update(
-            actions=[
-                Patient.preferred_channel.set(preferred) if preferred else Patient.preferred_channel.remove(),
-                Patient.timezone.set(timezone) if timezone else Patient.timezone.remove(),
-                Patient.language.set(language),
-            ]
-        )
+        store.set_preferences(patient, preferred or None, timezone or None, language)
         now = self._clock.now()
         for channel_name, value in wanted.items():
             channel = Channel(channel_name)
@@ -111,7 +104,7 @@ class PatientService:
         return self.view(clinic_id, patient_id)
 
     def _patient(self, clinic_id: str, patient_id: str) -> Patient:
-        try:
-            return Patient.get(clinic_id, patient_id, consistent_read=True)
-        except DoesNotExist:
-            raise NotFound("patient") from None
+        patient = store.find_patient(clinic_id, patient_id, consistent=True)
+        if patient is None:
+            raise NotFound("patient")
+        return patient

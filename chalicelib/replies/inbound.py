@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
-
 from chalicelib.clinics.policy import clinic_policy
 from chalicelib.clock import Clock
 from chalicelib.errors import ChannelError, Conflict
@@ -29,7 +27,10 @@ from chalicelib.patients.contacts import find_contact, note_help_replied, opt_in
 from chalicelib.planning.appointment_reminders import Channel
 from chalicelib.replies.answers import Answer, answer_text, contact_text, reply_language
 from chalicelib.replies.keywords import Intent, intent_of
-from chalicelib.store.models import Appointment, Clinic, Delivery, Dose, Patient
+from chalicelib.store import appointments as appointment_store
+from chalicelib.store import clinics as clinic_store
+from chalicelib.store import patients as patient_store
+from chalicelib.store.models import Appointment, Clinic, Dose, Patient
 from chalicelib.timezones import local_time
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ class SmsReplies:
             return self._log(inbound, Intent.OTHER, "duplicate")
         intent = intent_of(inbound.body)
         patients = self._patients(inbound.from_phone)
-        clinics = [Clinic.get(clinic_id) for clinic_id in dict.fromkeys(p.clinic_id for p in patients)]
+        clinics = [clinic_store.get_clinic(clinic_id) for clinic_id in dict.fromkeys(p.clinic_id for p in patients)]
         now = self._clock.now()
         language = reply_language(p.language for p in patients)
         if intent is Intent.STOP:
@@ -155,45 +156,20 @@ class SmsReplies:
         return self._log(inbound, Intent.OTHER, "answered_with_help")
 
     def _patients(self, phone: str) -> list[Patient]:
-        found = []
-        for key in Patient.by_phone.query(phone):
-            try:
-                found.append(Patient.get(key.clinic_id, key.patient_id))
-            except DoesNotExist:
-                continue
-        return found
+        return patient_store.patients_with_phone(phone)
 
     def _next_appointment(self, patients: list[Patient], now: datetime) -> Appointment | None:
         ids = {(p.clinic_id, p.patient_id) for p in patients}
         candidates = [
             appointment
             for clinic_id in {p.clinic_id for p in patients}
-            for appointment in Appointment.by_start.query(
-                clinic_id, Appointment.start > now, filter_condition=Appointment.status == "booked"
-            )
+            for appointment in appointment_store.booked_starting_after(clinic_id, now)
             if (appointment.clinic_id, appointment.patient_id) in ids
         ]
         return min(candidates, key=lambda a: a.start, default=None)
 
     def _claim(self, inbound: InboundSms) -> bool:
-        now = self._clock.now()
-        record = Delivery(
-            f"inbound/{inbound.message_id}",
-            "reply",
-            clinic_id="-",
-            channel=Channel.SMS.value,
-            status="claimed",
-            lease_until=now,
-            claimed_at=now,
-            expires_at=now + _RETENTION,
-        )
-        try:
-            record.save(condition=Delivery.reminder_key.does_not_exist())
-        except PutError as e:
-            if e.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return patient_store.claim_inbound_sms(inbound.message_id, Channel.SMS.value, self._clock.now(), _RETENTION)
 
     def _reply(self, inbound: InboundSms, text: str) -> None:
         try:

@@ -1,0 +1,132 @@
+"""Appointments and their reminders in DynamoDB: the booking transaction, the version-checked change and cancel,
+the confirmation stamp, and the reads (one appointment, its reminders, a clinic's appointments by start).
+
+Every write that touches an appointment and its reminders is one transaction, so a failed request stores
+nothing. A booking is conditioned on the appointment not being there yet (an `external_id` books once); a change
+or a cancel on the version it was read at (two requests racing cannot both apply). A failed condition is a
+domain error (`AlreadyExists`, `StaleVersion`); any other PynamoDB error propagates as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+
+from chalicelib.errors import AlreadyExists, NotFound, StaleVersion
+from chalicelib.store.models import Appointment, Patient, Reminder, transaction
+
+# A change names the appointment's attributes it sets; None removes the attribute.
+Changes = Mapping[str, object | None]
+
+
+def get(clinic_id: str, appointment_id: str) -> Appointment:
+    """The appointment, read strongly consistent; `NotFound("appointment")` when there is none."""
+    found = find(clinic_id, appointment_id, consistent=True)
+    if found is None:
+        raise NotFound("appointment")
+    return found
+
+
+def find(clinic_id: str, appointment_id: str, consistent: bool = False) -> Appointment | None:
+    try:
+        return Appointment.get(clinic_id, appointment_id, consistent_read=consistent)
+    except DoesNotExist:
+        return None
+
+
+def reminders_of(appointment_id: str) -> list[Reminder]:
+    """Every reminder planned for the appointment, read strongly consistent."""
+    return list(Reminder.query(appointment_id, consistent_read=True))
+
+
+def starting_between(clinic_id: str, start_from: datetime, start_to: datetime) -> list[Appointment]:
+    """The clinic's appointments (any status) starting in the window, through the `by-start` index."""
+    return list(Appointment.by_start.query(clinic_id, Appointment.start.between(start_from, start_to)))
+
+
+def booked_starting_after(clinic_id: str, after: datetime) -> list[Appointment]:
+    """The clinic's `booked` appointments starting after `after`, by start."""
+    return list(
+        Appointment.by_start.query(
+            clinic_id, Appointment.start > after, filter_condition=Appointment.status == "booked"
+        )
+    )
+
+
+def create(appointment: Appointment, patient: Patient, reminders: Iterable[Reminder] = ()) -> None:
+    """Stores a new booking with its patient and reminders, all or nothing; `AlreadyExists("appointment")` when
+    an appointment with its id is already stored (the same `external_id` booked before, or concurrently)."""
+    try:
+        with transaction() as write:
+            write.save(appointment, condition=Appointment.appointment_id.does_not_exist())
+            write.save(patient)
+            for reminder in reminders:
+                write.save(reminder)
+    except TransactWriteError as e:
+        if _condition_failed(e):
+            raise AlreadyExists("appointment") from e
+        raise
+
+
+def change(appointment: Appointment, expected_version: int, changes: Changes, reminders: Iterable[Reminder]) -> None:
+    """Applies `changes` to the appointment and saves the reminders, all or nothing, only if the stored
+    appointment is still at `expected_version`; else `StaleVersion("appointment")` and nothing is written."""
+    actions = [
+        _attribute(name).set(value) if value is not None else _attribute(name).remove()
+        for name, value in changes.items()
+    ]
+    try:
+        with transaction() as write:
+            write.update(appointment, actions=actions, condition=Appointment.version == expected_version)
+            for reminder in reminders:
+                write.save(reminder)
+    except TransactWriteError as e:
+        if _condition_failed(e):
+            raise StaleVersion("appointment") from e
+        raise
+
+
+def cancel(
+    appointment: Appointment,
+    expected_version: int,
+    now: datetime,
+    via: str,
+    provider_sequence: int | None,
+    reminders: Iterable[Reminder],
+) -> None:
+    """Marks the appointment cancelled at the next version, with its cancelled reminders and notices, if it is
+    still at `expected_version`; else `StaleVersion("appointment")`."""
+    changes: dict[str, object | None] = {
+        "status": "cancelled",
+        "version": expected_version + 1,
+        "updated_at": now,
+        "cancelled_via": via,
+    }
+    if provider_sequence is not None:
+        changes["provider_sequence"] = provider_sequence
+    change(appointment, expected_version, changes, reminders)
+
+
+def confirm(appointment: Appointment, now: datetime, via: str) -> None:
+    """Stamps the patient's confirmation (an update of those attributes only)."""
+    appointment.update(
+        actions=[
+            Appointment.confirmed_at.set(now),
+            Appointment.confirmed_via.set(via),
+            Appointment.updated_at.set(now),
+        ]
+    )
+
+
+def _attribute(name: str) -> Any:
+    if name not in Appointment.get_attributes():
+        raise ValueError(f"an appointment has no attribute {name!r}")
+    return getattr(Appointment, name)
+
+
+def _condition_failed(error: TransactWriteError) -> bool:
+    reasons = error.cancellation_reasons or []
+    return any(reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons)
