@@ -12,10 +12,7 @@ import hashlib
 import hmac
 import secrets
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
-from pynamodb.expressions.update import Action
-
-from chalicelib.errors import NotFound
+from chalicelib.store import board_links
 from chalicelib.store.models import Clinic
 
 
@@ -26,21 +23,12 @@ def _hash(token: str) -> str:
 def issue_board_link(clinic_id: str) -> str:
     """A new board token for the clinic; the previous one stops working."""
     token = f"{clinic_id}.{secrets.token_urlsafe(32)}"
-    _update(clinic_id, Clinic.board_token_hash.set(_hash(token)))
+    board_links.set_board_token_hash(clinic_id, _hash(token))
     return token
 
 
 def revoke_board_link(clinic_id: str) -> None:
-    _update(clinic_id, Clinic.board_token_hash.remove())
-
-
-def _update(clinic_id: str, action: Action) -> None:
-    try:
-        Clinic(clinic_id).update(actions=[action], condition=Clinic.clinic_id.exists())
-    except UpdateError as e:
-        if e.cause_response_code == "ConditionalCheckFailedException":
-            raise NotFound("clinic") from None
-        raise
+    board_links.remove_board_token_hash(clinic_id)
 
 
 def clinic_for_board(token: str) -> Clinic | None:
@@ -48,9 +36,8 @@ def clinic_for_board(token: str) -> Clinic | None:
     clinic_id, dot, secret = token.partition(".")
     if not dot or not clinic_id.startswith("cln_") or not secret or len(token) > 200:
         return None
-    try:
-        clinic = Clinic.get(clinic_id)
-    except DoesNotExist:
+    clinic = board_links.clinic_or_none(clinic_id)
+    if clinic is None:
         return None
     stored = clinic.board_token_hash
     if stored is None or clinic.status != "active" or not hmac.compare_digest(stored, _hash(token)):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from chalicelib.board.page import BoardPatient, BoardProvider, initials, render_board
 from chalicelib.clock import Clock
-from chalicelib.store.models import Appointment, Clinic, Patient
-from chalicelib.waiting.day import UNASSIGNED
+from chalicelib.store import clinic_day
+from chalicelib.store.models import Appointment, Clinic
+from chalicelib.visits.day import UNASSIGNED
 from chalicelib.waiting.notices import rounded_minutes
-from chalicelib.waiting.service import WaitingService
+
+if TYPE_CHECKING:
+    from chalicelib.waiting.service import WaitingService
 
 
 def board_page(clinic: Clinic, waiting: WaitingService, clock: Clock) -> str:
@@ -30,4 +34,4 @@ def board_page(clinic: Clinic, waiting: WaitingService, clock: Clock) -> str:
 
 
 def _initials(appointment: Appointment) -> str:
-    return initials(Patient.get(appointment.clinic_id, appointment.patient_id).name)
+    return initials(clinic_day.patient(appointment.clinic_id, appointment.patient_id).name)

@@ -8,30 +8,43 @@ read in, and, when the appointment leaves `booked`, its pending reminders cancel
 room must not get "reminder of your appointment"). Their timers are disarmed after the commit; a timer left
 behind is harmless, because the fire-time re-check finds the reminder cancelled and the version moved on.
 Then the provider's waiting room is refreshed: estimates, texts, the running-late watch.
+
+The waiting room sits above this package (it reads visits' statuses and keys); a move tells it through the
+`WaitingRoom` port, which the composition root fills with `chalicelib.waiting.service.WaitingService`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.expressions.update import Action
+from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.clock import Clock
-from chalicelib.errors import Conflict, NotFound, TimerError
+from chalicelib.errors import Conflict, StaleVersion, TimerError
 from chalicelib.observability import logger
 from chalicelib.planning.appointment_reminders import Status
-from chalicelib.scheduling.timers import ReminderTimers
-from chalicelib.store.models import Appointment, Reminder, transaction
+from chalicelib.store import clinic_day
+from chalicelib.store.models import Appointment
+from chalicelib.visits.day import local_day, provider_key
 from chalicelib.visits.status import BOOKED, TARGET, IllegalMove, Move, check_move
-from chalicelib.waiting.day import local_day, provider_key
-from chalicelib.waiting.service import WaitingService
+
+if TYPE_CHECKING:
+    from chalicelib.scheduling.timers import ReminderTimers
 
 CHECK_IN_SOURCES = ("front_desk", "patient_link", "sms")
 
 
+class WaitingRoom(Protocol):
+    """What a visit move tells the waiting room of the appointment's provider."""
+
+    def record_visit(self, appointment: Appointment) -> None:
+        """A visit finished: learn its length."""
+
+    def refresh(self, clinic_id: str, provider: str) -> object:
+        """The provider's queue changed: re-estimate, text, keep the watch armed."""
+
+
 class VisitService:
-    def __init__(self, clock: Clock, timers: ReminderTimers, waiting: WaitingService) -> None:
+    def __init__(self, clock: Clock, timers: ReminderTimers, waiting: WaitingRoom) -> None:
         self._clock = clock
         self._timers = timers
         self._waiting = waiting
@@ -55,30 +68,29 @@ class VisitService:
             day = local_day(appointment.start, appointment.timezone).isoformat()
             raise Conflict(f"the appointment is on {day}; it can be {_done(move)} only on that day")
         was = appointment.status
-        version = int(appointment.version) + 1
-        actions: list[Action] = [
-            Appointment.status.set(TARGET[move]),
-            Appointment.version.set(version),
-            Appointment.updated_at.set(now),
-            *_stamps(move, now, source),
-        ]
-        pending: list[Reminder] = []
+        pending = []
         if was == BOOKED:
-            pending = [r for r in Reminder.query(appointment_id, consistent_read=True) if r.status == Status.SCHEDULED]
+            pending = [r for r in clinic_day.reminders_of(appointment_id) if r.status == Status.SCHEDULED]
             for reminder in pending:
                 reminder.status = Status.CANCELLED.value
                 reminder.reason = f"appointment_{TARGET[move]}"
                 reminder.updated_at = now
         try:
-            with transaction() as write:
-                write.update(appointment, actions=actions, condition=Appointment.status == was)
-                for reminder in pending:
-                    write.save(reminder)
-        except TransactWriteError as e:
-            reasons = e.cancellation_reasons or []
-            if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
-                raise Conflict("the appointment was changed by another request; read it and try again") from e
-            raise
+            clinic_day.record_move(
+                appointment,
+                was=was,
+                status=TARGET[move],
+                version=int(appointment.version) + 1,
+                now=now,
+                cancelled=pending,
+                arrived_at=now if move is Move.CHECK_IN else None,
+                checked_in_by=source if move is Move.CHECK_IN else None,
+                started_at=now if move is Move.START else None,
+                finished_at=now if move is Move.FINISH else None,
+                noshow_at=now if move is Move.NO_SHOW else None,
+            )
+        except StaleVersion as e:
+            raise Conflict("the appointment was changed by another request; read it and try again") from e
         for reminder in pending:
             try:
                 self._timers.disarm(reminder.owner_id, reminder.reminder_id)
@@ -92,20 +104,7 @@ class VisitService:
         return moved
 
     def _appointment(self, clinic_id: str, appointment_id: str) -> Appointment:
-        try:
-            return Appointment.get(clinic_id, appointment_id, consistent_read=True)
-        except DoesNotExist:
-            raise NotFound("appointment") from None
-
-
-def _stamps(move: Move, now: datetime, source: str) -> list[Action]:
-    if move is Move.CHECK_IN:
-        return [Appointment.arrived_at.set(now), Appointment.checked_in_by.set(source)]
-    if move is Move.START:
-        return [Appointment.started_at.set(now)]
-    if move is Move.FINISH:
-        return [Appointment.finished_at.set(now)]
-    return [Appointment.noshow_at.set(now)]
+        return clinic_day.appointment(clinic_id, appointment_id)
 
 
 def _today(appointment: Appointment, now: datetime) -> bool:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import iso_utc
-from chalicelib.store.models import Appointment, Clinic, Patient
+from chalicelib.store import clinic_day
+from chalicelib.store.models import Appointment, Clinic
 from chalicelib.timezones import local_time
-from chalicelib.waiting.day import ProviderQueue
+
+if TYPE_CHECKING:
+    # Only the type: the waiting room sits above visits and hands its queues in (see visits.service).
+    from chalicelib.waiting.day import ProviderQueue
 
 
 def _instant(moment: datetime | None) -> str | None:
@@ -43,7 +47,7 @@ def queue_view(clinic: Clinic, day: date, queues: list[ProviderQueue]) -> dict[s
         rows = []
         for appointment in queue.appointments:
             row = visit_view(appointment)
-            patient = Patient.get(appointment.clinic_id, appointment.patient_id)
+            patient = clinic_day.patient(appointment.clinic_id, appointment.patient_id)
             row["patient"] = {"id": patient.patient_id, "name": patient.name}
             estimate = queue.estimates.get(appointment.appointment_id)
             if estimate is not None:

@@ -1,5 +1,5 @@
-"""A provider's day as the waiting room sees it: the day's appointments read from DynamoDB, turned into the
-estimator's terms, with each checked-in patient's estimate and the provider's lag."""
+"""A provider's day as the waiting room sees it: the day's appointments (read through the store), turned into
+the estimator's terms, with each checked-in patient's estimate and the provider's lag."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from pynamodb.exceptions import DoesNotExist
-
-from chalicelib.store.models import Appointment, VisitLengths
+from chalicelib.store import clinic_day
+from chalicelib.store.models import Appointment
+from chalicelib.visits.day import provider_key
 from chalicelib.visits.status import ARRIVED, BOOKED, CANCELLED, IN_PROGRESS
 from chalicelib.waiting.estimator import (
     QueuedVisit,
@@ -19,12 +19,6 @@ from chalicelib.waiting.estimator import (
     learned_ratio,
     provider_lag,
 )
-
-UNASSIGNED = "unassigned"  # the provider key of appointments booked without one
-
-
-def provider_key(appointment: Appointment) -> str:
-    return appointment.provider or UNASSIGNED
 
 
 @dataclass(frozen=True)
@@ -45,22 +39,14 @@ def day_window(day: date, zone: str) -> tuple[datetime, datetime]:
     return start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
 
 
-def local_day(moment: datetime, zone: str) -> date:
-    return moment.astimezone(ZoneInfo(zone)).date()
-
-
 def day_appointments(clinic_id: str, day: date, zone: str) -> list[Appointment]:
     start, end = day_window(day, zone)
-    found = Appointment.by_start.query(clinic_id, Appointment.start.between(start, end - timedelta(microseconds=1)))
+    found = clinic_day.appointments_starting(clinic_id, start, end - timedelta(microseconds=1))
     return [a for a in found if a.status != CANCELLED]
 
 
 def provider_ratio(clinic_id: str, provider: str) -> float:
-    try:
-        history = VisitLengths.get(clinic_id, provider, consistent_read=True)
-    except DoesNotExist:
-        return learned_ratio([])
-    return learned_ratio([float(r) for r in list(history.ratios or [])])
+    return learned_ratio(clinic_day.visit_ratios(clinic_id, provider))
 
 
 def provider_queues(clinic_id: str, appointments: list[Appointment], now: datetime) -> list[ProviderQueue]:

@@ -13,26 +13,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
-from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
-
 from chalicelib.channels.sms import SmsChannel
 from chalicelib.clock import Clock
-from chalicelib.errors import ChannelError, TimerError
+from chalicelib.errors import AlreadyClaimed, ChannelError, NotFound, TimerError
 from chalicelib.observability import count, logger
-from chalicelib.store.models import Appointment, Clinic, Patient, VisitLengths
+from chalicelib.store import clinic_day
+from chalicelib.store.models import Appointment, Clinic
+from chalicelib.visits.day import UNASSIGNED, local_day, provider_key
 from chalicelib.visits.status import ARRIVED, BOOKED, IN_PROGRESS
-from chalicelib.waiting.day import (
-    UNASSIGNED,
-    ProviderQueue,
-    build_queue,
-    day_appointments,
-    local_day,
-    provider_key,
-    provider_queues,
-    provider_ratio,
-)
+from chalicelib.waiting.day import ProviderQueue, build_queue, day_appointments, provider_queues, provider_ratio
 from chalicelib.waiting.estimator import HISTORY_SIZE, visit_ratio
 from chalicelib.waiting.notices import (
     DEFAULT_LATE_THRESHOLD,
@@ -65,7 +54,7 @@ class WaitingService:
     ) -> tuple[Clinic, date, list[ProviderQueue]]:
         """The clinic's queues for a local day (today by default), one per provider or only `provider`'s."""
         now = self._clock.now()
-        clinic = Clinic.get(clinic_id)
+        clinic = clinic_day.clinic(clinic_id)
         day = day or local_day(now, clinic.timezone)
         appointments = day_appointments(clinic_id, day, clinic.timezone)
         if provider is not None:
@@ -81,22 +70,15 @@ class WaitingService:
             logger.info("visit length ignored", extra={"appointment_id": appointment.appointment_id})
             return
         provider = provider_key(appointment)
-        try:
-            history = VisitLengths.get(appointment.clinic_id, provider, consistent_read=True)
-            ratios = [float(r) for r in list(history.ratios or [])]
-        except DoesNotExist:
-            ratios = []
+        ratios = clinic_day.visit_ratios(appointment.clinic_id, provider)
         # Last writer wins: a provider finishes one visit at a time, and a lost ratio only slows learning.
-        VisitLengths(
-            appointment.clinic_id,
-            provider,
-            ratios=[*ratios, round(ratio, 4)][-HISTORY_SIZE:],
-            updated_at=self._clock.now(),
-        ).save()
+        clinic_day.save_visit_ratios(
+            appointment.clinic_id, provider, [*ratios, round(ratio, 4)][-HISTORY_SIZE:], self._clock.now()
+        )
 
     def refresh(self, clinic_id: str, provider: str) -> RefreshOutcome:
         now = self._clock.now()
-        clinic = Clinic.get(clinic_id)
+        clinic = clinic_day.clinic(clinic_id)
         day = local_day(now, clinic.timezone)
         appointments = [a for a in day_appointments(clinic_id, day, clinic.timezone) if provider_key(a) == provider]
         queue = build_queue(provider, appointments, provider_ratio(clinic_id, provider), now)
@@ -116,7 +98,7 @@ class WaitingService:
     def watch_fired(self, event: WatchEvent) -> dict[str, Any]:
         try:
             outcome = self.refresh(event.clinic_id, event.provider)
-        except DoesNotExist:
+        except NotFound:  # the clinic (or a patient of its day) is gone
             return {"result": "stale", "reason": "clinic_gone"}
         logger.info(
             "wait watch",
@@ -139,16 +121,16 @@ class WaitingService:
             decision = wait_text_due(told, now, estimate.called_at, estimate.ahead, queue.in_progress is not None)
             if decision is None:
                 continue
-            actions: list[Action] = [
-                Appointment.wait_promised_at.set(now + timedelta(minutes=decision.minutes)),
-                Appointment.wait_updates.set(told.updates + (1 if decision.text == "update" else 0)),
-                Appointment.wait_next_texted.set(decision.next or told.next),
-            ]
-            condition = _unchanged(Appointment.wait_promised_at, appointment.wait_promised_at)
-            condition &= _unchanged(Appointment.wait_updates, appointment.wait_updates)
-            condition &= _unchanged(Appointment.wait_next_texted, appointment.wait_next_texted)
-            if self._claim(appointment, actions, condition):
-                sent += self._send(appointment, wait_text(clinic.name, decision), f"wait_{decision.text}")
+            try:
+                clinic_day.claim_wait_text(
+                    appointment,
+                    promised_at=now + timedelta(minutes=decision.minutes),
+                    updates=told.updates + (1 if decision.text == "update" else 0),
+                    next_texted=decision.next or told.next,
+                )
+            except AlreadyClaimed:
+                continue  # another refresh texted this patient just now
+            sent += self._send(appointment, wait_text(clinic.name, decision), f"wait_{decision.text}")
         return sent
 
     def _text_at_home(self, clinic: Clinic, queue: ProviderQueue, now: datetime) -> int:
@@ -166,25 +148,16 @@ class WaitingService:
             quiet_now = quiet is not None and quiet.contains(now, appointment.timezone or clinic.timezone)
             if not late_text_due(step, last_step, texts, quiet_now):
                 continue
-            actions: list[Action] = [Appointment.late_step.set(step), Appointment.late_texts.set(texts + 1)]
-            condition = _unchanged(Appointment.late_step, appointment.late_step)
-            condition &= _unchanged(Appointment.late_texts, appointment.late_texts)
-            if self._claim(appointment, actions, condition):
-                provider = None if queue.provider == UNASSIGNED else queue.provider
-                sent += self._send(appointment, late_text(clinic.name, provider, queue.lag), "running_late")
+            try:
+                clinic_day.claim_late_text(appointment, step=step, texts=texts + 1)
+            except AlreadyClaimed:
+                continue  # another refresh texted this patient just now
+            provider = None if queue.provider == UNASSIGNED else queue.provider
+            sent += self._send(appointment, late_text(clinic.name, provider, queue.lag), "running_late")
         return sent
 
-    def _claim(self, appointment: Appointment, actions: list[Action], condition: Condition) -> bool:
-        try:
-            appointment.update(actions=actions, condition=condition)
-        except UpdateError as e:
-            if e.cause_response_code == "ConditionalCheckFailedException":
-                return False  # another refresh texted this patient just now
-            raise
-        return True
-
     def _send(self, appointment: Appointment, body: str, kind: str) -> int:
-        patient = Patient.get(appointment.clinic_id, appointment.patient_id)
+        patient = clinic_day.patient(appointment.clinic_id, appointment.patient_id)
         extra = {"clinic_id": appointment.clinic_id, "appointment_id": appointment.appointment_id, "kind": kind}
         if not patient.phone:
             logger.info("waiting text not sent", extra={**extra, "reason": "no_phone"})
@@ -198,8 +171,3 @@ class WaitingService:
         logger.info("waiting text sent", extra=extra)
         count("WaitingTextsSent", channel="sms")
         return 1
-
-
-def _unchanged(attribute: Any, old: Any) -> Condition:
-    condition: Condition = attribute.does_not_exist() if old is None else attribute == old
-    return condition
