@@ -15,7 +15,7 @@ from typing import Any
 
 from chalicelib.clock import Clock
 from chalicelib.observability import count, logger
-from chalicelib.store.models import EmailSuppression
+from chalicelib.store import deliveries
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def address_hash(address: str) -> str:
 
 def undeliverable(address: str) -> bool:
     """Whether CareCue stopped emailing `address`. One strongly consistent read: a bounce is honoured at once."""
-    return EmailSuppression.count(address_hash(address), consistent_read=True, limit=1) > 0
+    return deliveries.address_suppressed(address_hash(address))
 
 
 def parse_feedback(message: str) -> Feedback:
@@ -66,9 +66,7 @@ class EmailFeedback:
     def record(self, message: str) -> Feedback:
         feedback = parse_feedback(message)
         for address in feedback.addresses:
-            EmailSuppression(
-                address_hash(address), reason=feedback.kind, detail=feedback.detail, recorded_at=self._clock.now()
-            ).save()
+            deliveries.suppress_address(address_hash(address), feedback.kind, feedback.detail, self._clock.now())
         if feedback.addresses:
             count("EmailAddressesSuppressed", channel="email", value=len(feedback.addresses))
         # Never the address itself: it is patient data.

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pynamodb.exceptions import DoesNotExist
-
 from chalicelib.delivery.dispatch import DeliveryRequest
 from chalicelib.delivery.preparation import NotSending, Ready
 from chalicelib.messages.templates import Message
 from chalicelib.planning.appointment_reminders import Channel, Kind, Status
-from chalicelib.store import reads
+from chalicelib.store import deliveries, reads
 from chalicelib.store.models import Appointment, Clinic, Patient, Reminder
 from chalicelib.timezones import local_time
 
@@ -34,9 +32,8 @@ class AppointmentMessages:
         return keys
 
     def prepare(self, request: DeliveryRequest, reminder: Reminder) -> Ready | NotSending:
-        try:
-            appointment = reads.get(Appointment, request.clinic_id, request.owner_id)
-        except DoesNotExist:
+        appointment = deliveries.appointment(request.clinic_id, request.owner_id)
+        if appointment is None:
             return NotSending("stale", "appointment_gone")
         if appointment.version != request.version:
             # A newer timer (or a cancel) owns this reminder now.
@@ -44,8 +41,8 @@ class AppointmentMessages:
         expected_status = "cancelled" if reminder.kind == Kind.CANCELLATION_NOTICE else "booked"
         if appointment.status != expected_status:
             return NotSending("skipped", f"appointment_{appointment.status}", Status.CANCELLED)
-        clinic = reads.get(Clinic, request.clinic_id)
-        patient = reads.get(Patient, request.clinic_id, appointment.patient_id)
+        clinic = deliveries.clinic(request.clinic_id)
+        patient = deliveries.patient(request.clinic_id, appointment.patient_id)
         channel = Channel(reminder.channel)
         address = patient.phone if channel is Channel.SMS else patient.email
         if not address:

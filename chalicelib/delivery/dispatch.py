@@ -3,16 +3,19 @@
 The timer (or the API call) that asks for a send is trusted for nothing but ids: the reminder's owner is
 reloaded (for an appointment: `appointment_messages`) and the message goes out only if the owner still wants
 it at the version the timer was armed for, the clinic is active, and the patient has a contact for the
-channel. A conditional write claims the occurrence before the
-channel is called, so a second invocation for the same occurrence sends nothing. A claim carries a lease: if
+channel. The occurrence is claimed before the channel is called, so a second invocation for the same
+occurrence sends nothing (how the claim is written: `chalicelib.store.deliveries`). A claim carries a lease: if
 the function dies between claim and send, a retry after the lease sends; if it dies after SNS/SES accepted
 the message but before the record is written, a retry after the lease sends again. That window is the one
-place a patient can get a message twice, and it is milliseconds wide.
+place a patient can get a message twice, and it is milliseconds wide. The reminder is marked sent only at the
+version the send was for, so one moved while its message was on the way still goes at its new time.
 
 Before the claim, a clinic whose estimated cost this month has reached its spend cap is skipped (`spend_cap`).
 After the claim, the message is counted in the clinic's monthly usage (`chalicelib.usage.meter`) with a write
 that holds only while the month is under the cap, so racing sends cannot overshoot it; a send the channel
-refuses is taken off the count again.
+refuses is taken off the count again. A usage write DynamoDB refuses does not hold the reminder back.
+
+Everything a send reads first is fetched in one round trip (`chalicelib.store.reads`).
 """
 
 from __future__ import annotations
@@ -23,19 +26,18 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
-from pynamodb.expressions.update import Action
 
 from chalicelib.channels.email import EmailChannel
 from chalicelib.channels.sms import SmsChannel
 from chalicelib.clock import Clock, iso_utc, to_utc
 from chalicelib.delivery.preparation import NotSending, OwnerMessages
-from chalicelib.errors import ChannelError
+from chalicelib.errors import AlreadyClaimed, ChannelError, StaleVersion
 from chalicelib.messages.templates import Message
 from chalicelib.observability import count, logger, metrics
 from chalicelib.planning.appointment_reminders import Channel, Status
-from chalicelib.store import reads
-from chalicelib.store.models import Clinic, Delivery, Reminder, Usage
+from chalicelib.store import deliveries, reads
+from chalicelib.store import usage as usage_store
+from chalicelib.store.models import Clinic, Reminder, Usage
 from chalicelib.usage.meter import UsageMeter
 from chalicelib.usage.pricing import Charge, billing_month
 
@@ -104,9 +106,8 @@ class Dispatcher:
         return keys
 
     def _deliver(self, request: DeliveryRequest) -> Outcome:
-        try:
-            reminder = reads.get(Reminder, request.owner_id, request.reminder_id)
-        except DoesNotExist:
+        reminder = deliveries.reminder(request.owner_id, request.reminder_id)
+        if reminder is None:
             return self._log(request, Outcome("stale", "reminder_gone"))
         if reminder.status == Status.SENT:
             return self._log(request, Outcome("duplicate", "already_sent"))
@@ -177,56 +178,39 @@ class Dispatcher:
             ".quiet",
             request.patient_id,
         )
-        reminder.update(
-            actions=[
-                Reminder.send_at.set(until),
-                Reminder.reason.set("deferred_quiet_hours"),
-                # The reconciler looks for this name: the original schedule deleted itself when it fired.
-                Reminder.schedule_name.set(timer.name),
-                Reminder.updated_at.set(self._clock.now()),
-            ]
-        )
+        # The reconciler looks for the timer's name: the original schedule deleted itself when it fired.
+        deliveries.defer(reminder, until, "deferred_quiet_hours", timer.name, self._clock.now())
         self._timers.arm(timer)
         count("RemindersDeferred", channel=reminder.channel)
         return self._log(request, Outcome("deferred", "quiet_hours"), until=iso_utc(until))
 
     def _claim(self, request: DeliveryRequest, channel: Channel) -> bool:
         now = self._clock.now()
-        delivery = Delivery(request.reminder_key, iso_utc(request.occurrence))
-        claimable = Delivery.reminder_key.does_not_exist() | (
-            Delivery.status.is_in("claimed", "retrying") & (Delivery.lease_until <= now)
-        )
         try:
-            delivery.update(
-                actions=[
-                    Delivery.clinic_id.set(request.clinic_id),
-                    Delivery.channel.set(channel.value),
-                    Delivery.status.set("claimed"),
-                    Delivery.claimed_at.set(now),
-                    Delivery.lease_until.set(now + CLAIM_LEASE),
-                    Delivery.attempts.add(1),
-                    Delivery.expires_at.set(now + DELIVERY_RETENTION),
-                ],
-                condition=claimable,
+            deliveries.claim(
+                request.reminder_key,
+                iso_utc(request.occurrence),
+                clinic_id=request.clinic_id,
+                channel=channel.value,
+                now=now,
+                lease_until=now + CLAIM_LEASE,
+                expires_at=now + DELIVERY_RETENTION,
             )
-        except UpdateError as e:
-            if e.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
+        except AlreadyClaimed:
+            return False
         return True
 
     def _record_sent(self, request: DeliveryRequest, reminder: Reminder, message_id: str, charge: Charge) -> Outcome:
         now = self._clock.now()
         lateness = max(0.0, (now - to_utc(request.occurrence)).total_seconds())
-        sent: list[Action] = [
-            Delivery.status.set("sent"),
-            Delivery.message_id.set(message_id),
-            Delivery.sent_at.set(now),
-            Delivery.lateness_seconds.set(lateness),
-        ]
-        if charge.channel is Channel.SMS:
-            sent.append(Delivery.sms_segments.set(charge.sms_segments))
-        Delivery(request.reminder_key, iso_utc(request.occurrence)).update(actions=sent)
+        deliveries.record_sent(
+            request.reminder_key,
+            iso_utc(request.occurrence),
+            message_id=message_id,
+            sent_at=now,
+            lateness_seconds=lateness,
+            sms_segments=charge.sms_segments if charge.channel is Channel.SMS else None,
+        )
         self._mark_reminder_sent(request, reminder, now)
         count("RemindersSent", channel=reminder.channel)
         metrics.add_metric(name="ReminderLatenessSeconds", unit=MetricUnit.Seconds, value=lateness)
@@ -236,33 +220,21 @@ class Dispatcher:
         """Only the plan that was sent is marked sent: if the appointment was moved while the message was on its
         way, the reminder now stands for the new time (a newer version) and must still go out then."""
         try:
-            reminder.update(
-                actions=[
-                    Reminder.status.set(Status.SENT.value),
-                    Reminder.sent_at.set(now),
-                    Reminder.reason.remove(),
-                    Reminder.updated_at.set(now),
-                ],
-                condition=(Reminder.owner_version == request.version) & (Reminder.status == Status.SCHEDULED.value),
-            )
-        except UpdateError as e:
-            if e.cause_response_code != "ConditionalCheckFailedException":
-                raise
+            deliveries.mark_sent_if_version(reminder, request.version, now)
+        except StaleVersion:
             logger.info("reminder changed while sending", extra={"owner_id": request.owner_id})
 
     def _fail(self, request: DeliveryRequest, reminder: Reminder, error: ChannelError) -> Outcome:
         now = self._clock.now()
-        delivery = Delivery(request.reminder_key, iso_utc(request.occurrence))
+        occurrence = iso_utc(request.occurrence)
         reason = f"{reminder.channel}_{error.code}"
         if not error.permanent:
             # Release the claim at once so the retry that follows this error may send.
-            delivery.update(actions=[Delivery.status.set("retrying"), Delivery.lease_until.set(now)])
+            deliveries.release_for_retry(request.reminder_key, occurrence, now)
             self._log(request, Outcome("failed", reason), transient=True)
             count("RemindersRetried", channel=reminder.channel)
             raise TransientSendError(reason) from error
-        delivery.update(
-            actions=[Delivery.status.set("failed"), Delivery.failure.set(reason), Delivery.permanent_failure.set(True)]
-        )
+        deliveries.record_failed(request.reminder_key, occurrence, reason)
         self._set_status(reminder, Status.FAILED, reason)
         count("RemindersFailed", channel=reminder.channel)
         return self._log(request, Outcome("failed", reason))
@@ -279,24 +251,24 @@ class Dispatcher:
         A usage table that refuses the write does not hold the reminder back: it is logged and counted
         (UsageNotMetered) for billing to reconcile from the deliveries table."""
         try:
-            return self._meter.reserve(clinic, at, charge)
-        except PynamoDBException as e:
-            logger.error("usage not metered", extra={"clinic_id": request.clinic_id, "code": e.cause_response_code})
+            with usage_store.refusals():
+                return self._meter.reserve(clinic, at, charge)
+        except usage_store.UsageNotCounted as e:
+            logger.error("usage not metered", extra={"clinic_id": request.clinic_id, "code": e.code})
             count("UsageNotMetered", channel=charge.channel.value)
             return True
 
     def _uncount(self, request: DeliveryRequest, at: datetime, charge: Charge) -> None:
         try:
-            self._meter.refund(request.clinic_id, at, charge)
-        except PynamoDBException as e:
-            logger.error("usage not refunded", extra={"clinic_id": request.clinic_id, "code": e.cause_response_code})
+            with usage_store.refusals():
+                self._meter.refund(request.clinic_id, at, charge)
+        except usage_store.UsageNotCounted as e:
+            logger.error("usage not refunded", extra={"clinic_id": request.clinic_id, "code": e.code})
             count("UsageNotRefunded", channel=charge.channel.value)
 
     def _settle_claim(self, request: DeliveryRequest, status: str, reason: str) -> None:
         """Ends a claim that sent nothing, so the record says why rather than waiting out its lease."""
-        Delivery(request.reminder_key, iso_utc(request.occurrence)).update(
-            actions=[Delivery.status.set(status), Delivery.failure.set(reason)]
-        )
+        deliveries.settle(request.reminder_key, iso_utc(request.occurrence), status, reason)
 
     def _skip_over_spend_cap(self, request: DeliveryRequest, reminder: Reminder) -> Outcome:
         count("SpendCapReached", channel=reminder.channel)
@@ -304,13 +276,7 @@ class Dispatcher:
         return self._skip(request, reminder, "spend_cap")
 
     def _set_status(self, reminder: Reminder, status: Status, reason: str) -> None:
-        reminder.update(
-            actions=[
-                Reminder.status.set(status.value),
-                Reminder.reason.set(reason),
-                Reminder.updated_at.set(self._clock.now()),
-            ]
-        )
+        deliveries.set_status(reminder, status.value, reason, self._clock.now())
 
     def _log(self, request: DeliveryRequest, outcome: Outcome, **extra: object) -> Outcome:
         logger.info(

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import DoesNotExist
-
 from chalicelib.clock import Clock, iso_utc
 from chalicelib.delivery.dispatch import Dispatcher, TransientSendError
 from chalicelib.delivery.fire import BadTimerEvent, parse_timer_event
@@ -23,6 +21,7 @@ from chalicelib.errors import TimerError
 from chalicelib.planning.appointment_reminders import Status
 from chalicelib.reconciling.reminders import ReminderReconciler
 from chalicelib.scheduling.timers import SCHEDULED_TIME, ReminderTimers, Timer
+from chalicelib.store import pending
 from chalicelib.store.models import Reminder
 
 if TYPE_CHECKING:
@@ -87,7 +86,7 @@ class DeadLetterRedrive:
                 # Not filled in: the occurrence is the reminder's planned time, as for the at() timer it came from.
                 event = {**event, "scheduled_time": iso_utc(_reminder(event).send_at)}
             request = parse_timer_event(event)
-        except (ValueError, BadTimerEvent, DoesNotExist, KeyError, TypeError):
+        except (ValueError, BadTimerEvent, _Gone, KeyError, TypeError):
             return "unreadable"
         now = self._clock.now()
         if request.occurrence > now:
@@ -106,9 +105,8 @@ class DeadLetterRedrive:
                 return "retry_later"
             return "rearmed"
         if now - request.occurrence > max_lateness:
-            try:
-                reminder = Reminder.get(request.owner_id, request.reminder_id, consistent_read=True)
-            except DoesNotExist:
+            reminder = pending.reminder(request.owner_id, request.reminder_id)
+            if reminder is None:
                 return "stale"
             if reminder.status != Status.SCHEDULED or reminder.send_at != request.occurrence:
                 return "stale"
@@ -119,5 +117,12 @@ class DeadLetterRedrive:
             return "retry_later"
 
 
+class _Gone(Exception):
+    """The event names a reminder that is not there: nothing to read its planned time from."""
+
+
 def _reminder(event: dict[str, Any]) -> Reminder:
-    return Reminder.get(str(event["owner_id"]), str(event["reminder_id"]), consistent_read=True)
+    reminder = pending.reminder(str(event["owner_id"]), str(event["reminder_id"]))
+    if reminder is None:
+        raise _Gone()
+    return reminder

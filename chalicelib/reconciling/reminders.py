@@ -2,12 +2,12 @@
 never armed (Scheduler refused it at booking) or was deleted by hand is re-armed from the reminders table, and a
 reminder whose time passed with nothing delivered is marked `missed` and counted, never sent late.
 
-It reads the reminders that are still `scheduled` through the `by-status` index (a query, not a scan of every
-reminder ever planned) and the stage's timers with one listing, then repairs only the differences. It sends
+It reads the reminders that are still `scheduled` (`chalicelib.store.pending`: a query of one index partition,
+not a scan) and the stage's timers with one listing, then repairs only the differences. It sends
 nothing itself: a re-armed timer goes through the fire path's claim like any other, so nothing goes out twice.
 
 Active medication regimens keep the names of their timers on the regimen: one whose timers are not all armed
-is armed again from its timing (a scan of the regimens table: small, one item per regimen).
+is armed again from its timing.
 
 Reminders the spend cap held back are released here too (`chalicelib.usage.release`) once their clinic is under
 its cap again, so a cap raised by hand in the console is honoured within the hour.
@@ -19,14 +19,13 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
-
 from chalicelib.clock import Clock, iso_utc
-from chalicelib.errors import TimerError
+from chalicelib.errors import StaleVersion, TimerError
 from chalicelib.observability import count, logger
 from chalicelib.planning.appointment_reminders import Status
 from chalicelib.scheduling.timers import RETRY_POLICY, ReminderTimers, Timer, schedule_name
-from chalicelib.store.models import Delivery, Reminder
+from chalicelib.store import pending
+from chalicelib.store.models import Reminder
 
 if TYPE_CHECKING:
     from chalicelib.regimens.service import RegimenTimers
@@ -69,7 +68,7 @@ class ReminderReconciler:
         now = self._clock.now()
         armed = self._timers.armed()
         result = Reconciliation()
-        for listed in Reminder.by_status.query(Status.SCHEDULED.value):
+        for listed in pending.scheduled():
             if listed.owner_type not in RECONCILED_OWNERS:
                 continue
             result.checked += 1
@@ -87,10 +86,8 @@ class ReminderReconciler:
         return result
 
     def _rearm_regimens(self, armed: set[str], result: Reconciliation) -> None:
-        from chalicelib.store.models import Regimen
-
         assert self._regimen_timers is not None
-        for regimen in Regimen.scan(Regimen.status == "active"):
+        for regimen in pending.active_regimens():
             if set(regimen.timers or []) <= armed:
                 continue
             try:
@@ -99,7 +96,7 @@ class ReminderReconciler:
                 logger.error("regimen timers not re-armed", extra={"regimen_id": regimen.regimen_id, "code": e.code})
                 result.rearm_failed += 1
                 continue
-            regimen.update(actions=[Regimen.timers.set([timer.name for timer in rearmed])])
+            pending.record_regimen_timers(regimen, [timer.name for timer in rearmed])
             logger.warning("regimen timers re-armed", extra={"regimen_id": regimen.regimen_id})
             count("TimersRearmed", channel="regimen")
             result.regimens_rearmed += 1
@@ -118,7 +115,7 @@ class ReminderReconciler:
 
     def _rearm(self, listed: Reminder, result: Reconciliation) -> None:
         # The index is eventually consistent: re-read before acting on what it said.
-        reminder = _current(listed)
+        reminder = pending.reminder(listed.owner_id, listed.reminder_id)
         if reminder is None or reminder.status != Status.SCHEDULED:
             return
         timer = Timer.for_reminder(reminder, reminder.send_at, _name_suffix(reminder))
@@ -136,20 +133,10 @@ class ReminderReconciler:
     def mark_missed(self, reminder: Reminder, reason: str) -> bool:
         """`scheduled` → `missed`, only if nothing changed it meanwhile; a send that comes later finds it missed
         and sends nothing."""
-        now = self._clock.now()
         try:
-            reminder.update(
-                actions=[
-                    Reminder.status.set(Status.MISSED.value),
-                    Reminder.reason.set(reason),
-                    Reminder.updated_at.set(now),
-                ],
-                condition=Reminder.status == Status.SCHEDULED.value,
-            )
-        except UpdateError as e:
-            if e.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
+            pending.mark_missed(reminder, reason, self._clock.now())
+        except StaleVersion:
+            return False
         logger.warning(
             "reminder missed",
             extra={"owner_id": reminder.owner_id, "reminder_id": reminder.reminder_id, "reason": reason},
@@ -159,18 +146,7 @@ class ReminderReconciler:
 
     def _delivery_started(self, reminder: Reminder) -> bool:
         """A claim or a record for the planned occurrence: a send is under way, failed, or done."""
-        try:
-            Delivery.get(f"{reminder.owner_id}/{reminder.reminder_id}", iso_utc(reminder.send_at), consistent_read=True)
-        except DoesNotExist:
-            return False
-        return True
-
-
-def _current(listed: Reminder) -> Reminder | None:
-    try:
-        return Reminder.get(listed.owner_id, listed.reminder_id, consistent_read=True)
-    except DoesNotExist:
-        return None
+        return pending.delivery_started(f"{reminder.owner_id}/{reminder.reminder_id}", iso_utc(reminder.send_at))
 
 
 def _name_suffix(reminder: Reminder) -> str:

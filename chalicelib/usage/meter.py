@@ -1,31 +1,26 @@
-"""Per-clinic monthly usage: every send is added to the clinic's `usage` item with one atomic ADD, made just
-before the message goes out and conditioned on the month still being under the clinic's spend cap.
+"""Per-clinic monthly usage: every send is counted in the clinic's month just before the message goes out,
+and only while the month is still under the clinic's spend cap (how: `chalicelib.store.usage`, one atomic
+conditional ADD).
 
 Counting before the send, conditionally, makes the cap hold under concurrency: two sends racing for the last
 room under the cap cannot both go, so a month overshoots its cap by at most the one message that crossed it. A
 send the channel then refuses is taken off again (`refund`), and a function that dies after the channel took
 the message has already counted it.
 
-ADD on a DynamoDB number is atomic and creates the item on first use, so concurrent fires for one clinic
-count every message without a read-modify-write race, and no month needs to be set up in advance. The cap
-itself lives on the clinic (`monthly_spend_cap_usd`): it is a setting of the clinic that an admin edits in
-the console next to its status, and it carries over from month to month; the usage item holds only counts.
+The cap itself lives on the clinic (`monthly_spend_cap_usd`): it is a setting of the clinic that an admin edits
+in the console next to its status, and it carries over from month to month; the usage item holds only counts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from pynamodb.exceptions import DoesNotExist, UpdateError
-from pynamodb.expressions.update import Action
 
 from chalicelib.observability import logger
 from chalicelib.planning.appointment_reminders import Channel
 from chalicelib.settings import PriceTable
-from chalicelib.store import reads
-from chalicelib.store.models import Clinic, Usage
+from chalicelib.store import usage as usage_store
+from chalicelib.store.models import Clinic
 from chalicelib.usage.pricing import Charge, billing_month, charge_for
 
 
@@ -59,46 +54,30 @@ class UsageMeter:
         cap = self.spend_cap(clinic)
         if cap <= 0:
             return False
-        under_cap = Usage.estimated_cost_usd.does_not_exist() | (Usage.estimated_cost_usd < cap)
-        try:
-            self._add(clinic.clinic_id, at, charge, 1, condition=under_cap)
-        except UpdateError as e:
-            if e.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return usage_store.add_under_cap(
+            clinic.clinic_id, billing_month(at), at, charge.cost_usd, cap, **_counts(charge)
+        )
 
     def record(self, clinic_id: str, at: datetime, charge: Charge) -> None:
         """Counts a message unconditionally (one sent outside the fire path, or a correction)."""
-        self._add(clinic_id, at, charge, 1)
+        usage_store.add(clinic_id, billing_month(at), at, charge.cost_usd, **_counts(charge))
 
     def refund(self, clinic_id: str, at: datetime, charge: Charge) -> None:
         """Takes back a reserved message the channel did not take."""
-        self._add(clinic_id, at, charge, -1)
-
-    def _add(self, clinic_id: str, at: datetime, charge: Charge, sign: int, condition: Any = None) -> None:
-        actions: list[Action] = [Usage.estimated_cost_usd.add(sign * charge.cost_usd), Usage.updated_at.set(at)]
-        if charge.channel is Channel.SMS:
-            actions += [Usage.sms_messages.add(sign), Usage.sms_segments.add(sign * charge.sms_segments)]
-        else:
-            actions.append(Usage.emails.add(sign))
-        Usage(clinic_id, billing_month(at)).update(actions=actions, condition=condition)
+        usage_store.take_back(clinic_id, billing_month(at), at, charge.cost_usd, **_counts(charge))
 
     def record_cap_skip(self, clinic_id: str, at: datetime) -> None:
-        Usage(clinic_id, billing_month(at)).update(actions=[Usage.spend_cap_skips.add(1), Usage.updated_at.set(at)])
+        usage_store.count_cap_skip(clinic_id, billing_month(at), at)
 
     def cap_reached(self, clinic: Clinic, at: datetime) -> bool:
         """True when the clinic's estimated cost this month has reached its cap: nothing more is sent."""
         return self.month(clinic, billing_month(at)).spend_cap_reached
 
     def for_clinic(self, clinic_id: str, month: str) -> MonthUsage:
-        return self.month(Clinic.get(clinic_id), month)
+        return self.month(usage_store.clinic(clinic_id), month)
 
     def month(self, clinic: Clinic, month: str) -> MonthUsage:
-        try:
-            usage = reads.get(Usage, clinic.clinic_id, month, consistent_read=False)
-        except DoesNotExist:
-            usage = Usage(clinic.clinic_id, month)
+        usage = usage_store.month_of(clinic.clinic_id, month)
         return MonthUsage(
             clinic_id=clinic.clinic_id,
             month=month,
@@ -119,3 +98,10 @@ class UsageMeter:
             logger.warning("spend cap ignored", extra={"clinic_id": clinic.clinic_id, "problem": "out of range"})
             return self._default_cap
         return float(cap)
+
+
+def _counts(charge: Charge) -> dict[str, int]:
+    """The counters one message adds to: its channel's only."""
+    if charge.channel is Channel.SMS:
+        return {"sms_messages": 1, "sms_segments": charge.sms_segments}
+    return {"emails": 1}

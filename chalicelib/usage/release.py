@@ -5,8 +5,9 @@ month began), its appointment reminders that were skipped for `spend_cap` and ar
 Release never sends. The released timer goes through the dispatcher like any other, which checks everything
 again at fire time (the appointment, quiet hours, opt-outs, the cap itself), so a release that turns out to be
 too generous costs nothing but a second `spend_cap` skip. Release is idempotent: a reminder is moved out of
-`skipped` by a conditional write, so a second run (or the CLI and the reconciler at once) finds nothing left
-to move, and the timer's name is fixed, so arming it again would only update the same schedule.
+`skipped` only if it is still held (`chalicelib.store.pending`), so a second run (or the CLI and the reconciler
+at once) finds nothing left to move, and the timer's name is fixed, so arming it again would only update the
+same schedule.
 
 Still of use: an appointment reminder whose appointment is still `booked` at the version the reminder was
 planned for, and a cancellation notice whose appointment is still `cancelled` at its version, in both cases for
@@ -15,8 +16,8 @@ future dose has its own timer) and the other notices (a late "you are booked" or
 that the released reminders, which name the current time, do not say).
 
 A released cancellation notice waits for the end of the patient's quiet hours (notices skip them at fire time,
-as news of something that just happened; a released one is late news). Candidates come from the `by-status`
-index (`skipped`, by send time, the last `LOOKBACK`), filtered to `spend_cap`: a query, not a scan.
+as news of something that just happened; a released one is late news). Candidates are the reminders `skipped`
+for `spend_cap` with a send time in the last `LOOKBACK`, as the store's index lists them.
 """
 
 from __future__ import annotations
@@ -27,15 +28,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
-from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
-
 from chalicelib.clinics.policy import MAX_OFFSET, clinic_policy
-from chalicelib.errors import TimerError
+from chalicelib.errors import StaleVersion, TimerError
 from chalicelib.planning.appointment_reminders import Kind, Status
 from chalicelib.planning.quiet_hours import defer_for_quiet_hours
 from chalicelib.scheduling.timers import Timer
+from chalicelib.store import pending
 from chalicelib.store.models import Appointment, Clinic, Reminder
 
 if TYPE_CHECKING:
@@ -80,7 +78,7 @@ class SpendCapRelease:
 
     def release_clinic(self, clinic_id: str) -> Release:
         """After an admin set a clinic's cap: its held reminders, if it is under the cap now."""
-        clinic = _clinic(clinic_id)
+        clinic = pending.clinic(clinic_id)
         if clinic is None or not self._may_send(clinic):
             return Release()
         return self._release(clinic, self._held(clinic_id))
@@ -92,7 +90,7 @@ class SpendCapRelease:
             by_clinic[reminder.clinic_id].append(reminder)
         result = Release()
         for clinic_id, held in sorted(by_clinic.items()):
-            clinic = _clinic(clinic_id)
+            clinic = pending.clinic(clinic_id)
             if clinic is not None and self._may_send(clinic):
                 result.add(self._release(clinic, held))
         return result
@@ -103,11 +101,8 @@ class SpendCapRelease:
 
     def _held(self, clinic_id: str | None = None) -> list[Reminder]:
         """Appointment messages skipped for the cap recently enough to be of use, as the index lists them."""
-        held = (Reminder.reason == SPEND_CAP) & (Reminder.owner_type == "appointment")
-        if clinic_id is not None:
-            held = held & (Reminder.clinic_id == clinic_id)
-        recent = Reminder.send_at >= self._clock.now() - LOOKBACK
-        return list(Reminder.by_status.query(Status.SKIPPED.value, recent, filter_condition=held))
+        since = self._clock.now() - LOOKBACK
+        return pending.skipped_since(since, reason=SPEND_CAP, owner_type="appointment", clinic_id=clinic_id)
 
     def _release(self, clinic: Clinic, held: Iterable[Reminder]) -> Release:
         fire_at = self._clock.now().replace(microsecond=0) + RELEASE_DELAY
@@ -119,9 +114,8 @@ class SpendCapRelease:
 
     def _release_one(self, clinic: Clinic, listed: Reminder, fire_at: datetime, result: Release) -> None:
         # The index is eventually consistent: what it listed is read again before anything is decided.
-        try:
-            reminder = Reminder.get(listed.owner_id, listed.reminder_id, consistent_read=True)
-        except DoesNotExist:
+        reminder = pending.reminder(listed.owner_id, listed.reminder_id)
+        if reminder is None:
             return
         appointment = self._of_use(reminder, fire_at)
         if appointment is None:
@@ -136,16 +130,15 @@ class SpendCapRelease:
                 return
             fire_at = due
         timer = Timer.for_reminder(reminder, fire_at, NAME_SUFFIX)
-        held = (Reminder.status == Status.SKIPPED.value) & (Reminder.reason == SPEND_CAP)
-        if not _move(reminder, Status.SCHEDULED, RELEASED, held, self._clock.now(), fire_at, timer.name):
+        held = (Status.SKIPPED.value, SPEND_CAP)
+        if not _move(reminder, held, Status.SCHEDULED, RELEASED, self._clock.now(), fire_at, timer.name):
             return  # someone else released (or changed) it first
         try:
             self._timers.arm(timer)
         except TimerError as e:
             # Held again rather than `scheduled` with no timer (which the reconciler would only mark missed):
             # the next run tries again.
-            released = (Reminder.status == Status.SCHEDULED.value) & (Reminder.reason == RELEASED)
-            _move(reminder, Status.SKIPPED, SPEND_CAP, released, self._clock.now())
+            _move(reminder, (Status.SCHEDULED.value, RELEASED), Status.SKIPPED, SPEND_CAP, self._clock.now())
             result.not_armed.append((reminder, e.code))
             return
         result.released.append(reminder)
@@ -154,9 +147,8 @@ class SpendCapRelease:
         """The reminder's appointment, if the reminder is still held and still of use to it."""
         if reminder.status != Status.SKIPPED or reminder.reason != SPEND_CAP or reminder.kind not in RELEASED_KINDS:
             return None
-        try:
-            appointment = Appointment.get(reminder.clinic_id, reminder.owner_id, consistent_read=True)
-        except DoesNotExist:
+        appointment = pending.appointment(reminder.clinic_id, reminder.owner_id)
+        if appointment is None:
             return None
         if (
             appointment.status == RELEASED_KINDS[reminder.kind]
@@ -169,33 +161,20 @@ class SpendCapRelease:
 
 def _move(
     reminder: Reminder,
+    was: tuple[str, str],
     status: Status,
     reason: str,
-    condition: Condition,
     now: datetime,
     send_at: datetime | None = None,
     schedule_name: str | None = None,
 ) -> bool:
-    """One conditional write of the reminder's status; False when the condition no longer holds."""
-    actions: list[Action] = [
-        Reminder.status.set(status.value),
-        Reminder.reason.set(reason),
-        Reminder.updated_at.set(now),
-    ]
-    if send_at is not None and schedule_name is not None:
-        # The reconciler finds the reminder's timer by this name; send_at is the occurrence the fire path keys on.
-        actions += [Reminder.send_at.set(send_at), Reminder.schedule_name.set(schedule_name)]
+    """One conditional write of the reminder's status, from the (status, reason) it `was`; False when it is no
+    longer that. With a send time and timer name: the reconciler finds the reminder's timer by this name, and
+    send_at is the occurrence the fire path keys on."""
     try:
-        reminder.update(actions=actions, condition=condition)
-    except UpdateError as e:
-        if e.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
+        pending.move(
+            reminder, was=was, status=status.value, reason=reason, now=now, send_at=send_at, schedule_name=schedule_name
+        )
+    except StaleVersion:
+        return False
     return True
-
-
-def _clinic(clinic_id: str) -> Clinic | None:
-    try:
-        return Clinic.get(clinic_id, consistent_read=True)
-    except DoesNotExist:
-        return None

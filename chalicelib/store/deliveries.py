@@ -1,0 +1,182 @@
+"""The storage side of sending one reminder occurrence (`chalicelib.delivery.dispatch`): the reads a send makes,
+its claim and record in the deliveries table, the marks it leaves on the reminder, and the email addresses
+SES said are undeliverable.
+
+The claim is one conditional UpdateItem on the delivery keyed by the reminder (`{owner_id}/{reminder_id}`) and
+the occurrence (the scheduled time, ISO 8601 UTC). It holds when there is no item yet, or when the item is a
+claim (`claimed`, or `retrying` after a transient channel error) whose lease has run out; otherwise the write
+does nothing and the caller gets `AlreadyClaimed`. So of two invocations for one occurrence exactly one gets
+the claim, and a claim left by a function that died is taken over only after its lease. An UpdateItem rather
+than a PutItem: the attempts are counted with an ADD on the same item, and the record expires (TTL) when the
+caller says.
+
+The reminder's sent mark is conditioned on the owner version the send was for and on the reminder still being
+`scheduled`: a reminder moved while its message was on the way stands for the new time (a newer version) and
+stays `scheduled`; the caller gets `StaleVersion` and the write did nothing.
+
+The first reads go through `reads.get`, so what `reads.prefetched` fetched in the send's one BatchGetItem is
+handed out here without another round trip.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.update import Action
+
+from chalicelib.errors import AlreadyClaimed, StaleVersion
+from chalicelib.planning.appointment_reminders import Status
+from chalicelib.store import reads
+from chalicelib.store.models import Appointment, Clinic, Delivery, EmailSuppression, Patient, Reminder
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+# --- the reads of a send (prefetched when the dispatcher asked for them) ------------------------------------
+
+
+def reminder(owner_id: str, reminder_id: str) -> Reminder | None:
+    try:
+        return reads.get(Reminder, owner_id, reminder_id)
+    except DoesNotExist:
+        return None
+
+
+def appointment(clinic_id: str, appointment_id: str) -> Appointment | None:
+    try:
+        return reads.get(Appointment, clinic_id, appointment_id)
+    except DoesNotExist:
+        return None
+
+
+def clinic(clinic_id: str) -> Clinic:
+    """The clinic; `Clinic.DoesNotExist` propagates (a send for a clinic that is gone is an error, not a skip)."""
+    return reads.get(Clinic, clinic_id)
+
+
+def patient(clinic_id: str, patient_id: str) -> Patient:
+    """The patient; `Patient.DoesNotExist` propagates, as for the clinic."""
+    return reads.get(Patient, clinic_id, patient_id)
+
+
+# --- the delivery item: claim, then one record of how it ended ----------------------------------------------
+
+
+def claim(
+    reminder_key: str,
+    occurrence: str,
+    *,
+    clinic_id: str,
+    channel: str,
+    now: datetime,
+    lease_until: datetime,
+    expires_at: datetime,
+) -> None:
+    """Claims the occurrence for this invocation; `AlreadyClaimed` when another holds it or has sent it."""
+    claimable = Delivery.reminder_key.does_not_exist() | (
+        Delivery.status.is_in("claimed", "retrying") & (Delivery.lease_until <= now)
+    )
+    try:
+        Delivery(reminder_key, occurrence).update(
+            actions=[
+                Delivery.clinic_id.set(clinic_id),
+                Delivery.channel.set(channel),
+                Delivery.status.set("claimed"),
+                Delivery.claimed_at.set(now),
+                Delivery.lease_until.set(lease_until),
+                Delivery.attempts.add(1),
+                Delivery.expires_at.set(expires_at),
+            ],
+            condition=claimable,
+        )
+    except UpdateError as e:
+        if e.cause_response_code == _CONDITION_FAILED:
+            raise AlreadyClaimed() from e
+        raise
+
+
+def record_sent(
+    reminder_key: str,
+    occurrence: str,
+    *,
+    message_id: str,
+    sent_at: datetime,
+    lateness_seconds: float,
+    sms_segments: int | None = None,
+) -> None:
+    """The channel took the message: the claim becomes the record (`sms_segments` only for an SMS)."""
+    sent: list[Action] = [
+        Delivery.status.set("sent"),
+        Delivery.message_id.set(message_id),
+        Delivery.sent_at.set(sent_at),
+        Delivery.lateness_seconds.set(lateness_seconds),
+    ]
+    if sms_segments is not None:
+        sent.append(Delivery.sms_segments.set(sms_segments))
+    Delivery(reminder_key, occurrence).update(actions=sent)
+
+
+def release_for_retry(reminder_key: str, occurrence: str, now: datetime) -> None:
+    """Ends the lease now, so the retry that follows a transient channel error may claim and send."""
+    Delivery(reminder_key, occurrence).update(actions=[Delivery.status.set("retrying"), Delivery.lease_until.set(now)])
+
+
+def record_failed(reminder_key: str, occurrence: str, reason: str) -> None:
+    """The channel refused the message for good."""
+    Delivery(reminder_key, occurrence).update(
+        actions=[Delivery.status.set("failed"), Delivery.failure.set(reason), Delivery.permanent_failure.set(True)]
+    )
+
+
+def settle(reminder_key: str, occurrence: str, status: str, reason: str) -> None:
+    """Ends a claim that sent nothing, with why."""
+    Delivery(reminder_key, occurrence).update(actions=[Delivery.status.set(status), Delivery.failure.set(reason)])
+
+
+# --- the marks a send leaves on its reminder (each updates `reminder` in place) ------------------------------
+
+
+def mark_sent_if_version(reminder: Reminder, version: int, now: datetime) -> None:
+    """`scheduled` → `sent`, only at `version`; `StaleVersion` when the reminder changed meanwhile."""
+    try:
+        reminder.update(
+            actions=[
+                Reminder.status.set(Status.SENT.value),
+                Reminder.sent_at.set(now),
+                Reminder.reason.remove(),
+                Reminder.updated_at.set(now),
+            ],
+            condition=(Reminder.owner_version == version) & (Reminder.status == Status.SCHEDULED.value),
+        )
+    except UpdateError as e:
+        if e.cause_response_code == _CONDITION_FAILED:
+            raise StaleVersion("reminder") from e
+        raise
+
+
+def set_status(reminder: Reminder, status: str, reason: str, now: datetime) -> None:
+    reminder.update(actions=[Reminder.status.set(status), Reminder.reason.set(reason), Reminder.updated_at.set(now)])
+
+
+def defer(reminder: Reminder, until: datetime, reason: str, schedule_name: str, now: datetime) -> None:
+    """The reminder now waits until `until` under the timer `schedule_name` (the reconciler looks for it)."""
+    reminder.update(
+        actions=[
+            Reminder.send_at.set(until),
+            Reminder.reason.set(reason),
+            Reminder.schedule_name.set(schedule_name),
+            Reminder.updated_at.set(now),
+        ]
+    )
+
+
+# --- email addresses SES said are undeliverable, by the hash of the address ---------------------------------
+
+
+def address_suppressed(address_hash: str) -> bool:
+    """One strongly consistent read, so a bounce is honoured at once."""
+    return EmailSuppression.count(address_hash, consistent_read=True, limit=1) > 0
+
+
+def suppress_address(address_hash: str, reason: str, detail: str | None, recorded_at: datetime) -> None:
+    EmailSuppression(address_hash, reason=reason, detail=detail, recorded_at=recorded_at).save()

@@ -1,0 +1,143 @@
+"""The monthly usage counters (`chalicelib.usage.meter` decides what to count): one `usage` item per clinic and
+calendar month (UTC), every counter grown by an atomic ADD.
+
+ADD on a DynamoDB number is atomic and creates the item on first use, so concurrent sends for one clinic count
+every message without a read-modify-write race, and no month needs to be set up in advance. The ADD made just
+before a send is conditioned on the month's estimated cost being under the cap (or not there yet): of two sends
+racing for the last room under the cap only one is counted, and the other's write does nothing. Taking a count
+back off is the same ADD with negated amounts, unconditioned. Only the counters of the message's channel are
+touched (an SMS adds to `sms_messages` and `sms_segments`, an email to `emails`).
+
+A write DynamoDB refuses for any other reason (throttled past botocore's retries, say) is a PynamoDB error;
+a caller that must not be held back by one runs the write under `refusals()`, which turns it into
+`UsageNotCounted`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import datetime
+
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+
+from chalicelib.errors import CareCueError
+from chalicelib.store import reads
+from chalicelib.store.models import Clinic, Usage
+
+
+class UsageNotCounted(CareCueError):
+    """DynamoDB refused a usage write; `code` is its error code when it gave one."""
+
+    def __init__(self, code: str | None) -> None:
+        self.code = code
+        super().__init__(f"usage write refused: {code}")
+
+
+@contextlib.contextmanager
+def refusals() -> Iterator[None]:
+    """Any PynamoDB error raised inside becomes `UsageNotCounted`, with DynamoDB's code."""
+    try:
+        yield
+    except PynamoDBException as e:
+        raise UsageNotCounted(e.cause_response_code) from e
+
+
+def add(
+    clinic_id: str,
+    month: str,
+    at: datetime,
+    cost_usd: float,
+    *,
+    sms_messages: int | None = None,
+    sms_segments: int | None = None,
+    emails: int | None = None,
+) -> None:
+    """Adds to the month's counters unconditionally; a counter left None is not touched."""
+    _add(clinic_id, month, at, cost_usd, sms_messages, sms_segments, emails, None)
+
+
+def add_under_cap(
+    clinic_id: str,
+    month: str,
+    at: datetime,
+    cost_usd: float,
+    cap_usd: float,
+    *,
+    sms_messages: int | None = None,
+    sms_segments: int | None = None,
+    emails: int | None = None,
+) -> bool:
+    """Adds as `add` if the month's estimated cost is still under `cap_usd`; False, with nothing added, if not."""
+    under_cap = Usage.estimated_cost_usd.does_not_exist() | (Usage.estimated_cost_usd < cap_usd)
+    try:
+        _add(clinic_id, month, at, cost_usd, sms_messages, sms_segments, emails, under_cap)
+    except UpdateError as e:
+        if e.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def take_back(
+    clinic_id: str,
+    month: str,
+    at: datetime,
+    cost_usd: float,
+    *,
+    sms_messages: int | None = None,
+    sms_segments: int | None = None,
+    emails: int | None = None,
+) -> None:
+    """Takes amounts counted by `add_under_cap` (or `add`) back off the month."""
+    _add(
+        clinic_id,
+        month,
+        at,
+        -cost_usd,
+        None if sms_messages is None else -sms_messages,
+        None if sms_segments is None else -sms_segments,
+        None if emails is None else -emails,
+        None,
+    )
+
+
+def _add(
+    clinic_id: str,
+    month: str,
+    at: datetime,
+    cost_usd: float,
+    sms_messages: int | None,
+    sms_segments: int | None,
+    emails: int | None,
+    condition: Condition | None,
+) -> None:
+    actions: list[Action] = [Usage.estimated_cost_usd.add(cost_usd), Usage.updated_at.set(at)]
+    if sms_messages is not None:
+        actions.append(Usage.sms_messages.add(sms_messages))
+    if sms_segments is not None:
+        actions.append(Usage.sms_segments.add(sms_segments))
+    if emails is not None:
+        actions.append(Usage.emails.add(emails))
+    Usage(clinic_id, month).update(actions=actions, condition=condition)
+
+
+def count_cap_skip(clinic_id: str, month: str, at: datetime) -> None:
+    """One more reminder the cap held back this month."""
+    Usage(clinic_id, month).update(actions=[Usage.spend_cap_skips.add(1), Usage.updated_at.set(at)])
+
+
+def month_of(clinic_id: str, month: str) -> Usage:
+    """The month's counters (prefetched on the fire path), read eventually consistent; all zero before the first
+    message of the month."""
+    try:
+        return reads.get(Usage, clinic_id, month, consistent_read=False)
+    except DoesNotExist:
+        return Usage(clinic_id, month)
+
+
+def clinic(clinic_id: str) -> Clinic:
+    """The clinic whose usage is asked for; `Clinic.DoesNotExist` propagates."""
+    return Clinic.get(clinic_id)
