@@ -24,19 +24,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.appointments.request import AppointmentChange, NewAppointment
 from chalicelib.appointments.service import AppointmentService, external_appointment_id
 from chalicelib.clock import Clock, iso_utc, to_utc
-from chalicelib.errors import CareCueError, Conflict, NotFound, PayloadTooLarge, SignatureMismatch, SignatureRejected
+from chalicelib.errors import (
+    CareCueError,
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    SignatureMismatch,
+    SignatureRejected,
+    StaleVersion,
+)
 from chalicelib.intake.context import ProviderContext
 from chalicelib.intake.credentials import WebhookCredentials
 from chalicelib.intake.events import BookingEvent, EventKind, Ignored, WebhookRequest
 from chalicelib.intake.lookups import BookingLookups
 from chalicelib.intake.providers import ADAPTERS, Adapter
 from chalicelib.observability import logger
-from chalicelib.store.models import Appointment, BookingLink, Clinic
+from chalicelib.store import appointments as stored_appointments
+from chalicelib.store import booking_links
+from chalicelib.store.clinics import find_clinic
+from chalicelib.store.models import Appointment, Clinic
 
 MAX_BODY_BYTES = 256 * 1024
 # Two deliveries of one booking racing each other: the loser re-reads; a third collision is left to the tool's retry.
@@ -93,10 +103,9 @@ class WebhookIntake:
             raise NotFound("booking tool")
         if len(request.body) > MAX_BODY_BYTES:
             raise PayloadTooLarge(MAX_BODY_BYTES)
-        try:
-            clinic = Clinic.get(clinic_id)
-        except DoesNotExist:
-            raise NotFound("clinic") from None
+        clinic = find_clinic(clinic_id)
+        if clinic is None:
+            raise NotFound("clinic")
         context = self._verified(adapter, provider, clinic, request)
         parsed = adapter.parse(request, context)
         if isinstance(parsed, Ignored):
@@ -191,53 +200,27 @@ class WebhookIntake:
 
     def _resolve(self, clinic_id: str, source: str, event: BookingEvent) -> tuple[str, str]:
         """The appointment a booking id belongs to, and the id it was first known by."""
-        link = _link(clinic_id, source, event.external_id)
+        link = booking_links.find_link(clinic_id, source, event.external_id)
         if link is not None:
             return link.appointment_id, link.root_external_id
         if event.previous_external_id is None:
             return external_appointment_id(clinic_id, source, event.external_id), event.external_id
-        previous = _link(clinic_id, source, event.previous_external_id)
+        previous = booking_links.find_link(clinic_id, source, event.previous_external_id)
         root = previous.root_external_id if previous is not None else event.previous_external_id
         appointment_id = external_appointment_id(clinic_id, source, root)
-        # Idempotent: a link only ever points at the appointment of the booking's first id.
-        BookingLink(
-            clinic_id,
-            _link_key(source, event.external_id),
-            appointment_id=appointment_id,
-            root_external_id=root,
-            created_at=self._clock.now(),
-        ).save()
+        booking_links.save_link(clinic_id, source, event.external_id, appointment_id, root, self._clock.now())
         return appointment_id, root
 
 
 def _remember_sequence(appointment: Appointment, sequence: int) -> None:
     try:
-        appointment.update(
-            actions=[Appointment.provider_sequence.set(sequence)],
-            condition=Appointment.version == appointment.version,
-        )
-    except UpdateError as e:
-        if e.cause_response_code == "ConditionalCheckFailedException":
-            raise Conflict("the appointment was changed by another request") from e  # re-read and retry
-        raise
+        booking_links.remember_sequence(appointment, sequence)
+    except StaleVersion as e:
+        raise Conflict("the appointment was changed by another request") from e  # re-read and retry
 
 
 def _find(clinic_id: str, appointment_id: str) -> Appointment | None:
-    try:
-        return Appointment.get(clinic_id, appointment_id, consistent_read=True)
-    except DoesNotExist:
-        return None
-
-
-def _link_key(source: str, external_id: str) -> str:
-    return f"{source}/{external_id}"
-
-
-def _link(clinic_id: str, source: str, external_id: str) -> BookingLink | None:
-    try:
-        return BookingLink.get(clinic_id, _link_key(source, external_id), consistent_read=True)
-    except DoesNotExist:
-        return None
+    return stored_appointments.find(clinic_id, appointment_id, consistent=True)
 
 
 def _result_body(applied: Applied) -> dict[str, Any]:
