@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-
 from chalicelib.appointments.request import AppointmentChange, NewAppointment
 from chalicelib.appointments.service import AppointmentService, external_appointment_id
 from chalicelib.clock import Clock, iso_utc, to_utc
