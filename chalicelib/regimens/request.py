@@ -171,6 +171,8 @@ def _disagreement(field: str, text: str, timing: DoseTiming) -> Notes:
     if timing.events:
         return []  # explicit dose instants have no daily rate to compare with
     stated, structured = stated_doses_per_day(text), doses_per_day(timing)
+    if timing.every is None and len(timing.weekdays) < 7:
+        structured = len(timing.times) / timing.every_days  # "four times daily on Mondays": a day it is taken
     if stated is None or abs(stated - structured) < 0.01:
         return []
     return [(field, f"says {stated:g} doses a day; the structured timing ({structured:g} a day) is followed")]

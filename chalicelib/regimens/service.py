@@ -427,7 +427,7 @@ def _consecutive(request: NewRegimen, zone: str, now: datetime) -> tuple[list[Do
                     if last is None
                     else f"its last dose was {local_time(last, zone):%Y-%m-%d}"
                 )
-                notes.append((where, f"is over ({when}): no reminder is armed for it"))
+                notes.append((_bound_path(where, timing), f"is over ({when}): no reminder is armed for it"))
             ends.append(end)
             steps.append(timing)
         open_ended = any(end is None for end in ends)
@@ -435,7 +435,24 @@ def _consecutive(request: NewRegimen, zone: str, now: datetime) -> tuple[list[Do
             path = request.path_of(group[ends.index(None)])
             where = f"{path}.repeat" if path == "timing" else f"{path}.timing.repeat"
             raise InvalidRequest(
-                [FieldProblem(f"{where}.boundsDuration", "is needed on every step of a taper but the last")]
+                [
+                    FieldProblem(
+                        f"{where}.boundsDuration",
+                        "is needed on every step of a taper but the last: without an end (boundsDuration, "
+                        "boundsPeriod.end or count) CareCue cannot tell when the next sequence starts",
+                    )
+                ]
             )
         previous_end = None if open_ended else max(end for end in ends if end is not None)
     return steps, notes
+
+
+def _bound_path(where: str, timing: DoseTiming) -> str:
+    """The element that ends an instruction, for a note that it is over."""
+    if timing.events:
+        return where.removesuffix(".repeat") + ".event"
+    if timing.bounds.end is not None:
+        return f"{where}.boundsPeriod.end"
+    if timing.bounds.duration is not None:
+        return f"{where}.boundsDuration"
+    return f"{where}.count"

@@ -256,8 +256,8 @@ def timing_from_json(data: dict[str, Any]) -> DoseTiming:
 # --- free text -----------------------------------------------------------------------------------------------
 
 _STATED_PER_DAY = (
-    (re.compile(r"\b(four times (a|per|each) day|q\.?i\.?d\.?)(\W|$)", re.I), 4.0),
-    (re.compile(r"\b(three times (a|per|each) day|thrice daily|t\.?i\.?d\.?)(\W|$)", re.I), 3.0),
+    (re.compile(r"\b(four times (a|per|each) day|four times daily|q\.?i\.?d\.?)(\W|$)", re.I), 4.0),
+    (re.compile(r"\b(three times (a|per|each) day|(three times|thrice) daily|t\.?i\.?d\.?)(\W|$)", re.I), 3.0),
     (re.compile(r"\b(twice (a|per|each) day|twice daily|two times (a|per) day|b\.?i\.?d\.?)(\W|$)", re.I), 2.0),
     (re.compile(r"\b(once (a|per|each) day|once daily|daily|q\.?d\.?)(\W|$)", re.I), 1.0),
 )
