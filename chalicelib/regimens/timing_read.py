@@ -156,7 +156,16 @@ def collect_timing(
     if not isinstance(repeat, dict):
         problems.append(FieldProblem(repeat_where, "must be an object"))
         return None
-    return _repeat(repeat, repeat_where, events, when_times, problems, notes, min_interval)
+    if repeat_where == f"{where}.repeat":
+        return _repeat(repeat, repeat_where, events, when_times, problems, notes, min_interval)
+    # A code's repeat is not in the request: what is said about it is said about the code.
+    found: list[FieldProblem] = []
+    said: Notes = []
+    timing = _repeat(repeat, repeat_where, events, when_times, found, said, min_interval)
+    problems.extend(FieldProblem(repeat_where, p.problem) for p in found)
+    if notes is not None:
+        notes.extend((repeat_where, note) for _, note in said)
+    return timing
 
 
 def _repeat(

@@ -393,3 +393,20 @@ def test_what_cannot_be_honoured_is_refused_by_path(clinic: Clinic) -> None:
         "medicationCodeableConcept",
         "dosageInstruction[0].timing.repeat.periodUnit",
     ]
+
+
+def test_the_clinics_minimum_interval_refuses_a_code_that_doses_more_often(clinic: Clinic) -> None:
+    settings = clinic.api.http.put(
+        "/v1/clinic", headers=clinic.keys.headers, body=json.dumps({"medication": {"min_interval_minutes": 240}})
+    )
+    assert settings.status_code == 200, settings.json_body
+    resource = with_contact(fixture("example1"))
+    resource["dosageInstruction"][0]["timing"]["code"]["coding"][0]["code"] = "Q2H"
+
+    response = clinic.post(resource)
+
+    assert fields_of(response) == ["dosageInstruction[0].timing.code"]
+    assert response.json_body["error"]["fields"][0]["problem"] == (
+        "doses must be at least 240 minutes apart, on whole minutes"
+    )
+    assert list(Regimen.scan()) == []
