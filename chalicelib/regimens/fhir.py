@@ -124,6 +124,9 @@ def parse_medication_request(
 def _status(value: Any, fields: _Fields, notes: Notes) -> str:
     if value is None:
         return "active"
+    if not isinstance(value, str):
+        fields.problem("status", f"must be one of {', '.join(_STATUS)}")
+        return "active"
     if value in ("draft", "unknown"):
         fields.problem("status", f"is {value}: only an active or on-hold order can be reminded of")
         return "active"
@@ -267,7 +270,8 @@ def _dispensed(dispense: Any, lines: list[Line], notes: Notes) -> int | None:
     quantity = dispense.get("quantity")
     value = quantity.get("value") if isinstance(quantity, dict) else None
     unit = _unit(quantity)
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 and unit in _COUNT_UNITS:
+    countable = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if countable and value > 0 and unit in _COUNT_UNITS:
         per_dose = _dose_quantity(lines[0][2], unit)
         supply = math.floor(value / per_dose)
         source = "dispenseRequest.quantity"

@@ -25,6 +25,7 @@ Choices, written down because FHIR leaves them open:
 from __future__ import annotations
 
 import calendar
+import math
 import re
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
@@ -108,6 +109,9 @@ _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01]
 MAX_DOSES_PER_DAY = 12
 MAX_COUNT = 2000
 MAX_EVENTS = 100
+MAX_SPAN = timedelta(days=3660)  # the longest duration read: ten years
+# Dates outside these years are typing errors, and far enough out they overflow a datetime in a zone.
+YEARS = range(1900, 2201)
 
 
 def parse_timing(
@@ -195,7 +199,7 @@ def _repeat(
     period = _positive(repeat, "period", where, problems)
     period_max = _positive(repeat, "periodMax", where, problems)
     unit = repeat.get("periodUnit")
-    if unit is not None and unit not in _UNIT:
+    if unit is not None and (not isinstance(unit, str) or unit not in _UNIT):
         problems.append(FieldProblem(f"{where}.periodUnit", "must be min, h, d or wk (s, mo and a are not supported)"))
         unit = None
     if period is not None and unit is None and "periodUnit" not in repeat:
@@ -412,7 +416,7 @@ def _offset(repeat: dict[str, Any], codes: list[Any], where: str, problems: list
     if not codes:
         problems.append(FieldProblem(f"{where}.offset", "needs when: the event it counts from"))
         return None
-    if any(code in _NO_OFFSET for code in codes):
+    if any(isinstance(code, str) and code in _NO_OFFSET for code in codes):
         problems.append(FieldProblem(f"{where}.offset", "cannot be given with when C, CM, CD or CV (FHIR tim-9)"))
         return None
     return value
@@ -472,9 +476,12 @@ def duration_of(value: Any) -> timedelta | None:
     amount = value.get("value")
     units = [u for u in (value.get("code"), value.get("unit")) if isinstance(u, str)]
     unit = next((u for u in units if u in _DURATION_UNIT), None)
-    if isinstance(amount, bool) or not isinstance(amount, int | float) or amount <= 0 or unit is None:
+    if isinstance(amount, bool) or not isinstance(amount, int | float) or unit is None:
         return None
-    return _DURATION_UNIT[unit] * amount
+    seconds = _DURATION_UNIT[unit].total_seconds() * amount
+    if not math.isfinite(seconds) or not 0 < seconds <= MAX_SPAN.total_seconds():
+        return None
+    return timedelta(seconds=seconds)
 
 
 def _comparable(a: datetime, b: datetime) -> bool:
@@ -506,6 +513,9 @@ def fhir_datetime(value: Any, where: str, problems: list[FieldProblem], *, end: 
     partial = _PARTIAL_DATE.match(value) if isinstance(value, str) else None
     if partial is not None:
         year, month, day = int(partial[1]), partial[2], partial[3]
+        if year not in YEARS:
+            problems.append(FieldProblem(where, f"must be a year from {YEARS[0]} to {YEARS[-1]}"))
+            return None
         try:
             if not end:
                 return datetime(year, int(month or 1), int(day or 1))
@@ -525,5 +535,8 @@ def fhir_datetime(value: Any, where: str, problems: list[FieldProblem], *, end: 
                 where, "must be a FHIR date (2027-03-01) or dateTime with a UTC offset (2027-03-01T08:00:00-05:00)"
             )
         )
+        return None
+    if moment.year not in YEARS:
+        problems.append(FieldProblem(where, f"must be a year from {YEARS[0]} to {YEARS[-1]}"))
         return None
     return moment
