@@ -268,10 +268,11 @@ def _dispensed(dispense: Any, lines: list[Line], notes: Notes) -> int | None:
     if not isinstance(dispense, dict) or not lines:
         return None
     quantity = dispense.get("quantity")
-    value = quantity.get("value") if isinstance(quantity, dict) else None
+    raw_value = quantity.get("value") if isinstance(quantity, dict) else None
+    countable = isinstance(raw_value, int | float) and not isinstance(raw_value, bool) and math.isfinite(raw_value)
+    value = float(raw_value) if countable else 0.0
     unit = _unit(quantity)
-    countable = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if countable and value > 0 and unit in _COUNT_UNITS:
+    if value > 0 and unit is not None and unit in _COUNT_UNITS:
         per_dose = _dose_quantity(lines[0][2], unit)
         supply = math.floor(value / per_dose)
         source = "dispenseRequest.quantity"
