@@ -269,8 +269,9 @@ def _dispensed(dispense: Any, lines: list[Line], notes: Notes) -> int | None:
         return None
     quantity = dispense.get("quantity")
     raw_value = quantity.get("value") if isinstance(quantity, dict) else None
-    countable = isinstance(raw_value, int | float) and not isinstance(raw_value, bool) and math.isfinite(raw_value)
-    value = float(raw_value) if countable else 0.0
+    value = 0.0
+    if isinstance(raw_value, int | float) and not isinstance(raw_value, bool) and math.isfinite(raw_value):
+        value = float(raw_value)
     unit = _unit(quantity)
     if value > 0 and unit is not None and unit in _COUNT_UNITS:
         per_dose = _dose_quantity(lines[0][2], unit)
