@@ -6,7 +6,7 @@ response where it applies.
 
 - `status`: active arms the reminders; on-hold creates the regimen paused; stopped, completed, cancelled and
   entered-in-error store it stopped with nothing armed (so a re-post of the same `id` finds it); draft and unknown
-  are refused: they are not an order to remind of. Absent (CareCue's own additions only): active.
+  are refused: they are not an order to remind of. Absent (FHIR requires it, CareCue does not): active.
 - `doNotPerform: true` and a `modifierExtension` are refused: they change what the order means.
 - `subject`: `Patient/{id}` with a CareCue patient id is that patient. Any other reference is the prescribing
   system's own id for the patient: it is kept as the patient's `external_ref`, so a later request with the same
