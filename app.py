@@ -329,8 +329,8 @@ def create_regimen() -> Response:
     from chalicelib.regimens.request import parse_new_regimen
     from chalicelib.store.models import Clinic
 
-    when_times = clinic_policy(Clinic.get(_clinic_id())).medication.when_times
-    request = parse_new_regimen(_body(), when_times)
+    medication = clinic_policy(Clinic.get(_clinic_id())).medication
+    request = parse_new_regimen(_body(), medication.when_times, medication.min_interval)
     view, created = services().regimens.create(_clinic_id(), request)
     return Response(view, status_code=201 if created else 200, headers=JSON)
 

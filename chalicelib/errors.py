@@ -63,6 +63,10 @@ class TimerError(CareCueError):
         super().__init__(code)
 
 
+class SchedulerUnavailable(CareCueError):
+    """Scheduler refused the timers a request needed, and the request was undone: the caller may retry."""
+
+
 class SignatureRejected(CareCueError):
     """A webhook whose signature is missing, wrong or too old: it did not come from the clinic's booking tool."""
 

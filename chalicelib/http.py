@@ -15,7 +15,9 @@ from chalicelib.errors import (
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
+    SchedulerUnavailable,
     SignatureRejected,
+    TimerError,
     UpstreamUnavailable,
 )
 from chalicelib.observability import logger
@@ -52,6 +54,13 @@ def to_response(error: CareCueError) -> Response:
         return Response(error_body("conflict", str(error)), status_code=409, headers=JSON)
     if isinstance(error, SignatureRejected):
         return Response(error_body("unauthorized", str(error)), status_code=401, headers=JSON)
+    if isinstance(error, SchedulerUnavailable):
+        return Response(error_body("scheduler_unavailable", str(error)), status_code=503, headers=JSON)
+    if isinstance(error, TimerError):
+        # A Scheduler failure a service did not undo itself: still the caller's to retry, never a 500.
+        logger.error("timer error reached the edge", extra={"code": error.code})
+        message = f"the reminder scheduler is unavailable ({error.code}): retry"
+        return Response(error_body("scheduler_unavailable", message), status_code=503, headers=JSON)
     if isinstance(error, UpstreamUnavailable):
         return Response(error_body("upstream_unavailable", str(error)), status_code=503, headers=JSON)
     logger.exception("unmapped domain error")

@@ -1,11 +1,13 @@
-"""Validation of regimen requests: CareCue's own JSON or a FHIR R4 MedicationRequest taken as is. Every problem
-is named by its field; an element CareCue does not support is refused by name, never ignored."""
+"""Validation of regimen requests: CareCue's own JSON, or (in `chalicelib.regimens.fhir`) a FHIR R4
+MedicationRequest taken as is. Every problem is named by its field. In CareCue's own JSON an unknown field is
+refused by name; what the two forms share (instructions, caregiver, supply, the notes on free texts) is here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 from chalicelib.appointments.request import (
@@ -15,7 +17,8 @@ from chalicelib.appointments.request import (
     decode_json_object,
 )
 from chalicelib.errors import FieldProblem, InvalidRequest
-from chalicelib.regimens.timing import DoseTiming, collect_timing, doses_per_day, stated_doses_per_day
+from chalicelib.regimens.timing import DoseTiming, doses_per_day, stated_doses_per_day
+from chalicelib.regimens.timing_read import DEFAULT_MIN_INTERVAL, Notes, collect_timing
 
 _OWN_FIELDS = {
     "patient_id",
@@ -27,16 +30,6 @@ _OWN_FIELDS = {
     "caregiver",
     "supply",
     "external_id",
-}
-_FHIR_FIELDS = {
-    "resourceType",
-    "id",
-    "status",
-    "intent",
-    "subject",
-    "medicationCodeableConcept",
-    "dosageInstruction",
-    "authoredOn",
 }
 _INSTRUCTION_FIELDS = {"sequence", "text", "patientInstruction", "timing"}
 _CAREGIVER_FIELDS = {"first_name", "phone", "email"}
@@ -59,17 +52,32 @@ class NewRegimen:
     instructions: list[DoseTiming]
     caregiver: Caregiver | None
     supply: int | None
-    # Where a free text disagrees with the structured timing: (field, what it says). The timing wins.
+    # What the caller should know: where a free text disagrees with the structured timing (the timing wins),
+    # what a FHIR resource said that CareCue read in a particular way or does not arm. (field, note)
     notes: tuple[tuple[str, str], ...] = ()
     # The caller's own id (or the MedicationRequest's `id`): sending the same regimen again creates it once.
     external_id: str | None = None
+    status: str = "active"  # active | paused | stopped: what the regimen is created as
+    # The prescribing system's reference to the patient (a FHIR subject CareCue does not know as its own id).
+    external_ref: str | None = None
+    # Per instruction: the request path it came from, and its FHIR Dosage.sequence (same sequence: together).
+    paths: tuple[str, ...] = ()
+    sequences: tuple[int | None, ...] = ()
+
+    def path_of(self, index: int) -> str:
+        return self.paths[index] if index < len(self.paths) else f"instructions[{index}]"
 
 
-def parse_new_regimen(raw_body: bytes | None, when_times: Mapping[str, time]) -> NewRegimen:
+def parse_new_regimen(
+    raw_body: bytes | None, when_times: Mapping[str, time], min_interval: timedelta = DEFAULT_MIN_INTERVAL
+) -> NewRegimen:
     body = decode_json_object(raw_body)
     fields = _Fields(body)
     if body.get("resourceType") == "MedicationRequest":
-        return _medication_request(body, fields, when_times)
+        # Imported here: the FHIR reader builds on this module's shared parts.
+        from chalicelib.regimens.fhir import parse_medication_request
+
+        return parse_medication_request(body, fields, when_times, min_interval)
     fields.reject_unknown(_OWN_FIELDS)
     patient_id, patient = _who(body, fields)
     medication = fields.text("medication", required=True)
@@ -82,50 +90,30 @@ def parse_new_regimen(raw_body: bytes | None, when_times: Mapping[str, time]) ->
         where = "timing"
     else:
         where = "instructions"
-    instructions = _instructions(raw_instructions, where, fields, when_times)
-    caregiver = _caregiver(body.get("caregiver"), fields)
-    supply = _supply(body.get("supply"), fields)
+    read = _instructions(raw_instructions, where, fields, when_times, min_interval)
+    instructions = [timing for _, _, timing in read]
+    caregiver = caregiver_of(body.get("caregiver"), fields)
+    supply = supply_of(body.get("supply"), fields)
     external_id = fields.text("external_id")
     fields.raise_if_any()
     assert medication is not None
-    notes = _disagreements(raw_instructions, where, instructions)
+    notes: Notes = []
+    if where != "timing":
+        notes = disagreements(read)
     if dose_text is not None and len(instructions) == 1:
         notes += _disagreement("dose", dose_text, instructions[0])
     return NewRegimen(
-        patient_id, patient, medication, dose_text, instructions, caregiver, supply, tuple(notes), external_id
-    )
-
-
-def _medication_request(body: dict[str, Any], fields: _Fields, when_times: Mapping[str, time]) -> NewRegimen:
-    fields.reject_unknown(_FHIR_FIELDS | {"patient", "caregiver", "supply"})
-    patient_id: str | None = None
-    patient: PatientDetails | None = None
-    subject = body.get("subject")
-    if subject is not None:
-        reference = subject.get("reference") if isinstance(subject, dict) else None
-        if not isinstance(reference, str) or not reference.startswith("Patient/") or "patient" in body:
-            fields.problem("subject.reference", "must be Patient/{patient id of this clinic}")
-        else:
-            patient_id = reference.removeprefix("Patient/")
-    else:
-        patient = _parse_patient(body.get("patient"), fields)
-    concept = body.get("medicationCodeableConcept")
-    medication = concept.get("text") if isinstance(concept, dict) else None
-    if not isinstance(medication, str) or not medication.strip():
-        fields.problem("medicationCodeableConcept.text", "is required (the medication's display name)")
-        medication = None
-    raw = body.get("dosageInstruction")
-    instructions = _instructions(raw, "dosageInstruction", fields, when_times)
-    texts = [i.get("text") for i in raw if isinstance(i, dict)] if isinstance(raw, list) else []
-    dose_text = next((t for t in texts if isinstance(t, str) and t.strip()), None)
-    caregiver = _caregiver(body.get("caregiver"), fields)
-    supply = _supply(body.get("supply"), fields)
-    fields.raise_if_any()
-    assert medication is not None
-    notes = tuple(_disagreements(raw, "dosageInstruction", instructions))
-    request_id = body.get("id") if isinstance(body.get("id"), str) and body.get("id") else None
-    return NewRegimen(
-        patient_id, patient, medication.strip()[:200], dose_text, instructions, caregiver, supply, notes, request_id
+        patient_id,
+        patient,
+        medication,
+        dose_text,
+        instructions,
+        caregiver,
+        supply,
+        tuple(notes),
+        external_id,
+        paths=tuple(path for path, _, _ in read),
+        sequences=tuple(None for _ in read),
     )
 
 
@@ -137,11 +125,14 @@ def _who(body: dict[str, Any], fields: _Fields) -> tuple[str | None, PatientDeta
     return None, _parse_patient(body.get("patient"), fields)
 
 
-def _instructions(raw: Any, where: str, fields: _Fields, when_times: Mapping[str, time]) -> list[DoseTiming]:
+def _instructions(
+    raw: Any, where: str, fields: _Fields, when_times: Mapping[str, time], min_interval: timedelta
+) -> list[tuple[str, Any, DoseTiming]]:
+    """(path, raw instruction, timing) of each instruction of CareCue's own JSON."""
     if not isinstance(raw, list) or not raw or len(raw) > MAX_INSTRUCTIONS:
         fields.problem(where, f"is required: a timing, or a list of 1 to {MAX_INSTRUCTIONS} dosage instructions")
         return []
-    found: list[DoseTiming] = []
+    found: list[tuple[str, Any, DoseTiming]] = []
     for index, item in enumerate(raw):
         path = where if where == "timing" else f"{where}[{index}]"
         if not isinstance(item, dict):
@@ -152,34 +143,42 @@ def _instructions(raw: Any, where: str, fields: _Fields, when_times: Mapping[str
                 fields.problems.append(FieldProblem(f"{path}.{name}", "is not supported by CareCue"))
         problems: list[FieldProblem] = []
         timing = collect_timing(
-            item.get("timing"), path if where == "timing" else f"{path}.timing", when_times, problems
+            item.get("timing"),
+            path if where == "timing" else f"{path}.timing",
+            when_times,
+            problems,
+            min_interval=min_interval,
         )
         fields.problems.extend(problems)
         if timing is not None and not problems:
-            found.append(timing)
+            found.append((path, item, timing))
     return found
 
 
-def _disagreements(raw: Any, where: str, instructions: list[DoseTiming]) -> list[tuple[str, str]]:
-    notes: list[tuple[str, str]] = []
-    if where == "timing" or not isinstance(raw, list):
-        return notes
-    for index, (item, timing) in enumerate(zip(raw, instructions, strict=False)):
+def disagreements(lines: list[tuple[str, Any, DoseTiming]]) -> Notes:
+    """Notes where an instruction's free text (text, patientInstruction) says another number of doses a day than
+    its structured timing. `lines`: (path, the raw instruction, its timing)."""
+    notes: Notes = []
+    for path, item, timing in lines:
         for name in ("text", "patientInstruction"):
             text = item.get(name) if isinstance(item, dict) else None
             if isinstance(text, str):
-                notes += _disagreement(f"{where}[{index}].{name}", text, timing)
+                notes += _disagreement(f"{path}.{name}", text, timing)
     return notes
 
 
-def _disagreement(field: str, text: str, timing: DoseTiming) -> list[tuple[str, str]]:
+def _disagreement(field: str, text: str, timing: DoseTiming) -> Notes:
+    if timing.events:
+        return []  # explicit dose instants have no daily rate to compare with
     stated, structured = stated_doses_per_day(text), doses_per_day(timing)
+    if timing.every is None and len(timing.weekdays) < 7:
+        structured = len(timing.times) / timing.every_days  # "four times daily on Mondays": a day it is taken
     if stated is None or abs(stated - structured) < 0.01:
         return []
     return [(field, f"says {stated:g} doses a day; the structured timing ({structured:g} a day) is followed")]
 
 
-def _caregiver(value: Any, parent: _Fields) -> Caregiver | None:
+def caregiver_of(value: Any, parent: _Fields) -> Caregiver | None:
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -198,7 +197,7 @@ def _caregiver(value: Any, parent: _Fields) -> Caregiver | None:
     return Caregiver(first, phone, email)
 
 
-def _supply(value: Any, fields: _Fields) -> int | None:
+def supply_of(value: Any, fields: _Fields) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:

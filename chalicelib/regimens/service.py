@@ -5,6 +5,19 @@ Timers: each dosage instruction gets Scheduler cron schedules in the patient's z
 its bounds, deleted by Scheduler after the end) when its pattern fits cron, else one one-time schedule for its
 next dose that arms the one after when it fires. Pausing or stopping disarms them all and raises the version,
 so a follow-up already armed for an earlier dose finds the regimen changed and sends nothing.
+
+Nothing half armed: the regimen is written first, with the names of the timers it is about to arm (were the
+function to die mid-way, the reconciler sees them missing and arms them), then they are armed. If Scheduler
+refuses one, every timer already armed is disarmed again and the regimen (and the patient made for it) is
+deleted: the answer is a 503 and nothing is left stored or armed, so the caller can simply retry (with its `id`
+/ `external_id`, a retry is idempotent anyway). A resume Scheduler refuses leaves the regimen as it was, paused,
+with nothing armed (503). A pause or stop is stored first; a timer Scheduler then fails to delete is logged and
+sends nothing when it fires, since the regimen's version has moved on.
+
+Instructions: those with the same FHIR `sequence` run together from the same start; each later sequence (every
+instruction of CareCue's own JSON) starts where the one before ends (a taper). An instruction whose last dose is
+already past (a 2015 prescription posted today) is stored, armed for nothing, and a note says so: the regimen is
+created (201) so a re-post finds it, rather than refusing a real prescription for being old.
 """
 
 from __future__ import annotations
@@ -20,7 +33,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.clinics.policy import clinic_policy
 from chalicelib.clock import Clock, iso_utc, to_utc
-from chalicelib.errors import Conflict, FieldProblem, InvalidRequest, NotFound
+from chalicelib.errors import Conflict, FieldProblem, InvalidRequest, NotFound, SchedulerUnavailable, TimerError
 from chalicelib.observability import logger
 from chalicelib.patients.records import new_patient
 from chalicelib.regimens.request import NewRegimen
@@ -28,10 +41,12 @@ from chalicelib.regimens.timing import (
     DoseTiming,
     cron_expressions,
     dose_times,
+    in_zone,
     last_dose,
     timing_from_json,
     timing_json,
 )
+from chalicelib.regimens.timing_read import Notes
 from chalicelib.store.models import Clinic, Dose, Patient, Regimen, transaction
 from chalicelib.timezones import local_time
 
@@ -66,14 +81,46 @@ def next_doses(regimen: Regimen, after: datetime, limit: int = 5) -> list[tuple[
     return sorted(found, key=lambda item: item[1])[:limit]
 
 
+@dataclass(frozen=True)
+class _Planned:
+    armed: Armed
+    event: dict[str, Any]
+    start: datetime | None = None  # a cron schedule's first and last day
+    end: datetime | None = None
+    due: datetime | None = None  # a chained link's dose
+
+
 class RegimenTimers:
     """Arms and disarms a regimen's dose timers (the names are stored on the regimen)."""
 
     def __init__(self, timers: ReminderTimers) -> None:
         self._timers = timers
 
+    def planned(self, regimen: Regimen, now: datetime) -> list[Armed]:
+        """The timers `arm` would arm now, without arming them."""
+        return [plan.armed for plan in self._plan(regimen, now)]
+
     def arm(self, regimen: Regimen, now: datetime) -> list[Armed]:
+        """Arms every timer of the regimen. If Scheduler refuses one, those already armed are disarmed again and
+        the TimerError raised: never half armed."""
         armed: list[Armed] = []
+        try:
+            for plan in self._plan(regimen, now):
+                if plan.due is not None:
+                    self._timers.arm_once(plan.armed.name, plan.due, plan.event)
+                else:
+                    assert plan.start is not None
+                    self._timers.arm_recurring(
+                        plan.armed.name, plan.armed.expression, plan.armed.timezone, plan.event, plan.start, plan.end
+                    )
+                armed.append(plan.armed)
+        except TimerError:
+            self.disarm_quietly([a.name for a in armed])
+            raise
+        return armed
+
+    def _plan(self, regimen: Regimen, now: datetime) -> list[_Planned]:
+        plans: list[_Planned] = []
         for index, timing in enumerate(instructions_of(regimen)):
             start = instruction_start(timing, regimen)
             event = dose_event(regimen, index)
@@ -81,7 +128,7 @@ class RegimenTimers:
             if expressions is None:
                 following = dose_times(timing, regimen.timezone, start, after=now, limit=1)
                 if following:
-                    armed.append(self.arm_link(regimen, index, following[0]))
+                    plans.append(_Planned(self._link(regimen, index, following[0]), event, due=following[0]))
                 continue
             last = last_dose(timing, regimen.timezone, start)
             if last is not None and last < now:
@@ -89,19 +136,31 @@ class RegimenTimers:
             end = None if last is None else last + timedelta(minutes=1)
             for number, expression in enumerate(expressions):
                 name = f"{regimen.regimen_id}.i{index}.c{number}"
-                self._timers.arm_recurring(name, expression, regimen.timezone, event, max(start, now), end)
-                armed.append(Armed(name, expression, regimen.timezone))
-        return armed
+                plans.append(_Planned(Armed(name, expression, regimen.timezone), event, max(start, now), end))
+        return plans
+
+    def _link(self, regimen: Regimen, index: int, due: datetime) -> Armed:
+        name = f"{regimen.regimen_id}.i{index}.{to_utc(due):%Y%m%d%H%M}"
+        return Armed(name, f"at({to_utc(due):%Y-%m-%dT%H:%M:%S})", "UTC")
 
     def arm_link(self, regimen: Regimen, index: int, due: datetime) -> Armed:
         """The one-time timer for a chained pattern's next dose, named after it (a fired one is never updated)."""
-        name = f"{regimen.regimen_id}.i{index}.{to_utc(due):%Y%m%d%H%M}"
-        self._timers.arm_once(name, due, dose_event(regimen, index))
-        return Armed(name, f"at({to_utc(due):%Y-%m-%dT%H:%M:%S})", "UTC")
+        armed = self._link(regimen, index, due)
+        self._timers.arm_once(armed.name, due, dose_event(regimen, index))
+        return armed
 
     def disarm(self, regimen: Regimen) -> None:
         for name in regimen.timers or []:
             self._timers.disarm_named(name)
+
+    def disarm_quietly(self, names: list[str]) -> None:
+        """Disarms what it can; a timer left armed is logged, and sends nothing when it fires (the regimen's
+        version or status no longer matches it, or the regimen is gone)."""
+        for name in names:
+            try:
+                self._timers.disarm_named(name)
+            except TimerError as e:
+                logger.warning("regimen timer not disarmed", extra={"timer": name, "code": e.code})
 
 
 def dose_event(regimen: Regimen, index: int) -> dict[str, Any]:
@@ -131,7 +190,7 @@ class RegimenService:
         clinic = Clinic.get(clinic_id)
         patient, new_patient = self._patient(clinic, request, now)
         zone = patient.timezone or clinic.timezone
-        instructions = _consecutive(request.instructions, zone, now)
+        instructions, past = _consecutive(request, zone, now)
         regimen = Regimen(
             clinic_id,
             regimen_id,
@@ -140,8 +199,8 @@ class RegimenService:
             dose_text=request.dose_text,
             timezone=zone,
             instructions=json.dumps([timing_json(t) for t in instructions]),
-            starts_at=to_utc(instructions[0].bounds.start or now),
-            status="active",
+            starts_at=to_utc(instructions[0].bounds.start or now) if instructions else now,
+            status=request.status,
             version=1,
             supply=request.supply,
             created_at=now,
@@ -151,8 +210,9 @@ class RegimenService:
             regimen.caregiver_first_name = request.caregiver.first_name
             regimen.caregiver_phone = request.caregiver.phone
             regimen.caregiver_email = request.caregiver.email
-        armed = self._timers.arm(regimen, now)
-        regimen.timers = [a.name for a in armed]
+        active = regimen.status == "active"
+        # The names go in with the write: should arming stop half way, the reconciler finds them missing.
+        regimen.timers = [a.name for a in self._timers.planned(regimen, now)] if active else []
         try:
             with transaction() as write:
                 write.save(regimen, condition=Regimen.regimen_id.does_not_exist())
@@ -165,11 +225,27 @@ class RegimenService:
             ):
                 # The same regimen sent twice at once: the other request stored it, under the same timer names.
                 return self.view(Regimen.get(clinic_id, regimen_id, consistent_read=True)), False
-            self._timers.disarm(regimen)  # nothing half stored: the timers go with the failed write
             raise
+        armed: list[Armed] = []
+        if active:
+            try:
+                armed = self._timers.arm(regimen, now)
+            except TimerError as e:
+                self._withdraw(regimen, patient if new_patient else None)
+                logger.error("regimen not created: timers refused", extra={"regimen_id": regimen_id, "code": e.code})
+                raise SchedulerUnavailable(
+                    f"the reminder scheduler refused the dose timers ({e.code}); nothing was stored or armed: retry"
+                ) from e
         logger.info("regimen created", extra={"clinic_id": clinic_id, "regimen_id": regimen.regimen_id})
-        notes = [{"field": field, "note": note} for field, note in request.notes]
+        notes = [{"field": field, "note": note} for field, note in (*request.notes, *past)]
         return {**self.view(regimen, armed), "notes": notes}, True
+
+    def _withdraw(self, regimen: Regimen, patient: Patient | None) -> None:
+        """Deletes a regimen whose timers could not be armed (and the patient made for it): nothing half stored."""
+        with transaction() as write:
+            write.delete(regimen)
+            if patient is not None:
+                write.delete(patient)
 
     def get(self, clinic_id: str, regimen_id: str) -> dict[str, Any]:
         return self.view(self._regimen(clinic_id, regimen_id))
@@ -181,13 +257,25 @@ class RegimenService:
         if status == regimen.status:
             return self.view(regimen)
         now = self._clock.now()
-        self._timers.disarm(regimen)
+        previous, armed_before = regimen.status, list(regimen.timers or [])
         regimen.version = int(regimen.version) + 1
         regimen.status = status
         regimen.updated_at = now
-        armed = self._timers.arm(regimen, now) if status == "active" else []
-        regimen.timers = [a.name for a in armed]
+        regimen.timers = [a.name for a in self._timers.planned(regimen, now)] if status == "active" else []
         regimen.save()
+        # The old timers are stale now (their version is behind): one Scheduler fails to delete sends nothing.
+        self._timers.disarm_quietly(armed_before)
+        armed: list[Armed] = []
+        if status == "active":
+            try:
+                armed = self._timers.arm(regimen, now)
+            except TimerError as e:
+                regimen.status, regimen.timers = previous, []
+                regimen.save()
+                logger.error("regimen not resumed: timers refused", extra={"regimen_id": regimen_id, "code": e.code})
+                raise SchedulerUnavailable(
+                    f"the reminder scheduler refused the dose timers ({e.code}); the regimen stays {previous}: retry"
+                ) from e
         logger.info("regimen changed", extra={"regimen_id": regimen_id, "status": status})
         return self.view(regimen, armed)
 
@@ -258,14 +346,34 @@ class RegimenService:
             raise NotFound("regimen") from e
 
     def _patient(self, clinic: Clinic, request: NewRegimen, now: datetime) -> tuple[Patient, bool]:
+        """The regimen's patient, and whether it is new (stored with the regimen)."""
         if request.patient_id is not None:
             try:
                 return Patient.get(clinic.clinic_id, request.patient_id), False
             except DoesNotExist as e:
-                raise InvalidRequest.single("patient_id", "is not a patient of this clinic") from e
+                if request.external_ref is None:
+                    raise InvalidRequest.single("patient_id", "is not a patient of this clinic") from e
+        if request.external_ref is not None:
+            known = _by_external_ref(clinic.clinic_id, request.external_ref)
+            if known is not None:
+                return known, False
+            if request.patient is None:
+                raise InvalidRequest.single(
+                    "subject.reference",
+                    "is not a patient CareCue knows: send `patient` (name, phone or email) with it to create them",
+                )
         details = request.patient
-        assert details is not None  # the request parser requires one of the two
-        return new_patient(clinic.clinic_id, details, now), True
+        assert details is not None  # the request parser requires one of the three
+        patient = new_patient(clinic.clinic_id, details, now)
+        patient.external_ref = request.external_ref
+        return patient, True
+
+
+def _by_external_ref(clinic_id: str, reference: str) -> Patient | None:
+    """The clinic's patient the prescribing system calls `reference`. A query of the clinic's patients with a
+    filter: fine at a clinic's size; an index would be the next step for a large one."""
+    found = Patient.query(clinic_id, filter_condition=Patient.external_ref == reference)
+    return next(iter(found), None)
 
 
 def _regimen_id(clinic_id: str, external_id: str | None) -> str:
@@ -286,24 +394,65 @@ def dose_status(dose: Dose, due: datetime, now: datetime, late_after: timedelta,
     return "missed" if now >= due + missed_after else "due"
 
 
-def _consecutive(instructions: list[DoseTiming], zone: str, now: datetime) -> list[DoseTiming]:
-    """Fills each taper step's start from the end of the step before and refuses overlapping or open steps."""
+def _consecutive(request: NewRegimen, zone: str, now: datetime) -> tuple[list[DoseTiming], Notes]:
+    """Each instruction read in the patient's zone with its start filled in: instructions sharing a sequence start
+    together, each later sequence where the one before ends; overlapping or open steps are refused. And the notes
+    on instructions that are already over."""
+    groups: list[list[int]] = []
+    for index, sequence in enumerate(request.sequences or [None] * len(request.instructions)):
+        if groups and sequence is not None and request.sequences[groups[-1][0]] == sequence:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
     steps: list[DoseTiming] = []
+    notes: Notes = []
     previous_end: datetime | None = None
-    for index, timing in enumerate(instructions):
-        where = f"dosageInstruction[{index}].timing.repeat" if len(instructions) > 1 else "timing.repeat"
-        start = timing.bounds.start or previous_end or now
-        if previous_end is not None and start < previous_end:
-            raise InvalidRequest.single(f"{where}.boundsPeriod.start", "overlaps the instruction before it")
-        timing = replace(timing, bounds=replace(timing.bounds, start=to_utc(start)))
-        end = timing.bounds.end_from(start)
-        if end is None and timing.bounds.count is not None:
+    for number, group in enumerate(groups):
+        ends: list[datetime | None] = []
+        for index in group:
+            path = request.path_of(index)
+            where = f"{path}.repeat" if path == "timing" else f"{path}.timing.repeat"
+            timing = in_zone(request.instructions[index], zone)
+            start = timing.bounds.start or previous_end or now
+            if previous_end is not None and start < previous_end:
+                raise InvalidRequest.single(f"{where}.boundsPeriod.start", "overlaps the instruction before it")
+            timing = replace(timing, bounds=replace(timing.bounds, start=to_utc(start)))
             last = last_dose(timing, zone, start)
-            end = None if last is None else last + timedelta(minutes=1)
-        if end is None and index < len(instructions) - 1:
+            end = timing.bounds.end_from(start)
+            if end is None and timing.bounds.count is not None:
+                end = None if last is None else last + timedelta(minutes=1)
+            if end is not None and (last is None or last < now):
+                when = (
+                    "no dose falls within its bounds"
+                    if last is None
+                    else f"its last dose was {local_time(last, zone):%Y-%m-%d}"
+                )
+                notes.append((_bound_path(where, timing), f"is over ({when}): no reminder is armed for it"))
+            ends.append(end)
+            steps.append(timing)
+        open_ended = any(end is None for end in ends)
+        if open_ended and number < len(groups) - 1:
+            path = request.path_of(group[ends.index(None)])
+            where = f"{path}.repeat" if path == "timing" else f"{path}.timing.repeat"
             raise InvalidRequest(
-                [FieldProblem(f"{where}.boundsDuration", "is needed on every step of a taper but the last")]
+                [
+                    FieldProblem(
+                        f"{where}.boundsDuration",
+                        "is needed on every step of a taper but the last: without an end (boundsDuration, "
+                        "boundsPeriod.end or count) CareCue cannot tell when the next sequence starts",
+                    )
+                ]
             )
-        previous_end = end
-        steps.append(timing)
-    return steps
+        previous_end = None if open_ended else max(end for end in ends if end is not None)
+    return steps, notes
+
+
+def _bound_path(where: str, timing: DoseTiming) -> str:
+    """The element that ends an instruction, for a note that it is over."""
+    if timing.events:
+        return where.removesuffix(".repeat") + ".event"
+    if timing.bounds.end is not None:
+        return f"{where}.boundsPeriod.end"
+    if timing.bounds.duration is not None:
+        return f"{where}.boundsDuration"
+    return f"{where}.count"

@@ -1,6 +1,6 @@
 """A clinic's medication settings, kept in its policy under `medication`: where the FHIR `when` codes fall on the
-clock, whether a medication's name may appear in an SMS, and the snooze, follow-up, caregiver and refill
-windows. Validated like the rest of the policy (every wrong field named)."""
+clock, the shortest interval between doses, whether a medication's name may appear in an SMS, and the snooze,
+follow-up, caregiver and refill windows. Validated like the rest of the policy (every wrong field named)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ class MedicationSettings:
     follow_up: timedelta = timedelta(minutes=30)  # one follow-up when a dose is not acknowledged by then
     caregiver_after: timedelta = timedelta(minutes=60)  # the caregiver is told (if set) when still not taken
     refill_days: int = 3  # a refill reminder this many days before the supply runs out
+    min_interval: timedelta = timedelta(hours=1)  # doses closer than this are refused (FHIR periodUnit min, h)
 
 
 DEFAULT_MEDICATION = MedicationSettings()
@@ -36,7 +37,7 @@ def parse_medication(value: Any, problems: list[FieldProblem]) -> MedicationSett
     if not isinstance(value, dict):
         problems.append(FieldProblem("medication", "must be an object"))
         return DEFAULT_MEDICATION
-    known = {"when_times", "names_in_sms", "refill_days", *_MINUTES}
+    known = {"when_times", "names_in_sms", "refill_days", "min_interval_minutes", *_MINUTES}
     for name in sorted(set(value) - known):
         problems.append(FieldProblem(f"medication.{name}", "is not a medication setting"))
     when_times = dict(DEFAULT_WHEN_TIMES)
@@ -67,6 +68,10 @@ def parse_medication(value: Any, problems: list[FieldProblem]) -> MedicationSett
     if isinstance(refill, bool) or not isinstance(refill, int) or not 1 <= refill <= 14:
         problems.append(FieldProblem("medication.refill_days", "must be a whole number from 1 to 14"))
         refill = 3
+    interval = value.get("min_interval_minutes", 60)
+    if isinstance(interval, bool) or not isinstance(interval, int) or not 15 <= interval <= 1440:
+        problems.append(FieldProblem("medication.min_interval_minutes", "must be a whole number from 15 to 1440"))
+        interval = 60
     return MedicationSettings(
         when_times,
         names,
@@ -74,6 +79,7 @@ def parse_medication(value: Any, problems: list[FieldProblem]) -> MedicationSett
         timedelta(minutes=minutes["follow_up_minutes"]),
         timedelta(minutes=minutes["caregiver_minutes"]),
         refill,
+        timedelta(minutes=interval),
     )
 
 
@@ -85,4 +91,5 @@ def medication_json(settings: MedicationSettings) -> dict[str, Any]:
         "follow_up_minutes": int(settings.follow_up.total_seconds() // 60),
         "caregiver_minutes": int(settings.caregiver_after.total_seconds() // 60),
         "refill_days": settings.refill_days,
+        "min_interval_minutes": int(settings.min_interval.total_seconds() // 60),
     }

@@ -1,18 +1,20 @@
-"""Dose timing: the subset of HL7 FHIR R4 `Timing` CareCue reads, its expansion into dose instants in the
-patient's zone, and whether EventBridge Scheduler can fire it from cron expressions or needs chained
-one-time schedules. Pure: no AWS, no clock.
-
-Supported in `Timing.repeat`: frequency, period, periodUnit (h, d, wk), timeOfDay, when (the codes below, at
-clinic-configurable local times), dayOfWeek, and the bounds boundsPeriod, boundsDuration or count. Anything
-else is refused by name, never ignored.
+"""Dose timing: the normalised form of one dosage instruction's timing (`DoseTiming`), its expansion into dose
+instants in the patient's zone, and whether EventBridge Scheduler can fire it from cron expressions or needs
+chained one-time schedules. Pure: no AWS, no clock. Reading a FHIR `Timing` into this form is
+`chalicelib.regimens.timing_read`.
 
 Two shapes of pattern:
 - wall clock: local times of day, on some weekdays, every day (or every N days from the start). "1 per 8 h"
   counts as wall clock too (08:00, 16:00, 00:00) because 8 divides the day: a patient takes it at the same
   clock times all year. Daily and weekly wall-clock patterns fit cron: one expression per distinct minute
   (`cron(0 8,20 * * ? *)`), in the patient's zone, so 08:00 stays 08:00 across DST.
-- elapsed: every N hours where N does not divide a day (36 h), or every N days from a start: cron's day
-  fields restart every month, so these chain one-time schedules, each fire arming the next.
+- elapsed: every N hours where N does not divide a day (36 h), or every N days from a start, or a list of
+  explicit dose instants (FHIR `Timing.event`): cron's day fields restart every month, so these chain one-time
+  schedules, each fire arming the next.
+
+Floating times: a FHIR date or partial dateTime (2015, 2015-01, 2015-01-15) has no offset; it is kept naive
+(a wall time) until `in_zone` reads it in the patient's zone. `anchor` marks times of day spread from the first
+dose (a `Timing.event`) rather than from 08:00: `in_zone` moves them to the first dose's local time.
 
 DST: a wall time inside a spring-forward gap is skipped that day (that is what Scheduler does with a cron
 occurrence there, and the expansion must say what will fire); a repeated wall time fires once, the first.
@@ -22,12 +24,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.errors import FieldProblem, InvalidRequest
 from chalicelib.planning.local_clock import exists_locally
 
 # FHIR `EventTiming` codes and where CareCue puts them on the clock unless the clinic says otherwise.
@@ -67,25 +68,12 @@ DEFAULT_TIMES_PER_DAY: Mapping[int, tuple[time, ...]] = {
 }
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CRON_DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
-SUPPORTED_REPEAT = frozenset(
-    {"frequency", "period", "periodUnit", "timeOfDay", "when", "dayOfWeek", "boundsPeriod", "boundsDuration", "count"}
-)
-_UNIT = {"h": timedelta(hours=1), "d": timedelta(days=1), "wk": timedelta(weeks=1)}
-_DURATION_UNIT = {
-    "min": timedelta(minutes=1),
-    "h": timedelta(hours=1),
-    "d": timedelta(days=1),
-    "wk": timedelta(weeks=1),
-}
-_TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::00)?$")
-MAX_DOSES_PER_DAY = 12
-MAX_COUNT = 2000
 
 
 @dataclass(frozen=True)
 class Bounds:
-    start: datetime | None = None  # aware; None: when the regimen is created
-    end: datetime | None = None  # aware, inclusive
+    start: datetime | None = None  # aware (naive: a wall time until `in_zone`); None: when the regimen is created
+    end: datetime | None = None  # as start, inclusive
     duration: timedelta | None = None  # from the start
     count: int | None = None  # doses in all
 
@@ -106,223 +94,33 @@ class DoseTiming:
     every_days: int = 1  # wall-clock pattern on every Nth day from the start day
     every: timedelta | None = None  # elapsed pattern: a dose every this long from the start
     bounds: Bounds = field(default_factory=Bounds)
+    events: tuple[datetime, ...] = ()  # explicit dose instants (FHIR Timing.event without a repeat), sorted
+    anchor: bool = False  # `times` are offsets from midnight, to move to the first dose's local time
 
     @property
     def chained(self) -> bool:
-        return self.every is not None or self.every_days > 1
+        return self.every is not None or self.every_days > 1 or bool(self.events)
 
 
-# --- parsing -----------------------------------------------------------------------------------------------
+def in_zone(timing: DoseTiming, zone: str) -> DoseTiming:
+    """The timing with its floating (naive) instants read as wall times in `zone`, and times spread from its
+    first dose moved to that dose's local time of day."""
+    tz = ZoneInfo(zone)
 
+    def aware(moment: datetime | None) -> datetime | None:
+        return None if moment is None or moment.tzinfo is not None else moment.replace(tzinfo=tz)
 
-def parse_timing(value: Any, where: str, when_times: Mapping[str, time] = DEFAULT_WHEN_TIMES) -> DoseTiming:
-    """A FHIR `Timing` object as a DoseTiming; every problem is named by its path under `where`."""
-    problems: list[FieldProblem] = []
-    timing = collect_timing(value, where, when_times, problems)
-    if problems or timing is None:
-        raise InvalidRequest(problems or [FieldProblem(where, "is not a supported timing")])
-    return timing
-
-
-def collect_timing(
-    value: Any, where: str, when_times: Mapping[str, time], problems: list[FieldProblem]
-) -> DoseTiming | None:
-    """As `parse_timing`, adding problems to `problems` (so a request names all of them at once)."""
-    if not isinstance(value, dict):
-        problems.append(FieldProblem(where, "must be a FHIR Timing object with a repeat element"))
-        return None
-    for name in sorted(set(value) - {"repeat"}):
-        problems.append(FieldProblem(f"{where}.{name}", "is not supported by CareCue"))
-    repeat = value.get("repeat")
-    where = f"{where}.repeat"
-    if not isinstance(repeat, dict):
-        problems.append(FieldProblem(where, "is required and must be an object"))
-        return None
-    for name in sorted(set(repeat) - SUPPORTED_REPEAT):
-        problems.append(FieldProblem(f"{where}.{name}", "is not supported by CareCue"))
-    frequency = _whole(repeat, "frequency", where, 1, MAX_DOSES_PER_DAY, problems)
-    period = _positive(repeat, "period", where, problems)
-    unit = repeat.get("periodUnit")
-    if unit is not None and unit not in _UNIT:
-        problems.append(FieldProblem(f"{where}.periodUnit", "must be h, d or wk (s, min, mo and a are not supported)"))
-        unit = None
-    if period is not None and unit is None and "periodUnit" not in repeat:
-        problems.append(FieldProblem(f"{where}.periodUnit", "is required with period"))
-    times = _times(repeat, where, when_times, problems)
-    weekdays = _weekdays(repeat, where, problems)
-    bounds = _bounds(repeat, where, problems)
-    if problems:
-        return None
-    return _shape(frequency or 1, period, unit, times, weekdays, bounds, where, problems)
-
-
-def _shape(
-    frequency: int,
-    period: float | None,
-    unit: str | None,
-    times: tuple[time, ...],
-    weekdays: frozenset[int] | None,
-    bounds: Bounds,
-    where: str,
-    problems: list[FieldProblem],
-) -> DoseTiming | None:
-    span = _UNIT[unit] * period if period is not None and unit is not None else None
-    if span is None:
-        if not times:
-            problems.append(FieldProblem(where, "needs timeOfDay, when, or frequency with period and periodUnit"))
-            return None
-        return DoseTiming(times, weekdays or frozenset(range(7)), 1, None, bounds)
-    if unit == "h" or span < timedelta(days=1):
-        interval = span / frequency
-        if interval < timedelta(hours=1) or interval.total_seconds() % 60:
-            problems.append(FieldProblem(f"{where}.period", "doses must be at least an hour apart, on whole minutes"))
-            return None
-        if interval > timedelta(days=1) or timedelta(days=1) % interval:
-            if weekdays is not None or len(times) > 1:
-                problems.append(FieldProblem(f"{where}.dayOfWeek", "cannot restrict an interval that drifts over days"))
-                return None
-            return DoseTiming((), frozenset(range(7)), 1, interval, bounds)
-        first = times[0] if times else time(8, 0)
-        anchor = datetime.combine(date(2000, 1, 1), first)
-        count = timedelta(days=1) // interval
-        spread = tuple(sorted({(anchor + k * interval).time() for k in range(count)}))
-        return DoseTiming(spread, weekdays or frozenset(range(7)), 1, None, bounds)
-    if span % timedelta(days=1):
-        problems.append(FieldProblem(f"{where}.period", "must be whole days when it is a day or longer"))
-        return None
-    days = span // timedelta(days=1)
-    if days == 1:
-        if not times:
-            if frequency not in DEFAULT_TIMES_PER_DAY:
-                problems.append(FieldProblem(f"{where}.timeOfDay", f"is required for {frequency} doses a day"))
-                return None
-            times = DEFAULT_TIMES_PER_DAY[frequency]
-        elif frequency not in (1, len(times)):
-            problems.append(
-                FieldProblem(f"{where}.frequency", f"is {frequency} a day but {len(times)} times of day are given")
-            )
-            return None
-        return DoseTiming(times, weekdays or frozenset(range(7)), 1, None, bounds)
-    if days == 7 and weekdays is not None:
-        if frequency != len(weekdays):
-            problems.append(
-                FieldProblem(f"{where}.frequency", f"is {frequency} a week but {len(weekdays)} days are given")
-            )
-            return None
-        return DoseTiming(times or (time(8, 0),), weekdays, 1, None, bounds)
-    if frequency != 1 or weekdays is not None:
-        problems.append(FieldProblem(f"{where}.frequency", "must be 1 when the period is longer than a day"))
-        return None
-    if len(times) > 1:
-        problems.append(FieldProblem(f"{where}.timeOfDay", "takes one time when the period is longer than a day"))
-        return None
-    return DoseTiming(times or (time(8, 0),), frozenset(range(7)), days, None, bounds)
-
-
-def _whole(
-    data: dict[str, Any], name: str, where: str, low: int, high: int, problems: list[FieldProblem]
-) -> int | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        problems.append(FieldProblem(f"{where}.{name}", f"must be a whole number from {low} to {high}"))
-        return None
-    return value
-
-
-def _positive(data: dict[str, Any], name: str, where: str, problems: list[FieldProblem]) -> float | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 366:
-        problems.append(FieldProblem(f"{where}.{name}", "must be a number above 0"))
-        return None
-    return float(value)
-
-
-def _times(
-    repeat: dict[str, Any], where: str, when_times: Mapping[str, time], problems: list[FieldProblem]
-) -> tuple[time, ...]:
-    found: set[time] = set()
-    of_day = repeat.get("timeOfDay", [])
-    if not isinstance(of_day, list):
-        problems.append(FieldProblem(f"{where}.timeOfDay", "must be a list of times such as 08:00:00"))
-        of_day = []
-    for index, item in enumerate(of_day):
-        match = _TIME_OF_DAY.match(item) if isinstance(item, str) else None
-        if match is None:
-            problems.append(FieldProblem(f"{where}.timeOfDay[{index}]", "must be a time such as 08:00:00"))
-            continue
-        found.add(time(int(match[1]), int(match[2])))
-    codes = repeat.get("when", [])
-    if not isinstance(codes, list):
-        problems.append(FieldProblem(f"{where}.when", "must be a list of EventTiming codes"))
-        codes = []
-    for index, code in enumerate(codes):
-        expanded = MEAL_CODES.get(code, (code,)) if isinstance(code, str) else (None,)
-        for each in expanded:
-            if each is None or each not in when_times:
-                problems.append(FieldProblem(f"{where}.when[{index}]", f"{code!r} is not a supported EventTiming code"))
-                break
-            found.add(when_times[each])
-    if len(found) > MAX_DOSES_PER_DAY:
-        problems.append(FieldProblem(f"{where}.timeOfDay", f"gives more than {MAX_DOSES_PER_DAY} doses a day"))
-    return tuple(sorted(found))
-
-
-def _weekdays(repeat: dict[str, Any], where: str, problems: list[FieldProblem]) -> frozenset[int] | None:
-    value = repeat.get("dayOfWeek")
-    if value is None:
-        return None
-    if not isinstance(value, list) or not value or not all(isinstance(d, str) and d in WEEKDAYS for d in value):
-        problems.append(FieldProblem(f"{where}.dayOfWeek", "must be a list of mon, tue, wed, thu, fri, sat, sun"))
-        return None
-    return frozenset(WEEKDAYS.index(d) for d in value)
-
-
-def _bounds(repeat: dict[str, Any], where: str, problems: list[FieldProblem]) -> Bounds:
-    given = [name for name in ("boundsPeriod", "boundsDuration") if name in repeat]
-    if len(given) > 1:
-        problems.append(FieldProblem(f"{where}.boundsDuration", "cannot be given with boundsPeriod"))
-        return Bounds()
-    count = _whole(repeat, "count", where, 1, MAX_COUNT, problems)
-    if "boundsPeriod" in repeat:
-        period = repeat["boundsPeriod"]
-        if not isinstance(period, dict) or set(period) - {"start", "end"}:
-            problems.append(FieldProblem(f"{where}.boundsPeriod", "must be an object with start and/or end"))
-            return Bounds(count=count)
-        start = _instant(period.get("start"), f"{where}.boundsPeriod.start", problems)
-        end = _instant(period.get("end"), f"{where}.boundsPeriod.end", problems)
-        if start is not None and end is not None and end <= start:
-            problems.append(FieldProblem(f"{where}.boundsPeriod.end", "must be after start"))
-        return Bounds(start=start, end=end, count=count)
-    if "boundsDuration" in repeat:
-        duration = repeat["boundsDuration"]
-        if not isinstance(duration, dict):
-            problems.append(FieldProblem(f"{where}.boundsDuration", "must be a Duration with value and unit"))
-            return Bounds(count=count)
-        value, unit = duration.get("value"), duration.get("unit", duration.get("code"))
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0 or unit not in _DURATION_UNIT:
-            problems.append(FieldProblem(f"{where}.boundsDuration", "needs a positive value and unit min, h, d or wk"))
-            return Bounds(count=count)
-        return Bounds(duration=_DURATION_UNIT[unit] * value, count=count)
-    return Bounds(count=count)
-
-
-def _instant(value: Any, where: str, problems: list[FieldProblem]) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        problems.append(
-            FieldProblem(where, "must be a FHIR dateTime with a UTC offset, e.g. 2027-03-01T00:00:00-05:00")
-        )
-        return None
-    return moment
+    start = aware(timing.bounds.start) or timing.bounds.start
+    end = aware(timing.bounds.end) or timing.bounds.end
+    events = tuple(sorted(aware(e) or e for e in timing.events))
+    times = timing.times
+    if timing.anchor and start is not None:
+        local = start.astimezone(tz)
+        shift = timedelta(hours=local.hour, minutes=local.minute)
+        times = tuple(sorted({(datetime.combine(date(2000, 1, 1), at) + shift).time() for at in times}))
+    return replace(
+        timing, times=times, events=events, bounds=replace(timing.bounds, start=start, end=end), anchor=False
+    )
 
 
 # --- expansion ---------------------------------------------------------------------------------------------
@@ -370,6 +168,9 @@ def last_dose(timing: DoseTiming, zone: str, start: datetime) -> datetime | None
 
 def _all_doses(timing: DoseTiming, zone: str, start: datetime) -> Iterator[datetime]:
     start = start.astimezone(UTC)
+    if timing.events:
+        yield from (moment for moment in sorted(e.astimezone(UTC) for e in timing.events) if moment >= start)
+        return
     if timing.every is not None:
         moment = start.replace(second=0, microsecond=0)
         if moment < start:
@@ -427,6 +228,7 @@ def timing_json(timing: DoseTiming) -> dict[str, Any]:
         if timing.bounds.duration is None
         else int(timing.bounds.duration.total_seconds() // 60),
         "count": timing.bounds.count,
+        "events": [moment.isoformat() for moment in timing.events],
     }
 
 
@@ -447,14 +249,15 @@ def timing_from_json(data: dict[str, Any]) -> DoseTiming:
             None if duration is None else timedelta(minutes=duration),
             data.get("count"),
         ),
+        tuple(datetime.fromisoformat(moment) for moment in data.get("events", [])),
     )
 
 
 # --- free text -----------------------------------------------------------------------------------------------
 
 _STATED_PER_DAY = (
-    (re.compile(r"\b(four times (a|per|each) day|q\.?i\.?d\.?)(\W|$)", re.I), 4.0),
-    (re.compile(r"\b(three times (a|per|each) day|thrice daily|t\.?i\.?d\.?)(\W|$)", re.I), 3.0),
+    (re.compile(r"\b(four times (a|per|each) day|four times daily|q\.?i\.?d\.?)(\W|$)", re.I), 4.0),
+    (re.compile(r"\b(three times (a|per|each) day|(three times|thrice) daily|t\.?i\.?d\.?)(\W|$)", re.I), 3.0),
     (re.compile(r"\b(twice (a|per|each) day|twice daily|two times (a|per) day|b\.?i\.?d\.?)(\W|$)", re.I), 2.0),
     (re.compile(r"\b(once (a|per|each) day|once daily|daily|q\.?d\.?)(\W|$)", re.I), 1.0),
 )
@@ -476,6 +279,9 @@ def stated_doses_per_day(text: str) -> float | None:
 
 
 def doses_per_day(timing: DoseTiming) -> float:
+    """On average; 0 for a list of explicit dose instants (it has no daily rate)."""
+    if timing.events:
+        return 0.0
     if timing.every is not None:
         return timedelta(days=1) / timing.every
     return len(timing.times) * len(timing.weekdays) / 7 / timing.every_days

@@ -86,6 +86,9 @@ class Patient(Model):
     language = UnicodeAttribute(default="en")
     created_at = UTCDateTimeAttribute()
     preferred_channel = UnicodeAttribute(null=True)  # sms | email; for reminder rules on the "preferred" channel
+    # The prescribing system's reference to this patient (a FHIR subject such as Patient/123 that is not a
+    # CareCue id), so its later MedicationRequests find the same patient.
+    external_ref = UnicodeAttribute(null=True)
     by_phone = PatientsByPhone()
 
 

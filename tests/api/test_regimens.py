@@ -188,12 +188,12 @@ def test_a_dose_timer_that_fires_twice_texts_once(week: Week) -> None:
 
 def test_unsupported_timing_is_400_naming_it_and_nothing_is_stored(week: Week) -> None:
     body = twice_daily()
-    body["timing"]["repeat"]["frequencyMax"] = 3
+    body["timing"]["repeat"]["boundsRange"] = {"low": {"value": 1, "unit": "d"}}
     body["timing"]["repeat"]["periodUnit"] = "mo"
     response = week.post("/v1/regimens", body)
     assert response.status_code == 400
     fields = [f["field"] for f in response.json_body["error"]["fields"]]
-    assert fields == ["timing.repeat.frequencyMax", "timing.repeat.periodUnit"]
+    assert fields == ["timing.repeat.boundsRange", "timing.repeat.periodUnit"]
     assert sum(1 for _ in Regimen.scan()) == 0
     assert sum(1 for _ in Patient.scan()) == 0
     assert (

@@ -15,11 +15,11 @@ from chalicelib.regimens.timing import (
     dose_times,
     doses_per_day,
     last_dose,
-    parse_timing,
     stated_doses_per_day,
     timing_from_json,
     timing_json,
 )
+from chalicelib.regimens.timing_read import parse_timing
 
 NEW_YORK = "America/New_York"
 BERLIN = "Europe/Berlin"
@@ -137,10 +137,14 @@ def test_a_dose_time_in_the_spring_forward_gap_is_skipped_that_night_as_schedule
 @pytest.mark.parametrize(
     ("timing", "field"),
     [
-        ({"repeat": {"frequency": 1, "period": 1, "periodUnit": "d", "frequencyMax": 2}}, "timing.repeat.frequencyMax"),
-        ({"repeat": {"when": ["MORN"], "offset": 30}}, "timing.repeat.offset"),
-        ({"event": ["2026-12-01"], "repeat": {"when": ["MORN"]}}, "timing.event"),
-        ({"code": {"text": "BID"}, "repeat": {"when": ["MORN"]}}, "timing.code"),
+        ({"repeat": {"when": ["MORN"], "boundsRange": {"low": {"value": 1}}}}, "timing.repeat.boundsRange"),
+        ({"repeat": {"when": ["CM"], "offset": 30}}, "timing.repeat.offset"),
+        ({"repeat": {"timeOfDay": ["08:00:00"], "offset": 30}}, "timing.repeat.offset"),
+        ({"event": ["2026-12-01T08:00:00"], "repeat": {"when": ["MORN"]}}, "timing.event[0]"),
+        ({"code": {"text": "Q5D"}}, "timing.code"),
+        ({"modifierExtension": [{"url": "x"}], "repeat": {"when": ["MORN"]}}, "timing.modifierExtension"),
+        ({"repeat": {"frequency": 1, "period": 15, "periodUnit": "min"}}, "timing.repeat.period"),
+        ({"repeat": {"frequency": 1, "period": 30, "periodUnit": "s"}}, "timing.repeat.periodUnit"),
         ({"repeat": {"frequency": 1, "period": 1, "periodUnit": "mo"}}, "timing.repeat.periodUnit"),
         ({"repeat": {"when": ["SUPPER"]}}, "timing.repeat.when[0]"),
         (
