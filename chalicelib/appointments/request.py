@@ -3,34 +3,14 @@ so a rejected request says everything that is wrong with it at once and nothing 
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+from chalicelib.core.fields import Fields, decode_json_object
+from chalicelib.patients.details import PatientDetails, parse_patient
 
-from chalicelib.errors import FieldProblem, InvalidRequest, PayloadTooLarge
-from chalicelib.timezones import is_known_timezone
-
-MAX_BODY_BYTES = 64 * 1024
-MAX_TEXT = 200
-_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
-_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
-_PATIENT_FIELDS = {"name", "phone", "email", "timezone", "language"}
 _CREATE_FIELDS = {"patient", "start", "duration_minutes", "provider", "location", "external_id"}
 _CHANGE_FIELDS = {"start", "duration_minutes", "provider", "location"}
-
-
-@dataclass(frozen=True)
-class PatientDetails:
-    name: str
-    phone: str | None
-    email: str | None
-    timezone: str | None
-    language: str
 
 
 @dataclass(frozen=True)
@@ -54,133 +34,11 @@ class AppointmentChange:
     present: frozenset[str]
 
 
-def decode_json_object(raw_body: bytes | None) -> dict[str, Any]:
-    if raw_body is not None and len(raw_body) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(MAX_BODY_BYTES)
-    if not raw_body:
-        raise InvalidRequest.single("body", "is empty; send a JSON object")
-    try:
-        body = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise InvalidRequest.single("body", f"is not valid JSON ({type(e).__name__})") from e
-    if not isinstance(body, dict):
-        raise InvalidRequest.single("body", "must be a JSON object")
-    return body
-
-
-class _Fields:
-    """Reads typed fields out of a JSON object, collecting problems instead of stopping at the first."""
-
-    def __init__(self, body: dict[str, Any], prefix: str = "") -> None:
-        self.body = body
-        self.prefix = prefix
-        self.problems: list[FieldProblem] = []
-
-    def path(self, name: str) -> str:
-        return f"{self.prefix}{name}"
-
-    def problem(self, name: str, text: str) -> None:
-        self.problems.append(FieldProblem(self.path(name), text))
-
-    def reject_unknown(self, allowed: set[str]) -> None:
-        for name in sorted(set(self.body) - allowed):
-            self.problem(name, "is not a known field")
-
-    def text(self, name: str, *, required: bool = False, max_length: int = MAX_TEXT) -> str | None:
-        value = self.body.get(name)
-        if value is None:
-            if required:
-                self.problem(name, "is required")
-            return None
-        if not isinstance(value, str):
-            self.problem(name, "must be a string")
-            return None
-        value = value.strip()
-        if not value:
-            if required:
-                self.problem(name, "must not be empty")
-            return None
-        if len(value) > max_length:
-            self.problem(name, f"must be at most {max_length} characters")
-            return None
-        return value
-
-    def phone(self, name: str) -> str | None:
-        value = self.text(name, max_length=16)
-        if value is None:
-            return None
-        if not _E164.fullmatch(value):
-            self.problem(name, "must be an E.164 phone number such as +14155550100")
-            return None
-        try:
-            number = phonenumbers.parse(value, None)
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_valid_number(number):
-            self.problem(name, "is not a valid phone number")
-            return None
-        return value
-
-    def email(self, name: str) -> str | None:
-        value = self.text(name, max_length=254)
-        if value is None:
-            return None
-        try:
-            return validate_email(value, check_deliverability=False).normalized
-        except EmailNotValidError:
-            self.problem(name, "is not a valid email address")
-            return None
-
-    def timezone(self, name: str) -> str | None:
-        value = self.text(name, max_length=64)
-        if value is not None and not is_known_timezone(value):
-            self.problem(name, "is not an IANA time zone such as Europe/Berlin")
-            return None
-        return value
-
-    def language(self, name: str) -> str | None:
-        value = self.text(name, max_length=35)
-        if value is not None and not _LANGUAGE.fullmatch(value):
-            self.problem(name, "must be a language tag such as en or es-MX")
-            return None
-        return value
-
-    def future_instant(self, name: str, now: datetime, *, required: bool) -> datetime | None:
-        value = self.text(name, required=required, max_length=40)
-        if value is None:
-            return None
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            self.problem(name, "must be an ISO 8601 date and time such as 2026-12-01T09:00:00-05:00")
-            return None
-        if moment.tzinfo is None:
-            self.problem(name, "must include a UTC offset, e.g. 2026-12-01T09:00:00-05:00 or ...Z")
-            return None
-        if moment <= now:
-            self.problem(name, "is in the past")
-            return None
-        return moment
-
-    def minutes(self, name: str) -> int | None:
-        value = self.body.get(name)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 24 * 60:
-            self.problem(name, "must be a whole number of minutes from 1 to 1440")
-            return None
-        return value
-
-    def raise_if_any(self) -> None:
-        if self.problems:
-            raise InvalidRequest(self.problems)
-
-
 def parse_new_appointment(raw_body: bytes | None, now: datetime) -> NewAppointment:
     body = decode_json_object(raw_body)
-    fields = _Fields(body)
+    fields = Fields(body)
     fields.reject_unknown(_CREATE_FIELDS)
-    patient = _parse_patient(body.get("patient"), fields)
+    patient = parse_patient(body.get("patient"), fields)
     start = fields.future_instant("start", now, required=True)
     duration = fields.minutes("duration_minutes")
     provider = fields.text("provider")
@@ -193,7 +51,7 @@ def parse_new_appointment(raw_body: bytes | None, now: datetime) -> NewAppointme
 
 def parse_appointment_change(raw_body: bytes | None, now: datetime) -> AppointmentChange:
     body = decode_json_object(raw_body)
-    fields = _Fields(body)
+    fields = Fields(body)
     fields.reject_unknown(_CHANGE_FIELDS)
     if not body:
         fields.problem("body", f"names nothing to change; send one of {', '.join(sorted(_CHANGE_FIELDS))}")
@@ -208,26 +66,3 @@ def parse_appointment_change(raw_body: bytes | None, now: datetime) -> Appointme
     )
     fields.raise_if_any()
     return change
-
-
-def _parse_patient(value: Any, parent: _Fields) -> PatientDetails | None:
-    if value is None:
-        parent.problem("patient", "is required")
-        return None
-    if not isinstance(value, dict):
-        parent.problem("patient", "must be an object")
-        return None
-    fields = _Fields(value, prefix="patient.")
-    fields.reject_unknown(_PATIENT_FIELDS)
-    name = fields.text("name", required=True)
-    phone = fields.phone("phone")
-    email = fields.email("email")
-    timezone = fields.timezone("timezone")
-    language = fields.language("language")
-    contact_problems = any(p.field in ("patient.phone", "patient.email") for p in fields.problems)
-    if phone is None and email is None and not contact_problems:
-        parent.problem("patient", "needs a phone or an email to be reminded")
-    parent.problems.extend(fields.problems)
-    if fields.problems or name is None:
-        return None
-    return PatientDetails(name, phone, email, timezone, language or "en")

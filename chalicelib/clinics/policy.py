@@ -18,6 +18,12 @@ from datetime import time, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.clinics.medication import (
+    DEFAULT_MEDICATION,
+    MedicationSettings,
+    medication_json,
+    parse_medication,
+)
 from chalicelib.errors import FieldProblem, InvalidRequest
 from chalicelib.messages.gsm7 import sanitise
 from chalicelib.messages.segments import sms_segments
@@ -30,12 +36,6 @@ from chalicelib.planning.appointment_reminders import (
     ReminderRule,
 )
 from chalicelib.planning.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
-from chalicelib.regimens.settings import (
-    DEFAULT_MEDICATION,
-    MedicationSettings,
-    medication_json,
-    parse_medication,
-)
 
 if TYPE_CHECKING:
     from chalicelib.store.models import Clinic

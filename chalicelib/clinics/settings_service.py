@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.appointments.request import decode_json_object
 from chalicelib.clinics.policy import clinic_policy, parse_policy, policy_json
+from chalicelib.core.fields import decode_json_object
 from chalicelib.errors import Conflict, FieldProblem, InvalidRequest
 from chalicelib.observability import logger
 from chalicelib.store import clinics as store

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from chalicelib.appointments.request import PatientDetails
+from chalicelib.patients.details import PatientDetails
 
 
 class EventKind(StrEnum):

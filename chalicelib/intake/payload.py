@@ -12,8 +12,8 @@ from typing import Any
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from chalicelib.appointments.request import PatientDetails
 from chalicelib.errors import InvalidRequest
+from chalicelib.patients.details import PatientDetails
 from chalicelib.timezones import is_known_timezone
 
 MAX_NAME = 200

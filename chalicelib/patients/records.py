@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from chalicelib.appointments.request import PatientDetails
+from chalicelib.patients.details import PatientDetails
 from chalicelib.store.models import Patient
 
 

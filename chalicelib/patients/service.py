@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.appointments.request import decode_json_object
 from chalicelib.clock import Clock, iso_utc
+from chalicelib.core.fields import decode_json_object
 from chalicelib.errors import Conflict, FieldProblem, InvalidRequest, NotFound
 from chalicelib.patients.contacts import find_contact, opt_in, opt_out
 from chalicelib.planning.appointment_reminders import Channel

@@ -31,8 +31,9 @@ from collections.abc import Mapping
 from datetime import time, timedelta
 from typing import Any
 
-from chalicelib.appointments.request import PatientDetails, _Fields, _parse_patient
+from chalicelib.core.fields import Fields
 from chalicelib.errors import FieldProblem
+from chalicelib.patients.details import PatientDetails, parse_patient
 from chalicelib.regimens.request import (
     MAX_INSTRUCTIONS,
     NewRegimen,
@@ -82,7 +83,7 @@ Line = tuple[str, int | None, Any, DoseTiming]  # path, sequence, the raw Dosage
 
 
 def parse_medication_request(
-    body: dict[str, Any], fields: _Fields, when_times: Mapping[str, time], min_interval: timedelta
+    body: dict[str, Any], fields: Fields, when_times: Mapping[str, time], min_interval: timedelta
 ) -> NewRegimen:
     notes: Notes = []
     if "modifierExtension" in body:
@@ -121,7 +122,7 @@ def parse_medication_request(
     )
 
 
-def _status(value: Any, fields: _Fields, notes: Notes) -> str:
+def _status(value: Any, fields: Fields, notes: Notes) -> str:
     if value is None:
         return "active"
     if not isinstance(value, str):
@@ -140,10 +141,10 @@ def _status(value: Any, fields: _Fields, notes: Notes) -> str:
     return _STATUS[value]
 
 
-def _subject(body: dict[str, Any], fields: _Fields) -> tuple[str | None, str | None, PatientDetails | None]:
+def _subject(body: dict[str, Any], fields: Fields) -> tuple[str | None, str | None, PatientDetails | None]:
     """(CareCue patient id to try, the prescribing system's reference, contact details given)."""
     subject = body.get("subject")
-    details = _parse_patient(body.get("patient"), fields) if "patient" in body or subject is None else None
+    details = parse_patient(body.get("patient"), fields) if "patient" in body or subject is None else None
     if subject is None:
         return None, None, details
     if not isinstance(subject, dict):
@@ -167,7 +168,7 @@ def _subject(body: dict[str, Any], fields: _Fields) -> tuple[str | None, str | N
     return patient_id, reference, details
 
 
-def _medication_name(body: dict[str, Any], fields: _Fields) -> str | None:
+def _medication_name(body: dict[str, Any], fields: Fields) -> str | None:
     concept = body.get("medicationCodeableConcept")
     reference = body.get("medicationReference")
     if concept is not None:
@@ -225,7 +226,7 @@ def _referenced_name(reference: Any, contained: Any) -> str | None:
 
 
 def _lines(
-    raw: Any, fields: _Fields, when_times: Mapping[str, time], min_interval: timedelta, notes: Notes
+    raw: Any, fields: Fields, when_times: Mapping[str, time], min_interval: timedelta, notes: Notes
 ) -> list[Line]:
     if raw is None or raw == []:
         notes.append(("dosageInstruction", "is not given: no reminder is armed"))

@@ -10,13 +10,9 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 from typing import Any
 
-from chalicelib.appointments.request import (
-    PatientDetails,
-    _Fields,
-    _parse_patient,
-    decode_json_object,
-)
+from chalicelib.core.fields import Fields, decode_json_object
 from chalicelib.errors import FieldProblem, InvalidRequest
+from chalicelib.patients.details import PatientDetails, parse_patient
 from chalicelib.regimens.timing import DoseTiming, doses_per_day, stated_doses_per_day
 from chalicelib.regimens.timing_read import DEFAULT_MIN_INTERVAL, Notes, collect_timing
 
@@ -72,7 +68,7 @@ def parse_new_regimen(
     raw_body: bytes | None, when_times: Mapping[str, time], min_interval: timedelta = DEFAULT_MIN_INTERVAL
 ) -> NewRegimen:
     body = decode_json_object(raw_body)
-    fields = _Fields(body)
+    fields = Fields(body)
     if body.get("resourceType") == "MedicationRequest":
         # Imported here: the FHIR reader builds on this module's shared parts.
         from chalicelib.regimens.fhir import parse_medication_request
@@ -117,16 +113,16 @@ def parse_new_regimen(
     )
 
 
-def _who(body: dict[str, Any], fields: _Fields) -> tuple[str | None, PatientDetails | None]:
+def _who(body: dict[str, Any], fields: Fields) -> tuple[str | None, PatientDetails | None]:
     if "patient_id" in body:
         if "patient" in body:
             fields.problem("patient", "cannot be given with patient_id")
         return fields.text("patient_id", required=True), None
-    return None, _parse_patient(body.get("patient"), fields)
+    return None, parse_patient(body.get("patient"), fields)
 
 
 def _instructions(
-    raw: Any, where: str, fields: _Fields, when_times: Mapping[str, time], min_interval: timedelta
+    raw: Any, where: str, fields: Fields, when_times: Mapping[str, time], min_interval: timedelta
 ) -> list[tuple[str, Any, DoseTiming]]:
     """(path, raw instruction, timing) of each instruction of CareCue's own JSON."""
     if not isinstance(raw, list) or not raw or len(raw) > MAX_INSTRUCTIONS:
@@ -178,13 +174,13 @@ def _disagreement(field: str, text: str, timing: DoseTiming) -> Notes:
     return [(field, f"says {stated:g} doses a day; the structured timing ({structured:g} a day) is followed")]
 
 
-def caregiver_of(value: Any, parent: _Fields) -> Caregiver | None:
+def caregiver_of(value: Any, parent: Fields) -> Caregiver | None:
     if value is None:
         return None
     if not isinstance(value, dict):
         parent.problem("caregiver", "must be an object")
         return None
-    fields = _Fields(value, prefix="caregiver.")
+    fields = Fields(value, prefix="caregiver.")
     fields.reject_unknown(_CAREGIVER_FIELDS)
     first = fields.text("first_name", required=True, max_length=40)
     phone = fields.phone("phone")
@@ -197,7 +193,7 @@ def caregiver_of(value: Any, parent: _Fields) -> Caregiver | None:
     return Caregiver(first, phone, email)
 
 
-def supply_of(value: Any, fields: _Fields) -> int | None:
+def supply_of(value: Any, fields: Fields) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
@@ -208,7 +204,7 @@ def supply_of(value: Any, fields: _Fields) -> int | None:
 
 def parse_status_change(raw_body: bytes | None) -> str:
     body = decode_json_object(raw_body)
-    fields = _Fields(body)
+    fields = Fields(body)
     fields.reject_unknown({"status"})
     status = fields.text("status", required=True)
     if status is not None and status not in ("paused", "active", "stopped"):

@@ -32,9 +32,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from chalicelib.errors import FieldProblem, InvalidRequest
+from chalicelib.planning.event_timing import DEFAULT_WHEN_TIMES
 from chalicelib.regimens.timing import (
     DEFAULT_TIMES_PER_DAY,
-    DEFAULT_WHEN_TIMES,
     MEAL_CODES,
     WEEKDAYS,
     Bounds,

@@ -10,15 +10,14 @@ from typing import Any
 import pytest
 
 from chalicelib.appointments.request import (
-    MAX_BODY_BYTES,
     AppointmentChange,
     NewAppointment,
-    PatientDetails,
-    decode_json_object,
     parse_appointment_change,
     parse_new_appointment,
 )
+from chalicelib.core.fields import MAX_BODY_BYTES, decode_json_object
 from chalicelib.errors import FieldProblem, InvalidRequest, PayloadTooLarge
+from chalicelib.patients.details import PatientDetails
 
 NOW = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
 START_TEXT = "2026-12-01T14:00:00Z"

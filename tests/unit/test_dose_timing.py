@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chalicelib.errors import InvalidRequest
+from chalicelib.planning.event_timing import DEFAULT_WHEN_TIMES
 from chalicelib.regimens.timing import (
-    DEFAULT_WHEN_TIMES,
     cron_expressions,
     dose_times,
     doses_per_day,

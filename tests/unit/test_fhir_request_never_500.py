@@ -13,8 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib.errors import InvalidRequest
+from chalicelib.planning.event_timing import DEFAULT_WHEN_TIMES
 from chalicelib.regimens.request import parse_new_regimen
-from chalicelib.regimens.timing import DEFAULT_WHEN_TIMES, dose_times, in_zone
+from chalicelib.regimens.timing import dose_times, in_zone
 
 FIXTURES = sorted((Path(__file__).resolve().parent.parent / "fixtures" / "fhir").glob("medicationrequest*.json"))
 RESOURCES = [json.loads(path.read_bytes()) for path in FIXTURES]

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chalicelib.errors import FieldProblem, InvalidRequest
+from chalicelib.planning.event_timing import DEFAULT_WHEN_TIMES
 from chalicelib.regimens.timing import (
-    DEFAULT_WHEN_TIMES,
     DoseTiming,
     cron_expressions,
     dose_times,

@@ -1,0 +1,146 @@
+"""The request-body kit every JSON route uses: decoding a body into an object (size-capped, a clear 400 for
+anything that is not a JSON object) and `Fields`, which reads typed fields out of it and collects every
+problem, each named by its path, instead of stopping at the first.
+
+Phone numbers are read by `phonenumbers` and email addresses by `email-validator`, here and only here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from chalicelib.errors import FieldProblem, InvalidRequest, PayloadTooLarge
+from chalicelib.timezones import is_known_timezone
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_TEXT = 200
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+
+
+def decode_json_object(raw_body: bytes | None) -> dict[str, Any]:
+    if raw_body is not None and len(raw_body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(MAX_BODY_BYTES)
+    if not raw_body:
+        raise InvalidRequest.single("body", "is empty; send a JSON object")
+    try:
+        body = json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InvalidRequest.single("body", f"is not valid JSON ({type(e).__name__})") from e
+    if not isinstance(body, dict):
+        raise InvalidRequest.single("body", "must be a JSON object")
+    return body
+
+
+class Fields:
+    """Reads typed fields out of a JSON object, collecting problems instead of stopping at the first."""
+
+    def __init__(self, body: dict[str, Any], prefix: str = "") -> None:
+        self.body = body
+        self.prefix = prefix
+        self.problems: list[FieldProblem] = []
+
+    def path(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def problem(self, name: str, text: str) -> None:
+        self.problems.append(FieldProblem(self.path(name), text))
+
+    def reject_unknown(self, allowed: set[str]) -> None:
+        for name in sorted(set(self.body) - allowed):
+            self.problem(name, "is not a known field")
+
+    def text(self, name: str, *, required: bool = False, max_length: int = MAX_TEXT) -> str | None:
+        value = self.body.get(name)
+        if value is None:
+            if required:
+                self.problem(name, "is required")
+            return None
+        if not isinstance(value, str):
+            self.problem(name, "must be a string")
+            return None
+        value = value.strip()
+        if not value:
+            if required:
+                self.problem(name, "must not be empty")
+            return None
+        if len(value) > max_length:
+            self.problem(name, f"must be at most {max_length} characters")
+            return None
+        return value
+
+    def phone(self, name: str) -> str | None:
+        value = self.text(name, max_length=16)
+        if value is None:
+            return None
+        if not _E164.fullmatch(value):
+            self.problem(name, "must be an E.164 phone number such as +14155550100")
+            return None
+        try:
+            number = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            self.problem(name, "is not a valid phone number")
+            return None
+        return value
+
+    def email(self, name: str) -> str | None:
+        value = self.text(name, max_length=254)
+        if value is None:
+            return None
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError:
+            self.problem(name, "is not a valid email address")
+            return None
+
+    def timezone(self, name: str) -> str | None:
+        value = self.text(name, max_length=64)
+        if value is not None and not is_known_timezone(value):
+            self.problem(name, "is not an IANA time zone such as Europe/Berlin")
+            return None
+        return value
+
+    def language(self, name: str) -> str | None:
+        value = self.text(name, max_length=35)
+        if value is not None and not _LANGUAGE.fullmatch(value):
+            self.problem(name, "must be a language tag such as en or es-MX")
+            return None
+        return value
+
+    def future_instant(self, name: str, now: datetime, *, required: bool) -> datetime | None:
+        value = self.text(name, required=required, max_length=40)
+        if value is None:
+            return None
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            self.problem(name, "must be an ISO 8601 date and time such as 2026-12-01T09:00:00-05:00")
+            return None
+        if moment.tzinfo is None:
+            self.problem(name, "must include a UTC offset, e.g. 2026-12-01T09:00:00-05:00 or ...Z")
+            return None
+        if moment <= now:
+            self.problem(name, "is in the past")
+            return None
+        return moment
+
+    def minutes(self, name: str) -> int | None:
+        value = self.body.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 24 * 60:
+            self.problem(name, "must be a whole number of minutes from 1 to 1440")
+            return None
+        return value
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise InvalidRequest(self.problems)

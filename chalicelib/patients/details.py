@@ -1,0 +1,43 @@
+"""A patient's contact details as a request gives them (`"patient": {name, phone, email, timezone, language}`),
+validated with the request-body kit: the one reading of a patient for the REST API, FHIR and the booking tools."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.core.fields import Fields
+
+_PATIENT_FIELDS = {"name", "phone", "email", "timezone", "language"}
+
+
+@dataclass(frozen=True)
+class PatientDetails:
+    name: str
+    phone: str | None
+    email: str | None
+    timezone: str | None
+    language: str
+
+
+def parse_patient(value: Any, parent: Fields) -> PatientDetails | None:
+    if value is None:
+        parent.problem("patient", "is required")
+        return None
+    if not isinstance(value, dict):
+        parent.problem("patient", "must be an object")
+        return None
+    fields = Fields(value, prefix="patient.")
+    fields.reject_unknown(_PATIENT_FIELDS)
+    name = fields.text("name", required=True)
+    phone = fields.phone("phone")
+    email = fields.email("email")
+    timezone = fields.timezone("timezone")
+    language = fields.language("language")
+    contact_problems = any(p.field in ("patient.phone", "patient.email") for p in fields.problems)
+    if phone is None and email is None and not contact_problems:
+        parent.problem("patient", "needs a phone or an email to be reminded")
+    parent.problems.extend(fields.problems)
+    if fields.problems or name is None:
+        return None
+    return PatientDetails(name, phone, email, timezone, language or "en")
