@@ -7,14 +7,13 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from pynamodb.exceptions import DoesNotExist
-
 from chalicelib.clock import Clock
 from chalicelib.links.page_words import page_text
 from chalicelib.links.service import Page, _html, _language_of_patient, _page
 from chalicelib.links.tokens import InvalidLink
 from chalicelib.observability import logger
 from chalicelib.regimens.dose_links import DoseClaim, verify_dose
+from chalicelib.store import clinics, regimens
 from chalicelib.store.models import Clinic, Regimen
 from chalicelib.timezones import local_time
 
@@ -58,9 +57,15 @@ class DosePages:
     def _open(self, token: str) -> tuple[DoseClaim, Regimen, Clinic] | Page:
         try:
             claim = verify_dose(token, self._signer.key(), self._clock.now())
-            regimen = Regimen.get(claim.clinic_id, claim.regimen_id)
-            clinic = Clinic.get(claim.clinic_id)
-        except (InvalidLink, DoesNotExist) as e:
-            logger.info("dose link refused", extra={"problem": type(e).__name__})
-            return _page(404, "Link not valid", "This link is not valid or has expired. Nothing was changed.")
+        except InvalidLink as e:
+            return _refused(type(e).__name__)
+        regimen = regimens.find(claim.clinic_id, claim.regimen_id, consistent=False)
+        clinic = clinics.find_clinic(claim.clinic_id) if regimen is not None else None
+        if regimen is None or clinic is None:
+            return _refused("DoesNotExist")  # the problem named as it always was in this log line
         return claim, regimen, clinic
+
+
+def _refused(problem: str) -> Page:
+    logger.info("dose link refused", extra={"problem": problem})
+    return _page(404, "Link not valid", "This link is not valid or has expired. Nothing was changed.")

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
-
 from chalicelib.clinics.policy import clinic_policy
 from chalicelib.clock import Clock, iso_utc, to_utc
 from chalicelib.delivery.dispatch import DeliveryRequest, Outcome
 from chalicelib.delivery.preparation import NotSending, Ready
+from chalicelib.errors import AlreadyExists, StaleVersion
 from chalicelib.messages.localized import language_of
 from chalicelib.observability import logger
 from chalicelib.planning.appointment_reminders import Channel, Status
@@ -34,7 +33,9 @@ from chalicelib.regimens.service import (
     instructions_of,
 )
 from chalicelib.regimens.timing import DoseTiming, dose_times
-from chalicelib.store.models import Clinic, Dose, Patient, Regimen, Reminder
+from chalicelib.store import clinics, regimens
+from chalicelib.store.models import Dose, Patient, Regimen, Reminder
+from chalicelib.store.patients import get_patient
 from chalicelib.timezones import local_time
 
 if TYPE_CHECKING:
@@ -98,9 +99,8 @@ class RegimenMessages:
         return []  # a dose's send follows `dose_due`, which has just read the regimen itself
 
     def prepare(self, request: DeliveryRequest, reminder: Reminder) -> Ready | NotSending:
-        try:
-            regimen = Regimen.get(request.clinic_id, request.owner_id, consistent_read=True)
-        except DoesNotExist:
+        regimen = regimens.find(request.clinic_id, request.owner_id)
+        if regimen is None:
             return NotSending("stale", "regimen_gone")
         if regimen.version != request.version:
             return NotSending("stale", "regimen_changed")
@@ -110,14 +110,13 @@ class RegimenMessages:
         due = due_of(reminder.reminder_id)
         to_caregiver = reminder.kind == DoseKind.CAREGIVER.value
         if reminder.kind != DoseKind.DOSE.value and reminder.kind != DoseKind.REFILL.value:
-            try:
-                dose = Dose.get(regimen.regimen_id, iso_utc(due), consistent_read=True)
-            except DoesNotExist:
+            dose = regimens.find_dose(regimen.regimen_id, iso_utc(due))
+            if dose is None:
                 return NotSending("skipped", "dose_unknown", Status.SKIPPED)
             if dose.taken_at is not None:
                 return NotSending("skipped", "dose_taken", Status.CANCELLED)
-        clinic = Clinic.get(request.clinic_id)
-        patient = Patient.get(request.clinic_id, regimen.patient_id)
+        clinic = clinics.get_clinic(request.clinic_id)
+        patient = get_patient(request.clinic_id, regimen.patient_id)
         channel = Channel(reminder.channel)
         if to_caregiver:
             address = regimen.caregiver_phone if channel is Channel.SMS else regimen.caregiver_email
@@ -157,9 +156,8 @@ class RegimenDoses:
 
     def dose_due(self, event: DoseEvent) -> dict[str, Any]:
         """A dose timer fired: record the dose, remind the patient, arm the follow-up (and the next link)."""
-        try:
-            regimen = Regimen.get(event.clinic_id, event.regimen_id, consistent_read=True)
-        except DoesNotExist:
+        regimen = regimens.find(event.clinic_id, event.regimen_id)
+        if regimen is None:
             return self._log(event, "stale", "regimen_gone")
         if regimen.version != event.version or regimen.status != "active":
             return self._log(event, "stale", "regimen_changed")
@@ -180,13 +178,11 @@ class RegimenDoses:
                 link = self._regimen_timers.arm_link(regimen, event.instruction, following[0])
                 self._note_link(regimen, event.instruction, link.name)
         now = self._clock.now()
-        channel = Channel.SMS if Patient.get(regimen.clinic_id, regimen.patient_id).phone else Channel.EMAIL
+        channel = Channel.SMS if get_patient(regimen.clinic_id, regimen.patient_id).phone else Channel.EMAIL
         self._record_dose(regimen, due, now)
         outcome = self._send(regimen, DoseKind.DOSE, due, due, channel, now)
         if outcome.result == "skipped":
-            Dose(regimen.regimen_id, iso_utc(due)).update(
-                actions=[Dose.status.set("skipped"), Dose.reason.set(outcome.reason or "not_sent")]
-            )
+            regimens.mark_skipped(regimen.regimen_id, iso_utc(due), outcome.reason or "not_sent")
         elif outcome.result == "sent":
             self._arm_follow_ups(regimen, due, channel, now)
             self._maybe_refill(regimen, timing, due, channel, now)
@@ -197,23 +193,18 @@ class RegimenDoses:
         prefix = f"{regimen.regimen_id}.i{index}."
         names = [n for n in regimen.timers or [] if not n.startswith(prefix)] + [name]
         try:
-            regimen.update(actions=[Regimen.timers.set(names)], condition=Regimen.version == regimen.version)
-        except UpdateError as e:
-            if e.cause_response_code != "ConditionalCheckFailedException":
-                raise
+            regimens.set_timers_if_version(regimen, names)
+        except StaleVersion:
             self._timers.disarm_named(name)  # paused or stopped meanwhile: the link just armed must not stay
 
     def taken(self, clinic_id: str, regimen_id: str, due: datetime, via: str) -> Dose | None:
         """Marks a dose taken; taking it twice keeps the first time. None when there is no such dose."""
         now = self._clock.now()
-        try:
-            dose = Dose.get(regimen_id, iso_utc(due), consistent_read=True)
-        except DoesNotExist:
-            return None
-        if dose.clinic_id != clinic_id:
+        dose = regimens.find_dose(regimen_id, iso_utc(due))
+        if dose is None or dose.clinic_id != clinic_id:
             return None
         if dose.taken_at is None:
-            dose.update(actions=[Dose.status.set("taken"), Dose.taken_at.set(now), Dose.taken_via.set(via)])
+            regimens.record_taken(dose, now, via)
             logger.info("dose taken", extra={"regimen_id": regimen_id, "due": iso_utc(due), "via": via})
         return dose
 
@@ -221,13 +212,13 @@ class RegimenDoses:
         """Re-reminds after the clinic's snooze delay; None when the dose has been snoozed enough."""
         if dose.taken_at is not None or int(dose.snoozes) >= MAX_SNOOZES:
             return None
-        regimen = Regimen.get(dose.clinic_id, dose.regimen_id)
-        settings = clinic_policy(Clinic.get(dose.clinic_id)).medication
+        regimen = regimens.get_existing(dose.clinic_id, dose.regimen_id)
+        settings = clinic_policy(clinics.get_clinic(dose.clinic_id)).medication
         now = self._clock.now()
         number = int(dose.snoozes) + 1
-        dose.update(actions=[Dose.snoozes.set(number)])
+        regimens.set_snoozes(dose, number)
         due = datetime.fromisoformat(dose.due_at)
-        channel = Channel.SMS if Patient.get(regimen.clinic_id, regimen.patient_id).phone else Channel.EMAIL
+        channel = Channel.SMS if get_patient(regimen.clinic_id, regimen.patient_id).phone else Channel.EMAIL
         at = now + settings.snooze
         self._arm(regimen, f"snooze{number}-{stamp(due)}.{channel.value}", DoseKind.SNOOZE, at, channel, now)
         return at
@@ -236,14 +227,8 @@ class RegimenDoses:
         """The patient's latest dose reminded in the last 12 hours and not yet taken (what a "1" reply means)."""
         found: list[Dose] = []
         for patient in patients:
-            for regimen in Regimen.query(patient.clinic_id, filter_condition=Regimen.patient_id == patient.patient_id):
-                found.extend(
-                    Dose.query(
-                        regimen.regimen_id,
-                        Dose.due_at.between(iso_utc(now - OPEN_DOSE_WINDOW), iso_utc(now)),
-                        filter_condition=Dose.taken_at.does_not_exist() & (Dose.status != "skipped"),
-                    )
-                )
+            for regimen in regimens.regimens_of_patient(patient.clinic_id, patient.patient_id):
+                found.extend(regimens.open_doses(regimen.regimen_id, iso_utc(now - OPEN_DOSE_WINDOW), iso_utc(now)))
         return max(found, key=lambda d: d.due_at, default=None)
 
     def _record_dose(self, regimen: Regimen, due: datetime, now: datetime) -> None:
@@ -257,10 +242,9 @@ class RegimenDoses:
             created_at=now,
         )
         try:
-            dose.save(condition=Dose.regimen_id.does_not_exist())
-        except PutError as e:
-            if e.cause_response_code != "ConditionalCheckFailedException":
-                raise
+            regimens.record_dose(dose)
+        except AlreadyExists:
+            pass  # a duplicate fire: the dose is recorded already
 
     def _send(
         self, regimen: Regimen, kind: DoseKind, due: datetime, at: datetime, channel: Channel, now: datetime
@@ -271,7 +255,7 @@ class RegimenDoses:
         return self._dispatcher.deliver(request)
 
     def _arm_follow_ups(self, regimen: Regimen, due: datetime, channel: Channel, now: datetime) -> None:
-        settings = clinic_policy(Clinic.get(regimen.clinic_id)).medication
+        settings = clinic_policy(clinics.get_clinic(regimen.clinic_id)).medication
         self._arm(
             regimen, f"follow-{stamp(due)}.{channel.value}", DoseKind.FOLLOW_UP, due + settings.follow_up, channel, now
         )
@@ -286,8 +270,8 @@ class RegimenDoses:
         """With a supply, one refill reminder when the doses left fall to those of the clinic's refill days."""
         if regimen.supply is None or regimen.refill_notice_at is not None:
             return
-        settings = clinic_policy(Clinic.get(regimen.clinic_id)).medication
-        given = Dose.count(regimen.regimen_id)
+        settings = clinic_policy(clinics.get_clinic(regimen.clinic_id)).medication
+        given = regimens.dose_count(regimen.regimen_id)
         left = int(regimen.supply) - given
         start = instruction_start(timing, regimen)
         horizon = due + timedelta(days=settings.refill_days)
@@ -298,7 +282,7 @@ class RegimenDoses:
         ]
         if left > len(coming):
             return
-        regimen.update(actions=[Regimen.refill_notice_at.set(now)])
+        regimens.set_refill_notice(regimen, now)
         self._send(regimen, DoseKind.REFILL, due, due, channel, now)
 
     def _arm(
@@ -309,7 +293,7 @@ class RegimenDoses:
         reminder = self._reminder(regimen, reminder_id, kind, at, channel, now)
         timer = Timer(regimen.clinic_id, regimen.regimen_id, reminder_id, int(regimen.version), at)
         if reminder is not None:
-            reminder.update(actions=[Reminder.schedule_name.set(timer.name)])
+            regimens.set_schedule_name(reminder, timer.name)
         self._timers.arm(timer)
 
     def _reminder(
@@ -328,10 +312,8 @@ class RegimenDoses:
             updated_at=now,
         )
         try:
-            reminder.save(condition=Reminder.reminder_id.does_not_exist())
-        except PutError as e:
-            if e.cause_response_code != "ConditionalCheckFailedException":
-                raise
+            regimens.create_reminder(reminder)
+        except AlreadyExists:
             return None  # a duplicate fire: the first one's reminder (and its claim) decide
         return reminder
 

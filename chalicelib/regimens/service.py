@@ -29,11 +29,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-
 from chalicelib.clinics.policy import clinic_policy
 from chalicelib.clock import Clock, iso_utc, to_utc
-from chalicelib.errors import Conflict, FieldProblem, InvalidRequest, NotFound, SchedulerUnavailable, TimerError
+from chalicelib.errors import (
+    AlreadyExists,
+    Conflict,
+    FieldProblem,
+    InvalidRequest,
+    NotFound,
+    SchedulerUnavailable,
+    TimerError,
+)
 from chalicelib.observability import logger
 from chalicelib.patients.records import new_patient
 from chalicelib.regimens.request import NewRegimen
@@ -47,7 +53,8 @@ from chalicelib.regimens.timing import (
     timing_json,
 )
 from chalicelib.regimens.timing_read import Notes
-from chalicelib.store.models import Clinic, Dose, Patient, Regimen, transaction
+from chalicelib.store import clinics, patients, regimens
+from chalicelib.store.models import Clinic, Dose, Patient, Regimen
 from chalicelib.timezones import local_time
 
 if TYPE_CHECKING:
@@ -182,12 +189,11 @@ class RegimenService:
         """The new regimen's view and True; for an `external_id` already created, that regimen and False."""
         regimen_id = _regimen_id(clinic_id, request.external_id)
         if request.external_id is not None:
-            try:
-                return self.view(Regimen.get(clinic_id, regimen_id, consistent_read=True)), False
-            except DoesNotExist:
-                pass
+            stored = regimens.find(clinic_id, regimen_id)
+            if stored is not None:
+                return self.view(stored), False
         now = self._clock.now()
-        clinic = Clinic.get(clinic_id)
+        clinic = clinics.get_clinic(clinic_id)
         patient, new_patient = self._patient(clinic, request, now)
         zone = patient.timezone or clinic.timezone
         instructions, past = _consecutive(request, zone, now)
@@ -214,18 +220,12 @@ class RegimenService:
         # The names go in with the write: should arming stop half way, the reconciler finds them missing.
         regimen.timers = [a.name for a in self._timers.planned(regimen, now)] if active else []
         try:
-            with transaction() as write:
-                write.save(regimen, condition=Regimen.regimen_id.does_not_exist())
-                if new_patient:
-                    write.save(patient)
-        except TransactWriteError as e:
-            reasons = e.cancellation_reasons or []
-            if request.external_id is not None and any(
-                r is not None and r.code == "ConditionalCheckFailed" for r in reasons
-            ):
-                # The same regimen sent twice at once: the other request stored it, under the same timer names.
-                return self.view(Regimen.get(clinic_id, regimen_id, consistent_read=True)), False
-            raise
+            regimens.create(regimen, patient if new_patient else None)
+        except AlreadyExists:
+            if request.external_id is None:
+                raise
+            # The same regimen sent twice at once: the other request stored it, under the same timer names.
+            return self.view(regimens.get_existing(clinic_id, regimen_id, consistent=True)), False
         armed: list[Armed] = []
         if active:
             try:
@@ -242,10 +242,7 @@ class RegimenService:
 
     def _withdraw(self, regimen: Regimen, patient: Patient | None) -> None:
         """Deletes a regimen whose timers could not be armed (and the patient made for it): nothing half stored."""
-        with transaction() as write:
-            write.delete(regimen)
-            if patient is not None:
-                write.delete(patient)
+        regimens.withdraw(regimen, patient)
 
     def get(self, clinic_id: str, regimen_id: str) -> dict[str, Any]:
         return self.view(self._regimen(clinic_id, regimen_id))
@@ -262,7 +259,7 @@ class RegimenService:
         regimen.status = status
         regimen.updated_at = now
         regimen.timers = [a.name for a in self._timers.planned(regimen, now)] if status == "active" else []
-        regimen.save()
+        regimens.write(regimen)
         # The old timers are stale now (their version is behind): one Scheduler fails to delete sends nothing.
         self._timers.disarm_quietly(armed_before)
         armed: list[Armed] = []
@@ -271,7 +268,7 @@ class RegimenService:
                 armed = self._timers.arm(regimen, now)
             except TimerError as e:
                 regimen.status, regimen.timers = previous, []
-                regimen.save()
+                regimens.write(regimen)
                 logger.error("regimen not resumed: timers refused", extra={"regimen_id": regimen_id, "code": e.code})
                 raise SchedulerUnavailable(
                     f"the reminder scheduler refused the dose timers ({e.code}); the regimen stays {previous}: retry"
@@ -283,10 +280,10 @@ class RegimenService:
         if end <= start or end - start > timedelta(days=ADHERENCE_MAX_DAYS):
             raise InvalidRequest.single("to", f"must be after from, at most {ADHERENCE_MAX_DAYS} days later")
         regimen = self._regimen(clinic_id, regimen_id)
-        settings = clinic_policy(Clinic.get(clinic_id)).medication
+        settings = clinic_policy(clinics.get_clinic(clinic_id)).medication
         now = self._clock.now()
         doses = []
-        for dose in Dose.query(regimen_id, Dose.due_at.between(iso_utc(start), iso_utc(end))):
+        for dose in regimens.doses_due_between(regimen_id, iso_utc(start), iso_utc(end)):
             due = datetime.fromisoformat(dose.due_at)
             status = dose_status(dose, due, now, settings.follow_up, settings.caregiver_after)
             doses.append(
@@ -340,21 +337,21 @@ class RegimenService:
         }
 
     def _regimen(self, clinic_id: str, regimen_id: str) -> Regimen:
-        try:
-            return Regimen.get(clinic_id, regimen_id, consistent_read=True)
-        except DoesNotExist as e:
-            raise NotFound("regimen") from e
+        found = regimens.find(clinic_id, regimen_id)
+        if found is None:
+            raise NotFound("regimen")
+        return found
 
     def _patient(self, clinic: Clinic, request: NewRegimen, now: datetime) -> tuple[Patient, bool]:
         """The regimen's patient, and whether it is new (stored with the regimen)."""
         if request.patient_id is not None:
-            try:
-                return Patient.get(clinic.clinic_id, request.patient_id), False
-            except DoesNotExist as e:
-                if request.external_ref is None:
-                    raise InvalidRequest.single("patient_id", "is not a patient of this clinic") from e
+            found = patients.find_patient(clinic.clinic_id, request.patient_id)
+            if found is not None:
+                return found, False
+            if request.external_ref is None:
+                raise InvalidRequest.single("patient_id", "is not a patient of this clinic")
         if request.external_ref is not None:
-            known = _by_external_ref(clinic.clinic_id, request.external_ref)
+            known = regimens.patient_by_external_ref(clinic.clinic_id, request.external_ref)
             if known is not None:
                 return known, False
             if request.patient is None:
@@ -367,13 +364,6 @@ class RegimenService:
         patient = new_patient(clinic.clinic_id, details, now)
         patient.external_ref = request.external_ref
         return patient, True
-
-
-def _by_external_ref(clinic_id: str, reference: str) -> Patient | None:
-    """The clinic's patient the prescribing system calls `reference`. A query of the clinic's patients with a
-    filter: fine at a clinic's size; an index would be the next step for a large one."""
-    found = Patient.query(clinic_id, filter_condition=Patient.external_ref == reference)
-    return next(iter(found), None)
 
 
 def _regimen_id(clinic_id: str, external_id: str | None) -> str:

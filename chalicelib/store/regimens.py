@@ -1,0 +1,167 @@
+"""Medication regimens and their doses in DynamoDB (`chalicelib.regimens`): the regimen written with its new
+patient and withdrawn again when Scheduler refuses its timers, its status and timer names, the doses recorded as
+their timers fire (skipped, taken, snoozed), and the `regimen` reminders a dose's messages are sent as.
+
+A regimen is created on the condition that it is not there yet (an `external_id` creates it once, even when sent
+twice at once); the names of a chained timer's next link are written only if the regimen is still at the version
+it was read at. A failed condition is a domain error (`AlreadyExists`, `StaleVersion`); any other PynamoDB error
+propagates as it is. Dose keys are the ISO 8601 UTC due times (`chalicelib.clock.iso_utc`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError, UpdateError
+
+from chalicelib.errors import AlreadyExists, StaleVersion
+from chalicelib.store.models import Dose, Patient, Regimen, Reminder, transaction
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+# --- regimens ------------------------------------------------------------------------------------------------
+
+
+def find(clinic_id: str, regimen_id: str, consistent: bool = True) -> Regimen | None:
+    try:
+        return Regimen.get(clinic_id, regimen_id, consistent_read=consistent)
+    except DoesNotExist:
+        return None
+
+
+def get_existing(clinic_id: str, regimen_id: str, consistent: bool = False) -> Regimen:
+    """The regimen a stored dose names, or one just found stored. It is expected to be there, so a missing one
+    is not a domain outcome: PynamoDB's `DoesNotExist` propagates, as it always has."""
+    return Regimen.get(clinic_id, regimen_id, consistent_read=consistent)
+
+
+def create(regimen: Regimen, new_patient: Patient | None) -> None:
+    """Stores a new regimen (and the patient made for it), all or nothing; `AlreadyExists("regimen")` when one
+    with its id is stored already (the same `external_id` created before, or concurrently)."""
+    try:
+        with transaction() as write:
+            write.save(regimen, condition=Regimen.regimen_id.does_not_exist())
+            if new_patient is not None:
+                write.save(new_patient)
+    except TransactWriteError as e:
+        reasons = e.cancellation_reasons or []
+        if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
+            raise AlreadyExists("regimen") from e
+        raise
+
+
+def withdraw(regimen: Regimen, new_patient: Patient | None) -> None:
+    """Deletes a regimen whose timers could not be armed, and the patient made for it, all or nothing."""
+    with transaction() as write:
+        write.delete(regimen)
+        if new_patient is not None:
+            write.delete(new_patient)
+
+
+def write(regimen: Regimen) -> None:
+    """Stores the regimen whole, as it is now (a status change, or its undoing), unconditionally."""
+    regimen.save()
+
+
+def set_timers_if_version(regimen: Regimen, names: list[str]) -> None:
+    """Replaces the names of the regimen's armed timers if it is still at the version it was read at; else
+    `StaleVersion("regimen")` (paused, resumed or stopped meanwhile) and nothing is written."""
+    try:
+        regimen.update(actions=[Regimen.timers.set(names)], condition=Regimen.version == regimen.version)
+    except UpdateError as e:
+        if _condition_failed(e):
+            raise StaleVersion("regimen") from e
+        raise
+
+
+def set_refill_notice(regimen: Regimen, now: datetime) -> None:
+    regimen.update(actions=[Regimen.refill_notice_at.set(now)])
+
+
+def regimens_of_patient(clinic_id: str, patient_id: str) -> list[Regimen]:
+    """The patient's regimens (any status): a query of the clinic's regimens with a filter."""
+    return list(Regimen.query(clinic_id, filter_condition=Regimen.patient_id == patient_id))
+
+
+def patient_by_external_ref(clinic_id: str, reference: str) -> Patient | None:
+    """The clinic's patient the prescribing system calls `reference`. A query of the clinic's patients with a
+    filter: fine at a clinic's size; an index would be the next step for a large one."""
+    found = Patient.query(clinic_id, filter_condition=Patient.external_ref == reference)
+    return next(iter(found), None)
+
+
+# --- doses ---------------------------------------------------------------------------------------------------
+
+
+def find_dose(regimen_id: str, due_at: str) -> Dose | None:
+    """The dose, read strongly consistent, or None."""
+    try:
+        return Dose.get(regimen_id, due_at, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def doses_due_between(regimen_id: str, start: str, end: str) -> list[Dose]:
+    """The regimen's doses due from `start` to `end` (both included), by due time."""
+    return list(Dose.query(regimen_id, Dose.due_at.between(start, end)))
+
+
+def open_doses(regimen_id: str, start: str, end: str) -> list[Dose]:
+    """The regimen's doses due from `start` to `end` neither taken nor skipped."""
+    return list(
+        Dose.query(
+            regimen_id,
+            Dose.due_at.between(start, end),
+            filter_condition=Dose.taken_at.does_not_exist() & (Dose.status != "skipped"),
+        )
+    )
+
+
+def dose_count(regimen_id: str) -> int:
+    """How many doses of the regimen have been recorded."""
+    return Dose.count(regimen_id)
+
+
+def record_dose(dose: Dose) -> None:
+    """Stores a dose whose timer fired; `AlreadyExists("dose")` when it was recorded before (a duplicate fire)."""
+    try:
+        dose.save(condition=Dose.regimen_id.does_not_exist())
+    except PutError as e:
+        if _condition_failed(e):
+            raise AlreadyExists("dose") from e
+        raise
+
+
+def mark_skipped(regimen_id: str, due_at: str, reason: str) -> None:
+    """The dose's reminder was not sent (opted out, no contact): an update of those attributes only."""
+    Dose(regimen_id, due_at).update(actions=[Dose.status.set("skipped"), Dose.reason.set(reason)])
+
+
+def record_taken(dose: Dose, now: datetime, via: str) -> None:
+    dose.update(actions=[Dose.status.set("taken"), Dose.taken_at.set(now), Dose.taken_via.set(via)])
+
+
+def set_snoozes(dose: Dose, number: int) -> None:
+    dose.update(actions=[Dose.snoozes.set(number)])
+
+
+# --- the reminders a dose's messages are sent as -------------------------------------------------------------
+
+
+def create_reminder(reminder: Reminder) -> None:
+    """Stores a new `regimen` reminder; `AlreadyExists("reminder")` when it is there already (a duplicate fire:
+    the first one's reminder, and its delivery claim, decide)."""
+    try:
+        reminder.save(condition=Reminder.reminder_id.does_not_exist())
+    except PutError as e:
+        if _condition_failed(e):
+            raise AlreadyExists("reminder") from e
+        raise
+
+
+def set_schedule_name(reminder: Reminder, name: str) -> None:
+    reminder.update(actions=[Reminder.schedule_name.set(name)])
+
+
+def _condition_failed(error: PynamoDBException) -> bool:
+    return error.cause_response_code == _CONDITION_FAILED
