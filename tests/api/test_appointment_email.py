@@ -5,24 +5,15 @@ links, and a one-click List-Unsubscribe."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_string, policy
 from typing import Any
 
-import pytest
 from chalice.test import Client
 from icalendar import Calendar
 
-from app import app
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
-
-
-@pytest.fixture
-def api(aws: World) -> Iterator[Client]:
-    with Client(app, stage_name="local") as client:
-        yield client
 
 
 def received(world: World) -> list[Any]:

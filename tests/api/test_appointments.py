@@ -4,21 +4,14 @@ the built-in authorizer included), on an in-process moto AWS."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from chalice.test import Client
 
-from app import app
 from chalicelib.store.models import Appointment, Patient, Reminder
 from tests.conftest import ClinicKeys, World
-
-
-@pytest.fixture
-def api(aws: World) -> Iterator[Client]:
-    with Client(app, stage_name="local") as client:
-        yield client
+from tests.timer_support import armed_schedules as schedules
 
 
 def booking(**overrides: Any) -> dict[str, Any]:
@@ -34,13 +27,6 @@ def booking(**overrides: Any) -> dict[str, Any]:
 def post(api: Client, clinic: ClinicKeys, body: Any) -> Any:
     raw = body if isinstance(body, bytes | str) else json.dumps(body)
     return api.http.post("/v1/appointments", headers=clinic.headers, body=raw)
-
-
-def schedules(world: World) -> dict[str, dict[str, Any]]:
-    scheduler = world.services.scheduler
-    group = world.services.settings.schedule_group
-    names = [s["Name"] for s in scheduler.list_schedules(GroupName=group)["Schedules"]]
-    return {name: dict(scheduler.get_schedule(Name=name, GroupName=group)) for name in names}
 
 
 def stored_counts() -> dict[str, int]:

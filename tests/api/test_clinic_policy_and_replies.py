@@ -4,7 +4,6 @@ fire function and the inbound-SMS handler as Lambda runs them, on an in-process 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -16,15 +15,11 @@ from chalicelib.store.models import Clinic, Delivery, Reminder
 from infra.local.clock import SimulatedClock
 from infra.local.stack import sns_event
 from tests.conftest import ClinicKeys, World
+from tests.timer_support import armed_expressions as armed
+from tests.timer_support import fire_stored as fire
 
 PHONE = "+14155550101"
 EMAIL = "pat@example.org"
-
-
-@pytest.fixture
-def api(aws: World) -> Iterator[Client]:
-    with Client(app, stage_name="local") as client:
-        yield client
 
 
 def book(api: Client, clinic: ClinicKeys, start: str = "2026-12-02T10:00:00-05:00", **patient: Any) -> dict[str, Any]:
@@ -41,22 +36,6 @@ def put(api: Client, clinic: ClinicKeys, path: str, body: Any) -> Any:
 def reminders(api: Client, clinic: ClinicKeys, appointment_id: str) -> dict[str, dict[str, Any]]:
     body = api.http.get(f"/v1/appointments/{appointment_id}", headers=clinic.headers).json_body
     return {r["id"]: r for r in body["reminders"]}
-
-
-def armed(world: World) -> dict[str, str]:
-    scheduler, group = world.services.scheduler, world.services.settings.schedule_group
-    names = [s["Name"] for s in scheduler.list_schedules(GroupName=group)["Schedules"]]
-    return {name: scheduler.get_schedule(Name=name, GroupName=group)["ScheduleExpression"] for name in names}
-
-
-def fire(world: World, schedule: str) -> dict[str, Any]:
-    """Fires a stored timer as Scheduler would, with its due time as the scheduled time."""
-    scheduler, group = world.services.scheduler, world.services.settings.schedule_group
-    stored = scheduler.get_schedule(Name=schedule, GroupName=group)
-    due = stored["ScheduleExpression"].removeprefix("at(").removesuffix(")") + "Z"
-    event = json.loads(stored["Target"]["Input"].replace("<aws.scheduler.scheduled-time>", due))
-    with Client(app, stage_name="local") as client:
-        return dict(client.lambda_.invoke("fire", event).payload)
 
 
 def text_in(world: World, body: str, message_id: str, sender: str = PHONE) -> None:

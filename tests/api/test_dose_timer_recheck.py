@@ -5,24 +5,17 @@ given no StartDate) or a timer edited by hand can wake at other times; those sen
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from chalice.test import Client
 
-from app import app, fire
+from app import fire
 from chalicelib.store.models import Dose
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
 
 PHONE = "+14155550142"
-
-
-@pytest.fixture
-def api(aws: World) -> Iterator[Client]:
-    with Client(app, stage_name="local") as client:
-        yield client
 
 
 def dose_event(clinic: ClinicKeys, regimen_id: str, scheduled_time: str) -> dict[str, Any]:

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from chalice.test import Client
 
-from app import app
 from chalicelib.store.models import Patient, Regimen
 from tests.conftest import ClinicKeys, World
+from tests.timer_support import armed_schedules
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "fhir"
 CONTACT = {"name": "Pat Example", "phone": "+14155550140"}
@@ -34,16 +33,9 @@ def with_contact(resource: dict[str, Any], **contact: Any) -> dict[str, Any]:
     return {**copy.deepcopy(resource), "patient": {**CONTACT, **contact}}
 
 
-@pytest.fixture
-def api(aws: World) -> Iterator[Client]:
-    with Client(app, stage_name="local") as client:
-        yield client
-
-
 class Clinic:
     def __init__(self, api: Client, aws: World, keys: ClinicKeys) -> None:
         self.api, self.aws, self.keys = api, aws, keys
-        self.group = aws.services.settings.schedule_group
 
     def post(self, body: Any) -> Any:
         return self.api.http.post("/v1/regimens", headers=self.keys.headers, body=json.dumps(body))
@@ -54,12 +46,10 @@ class Clinic:
 
     def schedules(self) -> dict[str, tuple[str, str]]:
         """Every armed schedule: name -> (expression, zone), as Scheduler holds it."""
-        scheduler = self.aws.services.scheduler
-        found = {}
-        for listed in scheduler.list_schedules(GroupName=self.group)["Schedules"]:
-            schedule = scheduler.get_schedule(Name=listed["Name"], GroupName=self.group)
-            found[schedule["Name"]] = (schedule["ScheduleExpression"], schedule["ScheduleExpressionTimezone"])
-        return found
+        return {
+            name: (schedule["ScheduleExpression"], schedule["ScheduleExpressionTimezone"])
+            for name, schedule in armed_schedules(self.aws).items()
+        }
 
 
 @pytest.fixture

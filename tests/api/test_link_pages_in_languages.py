@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from chalice.test import Client
 
 from app import app
@@ -20,12 +18,6 @@ from tests.api.test_regimens import PHONE, Week, ny, twice_daily
 from tests.conftest import ClinicKeys, World
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-@pytest.fixture
-def api(aws: World) -> Iterator[Client]:
-    with Client(app, stage_name="local") as client:
-        yield client
 
 
 def book(api: Client, clinic: ClinicKeys, language: str) -> dict[str, Any]:

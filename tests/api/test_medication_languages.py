@@ -5,13 +5,11 @@ time, the replies answered in the patient's language, and every kind of dose ema
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from chalice.test import Client
 
-from app import app
 from infra.local.clock import SimulatedClock
 from tests.api.test_regimens import CAREGIVER, PHONE, Week, ny, twice_daily
 from tests.conftest import ClinicKeys, World
@@ -22,10 +20,9 @@ CAREGIVER_EMAIL = "carer@example.org"
 
 
 @pytest.fixture
-def week(aws: World, clinic: ClinicKeys, clock: SimulatedClock) -> Iterator[Week]:
+def week(api: Client, aws: World, clinic: ClinicKeys, clock: SimulatedClock) -> Week:
     clock.set(ny("2027-03-12T12:00"))
-    with Client(app, stage_name="local") as api:
-        yield Week(api, aws, clinic, clock)
+    return Week(api, aws, clinic, clock)
 
 
 def with_link(text: str) -> str:

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-import pytest
 from chalice.test import Client
 
-from app import app
 from chalicelib.links.tokens import Purpose
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
+from tests.timer_support import fire_stored
 
 PHONE = "+14155550102"
-
-
-@pytest.fixture
-def api(aws: World) -> Iterator[Client]:
-    with Client(app, stage_name="local") as client:
-        yield client
 
 
 def book(api: Client, clinic: ClinicKeys) -> dict[str, Any]:
@@ -52,14 +44,7 @@ def test_the_link_in_a_reminder_confirms_on_the_button_not_on_opening(
 ) -> None:
     booked = book(api, clinic)
     clock.set(datetime.fromisoformat("2026-12-01T15:00:05Z"))
-    with Client(app, stage_name="local") as client:
-        schedule = aws.services.scheduler.get_schedule(
-            Name=f"{booked['id']}.reminder-24h.sms", GroupName=aws.services.settings.schedule_group
-        )
-        event = json.loads(
-            schedule["Target"]["Input"].replace("<aws.scheduler.scheduled-time>", "2026-12-01T15:00:00Z")
-        )
-        client.lambda_.invoke("fire", event)
+    fire_stored(aws, f"{booked['id']}.reminder-24h.sms", "2026-12-01T15:00:00Z")
     link = re.search(r"https://carecue\.example(/p/[A-Za-z0-9_-]+)$", aws.sent("sms")[-1]["body"])
     assert link is not None
 

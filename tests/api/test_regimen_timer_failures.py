@@ -8,16 +8,14 @@ nothing is left armed or stored for a regimen that was not created; a resume tha
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from botocore.awsrequest import AWSResponse
 from chalice.test import Client
 
-from app import app, fire
 from chalicelib.store.models import Patient, Regimen
 from tests.conftest import ClinicKeys, World
+from tests.timer_support import fire_stored
 
 PATIENT = {"name": "Pat Example", "phone": "+14155550140"}
 
@@ -41,12 +39,6 @@ def chained_taper() -> dict[str, Any]:
             {"timing": {"repeat": {"frequency": 1, "period": 2, "periodUnit": "d"}}},
         ],
     }
-
-
-@pytest.fixture
-def api(aws: World) -> Iterator[Client]:
-    with Client(app, stage_name="local") as client:
-        yield client
 
 
 def armed(aws: World) -> list[str]:
@@ -151,8 +143,5 @@ def test_a_pause_scheduler_cannot_disarm_is_stored_and_the_timer_left_behind_sen
     assert outage.calls == len(names) == 2
     assert sorted(armed(aws)) == names  # Scheduler kept them
     left = names[0]
-    group = aws.services.settings.schedule_group
-    event = json.loads(aws.services.scheduler.get_schedule(Name=left, GroupName=group)["Target"]["Input"])
-    event["scheduled_time"] = "2026-11-30T14:00:00Z"
-    assert fire(event, None) == {"result": "stale", "reason": "regimen_changed"}
+    assert fire_stored(aws, left, "2026-11-30T14:00:00Z") == {"result": "stale", "reason": "regimen_changed"}
     assert aws.sent() == []

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,12 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from chalice.test import Client
 
-from app import app, fire
+from app import fire
 from chalicelib.store.models import Dose, Patient, Regimen
 from infra.local.clock import SimulatedClock
-from infra.local.scheduler_emulator import SchedulerEmulator
 from infra.local.stack import sns_event
 from tests.conftest import ClinicKeys, World
+from tests.timer_support import Timers
 
 NEW_YORK = ZoneInfo("America/New_York")
 PHONE = "+14155550140"
@@ -30,35 +29,16 @@ def ny(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=NEW_YORK)
 
 
-@pytest.fixture
-def api(aws: World) -> Iterator[Client]:
-    with Client(app, stage_name="local") as client:
-        yield client
-
-
 class Week:
     """The patient's days: the API as the clinic uses it, and time moving with every timer firing."""
 
     def __init__(self, api: Client, aws: World, clinic: ClinicKeys, clock: SimulatedClock) -> None:
         self.api, self.aws, self.clinic, self.clock = api, aws, clinic, clock
-        services = aws.services
-        self.scheduler = SchedulerEmulator(
-            services.scheduler, services.settings.schedule_group, self._invoke, now=clock.now
-        )
-        self.results: list[Any] = []
-
-    def _invoke(self, target_arn: str, event: Any) -> Any:
-        result = fire(json.loads(json.dumps(event)), None)
-        self.results.append(result)
-        return result
+        self.timers = Timers(aws, clock)
+        self.results = self.timers.results
 
     def go_to(self, moment: datetime) -> None:
-        self.scheduler.fire_due(moment, on_time=self._forward)
-        self._forward(moment)
-
-    def _forward(self, instant: datetime) -> None:
-        if instant > self.clock.now():
-            self.clock.set(instant)
+        self.timers.go_to(moment)
 
     def post(self, path: str, body: Any) -> Any:
         raw = body if isinstance(body, str) else json.dumps(body)

@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
 from chalice.test import Client
 
-from app import app
 from chalicelib.admin.cli import main as admin
 from chalicelib.store.models import Delivery, Reminder
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
+from tests.timer_support import fire_when_due
 
 US_SMS = 0.00831
 EMAIL = 0.0001
-
-
-@pytest.fixture
-def api(aws: World) -> Iterator[Client]:
-    with Client(app, stage_name="local") as client:
-        yield client
 
 
 def book(api: Client, clinic: ClinicKeys, start: str = "2026-12-02T10:00:00-05:00", **patient: Any) -> str:
@@ -31,19 +24,6 @@ def book(api: Client, clinic: ClinicKeys, start: str = "2026-12-02T10:00:00-05:0
     response = api.http.post("/v1/appointments", headers=clinic.headers, body=json.dumps(body))
     assert response.status_code == 201, response.json_body
     return str(response.json_body["id"])
-
-
-def fire(world: World, api: Client, appointment_id: str, reminder_id: str) -> dict[str, Any]:
-    """Fires a reminder's timer with the Input Scheduler stored, at the time it is due."""
-    schedule = world.services.scheduler.get_schedule(
-        Name=f"{appointment_id}.{reminder_id}", GroupName=world.services.settings.schedule_group
-    )
-    due = schedule["ScheduleExpression"].removeprefix("at(").removesuffix(")") + "Z"
-    clock = world.services.clock
-    assert isinstance(clock, SimulatedClock)
-    clock.set(datetime.fromisoformat(due))
-    event = json.loads(schedule["Target"]["Input"].replace("<aws.scheduler.scheduled-time>", due))
-    return dict(api.lambda_.invoke("fire", event).payload)
 
 
 def usage(api: Client, clinic: ClinicKeys, query: str = "") -> Any:
@@ -58,7 +38,7 @@ def test_every_send_is_counted_in_the_month_with_its_estimated_cost(
     appointment_id = book(api, clinic, phone="+14155550100", email="pat@example.org")  # confirmation: SMS + email
 
     after_booking = usage(api, clinic)
-    assert fire(aws, api, appointment_id, "reminder-24h.sms") == {"result": "sent", "reason": None}
+    assert fire_when_due(aws, appointment_id, "reminder-24h.sms") == {"result": "sent", "reason": None}
     after_reminder = usage(api, clinic, "?month=2026-12")  # the reminder went out on 1 Dec (UTC)
 
     assert after_booking == {
@@ -115,7 +95,7 @@ def test_past_the_spend_cap_reminders_are_skipped_until_an_admin_raises_it(
     appointment_id = book(api, clinic, phone="+14155550100", start="2026-12-20T10:00:00-05:00")
     capsys.readouterr()
 
-    skipped = fire(aws, api, appointment_id, "reminder-24h.sms")
+    skipped = fire_when_due(aws, appointment_id, "reminder-24h.sms")
     printed = capsys.readouterr().out
 
     assert skipped == {"result": "skipped", "reason": "spend_cap"}
@@ -129,7 +109,7 @@ def test_past_the_spend_cap_reminders_are_skipped_until_an_admin_raises_it(
     # The reminder the cap held back goes out after all (chalicelib/usage/release.py; its own tests fire it).
     released = Reminder.get(appointment_id, "reminder-24h.sms")
     assert (released.status, released.reason) == ("scheduled", "released_after_spend_cap")
-    assert fire(aws, api, appointment_id, "reminder-2h.sms") == {"result": "sent", "reason": None}
+    assert fire_when_due(aws, appointment_id, "reminder-2h.sms") == {"result": "sent", "reason": None}
     assert len(aws.sent("sms")) == 2
     assert usage(api, clinic)["spend_cap"] == {"usd": 250.0, "reached": False, "reminders_skipped": 1}
 
@@ -145,4 +125,4 @@ def test_the_cap_is_per_month(api: Client, aws: World, clinic: ClinicKeys) -> No
     appointment_id = book(api, clinic, phone="+14155550100")  # November is over its cap at once
 
     assert usage(api, clinic)["spend_cap"]["reached"] is True
-    assert fire(aws, api, appointment_id, "reminder-24h.sms") == {"result": "sent", "reason": None}  # 1 December
+    assert fire_when_due(aws, appointment_id, "reminder-24h.sms") == {"result": "sent", "reason": None}  # 1 December

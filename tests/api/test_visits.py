@@ -4,7 +4,6 @@ local stack's Scheduler emulator firing the timers the app armed (reminders and 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,11 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from chalice.test import Client
 
-from app import app, fire
 from chalicelib.store.models import Appointment, Reminder, VisitLengths
 from infra.local.clock import SimulatedClock
-from infra.local.scheduler_emulator import SchedulerEmulator
 from tests.conftest import ClinicKeys, World
+from tests.timer_support import Timers
 
 NEW_YORK = ZoneInfo("America/New_York")
 PHONES = {"A": "+14155550101", "B": "+14155550102", "C": "+14155550103", "D": "+14155550104"}
@@ -28,24 +26,12 @@ def at(hhmm: str) -> datetime:
     return datetime(2026, 12, 1, hour, minute, tzinfo=NEW_YORK)
 
 
-@pytest.fixture
-def api(aws: World) -> Iterator[Client]:
-    with Client(app, stage_name="local") as client:
-        yield client
-
-
 class Day:
     """The clinic's morning: the API as the front desk uses it, and time moving with every timer firing."""
 
     def __init__(self, api: Client, aws: World, clinic: ClinicKeys, clock: SimulatedClock) -> None:
         self.api, self.aws, self.clinic, self.clock = api, aws, clinic, clock
-        services = aws.services
-        self.scheduler = SchedulerEmulator(
-            services.scheduler, services.settings.schedule_group, self._invoke, now=clock.now
-        )
-
-    def _invoke(self, target_arn: str, event: Any) -> Any:
-        return fire(json.loads(json.dumps(event)), None)
+        self.timers = Timers(aws, clock)
 
     def book(self, who: str, start: str, **extra: Any) -> str:
         body = {
@@ -62,13 +48,7 @@ class Day:
         return self.api.http.post(f"/v1/appointments/{appointment_id}/{move}", headers=self.clinic.headers)
 
     def go_to(self, hhmm: str) -> None:
-        target = at(hhmm)
-        self.scheduler.fire_due(target, on_time=lambda instant: self._forward(instant))
-        self._forward(target)
-
-    def _forward(self, instant: datetime) -> None:
-        if instant > self.clock.now():
-            self.clock.set(instant)
+        self.timers.go_to(at(hhmm))
 
     def texts(self, who: str) -> list[str]:
         return [m["body"] for m in self.aws.sent("sms") if m["to"] == PHONES[who] and _waiting_room(m["body"])]

@@ -23,6 +23,8 @@ from chalicelib.intake.service import WebhookIntake
 from chalicelib.store.models import Appointment, BookingLink, Patient, Reminder
 from infra.local.clock import SimulatedClock
 from tests.conftest import World
+from tests.timer_support import Timers
+from tests.timer_support import armed_expressions as schedules
 from tests.webhook_support import (
     CONTENT_TYPES,
     SQUARE_URL,
@@ -86,13 +88,6 @@ def hooks(aws: World, clock: SimulatedClock, transport_clock: Clock) -> Iterator
         ssm.put_parameter(Name=f"{prefix}/{name}", Value=value, Type="SecureString")
     with Client(app, stage_name="local") as client:
         yield Hooks(client, aws, clock, transport_clock, created.clinic_id, created.webhook_secret, acuity)
-
-
-def schedules(world: World) -> dict[str, str]:
-    scheduler = world.services.scheduler
-    group = world.services.settings.schedule_group
-    names = [s["Name"] for s in scheduler.list_schedules(GroupName=group)["Schedules"]]
-    return {n: scheduler.get_schedule(Name=n, GroupName=group)["ScheduleExpression"] for n in names}
 
 
 def stored() -> dict[str, int]:
@@ -334,19 +329,11 @@ def test_rejected_deliveries_store_nothing_arm_nothing_and_say_why(hooks: Hooks)
 
 
 def test_after_a_reschedule_the_reminders_fire_for_the_new_time_only(hooks: Hooks) -> None:
-    from infra.local.scheduler_emulator import SchedulerEmulator
-
     hooks.post("calcom", fixture("calcom", "booking_created.json"))
     hooks.post("calcom", fixture("calcom", "booking_rescheduled.json"))
-    services = hooks.world.services
-    emulator = SchedulerEmulator(
-        services.scheduler,
-        services.settings.schedule_group,
-        lambda _arn, event: hooks.api.lambda_.invoke("fire", event),
-        now=hooks.clock.now,
-    )
+    timers = Timers(hooks.world, hooks.clock)
 
-    firings = emulator.fire_due(datetime(2026, 12, 3, 21, 0, tzinfo=UTC), on_time=hooks.clock.set)
+    firings = timers.fire_due(datetime(2026, 12, 3, 21, 0, tzinfo=UTC), on_time=hooks.clock.set)
 
     assert [f.scheduled_time.isoformat() for f in firings if f.schedule_name.endswith(".sms")] == [
         "2026-12-02T20:30:00+00:00",

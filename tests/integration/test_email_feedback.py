@@ -13,7 +13,8 @@ from app import app
 from chalicelib.channels.email_feedback import address_hash
 from chalicelib.store.models import EmailSuppression
 from tests.conftest import ClinicKeys, World
-from tests.integration.test_fire import book, fire, reminder_status, timer_event
+from tests.integration.test_fire import book, reminder_status
+from tests.timer_support import fire, timer_event
 
 ADDRESS = "pat@example.org"
 

@@ -10,14 +10,13 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
-from chalice.test import Client
 
-from app import app
 from chalicelib.appointments.request import parse_new_appointment
 from chalicelib.delivery.dispatch import CLAIM_LEASE
 from chalicelib.store.models import Delivery, Reminder
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
+from tests.timer_support import fire, timer_event
 
 
 def book(world: World, clinic: ClinicKeys, **patient: Any) -> str:
@@ -27,21 +26,6 @@ def book(world: World, clinic: ClinicKeys, **patient: Any) -> str:
     }
     request = parse_new_appointment(json.dumps(body).encode(), world.services.clock.now())
     return world.services.appointments.book(clinic.clinic_id, request).appointment.appointment_id
-
-
-def timer_event(world: World, appointment_id: str, reminder_id: str) -> dict[str, Any]:
-    """The event Scheduler would pass: the stored Input with its scheduled-time placeholder filled in."""
-    settings = world.services.settings
-    schedule = world.services.scheduler.get_schedule(
-        Name=f"{appointment_id}.{reminder_id}", GroupName=settings.schedule_group
-    )
-    due = schedule["ScheduleExpression"].removeprefix("at(").removesuffix(")") + "Z"
-    return dict(json.loads(schedule["Target"]["Input"].replace("<aws.scheduler.scheduled-time>", due)))
-
-
-def fire(event: dict[str, Any]) -> dict[str, Any]:
-    with Client(app, stage_name="local") as client:
-        return dict(client.lambda_.invoke("fire", event).payload)
 
 
 def hold_claim(event: dict[str, Any], now: datetime) -> None:

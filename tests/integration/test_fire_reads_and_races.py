@@ -23,7 +23,7 @@ from chalicelib.store import models, reads
 from chalicelib.store.models import Appointment, Clinic, Patient, Reminder
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
-from tests.integration.test_fire import timer_event
+from tests.timer_support import timer_event
 
 PHONE = "+14155550100"  # the fictional 555-01xx range
 

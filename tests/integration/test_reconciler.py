@@ -15,7 +15,8 @@ from app import app
 from chalicelib.store.models import Appointment, Delivery
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
-from tests.integration.test_fire import book, fire, reminder_status, timer_event
+from tests.integration.test_fire import book, reminder_status
+from tests.timer_support import fire, timer_event
 
 # Reminders end with a confirm link; what identifies the 24 h one is its text before it.
 REMINDER_24H = "Riverside Family Clinic: reminder of your appointment on Wed 2 Dec at 10:00 AM."

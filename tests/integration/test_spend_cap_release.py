@@ -16,8 +16,9 @@ from chalicelib.appointments.request import parse_new_appointment
 from chalicelib.store.models import Clinic, Reminder
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
-from tests.integration.test_fire import book, fire, reminder_status, timer_event
+from tests.integration.test_fire import book, reminder_status
 from tests.integration.test_reconciler import REMINDER_24H, run_hourly_function
+from tests.timer_support import fire, timer_event
 
 
 def at(text: str) -> datetime:
