@@ -4,10 +4,13 @@ clinic."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.admin.context import AdminContext
 from chalicelib.clock import iso_utc
+
+if TYPE_CHECKING:
+    from chalicelib.clinics.access import ClinicAccess
 
 
 def register(commands: Any) -> None:
@@ -31,11 +34,8 @@ def register(commands: Any) -> None:
     resume.set_defaults(run=resume_clinic)
 
 
-def _access(context: AdminContext) -> Any:
-    from chalicelib.clinics.access import ClinicAccess
-
-    context.bind_tables()
-    return ClinicAccess(context.clock)
+def _access(context: AdminContext) -> ClinicAccess:
+    return context.services.clinic_access
 
 
 def list_clinics(context: AdminContext, args: argparse.Namespace) -> dict[str, Any]:

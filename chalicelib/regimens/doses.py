@@ -149,10 +149,12 @@ class RegimenMessages:
 
 
 class RegimenDoses:
-    def __init__(self, clock: Clock, timers: ReminderTimers, dispatcher: Dispatcher) -> None:
+    def __init__(
+        self, clock: Clock, timers: ReminderTimers, dispatcher: Dispatcher, regimen_timers: RegimenTimers
+    ) -> None:
         self._clock = clock
         self._timers = timers
-        self._regimen_timers = RegimenTimers(timers)
+        self._regimen_timers = regimen_timers
         self._dispatcher = dispatcher
 
     def dose_due(self, event: DoseEvent) -> dict[str, Any]:
