@@ -24,7 +24,7 @@ from chalicelib.delivery.dispatch import DeliveryRequest, Outcome
 from chalicelib.delivery.preparation import NotSending, Ready
 from chalicelib.messages.localized import language_of
 from chalicelib.observability import logger
-from chalicelib.planning.appointment_reminders import Channel, Status
+from chalicelib.planning.appointment_reminders import Channel, RegimenStatus, Result, Status
 from chalicelib.regimens.dose_links import DoseClaim, can_link, sign_dose
 from chalicelib.regimens.messages import DoseFacts, DoseKind, dose_message
 from chalicelib.regimens.service import (
@@ -101,11 +101,11 @@ class RegimenMessages:
         try:
             regimen = Regimen.get(request.clinic_id, request.owner_id, consistent_read=True)
         except DoesNotExist:
-            return NotSending("stale", "regimen_gone")
+            return NotSending(Result.STALE, "regimen_gone")
         if regimen.version != request.version:
-            return NotSending("stale", "regimen_changed")
-        if regimen.status != "active":
-            return NotSending("skipped", f"regimen_{regimen.status}", Status.CANCELLED)
+            return NotSending(Result.STALE, "regimen_changed")
+        if regimen.status != RegimenStatus.ACTIVE:
+            return NotSending(Result.SKIPPED, f"regimen_{regimen.status}", Status.CANCELLED)
         kind = DoseKind(reminder.kind)
         due = due_of(reminder.reminder_id)
         to_caregiver = reminder.kind == DoseKind.CAREGIVER.value
@@ -113,9 +113,9 @@ class RegimenMessages:
             try:
                 dose = Dose.get(regimen.regimen_id, iso_utc(due), consistent_read=True)
             except DoesNotExist:
-                return NotSending("skipped", "dose_unknown", Status.SKIPPED)
+                return NotSending(Result.SKIPPED, "dose_unknown", Status.SKIPPED)
             if dose.taken_at is not None:
-                return NotSending("skipped", "dose_taken", Status.CANCELLED)
+                return NotSending(Result.SKIPPED, "dose_taken", Status.CANCELLED)
         clinic = Clinic.get(request.clinic_id)
         patient = Patient.get(request.clinic_id, regimen.patient_id)
         channel = Channel(reminder.channel)
@@ -124,7 +124,7 @@ class RegimenMessages:
         else:
             address = patient.phone if channel is Channel.SMS else patient.email
         if not address:
-            return NotSending("skipped", "no_contact", Status.SKIPPED)
+            return NotSending(Result.SKIPPED, "no_contact", Status.SKIPPED)
         settings = clinic_policy(clinic).medication
         named = settings.names_in_sms
         facts = DoseFacts(
@@ -162,18 +162,18 @@ class RegimenDoses:
         try:
             regimen = Regimen.get(event.clinic_id, event.regimen_id, consistent_read=True)
         except DoesNotExist:
-            return self._log(event, "stale", "regimen_gone")
-        if regimen.version != event.version or regimen.status != "active":
-            return self._log(event, "stale", "regimen_changed")
+            return self._log(event, Result.STALE, "regimen_gone")
+        if regimen.version != event.version or regimen.status != RegimenStatus.ACTIVE:
+            return self._log(event, Result.STALE, "regimen_changed")
         instructions = instructions_of(regimen)
         if not 0 <= event.instruction < len(instructions):
-            return self._log(event, "stale", "instruction_gone")
+            return self._log(event, Result.STALE, "instruction_gone")
         timing = instructions[event.instruction]
         due = event.scheduled_time
         if not _is_planned(timing, regimen, due):
             # The timer is trusted for nothing: a cron armed from "now" (its start already passed on the real
             # clock, see scheduling.timers) or edited by hand may wake outside the instruction's own doses.
-            return self._log(event, "stale", "not_a_planned_dose")
+            return self._log(event, Result.STALE, "not_a_planned_dose")
         if timing.chained:
             following = dose_times(
                 timing, regimen.timezone, instruction_start(timing, regimen), after=due + timedelta(minutes=1), limit=1
@@ -185,11 +185,11 @@ class RegimenDoses:
         channel = Channel.SMS if Patient.get(regimen.clinic_id, regimen.patient_id).phone else Channel.EMAIL
         self._record_dose(regimen, due, now)
         outcome = self._send(regimen, DoseKind.DOSE, due, due, channel, now)
-        if outcome.result == "skipped":
+        if outcome.result == Result.SKIPPED:
             Dose(regimen.regimen_id, iso_utc(due)).update(
                 actions=[Dose.status.set("skipped"), Dose.reason.set(outcome.reason or "not_sent")]
             )
-        elif outcome.result == "sent":
+        elif outcome.result == Result.SENT:
             self._arm_follow_ups(regimen, due, channel, now)
             self._maybe_refill(regimen, timing, due, channel, now)
         return self._log(event, outcome.result, outcome.reason)
@@ -337,7 +337,7 @@ class RegimenDoses:
             return None  # a duplicate fire: the first one's reminder (and its claim) decide
         return reminder
 
-    def _log(self, event: DoseEvent, result: str, reason: str | None) -> dict[str, Any]:
+    def _log(self, event: DoseEvent, result: Result, reason: str | None) -> dict[str, Any]:
         logger.info(
             "dose timer",
             extra={
