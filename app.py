@@ -166,30 +166,23 @@ def queue() -> Response:
 @app.route("/v1/board-link", methods=["POST"], authorizer=api_key)
 @http_errors
 def issue_board_link() -> Response:
-    from chalicelib.board.link import issue_board_link
-
-    token = issue_board_link(_clinic_id())
+    token = services().board.issue_link(_clinic_id())
     return Response({"token": token, "path": f"/board/{token}"}, status_code=201, headers=JSON)
 
 
 @app.route("/v1/board-link", methods=["DELETE"], authorizer=api_key)
 @http_errors
 def revoke_board_link() -> Response:
-    from chalicelib.board.link import revoke_board_link
-
-    revoke_board_link(_clinic_id())
+    services().board.revoke_link(_clinic_id())
     return Response(b"", status_code=204)
 
 
 @app.route("/board/{token}", methods=["GET"])
 def board(token: str) -> Response:
-    from chalicelib.board.link import clinic_for_board
-    from chalicelib.board.service import board_page
-
-    clinic = clinic_for_board(token)
-    if clinic is None:
+    page = services().board.page(token)
+    if page is None:
         return Response("<!doctype html><title>Not found</title><p>This board link is not valid.</p>", HTML, 404)
-    return Response(board_page(clinic, services().waiting, services().clock), headers=HTML)
+    return Response(page, headers=HTML)
 
 
 # Booking tools post JSON, forms and multipart; the signature is the authentication, so no API-key authorizer.
@@ -258,9 +251,7 @@ def reconcile(event: CloudWatchEvent) -> dict[str, int]:
 @app.on_sns_message(topic="carecue-email-feedback", name="email_feedback")
 def email_feedback(event: SNSEvent) -> dict[str, Any]:
     """SES bounces and complaints: a permanent bounce or a complaint stops all email to that address."""
-    from chalicelib.channels.email_feedback import EmailFeedback
-
-    feedback = EmailFeedback(services().clock).record(event.message)
+    feedback = services().email_feedback.record(event.message)
     return {"kind": feedback.kind, "addresses": len(feedback.addresses)}
 
 

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
     from chalicelib.appointments.service import AppointmentService
+    from chalicelib.board.service import Board
+    from chalicelib.channels.email_feedback import EmailFeedback
+    from chalicelib.channels.sms import SmsChannel
+    from chalicelib.clinics.access import ClinicAccess
     from chalicelib.clinics.service import ClinicService
     from chalicelib.clinics.settings_service import ClinicSettingsService
     from chalicelib.delivery.dispatch import Dispatcher
@@ -36,7 +40,7 @@ if TYPE_CHECKING:
     from chalicelib.reconciling.reminders import ReminderReconciler
     from chalicelib.regimens.dose_pages import DosePages
     from chalicelib.regimens.doses import RegimenDoses
-    from chalicelib.regimens.service import RegimenService
+    from chalicelib.regimens.service import RegimenService, RegimenTimers
     from chalicelib.replies.inbound import SmsReplies
     from chalicelib.scheduling.timers import ReminderTimers
     from chalicelib.usage.meter import UsageMeter
@@ -98,10 +102,27 @@ class Services:
         )
 
     @cached_property
+    def regimen_timers(self) -> RegimenTimers:
+        from chalicelib.regimens.service import RegimenTimers
+
+        return RegimenTimers(self.reminder_timers)
+
+    @cached_property
+    def sms(self) -> SmsChannel:
+        from chalicelib.channels.sms import SmsChannel
+
+        return SmsChannel(self.sns)
+
+    @cached_property
+    def email_feedback(self) -> EmailFeedback:
+        from chalicelib.channels.email_feedback import EmailFeedback
+
+        return EmailFeedback(self.clock)
+
+    @cached_property
     def dispatcher(self) -> Dispatcher:
         from chalicelib.channels.email import EmailChannel
         from chalicelib.channels.email_feedback import undeliverable
-        from chalicelib.channels.sms import SmsChannel
         from chalicelib.delivery.appointment_messages import AppointmentMessages
         from chalicelib.delivery.dispatch import Dispatcher
 
@@ -115,7 +136,7 @@ class Services:
             configuration_set=self.settings.ses_configuration_set,
             undeliverable=undeliverable,
         )
-        return Dispatcher(self.clock, SmsChannel(self.sns), email, owners, self.usage, self.reminder_timers)
+        return Dispatcher(self.clock, self.sms, email, owners, self.usage, self.reminder_timers)
 
     @cached_property
     def usage(self) -> UsageMeter:
@@ -155,10 +176,9 @@ class Services:
 
     @cached_property
     def replies(self) -> SmsReplies:
-        from chalicelib.channels.sms import SmsChannel
         from chalicelib.replies.inbound import SmsReplies
 
-        return SmsReplies(self.clock, SmsChannel(self.sns), self.appointments, self.regimen_doses)
+        return SmsReplies(self.clock, self.sms, self.appointments, self.regimen_doses)
 
     @cached_property
     def clinics(self) -> ClinicService:
@@ -168,13 +188,24 @@ class Services:
         return ClinicService(self.clock, ClinicSecrets(self.ssm, self.settings.parameter_path))
 
     @cached_property
+    def clinic_access(self) -> ClinicAccess:
+        from chalicelib.clinics.access import ClinicAccess
+
+        return ClinicAccess(self.clock)
+
+    @cached_property
     def waiting(self) -> WaitingService:
-        from chalicelib.channels.sms import SmsChannel
         from chalicelib.waiting.service import WaitingService
         from chalicelib.waiting.watch import WatchTimers
 
         watch = WatchTimers(self.reminder_timers)
-        return WaitingService(self.clock, SmsChannel(self.sns), watch)
+        return WaitingService(self.clock, self.sms, watch)
+
+    @cached_property
+    def board(self) -> Board:
+        from chalicelib.board.service import Board
+
+        return Board(self.clock, self.waiting)
 
     @cached_property
     def visits(self) -> VisitService:
@@ -185,11 +216,8 @@ class Services:
     @cached_property
     def reconciler(self) -> ReminderReconciler:
         from chalicelib.reconciling.reminders import ReminderReconciler
-        from chalicelib.regimens.service import RegimenTimers
 
-        return ReminderReconciler(
-            self.clock, self.reminder_timers, RegimenTimers(self.reminder_timers), self.spend_cap_release
-        )
+        return ReminderReconciler(self.clock, self.reminder_timers, self.regimen_timers, self.spend_cap_release)
 
     @cached_property
     def spend_cap_release(self) -> SpendCapRelease:
@@ -214,15 +242,15 @@ class Services:
 
     @cached_property
     def regimens(self) -> RegimenService:
-        from chalicelib.regimens.service import RegimenService, RegimenTimers
+        from chalicelib.regimens.service import RegimenService
 
-        return RegimenService(self.clock, RegimenTimers(self.reminder_timers))
+        return RegimenService(self.clock, self.regimen_timers)
 
     @cached_property
     def regimen_doses(self) -> RegimenDoses:
         from chalicelib.regimens.doses import RegimenDoses
 
-        return RegimenDoses(self.clock, self.reminder_timers, self.dispatcher)
+        return RegimenDoses(self.clock, self.reminder_timers, self.dispatcher, self.regimen_timers)
 
     @cached_property
     def dose_pages(self) -> DosePages:

@@ -4,10 +4,14 @@ clinic."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.admin.context import AdminContext
 from chalicelib.clock import iso_utc
+from chalicelib.planning.appointment_reminders import ClinicStatus
+
+if TYPE_CHECKING:
+    from chalicelib.clinics.access import ClinicAccess
 
 
 def register(commands: Any) -> None:
@@ -31,11 +35,8 @@ def register(commands: Any) -> None:
     resume.set_defaults(run=resume_clinic)
 
 
-def _access(context: AdminContext) -> Any:
-    from chalicelib.clinics.access import ClinicAccess
-
-    context.bind_tables()
-    return ClinicAccess(context.clock)
+def _access(context: AdminContext) -> ClinicAccess:
+    return context.services.clinic_access
 
 
 def list_clinics(context: AdminContext, args: argparse.Namespace) -> dict[str, Any]:
@@ -61,10 +62,10 @@ def rotate_api_key(context: AdminContext, args: argparse.Namespace) -> dict[str,
 
 
 def suspend_clinic(context: AdminContext, args: argparse.Namespace) -> dict[str, Any]:
-    _access(context).set_status(args.clinic, "suspended")
-    return {"clinic_id": args.clinic, "stage": context.stage, "status": "suspended"}
+    _access(context).set_status(args.clinic, ClinicStatus.SUSPENDED)
+    return {"clinic_id": args.clinic, "stage": context.stage, "status": ClinicStatus.SUSPENDED}
 
 
 def resume_clinic(context: AdminContext, args: argparse.Namespace) -> dict[str, Any]:
-    _access(context).set_status(args.clinic, "active")
-    return {"clinic_id": args.clinic, "stage": context.stage, "status": "active"}
+    _access(context).set_status(args.clinic, ClinicStatus.ACTIVE)
+    return {"clinic_id": args.clinic, "stage": context.stage, "status": ClinicStatus.ACTIVE}

@@ -6,7 +6,6 @@ import argparse
 from typing import Any
 
 from chalicelib.admin.context import AdminContext
-from chalicelib.clock import SystemClock
 
 
 def register(commands: Any) -> None:
@@ -17,12 +16,7 @@ def register(commands: Any) -> None:
 
 
 def create_clinic(context: AdminContext, args: argparse.Namespace) -> dict[str, Any]:
-    from chalicelib.clinics.secrets import ClinicSecrets
-    from chalicelib.clinics.service import ClinicService
-
-    context.bind_tables()
-    secrets = ClinicSecrets(context.client("ssm"), context.parameter_path)
-    clinic = ClinicService(SystemClock(), secrets).create(args.name, args.timezone)
+    clinic = context.services.clinics.create(args.name, args.timezone)
     return {
         "clinic_id": clinic.clinic_id,
         "name": clinic.name,

@@ -1,14 +1,18 @@
-"""What every admin command gets: the stage, and AWS clients and tables for it, made on first use."""
+"""What every admin command gets: the stage, and AWS clients and tables for it, made on first use; and the
+stage's `Services`, the same composition root the Lambda functions use, so a command runs what they run."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import Clock, SystemClock
 from chalicelib.errors import InvalidRequest
 from chalicelib.settings import parameter_path, resource_prefix
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Services
 
 
 @dataclass
@@ -26,6 +30,14 @@ class AdminContext:
         if not session.region_name:
             raise InvalidRequest.single("--region", "is needed: no AWS region is configured")
         return session
+
+    @cached_property
+    def services(self) -> Services:
+        """The stage's services with its settings as its functions have them (`chalicelib.admin.stage`)."""
+        from chalicelib.admin.stage import stage_settings
+        from chalicelib.composition import Services
+
+        return Services(stage_settings(self), self.clock, self.session)
 
     def client(self, service: str) -> Any:
         return self.session.client(service)

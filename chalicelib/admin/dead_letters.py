@@ -31,20 +31,18 @@ def register(commands: Any) -> None:
 def redrive_dlq(context: AdminContext, args: argparse.Namespace) -> dict[str, Any]:
     from datetime import timedelta
 
-    from chalicelib.admin.stage import queue_url, stage_settings
-    from chalicelib.composition import Services
+    from chalicelib.admin.stage import queue_url
     from chalicelib.reconciling.dead_letters import DeadLetterRedrive
 
     if args.max_late_hours <= 0:
         raise InvalidRequest.single("--max-late-hours", "must be more than 0")
     if args.limit < 1:
         raise InvalidRequest.single("--limit", "must be at least 1")
-    settings = stage_settings(context)
-    services = Services(settings, context.clock, context.session)
+    services = context.services
     redrive = DeadLetterRedrive(
         services.clock,
         context.client("sqs"),
-        queue_url(context, settings),
+        queue_url(context, services.settings),
         services.dispatcher,
         services.reminder_timers,
         services.reconciler,

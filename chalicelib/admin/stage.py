@@ -4,12 +4,13 @@ stack keeps in SSM (`/carecue/{stage}/stage`), on the local stack (or moto) from
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from chalicelib.admin.context import AdminContext
-from chalicelib.settings import Settings, local_environment, parameter_path
+from chalicelib.settings import Settings, default_spend_cap_from_env, local_environment, parameter_path
 
 
 def stage_map(context: AdminContext) -> dict[str, Any] | None:
@@ -27,8 +28,10 @@ def stage_map(context: AdminContext) -> dict[str, Any] | None:
 def stage_settings(context: AdminContext) -> Settings:
     region = context.session.region_name
     deployed = stage_map(context)
+    # The admin's own environment sets the default spend cap: the stage map does not carry it.
+    default_cap = default_spend_cap_from_env()
     if deployed is None:
-        return Settings.from_env(local_environment(context.stage, region))
+        return replace(Settings.from_env(local_environment(context.stage, region)), default_spend_cap_usd=default_cap)
     return Settings(
         stage=context.stage,
         region=region,
@@ -36,6 +39,7 @@ def stage_settings(context: AdminContext) -> Settings:
         fire_function_arn=deployed["fire_function_arn"],
         scheduler_role_arn=deployed["scheduler_role_arn"],
         dead_letter_queue_arn=deployed["dead_letter_queue_arn"],
+        default_spend_cap_usd=default_cap,
     )
 
 

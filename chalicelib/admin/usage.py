@@ -7,17 +7,13 @@ import argparse
 import csv
 import io
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.admin.context import AdminContext
 from chalicelib.clock import SystemClock
 from chalicelib.errors import InvalidRequest, NotFound
-from chalicelib.settings import PriceTable, default_spend_cap_from_env
-
-if TYPE_CHECKING:
-    from chalicelib.usage.release import SpendCapRelease
 
 
 def register(commands: Any) -> None:
@@ -34,12 +30,6 @@ def register(commands: Any) -> None:
     cap.set_defaults(run=set_spend_cap)
 
 
-def _meter() -> Any:
-    from chalicelib.usage.meter import UsageMeter
-
-    return UsageMeter(PriceTable(), default_spend_cap_from_env())
-
-
 def usage(context: AdminContext, args: argparse.Namespace) -> dict[str, Any] | str:
     from chalicelib.store.models import Clinic
     from chalicelib.usage.views import CSV_COLUMNS, requested_month, usage_row
@@ -50,7 +40,7 @@ def usage(context: AdminContext, args: argparse.Namespace) -> dict[str, Any] | s
         month = requested_month(params, SystemClock().now())
     except InvalidRequest:
         raise InvalidRequest.single("--month", "must be a month as YYYY-MM, e.g. 2026-12") from None
-    meter = _meter()
+    meter = context.services.usage
     rows = [usage_row(meter.month(clinic, month)) for clinic in sorted(Clinic.scan(), key=lambda c: c.clinic_id)]
     if args.csv:
         text = io.StringIO()
@@ -76,9 +66,11 @@ def set_spend_cap(context: AdminContext, args: argparse.Namespace) -> dict[str, 
         if e.cause_response_code == "ConditionalCheckFailedException":
             raise NotFound(f"clinic {args.clinic}") from None
         raise
-    now = _meter().month(clinic, billing_month(context.clock.now()))
+    now = context.services.usage.month(clinic, billing_month(context.clock.now()))
     # Under the cap now: what it held back and is still of use goes out (the fire path checks it all again).
-    release = _release(context).release_clinic(clinic.clinic_id) if not now.spend_cap_reached else Release()
+    release = (
+        context.services.spend_cap_release.release_clinic(clinic.clinic_id) if not now.spend_cap_reached else Release()
+    )
     return {
         "clinic_id": clinic.clinic_id,
         "stage": context.stage,
@@ -89,23 +81,6 @@ def set_spend_cap(context: AdminContext, args: argparse.Namespace) -> dict[str, 
         "reminders_released": len(release.released),
         "reminders_not_armed": len(release.not_armed),  # Scheduler refused their timers: held, tried again hourly
     }
-
-
-def _release(context: AdminContext) -> SpendCapRelease:
-    """The same release the hourly reconciler runs, with the stage's timers as its functions have them."""
-    from chalicelib.admin.stage import stage_settings
-    from chalicelib.scheduling.timers import ReminderTimers
-    from chalicelib.usage.release import SpendCapRelease
-
-    settings = stage_settings(context)
-    timers = ReminderTimers(
-        context.client("scheduler"),
-        group=settings.schedule_group,
-        target_arn=settings.fire_function_arn,
-        role_arn=settings.scheduler_role_arn,
-        dead_letter_arn=settings.dead_letter_queue_arn,
-    )
-    return SpendCapRelease(context.clock, timers, _meter())
 
 
 def _usd(text: str) -> float:

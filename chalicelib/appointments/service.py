@@ -19,6 +19,7 @@ from chalicelib.delivery.dispatch import DeliveryRequest, Dispatcher, TransientS
 from chalicelib.errors import AlreadyExists, Conflict, StaleVersion, TimerError
 from chalicelib.observability import count, logger
 from chalicelib.planning.appointment_reminders import (
+    AppointmentStatus,
     Kind,
     PlannedReminder,
     Status,
@@ -62,7 +63,7 @@ class AppointmentService:
         now = self._clock.now()
         clinic = get_clinic(clinic_id)
         details = request.patient
-        patient, appointment = _new_records(clinic, request, source, "booked", now)
+        patient, appointment = _new_records(clinic, request, source, AppointmentStatus.BOOKED, now)
         appointment_id = appointment.appointment_id
         channels = channels_for(details.phone, details.email)
         if provider_sequence is not None:
@@ -104,7 +105,7 @@ class AppointmentService:
         """Moves or edits an appointment: timers move with it and the patient hears of a new time."""
         now = self._clock.now()
         appointment = self._appointment(clinic_id, appointment_id)
-        if appointment.status != "booked":
+        if appointment.status != AppointmentStatus.BOOKED:
             raise Conflict(f"the appointment is {appointment.status} and cannot be changed")
         _refuse_older_event(appointment, provider_sequence)
         patient = get_patient(clinic_id, appointment.patient_id)
@@ -171,7 +172,7 @@ class AppointmentService:
     def confirm(self, clinic_id: str, appointment_id: str, via: str) -> AppointmentRecord:
         """The patient confirmed (by link or reply). Confirming twice keeps the first time."""
         appointment = self._appointment(clinic_id, appointment_id)
-        if appointment.status != "booked":
+        if appointment.status != AppointmentStatus.BOOKED:
             raise Conflict(f"the appointment is {appointment.status} and cannot be confirmed")
         if appointment.confirmed_at is None:
             store.confirm(appointment, self._clock.now(), via)
@@ -183,9 +184,9 @@ class AppointmentService:
         """Cancels: every pending reminder is cancelled and disarmed, and the patient is told once."""
         now = self._clock.now()
         appointment = self._appointment(clinic_id, appointment_id)
-        if appointment.status == "cancelled":
+        if appointment.status == AppointmentStatus.CANCELLED:
             return self.get(clinic_id, appointment_id)
-        if appointment.status in ("in-progress", "fulfilled", "noshow"):
+        if appointment.status in (AppointmentStatus.IN_PROGRESS, AppointmentStatus.FULFILLED, AppointmentStatus.NOSHOW):
             # The visit has begun or is over: a cancellation notice now would only confuse the patient.
             raise Conflict(f"the appointment is {appointment.status} and cannot be cancelled")
         _refuse_older_event(appointment, provider_sequence)
@@ -215,7 +216,7 @@ class AppointmentService:
         """Stores a booking a tool cancelled before CareCue heard of it: cancelled, with no reminder and no
         message, so that the create arriving after it finds the booking cancelled and leaves it so."""
         now = self._clock.now()
-        patient, appointment = _new_records(get_clinic(clinic_id), request, source, "cancelled", now)
+        patient, appointment = _new_records(get_clinic(clinic_id), request, source, AppointmentStatus.CANCELLED, now)
         appointment.provider_sequence = provider_sequence
         try:
             store.create(appointment, patient)
@@ -270,7 +271,7 @@ class AppointmentService:
 
 
 def _new_records(
-    clinic: Clinic, request: NewAppointment, source: str, status: str, now: datetime
+    clinic: Clinic, request: NewAppointment, source: str, status: AppointmentStatus, now: datetime
 ) -> tuple[Patient, Appointment]:
     """The patient and appointment items of a new booking, not yet stored."""
     from chalicelib.patients.records import new_patient

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 
+from chalicelib.planning.appointment_reminders import ClinicStatus
 from chalicelib.store import board_links
 from chalicelib.store.models import Clinic
 
@@ -40,6 +41,6 @@ def clinic_for_board(token: str) -> Clinic | None:
     if clinic is None:
         return None
     stored = clinic.board_token_hash
-    if stored is None or clinic.status != "active" or not hmac.compare_digest(stored, _hash(token)):
+    if stored is None or clinic.status != ClinicStatus.ACTIVE or not hmac.compare_digest(stored, _hash(token)):
         return None
     return clinic

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from chalicelib.messages.templates import twelve_hour
+
 REFRESH_SECONDS = 30
 
 
@@ -40,7 +42,7 @@ def initials(name: str) -> str:
 
 def render_board(clinic_name: str, local_now: datetime, providers: Sequence[BoardProvider]) -> str:
     sections = "\n".join(_provider(p) for p in providers) or '<p class="empty">No one is waiting.</p>'
-    clock = f"{local_now.hour % 12 or 12}:{local_now:%M} {'AM' if local_now.hour < 12 else 'PM'}"
+    clock = twelve_hour(local_now)
     return f"""<!doctype html>
 <html lang="en">
 <head>

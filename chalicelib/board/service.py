@@ -1,10 +1,12 @@
-"""What the waiting-room board shows: today's queues of a clinic, reduced to initials and rounded waits."""
+"""The waiting-room board: its link (issued, revoked, checked: `chalicelib.board.link`) and what it shows, today's
+queues of a clinic reduced to initials and rounded waits."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from chalicelib.board.link import clinic_for_board, issue_board_link, revoke_board_link
 from chalicelib.board.page import BoardPatient, BoardProvider, initials, render_board
 from chalicelib.clock import Clock
 from chalicelib.store import clinic_day
@@ -14,6 +16,24 @@ from chalicelib.waiting.notices import rounded_minutes
 
 if TYPE_CHECKING:
     from chalicelib.waiting.service import WaitingService
+
+
+class Board:
+    def __init__(self, clock: Clock, waiting: WaitingService) -> None:
+        self._clock = clock
+        self._waiting = waiting
+
+    def issue_link(self, clinic_id: str) -> str:
+        """A new board token for the clinic; the previous one stops working."""
+        return issue_board_link(clinic_id)
+
+    def revoke_link(self, clinic_id: str) -> None:
+        revoke_board_link(clinic_id)
+
+    def page(self, token: str) -> str | None:
+        """The board's HTML for a current token of an active clinic, else None."""
+        clinic = clinic_for_board(token)
+        return None if clinic is None else board_page(clinic, self._waiting, self._clock)
 
 
 def board_page(clinic: Clinic, waiting: WaitingService, clock: Clock) -> str:

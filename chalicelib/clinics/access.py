@@ -10,9 +10,10 @@ from datetime import datetime
 from chalicelib.clinics.service import API_KEY_PREFIX, hash_api_key
 from chalicelib.clock import Clock
 from chalicelib.errors import InvalidRequest
+from chalicelib.planning.appointment_reminders import ClinicStatus
 from chalicelib.store import clinics as store
 
-STATUSES = ("active", "suspended")
+STATUSES = tuple(ClinicStatus)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from chalicelib.clinics.secrets import ClinicSecrets
 from chalicelib.clock import Clock
 from chalicelib.errors import InvalidRequest
+from chalicelib.planning.appointment_reminders import ClinicStatus
 from chalicelib.store import clinics as store
 from chalicelib.store.models import Clinic
 from chalicelib.timezones import is_known_timezone
@@ -49,7 +50,7 @@ class ClinicService:
             clinic_id,
             name=name,
             timezone=timezone,
-            status="active",
+            status=ClinicStatus.ACTIVE,
             api_key_hash=hash_api_key(api_key),
             created_at=self._clock.now(),
         )
@@ -68,4 +69,4 @@ class ClinicService:
         if scheme.lower() != "bearer" or not key.strip().startswith(API_KEY_PREFIX):
             return None
         clinic = store.clinic_with_api_key_hash(hash_api_key(key.strip()))
-        return clinic.clinic_id if clinic is not None and clinic.status == "active" else None
+        return clinic.clinic_id if clinic is not None and clinic.status == ClinicStatus.ACTIVE else None

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from chalicelib.delivery.dispatch import DeliveryRequest
 from chalicelib.delivery.preparation import NotSending, Ready
 from chalicelib.messages.templates import Message
-from chalicelib.planning.appointment_reminders import Channel, Kind, Status
+from chalicelib.planning.appointment_reminders import AppointmentStatus, Channel, Kind, Result, Status
 from chalicelib.store import deliveries, reads
 from chalicelib.store.models import Appointment, Clinic, Patient, Reminder
 from chalicelib.timezones import local_time
@@ -34,19 +34,21 @@ class AppointmentMessages:
     def prepare(self, request: DeliveryRequest, reminder: Reminder) -> Ready | NotSending:
         appointment = deliveries.appointment(request.clinic_id, request.owner_id)
         if appointment is None:
-            return NotSending("stale", "appointment_gone")
+            return NotSending(Result.STALE, "appointment_gone")
         if appointment.version != request.version:
             # A newer timer (or a cancel) owns this reminder now.
-            return NotSending("stale", "appointment_changed")
-        expected_status = "cancelled" if reminder.kind == Kind.CANCELLATION_NOTICE else "booked"
+            return NotSending(Result.STALE, "appointment_changed")
+        expected_status = (
+            AppointmentStatus.CANCELLED if reminder.kind == Kind.CANCELLATION_NOTICE else AppointmentStatus.BOOKED
+        )
         if appointment.status != expected_status:
-            return NotSending("skipped", f"appointment_{appointment.status}", Status.CANCELLED)
+            return NotSending(Result.SKIPPED, f"appointment_{appointment.status}", Status.CANCELLED)
         clinic = deliveries.clinic(request.clinic_id)
         patient = deliveries.patient(request.clinic_id, appointment.patient_id)
         channel = Channel(reminder.channel)
         address = patient.phone if channel is Channel.SMS else patient.email
         if not address:
-            return NotSending("skipped", "no_contact", Status.SKIPPED)
+            return NotSending(Result.SKIPPED, "no_contact", Status.SKIPPED)
         zone = patient.timezone or appointment.timezone or clinic.timezone
         message = self._words(Kind(reminder.kind), channel, clinic, patient, appointment, zone, address)
         return Ready(clinic, patient, channel, address, message, appointment.start, zone)

@@ -34,7 +34,7 @@ from chalicelib.delivery.preparation import NotSending, OwnerMessages
 from chalicelib.errors import AlreadyClaimed, ChannelError, StaleVersion
 from chalicelib.messages.templates import Message
 from chalicelib.observability import count, logger, metrics
-from chalicelib.planning.appointment_reminders import Channel, Status
+from chalicelib.planning.appointment_reminders import Channel, ClinicStatus, Result, Status
 from chalicelib.store import deliveries, reads
 from chalicelib.store import usage as usage_store
 from chalicelib.store.models import Clinic, Reminder, Usage
@@ -50,7 +50,7 @@ DELIVERY_RETENTION = timedelta(days=400)
 
 @dataclass(frozen=True)
 class Outcome:
-    result: str  # sent | skipped | failed | duplicate | stale | deferred
+    result: Result
     reason: str | None = None
     message_id: str | None = None
 
@@ -108,18 +108,18 @@ class Dispatcher:
     def _deliver(self, request: DeliveryRequest) -> Outcome:
         reminder = deliveries.reminder(request.owner_id, request.reminder_id)
         if reminder is None:
-            return self._log(request, Outcome("stale", "reminder_gone"))
+            return self._log(request, Outcome(Result.STALE, "reminder_gone"))
         if reminder.status == Status.SENT:
-            return self._log(request, Outcome("duplicate", "already_sent"))
+            return self._log(request, Outcome(Result.DUPLICATE, "already_sent"))
         if reminder.status != Status.SCHEDULED:
-            return self._log(request, Outcome("stale", f"reminder_{reminder.status}"))
+            return self._log(request, Outcome(Result.STALE, f"reminder_{reminder.status}"))
 
         prepared = self._owners[reminder.owner_type].prepare(request, reminder)
         if isinstance(prepared, NotSending):
             if prepared.new_status is None:
                 return self._log(request, Outcome(prepared.result, prepared.reason))
             return self._skip(request, reminder, prepared.reason, prepared.new_status)
-        if prepared.clinic.status != "active":
+        if prepared.clinic.status != ClinicStatus.ACTIVE:
             return self._skip(request, reminder, "clinic_suspended")
         if self._meter.cap_reached(prepared.clinic, self._clock.now()):
             return self._skip_over_spend_cap(request, reminder)
@@ -134,7 +134,7 @@ class Dispatcher:
             return self._skip(request, reminder, verdict.skip_reason)
 
         if not self._claim(request, prepared.channel):
-            return self._log(request, Outcome("duplicate", "claimed_elsewhere"))
+            return self._log(request, Outcome(Result.DUPLICATE, "claimed_elsewhere"))
         text = self._text_as_sent(prepared.channel, prepared.message)
         charge = self._meter.charge(prepared.channel, prepared.address, text)
         counted_at = self._clock.now()
@@ -182,7 +182,7 @@ class Dispatcher:
         deliveries.defer(reminder, until, "deferred_quiet_hours", timer.name, self._clock.now())
         self._timers.arm(timer)
         count("RemindersDeferred", channel=reminder.channel)
-        return self._log(request, Outcome("deferred", "quiet_hours"), until=iso_utc(until))
+        return self._log(request, Outcome(Result.DEFERRED, "quiet_hours"), until=iso_utc(until))
 
     def _claim(self, request: DeliveryRequest, channel: Channel) -> bool:
         now = self._clock.now()
@@ -214,7 +214,7 @@ class Dispatcher:
         self._mark_reminder_sent(request, reminder, now)
         count("RemindersSent", channel=reminder.channel)
         metrics.add_metric(name="ReminderLatenessSeconds", unit=MetricUnit.Seconds, value=lateness)
-        return self._log(request, Outcome("sent", None, message_id), lateness_seconds=round(lateness, 3))
+        return self._log(request, Outcome(Result.SENT, None, message_id), lateness_seconds=round(lateness, 3))
 
     def _mark_reminder_sent(self, request: DeliveryRequest, reminder: Reminder, now: datetime) -> None:
         """Only the plan that was sent is marked sent: if the appointment was moved while the message was on its
@@ -231,20 +231,20 @@ class Dispatcher:
         if not error.permanent:
             # Release the claim at once so the retry that follows this error may send.
             deliveries.release_for_retry(request.reminder_key, occurrence, now)
-            self._log(request, Outcome("failed", reason), transient=True)
+            self._log(request, Outcome(Result.FAILED, reason), transient=True)
             count("RemindersRetried", channel=reminder.channel)
             raise TransientSendError(reason) from error
         deliveries.record_failed(request.reminder_key, occurrence, reason)
         self._set_status(reminder, Status.FAILED, reason)
         count("RemindersFailed", channel=reminder.channel)
-        return self._log(request, Outcome("failed", reason))
+        return self._log(request, Outcome(Result.FAILED, reason))
 
     def _skip(
         self, request: DeliveryRequest, reminder: Reminder, reason: str, status: Status = Status.SKIPPED
     ) -> Outcome:
         self._set_status(reminder, status, reason)
         count("RemindersSkipped", channel=reminder.channel)
-        return self._log(request, Outcome("skipped", reason))
+        return self._log(request, Outcome(Result.SKIPPED, reason))
 
     def _count(self, request: DeliveryRequest, clinic: Clinic, at: datetime, charge: Charge) -> bool:
         """Counts the message in the clinic's month before it goes; False when the month is at its spend cap.

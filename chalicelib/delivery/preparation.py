@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.messages.templates import Message
-from chalicelib.planning.appointment_reminders import Channel, Status
+from chalicelib.planning.appointment_reminders import Channel, Result, Status
 
 if TYPE_CHECKING:
     from chalicelib.delivery.dispatch import DeliveryRequest
@@ -29,7 +29,7 @@ class Ready:
 
 @dataclass(frozen=True)
 class NotSending:
-    result: str  # "stale" (the timer is out of date: leave the reminder alone) or "skipped"
+    result: Result  # stale (the timer is out of date: leave the reminder alone) or skipped
     reason: str
     new_status: Status | None = None  # what the reminder becomes, when it changes
 

@@ -42,6 +42,7 @@ from chalicelib.intake.events import BookingEvent, EventKind, Ignored, WebhookRe
 from chalicelib.intake.lookups import BookingLookups
 from chalicelib.intake.providers import ADAPTERS, Adapter
 from chalicelib.observability import logger
+from chalicelib.planning.appointment_reminders import AppointmentStatus
 from chalicelib.store import appointments as stored_appointments
 from chalicelib.store import booking_links
 from chalicelib.store.clinics import find_clinic
@@ -175,7 +176,7 @@ class WebhookIntake:
         applied = existing.provider_sequence
         if applied is not None and event.sequence <= applied:
             return Applied(existing, "already_applied" if event.sequence == applied else "stale")
-        if existing.status == "cancelled":
+        if existing.status == AppointmentStatus.CANCELLED:
             return Applied(existing, "stays_cancelled")
         if event.kind is EventKind.CANCELLED:
             record = self._appointments.cancel(clinic_id, appointment_id, provider_sequence=event.sequence)

@@ -1,7 +1,8 @@
 """Patient link tokens: signed, expiring and single-purpose, short enough for an SMS (44 characters).
 
-A token is 33 bytes in URL-safe base64: the purpose (1 byte), the clinic id (6 bytes) and appointment id (10
-bytes) as the hex they are made of, the expiry in Unix seconds (4 bytes), and the first 12 bytes of an
+A token is 33 bytes in URL-safe base64: the purpose (1 byte), the clinic id (6 bytes) and the owner's id (10
+bytes: an appointment's, or a regimen's for a dose link, `chalicelib.regimens.dose_links`) as the hex they are
+made of, a time in Unix seconds (4 bytes: the expiry, or a dose's due time), and the first 12 bytes of an
 HMAC-SHA256 of all that under the stage's link-signing key. A changed byte, another purpose or a passed expiry
 is refused; nothing is stored per link. Pure: the key and the time are passed in.
 """
@@ -45,6 +46,17 @@ class LinkClaim:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class Sealed:
+    """What a token carries, as `seal` was given it: the purpose byte, the clinic id's and the owner id's hex
+    (without their `cln_`/`apt_`/`rgm_` prefix) and the time."""
+
+    code: bytes
+    clinic_hex: str
+    owner_hex: str
+    at: datetime
+
+
 def can_link(clinic_id: str, appointment_id: str) -> bool:
     return bool(_CLINIC.match(clinic_id) and _APPOINTMENT.match(appointment_id))
 
@@ -53,16 +65,27 @@ def sign(claim: LinkClaim, key: bytes) -> str:
     clinic, appointment = _CLINIC.match(claim.clinic_id), _APPOINTMENT.match(claim.appointment_id)
     if clinic is None or appointment is None:
         raise ValueError("only CareCue's own clinic and appointment ids can be put in a link")
-    body = (
-        _CODES[claim.purpose]
-        + bytes.fromhex(clinic[1])
-        + bytes.fromhex(appointment[1])
-        + struct.pack(">I", int(claim.expires_at.timestamp()))
-    )
-    return base64.urlsafe_b64encode(body + _mac(body, key)).decode("ascii").rstrip("=")
+    return seal(_CODES[claim.purpose], clinic[1], appointment[1], claim.expires_at, key)
 
 
 def verify(token: str, key: bytes, now: datetime) -> LinkClaim:
+    sealed = unseal(token, key)
+    purpose = _PURPOSES.get(sealed.code)
+    if purpose is None:
+        raise InvalidLink("unknown purpose")
+    if now >= sealed.at:
+        raise InvalidLink("expired")
+    return LinkClaim(purpose, f"cln_{sealed.clinic_hex}", f"apt_{sealed.owner_hex}", sealed.at)
+
+
+def seal(code: bytes, clinic_hex: str, owner_hex: str, at: datetime, key: bytes) -> str:
+    """The token for one purpose byte, a 12-hex clinic id, a 20-hex owner id and a time (whole seconds)."""
+    body = code + bytes.fromhex(clinic_hex) + bytes.fromhex(owner_hex) + struct.pack(">I", int(at.timestamp()))
+    return base64.urlsafe_b64encode(body + _mac(body, key)).decode("ascii").rstrip("=")
+
+
+def unseal(token: str, key: bytes) -> Sealed:
+    """What a token signed under `key` carries; InvalidLink if it is not one. The caller checks purpose and time."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     except (ValueError, TypeError) as e:
@@ -72,14 +95,8 @@ def verify(token: str, key: bytes, now: datetime) -> LinkClaim:
     body, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]
     if not hmac.compare_digest(mac, _mac(body, key)):
         raise InvalidLink("signature does not match")
-    purpose = _PURPOSES.get(body[:1])
-    if purpose is None:
-        raise InvalidLink("unknown purpose")
-    (expiry,) = struct.unpack(">I", body[17:21])
-    expires_at = datetime.fromtimestamp(expiry, UTC)
-    if now >= expires_at:
-        raise InvalidLink("expired")
-    return LinkClaim(purpose, f"cln_{body[1:7].hex()}", f"apt_{body[7:17].hex()}", expires_at)
+    (seconds,) = struct.unpack(">I", body[17:21])
+    return Sealed(body[:1], body[1:7].hex(), body[7:17].hex(), datetime.fromtimestamp(seconds, UTC))
 
 
 def _mac(body: bytes, key: bytes) -> bytes:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib.messages.templates import Message
+from chalicelib.messages.templates import Message, local_when
 from chalicelib.planning.appointment_reminders import Channel, Kind
 
 LANGUAGES = ("en", "es", "ar")
@@ -118,8 +118,6 @@ def day_and_time(local_start: datetime, language: str) -> str:
     """An appointment's day and time in a sentence: English as CareCue's English texts have always written it
     (`Wed 2 Dec at 10:00 AM`, no CLDR narrow space), other languages by CLDR."""
     if language_of(language) == "en":
-        from chalicelib.messages.templates import local_when
-
         return local_when(local_start)
     return when_text(local_start, language_of(language))
 

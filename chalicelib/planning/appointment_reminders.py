@@ -40,6 +40,39 @@ class Status(StrEnum):
     MISSED = "missed"  # its time passed and nothing was delivered (the reconciler's finding)
 
 
+class AppointmentStatus(StrEnum):
+    """An appointment's state: booked or cancelled, and on the day the visit's moves (`chalicelib.visits.status`)."""
+
+    BOOKED = "booked"
+    ARRIVED = "arrived"
+    IN_PROGRESS = "in-progress"
+    FULFILLED = "fulfilled"
+    NOSHOW = "noshow"
+    CANCELLED = "cancelled"
+
+
+class ClinicStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"  # its API key is refused and its reminders skipped until an admin resumes it
+
+
+class RegimenStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    STOPPED = "stopped"  # for good: a stopped regimen is never resumed
+
+
+class Result(StrEnum):
+    """What one delivery attempt came to (a delivery `Outcome`'s result, in logs and the fire function's answer)."""
+
+    SENT = "sent"
+    SKIPPED = "skipped"  # not sent, for good: the reminder's status says why
+    FAILED = "failed"
+    DUPLICATE = "duplicate"  # already sent, or being sent by another invocation
+    STALE = "stale"  # the timer is out of date: the reminder is left alone
+    DEFERRED = "deferred"  # quiet hours: re-armed for later
+
+
 class ChannelChoice(StrEnum):
     SMS = "sms"
     EMAIL = "email"

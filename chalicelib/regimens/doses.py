@@ -23,7 +23,7 @@ from chalicelib.delivery.preparation import NotSending, Ready
 from chalicelib.errors import AlreadyExists, StaleVersion
 from chalicelib.messages.localized import language_of
 from chalicelib.observability import logger
-from chalicelib.planning.appointment_reminders import Channel, Status
+from chalicelib.planning.appointment_reminders import Channel, RegimenStatus, Result, Status
 from chalicelib.regimens.dose_links import DoseClaim, can_link, sign_dose
 from chalicelib.regimens.messages import DoseFacts, DoseKind, dose_message
 from chalicelib.regimens.service import (
@@ -101,20 +101,20 @@ class RegimenMessages:
     def prepare(self, request: DeliveryRequest, reminder: Reminder) -> Ready | NotSending:
         regimen = regimens.find(request.clinic_id, request.owner_id)
         if regimen is None:
-            return NotSending("stale", "regimen_gone")
+            return NotSending(Result.STALE, "regimen_gone")
         if regimen.version != request.version:
-            return NotSending("stale", "regimen_changed")
-        if regimen.status != "active":
-            return NotSending("skipped", f"regimen_{regimen.status}", Status.CANCELLED)
+            return NotSending(Result.STALE, "regimen_changed")
+        if regimen.status != RegimenStatus.ACTIVE:
+            return NotSending(Result.SKIPPED, f"regimen_{regimen.status}", Status.CANCELLED)
         kind = DoseKind(reminder.kind)
         due = due_of(reminder.reminder_id)
         to_caregiver = reminder.kind == DoseKind.CAREGIVER.value
         if reminder.kind != DoseKind.DOSE.value and reminder.kind != DoseKind.REFILL.value:
             dose = regimens.find_dose(regimen.regimen_id, iso_utc(due))
             if dose is None:
-                return NotSending("skipped", "dose_unknown", Status.SKIPPED)
+                return NotSending(Result.SKIPPED, "dose_unknown", Status.SKIPPED)
             if dose.taken_at is not None:
-                return NotSending("skipped", "dose_taken", Status.CANCELLED)
+                return NotSending(Result.SKIPPED, "dose_taken", Status.CANCELLED)
         clinic = clinics.get_clinic(request.clinic_id)
         patient = get_patient(request.clinic_id, regimen.patient_id)
         channel = Channel(reminder.channel)
@@ -123,7 +123,7 @@ class RegimenMessages:
         else:
             address = patient.phone if channel is Channel.SMS else patient.email
         if not address:
-            return NotSending("skipped", "no_contact", Status.SKIPPED)
+            return NotSending(Result.SKIPPED, "no_contact", Status.SKIPPED)
         settings = clinic_policy(clinic).medication
         named = settings.names_in_sms
         facts = DoseFacts(
@@ -148,28 +148,30 @@ class RegimenMessages:
 
 
 class RegimenDoses:
-    def __init__(self, clock: Clock, timers: ReminderTimers, dispatcher: Dispatcher) -> None:
+    def __init__(
+        self, clock: Clock, timers: ReminderTimers, dispatcher: Dispatcher, regimen_timers: RegimenTimers
+    ) -> None:
         self._clock = clock
         self._timers = timers
-        self._regimen_timers = RegimenTimers(timers)
+        self._regimen_timers = regimen_timers
         self._dispatcher = dispatcher
 
     def dose_due(self, event: DoseEvent) -> dict[str, Any]:
         """A dose timer fired: record the dose, remind the patient, arm the follow-up (and the next link)."""
         regimen = regimens.find(event.clinic_id, event.regimen_id)
         if regimen is None:
-            return self._log(event, "stale", "regimen_gone")
-        if regimen.version != event.version or regimen.status != "active":
-            return self._log(event, "stale", "regimen_changed")
+            return self._log(event, Result.STALE, "regimen_gone")
+        if regimen.version != event.version or regimen.status != RegimenStatus.ACTIVE:
+            return self._log(event, Result.STALE, "regimen_changed")
         instructions = instructions_of(regimen)
         if not 0 <= event.instruction < len(instructions):
-            return self._log(event, "stale", "instruction_gone")
+            return self._log(event, Result.STALE, "instruction_gone")
         timing = instructions[event.instruction]
         due = event.scheduled_time
         if not _is_planned(timing, regimen, due):
             # The timer is trusted for nothing: a cron armed from "now" (its start already passed on the real
             # clock, see scheduling.timers) or edited by hand may wake outside the instruction's own doses.
-            return self._log(event, "stale", "not_a_planned_dose")
+            return self._log(event, Result.STALE, "not_a_planned_dose")
         if timing.chained:
             following = dose_times(
                 timing, regimen.timezone, instruction_start(timing, regimen), after=due + timedelta(minutes=1), limit=1
@@ -181,9 +183,9 @@ class RegimenDoses:
         channel = Channel.SMS if get_patient(regimen.clinic_id, regimen.patient_id).phone else Channel.EMAIL
         self._record_dose(regimen, due, now)
         outcome = self._send(regimen, DoseKind.DOSE, due, due, channel, now)
-        if outcome.result == "skipped":
+        if outcome.result == Result.SKIPPED:
             regimens.mark_skipped(regimen.regimen_id, iso_utc(due), outcome.reason or "not_sent")
-        elif outcome.result == "sent":
+        elif outcome.result == Result.SENT:
             self._arm_follow_ups(regimen, due, channel, now)
             self._maybe_refill(regimen, timing, due, channel, now)
         return self._log(event, outcome.result, outcome.reason)
@@ -317,7 +319,7 @@ class RegimenDoses:
             return None  # a duplicate fire: the first one's reminder (and its claim) decide
         return reminder
 
-    def _log(self, event: DoseEvent, result: str, reason: str | None) -> dict[str, Any]:
+    def _log(self, event: DoseEvent, result: Result, reason: str | None) -> dict[str, Any]:
         logger.info(
             "dose timer",
             extra={

@@ -34,6 +34,7 @@ from typing import Any
 from chalicelib.core.fields import Fields
 from chalicelib.errors import FieldProblem
 from chalicelib.patients.details import PatientDetails, parse_patient
+from chalicelib.planning.appointment_reminders import RegimenStatus
 from chalicelib.regimens.request import (
     MAX_INSTRUCTIONS,
     NewRegimen,
@@ -45,12 +46,12 @@ from chalicelib.regimens.timing import DoseTiming, doses_per_day
 from chalicelib.regimens.timing_read import Notes, collect_timing, duration_of
 
 _STATUS = {
-    "active": "active",
-    "on-hold": "paused",
-    "stopped": "stopped",
-    "completed": "stopped",
-    "cancelled": "stopped",
-    "entered-in-error": "stopped",
+    "active": RegimenStatus.ACTIVE,
+    "on-hold": RegimenStatus.PAUSED,
+    "stopped": RegimenStatus.STOPPED,
+    "completed": RegimenStatus.STOPPED,
+    "cancelled": RegimenStatus.STOPPED,
+    "entered-in-error": RegimenStatus.STOPPED,
 }
 # dispenseRequest.quantity units (UCUM code or unit text, lower case) that count doses rather than measure them.
 _COUNT_UNITS = frozenset(
@@ -122,21 +123,21 @@ def parse_medication_request(
     )
 
 
-def _status(value: Any, fields: Fields, notes: Notes) -> str:
+def _status(value: Any, fields: Fields, notes: Notes) -> RegimenStatus:
     if value is None:
-        return "active"
+        return RegimenStatus.ACTIVE
     if not isinstance(value, str):
         fields.problem("status", f"must be one of {', '.join(_STATUS)}")
-        return "active"
+        return RegimenStatus.ACTIVE
     if value in ("draft", "unknown"):
         fields.problem("status", f"is {value}: only an active or on-hold order can be reminded of")
-        return "active"
+        return RegimenStatus.ACTIVE
     if value not in _STATUS:
         fields.problem("status", f"must be one of {', '.join(_STATUS)}")
-        return "active"
+        return RegimenStatus.ACTIVE
     if value == "on-hold":
         notes.append(("status", "on-hold: the regimen is created paused; resume it to arm its reminders"))
-    elif _STATUS[value] == "stopped":
+    elif _STATUS[value] == RegimenStatus.STOPPED:
         notes.append(("status", f"{value}: the regimen is stored stopped and no reminder is armed"))
     return _STATUS[value]
 

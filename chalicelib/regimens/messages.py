@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from chalicelib.messages.templates import Message
+from chalicelib.messages.templates import Message, short_day, twelve_hour
 from chalicelib.planning.appointment_reminders import Channel
 
 
@@ -115,8 +115,7 @@ _SOMEONE = {"en": "Your family member", "es": "su familiar", "ar": "فرد من 
 def clock_text(moment: datetime, language: str = "en") -> str:
     """The dose time as the patient reads it: `8:00 AM`, `8:00`, `8:00 ص`."""
     if language not in _CLOCK:
-        hour = moment.hour % 12 or 12
-        return f"{hour}:{moment:%M} {'AM' if moment.hour < 12 else 'PM'}"
+        return twelve_hour(moment)
     from babel.dates import format_datetime  # Babel's locale data loads on first use, on the send path only
 
     return str(format_datetime(moment, _CLOCK[language], tzinfo=moment.tzinfo, locale=language))
@@ -132,7 +131,7 @@ def the_hour(moment: datetime, language: str) -> str:
 
 def _day_text(moment: datetime, language: str) -> str:
     if language not in _DAY:
-        return f"{moment:%a} {moment.day} {moment:%b}"
+        return short_day(moment)
     from babel.dates import format_datetime
 
     return str(format_datetime(moment, _DAY[language], tzinfo=moment.tzinfo, locale=language))

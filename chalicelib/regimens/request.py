@@ -13,6 +13,7 @@ from typing import Any
 from chalicelib.core.fields import Fields, decode_json_object
 from chalicelib.errors import FieldProblem, InvalidRequest
 from chalicelib.patients.details import PatientDetails, parse_patient
+from chalicelib.planning.appointment_reminders import RegimenStatus
 from chalicelib.regimens.timing import DoseTiming, doses_per_day, stated_doses_per_day
 from chalicelib.regimens.timing_read import DEFAULT_MIN_INTERVAL, Notes, collect_timing
 
@@ -53,7 +54,7 @@ class NewRegimen:
     notes: tuple[tuple[str, str], ...] = ()
     # The caller's own id (or the MedicationRequest's `id`): sending the same regimen again creates it once.
     external_id: str | None = None
-    status: str = "active"  # active | paused | stopped: what the regimen is created as
+    status: RegimenStatus = RegimenStatus.ACTIVE  # what the regimen is created as
     # The prescribing system's reference to the patient (a FHIR subject CareCue does not know as its own id).
     external_ref: str | None = None
     # Per instruction: the request path it came from, and its FHIR Dosage.sequence (same sequence: together).
@@ -202,16 +203,16 @@ def supply_of(value: Any, fields: Fields) -> int | None:
     return value
 
 
-def parse_status_change(raw_body: bytes | None) -> str:
+def parse_status_change(raw_body: bytes | None) -> RegimenStatus:
     body = decode_json_object(raw_body)
     fields = Fields(body)
     fields.reject_unknown({"status"})
     status = fields.text("status", required=True)
-    if status is not None and status not in ("paused", "active", "stopped"):
+    if status is not None and status not in tuple(RegimenStatus):
         fields.problem("status", "must be paused, active or stopped")
     fields.raise_if_any()
     assert status is not None
-    return status
+    return RegimenStatus(status)
 
 
 __all__ = ["InvalidRequest", "NewRegimen", "parse_new_regimen", "parse_status_change"]

@@ -42,6 +42,7 @@ from chalicelib.errors import (
 )
 from chalicelib.observability import logger
 from chalicelib.patients.records import new_patient
+from chalicelib.planning.appointment_reminders import RegimenStatus
 from chalicelib.regimens.request import NewRegimen
 from chalicelib.regimens.timing import (
     DoseTiming,
@@ -216,7 +217,7 @@ class RegimenService:
             regimen.caregiver_first_name = request.caregiver.first_name
             regimen.caregiver_phone = request.caregiver.phone
             regimen.caregiver_email = request.caregiver.email
-        active = regimen.status == "active"
+        active = regimen.status == RegimenStatus.ACTIVE
         # The names go in with the write: should arming stop half way, the reconciler finds them missing.
         regimen.timers = [a.name for a in self._timers.planned(regimen, now)] if active else []
         try:
@@ -247,9 +248,9 @@ class RegimenService:
     def get(self, clinic_id: str, regimen_id: str) -> dict[str, Any]:
         return self.view(self._regimen(clinic_id, regimen_id))
 
-    def change_status(self, clinic_id: str, regimen_id: str, status: str) -> dict[str, Any]:
+    def change_status(self, clinic_id: str, regimen_id: str, status: RegimenStatus) -> dict[str, Any]:
         regimen = self._regimen(clinic_id, regimen_id)
-        if regimen.status == "stopped":
+        if regimen.status == RegimenStatus.STOPPED:
             raise Conflict("a stopped regimen cannot be changed; create a new one")
         if status == regimen.status:
             return self.view(regimen)
@@ -258,12 +259,12 @@ class RegimenService:
         regimen.version = int(regimen.version) + 1
         regimen.status = status
         regimen.updated_at = now
-        regimen.timers = [a.name for a in self._timers.planned(regimen, now)] if status == "active" else []
+        regimen.timers = [a.name for a in self._timers.planned(regimen, now)] if status == RegimenStatus.ACTIVE else []
         regimens.write(regimen)
         # The old timers are stale now (their version is behind): one Scheduler fails to delete sends nothing.
         self._timers.disarm_quietly(armed_before)
         armed: list[Armed] = []
-        if status == "active":
+        if status == RegimenStatus.ACTIVE:
             try:
                 armed = self._timers.arm(regimen, now)
             except TimerError as e:
@@ -304,7 +305,7 @@ class RegimenService:
     def view(self, regimen: Regimen, armed: list[Armed] | None = None) -> dict[str, Any]:
         now = self._clock.now()
         instructions = instructions_of(regimen)
-        upcoming = next_doses(regimen, now) if regimen.status == "active" else []
+        upcoming = next_doses(regimen, now) if regimen.status == RegimenStatus.ACTIVE else []
         return {
             "id": regimen.regimen_id,
             "patient_id": regimen.patient_id,

@@ -16,6 +16,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.errors import AlreadyExists, NotFound, StaleVersion
+from chalicelib.planning.appointment_reminders import AppointmentStatus
 from chalicelib.store.models import Appointment, Patient, Reminder, transaction
 
 # A change names the appointment's attributes it sets; None removes the attribute.
@@ -51,7 +52,7 @@ def booked_starting_after(clinic_id: str, after: datetime) -> list[Appointment]:
     """The clinic's `booked` appointments starting after `after`, by start."""
     return list(
         Appointment.by_start.query(
-            clinic_id, Appointment.start > after, filter_condition=Appointment.status == "booked"
+            clinic_id, Appointment.start > after, filter_condition=Appointment.status == AppointmentStatus.BOOKED
         )
     )
 
@@ -100,7 +101,7 @@ def cancel(
     """Marks the appointment cancelled at the next version, with its cancelled reminders and notices, if it is
     still at `expected_version`; else `StaleVersion("appointment")`."""
     changes: dict[str, object | None] = {
-        "status": "cancelled",
+        "status": AppointmentStatus.CANCELLED,
         "version": expected_version + 1,
         "updated_at": now,
         "cancelled_via": via,

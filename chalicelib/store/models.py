@@ -23,6 +23,8 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.planning.appointment_reminders import AppointmentStatus, ClinicStatus, RegimenStatus
+
 
 class HandEditedText(UnicodeAttribute):
     """Text an admin may edit in the console: a value of the wrong DynamoDB type reads as a marker string instead of
@@ -51,7 +53,7 @@ class Clinic(Model):
     clinic_id = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
     timezone = UnicodeAttribute()
-    status = UnicodeAttribute(default="active")  # active | suspended
+    status = UnicodeAttribute(default=ClinicStatus.ACTIVE)
     api_key_hash = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     by_api_key = ClinicsByApiKey()
@@ -117,7 +119,7 @@ class Appointment(Model):
     location = UnicodeAttribute(null=True)
     source = UnicodeAttribute(default="api")
     external_id = UnicodeAttribute(null=True)
-    status = UnicodeAttribute(default="booked")  # booked | cancelled
+    status = UnicodeAttribute(default=AppointmentStatus.BOOKED)
     version = NumberAttribute(default=1)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
@@ -298,7 +300,7 @@ class Regimen(Model):
     timezone = UnicodeAttribute()  # the zone the patient reads dose times in
     instructions = UnicodeAttribute()  # JSON list of normalised timings (chalicelib.regimens.timing.timing_json)
     starts_at = UTCDateTimeAttribute()  # when the first instruction begins
-    status = UnicodeAttribute(default="active")  # active | paused | stopped
+    status = UnicodeAttribute(default=RegimenStatus.ACTIVE)
     version = NumberAttribute(default=1)
     timers = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]  # names of the schedules armed now
     caregiver_first_name = UnicodeAttribute(null=True)  # the patient's first name, as the caregiver knows it

@@ -18,7 +18,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.errors import StaleVersion
-from chalicelib.planning.appointment_reminders import Status
+from chalicelib.planning.appointment_reminders import RegimenStatus, Status
 from chalicelib.store.models import Appointment, Clinic, Delivery, Regimen, Reminder
 
 # --- reads --------------------------------------------------------------------------------------------------
@@ -69,7 +69,7 @@ def delivery_started(reminder_key: str, occurrence: str) -> bool:
 
 
 def active_regimens() -> Iterable[Regimen]:
-    return Regimen.scan(Regimen.status == "active")
+    return Regimen.scan(Regimen.status == RegimenStatus.ACTIVE)
 
 
 # --- marks (each updates its record in place) ---------------------------------------------------------------

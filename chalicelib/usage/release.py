@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.clinics.policy import MAX_OFFSET, clinic_policy
 from chalicelib.errors import StaleVersion, TimerError
-from chalicelib.planning.appointment_reminders import Kind, Status
+from chalicelib.planning.appointment_reminders import AppointmentStatus, ClinicStatus, Kind, Status
 from chalicelib.planning.quiet_hours import defer_for_quiet_hours
 from chalicelib.scheduling.timers import Timer
 from chalicelib.store import pending
@@ -54,7 +54,10 @@ RELEASE_DELAY = timedelta(minutes=1)
 # over its cap again. A day of margin covers the hourly run and a quiet-hours shift.
 LOOKBACK = max(MAX_OFFSET, timedelta(days=31)) + timedelta(days=1)
 # What each released kind needs its appointment to be, at the reminder's version.
-RELEASED_KINDS = {Kind.REMINDER.value: "booked", Kind.CANCELLATION_NOTICE.value: "cancelled"}
+RELEASED_KINDS = {
+    Kind.REMINDER.value: AppointmentStatus.BOOKED,
+    Kind.CANCELLATION_NOTICE.value: AppointmentStatus.CANCELLED,
+}
 
 
 @dataclass
@@ -97,7 +100,7 @@ class SpendCapRelease:
 
     def _may_send(self, clinic: Clinic) -> bool:
         """What the fire path checks first: an active clinic under its cap this month."""
-        return clinic.status == "active" and not self._meter.cap_reached(clinic, self._clock.now())
+        return clinic.status == ClinicStatus.ACTIVE and not self._meter.cap_reached(clinic, self._clock.now())
 
     def _held(self, clinic_id: str | None = None) -> list[Reminder]:
         """Appointment messages skipped for the cap recently enough to be of use, as the index lists them."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from chalicelib.planning.appointment_reminders import AppointmentStatus
+
 
 class Move(StrEnum):
     CHECK_IN = "check-in"
@@ -20,12 +22,12 @@ class Move(StrEnum):
 
 
 BOOKED, ARRIVED, IN_PROGRESS, FULFILLED, NOSHOW, CANCELLED = (
-    "booked",
-    "arrived",
-    "in-progress",
-    "fulfilled",
-    "noshow",
-    "cancelled",
+    AppointmentStatus.BOOKED,
+    AppointmentStatus.ARRIVED,
+    AppointmentStatus.IN_PROGRESS,
+    AppointmentStatus.FULFILLED,
+    AppointmentStatus.NOSHOW,
+    AppointmentStatus.CANCELLED,
 )
 
 # The status each move leads to, and the statuses it may start from.

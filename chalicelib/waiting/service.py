@@ -17,6 +17,7 @@ from chalicelib.channels.sms import SmsChannel
 from chalicelib.clock import Clock
 from chalicelib.errors import AlreadyClaimed, ChannelError, NotFound, TimerError
 from chalicelib.observability import count, logger
+from chalicelib.planning.appointment_reminders import ClinicStatus
 from chalicelib.store import clinic_day
 from chalicelib.store.models import Appointment, Clinic
 from chalicelib.visits.day import UNASSIGNED, local_day, provider_key
@@ -83,7 +84,7 @@ class WaitingService:
         appointments = [a for a in day_appointments(clinic_id, day, clinic.timezone) if provider_key(a) == provider]
         queue = build_queue(provider, appointments, provider_ratio(clinic_id, provider), now)
         wait_texts = late_texts = 0
-        if clinic.status == "active":
+        if clinic.status == ClinicStatus.ACTIVE:
             wait_texts = self._text_waiting(clinic, queue)
             late_texts = self._text_at_home(clinic, queue, now)
         # The lag can grow only while someone is being seen or waiting; a later move re-arms the watch.
