@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from chalicelib.messages.templates import Message, short_day, twelve_hour
+from chalicelib.messages.templates import Message, clock_text, short_day, the_hour
 from chalicelib.planning.appointment_reminders import Channel
 
 
@@ -38,7 +38,6 @@ class DoseFacts:
 
 # CLDR patterns for the dose time and the caregiver's day. English keeps CareCue's own "8:00 AM" (Babel's English
 # puts a narrow no-break space before AM, which would change every English email byte for nothing).
-_CLOCK = {"es": "H:mm", "ar": "h:mm a"}
 _DAY = {"es": "EEE d 'de' MMM", "ar": "EEEE d MMMM"}
 
 _WHAT = {
@@ -110,23 +109,6 @@ _SUBJECT: dict[str, dict[DoseKind, str]] = {
     },
 }
 _SOMEONE = {"en": "Your family member", "es": "su familiar", "ar": "فرد من عائلتك"}
-
-
-def clock_text(moment: datetime, language: str = "en") -> str:
-    """The dose time as the patient reads it: `8:00 AM`, `8:00`, `8:00 ص`."""
-    if language not in _CLOCK:
-        return twelve_hour(moment)
-    from babel.dates import format_datetime  # Babel's locale data loads on first use, on the send path only
-
-    return str(format_datetime(moment, _CLOCK[language], tzinfo=moment.tzinfo, locale=language))
-
-
-def the_hour(moment: datetime, language: str) -> str:
-    """The time with the article it takes in a sentence: `8:00 AM`; Spanish `las 8:00`, but `la 1:30`."""
-    at = clock_text(moment, language)
-    if language == "es":
-        return f"{'la' if moment.hour == 1 else 'las'} {at}"
-    return at
 
 
 def _day_text(moment: datetime, language: str) -> str:
