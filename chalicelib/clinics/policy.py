@@ -24,6 +24,7 @@ from chalicelib.clinics.medication import (
     medication_json,
     parse_medication,
 )
+from chalicelib.core.fields import Fields
 from chalicelib.errors import FieldProblem, InvalidRequest
 from chalicelib.messages.gsm7 import sanitise
 from chalicelib.messages.segments import sms_segments
@@ -55,8 +56,6 @@ _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _URL = re.compile(r"^https://[^\s/$.?#][^\s]*$")
-_PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
@@ -133,8 +132,11 @@ def parse_policy(data: Any, clinic_name: str) -> ClinicPolicy:
         problems.append(FieldProblem("sms_segment_limit", "must be a whole number from 1 to 10"))
         limit = 2
     sender = _text(data, "sender_name", 1, 40, None, problems)
-    reply_to = _text(data, "reply_to", 3, 254, _EMAIL, problems, "must be an email address")
-    phone = _text(data, "contact_phone", 8, 16, _PHONE, problems, "must be an E.164 phone number")
+    # The same reading of a phone number (phonenumbers) and an email address (email-validator) as a patient's.
+    contact = Fields(data)
+    reply_to = contact.email("reply_to")
+    phone = contact.phone("contact_phone")
+    problems.extend(contact.problems)
     booking = _text(data, "booking_url", 9, 500, _URL, problems, "must be an https:// URL")
     templates = _templates(data.get("templates", {}), clinic_name, limit, problems)
     medication = parse_medication(data.get("medication"), problems)

@@ -68,6 +68,24 @@ def test_invalid_settings_are_a_400_naming_each_field_and_nothing_is_stored(api:
     assert Clinic.get(clinic.clinic_id).policy is None
 
 
+def test_the_clinic_contact_is_read_as_a_patient_contact_is(api: Client, clinic: ClinicKeys) -> None:
+    # A number that only looks like E.164 (no such country code) and an address without a domain are refused,
+    # as they are for a patient: one reading of a phone number and an email address, not a regex each.
+    response = put(api, clinic, "/v1/clinic", {"contact_phone": "+99912345678", "reply_to": "desk@"})
+
+    assert response.status_code == 400
+    assert response.json_body["error"]["fields"] == [
+        {"field": "reply_to", "problem": "is not a valid email address"},
+        {"field": "contact_phone", "problem": "is not a valid phone number"},
+    ]
+    assert Clinic.get(clinic.clinic_id).policy is None
+
+    accepted = put(api, clinic, "/v1/clinic", {"contact_phone": "+14155550199", "reply_to": "Desk@Example.org"})
+    assert accepted.status_code == 200, accepted.json_body
+    assert accepted.json_body["contact_phone"] == "+14155550199"
+    assert accepted.json_body["reply_to"] == "Desk@example.org"
+
+
 def test_changing_the_schedule_replans_upcoming_reminders_and_their_timers(
     api: Client, aws: World, clinic: ClinicKeys
 ) -> None:
