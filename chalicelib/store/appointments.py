@@ -60,7 +60,9 @@ def booked_starting_after(clinic_id: str, after: datetime) -> list[Appointment]:
 def count_booked_starting_after(clinic_id: str, after: datetime) -> int:
     """How many of the clinic's `booked` appointments start after `after`: one query per MB of the index."""
     return int(
-        Appointment.by_start.count(clinic_id, Appointment.start > after, filter_condition=Appointment.status == "booked")
+        Appointment.by_start.count(
+            clinic_id, Appointment.start > after, filter_condition=Appointment.status == "booked"
+        )
     )
 
 

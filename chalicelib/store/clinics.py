@@ -2,7 +2,8 @@
 and the few attributes that change (API key hash, status, time zone and policy with their settings version,
 the state of the latest re-plan).
 
-A failed condition is a domain error (`AlreadyExists`, `NotFound`, `StaleVersion`); any other PynamoDB error propagates as it is.
+A failed condition is a domain error (`AlreadyExists`, `NotFound`, `StaleVersion`); any other PynamoDB error
+propagates as it is.
 """
 
 from __future__ import annotations
