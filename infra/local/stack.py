@@ -3,8 +3,9 @@
 moto's server plays AWS on 127.0.0.1; the Chalice app is served in process with the `local` stage's settings;
 the Scheduler emulator fires the timers the app armed, on a simulated clock that follows real time unless
 it is moved (`POST /_local/clock`); queued background jobs (re-plans) run after each request and on the
-tick; webhook signatures are still checked for freshness against real time, as the booking tools sign with it. Local-only routes are added to the app object here, never in `app.py`,
-and none of this ships in the Lambda package.
+tick; webhook signatures are still checked for freshness against real time, as the booking tools sign with it.
+Local-only routes are added to the app object here, never in `app.py`, and none of this ships in the Lambda
+package.
 """
 
 from __future__ import annotations
