@@ -67,9 +67,9 @@ class ClinicSettingsService:
             raise Conflict("the clinic's settings were replaced by another request; read them and try again") from e
         if not replan:
             return {**self.view(clinic_id), "replanned_appointments": 0}
+        self._replans.request(clinic_id, version, now)  # QueueUnavailable: 503, and a PUT again queues it
         # Counted, not read: the appointments themselves are re-planned by the queued job.
         upcoming = self._appointments.count_upcoming(clinic_id)
-        self._replans.request(clinic_id, version, now)  # QueueUnavailable: 503, and a PUT again queues it
         return {**self.view(clinic_id), "replanned_appointments": upcoming}
 
 
