@@ -17,6 +17,7 @@ from chalice.app import (
     Request,
     Response,
     SNSEvent,
+    SQSEvent,
 )
 
 from chalicelib.composition import services
@@ -265,6 +266,18 @@ def read_clinic_settings() -> Response:
 @http_errors
 def replace_clinic_settings() -> Response:
     return Response(services().clinic_settings.replace(_clinic_id(), _body()), headers=JSON)
+
+
+# The queue named here is replaced in the AWS template by the stage's own ReplanQueue (infra/aws).
+@app.on_sqs_message(queue="carecue-replan", batch_size=1, name="replan")
+def replan(event: SQSEvent) -> list[str]:
+    """One re-plan job of `PUT /v1/clinic` (one page of appointments). An error propagates: SQS tries again,
+    and after the last attempt the job goes to the dead-letter queue, recorded failed on the clinic."""
+    outcomes = []
+    for record in event:
+        attempts = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1"))
+        outcomes.append(services().clinic_replans.handle(record.body, attempts))
+    return outcomes
 
 
 @app.route("/v1/patients/{patient_id}", methods=["GET"], authorizer=api_key)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_ses import SESClient
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
     from mypy_boto3_ssm import SSMClient
 
     from chalicelib.appointments.service import AppointmentService
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from chalicelib.channels.email_feedback import EmailFeedback
     from chalicelib.channels.sms import SmsChannel
     from chalicelib.clinics.access import ClinicAccess
+    from chalicelib.clinics.replan import ClinicReplans
     from chalicelib.clinics.service import ClinicService
     from chalicelib.clinics.settings_service import ClinicSettingsService
     from chalicelib.delivery.dispatch import Dispatcher
@@ -83,6 +85,10 @@ class Services:
     @cached_property
     def scheduler(self) -> EventBridgeSchedulerClient:
         return self._client("scheduler")  # type: ignore[no-any-return]
+
+    @cached_property
+    def sqs(self) -> SQSClient:
+        return self._client("sqs")  # type: ignore[no-any-return]
 
     @cached_property
     def ssm(self) -> SSMClient:
@@ -166,7 +172,15 @@ class Services:
     def clinic_settings(self) -> ClinicSettingsService:
         from chalicelib.clinics.settings_service import ClinicSettingsService
 
-        return ClinicSettingsService(self.appointments)
+        return ClinicSettingsService(self.clock, self.appointments, self.clinic_replans)
+
+    @cached_property
+    def clinic_replans(self) -> ClinicReplans:
+        """Re-plans after a settings change, one queued job per page; the queue adapter is chalicelib.queueing."""
+        from chalicelib.clinics.replan import ClinicReplans
+        from chalicelib.queueing.sqs import SqsJobQueue
+
+        return ClinicReplans(self.clock, self.appointments, SqsJobQueue(self.sqs, self.settings.replan_queue_name))
 
     @cached_property
     def patients(self) -> PatientService:

@@ -67,6 +67,14 @@ class SchedulerUnavailable(CareCueError):
     """Scheduler refused the timers a request needed, and the request was undone: the caller may retry."""
 
 
+class QueueUnavailable(CareCueError):
+    """SQS refused a background job (nothing was queued): the caller may retry."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(code)
+
+
 class SignatureRejected(CareCueError):
     """A webhook whose signature is missing, wrong or too old: it did not come from the clinic's booking tool."""
 

@@ -15,6 +15,7 @@ from chalicelib.errors import (
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
+    QueueUnavailable,
     SchedulerUnavailable,
     SignatureRejected,
     TimerError,
@@ -61,6 +62,10 @@ def to_response(error: CareCueError) -> Response:
         logger.error("timer error reached the edge", extra={"code": error.code})
         message = f"the reminder scheduler is unavailable ({error.code}): retry"
         return Response(error_body("scheduler_unavailable", message), status_code=503, headers=JSON)
+    if isinstance(error, QueueUnavailable):
+        logger.error("background job not queued", extra={"code": error.code})
+        message = f"the change is stored but its background work could not be queued ({error.code}): send it again"
+        return Response(error_body("queue_unavailable", message), status_code=503, headers=JSON)
     if isinstance(error, UpstreamUnavailable):
         return Response(error_body("upstream_unavailable", str(error)), status_code=503, headers=JSON)
     logger.exception("unmapped domain error")

@@ -88,6 +88,16 @@ class Settings:
         return parameter_path(self.stage)
 
     @property
+    def replan_queue_name(self) -> str:
+        """The SQS queue of background re-plan jobs (`PUT /v1/clinic`); the stack and the local stack make it."""
+        return f"{self.resource_prefix}-replan"
+
+    @property
+    def replan_dead_letter_queue_name(self) -> str:
+        """Where a re-plan job goes after its last failed attempt."""
+        return f"{self.resource_prefix}-replan-dlq"
+
+    @property
     def link_key_parameter(self) -> str:
         """The SSM SecureString that signs patient links."""
         return f"{self.parameter_path}/link-signing-key"

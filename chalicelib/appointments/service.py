@@ -103,6 +103,16 @@ class AppointmentService:
         provider_sequence: int | None = None,
     ) -> AppointmentRecord:
         """Moves or edits an appointment: timers move with it and the patient hears of a new time."""
+        return self._change(clinic_id, appointment_id, change, provider_sequence, replanned_for=None)
+
+    def _change(
+        self,
+        clinic_id: str,
+        appointment_id: str,
+        change: AppointmentChange,
+        provider_sequence: int | None,
+        replanned_for: int | None,
+    ) -> AppointmentRecord:
         now = self._clock.now()
         appointment = self._appointment(clinic_id, appointment_id)
         if appointment.status != AppointmentStatus.BOOKED:
@@ -113,6 +123,8 @@ class AppointmentService:
         old_version = int(appointment.version)
         version = old_version + 1
         changes: dict[str, object | None] = {"version": version, "updated_at": now}
+        if replanned_for is not None:
+            changes["replanned_for"] = replanned_for
         if provider_sequence is not None:
             changes["provider_sequence"] = provider_sequence
         if change.start is not None:
@@ -157,17 +169,35 @@ class AppointmentService:
         self._send_notices(reminders)
         return self.get(clinic_id, appointment_id)
 
-    def replan(self, clinic_id: str, appointment_id: str) -> AppointmentRecord:
+    def replan(self, clinic_id: str, appointment_id: str, settings_version: int | None = None) -> AppointmentRecord:
         """Plans an appointment's future reminders again (its clinic's schedule or its patient's preferences
-        changed): a new version, so every timer armed for the old plan finds itself stale."""
+        changed): a new version, so every timer armed for the old plan finds itself stale.
+
+        With the clinic's `settings_version` (a background re-plan), an appointment already re-planned for that
+        version or a later one is left as it is, so a re-plan job that runs twice changes nothing."""
         from chalicelib.appointments.request import AppointmentChange
 
-        return self.change(clinic_id, appointment_id, AppointmentChange(None, None, None, None, frozenset()))
+        if settings_version is not None:
+            appointment = self._appointment(clinic_id, appointment_id)
+            if int(appointment.replanned_for or 0) >= settings_version:
+                return self.get(clinic_id, appointment_id)
+        unchanged = AppointmentChange(None, None, None, None, frozenset())
+        return self._change(clinic_id, appointment_id, unchanged, None, replanned_for=settings_version)
 
     def upcoming(self, clinic_id: str, patient_id: str | None = None) -> list[Appointment]:
         """Booked appointments that have not started yet, of one patient record or of the whole clinic."""
         found = store.booked_starting_after(clinic_id, self._clock.now())
         return [a for a in found if patient_id is None or a.patient_id == patient_id]
+
+    def count_upcoming(self, clinic_id: str) -> int:
+        """How many booked appointments of the clinic have not started yet (counted, not read one by one)."""
+        return store.count_booked_starting_after(clinic_id, self._clock.now())
+
+    def upcoming_page(
+        self, clinic_id: str, after: datetime, cursor: str | None, limit: int
+    ) -> tuple[list[Appointment], str | None]:
+        """One page of the clinic's booked appointments starting after `after`, and the next page's cursor."""
+        return store.booked_page(clinic_id, to_utc(after), cursor, limit)
 
     def confirm(self, clinic_id: str, appointment_id: str, via: str) -> AppointmentRecord:
         """The patient confirmed (by link or reply). Confirming twice keeps the first time."""

@@ -1,5 +1,6 @@
 """`GET/PUT /v1/clinic`: a clinic reads and replaces its own settings (time zone and policy). A change to
-anything that decides when reminders go out re-plans the future reminders of every upcoming appointment."""
+anything that decides when reminders go out re-plans the future reminders of every upcoming appointment, in
+the background (`chalicelib.clinics.replan`): the PUT answers at once, and the clinic shows the re-plan's state."""
 
 from __future__ import annotations
 
@@ -7,19 +8,23 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clinics.policy import clinic_policy, parse_policy, policy_json
+from chalicelib.clock import Clock, iso_utc
 from chalicelib.core.fields import decode_json_object
-from chalicelib.errors import Conflict, FieldProblem, InvalidRequest
-from chalicelib.observability import logger
+from chalicelib.errors import Conflict, FieldProblem, InvalidRequest, StaleVersion
 from chalicelib.store import clinics as store
+from chalicelib.store.models import Clinic
 from chalicelib.timezones import is_known_timezone
 
 if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService
+    from chalicelib.clinics.replan import ClinicReplans
 
 
 class ClinicSettingsService:
-    def __init__(self, appointments: AppointmentService) -> None:
+    def __init__(self, clock: Clock, appointments: AppointmentService, replans: ClinicReplans) -> None:
+        self._clock = clock
         self._appointments = appointments
+        self._replans = replans
 
     def view(self, clinic_id: str) -> dict[str, Any]:
         clinic = store.get_clinic(clinic_id)
@@ -28,14 +33,16 @@ class ClinicSettingsService:
             "name": clinic.name,
             "timezone": clinic.timezone,
             **policy_json(clinic_policy(clinic)),
+            "replan": _replan_view(clinic),
         }
 
     def replace(self, clinic_id: str, raw_body: bytes) -> dict[str, Any]:
-        """Validates the whole body (400 naming every wrong field), stores it, and re-plans if timing changed."""
+        """Validates the whole body (400 naming every wrong field), stores it, and queues a re-plan if timing
+        changed (or the last re-plan had not finished: it is started again for these settings)."""
         body = decode_json_object(raw_body)
-        clinic = store.get_clinic(clinic_id)
+        clinic = store.get_clinic(clinic_id, consistent=True)  # its settings version conditions the write
         timezone = body.pop("timezone", clinic.timezone)
-        for read_only in ("id", "name", "replanned_appointments"):
+        for read_only in ("id", "name", "replan", "replanned_appointments"):
             body.pop(read_only, None)  # accepted so that a GET can be edited and PUT back
         problems: list[FieldProblem] = []
         if not isinstance(timezone, str) or not is_known_timezone(timezone):
@@ -52,18 +59,31 @@ class ClinicSettingsService:
             policy.quiet_hours,
         )
         stored = json.dumps(policy_json(policy), separators=(",", ":"), ensure_ascii=False)
-        store.set_settings(clinic, timezone, stored)
-        replanned = self._replan_all(clinic_id) if timing_changed else 0
-        return {**self.view(clinic_id), "replanned_appointments": replanned}
+        replan = timing_changed or clinic.replan_status in ("pending", "failed")
+        now = self._clock.now()
+        try:
+            version = store.set_settings(clinic, timezone, stored, replan_requested_at=now if replan else None)
+        except StaleVersion as e:
+            raise Conflict("the clinic's settings were replaced by another request; read them and try again") from e
+        if not replan:
+            return {**self.view(clinic_id), "replanned_appointments": 0}
+        self._replans.request(clinic_id, version, now)  # QueueUnavailable: 503, and a PUT again queues it
+        # Counted, not read: the appointments themselves are re-planned by the queued job.
+        upcoming = self._appointments.count_upcoming(clinic_id)
+        return {**self.view(clinic_id), "replanned_appointments": upcoming}
 
-    def _replan_all(self, clinic_id: str) -> int:
-        replanned = 0
-        for appointment in self._appointments.upcoming(clinic_id):
-            try:
-                self._appointments.replan(clinic_id, appointment.appointment_id)
-            except Conflict:
-                # Changed or cancelled by another request meanwhile; that request planned it with the new policy.
-                logger.info("replan skipped", extra={"appointment_id": appointment.appointment_id})
-                continue
-            replanned += 1
-        return replanned
+
+def _replan_view(clinic: Clinic) -> dict[str, Any] | None:
+    """The latest re-plan: pending since when, or done (how many appointments) or failed (why), and when."""
+    if clinic.replan_status is None:
+        return None
+    view: dict[str, Any] = {"status": clinic.replan_status, "settings_version": int(clinic.replan_settings_version)}
+    if clinic.replan_requested_at is not None:
+        view["requested_at"] = iso_utc(clinic.replan_requested_at)
+    if clinic.replan_finished_at is not None:
+        view["finished_at"] = iso_utc(clinic.replan_finished_at)
+    if clinic.replan_appointments is not None:
+        view["appointments"] = int(clinic.replan_appointments)
+    if clinic.replan_reason is not None:
+        view["reason"] = clinic.replan_reason
+    return view

@@ -9,6 +9,7 @@ domain error (`AlreadyExists`, `StaleVersion`); any other PynamoDB error propaga
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -55,6 +56,32 @@ def booked_starting_after(clinic_id: str, after: datetime) -> list[Appointment]:
             clinic_id, Appointment.start > after, filter_condition=Appointment.status == AppointmentStatus.BOOKED
         )
     )
+
+
+def count_booked_starting_after(clinic_id: str, after: datetime) -> int:
+    """How many of the clinic's `booked` appointments start after `after`: one query per MB of the index."""
+    return int(
+        Appointment.by_start.count(
+            clinic_id, Appointment.start > after, filter_condition=Appointment.status == "booked"
+        )
+    )
+
+
+def booked_page(
+    clinic_id: str, after: datetime, cursor: str | None, limit: int
+) -> tuple[list[Appointment], str | None]:
+    """At most `limit` of the clinic's `booked` appointments starting after `after`, by start, from `cursor`
+    (None: the first); and the cursor of the next page, None after the last. A cursor is opaque JSON text."""
+    found = Appointment.by_start.query(
+        clinic_id,
+        Appointment.start > after,
+        filter_condition=Appointment.status == "booked",
+        limit=limit,
+        last_evaluated_key=json.loads(cursor) if cursor else None,
+    )
+    page = list(found)
+    next_key = found.last_evaluated_key
+    return page, json.dumps(next_key, sort_keys=True) if next_key else None
 
 
 def create(appointment: Appointment, patient: Patient, reminders: Iterable[Reminder] = ()) -> None:

@@ -1,24 +1,28 @@
 """Clinics, the tenants, in DynamoDB: creating one, finding one by id or by its API key's hash, listing them,
-and the few attributes that change (API key hash, status, time zone and policy).
+and the few attributes that change (API key hash, status, time zone and policy with their settings version,
+the state of the latest re-plan).
 
-A failed condition is a domain error (`AlreadyExists`, `NotFound`); any other PynamoDB error propagates as it is.
+A failed condition is a domain error (`AlreadyExists`, `NotFound`, `StaleVersion`); any other PynamoDB error
+propagates as it is.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, UpdateError
 from pynamodb.expressions.update import Action
 
-from chalicelib.errors import AlreadyExists, NotFound
+from chalicelib.errors import AlreadyExists, NotFound, StaleVersion
 from chalicelib.store.models import Clinic
 
 _SUMMARY = ["clinic_id", "name", "timezone", "status", "created_at"]
 
 
-def get_clinic(clinic_id: str) -> Clinic:
+def get_clinic(clinic_id: str, consistent: bool = False) -> Clinic:
     """The clinic a request was authorised for, or that a stored item names. It is always there, so a missing
     one is not a domain outcome: PynamoDB's `DoesNotExist` propagates, as it always has."""
-    return Clinic.get(clinic_id)
+    return Clinic.get(clinic_id, consistent_read=consistent)
 
 
 def find_clinic(clinic_id: str) -> Clinic | None:
@@ -61,9 +65,65 @@ def set_status(clinic_id: str, status: str) -> None:
     _update_existing(clinic_id, Clinic.status.set(status))
 
 
-def set_settings(clinic: Clinic, timezone: str, policy: str) -> None:
-    """Replaces the clinic's time zone and its policy (JSON)."""
-    clinic.update(actions=[Clinic.timezone.set(timezone), Clinic.policy.set(policy)])
+def set_settings(clinic: Clinic, timezone: str, policy: str, replan_requested_at: datetime | None) -> int:
+    """Replaces the clinic's time zone and its policy (JSON) as the next settings version, which it returns;
+    with `replan_requested_at`, marks a re-plan for that version pending in the same write. Conditioned on the
+    version `clinic` was read at: `StaleVersion("clinic settings")` when another request replaced them since."""
+    read_at = int(clinic.settings_version or 0)
+    version = read_at + 1
+    actions: list[Action] = [
+        Clinic.timezone.set(timezone),
+        Clinic.policy.set(policy),
+        Clinic.settings_version.set(version),
+    ]
+    if replan_requested_at is not None:
+        actions += [
+            Clinic.replan_status.set("pending"),
+            Clinic.replan_settings_version.set(version),
+            Clinic.replan_requested_at.set(replan_requested_at),
+            Clinic.replan_finished_at.remove(),
+            Clinic.replan_appointments.remove(),
+            Clinic.replan_reason.remove(),
+        ]
+    unchanged = Clinic.settings_version.does_not_exist() if read_at == 0 else Clinic.settings_version == read_at
+    try:
+        clinic.update(actions=actions, condition=unchanged)
+    except UpdateError as e:
+        if _condition_failed(e):
+            raise StaleVersion("clinic settings") from e
+        raise
+    return version
+
+
+def current_clinic(clinic_id: str) -> Clinic | None:
+    """The clinic read strongly consistent (a background job checks the settings version it was queued for)."""
+    try:
+        return Clinic.get(clinic_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def finish_replan(
+    clinic_id: str, settings_version: int, status: str, at: datetime, appointments: int | None, reason: str | None
+) -> None:
+    """Records the end (done or failed) of the pending re-plan for `settings_version`. `StaleVersion("re-plan")`
+    when it is not that one's to finish: newer settings were stored, or it was finished already."""
+    actions: list[Action] = [Clinic.replan_status.set(status), Clinic.replan_finished_at.set(at)]
+    actions.append(
+        Clinic.replan_appointments.remove() if appointments is None else Clinic.replan_appointments.set(appointments)
+    )
+    actions.append(Clinic.replan_reason.remove() if reason is None else Clinic.replan_reason.set(reason))
+    condition = (
+        (Clinic.settings_version == settings_version)
+        & (Clinic.replan_settings_version == settings_version)
+        & (Clinic.replan_status == "pending")
+    )
+    try:
+        Clinic(clinic_id).update(actions=actions, condition=condition)
+    except UpdateError as e:
+        if _condition_failed(e):
+            raise StaleVersion("re-plan") from e
+        raise
 
 
 def _update_existing(clinic_id: str, action: Action) -> None:

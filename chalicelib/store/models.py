@@ -61,6 +61,15 @@ class Clinic(Model):
     policy = HandEditedText(null=True)  # JSON; validated on read (chalicelib.clinics.policy), absent = defaults
 
     monthly_spend_cap_usd = NumberAttribute(null=True)  # none: the stage's default cap
+    # Grows with every PUT /v1/clinic (absent: never replaced); a re-plan job carries the version it is for.
+    settings_version = NumberAttribute(null=True)
+    # The latest re-plan of the upcoming appointments (chalicelib.clinics.replan): pending | done | failed.
+    replan_status = UnicodeAttribute(null=True)
+    replan_settings_version = NumberAttribute(null=True)
+    replan_requested_at = UTCDateTimeAttribute(null=True)
+    replan_finished_at = UTCDateTimeAttribute(null=True)
+    replan_appointments = NumberAttribute(null=True)  # how many were re-planned, once done
+    replan_reason = UnicodeAttribute(null=True)  # why it failed: an error's class name, never data
 
 
 class PatientsByPhone(GlobalSecondaryIndex["Patient"]):  # type: ignore[no-untyped-call]
@@ -140,6 +149,9 @@ class Appointment(Model):
     # Bookings from online booking tools: the tool's own order of its events (event time in ms, or Square's
     # booking version). An event not newer than this one has already been applied, or is stale.
     provider_sequence = NumberAttribute(null=True)
+    # The clinic settings version a background re-plan last planned this appointment for: a re-plan job run
+    # twice finds it done and leaves the appointment alone.
+    replanned_for = NumberAttribute(null=True)
     # A booking that came with neither a phone nor an email: stored, and reminded of nothing.
     contactless = BooleanAttribute(null=True)
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from chalicelib.clinics.replan import MAX_RECEIVES, VISIBILITY_TIMEOUT_SECONDS
 from chalicelib.settings import parameter_path, resource_prefix
 from infra.aws.tables import table_logical_id, table_resources
 
@@ -28,6 +29,7 @@ FIRE_FUNCTION = "Fire"
 RECONCILE_FUNCTION = "Reconcile"
 EMAIL_FEEDBACK_FUNCTION = "EmailFeedback"
 INBOUND_SMS_FUNCTION = "InboundSms"
+REPLAN_FUNCTION = "Replan"
 # Scheduler keeps a dead-lettered event 14 days here (the SQS maximum) for `redrive-dlq`.
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 
@@ -53,6 +55,7 @@ def merge_template(stage: str) -> dict[str, Any]:
     resources.update(table_resources(stage, protect=prod))
     resources.update(_timers(stage))
     resources.update(_messaging(stage))
+    resources.update(_jobs(stage))
     resources.update(_parameters(stage))
     resources.update(_functions(stage))
     resources.update(_alarms(stage))
@@ -100,6 +103,7 @@ def merge_template(stage: str) -> dict[str, Any]:
         "Outputs": {
             "ScheduleGroup": {"Value": {"Ref": "ScheduleGroup"}},
             "DeadLetterQueueUrl": {"Value": {"Ref": "RemindersDeadLetterQueue"}},
+            "ReplanDeadLetterQueueUrl": {"Value": {"Ref": "ReplanDeadLetterQueue"}},
             "InboundSmsTopicArn": {"Value": {"Ref": "InboundSmsTopic"}},
             "EmailConfigurationSet": {"Value": {"Ref": "EmailConfigurationSet"}},
             "Dashboard": {
@@ -162,6 +166,36 @@ def _timers(stage: str) -> dict[str, Any]:
                         },
                     }
                 ],
+            },
+        },
+    }
+
+
+def _jobs(stage: str) -> dict[str, Any]:
+    """The background re-plan of `PUT /v1/clinic`: an SQS queue the API function sends a job to and the replan
+    function takes from (Chalice's event source mapping), and the dead-letter queue a job goes to after its
+    last attempt. SQS rather than an asynchronous Lambda invocation: a job that fails is retried with its own
+    visibility timeout and kept 14 days for a look, and the same queue runs on moto in the tests and locally."""
+    prefix = resource_prefix(stage)
+    return {
+        "ReplanDeadLetterQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": f"{prefix}-replan-dlq",
+                "MessageRetentionPeriod": DEAD_LETTER_RETENTION_SECONDS,
+                "SqsManagedSseEnabled": True,
+            },
+        },
+        "ReplanQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": f"{prefix}-replan",
+                "VisibilityTimeout": VISIBILITY_TIMEOUT_SECONDS,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": ["ReplanDeadLetterQueue", "Arn"]},
+                    "maxReceiveCount": MAX_RECEIVES,
+                },
+                "SqsManagedSseEnabled": True,
             },
         },
     }
@@ -334,6 +368,21 @@ def _functions(stage: str) -> dict[str, Any]:
             "Resource": [_arn("ses", "identity/*"), _arn("ses", f"configuration-set/{prefix}")],
         },
         {
+            # The API function queues a re-plan job and the replan function its next page; Lambda's event
+            # source mapping receives and deletes them with the same role.
+            "Sid": "ReplanJobs",
+            "Effect": "Allow",
+            "Action": [
+                "sqs:GetQueueUrl",
+                "sqs:SendMessage",
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+            ],
+            "Resource": {"Fn::GetAtt": ["ReplanQueue", "Arn"]},
+        },
+        {
             "Sid": "Parameters",
             "Effect": "Allow",
             "Action": ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
@@ -372,6 +421,18 @@ def _functions(stage: str) -> dict[str, Any]:
                     f"{INBOUND_SMS_FUNCTION}SnsSubscription": {
                         "Type": "SNS",
                         "Properties": {"Topic": _sub("${InboundSmsTopic}")},
+                    }
+                }
+            }
+        },
+        # app.py takes re-plan jobs from a fixed queue name; each stage has its own queue. As for the topics,
+        # the merge replaces the Fn::Sub string inside Chalice's Queue.
+        REPLAN_FUNCTION: {
+            "Properties": {
+                "Events": {
+                    f"{REPLAN_FUNCTION}SqsEventSource": {
+                        "Type": "SQS",
+                        "Properties": {"Queue": _sub("${ReplanQueue.Arn}")},
                     }
                 }
             }
@@ -427,6 +488,15 @@ def _alarms(stage: str) -> dict[str, Any]:
                 "Namespace": "AWS/SQS",
                 "MetricName": "ApproximateNumberOfMessagesVisible",
                 "Dimensions": [{"Name": "QueueName", "Value": f"{prefix}-reminders-dlq"}],
+                "Statistic": "Maximum",
+            },
+        ),
+        "ReplanDeadLetterAlarm": alarm(
+            "a clinic's re-plan failed for good (its appointments keep their old reminders; the clinic shows why)",
+            {
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": f"{prefix}-replan-dlq"}],
                 "Statistic": "Maximum",
             },
         ),

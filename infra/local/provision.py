@@ -1,14 +1,17 @@
 """Creates a stage's AWS resources on the embedded local AWS (moto) through the code paths the app uses: tables
-from the PynamoDB models, the schedule group, a verified SES sender and the reminders' dead-letter queue.
+from the PynamoDB models, the schedule group, a verified SES sender, the reminders' dead-letter queue and the
+re-plan queue with its own.
 On AWS the CloudFormation stack creates the same resources; this never runs there."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.clinics.replan import MAX_RECEIVES, VISIBILITY_TIMEOUT_SECONDS
 from chalicelib.settings import Settings
 from chalicelib.store.models import bind_tables, create_tables
 
@@ -25,7 +28,9 @@ def provision(settings: Settings, session: Any) -> None:
     # Sending from an unverified identity fails on moto as on AWS.
     session.client("ses", region_name=settings.region).verify_email_identity(EmailAddress=settings.ses_sender)
     queue_name = settings.dead_letter_queue_arn.rsplit(":", 1)[-1]
-    session.client("sqs", region_name=settings.region).create_queue(QueueName=queue_name)
+    sqs = session.client("sqs", region_name=settings.region)
+    sqs.create_queue(QueueName=queue_name)
+    provision_replan_queue(settings, sqs)
     # The patient-link signing key; on AWS the stack's deploy creates it the same way, once.
     ssm = session.client("ssm", region_name=settings.region)
     try:
@@ -39,3 +44,17 @@ def provision(settings: Settings, session: Any) -> None:
     except ClientError as e:
         if e.response["Error"]["Code"] != "ParameterAlreadyExists":
             raise
+
+
+def provision_replan_queue(settings: Settings, sqs: Any) -> None:
+    """The re-plan queue as the stack makes it: its dead-letter queue takes a job after its last attempt."""
+    dead_letters = sqs.create_queue(QueueName=settings.replan_dead_letter_queue_name)["QueueUrl"]
+    dead_letter_arn = sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = json.dumps({"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": str(MAX_RECEIVES)})
+    sqs.create_queue(
+        QueueName=settings.replan_queue_name,
+        # Real seconds, which the simulated clock does not move: a failed job waits for them, as on AWS.
+        Attributes={"VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS), "RedrivePolicy": redrive},
+    )

@@ -2,9 +2,10 @@
 
 moto's server plays AWS on 127.0.0.1; the Chalice app is served in process with the `local` stage's settings;
 the Scheduler emulator fires the timers the app armed, on a simulated clock that follows real time unless
-it is moved (`POST /_local/clock`); webhook signatures are still checked for freshness against real time, as the
-booking tools sign with it. Local-only routes are added to the app object here, never in `app.py`,
-and none of this ships in the Lambda package.
+it is moved (`POST /_local/clock`); queued background jobs (re-plans) run after each request and on the
+tick; webhook signatures are still checked for freshness against real time, as the booking tools sign with it.
+Local-only routes are added to the app object here, never in `app.py`, and none of this ships in the Lambda
+package.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 from chalicelib.clock import SystemClock, iso_utc
 from infra.local.clock import SimulatedClock
 from infra.local.outbox import Outbox
+from infra.local.queue_worker import QueueWorker
 from infra.local.scheduler_emulator import Firing, SchedulerEmulator
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -45,6 +47,7 @@ class LocalStack:
         self._aws_port = aws_port
         self._tick_seconds = tick_seconds
         self._fire_lock = threading.Lock()
+        self._jobs_lock = threading.Lock()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._moto: Any = None
@@ -99,7 +102,12 @@ class LocalStack:
             return _fire(event, fire_context)
 
         self.scheduler = SchedulerEmulator(services.scheduler, settings.schedule_group, invoke, now=self.clock.now)
+        replan_context = LambdaContext(function_name=f"{settings.resource_prefix}-replan", memory_size=256)
+        self.replan_jobs = QueueWorker(
+            services.sqs, settings.replan_queue_name, lambda event: _replan(event, replan_context)
+        )
         add_local_routes(app, self)
+        app.register_middleware(self._run_queued_jobs, "http")
         self._server = create_local_server(app, config, HOST, self._api_port)
         # The HTTP server's own loop: LocalDevServer.serve_forever would print a banner of its own over ours.
         self._spawn(self._server.server.serve_forever, "carecue-api")
@@ -119,6 +127,18 @@ class LocalStack:
             firings = self.scheduler.fire_due(moment, on_time=move_clock)
             move_clock(moment)
             return firings
+
+    def _run_queued_jobs(self, event: Any, get_response: Any) -> Any:
+        """After every request, the jobs it queued run before its answer leaves: on AWS the SQS event source
+        starts them within moments, and a caller reading the clinic next should not race them here."""
+        try:
+            return get_response(event)
+        finally:
+            self.run_jobs()
+
+    def run_jobs(self) -> int:
+        with self._jobs_lock:
+            return self.replan_jobs.drain()
 
     def fire_due_now(self) -> list[Firing]:
         with self._fire_lock:
@@ -147,6 +167,7 @@ class LocalStack:
         # Real Scheduler fires within a minute of the due time; a one-second poll is well inside that.
         while not self._stopping.wait(self._tick_seconds):
             self.fire_due_now()
+            self.run_jobs()  # a job whose visibility timeout ran out is tried again, as SQS would
 
     def _spawn(self, target: Any, name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -170,6 +191,10 @@ def _fire(event: Any, context: Any) -> Any:
     """Invokes the fire function as Lambda would, with the event as a JSON round trip (as Scheduler sends it)."""
     handler = importlib.import_module("app").fire
     return handler(json.loads(json.dumps(event)), context)
+
+
+def _replan(event: Any, context: Any) -> Any:
+    return importlib.import_module("app").replan(event, context)
 
 
 def _inbound_sms(event: Any, context: Any) -> Any:

@@ -15,6 +15,7 @@ from chalicelib.store.models import Clinic, Delivery, Reminder
 from infra.local.clock import SimulatedClock
 from infra.local.stack import sns_event
 from tests.conftest import ClinicKeys, World
+from tests.replan_support import run_replan_jobs
 from tests.timer_support import armed_expressions as armed
 from tests.timer_support import fire_stored as fire
 
@@ -96,9 +97,11 @@ def test_changing_the_schedule_replans_upcoming_reminders_and_their_timers(
     rules = [{"days_before": 1, "at": "18:00", "channel": "sms"}, {"before": "PT2H", "channel": "email"}]
     response = put(api, clinic, "/v1/clinic", {"reminders": rules})
 
-    # THEN the appointment's reminders follow the new schedule, and only their timers are armed
+    # THEN once the queued re-plan has run, the appointment's reminders follow the new schedule, and only their
+    # timers are armed
     assert response.status_code == 200, response.json_body
     assert response.json_body["replanned_appointments"] == 1
+    run_replan_jobs(aws)
     planned = reminders(api, clinic, appointment_id)
     assert planned["reminder-d1-1800.sms"]["send_at"] == "2026-12-01T23:00:00Z"  # 18:00 EST
     assert planned["reminder-d1-1800.sms"]["status"] == "scheduled"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.settings import Settings
+from chalicelib.settings import Settings, local_environment
 from infra.aws.deploy import DeployError, parameter_values, point_at_uploads
 from infra.aws.template import merge_template
 
@@ -171,3 +171,42 @@ def test_every_sns_handler_listens_to_its_own_stages_topic() -> None:
         "InboundSms": {"Fn::Sub": "${InboundSmsTopic}"},
     }
     assert template["Globals"]["Function"]["Environment"]["Variables"]["CARECUE_PUBLIC_URL"] == {"Ref": "PublicUrl"}
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_clinic_replans_run_from_the_stages_own_queue_with_a_dead_letter_queue(stage: str) -> None:
+    from chalicelib.clinics.replan import MAX_RECEIVES
+
+    resources = merge_template(stage)["Resources"]
+    queue, dead_letters = resources["ReplanQueue"]["Properties"], resources["ReplanDeadLetterQueue"]["Properties"]
+    settings = Settings.from_env(local_environment(stage))
+    assert (queue["QueueName"], dead_letters["QueueName"]) == (
+        settings.replan_queue_name,
+        settings.replan_dead_letter_queue_name,
+    )
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["ReplanDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": MAX_RECEIVES,
+    }
+    # A job hidden for less than the function may run would be taken twice while the first is still at work.
+    assert queue["VisibilityTimeout"] >= 6 * 30
+    source = resources["Replan"]["Properties"]["Events"]["ReplanSqsEventSource"]
+    assert (source["Type"], source["Properties"]["Queue"]) == ("SQS", {"Fn::Sub": "${ReplanQueue.Arn}"})
+    granted = [s for s in statements(merge_template(stage)) if s.get("Sid") == "ReplanJobs"]
+    assert [s["Resource"] for s in granted] == [{"Fn::GetAtt": ["ReplanQueue", "Arn"]}]
+    assert {"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"} <= set(granted[0]["Action"])
+    assert "ReplanDeadLetterAlarm" in resources
+
+
+def test_the_packaged_replan_function_takes_its_jobs_from_the_replan_queue_in_batches_of_one() -> None:
+    package = PROJECT_DIR / "build" / "dev" / "package"
+    if not (package / "sam.json").exists():
+        pytest.skip("run `make package` (make test does) to build the dev package")
+    function = json.loads((package / "sam.json").read_text())["Resources"]["Replan"]["Properties"]
+
+    (source,) = function["Events"].values()
+    assert source == {
+        "Type": "SQS",
+        "Properties": {"Queue": {"Fn::Sub": "${ReplanQueue.Arn}"}, "BatchSize": 1, "MaximumBatchingWindowInSeconds": 0},
+    }
+    assert function["Handler"] == "app.replan"

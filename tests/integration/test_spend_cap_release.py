@@ -18,6 +18,7 @@ from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
 from tests.integration.test_fire import book, reminder_status
 from tests.integration.test_reconciler import REMINDER_24H, run_hourly_function
+from tests.replan_support import run_replan_jobs
 from tests.timer_support import fire, timer_event
 
 
@@ -135,6 +136,7 @@ def test_a_reminder_planned_for_an_older_version_of_the_appointment_is_not_relea
     clock.set(at("2026-12-01T15:30:00Z"))
     rules = {"reminders": [{"before": "PT2H", "channel": "sms"}]}
     assert aws.services.clinic_settings.replace(clinic.clinic_id, json.dumps(rules).encode())["replanned_appointments"]
+    run_replan_jobs(aws)
 
     # WHEN an admin raises the cap
     released = set_cap(clinic, "250", clock, capsys)["reminders_released"]
