@@ -14,7 +14,8 @@ fire function reloads the rest, and nothing is ever read back out of an id (a do
                "scheduled_time"}  (a provider's day has no version: the watch reloads it whole)
 
 `parse_timer_event` turns an event into one typed event or raises `BadTimerEvent`: a malformed event is
-permanent, so the fire function logs it and drops it; a retry cannot fix it.
+permanent, so the fire function logs it and drops it; a retry cannot fix it. Its message names the field and
+the rule, never a value: a corrupt event may hold anything.
 
 Read both for one release: timers armed before the envelope are still in Scheduler (a dose cron lives for
 months), so the reader also takes the shapes they carry, and this list is what to delete once they are gone:
@@ -214,7 +215,10 @@ def _scheduled(event: dict[str, Any]) -> datetime:
 
 
 def _instant(value: object, name: str) -> datetime:
-    moment = datetime.fromisoformat(str(value))
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise BadTimerEvent(f"{name} is not an ISO 8601 instant") from None  # the value is not echoed into logs
     if moment.tzinfo is None:
         raise BadTimerEvent(f"{name} needs a zone")
     return moment
