@@ -213,33 +213,31 @@ def get_usage() -> Response:
 
 @app.lambda_function(name="fire")
 def fire(event: Any, context: Any) -> dict[str, Any]:
-    """The target of every reminder timer. A transient channel error propagates so Scheduler retries."""
-    from chalicelib.delivery.fire import BadTimerEvent, parse_timer_event
-    from chalicelib.waiting.watch import parse_watch_event
+    """The target of every timer: one reader of the envelope, one handler per kind. A malformed event is logged
+    (its problem, never its contents) and answered "rejected": a retry cannot fix it. A transient channel error
+    propagates so Scheduler retries."""
+    from collections.abc import Callable
+
+    from chalicelib.delivery.fire import delivery_request
+    from chalicelib.scheduling.envelope import BadTimerEvent, ReminderTimerEvent, TimerKind, parse_timer_event
 
     try:
-        watch = parse_watch_event(event)
-    except ValueError as e:
-        logger.error("timer event rejected", extra={"problem": str(e)})
-        return {"result": "rejected"}
-    if watch is not None:
-        return services().waiting.watch_fired(watch)
-    from chalicelib.regimens.doses import parse_dose_event
-
-    try:
-        dose = parse_dose_event(event)
-    except (TypeError, ValueError) as e:
-        logger.error("timer event rejected", extra={"problem": str(e)})
-        return {"result": "rejected"}
-    if dose is not None:
-        return services().regimen_doses.dose_due(dose)
-    try:
-        request = parse_timer_event(event)
+        timer = parse_timer_event(event)
     except BadTimerEvent as e:
         logger.error("timer event rejected", extra={"problem": str(e)})
         return {"result": "rejected"}
-    outcome = services().dispatcher.deliver(request)
-    return {"result": outcome.result, "reason": outcome.reason}
+
+    def reminder_due(timer: ReminderTimerEvent) -> dict[str, Any]:
+        outcome = services().dispatcher.deliver(delivery_request(timer))
+        return {"result": outcome.result, "reason": outcome.reason}
+
+    # Each event type has its kind as a class constant, so the kind looked up is the handler's own event type.
+    handlers: dict[TimerKind, Callable[[Any], dict[str, Any]]] = {
+        TimerKind.REMINDER: reminder_due,
+        TimerKind.DOSE: lambda timer: services().regimen_doses.dose_due(timer),
+        TimerKind.WATCH: lambda timer: services().waiting.watch_fired(timer),
+    }
+    return handlers[timer.kind](timer)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="reconcile")

@@ -26,6 +26,7 @@ from chalicelib.planning.appointment_reminders import (
     channels_for,
     plan_notice,
 )
+from chalicelib.scheduling.envelope import OwnerType
 from chalicelib.scheduling.timers import ReminderTimers, Timer, schedule_name
 from chalicelib.store import appointments as store
 from chalicelib.store.clinics import get_clinic
@@ -292,6 +293,7 @@ class AppointmentService:
                 reminder.reminder_id,
                 int(reminder.owner_version),
                 reminder.send_at,
+                owner_type=OwnerType.APPOINTMENT,
             )
             try:
                 self._dispatcher.deliver(request)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from chalicelib.delivery.dispatch import DeliveryRequest
 from chalicelib.delivery.preparation import NotSending, Ready
 from chalicelib.messages.templates import Message
 from chalicelib.planning.appointment_reminders import AppointmentStatus, Channel, Kind, Result, Status
+from chalicelib.scheduling.envelope import OwnerType
 from chalicelib.store import deliveries, reads
 from chalicelib.store.models import Appointment, Clinic, Patient, Reminder
 from chalicelib.timezones import local_time
@@ -23,8 +25,9 @@ class AppointmentMessages:
         self._sender = sender  # the SES sender: the organizer of the .ics invitations
 
     def first_reads(self, request: DeliveryRequest) -> list[reads.Key]:
-        # Appointment ids are `apt_…` (appointments.service); any other owner's request reads no appointment.
-        if not request.owner_id.startswith("apt_"):
+        # Only a request that says it is an appointment's reads one ahead (a timer armed before the envelope says
+        # nothing: its appointment is read on its own, one round trip later).
+        if request.owner_type != OwnerType.APPOINTMENT:
             return []
         keys: list[reads.Key] = [(Appointment, request.clinic_id, request.owner_id)]
         if request.patient_id is not None:
@@ -50,8 +53,8 @@ class AppointmentMessages:
         if not address:
             return NotSending(Result.SKIPPED, "no_contact", Status.SKIPPED)
         zone = patient.timezone or appointment.timezone or clinic.timezone
-        message = self._words(Kind(reminder.kind), channel, clinic, patient, appointment, zone, address)
-        return Ready(clinic, patient, channel, address, message, appointment.start, zone)
+        words = partial(self._words, Kind(reminder.kind), channel, clinic, patient, appointment, zone, address)
+        return Ready(clinic, patient, channel, address, words, appointment.start, zone)
 
     def _words(
         self,

@@ -10,6 +10,11 @@ the message but before the record is written, a retry after the lease sends agai
 place a patient can get a message twice, and it is milliseconds wide. The reminder is marked sent only at the
 version the send was for, so one moved while its message was on the way still goes at its new time.
 
+The order is the design's: reload the reminder and its owner; re-check everything that may discard the message
+(the reminder's status, the owner's version and status, the clinic, the spend cap, opt-outs, quiet hours and the
+frequency caps); claim; only then word it (`Ready.render`), so nothing is worded for a message that will not go;
+count it under the cap (the count needs the words: an SMS is charged by its segments); send; record.
+
 Before the claim, a clinic whose estimated cost this month has reached its spend cap is skipped (`spend_cap`).
 After the claim, the message is counted in the clinic's monthly usage (`chalicelib.usage.meter`) with a write
 that holds only while the month is under the cap, so racing sends cannot overshoot it; a send the channel
@@ -30,11 +35,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalicelib.channels.email import EmailChannel
 from chalicelib.channels.sms import SmsChannel
 from chalicelib.clock import Clock, iso_utc, to_utc
-from chalicelib.delivery.preparation import NotSending, OwnerMessages
+from chalicelib.delivery.preparation import NotSending, OwnerMessages, Ready
 from chalicelib.errors import AlreadyClaimed, ChannelError, StaleVersion
 from chalicelib.messages.templates import Message
 from chalicelib.observability import count, logger, metrics
 from chalicelib.planning.appointment_reminders import Channel, ClinicStatus, Result, Status
+from chalicelib.scheduling.envelope import OwnerType
 from chalicelib.store import deliveries, reads
 from chalicelib.store import usage as usage_store
 from chalicelib.store.models import Clinic, Reminder, Usage
@@ -63,6 +69,9 @@ class DeliveryRequest:
     version: int
     occurrence: datetime  # when the message was due: the idempotency key with the reminder
     patient_id: str | None = None  # when the timer names it: read in the same round trip as the reminder
+    # Whose reminder the caller says it is; None (a timer armed before the envelope) leaves it to the stored one.
+    owner_type: OwnerType | None = None
+    dose_time: datetime | None = None  # a regimen reminder's dose: carried, never read back out of the id
 
     @property
     def reminder_key(self) -> str:
@@ -114,6 +123,9 @@ class Dispatcher:
         if reminder.status != Status.SCHEDULED:
             return self._log(request, Outcome(Result.STALE, f"reminder_{reminder.status}"))
 
+        if request.owner_type is not None and reminder.owner_type != request.owner_type:
+            # The stored reminder is trusted, the timer is not: one naming another owner is not this reminder's.
+            return self._log(request, Outcome(Result.STALE, "owner_mismatch"))
         prepared = self._owners[reminder.owner_type].prepare(request, reminder)
         if isinstance(prepared, NotSending):
             if prepared.new_status is None:
@@ -135,19 +147,29 @@ class Dispatcher:
 
         if not self._claim(request, prepared.channel):
             return self._log(request, Outcome(Result.DUPLICATE, "claimed_elsewhere"))
-        text = self._text_as_sent(prepared.channel, prepared.message)
+        message = self._render(request, prepared)
+        text = self._text_as_sent(prepared.channel, message)
         charge = self._meter.charge(prepared.channel, prepared.address, text)
         counted_at = self._clock.now()
         if not self._count(request, prepared.clinic, counted_at, charge):
             self._settle_claim(request, "skipped", "spend_cap")
             return self._skip_over_spend_cap(request, reminder)
         try:
-            message_id = self._send(prepared.channel, prepared.address, prepared.message, text)
+            message_id = self._send(prepared.channel, prepared.address, message, text)
         except ChannelError as e:
             self._uncount(request, counted_at, charge)
             return self._fail(request, reminder, e)
         note_sent(prepared, verdict, self._clock.now())
         return self._record_sent(request, reminder, message_id, charge)
+
+    def _render(self, request: DeliveryRequest, prepared: Ready) -> Message:
+        """The words, once the send is claimed. Wording that fails releases the claim, as if it had failed before
+        it: the timer's retry tries again at once rather than after the lease."""
+        try:
+            return prepared.render()
+        except Exception:
+            deliveries.release_for_retry(request.reminder_key, iso_utc(request.occurrence), self._clock.now())
+            raise
 
     @staticmethod
     def _text_as_sent(channel: Channel, message: Message) -> str:
@@ -177,6 +199,8 @@ class Dispatcher:
             until,
             ".quiet",
             request.patient_id,
+            owner_type=OwnerType(reminder.owner_type),
+            dose_time=request.dose_time,
         )
         # The reconciler looks for the timer's name: the original schedule deleted itself when it fired.
         deliveries.defer(reminder, until, "deferred_quiet_hours", timer.name, self._clock.now())

@@ -1,8 +1,11 @@
-"""What the dispatcher asks of each kind of reminder owner (an appointment today, a regimen later): reload the
-owner, decide whether the reminder may still go out, and if so to whom and with which words."""
+"""What the dispatcher asks of each kind of reminder owner (an appointment, a regimen): reload the owner, decide
+whether the reminder may still go out and to whom, and, only once the dispatcher has re-checked the clinic, the
+spend cap and the patient's rules and claimed the send, word it (`Ready.render`): nothing is worded for a
+message that will not be sent."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -22,7 +25,7 @@ class Ready:
     patient: Patient
     channel: Channel
     address: str
-    message: Message
+    render: Callable[[], Message]  # the words, called after the claim: only a message that goes is worded
     starts_at: datetime | None = None  # what the reminder is for, if it has a start (quiet hours defer before it)
     zone: str | None = None  # the zone the patient reads times in
 
@@ -39,4 +42,6 @@ class OwnerMessages(Protocol):
         """Items `prepare` will read that can be fetched with the reminder, in the same round trip."""
         ...
 
-    def prepare(self, request: DeliveryRequest, reminder: Reminder) -> Ready | NotSending: ...
+    def prepare(self, request: DeliveryRequest, reminder: Reminder) -> Ready | NotSending:
+        """Reloads and re-checks the owner; words nothing (that is `Ready.render`)."""
+        ...

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import Clock, iso_utc
 from chalicelib.delivery.dispatch import Dispatcher, TransientSendError
-from chalicelib.delivery.fire import BadTimerEvent, parse_timer_event
+from chalicelib.delivery.fire import BadTimerEvent, parse_reminder_event
 from chalicelib.errors import TimerError
 from chalicelib.planning.appointment_reminders import Status
 from chalicelib.reconciling.reminders import ReminderReconciler
+from chalicelib.scheduling.envelope import OwnerType
 from chalicelib.scheduling.timers import SCHEDULED_TIME, ReminderTimers, Timer
 from chalicelib.store import pending
 from chalicelib.store.models import Reminder
@@ -85,11 +86,17 @@ class DeadLetterRedrive:
             if isinstance(event, dict) and event.get("scheduled_time") == SCHEDULED_TIME:
                 # Not filled in: the occurrence is the reminder's planned time, as for the at() timer it came from.
                 event = {**event, "scheduled_time": iso_utc(_reminder(event).send_at)}
-            request = parse_timer_event(event)
+            request = parse_reminder_event(event)
         except (ValueError, BadTimerEvent, _Gone, KeyError, TypeError):
             return "unreadable"
         now = self._clock.now()
         if request.occurrence > now:
+            owner_type = request.owner_type
+            if owner_type is None:  # a timer armed before the envelope: the stored reminder says whose it is
+                stored = pending.reminder(request.owner_id, request.reminder_id)
+                if stored is None:
+                    return "stale"
+                owner_type = OwnerType(stored.owner_type)
             try:
                 self._timers.arm(
                     Timer(
@@ -99,6 +106,8 @@ class DeadLetterRedrive:
                         request.version,
                         request.occurrence,
                         patient_id=request.patient_id,
+                        owner_type=owner_type,
+                        dose_time=request.dose_time,
                     )
                 )
             except TimerError:

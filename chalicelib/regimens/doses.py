@@ -1,7 +1,8 @@
 """A dose's life after its timer fires: the dose reminder, the taken link and replies, snooze, the one
 follow-up, the caregiver alert and the refill reminder.
 
-A dose timer (cron or chained) carries the regimen id, the instruction and the version. When it fires, the
+A dose timer (cron or chained) carries the regimen id, the instruction and the version (its envelope and reader:
+`chalicelib.scheduling.envelope`; the fire function hands `dose_due` the typed event). When it fires, the
 dose is recorded (keyed by regimen and scheduled time), and each message about it becomes an ordinary
 `Reminder` of owner type `regimen` sent through the `Dispatcher`: its delivery claim, keyed by reminder id and
 scheduled time, makes a duplicate fire a no-op, and opt-outs, spend caps and metering apply as to any reminder.
@@ -12,8 +13,8 @@ one-time timers armed with the dose; each checks at fire time that the dose is s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clinics.policy import clinic_policy
@@ -22,19 +23,16 @@ from chalicelib.delivery.dispatch import DeliveryRequest, Outcome
 from chalicelib.delivery.preparation import NotSending, Ready
 from chalicelib.errors import AlreadyExists, StaleVersion
 from chalicelib.messages.localized import language_of
+from chalicelib.messages.templates import Message
 from chalicelib.observability import logger
 from chalicelib.planning.appointment_reminders import Channel, RegimenStatus, Result, Status
 from chalicelib.regimens.dose_links import DoseClaim, can_link, sign_dose
 from chalicelib.regimens.messages import DoseFacts, DoseKind, dose_message
-from chalicelib.regimens.service import (
-    DOSE_EVENT,
-    RegimenTimers,
-    instruction_start,
-    instructions_of,
-)
+from chalicelib.regimens.service import RegimenTimers, instruction_start, instructions_of
 from chalicelib.regimens.timing import DoseTiming, dose_times
+from chalicelib.scheduling.envelope import DoseTimerEvent, OwnerType
 from chalicelib.store import clinics, regimens
-from chalicelib.store.models import Dose, Patient, Regimen, Reminder
+from chalicelib.store.models import Clinic, Dose, Patient, Regimen, Reminder
 from chalicelib.store.patients import get_patient
 from chalicelib.timezones import local_time
 
@@ -48,27 +46,7 @@ MAX_SNOOZES = 3
 OPEN_DOSE_WINDOW = timedelta(hours=12)  # a "1" reply answers the latest dose reminded in this window
 
 
-@dataclass(frozen=True)
-class DoseEvent:
-    clinic_id: str
-    regimen_id: str
-    instruction: int
-    version: int
-    scheduled_time: datetime
-
-
-def parse_dose_event(event: Any) -> DoseEvent | None:
-    """The dose timer's event, or None for any other timer's."""
-    if not isinstance(event, dict) or event.get("kind") != DOSE_EVENT:
-        return None
-    ids = (event.get("clinic_id"), event.get("regimen_id"))
-    instruction, version = event.get("instruction"), event.get("version")
-    scheduled = datetime.fromisoformat(str(event.get("scheduled_time")))
-    if not all(isinstance(v, str) and v for v in ids) or scheduled.tzinfo is None:
-        raise ValueError("a dose event needs clinic_id, regimen_id and a scheduled_time with a zone")
-    if not isinstance(instruction, int) or not isinstance(version, int):
-        raise TypeError("a dose event needs whole-number instruction and version")
-    return DoseEvent(str(ids[0]), str(ids[1]), instruction, version, to_utc(scheduled))
+DoseEvent = DoseTimerEvent  # a dose timer's event, as `chalicelib.scheduling.envelope` reads it
 
 
 def _is_planned(timing: DoseTiming, regimen: Regimen, due: datetime) -> bool:
@@ -83,7 +61,8 @@ def stamp(due: datetime) -> str:
 
 
 def due_of(reminder_id: str) -> datetime:
-    """The dose time in a reminder id such as `follow-202703140800.sms`."""
+    """The dose time in a reminder id such as `follow-202703140800.sms`. Read for one release only: for the
+    follow-up, caregiver and snooze timers armed before their envelope carried `dose_time`."""
     part = reminder_id.split(".", 1)[0].split("-")[1]
     return datetime.strptime(part, "%Y%m%d%H%M").replace(tzinfo=UTC)
 
@@ -107,7 +86,7 @@ class RegimenMessages:
         if regimen.status != RegimenStatus.ACTIVE:
             return NotSending(Result.SKIPPED, f"regimen_{regimen.status}", Status.CANCELLED)
         kind = DoseKind(reminder.kind)
-        due = due_of(reminder.reminder_id)
+        due = request.dose_time if request.dose_time is not None else due_of(reminder.reminder_id)
         to_caregiver = reminder.kind == DoseKind.CAREGIVER.value
         if reminder.kind != DoseKind.DOSE.value and reminder.kind != DoseKind.REFILL.value:
             dose = regimens.find_dose(regimen.regimen_id, iso_utc(due))
@@ -124,6 +103,20 @@ class RegimenMessages:
             address = patient.phone if channel is Channel.SMS else patient.email
         if not address:
             return NotSending(Result.SKIPPED, "no_contact", Status.SKIPPED)
+        words = partial(self._words, kind, clinic, patient, regimen, due, channel, to_caregiver)
+        return Ready(clinic, patient, channel, address, words, None, regimen.timezone)
+
+    def _words(
+        self,
+        kind: DoseKind,
+        clinic: Clinic,
+        patient: Patient,
+        regimen: Regimen,
+        due: datetime,
+        channel: Channel,
+        to_caregiver: bool,
+    ) -> Message:
+        """The message, worded only once the dispatcher has claimed its send."""
         settings = clinic_policy(clinic).medication
         named = settings.names_in_sms
         facts = DoseFacts(
@@ -137,8 +130,7 @@ class RegimenMessages:
             days_left=settings.refill_days,
         )
         # The caregiver reads the patient's language too: a regimen records no language for the caregiver.
-        message = dose_message(kind, facts, language_of(patient.language), channel)
-        return Ready(clinic, patient, channel, address, message, None, regimen.timezone)
+        return dose_message(kind, facts, language_of(patient.language), channel)
 
     def _link(self, regimen: Regimen, due: datetime) -> str | None:
         if self._links is None or not self._public_url or not can_link(regimen.clinic_id, regimen.regimen_id):
@@ -222,7 +214,7 @@ class RegimenDoses:
         due = datetime.fromisoformat(dose.due_at)
         channel = Channel.SMS if get_patient(regimen.clinic_id, regimen.patient_id).phone else Channel.EMAIL
         at = now + settings.snooze
-        self._arm(regimen, f"snooze{number}-{stamp(due)}.{channel.value}", DoseKind.SNOOZE, at, channel, now)
+        self._arm(regimen, f"snooze{number}-{stamp(due)}.{channel.value}", DoseKind.SNOOZE, at, channel, now, due)
         return at
 
     def open_dose(self, patients: list[Patient], now: datetime) -> Dose | None:
@@ -253,18 +245,25 @@ class RegimenDoses:
     ) -> Outcome:
         reminder_id = f"{kind.value.split('_')[0]}-{stamp(due)}.{channel.value}"
         self._reminder(regimen, reminder_id, kind, at, channel, now)
-        request = DeliveryRequest(regimen.clinic_id, regimen.regimen_id, reminder_id, int(regimen.version), at)
+        request = DeliveryRequest(
+            regimen.clinic_id,
+            regimen.regimen_id,
+            reminder_id,
+            int(regimen.version),
+            at,
+            owner_type=OwnerType.REGIMEN,
+            dose_time=due,
+        )
         return self._dispatcher.deliver(request)
 
     def _arm_follow_ups(self, regimen: Regimen, due: datetime, channel: Channel, now: datetime) -> None:
         settings = clinic_policy(clinics.get_clinic(regimen.clinic_id)).medication
-        self._arm(
-            regimen, f"follow-{stamp(due)}.{channel.value}", DoseKind.FOLLOW_UP, due + settings.follow_up, channel, now
-        )
+        follow_up = f"follow-{stamp(due)}.{channel.value}"
+        self._arm(regimen, follow_up, DoseKind.FOLLOW_UP, due + settings.follow_up, channel, now, due)
         carer = Channel.SMS if regimen.caregiver_phone else Channel.EMAIL if regimen.caregiver_email else None
         if carer is not None:
             at = due + settings.caregiver_after
-            self._arm(regimen, f"carer-{stamp(due)}.{carer.value}", DoseKind.CAREGIVER, at, carer, now)
+            self._arm(regimen, f"carer-{stamp(due)}.{carer.value}", DoseKind.CAREGIVER, at, carer, now, due)
 
     def _maybe_refill(
         self, regimen: Regimen, timing: DoseTiming, due: datetime, channel: Channel, now: datetime
@@ -288,12 +287,22 @@ class RegimenDoses:
         self._send(regimen, DoseKind.REFILL, due, due, channel, now)
 
     def _arm(
-        self, regimen: Regimen, reminder_id: str, kind: DoseKind, at: datetime, channel: Channel, now: datetime
+        self,
+        regimen: Regimen,
+        reminder_id: str,
+        kind: DoseKind,
+        at: datetime,
+        channel: Channel,
+        now: datetime,
+        due: datetime,
     ) -> None:
         from chalicelib.scheduling.timers import Timer
 
         reminder = self._reminder(regimen, reminder_id, kind, at, channel, now)
-        timer = Timer(regimen.clinic_id, regimen.regimen_id, reminder_id, int(regimen.version), at)
+        version = int(regimen.version)
+        timer = Timer(
+            regimen.clinic_id, regimen.regimen_id, reminder_id, version, at, owner_type=OwnerType.REGIMEN, dose_time=due
+        )
         if reminder is not None:
             regimens.set_schedule_name(reminder, timer.name)
         self._timers.arm(timer)

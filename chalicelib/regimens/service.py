@@ -54,6 +54,7 @@ from chalicelib.regimens.timing import (
     timing_json,
 )
 from chalicelib.regimens.timing_read import Notes
+from chalicelib.scheduling.envelope import dose_input
 from chalicelib.store import clinics, patients, regimens
 from chalicelib.store.models import Clinic, Dose, Patient, Regimen
 from chalicelib.timezones import local_time
@@ -61,7 +62,6 @@ from chalicelib.timezones import local_time
 if TYPE_CHECKING:
     from chalicelib.scheduling.timers import ReminderTimers
 
-DOSE_EVENT = "dose"
 ADHERENCE_MAX_DAYS = 366
 
 
@@ -172,13 +172,8 @@ class RegimenTimers:
 
 
 def dose_event(regimen: Regimen, index: int) -> dict[str, Any]:
-    return {
-        "kind": DOSE_EVENT,
-        "clinic_id": regimen.clinic_id,
-        "regimen_id": regimen.regimen_id,
-        "instruction": index,
-        "version": int(regimen.version),
-    }
+    """The Input of an instruction's dose timers, cron and chained alike (`chalicelib.scheduling.envelope`)."""
+    return dose_input(regimen.clinic_id, regimen.regimen_id, index, int(regimen.version))
 
 
 class RegimenService:

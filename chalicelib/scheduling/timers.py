@@ -1,7 +1,8 @@
 """Reminder timers on EventBridge Scheduler: one one-time `at()` schedule per reminder, named after what it
 reminds of, so arming twice updates the same schedule and disarming needs nothing but the name.
 
-The timer carries only ids and the version it was armed for; the fire function reloads everything else.
+The timer carries only ids and the version it was armed for, in the one envelope every timer's Input has
+(`chalicelib.scheduling.envelope`); the fire function reloads everything else.
 
 One rule for every request this module sends, whoever asks (booking, reschedule, regimen, resume, reconciler,
 spend-cap release, quiet-hours deferral, chained doses, the running-late watch): a recurring schedule never
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,16 +25,16 @@ from botocore.exceptions import ClientError
 
 from chalicelib.clock import Clock, SystemClock, iso_utc, to_utc
 from chalicelib.errors import TimerError
+from chalicelib.scheduling.envelope import SCHEDULED_TIME, OwnerType, reminder_input, to_input
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
     from chalicelib.store.models import Reminder
 
+__all__ = ["SCHEDULED_TIME", "ReminderTimers", "Timer", "schedule_name"]
+
 _NAME = re.compile(r"[0-9A-Za-z_.-]{1,64}")
-# Scheduler fills this in with the instant the schedule was due (not when it ran), which makes it a stable
-# part of the idempotency key across Scheduler's own retries.
-SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
 # Scheduler retries a failed invocation with back-off for up to this long, then dead-letters the event.
 RETRY_POLICY = {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 20}
 
@@ -49,6 +50,9 @@ class Timer:
     # delete races with an update under the same name.
     name_suffix: str = ""
     patient_id: str | None = None  # an appointment reminder's patient: the fire reads it with the reminder
+    # Whose reminder it is: the fire picks the owner by it, never by the look of an id.
+    owner_type: OwnerType = field(kw_only=True)
+    dose_time: datetime | None = field(default=None, kw_only=True)  # a regimen reminder's dose
 
     @classmethod
     def for_reminder(cls, reminder: Reminder, fire_at: datetime, name_suffix: str = "") -> Timer:
@@ -61,6 +65,7 @@ class Timer:
             fire_at,
             name_suffix,
             reminder.patient_id,
+            owner_type=OwnerType(reminder.owner_type),
         )
 
     @property
@@ -68,15 +73,16 @@ class Timer:
         return schedule_name(self.owner_id, self.reminder_id + self.name_suffix)
 
     def input(self) -> str:
-        ids: dict[str, str | int] = {
-            "clinic_id": self.clinic_id,
-            "owner_id": self.owner_id,
-            "reminder_id": self.reminder_id,
-            "version": self.version,
-        }
-        if self.patient_id is not None:
-            ids["patient_id"] = self.patient_id
-        return json.dumps({**ids, "scheduled_time": SCHEDULED_TIME}, separators=(",", ":"))
+        envelope = reminder_input(
+            self.clinic_id,
+            self.owner_type,
+            self.owner_id,
+            self.reminder_id,
+            self.version,
+            patient_id=self.patient_id,
+            dose_time=self.dose_time,
+        )
+        return to_input(envelope)
 
 
 def schedule_name(owner_id: str, reminder_id: str) -> str:

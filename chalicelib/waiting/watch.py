@@ -3,31 +3,25 @@ day, so that a provider's lag is noticed while nothing else happens (a long visi
 
 Each timer is named after the clinic, the provider and its 5-minute slot: arming the same slot twice (a
 check-in and a finish in the same five minutes) is one timer, and a fired timer never has to be updated in
-place (its completion delete would race with the update). Its Input is ids only; the fire function reloads
-the provider's day.
+place (its completion delete would race with the update). Its Input is ids only, in the envelope every timer
+has (`chalicelib.scheduling.envelope`); the fire function reloads the provider's day.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chalicelib.clock import to_utc
+from chalicelib.scheduling.envelope import WatchTimerEvent, watch_input
 
 if TYPE_CHECKING:
     from chalicelib.scheduling.timers import ReminderTimers
 
 WATCH_EVERY = timedelta(minutes=5)
-EVENT_KIND = "wait-watch"
 
-
-@dataclass(frozen=True)
-class WatchEvent:
-    clinic_id: str
-    provider: str
-    scheduled_time: datetime
+WatchEvent = WatchTimerEvent  # a watch timer's event, as `chalicelib.scheduling.envelope` reads it
 
 
 def next_slot(now: datetime) -> datetime:
@@ -43,17 +37,6 @@ def watch_name(clinic_id: str, provider: str, slot: datetime) -> str:
     return f"wait.{clinic_id}.{provider_part}.{to_utc(slot):%Y%m%d%H%M}"
 
 
-def parse_watch_event(event: Any) -> WatchEvent | None:
-    """The watch's event, or None for any other event (a reminder timer's)."""
-    if not isinstance(event, dict) or event.get("kind") != EVENT_KIND:
-        return None
-    clinic_id, provider = event.get("clinic_id"), event.get("provider")
-    scheduled = datetime.fromisoformat(str(event.get("scheduled_time")))
-    if not isinstance(clinic_id, str) or not isinstance(provider, str) or scheduled.tzinfo is None:
-        raise ValueError("a wait-watch event needs clinic_id, provider and a scheduled_time with a zone")
-    return WatchEvent(clinic_id, provider, scheduled)
-
-
 class WatchTimers:
     def __init__(self, timers: ReminderTimers) -> None:
         self._timers = timers
@@ -61,7 +44,7 @@ class WatchTimers:
     def arm(self, clinic_id: str, provider: str, now: datetime) -> None:
         """Arms the provider's next watch slot; an already armed slot is left as it is."""
         slot = next_slot(now)
-        event = {"kind": EVENT_KIND, "clinic_id": clinic_id, "provider": provider}
+        event = watch_input(clinic_id, provider)
         self._timers.arm_once(
             watch_name(clinic_id, provider, slot), slot, event, what="running-late watch", replace=False
         )

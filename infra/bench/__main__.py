@@ -304,6 +304,7 @@ def seed_due_reminders(world: World, count: int, first: int = 0) -> list[dict[st
     the tables in batches (booking each through the API would take minutes on moto), and the events their
     timers would carry, from the same `Timer.input` the booking service arms them with."""
     from chalicelib.clock import iso_utc
+    from chalicelib.scheduling.envelope import OwnerType
     from chalicelib.scheduling.timers import SCHEDULED_TIME, Timer, schedule_name
     from chalicelib.store.models import Appointment, Patient, Reminder
 
@@ -345,7 +346,15 @@ def seed_due_reminders(world: World, count: int, first: int = 0) -> list[dict[st
                         updated_at=now,
                     )
                 )
-                timer = Timer(world.clinic_id, appointment_id, "reminder-24h.sms", 1, due, patient_id=patient_id)
+                timer = Timer(
+                    world.clinic_id,
+                    appointment_id,
+                    "reminder-24h.sms",
+                    1,
+                    due,
+                    patient_id=patient_id,
+                    owner_type=OwnerType.APPOINTMENT,
+                )
                 events.append(json.loads(timer.input().replace(SCHEDULED_TIME, iso_utc(due))))
     return events
 

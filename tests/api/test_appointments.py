@@ -78,6 +78,8 @@ def test_booking_confirms_at_once_and_arms_a_timer_per_reminder(api: Client, aws
     assert timer["Target"]["DeadLetterConfig"]["Arn"] == aws.services.settings.dead_letter_queue_arn
     assert timer["Target"]["RetryPolicy"]["MaximumRetryAttempts"] > 0
     assert json.loads(timer["Target"]["Input"]) == {
+        "kind": "reminder",
+        "owner_type": "appointment",
         "clinic_id": clinic.clinic_id,
         "owner_id": appointment_id,
         "reminder_id": "reminder-24h.sms",

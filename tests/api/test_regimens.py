@@ -304,3 +304,24 @@ def test_the_same_regimen_sent_twice_with_its_own_id_is_created_once(week: Week)
     group = week.aws.services.settings.schedule_group
     armed = [s["Name"] for s in week.aws.services.scheduler.list_schedules(GroupName=group)["Schedules"]]
     assert sorted(t["name"] for t in first.json_body["timers"] + other.json_body["timers"]) == sorted(armed)
+
+
+def test_a_follow_up_timer_armed_before_the_envelope_still_names_its_dose(week: Week) -> None:
+    regimen = week.post("/v1/regimens", twice_daily(caregiver=None)).json_body
+    week.go_to(ny("2027-03-13T08:01"))
+    name, group = f"{regimen['id']}.follow-202703131300.sms", week.aws.services.settings.schedule_group
+    armed = json.loads(week.aws.services.scheduler.get_schedule(Name=name, GroupName=group)["Target"]["Input"])
+    assert (armed["kind"], armed["owner_type"], armed["dose_time"]) == ("reminder", "regimen", "2027-03-13T13:00:00Z")
+    week.aws.services.scheduler.delete_schedule(Name=name, GroupName=group)
+    # What the follow-up's timer carried before the envelope: the dose's time only inside its reminder id.
+    old = {
+        "clinic_id": week.clinic.clinic_id,
+        "owner_id": regimen["id"],
+        "reminder_id": "follow-202703131300.sms",
+        "version": 1,
+        "scheduled_time": "2027-03-13T13:30:00Z",
+    }
+    week.clock.set(ny("2027-03-13T08:30"))
+
+    assert fire(old, None) == {"result": "sent", "reason": None}
+    assert "have you taken your 8:00 AM medicine?" in week.texts(PHONE)[-1][1]

@@ -14,6 +14,7 @@ from moto.sns.models import sns_backends
 from chalicelib.channels.email import EmailChannel
 from chalicelib.channels.sms import SmsChannel
 from chalicelib.errors import ChannelError
+from chalicelib.scheduling.envelope import OwnerType
 from chalicelib.scheduling.timers import ReminderTimers, Timer
 from tests.conftest import World
 
@@ -32,8 +33,22 @@ def timers(world: World) -> ReminderTimers:
 def test_arming_twice_moves_the_one_timer_and_disarming_twice_is_harmless(aws: World) -> None:
     gateway = timers(aws)
     group = aws.services.settings.schedule_group
-    first = Timer("cln_1", "apt_1", "reminder-24h.sms", 1, datetime(2026, 12, 1, 15, 0, tzinfo=UTC))
-    moved = Timer("cln_1", "apt_1", "reminder-24h.sms", 2, datetime(2026, 12, 3, 9, 30, tzinfo=UTC))
+    first = Timer(
+        "cln_1",
+        "apt_1",
+        "reminder-24h.sms",
+        1,
+        datetime(2026, 12, 1, 15, 0, tzinfo=UTC),
+        owner_type=OwnerType.APPOINTMENT,
+    )
+    moved = Timer(
+        "cln_1",
+        "apt_1",
+        "reminder-24h.sms",
+        2,
+        datetime(2026, 12, 3, 9, 30, tzinfo=UTC),
+        owner_type=OwnerType.APPOINTMENT,
+    )
 
     gateway.arm(first)
     gateway.arm(moved)

@@ -193,3 +193,64 @@ def test_a_rejected_number_fails_the_reminder_for_good(aws: World, clinic: Clini
 def test_a_malformed_event_is_rejected_without_sending(aws: World, clinic: ClinicKeys) -> None:
     assert fire({"owner_id": "apt_x"}) == {"result": "rejected"}
     assert aws.sent() == []
+
+
+def test_a_reminder_timer_armed_before_the_envelope_still_fires(
+    aws: World, clinic: ClinicKeys, clock: SimulatedClock
+) -> None:
+    appointment_id = book(aws, clinic)
+    new = timer_event(aws, appointment_id, "reminder-24h.sms")
+    # What reminder timers carried before the envelope (no kind, no owner type), read for one release.
+    old = {
+        "clinic_id": clinic.clinic_id,
+        "owner_id": appointment_id,
+        "reminder_id": "reminder-24h.sms",
+        "version": 1,
+        "patient_id": new["patient_id"],
+        "scheduled_time": "2026-12-01T15:00:00Z",
+    }
+    assert {**old, "kind": "reminder", "owner_type": "appointment"} == new
+    clock.set(datetime.fromisoformat("2026-12-01T15:00:40Z"))
+
+    assert fire(old) == {"result": "sent", "reason": None}
+    assert aws.sent("sms")[-1]["body"].startswith(
+        "Riverside Family Clinic: reminder of your appointment on Wed 2 Dec at 10:00 AM. Confirm: "
+    )
+    assert reminder_status(appointment_id, "reminder-24h.sms") == ("sent", None)
+
+
+def test_a_timer_naming_another_owner_type_than_its_reminder_sends_nothing(aws: World, clinic: ClinicKeys) -> None:
+    appointment_id = book(aws, clinic)
+    event = {**timer_event(aws, appointment_id, "reminder-24h.sms"), "owner_type": "regimen"}
+    before = len(aws.sent())
+
+    assert fire(event) == {"result": "stale", "reason": "owner_mismatch"}
+    assert len(aws.sent()) == before
+    assert reminder_status(appointment_id, "reminder-24h.sms") == ("scheduled", None)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"kind": "reminder", "owner_type": "appointment", "clinic_id": "cln_1", "owner_id": "apt_x", "version": 1},
+        {"clinic_id": "cln_1", "owner_id": "apt_x", "reminder_id": "reminder-2h.sms", "version": "1"},
+        {"kind": "dose", "owner_type": "regimen", "clinic_id": "cln_1", "owner_id": "rgm_x", "instruction": "0"},
+        {"kind": "dose", "clinic_id": "cln_1", "regimen_id": "rgm_x", "instruction": 0, "version": None},
+        {"kind": "watch", "owner_type": "appointment", "clinic_id": "cln_1", "owner_id": "Dr. Rivera"},
+        {"kind": "wait-watch", "clinic_id": "cln_1", "provider": 3, "scheduled_time": "2026-12-01T15:00:00Z"},
+        {"kind": "page", "owner_type": "appointment", "clinic_id": "cln_1"},
+    ],
+    ids=["reminder", "old-reminder", "dose", "old-dose", "watch", "old-watch", "unknown-kind"],
+)
+def test_a_malformed_event_of_any_kind_is_rejected_and_logged_without_its_contents(
+    aws: World, clinic: ClinicKeys, event: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    # A patient's number where the time should be: a corrupt event may hold anything, and none of it is logged.
+    event = {"scheduled_time": "+14155550100", **event, "patient_id": "pat_5f2c9e01"}
+
+    assert fire(event) == {"result": "rejected"}
+    assert aws.sent() == []
+    (record,) = [r for r in caplog.records if r.getMessage() == "timer event rejected"]
+    assert record.levelname == "ERROR" and record.__dict__["problem"]  # it says what is wrong
+    logged = " ".join(f"{r.getMessage()} {vars(r)}" for r in caplog.records)
+    assert "+14155550100" not in logged and "pat_5f2c9e01" not in logged and "Rivera" not in logged

@@ -16,7 +16,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.appointments.request import parse_appointment_change, parse_new_appointment
 from chalicelib.delivery.dispatch import DeliveryRequest
-from chalicelib.delivery.fire import parse_timer_event
+from chalicelib.delivery.fire import parse_reminder_event
 from chalicelib.patients.contacts import find_contact, opt_out
 from chalicelib.planning.appointment_reminders import Channel
 from chalicelib.store import models, reads
@@ -106,7 +106,7 @@ def test_a_send_reads_reminder_appointment_patient_clinic_and_usage_in_one_round
     aws: World, clinic: ClinicKeys, clock: SimulatedClock
 ) -> None:
     appointment_id = book(aws, clinic)
-    request = parse_timer_event(timer_event(aws, appointment_id, "reminder-24h.sms"))  # as the fire function does
+    request = parse_reminder_event(timer_event(aws, appointment_id, "reminder-24h.sms"))  # as the fire function does
     assert request.patient_id == Appointment.get(clinic.clinic_id, appointment_id).patient_id
     clock.set(request.occurrence)
     calls: Counter[str] = Counter()

@@ -1,4 +1,7 @@
-"""Reading the event EventBridge Scheduler hands the fire function (`chalicelib.delivery.fire`)."""
+"""Reading the event EventBridge Scheduler hands the fire function for a reminder (`chalicelib.delivery.fire`).
+
+EVENT is the shape reminder timers carried before the envelope (no `kind`, no `owner_type`): timers armed
+then are still in Scheduler, and are read for one release (`chalicelib.scheduling.envelope`)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Any
 import pytest
 
 from chalicelib.delivery.dispatch import DeliveryRequest
-from chalicelib.delivery.fire import BadTimerEvent, parse_timer_event
+from chalicelib.delivery.fire import BadTimerEvent, parse_reminder_event
 
 EVENT = {
     "clinic_id": "clinic-riverside",
@@ -20,7 +23,7 @@ EVENT = {
 
 
 def test_good_event_becomes_a_delivery_request() -> None:
-    request = parse_timer_event(dict(EVENT))
+    request = parse_reminder_event(dict(EVENT))
 
     assert request == DeliveryRequest(
         clinic_id="clinic-riverside",
@@ -33,7 +36,7 @@ def test_good_event_becomes_a_delivery_request() -> None:
 
 
 def test_scheduled_time_with_an_offset_is_the_same_occurrence() -> None:
-    request = parse_timer_event({**EVENT, "scheduled_time": "2026-12-01T07:00:00-05:00"})
+    request = parse_reminder_event({**EVENT, "scheduled_time": "2026-12-01T07:00:00-05:00"})
 
     assert request.occurrence == datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     assert request.occurrence.utcoffset() == timedelta(hours=-5)
@@ -45,7 +48,7 @@ def test_event_missing_a_key_is_bad(key: str) -> None:
     event = {name: value for name, value in EVENT.items() if name != key}
 
     with pytest.raises(BadTimerEvent, match=key):
-        parse_timer_event(event)
+        parse_reminder_event(event)
 
 
 @pytest.mark.parametrize(
@@ -62,20 +65,20 @@ def test_event_missing_a_key_is_bad(key: str) -> None:
 )
 def test_event_with_a_bad_value_is_bad(changes: dict[str, Any]) -> None:
     with pytest.raises(BadTimerEvent):
-        parse_timer_event({**EVENT, **changes})
+        parse_reminder_event({**EVENT, **changes})
 
 
 def test_naive_time_and_bool_version_say_why() -> None:
     with pytest.raises(BadTimerEvent, match="needs a zone"):
-        parse_timer_event({**EVENT, "scheduled_time": "2026-12-01T12:00:00"})
+        parse_reminder_event({**EVENT, "scheduled_time": "2026-12-01T12:00:00"})
     with pytest.raises(BadTimerEvent, match="version must be an integer"):
-        parse_timer_event({**EVENT, "version": True})
+        parse_reminder_event({**EVENT, "version": True})
 
 
 @pytest.mark.parametrize("event", [None, "clinic-riverside", ["clinic-riverside"], 7])
 def test_event_that_is_not_an_object_is_bad(event: Any) -> None:
     with pytest.raises(BadTimerEvent, match="not an object"):
-        parse_timer_event(event)
+        parse_reminder_event(event)
 
 
 def test_bad_timer_event_is_a_value_error() -> None:

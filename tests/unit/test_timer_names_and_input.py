@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from chalicelib.delivery.dispatch import DeliveryRequest
-from chalicelib.delivery.fire import parse_timer_event
+from chalicelib.delivery.fire import parse_reminder_event
+from chalicelib.scheduling.envelope import OwnerType
 from chalicelib.scheduling.timers import SCHEDULED_TIME, Timer, schedule_name
 
 TIMER = Timer(
@@ -18,6 +19,7 @@ TIMER = Timer(
     reminder_id="reminder-24h.sms",
     version=3,
     fire_at=datetime(2026, 11, 30, 14, 0, tzinfo=UTC),
+    owner_type=OwnerType.APPOINTMENT,
 )
 
 
@@ -61,6 +63,8 @@ def test_timer_input_carries_only_ids_version_and_the_scheduler_placeholder() ->
     text = TIMER.input()
 
     assert json.loads(text) == {
+        "kind": "reminder",
+        "owner_type": "appointment",
         "clinic_id": "clinic-riverside",
         "owner_id": "appt_5f2c9e01a7b3d4c6",
         "reminder_id": "reminder-24h.sms",
@@ -77,7 +81,7 @@ def test_timer_input_as_filled_in_by_scheduler_is_read_back_by_the_fire_function
     delivered = TIMER.input().replace(SCHEDULED_TIME, "2026-11-30T14:00:00Z")
 
     # WHEN the fire function reads it
-    request = parse_timer_event(json.loads(delivered))
+    request = parse_reminder_event(json.loads(delivered))
 
     # THEN it asks for exactly this reminder occurrence
     assert request == DeliveryRequest(
@@ -86,16 +90,34 @@ def test_timer_input_as_filled_in_by_scheduler_is_read_back_by_the_fire_function
         reminder_id="reminder-24h.sms",
         version=3,
         occurrence=datetime(2026, 11, 30, 14, 0, tzinfo=UTC),
+        owner_type=OwnerType.APPOINTMENT,
     )
 
 
 def test_an_appointment_timer_names_its_patient_and_the_fire_function_reads_it() -> None:
-    timer = Timer("clinic-riverside", "apt_5f2c9e01a7b3d4c6", "reminder-24h.sms", 3, TIMER.fire_at, patient_id="pat_1")
+    timer = Timer(
+        "clinic-riverside",
+        "apt_5f2c9e01a7b3d4c6",
+        "reminder-24h.sms",
+        3,
+        TIMER.fire_at,
+        patient_id="pat_1",
+        owner_type=OwnerType.APPOINTMENT,
+    )
     delivered = json.loads(timer.input().replace(SCHEDULED_TIME, "2026-11-30T14:00:00Z"))
 
-    assert list(delivered) == ["clinic_id", "owner_id", "reminder_id", "version", "patient_id", "scheduled_time"]
-    assert parse_timer_event(delivered).patient_id == "pat_1"
-    assert parse_timer_event({k: v for k, v in delivered.items() if k != "patient_id"}).patient_id is None
+    assert list(delivered) == [
+        "kind",
+        "owner_type",
+        "clinic_id",
+        "owner_id",
+        "reminder_id",
+        "version",
+        "patient_id",
+        "scheduled_time",
+    ]
+    assert parse_reminder_event(delivered).patient_id == "pat_1"
+    assert parse_reminder_event({k: v for k, v in delivered.items() if k != "patient_id"}).patient_id is None
 
 
 @pytest.mark.parametrize("patient_id", ["", 7, ["pat_1"]])
@@ -104,4 +126,4 @@ def test_a_patient_id_that_is_not_a_non_empty_string_is_rejected(patient_id: obj
 
     event = json.loads(TIMER.input().replace(SCHEDULED_TIME, "2026-11-30T14:00:00Z"))
     with pytest.raises(BadTimerEvent, match="patient_id"):
-        parse_timer_event({**event, "patient_id": patient_id})
+        parse_reminder_event({**event, "patient_id": patient_id})

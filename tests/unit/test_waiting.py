@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.board.page import BoardPatient, BoardProvider, initials, render_board
 from chalicelib.planning.quiet_hours import DEFAULT_QUIET_HOURS
+from chalicelib.scheduling.envelope import parse_timer_event
 from chalicelib.visits.status import IllegalMove, Move, check_move
 from chalicelib.waiting.estimator import (
     QueuedVisit,
@@ -27,7 +28,7 @@ from chalicelib.waiting.notices import (
     rounded_minutes,
     wait_text_due,
 )
-from chalicelib.waiting.watch import WatchEvent, next_slot, parse_watch_event, watch_name
+from chalicelib.waiting.watch import WatchEvent, next_slot, watch_name
 from tests.waiting.simulation import backtest
 
 T9 = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # 9:00 in New York
@@ -156,7 +157,9 @@ def test_the_running_late_watch_fires_on_five_minute_slots_named_without_the_pro
         "provider": "Dr. Rivera",
         "scheduled_time": "2026-12-01T14:10:00Z",
     }
-    assert parse_watch_event(event) == WatchEvent("cln_1", "Dr. Rivera", datetime(2026, 12, 1, 14, 10, tzinfo=UTC))
-    assert parse_watch_event({"clinic_id": "cln_1", "owner_id": "apt_1"}) is None  # a reminder timer's event
+    # The shape watches carried before the envelope (`chalicelib.scheduling.envelope`), read for one release.
+    assert parse_timer_event(event) == WatchEvent("cln_1", "Dr. Rivera", datetime(2026, 12, 1, 14, 10, tzinfo=UTC))
+    reminder = {"clinic_id": "cln_1", "owner_id": "apt_1", "reminder_id": "reminder-2h.sms", "version": 1}
+    assert not isinstance(parse_timer_event({**reminder, "scheduled_time": "2026-12-01T14:10:00Z"}), WatchEvent)
     with pytest.raises(ValueError):
-        parse_watch_event({"kind": "wait-watch", "clinic_id": "cln_1", "provider": 3, "scheduled_time": "x"})
+        parse_timer_event({"kind": "wait-watch", "clinic_id": "cln_1", "provider": 3, "scheduled_time": "x"})
