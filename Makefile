@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 LINE := 120
 
-.PHONY: run test lint typecheck unit clean bench
+.PHONY: run test lint imports typecheck unit clean bench
 
 $(INSTALLED): requirements.txt requirements-dev.txt requirements-lock.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(INSTALLED): requirements.txt requirements-dev.txt requirements-lock.txt
 run: $(INSTALLED)
 	$(BIN)/python -m infra.local
 
-test: lint typecheck lint-templates browser faketime
+test: lint imports typecheck lint-templates browser faketime
 	$(BIN)/python -m pytest -p no:cacheprovider -q tests
 	$(MAKE) --no-print-directory test-moved-clock
 
@@ -35,6 +35,10 @@ bench: $(INSTALLED)
 lint: $(INSTALLED)
 	$(BIN)/ruff format --check --line-length $(LINE) app.py chalicelib infra tests
 	$(BIN)/ruff check --line-length $(LINE) --select E,F,W,I,B,UP,S --ignore S101,S311 --per-file-ignores 'tests/*:S105' --per-file-ignores 'tests/*:S106' --per-file-ignores 'tests/*:S603' app.py chalicelib infra tests
+
+# The layers and the AWS-import rule of docs/architecture.md, as contracts (.importlinter).
+imports: $(INSTALLED)
+	PYTHONPATH=. $(BIN)/lint-imports --no-cache
 
 typecheck: $(INSTALLED)
 	$(BIN)/mypy --strict --allow-untyped-decorators app.py chalicelib infra

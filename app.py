@@ -21,8 +21,8 @@ from chalice.app import (
 )
 
 from chalicelib.composition import services
-from chalicelib.http import HTML, JSON, http_errors, patient_page_headers, query_instant
-from chalicelib.observability import logger, metrics
+from chalicelib.core.observability import logger, metrics
+from chalicelib.edge.http import HTML, JSON, http_errors, patient_page_headers, query_instant
 
 app = Chalice(app_name="carecue")
 app.log.setLevel("WARNING")  # Powertools' logger is the log; Chalice's own would repeat it unstructured
@@ -156,7 +156,7 @@ def no_show(appointment_id: str) -> Response:
 @app.route("/v1/queue", methods=["GET"], authorizer=api_key)
 @http_errors
 def queue() -> Response:
-    from chalicelib.http import query_date
+    from chalicelib.edge.http import query_date
     from chalicelib.visits.views import queue_view
 
     params = dict(_request().query_params or {})
@@ -205,7 +205,7 @@ def booking_webhook(provider: str, clinic_id: str) -> Response:
 @app.route("/v1/usage", methods=["GET"], authorizer=api_key)
 @http_errors
 def get_usage() -> Response:
-    from chalicelib.usage.views import requested_month, usage_view
+    from chalicelib.meter.views import requested_month, usage_view
 
     month = requested_month(_request().query_params, services().clock.now())
     return Response(usage_view(services().usage.for_clinic(_clinic_id(), month)), headers=JSON)
@@ -218,8 +218,8 @@ def fire(event: Any, context: Any) -> dict[str, Any]:
     propagates so Scheduler retries."""
     from collections.abc import Callable
 
-    from chalicelib.delivery.fire import delivery_request
-    from chalicelib.scheduling.envelope import BadTimerEvent, ReminderTimerEvent, TimerKind, parse_timer_event
+    from chalicelib.arm.envelope import BadTimerEvent, ReminderTimerEvent, TimerKind, parse_timer_event
+    from chalicelib.fire.fire import delivery_request
 
     try:
         timer = parse_timer_event(event)

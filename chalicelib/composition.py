@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.clock import Clock, SystemClock
+from chalicelib.core.clock import Clock, SystemClock
 from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
@@ -27,26 +27,26 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
     from chalicelib.appointments.service import AppointmentService
+    from chalicelib.arm.timers import ReminderTimers
     from chalicelib.board.service import Board
-    from chalicelib.channels.email_feedback import EmailFeedback
-    from chalicelib.channels.sms import SmsChannel
     from chalicelib.clinics.access import ClinicAccess
     from chalicelib.clinics.replan import ClinicReplans
     from chalicelib.clinics.service import ClinicService
     from chalicelib.clinics.settings_service import ClinicSettingsService
-    from chalicelib.delivery.dispatch import Dispatcher
+    from chalicelib.fire.dispatch import Dispatcher
     from chalicelib.intake.lookups import BookingLookups
     from chalicelib.intake.service import WebhookIntake
     from chalicelib.links.service import LinkSigner, PatientLinks
+    from chalicelib.meter.meter import UsageMeter
+    from chalicelib.meter.release import SpendCapRelease
     from chalicelib.patients.service import PatientService
-    from chalicelib.reconciling.reminders import ReminderReconciler
+    from chalicelib.reconcile.reminders import ReminderReconciler
     from chalicelib.regimens.dose_pages import DosePages
     from chalicelib.regimens.doses import RegimenDoses
     from chalicelib.regimens.service import RegimenService, RegimenTimers
     from chalicelib.replies.inbound import SmsReplies
-    from chalicelib.scheduling.timers import ReminderTimers
-    from chalicelib.usage.meter import UsageMeter
-    from chalicelib.usage.release import SpendCapRelease
+    from chalicelib.send.email_feedback import EmailFeedback
+    from chalicelib.send.sms import SmsChannel
     from chalicelib.visits.service import VisitService
     from chalicelib.waiting.service import WaitingService
 
@@ -96,7 +96,7 @@ class Services:
 
     @cached_property
     def reminder_timers(self) -> ReminderTimers:
-        from chalicelib.scheduling.timers import ReminderTimers
+        from chalicelib.arm.timers import ReminderTimers
 
         # Every CareCue timer points at the stage's group, the fire function, Scheduler's role and the DLQ.
         return ReminderTimers(
@@ -115,22 +115,22 @@ class Services:
 
     @cached_property
     def sms(self) -> SmsChannel:
-        from chalicelib.channels.sms import SmsChannel
+        from chalicelib.send.sms import SmsChannel
 
         return SmsChannel(self.sns)
 
     @cached_property
     def email_feedback(self) -> EmailFeedback:
-        from chalicelib.channels.email_feedback import EmailFeedback
+        from chalicelib.send.email_feedback import EmailFeedback
 
         return EmailFeedback(self.clock)
 
     @cached_property
     def dispatcher(self) -> Dispatcher:
-        from chalicelib.channels.email import EmailChannel
-        from chalicelib.channels.email_feedback import undeliverable
-        from chalicelib.delivery.appointment_messages import AppointmentMessages
-        from chalicelib.delivery.dispatch import Dispatcher
+        from chalicelib.fire.appointment_messages import AppointmentMessages
+        from chalicelib.fire.dispatch import Dispatcher
+        from chalicelib.send.email import EmailChannel
+        from chalicelib.send.email_feedback import undeliverable
 
         owners = {"appointment": AppointmentMessages(self.link_signer, self.settings.ses_sender)}
         from chalicelib.regimens.doses import RegimenMessages
@@ -146,7 +146,7 @@ class Services:
 
     @cached_property
     def usage(self) -> UsageMeter:
-        from chalicelib.usage.meter import UsageMeter
+        from chalicelib.meter.meter import UsageMeter
 
         return UsageMeter(self.settings.prices, self.settings.default_spend_cap_usd)
 
@@ -229,13 +229,13 @@ class Services:
 
     @cached_property
     def reconciler(self) -> ReminderReconciler:
-        from chalicelib.reconciling.reminders import ReminderReconciler
+        from chalicelib.reconcile.reminders import ReminderReconciler
 
         return ReminderReconciler(self.clock, self.reminder_timers, self.regimen_timers, self.spend_cap_release)
 
     @cached_property
     def spend_cap_release(self) -> SpendCapRelease:
-        from chalicelib.usage.release import SpendCapRelease
+        from chalicelib.meter.release import SpendCapRelease
 
         return SpendCapRelease(self.clock, self.reminder_timers, self.usage)
 

@@ -16,8 +16,8 @@ from hypothesis import settings as hypothesis_settings
 from moto import mock_aws
 
 from chalicelib import composition
-from chalicelib.clock import Clock
 from chalicelib.composition import Services
+from chalicelib.core.clock import Clock
 from chalicelib.settings import Settings, local_environment
 from infra.local.clock import SimulatedClock
 from infra.local.outbox import Outbox

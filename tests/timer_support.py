@@ -14,7 +14,7 @@ from typing import Any
 from chalice.test import Client
 
 from app import app
-from chalicelib.scheduling.timers import SCHEDULED_TIME
+from chalicelib.arm.timers import SCHEDULED_TIME
 from infra.local.clock import SimulatedClock
 from infra.local.scheduler_emulator import Firing, SchedulerEmulator
 from tests.conftest import World

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chalicelib.errors import UpstreamUnavailable
+from chalicelib.core.errors import UpstreamUnavailable
 from chalicelib.intake.lookups import BookingLookups
 from chalicelib.intake.signatures import sign_timestamped
 

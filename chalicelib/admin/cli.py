@@ -18,8 +18,8 @@ from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.admin import clinic_access, clinics, dead_letters, opt_outs, usage, webhooks
 from chalicelib.admin.context import AdminContext
-from chalicelib.clock import Clock, SystemClock
-from chalicelib.errors import CareCueError
+from chalicelib.core.clock import Clock, SystemClock
+from chalicelib.core.errors import CareCueError
 from chalicelib.settings import point_aws_at, stage_from_env
 
 COMMAND_MODULES = [clinics, clinic_access, dead_letters, webhooks, usage, opt_outs]

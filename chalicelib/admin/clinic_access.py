@@ -7,8 +7,8 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.admin.context import AdminContext
-from chalicelib.clock import iso_utc
-from chalicelib.planning.appointment_reminders import ClinicStatus
+from chalicelib.core.clock import iso_utc
+from chalicelib.core.words import ClinicStatus
 
 if TYPE_CHECKING:
     from chalicelib.clinics.access import ClinicAccess

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.clock import Clock, SystemClock
-from chalicelib.errors import InvalidRequest
+from chalicelib.core.clock import Clock, SystemClock
+from chalicelib.core.errors import InvalidRequest
 from chalicelib.settings import parameter_path, resource_prefix
 
 if TYPE_CHECKING:

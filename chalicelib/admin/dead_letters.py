@@ -1,4 +1,4 @@
-"""Admin command: redrive the reminders' dead-letter queue (see chalicelib.reconciling.dead_letters)."""
+"""Admin command: redrive the reminders' dead-letter queue (see chalicelib.reconcile.dead_letters)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from contextlib import contextmanager, redirect_stdout
 from typing import Any
 
 from chalicelib.admin.context import AdminContext
-from chalicelib.errors import InvalidRequest
+from chalicelib.core.errors import InvalidRequest
 
 
 def register(commands: Any) -> None:
@@ -32,7 +32,7 @@ def redrive_dlq(context: AdminContext, args: argparse.Namespace) -> dict[str, An
     from datetime import timedelta
 
     from chalicelib.admin.stage import queue_url
-    from chalicelib.reconciling.dead_letters import DeadLetterRedrive
+    from chalicelib.reconcile.dead_letters import DeadLetterRedrive
 
     if args.max_late_hours <= 0:
         raise InvalidRequest.single("--max-late-hours", "must be more than 0")
@@ -55,7 +55,7 @@ def redrive_dlq(context: AdminContext, args: argparse.Namespace) -> dict[str, An
 @contextmanager
 def _diagnostics_to_stderr() -> Iterator[None]:
     """The dispatcher's log lines and metrics go to stderr: stdout is the command's one JSON object."""
-    from chalicelib.observability import logger
+    from chalicelib.core.observability import logger
 
     handler = logger.registered_handler
     previous = handler.setStream(sys.stderr) if isinstance(handler, logging.StreamHandler) else None

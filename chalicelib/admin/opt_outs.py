@@ -8,7 +8,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.admin.context import AdminContext
-from chalicelib.errors import NotFound
+from chalicelib.core.errors import NotFound
 
 
 def register(commands: Any) -> None:

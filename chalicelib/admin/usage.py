@@ -1,5 +1,5 @@
 """Admin commands about usage and billing: a month's usage for every clinic, and a clinic's spend cap (setting it
-also releases the reminders the cap held back, once the clinic is under it: `chalicelib.usage.release`)."""
+also releases the reminders the cap held back, once the clinic is under it: `chalicelib.meter.release`)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.admin.context import AdminContext
-from chalicelib.clock import SystemClock
-from chalicelib.errors import InvalidRequest, NotFound
+from chalicelib.core.clock import SystemClock
+from chalicelib.core.errors import InvalidRequest, NotFound
 
 
 def register(commands: Any) -> None:
@@ -31,8 +31,8 @@ def register(commands: Any) -> None:
 
 
 def usage(context: AdminContext, args: argparse.Namespace) -> dict[str, Any] | str:
+    from chalicelib.meter.views import CSV_COLUMNS, requested_month, usage_row
     from chalicelib.store.models import Clinic
-    from chalicelib.usage.views import CSV_COLUMNS, requested_month, usage_row
 
     context.bind_tables()
     params = {"month": args.month} if args.month is not None else {}
@@ -53,9 +53,9 @@ def usage(context: AdminContext, args: argparse.Namespace) -> dict[str, Any] | s
 
 
 def set_spend_cap(context: AdminContext, args: argparse.Namespace) -> dict[str, Any]:
+    from chalicelib.meter.pricing import billing_month
+    from chalicelib.meter.release import Release
     from chalicelib.store.models import Clinic
-    from chalicelib.usage.pricing import billing_month
-    from chalicelib.usage.release import Release
 
     context.bind_tables()
     action = Clinic.monthly_spend_cap_usd.remove() if args.default else Clinic.monthly_spend_cap_usd.set(_usd(args.usd))

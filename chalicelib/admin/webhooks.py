@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.admin.context import AdminContext
-from chalicelib.errors import InvalidRequest, NotFound
+from chalicelib.core.errors import InvalidRequest, NotFound
 
 PROVIDERS = ("calcom", "calendly", "square", "acuity", "typeform", "form")
 LOCAL_API = "http://127.0.0.1:8000"

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.clinics.policy import clinic_policy
+from chalicelib.core.words import Channel
 from chalicelib.patients.contacts import is_opted_out
-from chalicelib.planning.appointment_reminders import Channel, PlannedReminder, channels_for, plan_reminders
+from chalicelib.plan.appointment_reminders import PlannedReminder, channels_for, plan_reminders
 from chalicelib.store.models import Clinic, Patient
 
 

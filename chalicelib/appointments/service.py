@@ -14,20 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.appointments.request import AppointmentChange, NewAppointment
-from chalicelib.clock import Clock, to_utc
-from chalicelib.delivery.dispatch import DeliveryRequest, Dispatcher, TransientSendError
-from chalicelib.errors import AlreadyExists, Conflict, StaleVersion, TimerError
-from chalicelib.observability import count, logger
-from chalicelib.planning.appointment_reminders import (
-    AppointmentStatus,
-    Kind,
-    PlannedReminder,
-    Status,
-    channels_for,
-    plan_notice,
-)
-from chalicelib.scheduling.envelope import OwnerType
-from chalicelib.scheduling.timers import ReminderTimers, Timer, schedule_name
+from chalicelib.arm.envelope import OwnerType
+from chalicelib.arm.timers import ReminderTimers, Timer, schedule_name
+from chalicelib.core.clock import Clock, to_utc
+from chalicelib.core.errors import AlreadyExists, Conflict, StaleVersion, TimerError
+from chalicelib.core.observability import count, logger
+from chalicelib.core.words import AppointmentStatus, Kind, Status
+from chalicelib.fire.dispatch import DeliveryRequest, Dispatcher, TransientSendError
+from chalicelib.plan.appointment_reminders import PlannedReminder, channels_for, plan_notice
 from chalicelib.store import appointments as store
 from chalicelib.store.clinics import get_clinic
 from chalicelib.store.models import Appointment, Clinic, Patient, Reminder

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.appointments.service import AppointmentRecord
-from chalicelib.clock import iso_utc
+from chalicelib.core.clock import iso_utc
+from chalicelib.core.timezones import local_time
 from chalicelib.store.models import Reminder
-from chalicelib.timezones import local_time
 
 
 def appointment_view(record: AppointmentRecord) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import secrets
 
-from chalicelib.planning.appointment_reminders import ClinicStatus
+from chalicelib.core.words import ClinicStatus
 from chalicelib.store import board_links
 from chalicelib.store.models import Clinic
 

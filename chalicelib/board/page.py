@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib.messages.templates import twelve_hour
+from chalicelib.render.templates import twelve_hour
 
 REFRESH_SECONDS = 30
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.board.link import clinic_for_board, issue_board_link, revoke_board_link
 from chalicelib.board.page import BoardPatient, BoardProvider, initials, render_board
-from chalicelib.clock import Clock
+from chalicelib.core.clock import Clock
 from chalicelib.store import clinic_day
 from chalicelib.store.models import Appointment, Clinic
 from chalicelib.visits.day import UNASSIGNED

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib.clinics.service import API_KEY_PREFIX, hash_api_key
-from chalicelib.clock import Clock
-from chalicelib.errors import InvalidRequest
-from chalicelib.planning.appointment_reminders import ClinicStatus
+from chalicelib.core.clock import Clock
+from chalicelib.core.errors import InvalidRequest
+from chalicelib.core.words import ClinicStatus
 from chalicelib.store import clinics as store
 
 STATUSES = tuple(ClinicStatus)

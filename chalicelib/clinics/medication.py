@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from typing import Any
 
-from chalicelib.errors import FieldProblem
-from chalicelib.planning.event_timing import DEFAULT_WHEN_TIMES
+from chalicelib.core.errors import FieldProblem
+from chalicelib.plan.event_timing import DEFAULT_WHEN_TIMES
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _MINUTES = {"snooze_minutes": (15, 5, 120), "follow_up_minutes": (30, 10, 180), "caregiver_minutes": (60, 15, 360)}

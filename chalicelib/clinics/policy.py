@@ -24,19 +24,19 @@ from chalicelib.clinics.medication import (
     medication_json,
     parse_medication,
 )
+from chalicelib.core.errors import FieldProblem, InvalidRequest
 from chalicelib.core.fields import Fields
-from chalicelib.errors import FieldProblem, InvalidRequest
-from chalicelib.messages.gsm7 import sanitise
-from chalicelib.messages.segments import sms_segments
-from chalicelib.planning.appointment_reminders import (
+from chalicelib.core.words import Kind
+from chalicelib.plan.appointment_reminders import (
     ChannelChoice,
-    Kind,
     LocalClockRule,
     OffsetRule,
     ReminderPolicy,
     ReminderRule,
 )
-from chalicelib.planning.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
+from chalicelib.plan.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
+from chalicelib.render.gsm7 import sanitise
+from chalicelib.render.segments import sms_segments
 
 if TYPE_CHECKING:
     from chalicelib.store.models import Clinic
@@ -89,7 +89,7 @@ def clinic_policy(clinic: Clinic) -> ClinicPolicy:
 @lru_cache(maxsize=64)
 def _validated(clinic_id: str, raw: str, clinic_name: str) -> ClinicPolicy:
     # One send reads the policy several times; parsing (and logging a bad edit) once per value is enough.
-    from chalicelib.observability import logger
+    from chalicelib.core.observability import logger
 
     try:
         data = json.loads(raw)

@@ -20,9 +20,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from chalicelib.clock import Clock, iso_utc, to_utc
-from chalicelib.errors import Conflict, StaleVersion
-from chalicelib.observability import logger
+from chalicelib.core.clock import Clock, iso_utc, to_utc
+from chalicelib.core.errors import Conflict, StaleVersion
+from chalicelib.core.observability import logger
 from chalicelib.store import clinics as store
 
 if TYPE_CHECKING:

@@ -7,12 +7,12 @@ import secrets
 from dataclasses import dataclass
 
 from chalicelib.clinics.secrets import ClinicSecrets
-from chalicelib.clock import Clock
-from chalicelib.errors import InvalidRequest
-from chalicelib.planning.appointment_reminders import ClinicStatus
+from chalicelib.core.clock import Clock
+from chalicelib.core.errors import InvalidRequest
+from chalicelib.core.timezones import is_known_timezone
+from chalicelib.core.words import ClinicStatus
 from chalicelib.store import clinics as store
 from chalicelib.store.models import Clinic
-from chalicelib.timezones import is_known_timezone
 
 API_KEY_PREFIX = "cc_"
 

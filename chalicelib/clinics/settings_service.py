@@ -8,12 +8,12 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clinics.policy import clinic_policy, parse_policy, policy_json
-from chalicelib.clock import Clock, iso_utc
+from chalicelib.core.clock import Clock, iso_utc
+from chalicelib.core.errors import Conflict, FieldProblem, InvalidRequest, StaleVersion
 from chalicelib.core.fields import decode_json_object
-from chalicelib.errors import Conflict, FieldProblem, InvalidRequest, StaleVersion
+from chalicelib.core.timezones import is_known_timezone
 from chalicelib.store import clinics as store
 from chalicelib.store.models import Clinic
-from chalicelib.timezones import is_known_timezone
 
 if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService

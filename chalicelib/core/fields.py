@@ -15,8 +15,8 @@ from typing import Any
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from chalicelib.errors import FieldProblem, InvalidRequest, PayloadTooLarge
-from chalicelib.timezones import is_known_timezone
+from chalicelib.core.errors import FieldProblem, InvalidRequest, PayloadTooLarge
+from chalicelib.core.timezones import is_known_timezone
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_TEXT = 200

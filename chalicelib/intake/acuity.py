@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-from chalicelib.errors import InvalidRequest
+from chalicelib.core.errors import InvalidRequest
 from chalicelib.intake import payload as read
 from chalicelib.intake.context import ProviderContext
 from chalicelib.intake.events import BookingEvent, EventKind, Ignored, WebhookRequest, millis

@@ -12,7 +12,7 @@ the cancel is ignored and the create moves the appointment, so the patient hears
 
 from __future__ import annotations
 
-from chalicelib.errors import InvalidRequest
+from chalicelib.core.errors import InvalidRequest
 from chalicelib.intake import payload as read
 from chalicelib.intake.context import ProviderContext
 from chalicelib.intake.events import BookingEvent, EventKind, Ignored, WebhookRequest, millis

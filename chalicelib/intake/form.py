@@ -20,7 +20,7 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qs
 
-from chalicelib.errors import InvalidRequest, SignatureMismatch
+from chalicelib.core.errors import InvalidRequest, SignatureMismatch
 from chalicelib.intake import payload as read
 from chalicelib.intake.context import ProviderContext
 from chalicelib.intake.events import BookingEvent, Ignored, WebhookRequest

@@ -18,10 +18,10 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.errors import FieldProblem, InvalidRequest
+from chalicelib.core.errors import FieldProblem, InvalidRequest
+from chalicelib.core.timezones import is_known_timezone
 from chalicelib.intake import payload as read
 from chalicelib.intake.events import BookingEvent, EventKind
-from chalicelib.timezones import is_known_timezone
 
 FIELDS = ("name", "phone", "email", "start", "date", "time", "timezone", "language", "location", "id")
 _TIME_FORMATS = ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M%p", "%I %p")

@@ -13,7 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from chalicelib.errors import UpstreamUnavailable
+from chalicelib.core.errors import UpstreamUnavailable
 
 # Booking tools wait about 10 s for an answer; the lookup must fit inside it with room for DynamoDB.
 LOOKUP_TIMEOUT_SECONDS = 4.0

@@ -12,9 +12,9 @@ from typing import Any
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from chalicelib.errors import InvalidRequest
+from chalicelib.core.errors import InvalidRequest
+from chalicelib.core.timezones import is_known_timezone
 from chalicelib.patients.details import PatientDetails
-from chalicelib.timezones import is_known_timezone
 
 MAX_NAME = 200
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")

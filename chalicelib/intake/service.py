@@ -26,8 +26,8 @@ from typing import Any
 
 from chalicelib.appointments.request import AppointmentChange, NewAppointment
 from chalicelib.appointments.service import AppointmentService, external_appointment_id
-from chalicelib.clock import Clock, iso_utc, to_utc
-from chalicelib.errors import (
+from chalicelib.core.clock import Clock, iso_utc, to_utc
+from chalicelib.core.errors import (
     CareCueError,
     Conflict,
     NotFound,
@@ -36,13 +36,13 @@ from chalicelib.errors import (
     SignatureRejected,
     StaleVersion,
 )
+from chalicelib.core.observability import logger
+from chalicelib.core.words import AppointmentStatus
 from chalicelib.intake.context import ProviderContext
 from chalicelib.intake.credentials import WebhookCredentials
 from chalicelib.intake.events import BookingEvent, EventKind, Ignored, WebhookRequest
 from chalicelib.intake.lookups import BookingLookups
 from chalicelib.intake.providers import ADAPTERS, Adapter
-from chalicelib.observability import logger
-from chalicelib.planning.appointment_reminders import AppointmentStatus
 from chalicelib.store import appointments as stored_appointments
 from chalicelib.store import booking_links
 from chalicelib.store.clinics import find_clinic

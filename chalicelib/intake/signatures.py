@@ -16,7 +16,7 @@ import hashlib
 import hmac
 from datetime import datetime, timedelta
 
-from chalicelib.errors import SignatureMismatch, SignatureRejected
+from chalicelib.core.errors import SignatureMismatch, SignatureRejected
 
 DEFAULT_TOLERANCE = timedelta(minutes=3)
 

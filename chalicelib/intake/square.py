@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.errors import InvalidRequest, SignatureMismatch
+from chalicelib.core.errors import InvalidRequest, SignatureMismatch
 from chalicelib.intake import payload as read
 from chalicelib.intake.context import ProviderContext
 from chalicelib.intake.events import BookingEvent, EventKind, Ignored, WebhookRequest

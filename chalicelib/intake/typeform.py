@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.errors import InvalidRequest
+from chalicelib.core.errors import InvalidRequest
 from chalicelib.intake import payload as read
 from chalicelib.intake.context import ProviderContext
 from chalicelib.intake.events import BookingEvent, Ignored, WebhookRequest, millis

@@ -55,7 +55,7 @@ _WORDS: dict[str, dict[str, str]] = {
 
 def page_text(english: str, language: str, *, when: str = "", local_at: datetime | None = None) -> str:
     """`english` in `language`, with the appointment's `when` or a dose time `local_at` filled in."""
-    from chalicelib.messages.templates import clock_text, the_hour
+    from chalicelib.render.templates import clock_text, the_hour
 
     at = clock_text(local_at, language) if local_at is not None else ""
     hour = the_hour(local_at, language) if local_at is not None else ""

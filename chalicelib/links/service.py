@@ -15,18 +15,18 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.clinics.policy import clinic_policy
-from chalicelib.clock import Clock
-from chalicelib.errors import Conflict
+from chalicelib.core.clock import Clock
+from chalicelib.core.errors import Conflict
+from chalicelib.core.observability import logger
+from chalicelib.core.timezones import local_time
+from chalicelib.core.words import Channel
 from chalicelib.links.page_words import page_text
 from chalicelib.links.tokens import InvalidLink, LinkClaim, Purpose, can_link, sign, verify
-from chalicelib.observability import logger
 from chalicelib.patients.contacts import opt_out
-from chalicelib.planning.appointment_reminders import Channel
 from chalicelib.store import appointments as appointment_store
 from chalicelib.store import clinics as clinic_store
 from chalicelib.store import patients as patient_store
 from chalicelib.store.models import Appointment, Clinic
-from chalicelib.timezones import local_time
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -163,14 +163,14 @@ def _refused(problem: str) -> Page:
 
 
 def _when(appointment: Appointment, language: str) -> str:
-    from chalicelib.messages.localized import day_and_time
+    from chalicelib.render.localized import day_and_time
 
     return day_and_time(local_time(appointment.start, appointment.timezone), language)
 
 
 def _language_of_patient(clinic_id: str, patient_id: str) -> str:
     """The patient's message language; English when the patient record is gone (the page still works)."""
-    from chalicelib.messages.localized import language_of
+    from chalicelib.render.localized import language_of
 
     patient = patient_store.find_patient(clinic_id, patient_id)
     return language_of(patient.language) if patient is not None else "en"

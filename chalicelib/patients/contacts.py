@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import cast
 
-from chalicelib.planning.appointment_reminders import Channel
+from chalicelib.core.words import Channel
 from chalicelib.store import patients as store
 from chalicelib.store.models import Contact
 

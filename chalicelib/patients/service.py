@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.clock import Clock, iso_utc
+from chalicelib.core.clock import Clock, iso_utc
+from chalicelib.core.errors import Conflict, FieldProblem, InvalidRequest, NotFound
 from chalicelib.core.fields import decode_json_object
-from chalicelib.errors import Conflict, FieldProblem, InvalidRequest, NotFound
+from chalicelib.core.timezones import is_known_timezone
+from chalicelib.core.words import Channel
 from chalicelib.patients.contacts import find_contact, opt_in, opt_out
-from chalicelib.planning.appointment_reminders import Channel
 from chalicelib.store import patients as store
 from chalicelib.store.models import Patient
-from chalicelib.timezones import is_known_timezone
 
 if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService

@@ -7,15 +7,15 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from chalicelib.clock import Clock
+from chalicelib.core.clock import Clock
+from chalicelib.core.observability import logger
+from chalicelib.core.timezones import local_time
 from chalicelib.links.page_words import page_text
 from chalicelib.links.service import Page, _html, _language_of_patient, _page
 from chalicelib.links.tokens import InvalidLink
-from chalicelib.observability import logger
 from chalicelib.regimens.dose_links import DoseClaim, verify_dose
 from chalicelib.store import clinics, regimens
 from chalicelib.store.models import Clinic, Regimen
-from chalicelib.timezones import local_time
 
 if TYPE_CHECKING:
     from chalicelib.links.service import LinkSigner

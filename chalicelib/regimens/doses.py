@@ -2,7 +2,7 @@
 follow-up, the caregiver alert and the refill reminder.
 
 A dose timer (cron or chained) carries the regimen id, the instruction and the version (its envelope and reader:
-`chalicelib.scheduling.envelope`; the fire function hands `dose_due` the typed event). When it fires, the
+`chalicelib.arm.envelope`; the fire function hands `dose_due` the typed event). When it fires, the
 dose is recorded (keyed by regimen and scheduled time), and each message about it becomes an ordinary
 `Reminder` of owner type `regimen` sent through the `Dispatcher`: its delivery claim, keyed by reminder id and
 scheduled time, makes a duplicate fire a no-op, and opt-outs, spend caps and metering apply as to any reminder.
@@ -17,36 +17,36 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.arm.envelope import DoseTimerEvent, OwnerType
 from chalicelib.clinics.policy import clinic_policy
-from chalicelib.clock import Clock, iso_utc, to_utc
-from chalicelib.delivery.dispatch import DeliveryRequest, Outcome
-from chalicelib.delivery.preparation import NotSending, Ready
-from chalicelib.errors import AlreadyExists, StaleVersion
-from chalicelib.messages.localized import language_of
-from chalicelib.messages.templates import Message
-from chalicelib.observability import logger
-from chalicelib.planning.appointment_reminders import Channel, RegimenStatus, Result, Status
+from chalicelib.core.clock import Clock, iso_utc, to_utc
+from chalicelib.core.errors import AlreadyExists, StaleVersion
+from chalicelib.core.observability import logger
+from chalicelib.core.timezones import local_time
+from chalicelib.core.words import Channel, RegimenStatus, Result, Status
+from chalicelib.fire.dispatch import DeliveryRequest, Outcome
+from chalicelib.fire.preparation import NotSending, Ready
 from chalicelib.regimens.dose_links import DoseClaim, can_link, sign_dose
 from chalicelib.regimens.messages import DoseFacts, DoseKind, dose_message
 from chalicelib.regimens.service import RegimenTimers, instruction_start, instructions_of
 from chalicelib.regimens.timing import DoseTiming, dose_times
-from chalicelib.scheduling.envelope import DoseTimerEvent, OwnerType
+from chalicelib.render.localized import language_of
+from chalicelib.render.templates import Message
 from chalicelib.store import clinics, regimens
 from chalicelib.store.models import Clinic, Dose, Patient, Regimen, Reminder
 from chalicelib.store.patients import get_patient
-from chalicelib.timezones import local_time
 
 if TYPE_CHECKING:
-    from chalicelib.delivery.dispatch import Dispatcher
+    from chalicelib.arm.timers import ReminderTimers
+    from chalicelib.fire.dispatch import Dispatcher
     from chalicelib.links.service import LinkSigner
-    from chalicelib.scheduling.timers import ReminderTimers
     from chalicelib.store.reads import Key
 
 MAX_SNOOZES = 3
 OPEN_DOSE_WINDOW = timedelta(hours=12)  # a "1" reply answers the latest dose reminded in this window
 
 
-DoseEvent = DoseTimerEvent  # a dose timer's event, as `chalicelib.scheduling.envelope` reads it
+DoseEvent = DoseTimerEvent  # a dose timer's event, as `chalicelib.arm.envelope` reads it
 
 
 def _is_planned(timing: DoseTiming, regimen: Regimen, due: datetime) -> bool:
@@ -296,7 +296,7 @@ class RegimenDoses:
         now: datetime,
         due: datetime,
     ) -> None:
-        from chalicelib.scheduling.timers import Timer
+        from chalicelib.arm.timers import Timer
 
         reminder = self._reminder(regimen, reminder_id, kind, at, channel, now)
         version = int(regimen.version)

@@ -31,10 +31,10 @@ from collections.abc import Mapping
 from datetime import time, timedelta
 from typing import Any
 
+from chalicelib.core.errors import FieldProblem
 from chalicelib.core.fields import Fields
-from chalicelib.errors import FieldProblem
+from chalicelib.core.words import RegimenStatus
 from chalicelib.patients.details import PatientDetails, parse_patient
-from chalicelib.planning.appointment_reminders import RegimenStatus
 from chalicelib.regimens.request import (
     MAX_INSTRUCTIONS,
     NewRegimen,

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from chalicelib.messages.templates import Message, clock_text, short_day, the_hour
-from chalicelib.planning.appointment_reminders import Channel
+from chalicelib.core.words import Channel
+from chalicelib.render.templates import Message, clock_text, short_day, the_hour
 
 
 class DoseKind(StrEnum):

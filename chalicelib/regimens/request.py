@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 from typing import Any
 
+from chalicelib.core.errors import FieldProblem, InvalidRequest
 from chalicelib.core.fields import Fields, decode_json_object
-from chalicelib.errors import FieldProblem, InvalidRequest
+from chalicelib.core.words import RegimenStatus
 from chalicelib.patients.details import PatientDetails, parse_patient
-from chalicelib.planning.appointment_reminders import RegimenStatus
 from chalicelib.regimens.timing import DoseTiming, doses_per_day, stated_doses_per_day
 from chalicelib.regimens.timing_read import DEFAULT_MIN_INTERVAL, Notes, collect_timing
 

@@ -29,9 +29,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.arm.envelope import dose_input
 from chalicelib.clinics.policy import clinic_policy
-from chalicelib.clock import Clock, iso_utc, to_utc
-from chalicelib.errors import (
+from chalicelib.core.clock import Clock, iso_utc, to_utc
+from chalicelib.core.errors import (
     AlreadyExists,
     Conflict,
     FieldProblem,
@@ -40,9 +41,10 @@ from chalicelib.errors import (
     SchedulerUnavailable,
     TimerError,
 )
-from chalicelib.observability import logger
+from chalicelib.core.observability import logger
+from chalicelib.core.timezones import local_time
+from chalicelib.core.words import RegimenStatus
 from chalicelib.patients.records import new_patient
-from chalicelib.planning.appointment_reminders import RegimenStatus
 from chalicelib.regimens.request import NewRegimen
 from chalicelib.regimens.timing import (
     DoseTiming,
@@ -54,13 +56,11 @@ from chalicelib.regimens.timing import (
     timing_json,
 )
 from chalicelib.regimens.timing_read import Notes
-from chalicelib.scheduling.envelope import dose_input
 from chalicelib.store import clinics, patients, regimens
 from chalicelib.store.models import Clinic, Dose, Patient, Regimen
-from chalicelib.timezones import local_time
 
 if TYPE_CHECKING:
-    from chalicelib.scheduling.timers import ReminderTimers
+    from chalicelib.arm.timers import ReminderTimers
 
 ADHERENCE_MAX_DAYS = 366
 
@@ -172,7 +172,7 @@ class RegimenTimers:
 
 
 def dose_event(regimen: Regimen, index: int) -> dict[str, Any]:
-    """The Input of an instruction's dose timers, cron and chained alike (`chalicelib.scheduling.envelope`)."""
+    """The Input of an instruction's dose timers, cron and chained alike (`chalicelib.arm.envelope`)."""
     return dose_input(regimen.clinic_id, regimen.regimen_id, index, int(regimen.version))
 
 

@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.planning.local_clock import exists_locally
+from chalicelib.plan.local_clock import exists_locally
 
 # "With a meal", "before a meal", "after a meal" without saying which: all three meals.
 MEAL_CODES = {"C": ("CM", "CD", "CV"), "AC": ("ACM", "ACD", "ACV"), "PC": ("PCM", "PCD", "PCV")}

@@ -31,8 +31,8 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from chalicelib.errors import FieldProblem, InvalidRequest
-from chalicelib.planning.event_timing import DEFAULT_WHEN_TIMES
+from chalicelib.core.errors import FieldProblem, InvalidRequest
+from chalicelib.plan.event_timing import DEFAULT_WHEN_TIMES
 from chalicelib.regimens.timing import (
     DEFAULT_TIMES_PER_DAY,
     MEAL_CODES,

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 
-from chalicelib.messages.localized import language_of
+from chalicelib.render.localized import language_of
 
 
 class Answer(StrEnum):
@@ -99,7 +99,7 @@ def answer_text(
     local_at: datetime | None = None,
 ) -> str:
     """The answer in `language`; `local_at` is a dose time (or a snooze's end) in the patient's zone."""
-    from chalicelib.messages.templates import clock_text, the_hour
+    from chalicelib.render.templates import clock_text, the_hour
 
     language = language if language in _ANSWERS else "en"
     at = clock_text(local_at, language) if local_at is not None else ""

@@ -18,25 +18,25 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clinics.policy import clinic_policy
-from chalicelib.clock import Clock
-from chalicelib.errors import ChannelError, Conflict
-from chalicelib.messages.gsm7 import sanitise
-from chalicelib.messages.localized import day_and_time
-from chalicelib.observability import count, logger
+from chalicelib.core.clock import Clock
+from chalicelib.core.errors import ChannelError, Conflict
+from chalicelib.core.observability import count, logger
+from chalicelib.core.timezones import local_time
+from chalicelib.core.words import Channel
 from chalicelib.patients.contacts import find_contact, note_help_replied, opt_in, opt_out
-from chalicelib.planning.appointment_reminders import Channel
+from chalicelib.render.gsm7 import sanitise
+from chalicelib.render.localized import day_and_time
 from chalicelib.replies.answers import Answer, answer_text, contact_text, reply_language
 from chalicelib.replies.keywords import Intent, intent_of
 from chalicelib.store import appointments as appointment_store
 from chalicelib.store import clinics as clinic_store
 from chalicelib.store import patients as patient_store
 from chalicelib.store.models import Appointment, Clinic, Dose, Patient
-from chalicelib.timezones import local_time
 
 if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService
-    from chalicelib.channels.sms import SmsChannel
     from chalicelib.regimens.doses import RegimenDoses
+    from chalicelib.send.sms import SmsChannel
 
 HELP_REPEAT_AFTER = timedelta(days=1)
 _RETENTION = timedelta(days=30)

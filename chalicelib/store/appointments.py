@@ -16,8 +16,8 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from chalicelib.errors import AlreadyExists, NotFound, StaleVersion
-from chalicelib.planning.appointment_reminders import AppointmentStatus
+from chalicelib.core.errors import AlreadyExists, NotFound, StaleVersion
+from chalicelib.core.words import AppointmentStatus
 from chalicelib.store.models import Appointment, Patient, Reminder, transaction
 
 # A change names the appointment's attributes it sets; None removes the attribute.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
-from chalicelib.errors import NotFound
+from chalicelib.core.errors import NotFound
 from chalicelib.store.models import Clinic
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib.errors import StaleVersion
+from chalicelib.core.errors import StaleVersion
 from chalicelib.store.models import Appointment, BookingLink
 
 

@@ -2,7 +2,7 @@
 reminders it cancels), the waiting-room texts' claims, and the providers' learned visit lengths.
 
 The visit and waiting-room packages ask these repositories in their own terms and get model instances back, or
-the domain errors of `chalicelib.errors`; PynamoDB's conditions and exceptions stay here.
+the domain errors of `chalicelib.core.errors`; PynamoDB's conditions and exceptions stay here.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from chalicelib.errors import AlreadyClaimed, NotFound, StaleVersion
+from chalicelib.core.errors import AlreadyClaimed, NotFound, StaleVersion
 from chalicelib.store.models import Appointment, Clinic, Patient, Reminder, VisitLengths, transaction
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, UpdateError
 from pynamodb.expressions.update import Action
 
-from chalicelib.errors import AlreadyExists, NotFound, StaleVersion
+from chalicelib.core.errors import AlreadyExists, NotFound, StaleVersion
 from chalicelib.store.models import Clinic
 
 _SUMMARY = ["clinic_id", "name", "timezone", "status", "created_at"]

@@ -1,4 +1,4 @@
-"""The storage side of sending one reminder occurrence (`chalicelib.delivery.dispatch`): the reads a send makes,
+"""The storage side of sending one reminder occurrence (`chalicelib.fire.dispatch`): the reads a send makes,
 its claim and record in the deliveries table, the marks it leaves on the reminder, and the email addresses
 SES said are undeliverable.
 
@@ -25,8 +25,8 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
-from chalicelib.errors import AlreadyClaimed, StaleVersion
-from chalicelib.planning.appointment_reminders import Status
+from chalicelib.core.errors import AlreadyClaimed, StaleVersion
+from chalicelib.core.words import Status
 from chalicelib.store import reads
 from chalicelib.store.models import Appointment, Clinic, Delivery, EmailSuppression, Patient, Reminder
 

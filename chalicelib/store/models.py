@@ -23,7 +23,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.planning.appointment_reminders import AppointmentStatus, ClinicStatus, RegimenStatus
+from chalicelib.core.words import AppointmentStatus, ClinicStatus, RegimenStatus
 
 
 class HandEditedText(UnicodeAttribute):

@@ -1,4 +1,4 @@
-"""What the hourly reconciler (`chalicelib.reconciling`) and the spend-cap release (`chalicelib.usage.release`)
+"""What the hourly reconciler (`chalicelib.reconcile`) and the spend-cap release (`chalicelib.meter.release`)
 read and mark: reminders still waiting for a send, or held back, and the regimens whose timers they re-arm.
 
 Reminders are listed through the `by-status` index (one status, by send time): a query of one partition, not
@@ -17,8 +17,8 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
-from chalicelib.errors import StaleVersion
-from chalicelib.planning.appointment_reminders import RegimenStatus, Status
+from chalicelib.core.errors import StaleVersion
+from chalicelib.core.words import RegimenStatus, Status
 from chalicelib.store.models import Appointment, Clinic, Delivery, Regimen, Reminder
 
 # --- reads --------------------------------------------------------------------------------------------------

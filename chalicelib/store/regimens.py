@@ -5,7 +5,7 @@ their timers fire (skipped, taken, snoozed), and the `regimen` reminders a dose'
 A regimen is created on the condition that it is not there yet (an `external_id` creates it once, even when sent
 twice at once); the names of a chained timer's next link are written only if the regimen is still at the version
 it was read at. A failed condition is a domain error (`AlreadyExists`, `StaleVersion`); any other PynamoDB error
-propagates as it is. Dose keys are the ISO 8601 UTC due times (`chalicelib.clock.iso_utc`).
+propagates as it is. Dose keys are the ISO 8601 UTC due times (`chalicelib.core.clock.iso_utc`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError, UpdateError
 
-from chalicelib.errors import AlreadyExists, StaleVersion
+from chalicelib.core.errors import AlreadyExists, StaleVersion
 from chalicelib.store.models import Dose, Patient, Regimen, Reminder, transaction
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"

@@ -1,4 +1,4 @@
-"""The monthly usage counters (`chalicelib.usage.meter` decides what to count): one `usage` item per clinic and
+"""The monthly usage counters (`chalicelib.meter.meter` decides what to count): one `usage` item per clinic and
 calendar month (UTC), every counter grown by an atomic ADD.
 
 ADD on a DynamoDB number is atomic and creates the item on first use, so concurrent sends for one clinic count
@@ -23,7 +23,7 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from chalicelib.errors import CareCueError
+from chalicelib.core.errors import CareCueError
 from chalicelib.store import reads
 from chalicelib.store.models import Clinic, Usage
 

@@ -18,17 +18,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from chalicelib.clock import Clock
-from chalicelib.errors import Conflict, StaleVersion, TimerError
-from chalicelib.observability import logger
-from chalicelib.planning.appointment_reminders import Status
+from chalicelib.core.clock import Clock
+from chalicelib.core.errors import Conflict, StaleVersion, TimerError
+from chalicelib.core.observability import logger
+from chalicelib.core.words import Status
 from chalicelib.store import clinic_day
 from chalicelib.store.models import Appointment
 from chalicelib.visits.day import local_day, provider_key
 from chalicelib.visits.status import BOOKED, TARGET, IllegalMove, Move, check_move
 
 if TYPE_CHECKING:
-    from chalicelib.scheduling.timers import ReminderTimers
+    from chalicelib.arm.timers import ReminderTimers
 
 CHECK_IN_SOURCES = ("front_desk", "patient_link", "sms")
 

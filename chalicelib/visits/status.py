@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from chalicelib.planning.appointment_reminders import AppointmentStatus
+from chalicelib.core.words import AppointmentStatus
 
 
 class Move(StrEnum):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.clock import iso_utc
+from chalicelib.core.clock import iso_utc
+from chalicelib.core.timezones import local_time
 from chalicelib.store import clinic_day
 from chalicelib.store.models import Appointment, Clinic
-from chalicelib.timezones import local_time
 
 if TYPE_CHECKING:
     # Only the type: the waiting room sits above visits and hands its queues in (see visits.service).

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from chalicelib.channels.sms import SmsChannel
-from chalicelib.clock import Clock
-from chalicelib.errors import AlreadyClaimed, ChannelError, NotFound, TimerError
-from chalicelib.observability import count, logger
-from chalicelib.planning.appointment_reminders import ClinicStatus
+from chalicelib.core.clock import Clock
+from chalicelib.core.errors import AlreadyClaimed, ChannelError, NotFound, TimerError
+from chalicelib.core.observability import count, logger
+from chalicelib.core.words import ClinicStatus
+from chalicelib.send.sms import SmsChannel
 from chalicelib.store import clinic_day
 from chalicelib.store.models import Appointment, Clinic
 from chalicelib.visits.day import UNASSIGNED, local_day, provider_key

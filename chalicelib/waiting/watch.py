@@ -4,7 +4,7 @@ day, so that a provider's lag is noticed while nothing else happens (a long visi
 Each timer is named after the clinic, the provider and its 5-minute slot: arming the same slot twice (a
 check-in and a finish in the same five minutes) is one timer, and a fired timer never has to be updated in
 place (its completion delete would race with the update). Its Input is ids only, in the envelope every timer
-has (`chalicelib.scheduling.envelope`); the fire function reloads the provider's day.
+has (`chalicelib.arm.envelope`); the fire function reloads the provider's day.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from chalicelib.clock import to_utc
-from chalicelib.scheduling.envelope import WatchTimerEvent, watch_input
+from chalicelib.arm.envelope import WatchTimerEvent, watch_input
+from chalicelib.core.clock import to_utc
 
 if TYPE_CHECKING:
-    from chalicelib.scheduling.timers import ReminderTimers
+    from chalicelib.arm.timers import ReminderTimers
 
 WATCH_EVERY = timedelta(minutes=5)
 
-WatchEvent = WatchTimerEvent  # a watch timer's event, as `chalicelib.scheduling.envelope` reads it
+WatchEvent = WatchTimerEvent  # a watch timer's event, as `chalicelib.arm.envelope` reads it
 
 
 def next_slot(now: datetime) -> datetime:

@@ -20,7 +20,7 @@ from chalicelib.settings import parameter_path, resource_prefix
 from infra.aws.tables import table_logical_id, table_resources
 
 STAGES = ("dev", "prod")
-NAMESPACE = "CareCue"  # chalicelib.observability.NAMESPACE; the dashboard and alarms read these metrics
+NAMESPACE = "CareCue"  # chalicelib.core.observability.NAMESPACE; the dashboard and alarms read these metrics
 SERVICE = "carecue"
 CHANNELS = ("sms", "email")
 # Chalice's logical ids: the REST API's function, the timer target and the hourly reconciler.

@@ -161,7 +161,7 @@ def local_aws(server: bool) -> Iterator[World]:
 @contextlib.contextmanager
 def captured_logs() -> Iterator[io.StringIO]:
     """Everything the function writes while inside: Powertools' JSON log lines and the EMF metric lines."""
-    from chalicelib.observability import logger
+    from chalicelib.core.observability import logger
 
     buffer = io.StringIO()
     handler: Any = logger.registered_handler
@@ -252,7 +252,7 @@ def cost_figures(world: World) -> tuple[Figure, Figure, list[str]]:
         fires.append(measure(world, functools.partial(_fire_into, fire, event, outcome), api=False, scheduler=True))
         assert outcome.get("result") == "sent", outcome
 
-    from chalicelib.planning.appointment_reminders import Channel
+    from chalicelib.core.words import Channel
 
     fee = world.services.usage.charge(Channel.SMS, "+14155550100", "x").cost_usd  # every CareCue SMS is 1 segment
     sent = fires[0]
@@ -303,9 +303,9 @@ def seed_due_reminders(world: World, count: int, first: int = 0) -> list[dict[st
     """`count` booked appointments whose 24 h SMS reminders are all due in the same minute, written straight to
     the tables in batches (booking each through the API would take minutes on moto), and the events their
     timers would carry, from the same `Timer.input` the booking service arms them with."""
-    from chalicelib.clock import iso_utc
-    from chalicelib.scheduling.envelope import OwnerType
-    from chalicelib.scheduling.timers import SCHEDULED_TIME, Timer, schedule_name
+    from chalicelib.arm.envelope import OwnerType
+    from chalicelib.arm.timers import SCHEDULED_TIME, Timer, schedule_name
+    from chalicelib.core.clock import iso_utc
     from chalicelib.store.models import Appointment, Patient, Reminder
 
     now = world.clock.now()

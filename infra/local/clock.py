@@ -1,7 +1,7 @@
 """The local stack's clock: real time by default, or a time a person or a test chose, moved only forwards.
 
 It owns "now" for everything the local stack runs (the Chalice app, the Scheduler emulator). It is a
-`chalicelib.clock.Clock` (it has `now()`), so domain code cannot tell it from the system clock. It never
+`chalicelib.core.clock.Clock` (it has `now()`), so domain code cannot tell it from the system clock. It never
 sleeps: moving it is instant, and the local stack fires whatever Scheduler would have fired meanwhile.
 """
 

@@ -12,7 +12,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from chalicelib.clock import Clock, iso_utc
+from chalicelib.core.clock import Clock, iso_utc
 
 _OPERATIONS = {"sns.Publish": "sms", "ses.SendEmail": "email", "ses.SendRawEmail": "email"}
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import isodate  # type: ignore[import-untyped]
 from chalice.app import Chalice, Request, Response
 
-from chalicelib.clock import iso_utc
-from chalicelib.http import JSON, error_body
+from chalicelib.core.clock import iso_utc
+from chalicelib.edge.http import JSON, error_body
 from infra.local.outbox import outbox_html
 
 if TYPE_CHECKING:

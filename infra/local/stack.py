@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chalicelib.clock import SystemClock, iso_utc
+from chalicelib.core.clock import SystemClock, iso_utc
 from infra.local.clock import SimulatedClock
 from infra.local.outbox import Outbox
 from infra.local.queue_worker import QueueWorker

@@ -16,7 +16,7 @@ from pynamodb.exceptions import QueryError
 from app import app
 from chalicelib.appointments.service import AppointmentService
 from chalicelib.clinics.replan import MAX_RECEIVES, ClinicReplans
-from chalicelib.clock import iso_utc
+from chalicelib.core.clock import iso_utc
 from chalicelib.queueing.sqs import SqsJobQueue
 from chalicelib.store.models import Appointment
 from infra.local.clock import SimulatedClock

@@ -106,7 +106,7 @@ def test_past_the_spend_cap_reminders_are_skipped_until_an_admin_raises_it(
     assert usage(api, clinic)["spend_cap"] == {"usd": 0.005, "reached": True, "reminders_skipped": 1}
 
     assert admin(["--stage", "test", "set-spend-cap", "--clinic", clinic.clinic_id, "--usd", "250"], clock=clock) == 0
-    # The reminder the cap held back goes out after all (chalicelib/usage/release.py; its own tests fire it).
+    # The reminder the cap held back goes out after all (chalicelib/meter/release.py; its own tests fire it).
     released = Reminder.get(appointment_id, "reminder-24h.sms")
     assert (released.status, released.reason) == ("scheduled", "released_after_spend_cap")
     assert fire_when_due(aws, appointment_id, "reminder-2h.sms") == {"result": "sent", "reason": None}

@@ -14,8 +14,8 @@ import pytest
 from chalice.test import Client
 
 from app import app
-from chalicelib.clock import Clock, SystemClock
-from chalicelib.errors import SignatureRejected
+from chalicelib.core.clock import Clock, SystemClock
+from chalicelib.core.errors import SignatureRejected
 from chalicelib.intake.context import ProviderCredentials
 from chalicelib.intake.credentials import WebhookCredentials
 from chalicelib.intake.events import WebhookRequest

@@ -116,7 +116,7 @@ def test_the_packaged_template_carries_the_merge_and_ships_no_test_or_local_stac
     for zip_path in package.glob("*.zip"):
         assert forbidden_entries(zip_path) == []
     code = zipfile.ZipFile(package / "deployment.zip").namelist()
-    assert "app.py" in code and "chalicelib/reconciling/reminders.py" in code
+    assert "app.py" in code and "chalicelib/reconcile/reminders.py" in code
     assert not any(name.startswith(("tests/", "infra/")) for name in code)
 
 

@@ -11,11 +11,11 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
-from chalicelib.channels.email import EmailChannel
-from chalicelib.channels.sms import SmsChannel
-from chalicelib.errors import ChannelError
-from chalicelib.scheduling.envelope import OwnerType
-from chalicelib.scheduling.timers import ReminderTimers, Timer
+from chalicelib.arm.envelope import OwnerType
+from chalicelib.arm.timers import ReminderTimers, Timer
+from chalicelib.core.errors import ChannelError
+from chalicelib.send.email import EmailChannel
+from chalicelib.send.sms import SmsChannel
 from tests.conftest import World
 
 

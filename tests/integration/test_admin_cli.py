@@ -62,8 +62,8 @@ def test_show_opt_outs_tells_when_and_how_a_patient_opted_out_without_printing_c
     from datetime import UTC, datetime
 
     from chalicelib.appointments.request import parse_new_appointment
+    from chalicelib.core.words import Channel
     from chalicelib.patients.contacts import opt_out
-    from chalicelib.planning.appointment_reminders import Channel
 
     clinic = aws.services.clinics.create("Riverside Family Clinic", "America/New_York")
     body = b'{"patient": {"name": "Pat Example", "phone": "+14155550100", "email": "pat@example.org"},'

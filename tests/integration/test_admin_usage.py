@@ -9,7 +9,7 @@ import json
 import pytest
 
 from chalicelib.admin.cli import main
-from chalicelib.planning.appointment_reminders import Channel
+from chalicelib.core.words import Channel
 from chalicelib.store.models import Clinic
 from tests.conftest import ClinicKeys, World
 

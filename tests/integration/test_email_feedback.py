@@ -10,7 +10,7 @@ import pytest
 from chalice.test import Client
 
 from app import app
-from chalicelib.channels.email_feedback import address_hash
+from chalicelib.send.email_feedback import address_hash
 from chalicelib.store.models import EmailSuppression
 from tests.conftest import ClinicKeys, World
 from tests.integration.test_fire import book, reminder_status

@@ -12,7 +12,7 @@ import pytest
 from botocore.stub import Stubber
 
 from chalicelib.appointments.request import parse_new_appointment
-from chalicelib.delivery.dispatch import CLAIM_LEASE
+from chalicelib.fire.dispatch import CLAIM_LEASE
 from chalicelib.store.models import Delivery, Reminder
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
@@ -157,7 +157,7 @@ def test_a_suspended_clinic_sends_nothing(aws: World, clinic: ClinicKeys) -> Non
 
 
 def test_a_throttled_send_releases_the_claim_so_the_retry_sends(aws: World, clinic: ClinicKeys) -> None:
-    from chalicelib.delivery.dispatch import DeliveryRequest, TransientSendError
+    from chalicelib.fire.dispatch import DeliveryRequest, TransientSendError
 
     appointment_id = book(aws, clinic)
     event = timer_event(aws, appointment_id, "reminder-24h.sms")

@@ -11,15 +11,15 @@ from datetime import datetime
 import pytest
 
 from chalicelib.appointments.request import parse_new_appointment
-from chalicelib.channels.email import EmailChannel
-from chalicelib.channels.sms import SmsChannel
-from chalicelib.delivery.appointment_messages import AppointmentMessages
-from chalicelib.delivery.dispatch import DeliveryRequest, Dispatcher
-from chalicelib.delivery.preparation import NotSending, Ready
-from chalicelib.messages.templates import Message
+from chalicelib.arm.envelope import OwnerType
+from chalicelib.core.words import Channel
+from chalicelib.fire.appointment_messages import AppointmentMessages
+from chalicelib.fire.dispatch import DeliveryRequest, Dispatcher
+from chalicelib.fire.preparation import NotSending, Ready
 from chalicelib.patients.contacts import opt_out
-from chalicelib.planning.appointment_reminders import Channel
-from chalicelib.scheduling.envelope import OwnerType
+from chalicelib.render.templates import Message
+from chalicelib.send.email import EmailChannel
+from chalicelib.send.sms import SmsChannel
 from chalicelib.store.models import Clinic, Reminder
 from chalicelib.store.reads import Key
 from infra.local.clock import SimulatedClock

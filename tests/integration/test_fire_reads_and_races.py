@@ -15,10 +15,10 @@ import pytest
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.appointments.request import parse_appointment_change, parse_new_appointment
-from chalicelib.delivery.dispatch import DeliveryRequest
-from chalicelib.delivery.fire import parse_reminder_event
+from chalicelib.core.words import Channel
+from chalicelib.fire.dispatch import DeliveryRequest
+from chalicelib.fire.fire import parse_reminder_event
 from chalicelib.patients.contacts import find_contact, opt_out
-from chalicelib.planning.appointment_reminders import Channel
 from chalicelib.store import models, reads
 from chalicelib.store.models import Appointment, Clinic, Patient, Reminder
 from infra.local.clock import SimulatedClock

@@ -12,13 +12,13 @@ from botocore.stub import Stubber
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.appointments.request import parse_new_appointment
-from chalicelib.channels.email import EmailChannel
-from chalicelib.channels.sms import SmsChannel
-from chalicelib.delivery.appointment_messages import AppointmentMessages
-from chalicelib.delivery.dispatch import DeliveryRequest, Dispatcher
+from chalicelib.fire.appointment_messages import AppointmentMessages
+from chalicelib.fire.dispatch import DeliveryRequest, Dispatcher
+from chalicelib.meter.meter import UsageMeter
+from chalicelib.meter.pricing import Charge
+from chalicelib.send.email import EmailChannel
+from chalicelib.send.sms import SmsChannel
 from chalicelib.store.models import Clinic, Reminder, Usage
-from chalicelib.usage.meter import UsageMeter
-from chalicelib.usage.pricing import Charge
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
 

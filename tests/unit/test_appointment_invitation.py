@@ -1,5 +1,5 @@
 """The `.ics` of an appointment email is an iTIP message (RFC 5546): per method, the properties that method
-requires, parsed back with the `icalendar` library (`chalicelib.messages.appointment_email.invitation`)."""
+requires, parsed back with the `icalendar` library (`chalicelib.render.appointment_email.invitation`)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
-from chalicelib.messages.appointment_email import CalendarFacts, invitation, with_email_parts
-from chalicelib.messages.templates import Message
-from chalicelib.planning.appointment_reminders import Kind
+from chalicelib.core.words import Kind
+from chalicelib.render.appointment_email import CalendarFacts, invitation, with_email_parts
+from chalicelib.render.templates import Message
 from infra.local.clock import SimulatedClock
 
 # RFC 5546 §3.2.2 (REQUEST) and §3.2.5 (CANCEL): the VEVENT properties that must be there (SEQUENCE on a

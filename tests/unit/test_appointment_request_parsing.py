@@ -15,8 +15,8 @@ from chalicelib.appointments.request import (
     parse_appointment_change,
     parse_new_appointment,
 )
+from chalicelib.core.errors import FieldProblem, InvalidRequest, PayloadTooLarge
 from chalicelib.core.fields import MAX_BODY_BYTES, decode_json_object
-from chalicelib.errors import FieldProblem, InvalidRequest, PayloadTooLarge
 from chalicelib.patients.details import PatientDetails
 
 NOW = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from chalicelib.clinics.policy import DEFAULT_POLICY, parse_policy, policy_json
-from chalicelib.errors import InvalidRequest
-from chalicelib.planning.appointment_reminders import ChannelChoice, LocalClockRule, OffsetRule
-from chalicelib.planning.quiet_hours import QuietHours
+from chalicelib.core.errors import InvalidRequest
+from chalicelib.plan.appointment_reminders import ChannelChoice, LocalClockRule, OffsetRule
+from chalicelib.plan.quiet_hours import QuietHours
 from chalicelib.replies.keywords import Intent, intent_of
 
 CLINIC = "Riverside Family Clinic"

@@ -1,5 +1,5 @@
-"""The one text form of an instant, the refusal of naive times (`chalicelib.clock`) and the accepted IANA
-zones (`chalicelib.timezones`)."""
+"""The one text form of an instant, the refusal of naive times (`chalicelib.core.clock`) and the accepted IANA
+zones (`chalicelib.core.timezones`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.clock import iso_utc, to_utc
-from chalicelib.timezones import is_known_timezone, known_timezones, local_time
+from chalicelib.core.clock import iso_utc, to_utc
+from chalicelib.core.timezones import is_known_timezone, known_timezones, local_time
 
 
 class NoOffset(tzinfo):

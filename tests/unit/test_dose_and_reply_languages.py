@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.messages.gsm7 import sanitise
-from chalicelib.messages.localized import when_text
-from chalicelib.messages.segments import count_segments
-from chalicelib.planning.appointment_reminders import Channel
+from chalicelib.core.words import Channel
 from chalicelib.regimens.messages import DoseFacts, DoseKind, dose_message
+from chalicelib.render.gsm7 import sanitise
+from chalicelib.render.localized import when_text
+from chalicelib.render.segments import count_segments
 from chalicelib.replies.answers import Answer, answer_text, contact_text, reply_language
 from chalicelib.replies.keywords import Intent, intent_of
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.errors import InvalidRequest
-from chalicelib.planning.event_timing import DEFAULT_WHEN_TIMES
+from chalicelib.core.errors import InvalidRequest
+from chalicelib.plan.event_timing import DEFAULT_WHEN_TIMES
 from chalicelib.regimens.timing import (
     cron_expressions,
     dose_times,

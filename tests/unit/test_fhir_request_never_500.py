@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.errors import InvalidRequest
-from chalicelib.planning.event_timing import DEFAULT_WHEN_TIMES
+from chalicelib.core.errors import InvalidRequest
+from chalicelib.plan.event_timing import DEFAULT_WHEN_TIMES
 from chalicelib.regimens.request import parse_new_regimen
 from chalicelib.regimens.timing import dose_times, in_zone
 

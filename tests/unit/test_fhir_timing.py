@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.errors import FieldProblem, InvalidRequest
-from chalicelib.planning.event_timing import DEFAULT_WHEN_TIMES
+from chalicelib.core.errors import FieldProblem, InvalidRequest
+from chalicelib.plan.event_timing import DEFAULT_WHEN_TIMES
 from chalicelib.regimens.timing import (
     DoseTiming,
     cron_expressions,

@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from chalicelib.core.words import Channel, Kind
 from chalicelib.links.tokens import InvalidLink, LinkClaim, Purpose, sign, verify
-from chalicelib.messages.gsm7 import sanitise
-from chalicelib.messages.localized import LocalizedFacts, language_of, render_localized
-from chalicelib.messages.segments import count_segments as encode_count
-from chalicelib.planning.appointment_reminders import Channel, Kind
+from chalicelib.render.gsm7 import sanitise
+from chalicelib.render.localized import LocalizedFacts, language_of, render_localized
+from chalicelib.render.segments import count_segments as encode_count
 
 START = datetime(2026, 12, 5, 15, 30, tzinfo=ZoneInfo("America/New_York"))  # a Saturday
 LINK = "https://cc.example/p/" + "A" * 44

@@ -1,4 +1,4 @@
-"""How CareCue's English texts write an appointment's day and time (`chalicelib.messages.templates.local_when`)."""
+"""How CareCue's English texts write an appointment's day and time (`chalicelib.render.templates.local_when`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.messages.templates import local_when
-from chalicelib.timezones import local_time
+from chalicelib.core.timezones import local_time
+from chalicelib.render.templates import local_when
 
 NEW_YORK = ZoneInfo("America/New_York")
 

@@ -8,18 +8,17 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.planning.appointment_reminders import (
-    Channel,
+from chalicelib.core.timezones import known_timezones
+from chalicelib.core.words import Channel, Status
+from chalicelib.plan.appointment_reminders import (
     ChannelChoice,
     LocalClockRule,
     OffsetRule,
     ReminderPolicy,
-    Status,
     plan_reminders,
 )
-from chalicelib.planning.local_clock import exists_locally, local_instant
-from chalicelib.planning.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, defer_for_quiet_hours
-from chalicelib.timezones import known_timezones
+from chalicelib.plan.local_clock import exists_locally, local_instant
+from chalicelib.plan.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, defer_for_quiet_hours
 
 NEW_YORK = "America/New_York"
 _ZONES = st.sampled_from(sorted(known_timezones()))

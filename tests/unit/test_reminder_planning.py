@@ -1,4 +1,4 @@
-"""Which reminders and notices an appointment gets, on which channel and when (`chalicelib.planning`)."""
+"""Which reminders and notices an appointment gets, on which channel and when (`chalicelib.plan`)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.clock import to_utc
-from chalicelib.planning.appointment_reminders import (
-    Channel,
-    Kind,
+from chalicelib.core.clock import to_utc
+from chalicelib.core.words import Channel, Kind, Status
+from chalicelib.plan.appointment_reminders import (
     PlannedReminder,
     ReminderPolicy,
-    Status,
     channels_for,
     lead_label,
     plan_notice,

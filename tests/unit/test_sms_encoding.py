@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.messages.gsm7 import sanitise
-from chalicelib.messages.segments import GSM7_BASIC, GSM7_EXTENSION, is_gsm7
-from chalicelib.messages.segments import count_segments as encode_count
-from chalicelib.messages.segments import sms_segments as segment_count
+from chalicelib.render.gsm7 import sanitise
+from chalicelib.render.segments import GSM7_BASIC, GSM7_EXTENSION, is_gsm7
+from chalicelib.render.segments import count_segments as encode_count
+from chalicelib.render.segments import sms_segments as segment_count
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""SMS segment counting (`chalicelib.messages.segments`): what a clinic is billed for one text."""
+"""SMS segment counting (`chalicelib.render.segments`): what a clinic is billed for one text."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.messages.segments import GSM7_BASIC, GSM7_EXTENSION, Encoding, count_segments, sms_segments
+from chalicelib.render.segments import GSM7_BASIC, GSM7_EXTENSION, Encoding, count_segments, sms_segments
 
 
 def test_the_gsm_basic_table_has_127_printable_characters_besides_escape() -> None:

@@ -1,4 +1,4 @@
-"""The one envelope of every timer's Input (`chalicelib.scheduling.envelope`): what each kind of timer writes
+"""The one envelope of every timer's Input (`chalicelib.arm.envelope`): what each kind of timer writes
 reads back as its typed event, what older timers carried still reads, and anything malformed is one error."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.scheduling.envelope import (
+from chalicelib.arm.envelope import (
     SCHEDULED_TIME,
     BadTimerEvent,
     DoseTimerEvent,
@@ -23,7 +23,7 @@ from chalicelib.scheduling.envelope import (
     to_input,
     watch_input,
 )
-from chalicelib.scheduling.timers import Timer
+from chalicelib.arm.timers import Timer
 
 DUE = "2027-03-14T12:30:00Z"
 AT = datetime(2027, 3, 14, 12, 30, tzinfo=UTC)

@@ -1,7 +1,7 @@
-"""Reading the event EventBridge Scheduler hands the fire function for a reminder (`chalicelib.delivery.fire`).
+"""Reading the event EventBridge Scheduler hands the fire function for a reminder (`chalicelib.fire.fire`).
 
 EVENT is the shape reminder timers carried before the envelope (no `kind`, no `owner_type`): timers armed
-then are still in Scheduler, and are read for one release (`chalicelib.scheduling.envelope`)."""
+then are still in Scheduler, and are read for one release (`chalicelib.arm.envelope`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.delivery.dispatch import DeliveryRequest
-from chalicelib.delivery.fire import BadTimerEvent, parse_reminder_event
+from chalicelib.fire.dispatch import DeliveryRequest
+from chalicelib.fire.fire import BadTimerEvent, parse_reminder_event
 
 EVENT = {
     "clinic_id": "clinic-riverside",

@@ -1,4 +1,4 @@
-"""The pure half of reminder timers (`chalicelib.scheduling.timers`): the schedule's name and the input the
+"""The pure half of reminder timers (`chalicelib.arm.timers`): the schedule's name and the input the
 fire function receives."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.delivery.dispatch import DeliveryRequest
-from chalicelib.delivery.fire import parse_reminder_event
-from chalicelib.scheduling.envelope import OwnerType
-from chalicelib.scheduling.timers import SCHEDULED_TIME, Timer, schedule_name
+from chalicelib.arm.envelope import OwnerType
+from chalicelib.arm.timers import SCHEDULED_TIME, Timer, schedule_name
+from chalicelib.fire.dispatch import DeliveryRequest
+from chalicelib.fire.fire import parse_reminder_event
 
 TIMER = Timer(
     clinic_id="clinic-riverside",
@@ -122,7 +122,7 @@ def test_an_appointment_timer_names_its_patient_and_the_fire_function_reads_it()
 
 @pytest.mark.parametrize("patient_id", ["", 7, ["pat_1"]])
 def test_a_patient_id_that_is_not_a_non_empty_string_is_rejected(patient_id: object) -> None:
-    from chalicelib.delivery.fire import BadTimerEvent
+    from chalicelib.fire.fire import BadTimerEvent
 
     event = json.loads(TIMER.input().replace(SCHEDULED_TIME, "2026-11-30T14:00:00Z"))
     with pytest.raises(BadTimerEvent, match="patient_id"):

@@ -1,4 +1,4 @@
-"""What a message costs a clinic (`chalicelib.usage.pricing`) and the price table in settings."""
+"""What a message costs a clinic (`chalicelib.meter.pricing`) and the price table in settings."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib.planning.appointment_reminders import Channel
+from chalicelib.core.words import Channel
+from chalicelib.meter.pricing import billing_month, charge_for, is_billing_month, sms_segment_price
 from chalicelib.settings import PriceTable, Settings, SettingsError, local_environment
-from chalicelib.usage.pricing import billing_month, charge_for, is_billing_month, sms_segment_price
 
 PRICES = PriceTable(sms_segment_usd=(("1", 0.00831), ("44", 0.0395), ("4420", 0.05)), other_sms_segment_usd=0.07)
 

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.errors import SignatureMismatch
+from chalicelib.core.errors import SignatureMismatch
 from chalicelib.intake.context import ProviderContext, ProviderCredentials
 from chalicelib.intake.events import WebhookRequest
 from chalicelib.intake.providers import ADAPTERS

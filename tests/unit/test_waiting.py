@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib.arm.envelope import parse_timer_event
 from chalicelib.board.page import BoardPatient, BoardProvider, initials, render_board
-from chalicelib.planning.quiet_hours import DEFAULT_QUIET_HOURS
-from chalicelib.scheduling.envelope import parse_timer_event
+from chalicelib.plan.quiet_hours import DEFAULT_QUIET_HOURS
 from chalicelib.visits.status import IllegalMove, Move, check_move
 from chalicelib.waiting.estimator import (
     QueuedVisit,
@@ -157,7 +157,7 @@ def test_the_running_late_watch_fires_on_five_minute_slots_named_without_the_pro
         "provider": "Dr. Rivera",
         "scheduled_time": "2026-12-01T14:10:00Z",
     }
-    # The shape watches carried before the envelope (`chalicelib.scheduling.envelope`), read for one release.
+    # The shape watches carried before the envelope (`chalicelib.arm.envelope`), read for one release.
     assert parse_timer_event(event) == WatchEvent("cln_1", "Dr. Rivera", datetime(2026, 12, 1, 14, 10, tzinfo=UTC))
     reminder = {"clinic_id": "cln_1", "owner_id": "apt_1", "reminder_id": "reminder-2h.sms", "version": 1}
     assert not isinstance(parse_timer_event({**reminder, "scheduled_time": "2026-12-01T14:10:00Z"}), WatchEvent)

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from chalicelib.errors import InvalidRequest, SignatureRejected
+from chalicelib.core.errors import InvalidRequest, SignatureRejected
+from chalicelib.core.timezones import local_time
 from chalicelib.intake.context import ProviderContext, ProviderCredentials
 from chalicelib.intake.events import BookingEvent, EventKind, Ignored, WebhookRequest
 from chalicelib.intake.form_mapping import parse_mapping
 from chalicelib.intake.providers import ADAPTERS
-from chalicelib.timezones import local_time
 from tests.webhook_support import CONTENT_TYPES, SQUARE_URL, body_of, fake_lookups, fixture, signature_headers
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)

@@ -1,0 +1,217 @@
+"""Reminder timers on EventBridge Scheduler: one one-time `at()` schedule per reminder, named after what it
+reminds of, so arming twice updates the same schedule and disarming needs nothing but the name.
+
+The timer carries only ids and the version it was armed for, in the one envelope every timer's Input has
+(`chalicelib.arm.envelope`); the fire function reloads everything else.
+
+One rule for every request this module sends, whoever asks (booking, reschedule, regimen, resume, reconciler,
+spend-cap release, quiet-hours deferral, chained doses, the running-late watch): a recurring schedule never
+carries a StartDate in the past of the real clock. Scheduler refuses one more than 5 minutes old
+("The StartDate you specify cannot be earlier than 5 minutes ago"), and it is checked against the wall clock of
+AWS, not against the clock CareCue runs on (the local stack's and the tests' clocks are simulated). A start
+already reached is left out, which Scheduler reads as "from now": the same schedule. One-time `at()` schedules
+carry no StartDate (Scheduler ignores it for them).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.arm.envelope import SCHEDULED_TIME, OwnerType, reminder_input, to_input
+from chalicelib.core.clock import Clock, SystemClock, iso_utc, to_utc
+from chalicelib.core.errors import TimerError
+
+if TYPE_CHECKING:
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
+
+    from chalicelib.store.models import Reminder
+
+__all__ = ["SCHEDULED_TIME", "ReminderTimers", "Timer", "schedule_name"]
+
+_NAME = re.compile(r"[0-9A-Za-z_.-]{1,64}")
+# Scheduler retries a failed invocation with back-off for up to this long, then dead-letters the event.
+RETRY_POLICY = {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 20}
+
+
+@dataclass(frozen=True)
+class Timer:
+    clinic_id: str
+    owner_id: str
+    reminder_id: str
+    version: int
+    fire_at: datetime
+    # A timer re-armed from its own invocation (a deferral) gets a new name: on AWS the completed schedule's
+    # delete races with an update under the same name.
+    name_suffix: str = ""
+    patient_id: str | None = None  # an appointment reminder's patient: the fire reads it with the reminder
+    # Whose reminder it is: the fire picks the owner by it, never by the look of an id.
+    owner_type: OwnerType = field(kw_only=True)
+    dose_time: datetime | None = field(default=None, kw_only=True)  # a regimen reminder's dose
+
+    @classmethod
+    def for_reminder(cls, reminder: Reminder, fire_at: datetime, name_suffix: str = "") -> Timer:
+        """The timer of a stored reminder, for the version it was planned for."""
+        return cls(
+            reminder.clinic_id,
+            reminder.owner_id,
+            reminder.reminder_id,
+            int(reminder.owner_version),
+            fire_at,
+            name_suffix,
+            reminder.patient_id,
+            owner_type=OwnerType(reminder.owner_type),
+        )
+
+    @property
+    def name(self) -> str:
+        return schedule_name(self.owner_id, self.reminder_id + self.name_suffix)
+
+    def input(self) -> str:
+        envelope = reminder_input(
+            self.clinic_id,
+            self.owner_type,
+            self.owner_id,
+            self.reminder_id,
+            self.version,
+            patient_id=self.patient_id,
+            dose_time=self.dose_time,
+        )
+        return to_input(envelope)
+
+
+def schedule_name(owner_id: str, reminder_id: str) -> str:
+    name = f"{owner_id}.{reminder_id}"
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"schedule name {name!r} is not 1-64 characters of [0-9A-Za-z_.-]")
+    return name
+
+
+class ReminderTimers:
+    def __init__(
+        self,
+        scheduler: EventBridgeSchedulerClient,
+        *,
+        group: str,
+        target_arn: str,
+        role_arn: str,
+        dead_letter_arn: str,
+        wall_clock: Clock | None = None,
+    ) -> None:
+        self._scheduler = scheduler
+        # The real clock, always: it is the one Scheduler checks StartDate against.
+        self._wall_clock = wall_clock or SystemClock()
+        self._group = group
+        self._target = {
+            "Arn": target_arn,
+            "RoleArn": role_arn,
+            "RetryPolicy": RETRY_POLICY,
+            "DeadLetterConfig": {"Arn": dead_letter_arn},
+        }
+
+    def arm(self, timer: Timer) -> None:
+        """Creates the timer, or moves it if it exists (a reschedule)."""
+        self._put(self._at(timer.name, timer.fire_at, timer.input(), f"CareCue reminder due {iso_utc(timer.fire_at)}"))
+
+    def disarm(self, owner_id: str, reminder_id: str) -> None:
+        """Removes the timer; one that already fired (and deleted itself) or never existed is fine."""
+        self.disarm_named(schedule_name(owner_id, reminder_id))
+
+    def armed(self) -> set[str]:
+        """The names of every timer in the stage's group now: what the reconciler compares the tables with."""
+        names: set[str] = set()
+        try:
+            for page in self._scheduler.get_paginator("list_schedules").paginate(GroupName=self._group):
+                names.update(schedule["Name"] for schedule in page.get("Schedules", []))
+        except ClientError as e:
+            raise TimerError(_code(e)) from e
+        return names
+
+    def arm_recurring(
+        self,
+        name: str,
+        expression: str,
+        timezone: str,
+        event: dict[str, Any],
+        start: datetime,
+        end: datetime | None = None,
+    ) -> None:
+        """A cron schedule on the wall clocks of `timezone` (so a dose at 08:00 stays at 08:00 across DST), active
+        from `start` to `end` inclusive; at its end Scheduler deletes it. Arming it again updates it in place."""
+        request: dict[str, Any] = {
+            "Name": name,
+            "GroupName": self._group,
+            "ScheduleExpression": expression,
+            "ScheduleExpressionTimezone": timezone,
+            "StartDate": to_utc(start),
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "State": "ENABLED",
+            "Description": "CareCue recurring dose reminder",
+            "Target": {**self._target, "Input": json.dumps({**event, "scheduled_time": SCHEDULED_TIME})},
+        }
+        if end is not None:
+            request["EndDate"] = to_utc(end)
+            request["ActionAfterCompletion"] = "DELETE"
+        self._put(request)
+
+    def arm_once(
+        self,
+        name: str,
+        fire_at: datetime,
+        event: dict[str, Any],
+        *,
+        what: str = "dose reminder",
+        replace: bool = True,
+    ) -> None:
+        """A one-time schedule with its own event (a link in a chain of doses that cron cannot express, a
+        running-late watch). With `replace=False` a schedule already armed under the name is left as it is."""
+        event_input = json.dumps({**event, "scheduled_time": SCHEDULED_TIME})
+        self._put(self._at(name, fire_at, event_input, f"CareCue {what} due {iso_utc(fire_at)}"), replace=replace)
+
+    def disarm_named(self, name: str) -> None:
+        """Removes a schedule by its name; one already gone is fine."""
+        try:
+            self._scheduler.delete_schedule(Name=name, GroupName=self._group)
+        except ClientError as e:
+            if _code(e) != "ResourceNotFoundException":
+                raise TimerError(_code(e)) from e
+
+    def _at(self, name: str, fire_at: datetime, event_input: str, description: str) -> dict[str, Any]:
+        """A one-time `at()` schedule in UTC that deletes itself once it has fired."""
+        return {
+            "Name": name,
+            "GroupName": self._group,
+            "ScheduleExpression": f"at({to_utc(fire_at):%Y-%m-%dT%H:%M:%S})",
+            "ScheduleExpressionTimezone": "UTC",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "ActionAfterCompletion": "DELETE",
+            "State": "ENABLED",
+            "Description": description,
+            "Target": {**self._target, "Input": event_input},
+        }
+
+    def _put(self, request: dict[str, Any], replace: bool = True) -> None:
+        """Creates the schedule; one that exists already is updated in place, or left alone if not `replace`."""
+        start = request.get("StartDate")
+        if start is not None and start <= self._wall_clock.now():
+            request = {name: value for name, value in request.items() if name != "StartDate"}
+        try:
+            self._scheduler.create_schedule(**request)
+        except ClientError as e:
+            if _code(e) != "ConflictException":
+                raise TimerError(_code(e)) from e
+            if not replace:
+                return
+            try:
+                self._scheduler.update_schedule(**request)
+            except ClientError as update_error:
+                raise TimerError(_code(update_error)) from update_error
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", "Unknown"))

@@ -1,0 +1,125 @@
+"""The appointment side of a send: reload the appointment, re-check it, and word the message."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from chalicelib.arm.envelope import OwnerType
+from chalicelib.core.timezones import local_time
+from chalicelib.core.words import AppointmentStatus, Channel, Kind, Result, Status
+from chalicelib.fire.dispatch import DeliveryRequest
+from chalicelib.fire.preparation import NotSending, Ready
+from chalicelib.render.templates import Message
+from chalicelib.store import deliveries, reads
+from chalicelib.store.models import Appointment, Clinic, Patient, Reminder
+
+if TYPE_CHECKING:
+    from chalicelib.links.service import LinkSigner
+    from chalicelib.links.tokens import Purpose
+
+
+class AppointmentMessages:
+    def __init__(self, links: LinkSigner | None = None, sender: str = "reminders@carecue.example") -> None:
+        self._links = links
+        self._sender = sender  # the SES sender: the organizer of the .ics invitations
+
+    def first_reads(self, request: DeliveryRequest) -> list[reads.Key]:
+        # Only a request that says it is an appointment's reads one ahead (a timer armed before the envelope says
+        # nothing: its appointment is read on its own, one round trip later).
+        if request.owner_type != OwnerType.APPOINTMENT:
+            return []
+        keys: list[reads.Key] = [(Appointment, request.clinic_id, request.owner_id)]
+        if request.patient_id is not None:
+            keys.append((Patient, request.clinic_id, request.patient_id))
+        return keys
+
+    def prepare(self, request: DeliveryRequest, reminder: Reminder) -> Ready | NotSending:
+        appointment = deliveries.appointment(request.clinic_id, request.owner_id)
+        if appointment is None:
+            return NotSending(Result.STALE, "appointment_gone")
+        if appointment.version != request.version:
+            # A newer timer (or a cancel) owns this reminder now.
+            return NotSending(Result.STALE, "appointment_changed")
+        expected_status = (
+            AppointmentStatus.CANCELLED if reminder.kind == Kind.CANCELLATION_NOTICE else AppointmentStatus.BOOKED
+        )
+        if appointment.status != expected_status:
+            return NotSending(Result.SKIPPED, f"appointment_{appointment.status}", Status.CANCELLED)
+        clinic = deliveries.clinic(request.clinic_id)
+        patient = deliveries.patient(request.clinic_id, appointment.patient_id)
+        channel = Channel(reminder.channel)
+        address = patient.phone if channel is Channel.SMS else patient.email
+        if not address:
+            return NotSending(Result.SKIPPED, "no_contact", Status.SKIPPED)
+        zone = patient.timezone or appointment.timezone or clinic.timezone
+        words = partial(self._words, Kind(reminder.kind), channel, clinic, patient, appointment, zone, address)
+        return Ready(clinic, patient, channel, address, words, appointment.start, zone)
+
+    def _words(
+        self,
+        kind: Kind,
+        channel: Channel,
+        clinic: Clinic,
+        patient: Patient,
+        appointment: Appointment,
+        zone: str,
+        address: str,
+    ) -> Message:
+        """In the patient's language, with the clinic's own SMS templates and, on a reminder, a confirm link;
+        `address` is where the message goes (on email, the attendee of the invitation)."""
+        from chalicelib.clinics.policy import clinic_policy
+        from chalicelib.links.tokens import Purpose
+        from chalicelib.render.localized import LocalizedFacts, render_localized
+
+        policy = clinic_policy(clinic)
+        link = None
+        if self._links is not None and kind is Kind.REMINDER:
+            link = self._links.url(Purpose.CONFIRM, clinic.clinic_id, appointment.appointment_id, appointment.start)
+        local_start = local_time(appointment.start, zone)
+        facts = LocalizedFacts(clinic.name, local_start, appointment.location, link, policy.contact_phone)
+        message = render_localized(kind, channel, facts, patient.language, policy.templates)
+        if channel is Channel.EMAIL:
+            message = self._email_parts(message, kind, clinic, patient, appointment, address)
+        return message
+
+    def _email_parts(
+        self, message: Message, kind: Kind, clinic: Clinic, patient: Patient, appointment: Appointment, address: str
+    ) -> Message:
+        from chalicelib.clinics.policy import clinic_policy
+        from chalicelib.links.tokens import Purpose
+        from chalicelib.render.appointment_email import CalendarFacts, with_email_parts
+        from chalicelib.render.localized import language_of
+
+        policy = clinic_policy(clinic)
+        wanted = [Purpose.STOP]
+        if kind is not Kind.CANCELLATION_NOTICE:
+            wanted = [Purpose.CONFIRM] + ([Purpose.CANCEL] if policy.patients_may_cancel else []) + wanted
+            if policy.booking_url:
+                wanted.insert(-1, Purpose.RESCHEDULE)
+        links: dict[str, str] = {}
+        for purpose in wanted:
+            url = self._url(purpose, clinic.clinic_id, appointment)
+            if url is not None:
+                links[purpose.value] = url
+        calendar = CalendarFacts(
+            appointment.appointment_id,
+            int(appointment.version),
+            appointment.start,
+            int(appointment.duration_minutes),
+            clinic.name,
+            appointment.location,
+            self._sender,
+            address,
+        )
+        language = language_of(patient.language)
+        # DTSTAMP is when this version of the appointment was made: the same invitation every time it is sent.
+        stamp = appointment.updated_at
+        return with_email_parts(
+            message, kind, language, links, calendar, stamp, policy.reply_to, policy.sender_name or clinic.name
+        )
+
+    def _url(self, purpose: Purpose, clinic_id: str, appointment: Appointment) -> str | None:
+        if self._links is None:
+            return None
+        return self._links.url(purpose, clinic_id, appointment.appointment_id, appointment.start)

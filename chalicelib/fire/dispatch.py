@@ -1,0 +1,318 @@
+"""Sending one reminder occurrence: re-check, claim, render, send, record.
+
+The timer (or the API call) that asks for a send is trusted for nothing but ids: the reminder's owner is
+reloaded (for an appointment: `appointment_messages`) and the message goes out only if the owner still wants
+it at the version the timer was armed for, the clinic is active, and the patient has a contact for the
+channel. The occurrence is claimed before the channel is called, so a second invocation for the same
+occurrence sends nothing (how the claim is written: `chalicelib.store.deliveries`). A claim carries a lease: if
+the function dies between claim and send, a retry after the lease sends; if it dies after SNS/SES accepted
+the message but before the record is written, a retry after the lease sends again. That window is the one
+place a patient can get a message twice, and it is milliseconds wide. The reminder is marked sent only at the
+version the send was for, so one moved while its message was on the way still goes at its new time.
+
+The order is the design's: reload the reminder and its owner; re-check everything that may discard the message
+(the reminder's status, the owner's version and status, the clinic, the spend cap, opt-outs, quiet hours and the
+frequency caps); claim; only then word it (`Ready.render`), so nothing is worded for a message that will not go;
+count it under the cap (the count needs the words: an SMS is charged by its segments); send; record.
+
+Before the claim, a clinic whose estimated cost this month has reached its spend cap is skipped (`spend_cap`).
+After the claim, the message is counted in the clinic's monthly usage (`chalicelib.meter.meter`) with a write
+that holds only while the month is under the cap, so racing sends cannot overshoot it; a send the channel
+refuses is taken off the count again. A usage write DynamoDB refuses does not hold the reminder back.
+
+Everything a send reads first is fetched in one round trip (`chalicelib.store.reads`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from chalicelib.arm.envelope import OwnerType
+from chalicelib.core.clock import Clock, iso_utc, to_utc
+from chalicelib.core.errors import AlreadyClaimed, ChannelError, StaleVersion
+from chalicelib.core.observability import count, logger, metrics
+from chalicelib.core.words import Channel, ClinicStatus, Result, Status
+from chalicelib.fire.preparation import NotSending, OwnerMessages, Ready
+from chalicelib.meter.meter import UsageMeter
+from chalicelib.meter.pricing import Charge, billing_month
+from chalicelib.render.templates import Message
+from chalicelib.send.email import EmailChannel
+from chalicelib.send.sms import SmsChannel
+from chalicelib.store import deliveries, reads
+from chalicelib.store import usage as usage_store
+from chalicelib.store.models import Clinic, Reminder, Usage
+
+if TYPE_CHECKING:
+    from chalicelib.arm.timers import ReminderTimers
+
+CLAIM_LEASE = timedelta(minutes=5)
+DELIVERY_RETENTION = timedelta(days=400)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: Result
+    reason: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryRequest:
+    clinic_id: str
+    owner_id: str
+    reminder_id: str
+    version: int
+    occurrence: datetime  # when the message was due: the idempotency key with the reminder
+    patient_id: str | None = None  # when the timer names it: read in the same round trip as the reminder
+    # Whose reminder the caller says it is; None (a timer armed before the envelope) leaves it to the stored one.
+    owner_type: OwnerType | None = None
+    dose_time: datetime | None = None  # a regimen reminder's dose: carried, never read back out of the id
+
+    @property
+    def reminder_key(self) -> str:
+        return f"{self.owner_id}/{self.reminder_id}"
+
+
+class TransientSendError(Exception):
+    """The channel failed in a way a retry may fix; the claim was released so a retry can send."""
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        clock: Clock,
+        sms: SmsChannel,
+        email: EmailChannel,
+        owners: Mapping[str, OwnerMessages],
+        meter: UsageMeter,
+        timers: ReminderTimers | None = None,
+    ) -> None:
+        self._clock = clock
+        self._sms = sms
+        self._email = email
+        self._owners = owners  # by Reminder.owner_type
+        self._meter = meter
+        self._timers = timers  # to re-arm a reminder deferred by quiet hours
+
+    def deliver(self, request: DeliveryRequest) -> Outcome:
+        with reads.prefetched(self._first_reads(request)):
+            return self._deliver(request)
+
+    def _first_reads(self, request: DeliveryRequest) -> list[reads.Key]:
+        """What every send reads before it knows anything else, fetched in one round trip."""
+        keys: list[reads.Key] = [
+            (Reminder, request.owner_id, request.reminder_id),
+            (Clinic, request.clinic_id, None),
+            (Usage, request.clinic_id, billing_month(self._clock.now())),
+        ]
+        for owner in self._owners.values():
+            keys += owner.first_reads(request)
+        return keys
+
+    def _deliver(self, request: DeliveryRequest) -> Outcome:
+        reminder = deliveries.reminder(request.owner_id, request.reminder_id)
+        if reminder is None:
+            return self._log(request, Outcome(Result.STALE, "reminder_gone"))
+        if reminder.status == Status.SENT:
+            return self._log(request, Outcome(Result.DUPLICATE, "already_sent"))
+        if reminder.status != Status.SCHEDULED:
+            return self._log(request, Outcome(Result.STALE, f"reminder_{reminder.status}"))
+
+        if request.owner_type is not None and reminder.owner_type != request.owner_type:
+            # The stored reminder is trusted, the timer is not: one naming another owner is not this reminder's.
+            return self._log(request, Outcome(Result.STALE, "owner_mismatch"))
+        prepared = self._owners[reminder.owner_type].prepare(request, reminder)
+        if isinstance(prepared, NotSending):
+            if prepared.new_status is None:
+                return self._log(request, Outcome(prepared.result, prepared.reason))
+            return self._skip(request, reminder, prepared.reason, prepared.new_status)
+        if prepared.clinic.status != ClinicStatus.ACTIVE:
+            return self._skip(request, reminder, "clinic_suspended")
+        if self._meter.cap_reached(prepared.clinic, self._clock.now()):
+            return self._skip_over_spend_cap(request, reminder)
+        from chalicelib.fire.patient_rules import check_patient_rules, note_sent
+
+        verdict = check_patient_rules(prepared, reminder, self._clock.now())
+        if verdict.defer_until is not None:
+            if self._timers is None:  # nothing to re-arm with: never send in quiet hours
+                return self._skip(request, reminder, "quiet_hours")
+            return self._defer(request, reminder, verdict.defer_until)
+        if verdict.skip_reason is not None:
+            return self._skip(request, reminder, verdict.skip_reason)
+
+        if not self._claim(request, prepared.channel):
+            return self._log(request, Outcome(Result.DUPLICATE, "claimed_elsewhere"))
+        message = self._render(request, prepared)
+        text = self._text_as_sent(prepared.channel, message)
+        charge = self._meter.charge(prepared.channel, prepared.address, text)
+        counted_at = self._clock.now()
+        if not self._count(request, prepared.clinic, counted_at, charge):
+            self._settle_claim(request, "skipped", "spend_cap")
+            return self._skip_over_spend_cap(request, reminder)
+        try:
+            message_id = self._send(prepared.channel, prepared.address, message, text)
+        except ChannelError as e:
+            self._uncount(request, counted_at, charge)
+            return self._fail(request, reminder, e)
+        note_sent(prepared, verdict, self._clock.now())
+        return self._record_sent(request, reminder, message_id, charge)
+
+    def _render(self, request: DeliveryRequest, prepared: Ready) -> Message:
+        """The words, once the send is claimed. Wording that fails releases the claim, as if it had failed before
+        it: the timer's retry tries again at once rather than after the lease."""
+        try:
+            return prepared.render()
+        except Exception:
+            deliveries.release_for_retry(request.reminder_key, iso_utc(request.occurrence), self._clock.now())
+            raise
+
+    @staticmethod
+    def _text_as_sent(channel: Channel, message: Message) -> str:
+        """The text the channel gets, which is what the clinic is charged for."""
+        if channel is Channel.SMS:
+            from chalicelib.render.gsm7 import sanitise
+
+            return sanitise(message.body)  # never UCS-2 by accident: a curly quote would halve the segment
+        return message.body
+
+    def _send(self, channel: Channel, address: str, message: Message, text: str) -> str:
+        """Sends and returns the channel's message id."""
+        if channel is Channel.SMS:
+            return self._sms.send(address, text)
+        return self._email.send_message(address, message)
+
+    def _defer(self, request: DeliveryRequest, reminder: Reminder, until: datetime) -> Outcome:
+        """A late timer that woke in quiet hours: the reminder waits for their end under a timer of its own."""
+        from chalicelib.arm.timers import Timer
+
+        assert self._timers is not None
+        timer = Timer(
+            request.clinic_id,
+            request.owner_id,
+            request.reminder_id,
+            request.version,
+            until,
+            ".quiet",
+            request.patient_id,
+            owner_type=OwnerType(reminder.owner_type),
+            dose_time=request.dose_time,
+        )
+        # The reconciler looks for the timer's name: the original schedule deleted itself when it fired.
+        deliveries.defer(reminder, until, "deferred_quiet_hours", timer.name, self._clock.now())
+        self._timers.arm(timer)
+        count("RemindersDeferred", channel=reminder.channel)
+        return self._log(request, Outcome(Result.DEFERRED, "quiet_hours"), until=iso_utc(until))
+
+    def _claim(self, request: DeliveryRequest, channel: Channel) -> bool:
+        now = self._clock.now()
+        try:
+            deliveries.claim(
+                request.reminder_key,
+                iso_utc(request.occurrence),
+                clinic_id=request.clinic_id,
+                channel=channel.value,
+                now=now,
+                lease_until=now + CLAIM_LEASE,
+                expires_at=now + DELIVERY_RETENTION,
+            )
+        except AlreadyClaimed:
+            return False
+        return True
+
+    def _record_sent(self, request: DeliveryRequest, reminder: Reminder, message_id: str, charge: Charge) -> Outcome:
+        now = self._clock.now()
+        lateness = max(0.0, (now - to_utc(request.occurrence)).total_seconds())
+        deliveries.record_sent(
+            request.reminder_key,
+            iso_utc(request.occurrence),
+            message_id=message_id,
+            sent_at=now,
+            lateness_seconds=lateness,
+            sms_segments=charge.sms_segments if charge.channel is Channel.SMS else None,
+        )
+        self._mark_reminder_sent(request, reminder, now)
+        count("RemindersSent", channel=reminder.channel)
+        metrics.add_metric(name="ReminderLatenessSeconds", unit=MetricUnit.Seconds, value=lateness)
+        return self._log(request, Outcome(Result.SENT, None, message_id), lateness_seconds=round(lateness, 3))
+
+    def _mark_reminder_sent(self, request: DeliveryRequest, reminder: Reminder, now: datetime) -> None:
+        """Only the plan that was sent is marked sent: if the appointment was moved while the message was on its
+        way, the reminder now stands for the new time (a newer version) and must still go out then."""
+        try:
+            deliveries.mark_sent_if_version(reminder, request.version, now)
+        except StaleVersion:
+            logger.info("reminder changed while sending", extra={"owner_id": request.owner_id})
+
+    def _fail(self, request: DeliveryRequest, reminder: Reminder, error: ChannelError) -> Outcome:
+        now = self._clock.now()
+        occurrence = iso_utc(request.occurrence)
+        reason = f"{reminder.channel}_{error.code}"
+        if not error.permanent:
+            # Release the claim at once so the retry that follows this error may send.
+            deliveries.release_for_retry(request.reminder_key, occurrence, now)
+            self._log(request, Outcome(Result.FAILED, reason), transient=True)
+            count("RemindersRetried", channel=reminder.channel)
+            raise TransientSendError(reason) from error
+        deliveries.record_failed(request.reminder_key, occurrence, reason)
+        self._set_status(reminder, Status.FAILED, reason)
+        count("RemindersFailed", channel=reminder.channel)
+        return self._log(request, Outcome(Result.FAILED, reason))
+
+    def _skip(
+        self, request: DeliveryRequest, reminder: Reminder, reason: str, status: Status = Status.SKIPPED
+    ) -> Outcome:
+        self._set_status(reminder, status, reason)
+        count("RemindersSkipped", channel=reminder.channel)
+        return self._log(request, Outcome(Result.SKIPPED, reason))
+
+    def _count(self, request: DeliveryRequest, clinic: Clinic, at: datetime, charge: Charge) -> bool:
+        """Counts the message in the clinic's month before it goes; False when the month is at its spend cap.
+        A usage table that refuses the write does not hold the reminder back: it is logged and counted
+        (UsageNotMetered) for billing to reconcile from the deliveries table."""
+        try:
+            with usage_store.refusals():
+                return self._meter.reserve(clinic, at, charge)
+        except usage_store.UsageNotCounted as e:
+            logger.error("usage not metered", extra={"clinic_id": request.clinic_id, "code": e.code})
+            count("UsageNotMetered", channel=charge.channel.value)
+            return True
+
+    def _uncount(self, request: DeliveryRequest, at: datetime, charge: Charge) -> None:
+        try:
+            with usage_store.refusals():
+                self._meter.refund(request.clinic_id, at, charge)
+        except usage_store.UsageNotCounted as e:
+            logger.error("usage not refunded", extra={"clinic_id": request.clinic_id, "code": e.code})
+            count("UsageNotRefunded", channel=charge.channel.value)
+
+    def _settle_claim(self, request: DeliveryRequest, status: str, reason: str) -> None:
+        """Ends a claim that sent nothing, so the record says why rather than waiting out its lease."""
+        deliveries.settle(request.reminder_key, iso_utc(request.occurrence), status, reason)
+
+    def _skip_over_spend_cap(self, request: DeliveryRequest, reminder: Reminder) -> Outcome:
+        count("SpendCapReached", channel=reminder.channel)
+        self._meter.record_cap_skip(request.clinic_id, self._clock.now())
+        return self._skip(request, reminder, "spend_cap")
+
+    def _set_status(self, reminder: Reminder, status: Status, reason: str) -> None:
+        deliveries.set_status(reminder, status.value, reason, self._clock.now())
+
+    def _log(self, request: DeliveryRequest, outcome: Outcome, **extra: object) -> Outcome:
+        logger.info(
+            "reminder delivery",
+            extra={
+                "clinic_id": request.clinic_id,
+                "owner_id": request.owner_id,
+                "reminder_id": request.reminder_id,
+                "occurrence": iso_utc(request.occurrence),
+                "result": outcome.result,
+                "reason": outcome.reason,
+                **extra,
+            },
+        )
+        return outcome

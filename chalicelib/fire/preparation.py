@@ -1,0 +1,47 @@
+"""What the dispatcher asks of each kind of reminder owner (an appointment, a regimen): reload the owner, decide
+whether the reminder may still go out and to whom, and, only once the dispatcher has re-checked the clinic, the
+spend cap and the patient's rules and claimed the send, word it (`Ready.render`): nothing is worded for a
+message that will not be sent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from chalicelib.core.words import Channel, Result, Status
+from chalicelib.render.templates import Message
+
+if TYPE_CHECKING:
+    from chalicelib.fire.dispatch import DeliveryRequest
+    from chalicelib.store.models import Clinic, Patient, Reminder
+    from chalicelib.store.reads import Key
+
+
+@dataclass(frozen=True)
+class Ready:
+    clinic: Clinic
+    patient: Patient
+    channel: Channel
+    address: str
+    render: Callable[[], Message]  # the words, called after the claim: only a message that goes is worded
+    starts_at: datetime | None = None  # what the reminder is for, if it has a start (quiet hours defer before it)
+    zone: str | None = None  # the zone the patient reads times in
+
+
+@dataclass(frozen=True)
+class NotSending:
+    result: Result  # stale (the timer is out of date: leave the reminder alone) or skipped
+    reason: str
+    new_status: Status | None = None  # what the reminder becomes, when it changes
+
+
+class OwnerMessages(Protocol):
+    def first_reads(self, request: DeliveryRequest) -> list[Key]:
+        """Items `prepare` will read that can be fetched with the reminder, in the same round trip."""
+        ...
+
+    def prepare(self, request: DeliveryRequest, reminder: Reminder) -> Ready | NotSending:
+        """Reloads and re-checks the owner; words nothing (that is `Ready.render`)."""
+        ...

@@ -1,0 +1,170 @@
+"""Which messages an appointment gets, on which channel and when: a pure function of the appointment, the
+patient's contacts and preferences, the clinic's policy and the current time. Nothing here knows AWS.
+
+A clinic's reminder schedule is a list of rules: an offset before the start (elapsed time, so "2 hours before"
+is 2 real hours across a DST change) or a local-clock rule ("the day before at 18:00", on the wall clocks of the
+patient's zone, by the DST rule of `local_clock`). Each rule names a channel: sms, email, both, or the
+patient's preferred one. Quiet hours then defer a reminder (see `quiet_hours`)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from chalicelib.core.clock import to_utc
+from chalicelib.core.words import Channel, Kind, Status
+from chalicelib.plan.local_clock import local_instant
+from chalicelib.plan.quiet_hours import QuietHours, defer_for_quiet_hours
+
+
+class ChannelChoice(StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+    BOTH = "both"  # every channel the patient has a contact for
+    PREFERRED = "preferred"  # the patient's preferred channel, else the first they can be reached on
+
+
+@dataclass(frozen=True)
+class OffsetRule:
+    """A reminder this long before the start, in elapsed time."""
+
+    before: timedelta
+    channel: ChannelChoice = ChannelChoice.BOTH
+
+    @property
+    def label(self) -> str:
+        return lead_label(self.before)
+
+    def due(self, start: datetime, zone: str) -> datetime:
+        return to_utc(start) - self.before
+
+
+@dataclass(frozen=True)
+class LocalClockRule:
+    """A reminder `days_before` calendar days before the start's local date, at `at` on the local wall clock."""
+
+    days_before: int
+    at: time
+    channel: ChannelChoice = ChannelChoice.BOTH
+
+    @property
+    def label(self) -> str:
+        return f"d{self.days_before}-{self.at:%H%M}"
+
+    def due(self, start: datetime, zone: str) -> datetime:
+        local_day = start.astimezone(ZoneInfo(zone)).date()
+        return local_instant(local_day - timedelta(days=self.days_before), self.at, zone)
+
+
+ReminderRule = OffsetRule | LocalClockRule
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    """By default: confirm at booking, remind 24 h and 2 h before, no quiet hours. A clinic's policy
+    (`chalicelib.clinics.policy`) gives its own `rules` and quiet hours; `reminders_before` is the short form of
+    offset rules on both channels."""
+
+    confirm_at_booking: bool = True
+    reminders_before: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=2))
+    rules: tuple[ReminderRule, ...] | None = None
+    quiet_hours: QuietHours | None = None
+
+    def effective_rules(self) -> tuple[ReminderRule, ...]:
+        if self.rules is not None:
+            return self.rules
+        return tuple(OffsetRule(lead) for lead in self.reminders_before)
+
+
+DEFAULT_POLICY = ReminderPolicy()
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    reminder_id: str
+    kind: Kind
+    channel: Channel
+    send_at: datetime
+    status: Status
+    reason: str | None = None
+
+    @property
+    def needs_timer(self) -> bool:
+        return self.status is Status.SCHEDULED and self.kind is Kind.REMINDER
+
+
+def channels_for(phone: str | None, email: str | None) -> list[Channel]:
+    return [channel for channel, contact in ((Channel.SMS, phone), (Channel.EMAIL, email)) if contact]
+
+
+def lead_label(lead: timedelta) -> str:
+    """`24h`, `2h`, `90m`: the readable part of a reminder id."""
+    minutes = int(lead.total_seconds() // 60)
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+
+
+def rule_channels(
+    choice: ChannelChoice, channels: list[Channel], preferred: Channel | None, opted_out: Collection[Channel] = ()
+) -> list[Channel]:
+    """The channels one rule sends on, among those the patient has a contact for (`channels`)."""
+    if choice is ChannelChoice.BOTH:
+        return list(channels)
+    if choice is ChannelChoice.PREFERRED:
+        reachable = [channel for channel in channels if channel not in opted_out] or list(channels)
+        if preferred in reachable:
+            return [preferred]
+        return reachable[:1]
+    return [channel for channel in channels if channel.value == choice.value]
+
+
+def plan_reminders(
+    start: datetime,
+    channels: list[Channel],
+    now: datetime,
+    policy: ReminderPolicy = DEFAULT_POLICY,
+    *,
+    zone: str = "UTC",
+    preferred: Channel | None = None,
+    opted_out: Collection[Channel] = (),
+) -> list[PlannedReminder]:
+    """The timed reminders before `start`, earliest first, with times read in `zone` (the patient's).
+
+    One whose time is not after `now` is skipped (`send_time_passed`), not armed; one due in quiet hours is
+    deferred to their end, or skipped (`quiet_hours`) when that is not before the start; a local-clock rule
+    that falls at or after the start is skipped (`after_start`).
+    """
+    start = to_utc(start)
+    timed: list[tuple[datetime, int, PlannedReminder]] = []
+    for order, rule in enumerate(policy.effective_rules()):
+        due = rule.due(start, zone)
+        for channel in rule_channels(rule.channel, channels, preferred, opted_out):
+            reminder_id = f"reminder-{rule.label}.{channel}"
+            status, reason, send_at = Status.SCHEDULED, None, due
+            if due <= now:
+                status, reason = Status.SKIPPED, "send_time_passed"
+            elif due >= start:
+                status, reason = Status.SKIPPED, "after_start"
+            else:
+                deferred = defer_for_quiet_hours(due, zone, policy.quiet_hours, start)
+                if deferred is None:
+                    status, reason = Status.SKIPPED, "quiet_hours"
+                else:
+                    send_at = deferred
+            timed.append(
+                (to_utc(due), order, PlannedReminder(reminder_id, Kind.REMINDER, channel, send_at, status, reason))
+            )
+    # Earliest first; rules due at the same instant keep the clinic's order.
+    return [item for _, _, item in sorted(timed, key=lambda entry: (entry[0], entry[1]))]
+
+
+def plan_notice(kind: Kind, channels: list[Channel], now: datetime, version: int) -> list[PlannedReminder]:
+    """Messages sent at once: the confirmation, and a notice per reschedule (one per version) or cancellation."""
+    suffix = {
+        Kind.CONFIRMATION: "confirmation",
+        Kind.RESCHEDULE_NOTICE: f"reschedule-notice-v{version}",
+        Kind.CANCELLATION_NOTICE: "cancellation-notice",
+    }[kind]
+    return [PlannedReminder(f"{suffix}.{channel}", kind, channel, now, Status.SCHEDULED) for channel in channels]

@@ -1,0 +1,101 @@
+"""Email through Amazon SES (v1 API: moto implements its sending and templates; v2 templates it does not)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.core.errors import ChannelError
+
+if TYPE_CHECKING:
+    from mypy_boto3_ses import SESClient
+
+    from chalicelib.render.templates import Message
+
+# Codes after which sending the same message again cannot succeed.
+_PERMANENT = {"MessageRejected", "InvalidParameterValue", "MailFromDomainNotVerifiedException"}
+
+
+class EmailChannel:
+    def __init__(
+        self,
+        ses: SESClient,
+        sender: str,
+        *,
+        configuration_set: str | None = None,
+        undeliverable: Callable[[str], bool] | None = None,
+    ) -> None:
+        self._ses = ses
+        self._sender = sender
+        self._options: dict[str, Any] = {"ConfigurationSetName": configuration_set} if configuration_set else {}
+        self._undeliverable = undeliverable
+
+    def _refuse_undeliverable(self, address: str) -> None:
+        if self._undeliverable is not None and self._undeliverable(address):
+            # It bounced for good or its owner complained: sending again would only hurt the sender's reputation.
+            raise ChannelError("AddressUndeliverable", permanent=True)
+
+    def send(self, address: str, subject: str, body: str) -> str:
+        """Sends one plain-text email and returns SES's message id."""
+        self._refuse_undeliverable(address)
+        try:
+            response = self._ses.send_email(
+                **self._options,
+                Source=self._sender,
+                Destination={"ToAddresses": [address]},
+                Message={
+                    "Subject": {"Data": subject, "Charset": "UTF-8"},
+                    "Body": {"Text": {"Data": body, "Charset": "UTF-8"}},
+                },
+            )
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code", "Unknown")
+            raise ChannelError(code, permanent=code in _PERMANENT) from e
+        return response["MessageId"]
+
+    def send_message(self, address: str, message: Message) -> str:
+        """Sends `message`: as MIME (text, HTML, .ics, List-Unsubscribe) when it has more than text."""
+        if message.html is None and message.calendar is None and message.unsubscribe_url is None:
+            return self.send(address, message.subject or "", message.body)
+        self._refuse_undeliverable(address)
+        try:
+            response = self._ses.send_raw_email(
+                **self._options,
+                Source=self._sender,
+                Destinations=[address],
+                RawMessage={"Data": mime_message(self._sender, address, message)},
+            )
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code", "Unknown")
+            raise ChannelError(code, permanent=code in _PERMANENT) from e
+        return response["MessageId"]
+
+
+def mime_message(sender: str, address: str, message: Message) -> bytes:
+    """multipart/mixed: (text/plain | text/html) alternatives, then the invitation as text/calendar."""
+    from email.message import EmailMessage
+    from email.policy import SMTP
+    from email.utils import formataddr
+
+    # Lines up to RFC 5322's hard limit: folding at 78 would split the List-Unsubscribe URL, which must stay whole.
+    mail = EmailMessage(policy=SMTP.clone(max_line_length=998))
+    mail["From"] = formataddr((message.sender_name, sender)) if message.sender_name else sender
+    mail["To"] = address
+    mail["Subject"] = message.subject or ""
+    if message.reply_to:
+        mail["Reply-To"] = message.reply_to
+    if message.unsubscribe_url:
+        # RFC 8058 one-click: the mail provider POSTs to the link, which opts out on POST only.
+        mail["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    mail.set_content(message.body)
+    if message.html is not None:
+        mail.add_alternative(message.html, subtype="html")
+    if message.calendar is not None:
+        method = "CANCEL" if b"METHOD:CANCEL" in message.calendar else "REQUEST"
+        mail.add_attachment(
+            message.calendar, maintype="text", subtype="calendar", filename="appointment.ics", params={"method": method}
+        )
+    return mail.as_bytes()
