@@ -13,6 +13,15 @@ fire function reloads the rest, and nothing is ever read back out of an id (a do
     watch     {"kind": "watch", "owner_type": "provider_day", "clinic_id", "owner_id" (the provider),
                "scheduled_time"}  (a provider's day has no version: the watch reloads it whole)
 
+Every kind has a bound; none re-arms itself forever (docs/architecture.md, "Every timer has a bound"):
+    reminder         one-shot `at()`; a follow-up, a spend-cap release (`.cap`) and a quiet-hours deferral
+                     (`.quiet`, at most once per quiet period) are one-shot reminders too
+    dose (cron)      its EndDate, the instruction's end or count; open-ended only while the regimen is
+                     active (stop and pause disarm it)
+    dose (chained)   one-shot; the next link is armed only while the instruction has a dose left
+    watch            only while the provider has someone waiting or in progress, only inside the clinic's
+                     opening hours; its last slot is closing time, which closes the day and arms nothing
+
 `parse_timer_event` turns an event into one typed event or raises `BadTimerEvent`: a malformed event is
 permanent, so the fire function logs it and drops it; a retry cannot fix it. Its message names the field and
 the rule, never a value: a corrupt event may hold anything.

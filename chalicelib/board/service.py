@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.board.link import clinic_for_board, issue_board_link, revoke_board_link
 from chalicelib.board.page import BoardPatient, BoardProvider, initials, render_board
+from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.clock import Clock
 from chalicelib.store import clinic_day
 from chalicelib.store.models import Appointment, Clinic
@@ -38,7 +39,9 @@ class Board:
 
 def board_page(clinic: Clinic, waiting: WaitingService, clock: Clock) -> str:
     now = clock.now()
-    _, _, queues = waiting.queues(clinic.clinic_id, None, None)
+    clinic, day, queues = waiting.queues(clinic.clinic_id, None, None)
+    if now >= clinic_policy(clinic).opening_hours.closes_at(day, clinic.timezone):
+        queues = []  # the day has closed: the screen in the waiting room shows no one, whatever was left open
     providers = []
     for queue in queues:
         by_id = {a.appointment_id: a for a in queue.appointments}

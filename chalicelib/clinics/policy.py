@@ -1,4 +1,5 @@
-"""A clinic's policy: its reminder schedule, quiet hours, frequency caps, contact details and SMS templates.
+"""A clinic's policy: its reminder schedule, quiet hours, opening hours, frequency caps, contact details and SMS
+templates.
 
 It is stored as JSON text on the clinic's item (`Clinic.policy`), so an admin can read and fix it in the
 DynamoDB console. Because a hand edit can be wrong, it is validated every time it is read: an item that does
@@ -14,9 +15,10 @@ import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from chalicelib.clinics.medication import (
     DEFAULT_MEDICATION,
@@ -59,6 +61,24 @@ _URL = re.compile(r"^https://[^\s/$.?#][^\s]*$")
 
 
 @dataclass(frozen=True)
+class OpeningHours:
+    """The clinic's day, on its own wall clock: the running-late watch runs only inside it, and at `close` the
+    day closes (`chalicelib.waiting.service`). Same-day only: `open` is before `close`."""
+
+    open: time
+    close: time
+
+    def opens_at(self, day: date, zone: str) -> datetime:
+        return datetime.combine(day, self.open, tzinfo=ZoneInfo(zone))
+
+    def closes_at(self, day: date, zone: str) -> datetime:
+        return datetime.combine(day, self.close, tzinfo=ZoneInfo(zone))
+
+
+DEFAULT_OPENING_HOURS = OpeningHours(time(8, 0), time(18, 0))
+
+
+@dataclass(frozen=True)
 class ClinicPolicy:
     reminder_rules: tuple[ReminderRule, ...] = DEFAULT_RULES
     quiet_hours: QuietHours | None = DEFAULT_QUIET_HOURS
@@ -71,6 +91,7 @@ class ClinicPolicy:
     sms_segment_limit: int = 2
     templates: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # language → kind → SMS text
     medication: MedicationSettings = DEFAULT_MEDICATION  # dose times of the `when` codes, windows, names in SMS
+    opening_hours: OpeningHours = DEFAULT_OPENING_HOURS
 
     def reminder_policy(self) -> ReminderPolicy:
         return ReminderPolicy(rules=self.reminder_rules, quiet_hours=self.quiet_hours)
@@ -120,6 +141,7 @@ def parse_policy(data: Any, clinic_name: str) -> ClinicPolicy:
         "sms_segment_limit",
         "templates",
         "medication",
+        "opening_hours",
     }
     for name in sorted(data.keys() - known):
         problems.append(FieldProblem(name, "is not a clinic setting"))
@@ -140,10 +162,22 @@ def parse_policy(data: Any, clinic_name: str) -> ClinicPolicy:
     booking = _text(data, "booking_url", 9, 500, _URL, problems, "must be an https:// URL")
     templates = _templates(data.get("templates", {}), clinic_name, limit, problems)
     medication = parse_medication(data.get("medication"), problems)
+    opening = _opening_hours(data.get("opening_hours"), problems)
     if problems:
         raise InvalidRequest(problems)
     return ClinicPolicy(
-        rules, quiet, caps, sender, reply_to, phone, booking, may_cancel, limit, templates, medication=medication
+        rules,
+        quiet,
+        caps,
+        sender,
+        reply_to,
+        phone,
+        booking,
+        may_cancel,
+        limit,
+        templates,
+        medication=medication,
+        opening_hours=opening,
     )
 
 
@@ -162,6 +196,7 @@ def policy_json(policy: ClinicPolicy) -> dict[str, Any]:
         "sms_segment_limit": policy.sms_segment_limit,
         "templates": {language: dict(kinds) for language, kinds in policy.templates.items()},
         "medication": medication_json(policy.medication),
+        "opening_hours": {"open": f"{policy.opening_hours.open:%H:%M}", "close": f"{policy.opening_hours.close:%H:%M}"},
     }
 
 
@@ -237,6 +272,30 @@ def _quiet_hours(value: Any, problems: list[FieldProblem]) -> QuietHours | None:
             return QuietHours(time(int(start[1]), int(start[2])), time(int(end[1]), int(end[2])))
     problems.append(FieldProblem("quiet_hours", 'must be null or {"start": "21:00", "end": "08:00"} (different times)'))
     return DEFAULT_QUIET_HOURS
+
+
+def _opening_hours(value: Any, problems: list[FieldProblem]) -> OpeningHours:
+    if value is None:
+        return DEFAULT_OPENING_HOURS
+    if not isinstance(value, dict):
+        problems.append(FieldProblem("opening_hours", 'must be {"open": "08:00", "close": "18:00"}'))
+        return DEFAULT_OPENING_HOURS
+    for name in sorted(value.keys() - {"open", "close"}):
+        problems.append(FieldProblem(f"opening_hours.{name}", "is not part of opening hours (open, close)"))
+    times: dict[str, time] = {}
+    for name in ("open", "close"):
+        clock = _CLOCK.match(str(value.get(name, "")))
+        if clock is None:
+            problems.append(FieldProblem(f"opening_hours.{name}", "must be a local time HH:MM such as 08:00"))
+        else:
+            times[name] = time(int(clock[1]), int(clock[2]))
+    if len(times) < 2:
+        return DEFAULT_OPENING_HOURS
+    if not times["open"] < times["close"]:
+        # A day that runs past midnight would close on the next calendar day; no clinic we serve has one.
+        problems.append(FieldProblem("opening_hours.close", "must be later in the day than opening_hours.open"))
+        return DEFAULT_OPENING_HOURS
+    return OpeningHours(times["open"], times["close"])
 
 
 def _boolean(data: dict[str, Any], name: str, default: bool, problems: list[FieldProblem]) -> bool:

@@ -63,6 +63,7 @@ def record_move(
     started_at: datetime | None = None,
     finished_at: datetime | None = None,
     noshow_at: datetime | None = None,
+    closed_by: str | None = None,
 ) -> None:
     """Moves the appointment from status `was` to `status`, stamping the given times, and stores the
     `cancelled` reminders as they are, all in one transaction. StaleVersion: the status is no longer `was`."""
@@ -77,6 +78,7 @@ def record_move(
         (Appointment.started_at, started_at),
         (Appointment.finished_at, finished_at),
         (Appointment.noshow_at, noshow_at),
+        (Appointment.closed_by, closed_by),
     ]
     actions += [attribute.set(value) for attribute, value in stamps if value is not None]
     try:

@@ -139,6 +139,9 @@ class Appointment(Model):
     started_at = UTCDateTimeAttribute(null=True)
     finished_at = UTCDateTimeAttribute(null=True)
     noshow_at = UTCDateTimeAttribute(null=True)
+    # Who closed the visit when it was not the front desk: "day_close" (closing time found it still in progress
+    # or waiting; its finished_at/noshow_at is the closing time, not when it really ended, for an admin to fix).
+    closed_by = UnicodeAttribute(null=True)
     # What the patient was texted while waiting, and the running-late texts while still at home.
     wait_promised_at = UTCDateTimeAttribute(null=True)  # when the last wait text said the patient would be called
     wait_updates = NumberAttribute(null=True)

@@ -40,6 +40,13 @@ ALLOWED_FROM = {
 }
 
 
+# Closing time: what a visit still open becomes, and the marker it carries so that an admin can tell it (and
+# correct it) from a visit the front desk closed. A visit in progress was most likely finished and not recorded;
+# a patient still waiting was not seen that day.
+DAY_CLOSE = "day_close"
+DAY_CLOSE_TARGET: dict[str, AppointmentStatus] = {IN_PROGRESS: FULFILLED, ARRIVED: NOSHOW}
+
+
 class IllegalMove(ValueError):
     """The move is not allowed from the appointment's status; the message says why, for the front desk."""
 

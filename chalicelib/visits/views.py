@@ -37,6 +37,7 @@ def visit_view(appointment: Appointment) -> dict[str, Any]:
         "started_at": _instant(appointment.started_at),
         "finished_at": _instant(appointment.finished_at),
         "noshow_at": _instant(appointment.noshow_at),
+        "closed_by": appointment.closed_by,  # "day_close": closed at closing time, not by the front desk
     }
 
 

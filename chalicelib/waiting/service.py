@@ -1,6 +1,13 @@
 """The waiting room: after every visit move and every watch timer, re-estimate a provider's queue, text the
 checked-in patients (check-in estimate, one update, "you're next") and the patients still at home (running
-late), learn visit lengths at each finish, and keep the running-late watch armed while the day goes on.
+late), learn visit lengths at each finish, keep the running-late watch armed while the day goes on, and close
+the provider's day at the clinic's closing time.
+
+The day closes on the watch's last firing, at closing time (`chalicelib.waiting.watch` says why that is the
+watch's bound): a visit still in progress is closed as `fulfilled` at the closing time, a patient still waiting
+as `noshow` at the closing time, both marked `closed_by: "day_close"` so an admin can find and correct them; a
+closed visit's length is not learned (it is the front desk's forgetting, not the provider's pace); nothing is
+texted and nothing is re-armed. Closing twice changes nothing: the second finds no visit open.
 
 Each text is claimed before it is sent, by a conditional write of what the patient was told on the
 appointment: two refreshes at once (a finish and a watch timer) text once. A crash between the claim and the
@@ -13,15 +20,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.clock import Clock
-from chalicelib.core.errors import AlreadyClaimed, ChannelError, NotFound, TimerError
+from chalicelib.core.errors import AlreadyClaimed, ChannelError, NotFound, StaleVersion, TimerError
 from chalicelib.core.observability import count, logger
 from chalicelib.core.words import ClinicStatus
 from chalicelib.send.sms import SmsChannel
 from chalicelib.store import clinic_day
 from chalicelib.store.models import Appointment, Clinic
 from chalicelib.visits.day import UNASSIGNED, local_day, provider_key
-from chalicelib.visits.status import ARRIVED, BOOKED, IN_PROGRESS
+from chalicelib.visits.status import ARRIVED, BOOKED, DAY_CLOSE, DAY_CLOSE_TARGET, FULFILLED, IN_PROGRESS
 from chalicelib.waiting.day import ProviderQueue, build_queue, day_appointments, provider_queues, provider_ratio
 from chalicelib.waiting.estimator import HISTORY_SIZE, visit_ratio
 from chalicelib.waiting.notices import (
@@ -87,17 +95,26 @@ class WaitingService:
         if clinic.status == ClinicStatus.ACTIVE:
             wait_texts = self._text_waiting(clinic, queue)
             late_texts = self._text_at_home(clinic, queue, now)
-        # The lag can grow only while someone is being seen or waiting; a later move re-arms the watch.
+        # The lag can grow only while someone is being seen or waiting; a later move re-arms the watch. Only
+        # inside opening hours: its last slot is closing time, when the day closes (see watch_fired).
         watching = any(a.status in (ARRIVED, IN_PROGRESS) for a in appointments)
         if watching:
+            hours = clinic_policy(clinic).opening_hours
+            opens, closes = hours.opens_at(day, clinic.timezone), hours.closes_at(day, clinic.timezone)
             try:
-                self._watch.arm(clinic_id, provider, now)
+                watching = self._watch.arm(clinic_id, provider, now, opens, closes)
             except TimerError as e:
                 logger.error("wait watch not armed", extra={"clinic_id": clinic_id, "code": e.code})
         return RefreshOutcome(wait_texts, late_texts, watching)
 
     def watch_fired(self, event: WatchEvent) -> dict[str, Any]:
         try:
+            clinic = clinic_day.clinic(event.clinic_id)
+            # The day the timer was armed for, even when it is delivered late (a retry past midnight).
+            day = local_day(event.scheduled_time, clinic.timezone)
+            closes = clinic_policy(clinic).opening_hours.closes_at(day, clinic.timezone)
+            if self._clock.now() >= closes:
+                return self.close_day(clinic, event.provider, day, closes)
             outcome = self.refresh(event.clinic_id, event.provider)
         except NotFound:  # the clinic (or a patient of its day) is gone
             return {"result": "stale", "reason": "clinic_gone"}
@@ -106,6 +123,34 @@ class WaitingService:
             extra={"clinic_id": event.clinic_id, "wait_texts": outcome.wait_texts, "late_texts": outcome.late_texts},
         )
         return {"result": "watched", "watching": outcome.watching}
+
+    def close_day(self, clinic: Clinic, provider: str, day: date, closes: datetime) -> dict[str, Any]:
+        """Closes what is still open of the provider's day at `closes` (see the module docstring); arms nothing."""
+        closed = marked = 0
+        for appointment in day_appointments(clinic.clinic_id, day, clinic.timezone):
+            target = DAY_CLOSE_TARGET.get(appointment.status)
+            if provider_key(appointment) != provider or target is None:
+                continue
+            try:
+                clinic_day.record_move(
+                    appointment,
+                    was=appointment.status,
+                    status=target,
+                    version=int(appointment.version) + 1,
+                    now=self._clock.now(),
+                    closed_by=DAY_CLOSE,
+                    finished_at=closes if target == FULFILLED else None,
+                    noshow_at=None if target == FULFILLED else closes,
+                )
+            except StaleVersion:
+                continue  # the front desk moved it just now: theirs stands
+            if target == FULFILLED:
+                closed += 1
+            else:
+                marked += 1
+        extra = {"clinic_id": clinic.clinic_id, "closed_visits": closed, "marked_waiting": marked}
+        logger.info("day closed", extra=extra)
+        return {"result": "day_closed", "closed_visits": closed, "marked_waiting": marked}
 
     def _text_waiting(self, clinic: Clinic, queue: ProviderQueue) -> int:
         sent = 0

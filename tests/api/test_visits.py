@@ -14,7 +14,7 @@ from chalice.test import Client
 from chalicelib.store.models import Appointment, Reminder, VisitLengths
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
-from tests.timer_support import Timers
+from tests.timer_support import Timers, armed_expressions
 
 NEW_YORK = ZoneInfo("America/New_York")
 PHONES = {"A": "+14155550101", "B": "+14155550102", "C": "+14155550103", "D": "+14155550104"}
@@ -174,3 +174,95 @@ def test_checking_in_twice_texts_once_and_the_queue_lists_every_provider(day: Da
     assert response.status_code == 400
     assert response.json_body["error"]["fields"] == [{"field": "date", "problem": "must be a date as YYYY-MM-DD"}]
     assert day.api.http.get("/board/cln_000000000000.not-a-token").status_code == 404
+
+
+def test_a_day_with_a_forgotten_finish_closes_at_closing_time_and_leaves_no_watch(day: Day) -> None:
+    board = day.api.http.post("/v1/board-link", headers=day.clinic.headers).json_body["path"]
+    a, b, c = day.book("A", "09:00"), day.book("B", "09:30"), day.book("C", "10:00")
+    day.go_to("09:00")
+    day.move(a, "start")
+    day.go_to("09:20")
+    day.move(b, "check-in")
+    day.go_to("09:25")
+    day.move(a, "finish")
+    day.move(b, "start")  # and nobody ever finishes B's visit
+    day.go_to("09:50")
+    day.move(c, "check-in")  # C waits all day, never called
+    day.go_to("17:00")
+    assert "Now seeing: P.E." in day.api.http.get(board).body.decode()
+
+    firings = day.timers.go_to(datetime(2026, 12, 2, 8, 0, tzinfo=NEW_YORK))  # the next morning
+    watch = [f for f in day.timers.results if f.get("result") in ("watched", "day_closed")]
+    # Every 5 minutes from 09:05 (the first slot after A's start) to 18:00, the default closing time, whose
+    # firing closes the day: (18:00 - 09:05) / 5 min + 1 = 108 fires in all, 96 of them before 17:00.
+    assert len(watch) == 108
+    assert [f.schedule_name for f in firings if f.schedule_name.startswith("wait.")][-1].endswith("202612012300")
+    assert watch[-1] == {"result": "day_closed", "closed_visits": 1, "marked_waiting": 1}
+
+    rows = {r["id"]: r for r in day.queue("?date=2026-12-01").json_body["providers"][0]["appointments"]}
+    assert (rows[a]["status"], rows[a]["closed_by"], rows[a]["finished_at"]) == (
+        "fulfilled",
+        None,
+        "2026-12-01T14:25:00Z",
+    )
+    assert (rows[b]["status"], rows[b]["closed_by"], rows[b]["finished_at"]) == (
+        "fulfilled",
+        "day_close",
+        "2026-12-01T23:00:00Z",
+    )
+    assert (rows[c]["status"], rows[c]["closed_by"], rows[c]["noshow_at"]) == (
+        "noshow",
+        "day_close",
+        "2026-12-01T23:00:00Z",
+    )
+    (history,) = VisitLengths.query(day.clinic.clinic_id)
+    assert list(history.ratios) == [round(25 / 30, 4)]  # A's visit only: a closed-at-closing visit teaches nothing
+    assert not [name for name in armed_expressions(day.aws) if name.startswith("wait.")]
+
+
+def test_the_board_is_empty_after_closing_time_and_a_move_after_closing_arms_no_watch(day: Day) -> None:
+    board = day.api.http.post("/v1/board-link", headers=day.clinic.headers).json_body["path"]
+    a = day.book("A", "09:00")
+    day.go_to("17:50")
+    day.move(a, "check-in")
+    assert "P.E." in day.api.http.get(board).body.decode()
+    day.go_to("18:00")
+    page = day.api.http.get(board).body.decode()
+    assert "P.E." not in page and "No one is waiting." in page
+    b = day.book("B", "18:30")
+    day.go_to("18:30")
+    assert day.move(b, "start").json_body["status"] == "in-progress"
+    assert not [name for name in armed_expressions(day.aws) if name.startswith("wait.")]
+
+
+def test_opening_hours_are_a_clinic_setting_validated_field_by_field(day: Day) -> None:
+    headers = day.clinic.headers
+    current = day.api.http.get("/v1/clinic", headers=headers).json_body
+    assert current["opening_hours"] == {"open": "08:00", "close": "18:00"}
+    body = {**current, "opening_hours": {"open": "8am", "close": "18:00", "lunch": "12:00"}}
+    response = day.api.http.put("/v1/clinic", headers=headers, body=json.dumps(body))
+    assert response.status_code == 400
+    assert response.json_body["error"]["fields"] == [
+        {"field": "opening_hours.lunch", "problem": "is not part of opening hours (open, close)"},
+        {"field": "opening_hours.open", "problem": "must be a local time HH:MM such as 08:00"},
+    ]
+    body = {**current, "opening_hours": {"open": "18:00", "close": "09:00"}}
+    response = day.api.http.put("/v1/clinic", headers=headers, body=json.dumps(body))
+    assert response.json_body["error"]["fields"] == [
+        {"field": "opening_hours.close", "problem": "must be later in the day than opening_hours.open"}
+    ]
+    body = {**current, "opening_hours": {"open": "09:00", "close": "12:00"}}
+    assert day.api.http.put("/v1/clinic", headers=headers, body=json.dumps(body)).status_code == 200
+    assert day.api.http.get("/v1/clinic", headers=headers).json_body["opening_hours"] == {
+        "open": "09:00",
+        "close": "12:00",
+    }
+    # The watch of a visit started before opening waits for 09:00, and the 12:00 firing closes the day.
+    a = day.book("A", "08:30")
+    day.go_to("08:30")
+    day.move(a, "start")
+    assert [n[-4:] for n in armed_expressions(day.aws) if n.startswith("wait.")] == ["1400"]
+    day.go_to("13:00")
+    watch = [f for f in day.timers.results if f.get("result") in ("watched", "day_closed")]
+    assert len(watch) == (12 * 60 - 9 * 60) // 5 + 1
+    assert day.queue().json_body["providers"][0]["appointments"][0]["closed_by"] == "day_close"

@@ -28,7 +28,7 @@ from chalicelib.waiting.notices import (
     rounded_minutes,
     wait_text_due,
 )
-from chalicelib.waiting.watch import WatchEvent, next_slot, watch_name
+from chalicelib.waiting.watch import WatchEvent, next_slot, watch_name, watch_slot
 from tests.waiting.simulation import backtest
 
 T9 = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # 9:00 in New York
@@ -163,3 +163,20 @@ def test_the_running_late_watch_fires_on_five_minute_slots_named_without_the_pro
     assert not isinstance(parse_timer_event({**reminder, "scheduled_time": "2026-12-01T14:10:00Z"}), WatchEvent)
     with pytest.raises(ValueError):
         parse_timer_event({"kind": "wait-watch", "clinic_id": "cln_1", "provider": 3, "scheduled_time": "x"})
+
+
+def test_the_watch_runs_only_inside_opening_hours_and_its_last_slot_is_closing_time() -> None:
+    opens, closes = datetime(2026, 12, 1, 13, 0, tzinfo=UTC), datetime(2026, 12, 1, 23, 0, tzinfo=UTC)
+    assert watch_slot(datetime(2026, 12, 1, 12, 30, tzinfo=UTC), opens, closes) == opens  # a check-in before opening
+    assert watch_slot(datetime(2026, 12, 1, 14, 2, tzinfo=UTC), opens, closes) == datetime(
+        2026, 12, 1, 14, 10, tzinfo=UTC
+    )
+    assert watch_slot(datetime(2026, 12, 1, 22, 57, tzinfo=UTC), opens, closes) == closes
+    assert watch_slot(closes, opens, closes) is None
+    assert watch_slot(datetime(2026, 12, 2, 4, 0, tzinfo=UTC), opens, closes) is None
+    # Re-armed from each firing, a whole open day is a bounded number of fires however long a visit stays open.
+    fires, slot = 0, watch_slot(opens, opens, closes)
+    while slot is not None:
+        fires += 1
+        slot = watch_slot(slot, opens, closes)
+    assert fires == (10 * 60) // 5
