@@ -103,8 +103,9 @@ def _validated(clinic_id: str, raw: str, clinic_name: str) -> ClinicPolicy:
         return DEFAULT_POLICY
 
 
-def parse_policy(data: Any, clinic_name: str) -> ClinicPolicy:
-    """A policy from its JSON form; every wrong field is named in one InvalidRequest."""
+def parse_policy(data: Any, clinic_name: str, region: str | None = None) -> ClinicPolicy:
+    """A policy from its JSON form; every wrong field is named in one InvalidRequest. `region`: the clinic's
+    country, where a contact phone without a country code is read (it is stored in E.164)."""
     problems: list[FieldProblem] = []
     if not isinstance(data, dict):
         raise InvalidRequest.single("policy", "must be a JSON object")
@@ -133,7 +134,7 @@ def parse_policy(data: Any, clinic_name: str) -> ClinicPolicy:
         limit = 2
     sender = _text(data, "sender_name", 1, 40, None, problems)
     # The same reading of a phone number (phonenumbers) and an email address (email-validator) as a patient's.
-    contact = Fields(data)
+    contact = Fields(data, region=region)
     reply_to = contact.email("reply_to")
     phone = contact.phone("contact_phone")
     problems.extend(contact.problems)
