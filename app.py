@@ -78,8 +78,11 @@ def _clinic_id() -> str:
 def book_appointment() -> Response:
     from chalicelib.appointments.request import parse_new_appointment
     from chalicelib.appointments.views import appointment_view
+    from chalicelib.core.timezones import phone_region
+    from chalicelib.store.clinics import get_clinic
 
-    request = parse_new_appointment(_body(), services().clock.now())
+    region = phone_region(get_clinic(_clinic_id()).timezone)  # a phone without a country code is read there
+    request = parse_new_appointment(_body(), services().clock.now(), region=region)
     record = services().appointments.book(_clinic_id(), request)
     return Response(appointment_view(record), status_code=201 if record.created else 200, headers=JSON)
 
@@ -344,11 +347,14 @@ def _page(page: Any) -> Response:
 @http_errors
 def create_regimen() -> Response:
     from chalicelib.clinics.policy import clinic_policy
+    from chalicelib.core.timezones import phone_region
     from chalicelib.regimens.request import parse_new_regimen
     from chalicelib.store.models import Clinic
 
-    medication = clinic_policy(Clinic.get(_clinic_id())).medication
-    request = parse_new_regimen(_body(), medication.when_times, medication.min_interval)
+    clinic = Clinic.get(_clinic_id())
+    medication = clinic_policy(clinic).medication
+    region = phone_region(clinic.timezone)  # a phone without a country code is read in the clinic's country
+    request = parse_new_regimen(_body(), medication.when_times, medication.min_interval, region=region)
     view, created = services().regimens.create(_clinic_id(), request)
     return Response(view, status_code=201 if created else 200, headers=JSON)
 

@@ -34,9 +34,10 @@ class AppointmentChange:
     present: frozenset[str]
 
 
-def parse_new_appointment(raw_body: bytes | None, now: datetime) -> NewAppointment:
+def parse_new_appointment(raw_body: bytes | None, now: datetime, *, region: str | None = None) -> NewAppointment:
+    """`region`: the clinic's country, where a patient's phone written without a country code is read."""
     body = decode_json_object(raw_body)
-    fields = Fields(body)
+    fields = Fields(body, region=region)
     fields.reject_unknown(_CREATE_FIELDS)
     patient = parse_patient(body.get("patient"), fields)
     start = fields.future_instant("start", now, required=True)

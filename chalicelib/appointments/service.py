@@ -52,7 +52,8 @@ class AppointmentService:
         source: str = "api",
         provider_sequence: int | None = None,
     ) -> AppointmentRecord:
-        """Books an appointment; booking the same `external_id` again returns the first booking unchanged.
+        """Books an appointment; booking the same `external_id` again returns the first booking unchanged, and
+        sending it with different content is a Conflict naming the fields that differ (a PATCH changes them).
 
         `provider_sequence` is a booking tool's order of its own events (see `chalicelib.intake`)."""
         now = self._clock.now()
@@ -74,9 +75,16 @@ class AppointmentService:
         try:
             store.create(appointment, patient, reminders)
         except AlreadyExists:
-            if request.external_id is not None:
-                return self.get(clinic_id, appointment_id)
-            raise
+            if request.external_id is None:
+                raise
+            first = self.get(clinic_id, appointment_id)
+            differing = _differing(first, appointment, patient)
+            if differing:
+                raise Conflict(
+                    f"this external_id is already booked with a different {', '.join(differing)}; "
+                    f"change that booking with PATCH /v1/appointments/{appointment_id}"
+                ) from None
+            return first
         self._arm(reminders)
         self._send_notices(reminders)
         return AppointmentRecord(appointment, patient, self._reminders(appointment_id), created=True)
@@ -294,6 +302,22 @@ class AppointmentService:
             except TransientSendError:
                 # The same timer path as any reminder retries it, keyed on the same occurrence.
                 self._arm_at(reminder, self._clock.now() + NOTICE_RETRY_DELAY)
+
+
+# The patient's timezone decides the appointment's, so comparing the patient's covers both.
+_COMPARED_APPOINTMENT = ("start", "duration_minutes", "provider", "location")
+_COMPARED_PATIENT = ("name", "phone", "email", "timezone", "language")
+
+
+def _differing(first: AppointmentRecord, appointment: Appointment, patient: Patient) -> list[str]:
+    """The request's fields (as the API names them) in which a repeat of a booking differs from the stored one."""
+    differing = [
+        name for name in _COMPARED_APPOINTMENT if getattr(first.appointment, name) != getattr(appointment, name)
+    ]
+    differing += [
+        f"patient.{name}" for name in _COMPARED_PATIENT if getattr(first.patient, name) != getattr(patient, name)
+    ]
+    return differing
 
 
 def _new_records(

@@ -124,8 +124,9 @@ def _validated(clinic_id: str, raw: str, clinic_name: str) -> ClinicPolicy:
         return DEFAULT_POLICY
 
 
-def parse_policy(data: Any, clinic_name: str) -> ClinicPolicy:
-    """A policy from its JSON form; every wrong field is named in one InvalidRequest."""
+def parse_policy(data: Any, clinic_name: str, region: str | None = None) -> ClinicPolicy:
+    """A policy from its JSON form; every wrong field is named in one InvalidRequest. `region`: the clinic's
+    country, where a contact phone without a country code is read (it is stored in E.164)."""
     problems: list[FieldProblem] = []
     if not isinstance(data, dict):
         raise InvalidRequest.single("policy", "must be a JSON object")
@@ -155,7 +156,7 @@ def parse_policy(data: Any, clinic_name: str) -> ClinicPolicy:
         limit = 2
     sender = _text(data, "sender_name", 1, 40, None, problems)
     # The same reading of a phone number (phonenumbers) and an email address (email-validator) as a patient's.
-    contact = Fields(data)
+    contact = Fields(data, region=region)
     reply_to = contact.email("reply_to")
     phone = contact.phone("contact_phone")
     problems.extend(contact.problems)
@@ -226,11 +227,13 @@ def _rules(value: Any, problems: list[FieldProblem]) -> tuple[ReminderRule, ...]
         if not isinstance(item, dict):
             problems.append(FieldProblem(where, "must be an object"))
             continue
+        # Each part of a rule is checked even when another is wrong: the 400 names every wrong field at once.
+        channel: ChannelChoice | None
         try:
             channel = ChannelChoice(item.get("channel", "both"))
         except ValueError:
             problems.append(FieldProblem(f"{where}.channel", "must be sms, email, both or preferred"))
-            continue
+            channel = None
         if "before" in item and item.keys() <= {"before", "channel"}:
             match = _DURATION.match(str(item["before"]))
             if not match or not any(match.groups()):
@@ -241,15 +244,17 @@ def _rules(value: Any, problems: list[FieldProblem]) -> tuple[ReminderRule, ...]
             if not timedelta(minutes=5) <= before <= MAX_OFFSET:
                 problems.append(FieldProblem(f"{where}.before", "must be from 5 minutes to 30 days"))
                 continue
-            rules.append(OffsetRule(before, channel))
+            if channel is not None:
+                rules.append(OffsetRule(before, channel))
         elif item.keys() >= {"days_before", "at"} and item.keys() <= {"days_before", "at", "channel"}:
             days_before = item["days_before"]
             clock = _CLOCK.match(str(item["at"]))
-            if isinstance(days_before, bool) or not isinstance(days_before, int) or not 0 <= days_before <= 30:
+            days_ok = not isinstance(days_before, bool) and isinstance(days_before, int) and 0 <= days_before <= 30
+            if not days_ok:
                 problems.append(FieldProblem(f"{where}.days_before", "must be a whole number from 0 to 30"))
-            elif not clock:
+            if not clock:
                 problems.append(FieldProblem(f"{where}.at", "must be a local time HH:MM such as 18:00"))
-            else:
+            if days_ok and clock and channel is not None:
                 rules.append(LocalClockRule(days_before, time(int(clock[1]), int(clock[2])), channel))
         else:
             problems.append(

@@ -11,7 +11,7 @@ from chalicelib.clinics.policy import clinic_policy, parse_policy, policy_json
 from chalicelib.core.clock import Clock, iso_utc
 from chalicelib.core.errors import Conflict, FieldProblem, InvalidRequest, StaleVersion
 from chalicelib.core.fields import decode_json_object
-from chalicelib.core.timezones import is_known_timezone
+from chalicelib.core.timezones import is_known_timezone, phone_region
 from chalicelib.store import clinics as store
 from chalicelib.store.models import Clinic
 
@@ -47,8 +47,11 @@ class ClinicSettingsService:
         problems: list[FieldProblem] = []
         if not isinstance(timezone, str) or not is_known_timezone(timezone):
             problems.append(FieldProblem("timezone", "must be an IANA time zone such as America/New_York"))
+            zone = clinic.timezone  # the contact phone is still read, in the country the clinic is in now
+        else:
+            zone = timezone
         try:
-            policy = parse_policy(body, clinic.name)
+            policy = parse_policy(body, clinic.name, phone_region(zone))
         except InvalidRequest as e:
             problems = problems + e.problems
         if problems:

@@ -2,7 +2,10 @@
 anything that is not a JSON object) and `Fields`, which reads typed fields out of it and collects every
 problem, each named by its path, instead of stopping at the first.
 
-Phone numbers are read by `phonenumbers` and email addresses by `email-validator`, here and only here.
+Phone numbers are read by `phonenumbers` and email addresses by `email-validator`, here and only here. A phone
+may be written in any format phonenumbers reads ("+1 (415) 555-0109", "00 49 30 1234567"); one without a country
+code is read in the clinic's country (`region`, from `core.timezones.phone_region` of the clinic's zone), and
+every number is kept in E.164.
 """
 
 from __future__ import annotations
@@ -20,8 +23,21 @@ from chalicelib.core.timezones import is_known_timezone
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_TEXT = 200
-_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+MAX_PHONE_TEXT = 40  # room for spaces, dashes, brackets and an extension around at most 15 digits
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+_DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def read_phone(text: str, region: str | None) -> str | None:
+    """`text` as an E.164 number, read in `region` when it has no country code; None if it is no valid number.
+    The one reading of a phone number: the request-body kit and the booking tools' webhooks both use it."""
+    try:
+        number = phonenumbers.parse(text.strip(), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def decode_json_object(raw_body: bytes | None) -> dict[str, Any]:
@@ -41,10 +57,15 @@ def decode_json_object(raw_body: bytes | None) -> dict[str, Any]:
 class Fields:
     """Reads typed fields out of a JSON object, collecting problems instead of stopping at the first."""
 
-    def __init__(self, body: dict[str, Any], prefix: str = "") -> None:
+    def __init__(self, body: dict[str, Any], prefix: str = "", *, region: str | None = None) -> None:
         self.body = body
         self.prefix = prefix
+        self.region = region  # the clinic's country: where a phone without a country code is read
         self.problems: list[FieldProblem] = []
+
+    def nested(self, body: dict[str, Any], prefix: str) -> Fields:
+        """The reader of a nested object (`patient.`), in the same clinic's country."""
+        return Fields(body, prefix, region=self.region)
 
     def path(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -76,20 +97,18 @@ class Fields:
         return value
 
     def phone(self, name: str) -> str | None:
-        value = self.text(name, max_length=16)
+        """The number in E.164, however it was written; a number phonenumbers cannot read is a problem."""
+        value = self.text(name, max_length=MAX_PHONE_TEXT)
         if value is None:
             return None
-        if not _E164.fullmatch(value):
-            self.problem(name, "must be an E.164 phone number such as +14155550100")
+        number = read_phone(value, self.region)
+        if number is None:
+            if self.region is None and not value.lstrip().startswith(("+", "00")):
+                self.problem(name, "is not a valid phone number; write it with its country code, e.g. +14155550100")
+            else:
+                self.problem(name, "is not a valid phone number")
             return None
-        try:
-            number = phonenumbers.parse(value, None)
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_valid_number(number):
-            self.problem(name, "is not a valid phone number")
-            return None
-        return value
+        return number
 
     def email(self, name: str) -> str | None:
         value = self.text(name, max_length=254)
@@ -125,7 +144,10 @@ class Fields:
             self.problem(name, "must be an ISO 8601 date and time such as 2026-12-01T09:00:00-05:00")
             return None
         if moment.tzinfo is None:
-            self.problem(name, "must include a UTC offset, e.g. 2026-12-01T09:00:00-05:00 or ...Z")
+            if _DATE_ONLY.fullmatch(value):
+                self.problem(name, f"needs a time and an offset, e.g. {value}T10:00:00-05:00")
+            else:
+                self.problem(name, "must include a UTC offset, e.g. 2026-12-01T09:00:00-05:00 or ...Z")
             return None
         if moment <= now:
             self.problem(name, "is in the past")

@@ -49,7 +49,12 @@ def parse(request: WebhookRequest, context: ProviderContext) -> BookingEvent | I
         external_id=appointment_id,
         sequence=millis(context.now),
         patient=read.patient(
-            name, appointment.get("phone"), appointment.get("email"), appointment.get("timezone"), None
+            name,
+            appointment.get("phone"),
+            appointment.get("email"),
+            appointment.get("timezone"),
+            None,
+            region=context.phone_region,
         ),
         start=read.instant(_iso(appointment.get("datetime")), "datetime"),
         duration_minutes=minutes if 1 <= minutes <= 24 * 60 else 30,

@@ -63,6 +63,7 @@ def parse(request: WebhookRequest, context: ProviderContext) -> BookingEvent | I
             attendee.get("timeZone"),
             read.dig(attendee, "language.locale"),
             field="payload.attendees.0.name",
+            region=context.phone_region,
         ),
         start=start,
         duration_minutes=duration,

@@ -58,6 +58,7 @@ def parse(request: WebhookRequest, context: ProviderContext) -> BookingEvent | I
             invitee.get("timezone"),
             None,  # Calendly gives no invitee language
             field="payload.name",
+            region=context.phone_region,
         ),
         start=start,
         duration_minutes=duration,

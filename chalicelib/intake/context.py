@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from chalicelib.core.timezones import phone_region
 from chalicelib.intake.lookups import BookingLookups
 
 
@@ -30,6 +31,11 @@ class ProviderContext:
     now: datetime  # the application's clock
     transport_now: datetime  # the real clock, for signature freshness
     lookups: BookingLookups
+
+    @property
+    def phone_region(self) -> str | None:
+        """The clinic's country, where a booker's phone written without a country code is read."""
+        return phone_region(self.clinic_timezone)
 
     @property
     def secret(self) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.core.errors import FieldProblem, InvalidRequest
-from chalicelib.core.timezones import is_known_timezone
+from chalicelib.core.timezones import is_known_timezone, phone_region
 from chalicelib.intake import payload as read
 from chalicelib.intake.events import BookingEvent, EventKind
 
@@ -107,7 +107,13 @@ def mapped_event(
         external_id=external_id,
         sequence=sequence,
         patient=read.patient(
-            value("name"), value("phone"), value("email"), zone, value("language"), field=mapping.fields["name"]
+            value("name"),
+            value("phone"),
+            value("email"),
+            zone,
+            value("language"),
+            field=mapping.fields["name"],
+            region=phone_region(clinic_timezone),  # the clinic's country, not the patient's zone
         ),
         start=start,
         location=location[:200] if isinstance(location, str) and location else None,

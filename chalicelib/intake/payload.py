@@ -1,6 +1,7 @@
 """Reading booking tools' payloads leniently: a tool sends what its booker typed, and one unusable field (a phone
-written without its country code, a misspelt email) must not lose the whole booking, so such a field is dropped
-and the booking kept. Only what a booking cannot do without (its id, its start) makes a payload malformed."""
+that is no number, a misspelt email) must not lose the whole booking, so such a field is dropped and the booking
+kept. A phone written without its country code is read in the clinic's country (`region`), as the REST API reads
+it. Only what a booking cannot do without (its id, its start) makes a payload malformed."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import re
 from datetime import datetime
 from typing import Any
 
-import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from chalicelib.core.errors import InvalidRequest
+from chalicelib.core.fields import read_phone
 from chalicelib.core.timezones import is_known_timezone
 from chalicelib.patients.details import PatientDetails
 
@@ -62,17 +63,12 @@ def instant(value: Any, field: str) -> datetime:
     return moment
 
 
-def phone(value: Any) -> str | None:
-    """E.164, or None. A number without a country code is dropped: guessing the country could text a stranger."""
+def phone(value: Any, region: str | None = None) -> str | None:
+    """E.164, or None. A number without a country code is read in the clinic's country (`region`); with no
+    region it is dropped: guessing some other country could text a stranger."""
     if not isinstance(value, str) or not value.strip():
         return None
-    try:
-        number = phonenumbers.parse(value.strip(), None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return read_phone(value, region)
 
 
 def email(value: Any) -> str | None:
@@ -102,8 +98,9 @@ def patient(
     language_value: Any = None,
     *,
     field: str = "name",
+    region: str | None = None,
 ) -> PatientDetails:
     text = required_text(name, field)[:MAX_NAME]
     return PatientDetails(
-        text, phone(phone_value), email(email_value), timezone(timezone_value), language(language_value)
+        text, phone(phone_value, region), email(email_value), timezone(timezone_value), language(language_value)
     )

@@ -58,7 +58,12 @@ def parse(request: WebhookRequest, context: ProviderContext) -> BookingEvent | I
         external_id=read.required_text(booking.get("id"), "data.object.booking.id"),
         sequence=version,
         patient=read.patient(
-            name or "Square customer", customer.get("phone_number"), customer.get("email_address"), None, None
+            name or "Square customer",
+            customer.get("phone_number"),
+            customer.get("email_address"),
+            None,
+            None,
+            region=context.phone_region,
         ),
         start=read.instant(booking.get("start_at"), "data.object.booking.start_at"),
         duration_minutes=total if isinstance(total, int) and 1 <= total <= 24 * 60 else 30,

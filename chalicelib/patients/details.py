@@ -1,5 +1,6 @@
 """A patient's contact details as a request gives them (`"patient": {name, phone, email, timezone, language}`),
-validated with the request-body kit: the one reading of a patient for the REST API, FHIR and the booking tools."""
+validated with the request-body kit: the one reading of a patient for the REST API, FHIR and the booking tools.
+A phone without a country code is read in the parent reader's region (the clinic's country)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def parse_patient(value: Any, parent: Fields) -> PatientDetails | None:
     if not isinstance(value, dict):
         parent.problem("patient", "must be an object")
         return None
-    fields = Fields(value, prefix="patient.")
+    fields = parent.nested(value, "patient.")
     fields.reject_unknown(_PATIENT_FIELDS)
     name = fields.text("name", required=True)
     phone = fields.phone("phone")

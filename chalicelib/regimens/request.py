@@ -66,10 +66,14 @@ class NewRegimen:
 
 
 def parse_new_regimen(
-    raw_body: bytes | None, when_times: Mapping[str, time], min_interval: timedelta = DEFAULT_MIN_INTERVAL
+    raw_body: bytes | None,
+    when_times: Mapping[str, time],
+    min_interval: timedelta = DEFAULT_MIN_INTERVAL,
+    *,
+    region: str | None = None,
 ) -> NewRegimen:
     body = decode_json_object(raw_body)
-    fields = Fields(body)
+    fields = Fields(body, region=region)
     if body.get("resourceType") == "MedicationRequest":
         # Imported here: the FHIR reader builds on this module's shared parts.
         from chalicelib.regimens.fhir import parse_medication_request
@@ -181,7 +185,7 @@ def caregiver_of(value: Any, parent: Fields) -> Caregiver | None:
     if not isinstance(value, dict):
         parent.problem("caregiver", "must be an object")
         return None
-    fields = Fields(value, prefix="caregiver.")
+    fields = parent.nested(value, "caregiver.")
     fields.reject_unknown(_CAREGIVER_FIELDS)
     first = fields.text("first_name", required=True, max_length=40)
     phone = fields.phone("phone")

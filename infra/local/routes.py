@@ -9,6 +9,7 @@ import isodate  # type: ignore[import-untyped]
 from chalice.app import Chalice, Request, Response
 
 from chalicelib.core.clock import iso_utc
+from chalicelib.core.fields import read_phone
 from chalicelib.edge.http import JSON, error_body
 from infra.local.outbox import outbox_html
 
@@ -64,7 +65,20 @@ def add_local_routes(app: Chalice, stack: LocalStack) -> None:
                 status_code=400,
                 headers=JSON,
             )
-        message_id = stack.inject_inbound_sms(body["from"], body.get("to"), body["body"])
+        # End User Messaging only ever publishes a sender's number, in E.164: a sender that is no phone number
+        # (a typo in a script, a name) is refused here rather than injected as a reply no one could have sent.
+        sender = read_phone(body["from"], None)
+        if sender is None:
+            return Response(
+                error_body(
+                    "invalid_request",
+                    "from: is not a phone number with its country code, such as +14155550100",
+                    [{"field": "from", "problem": "is not a phone number with its country code, such as +14155550100"}],
+                ),
+                status_code=400,
+                headers=JSON,
+            )
+        message_id = stack.inject_inbound_sms(sender, body.get("to"), body["body"])
         return Response({"inbound_message_id": message_id}, status_code=202, headers=JSON)
 
 

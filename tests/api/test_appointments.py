@@ -172,7 +172,7 @@ def test_requests_without_a_valid_key_are_refused_and_store_nothing(
         (b"[1, 2]", "body", "JSON object"),
         (booking(patient=None), "patient", "required"),
         (booking(patient={"phone": "+14155550100"}), "patient.name", "required"),
-        (booking(patient={"name": "A", "phone": "4155550100"}), "patient.phone", "E.164"),
+        (booking(patient={"name": "A", "phone": "call me maybe"}), "patient.phone", "not a valid phone"),
         (booking(patient={"name": "A", "phone": "+10005550100"}), "patient.phone", "not a valid phone"),
         (booking(patient={"name": "A", "email": "not-an-email"}), "patient.email", "not a valid email"),
         (booking(patient={"name": "A"}), "patient", "phone or an email"),
@@ -218,6 +218,71 @@ def test_booking_the_same_external_id_twice_books_once(api: Client, aws: World, 
     assert first.json_body["id"] == second.json_body["id"]
     assert stored_counts() == {"Appointment": 1, "Patient": 1, "Reminder": 6}
     assert len(aws.sent("sms")) == 1
+
+
+def test_repeat_of_an_external_id_with_different_content_is_a_409_naming_the_fields(
+    api: Client, aws: World, clinic: ClinicKeys
+) -> None:
+    first = post(api, clinic, booking(external_id="ehr-1001"))
+    changed = booking(external_id="ehr-1001", start="2026-12-03T10:00:00-05:00", location="Room 5")
+    changed["patient"] = {**changed["patient"], "phone": "+14155550199"}
+
+    response = post(api, clinic, changed)
+
+    assert response.status_code == 409
+    assert response.json_body["error"] == {
+        "code": "conflict",
+        "message": "this external_id is already booked with a different start, location, patient.phone; "
+        f"change that booking with PATCH /v1/appointments/{first.json_body['id']}",
+    }
+    again = post(api, clinic, booking(external_id="ehr-1001"))
+    assert again.status_code == 200
+    assert again.json_body == first.json_body
+    assert stored_counts() == {"Appointment": 1, "Patient": 1, "Reminder": 6}
+    assert len(aws.sent("sms")) == 1
+
+
+@pytest.mark.parametrize("phone", ["+1 (415) 555-0109", "(415) 555-0109", "415.555.0109"])
+def test_a_phone_in_the_clinic_systems_format_is_stored_in_e164(
+    api: Client, aws: World, clinic: ClinicKeys, phone: str
+) -> None:
+    response = post(api, clinic, booking(patient={"name": "Pat Example", "phone": phone}))
+
+    assert response.status_code == 201
+    assert response.json_body["patient"]["phone"] == "+14155550109"
+    assert [p.phone for p in Patient.scan()] == ["+14155550109"]
+    assert aws.sent("sms")[0]["to"] == "+14155550109"
+
+
+def test_a_berlin_clinic_national_phone_is_read_as_german(api: Client, aws: World) -> None:
+    created = aws.services.clinics.create("Praxis am Park", "Europe/Berlin")
+    berlin = ClinicKeys(created.clinic_id, created.api_key)
+
+    response = post(api, berlin, booking(patient={"name": "Pat Example", "phone": "030 1234567"}))
+
+    assert response.status_code == 201
+    assert response.json_body["patient"]["phone"] == "+49301234567"
+
+
+def test_a_phone_that_is_no_number_is_a_400_naming_the_field(api: Client, aws: World, clinic: ClinicKeys) -> None:
+    response = post(api, clinic, booking(patient={"name": "Pat Example", "phone": "garbage"}))
+
+    assert response.status_code == 400
+    assert response.json_body["error"]["fields"] == [
+        {"field": "patient.phone", "problem": "is not a valid phone number"}
+    ]
+    assert stored_counts()["Appointment"] == 0
+
+
+def test_a_date_without_a_time_is_told_it_needs_a_time_and_an_offset(
+    api: Client, aws: World, clinic: ClinicKeys
+) -> None:
+    response = post(api, clinic, booking(start="2026-12-20"))
+
+    assert response.status_code == 400
+    assert response.json_body["error"]["fields"] == [
+        {"field": "start", "problem": "needs a time and an offset, e.g. 2026-12-20T10:00:00-05:00"}
+    ]
 
 
 def test_rescheduling_moves_the_timers_and_tells_the_patient(api: Client, aws: World, clinic: ClinicKeys) -> None:

@@ -69,6 +69,55 @@ def test_invalid_settings_are_a_400_naming_each_field_and_nothing_is_stored(api:
     assert Clinic.get(clinic.clinic_id).policy is None
 
 
+def test_a_put_names_every_wrong_field_at_once(api: Client, clinic: ClinicKeys) -> None:
+    response = put(
+        api,
+        clinic,
+        "/v1/clinic",
+        {
+            "timezone": "Mars/Base",
+            "reminders": [{"before": "soon", "channel": "pigeon"}, {"days_before": -1, "at": "25:99"}],
+            "quiet_hours": {"start": "21:00"},
+            "frequency_caps": "yes",
+            "sms_segment_limit": 0,
+            "reply_to": "desk@",
+            "contact_phone": "garbage",
+            "booking_url": "http://example.org/book",
+            "medication": {"refill_days": 0},
+            "colour": "blue",
+        },
+    )
+
+    assert response.status_code == 400
+    fields = [f["field"] for f in response.json_body["error"]["fields"]]
+    assert fields == [
+        "timezone",
+        "colour",
+        "reminders[0].channel",
+        "reminders[0].before",
+        "reminders[1].days_before",
+        "reminders[1].at",
+        "quiet_hours",
+        "frequency_caps",
+        "sms_segment_limit",
+        "reply_to",
+        "contact_phone",
+        "booking_url",
+        "medication.refill_days",
+    ]
+    assert Clinic.get(clinic.clinic_id).policy is None
+
+
+def test_the_clinic_contact_phone_is_read_in_its_country_and_stored_in_e164(api: Client, clinic: ClinicKeys) -> None:
+    accepted = put(api, clinic, "/v1/clinic", {"contact_phone": "(415) 555-0199"})
+    assert accepted.status_code == 200, accepted.json_body
+    assert accepted.json_body["contact_phone"] == "+14155550199"
+
+    moved = put(api, clinic, "/v1/clinic", {"timezone": "Europe/Berlin", "contact_phone": "030 1234567"})
+    assert moved.status_code == 200, moved.json_body
+    assert moved.json_body["contact_phone"] == "+49301234567"
+
+
 def test_the_clinic_contact_is_read_as_a_patient_contact_is(api: Client, clinic: ClinicKeys) -> None:
     # A number that only looks like E.164 (no such country code) and an address without a domain are refused,
     # as they are for a patient: one reading of a phone number and an email address, not a regex each.

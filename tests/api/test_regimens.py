@@ -325,3 +325,17 @@ def test_a_follow_up_timer_armed_before_the_envelope_still_names_its_dose(week: 
 
     assert fire(old, None) == {"result": "sent", "reason": None}
     assert "have you taken your 8:00 AM medicine?" in week.texts(PHONE)[-1][1]
+
+
+def test_a_regimens_national_phones_are_read_in_the_clinics_country_and_stored_in_e164(week: Week) -> None:
+    body = twice_daily()
+    body["patient"]["phone"] = "(415) 555-0170"
+    body["caregiver"]["phone"] = "415.555.0171"
+
+    created = week.post("/v1/regimens", body)
+
+    assert created.status_code == 201, created.json_body
+    assert [p.phone for p in Patient.scan()] == ["+14155550170"]
+    assert [r.caregiver_phone for r in Regimen.scan()] == ["+14155550171"]
+    week.go_to(ny("2027-03-13T08:10"))
+    assert [t for t, _ in week.texts("+14155550170")] == ["Sat 13 08:00"]

@@ -228,6 +228,20 @@ def test_a_booking_with_no_phone_or_email_is_stored_flagged_and_never_reminded(h
     assert hooks.world.sent() == []
 
 
+def test_a_booking_whose_phone_has_no_country_code_is_texted_at_it_in_the_clinics_country(hooks: Hooks) -> None:
+    payload = fixture("calcom", "booking_created.json")
+    payload["payload"]["attendees"][0]["phoneNumber"] = "(415) 555-0101"
+    payload["payload"]["responses"]["attendeePhoneNumber"]["value"] = "(415) 555-0101"
+
+    answer = hooks.post("calcom", payload)
+
+    assert answer.status_code == 200
+    assert answer.json_body["outcome"] == "booked"
+    appointment = Appointment.get(hooks.clinic_id, answer.json_body["appointment_id"])
+    assert Patient.get(hooks.clinic_id, appointment.patient_id).phone == "+14155550101"
+    assert [m["to"] for m in hooks.world.sent("sms")] == ["+14155550101"]
+
+
 def test_acuity_bookings_are_read_from_acuity_and_worded_in_the_patients_zone(hooks: Hooks) -> None:
     answer = hooks.post("acuity", fixture("acuity", "scheduled.txt"))
 

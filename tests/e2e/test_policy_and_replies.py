@@ -87,6 +87,24 @@ def test_help_and_confirm_by_reply(stack: LocalStack, clinic: Clinic) -> None:
     assert (status, shown["confirmed_via"]) == (200, "sms")
 
 
+def test_the_inbound_route_refuses_a_sender_that_is_no_phone_number(stack: LocalStack, clinic: Clinic) -> None:
+    phone = "+14155550133"
+    start = day_after(stack.now(), 2, 9, 0, "America/New_York")
+    booked = stack.book_for(clinic, booking(start, phone))
+    sent_before = stack.outbox(phone)
+
+    for sender in ("Pat Example", "4155550133", ""):
+        status, answer = stack.local.post("/_local/sms/inbound", {"from": sender, "body": "C"})
+        assert status == 400, (sender, answer)
+        assert answer["error"]["fields"] == [
+            {"field": "from", "problem": "is not a phone number with its country code, such as +14155550100"}
+        ]
+
+    assert stack.outbox(phone) == sent_before
+    status, shown = stack.api(clinic).get(f"/v1/appointments/{booked['id']}")
+    assert (status, shown.get("confirmed_via")) == (200, None)
+
+
 def test_confirm_by_link_and_a_tampered_link_is_refused(stack: LocalStack, clinic: Clinic) -> None:
     phone = "+14155550133"
     start = day_after(stack.now(), 2, 14, 0, "America/New_York")

@@ -287,13 +287,36 @@ def test_a_form_submission_reads_the_same_in_every_encoding(encoding: str) -> No
 
 def test_an_unusable_phone_is_dropped_not_fatal() -> None:
     payload = fixture("calcom", "booking_created.json")
-    payload["payload"]["attendees"][0]["phoneNumber"] = "415 555 0101"  # no country code: no guessing
-    payload["payload"]["responses"]["attendeePhoneNumber"]["value"] = "415 555 0101"
+    payload["payload"]["attendees"][0]["phoneNumber"] = "555 0101"  # no number in any country
+    payload["payload"]["responses"]["attendeePhoneNumber"]["value"] = "555 0101"
 
     event = parsed("calcom", body_of(payload))
 
     assert event.patient.phone is None
     assert event.patient.email == "pat@example.org"
+
+
+def test_a_phone_without_country_code_is_read_in_the_clinics_country() -> None:
+    payload = fixture("calcom", "booking_created.json")
+    payload["payload"]["attendees"][0]["phoneNumber"] = "(415) 555-0101"  # the clinic is in New York
+    payload["payload"]["responses"]["attendeePhoneNumber"]["value"] = "(415) 555-0101"
+
+    event = parsed("calcom", body_of(payload))
+
+    assert event.patient.phone == "+14155550101"
+
+
+def test_a_phone_without_country_code_is_dropped_for_a_clinic_of_no_country() -> None:
+    payload = fixture("calcom", "booking_created.json")
+    payload["payload"]["attendees"][0]["phoneNumber"] = "(415) 555-0101"
+    payload["payload"]["responses"]["attendeePhoneNumber"]["value"] = "(415) 555-0101"
+    request = signed("calcom", body_of(payload))
+    in_utc = replace(context("calcom"), clinic_timezone="Etc/UTC")
+
+    event = ADAPTERS["calcom"].parse(request, in_utc)
+
+    assert isinstance(event, BookingEvent)
+    assert event.patient.phone is None
 
 
 @pytest.mark.parametrize(
