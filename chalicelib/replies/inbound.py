@@ -7,7 +7,8 @@ patient's next appointment. PARAR and ALTO also mean STOP, AYUDA HELP, POSPONER 
 `keywords`). Answers are in the language of the patients with the number (`answers.reply_language`).
 Anything else is answered with the help text at most once a day, so that an auto-responder on the other end
 cannot start a loop. Each inbound message is handled once: SNS can deliver it twice, and its id is claimed
-first.
+first. Every answer is metered to the clinic it speaks for (`chalicelib.meter.sender`); at the clinic's spend
+cap only the STOP and HELP answers, which the carriers require, still go (counted all the same).
 """
 
 from __future__ import annotations
