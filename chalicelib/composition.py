@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from chalicelib.links.service import LinkSigner, PatientLinks
     from chalicelib.meter.meter import UsageMeter
     from chalicelib.meter.release import SpendCapRelease
+    from chalicelib.meter.sender import MeteredSender
     from chalicelib.patients.service import PatientService
     from chalicelib.reconcile.reminders import ReminderReconciler
     from chalicelib.regimens.dose_pages import DosePages
@@ -120,6 +121,13 @@ class Services:
         return SmsChannel(self.sns)
 
     @cached_property
+    def metered_sms(self) -> MeteredSender:
+        """SMS sent outside the timers (answers, waiting-room texts), metered as the dispatcher meters its own."""
+        from chalicelib.meter.sender import MeteredSender
+
+        return MeteredSender(self.clock, self.usage, self.sms)
+
+    @cached_property
     def email_feedback(self) -> EmailFeedback:
         from chalicelib.send.email_feedback import EmailFeedback
 
@@ -192,7 +200,7 @@ class Services:
     def replies(self) -> SmsReplies:
         from chalicelib.replies.inbound import SmsReplies
 
-        return SmsReplies(self.clock, self.sms, self.appointments, self.regimen_doses)
+        return SmsReplies(self.clock, self.metered_sms, self.appointments, self.regimen_doses)
 
     @cached_property
     def clinics(self) -> ClinicService:
@@ -213,7 +221,7 @@ class Services:
         from chalicelib.waiting.watch import WatchTimers
 
         watch = WatchTimers(self.reminder_timers)
-        return WaitingService(self.clock, self.sms, watch)
+        return WaitingService(self.clock, self.metered_sms, watch)
 
     @cached_property
     def board(self) -> Board:

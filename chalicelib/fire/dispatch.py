@@ -16,9 +16,10 @@ frequency caps); claim; only then word it (`Ready.render`), so nothing is worded
 count it under the cap (the count needs the words: an SMS is charged by its segments); send; record.
 
 Before the claim, a clinic whose estimated cost this month has reached its spend cap is skipped (`spend_cap`).
-After the claim, the message is counted in the clinic's monthly usage (`chalicelib.meter.meter`) with a write
-that holds only while the month is under the cap, so racing sends cannot overshoot it; a send the channel
-refuses is taken off the count again. A usage write DynamoDB refuses does not hold the reminder back.
+After the claim, the message goes out through the one metered path every message takes
+(`chalicelib.meter.sender`): counted in the clinic's monthly usage with a write that holds only while the month
+is under the cap, so racing sends cannot overshoot it; a send the channel refuses is taken off the count again.
+A usage write DynamoDB refuses does not hold the reminder back.
 
 Everything a send reads first is fetched in one round trip (`chalicelib.store.reads`).
 """
@@ -40,11 +41,11 @@ from chalicelib.core.words import Channel, ClinicStatus, Result, Status
 from chalicelib.fire.preparation import NotSending, OwnerMessages, Ready
 from chalicelib.meter.meter import UsageMeter
 from chalicelib.meter.pricing import Charge, billing_month
+from chalicelib.meter.sender import MeteredSender
 from chalicelib.render.templates import Message
 from chalicelib.send.email import EmailChannel
 from chalicelib.send.sms import SmsChannel
 from chalicelib.store import deliveries, reads
-from chalicelib.store import usage as usage_store
 from chalicelib.store.models import Clinic, Reminder, Usage
 
 if TYPE_CHECKING:
@@ -93,8 +94,7 @@ class Dispatcher:
         timers: ReminderTimers | None = None,
     ) -> None:
         self._clock = clock
-        self._sms = sms
-        self._email = email
+        self._sender = MeteredSender(clock, meter, sms, email)  # counts under the cap, sends, takes back
         self._owners = owners  # by Reminder.owner_type
         self._meter = meter
         self._timers = timers  # to re-arm a reminder deferred by quiet hours
@@ -148,19 +148,16 @@ class Dispatcher:
         if not self._claim(request, prepared.channel):
             return self._log(request, Outcome(Result.DUPLICATE, "claimed_elsewhere"))
         message = self._render(request, prepared)
-        text = self._text_as_sent(prepared.channel, message)
-        charge = self._meter.charge(prepared.channel, prepared.address, text)
-        counted_at = self._clock.now()
-        if not self._count(request, prepared.clinic, counted_at, charge):
-            self._settle_claim(request, "skipped", "spend_cap")
-            return self._skip_over_spend_cap(request, reminder)
         try:
-            message_id = self._send(prepared.channel, prepared.address, message, text)
+            sent = self._sender.send(prepared.clinic, prepared.channel, prepared.address, message)
         except ChannelError as e:
-            self._uncount(request, counted_at, charge)
             return self._fail(request, reminder, e)
+        if sent is None:  # the month reached its cap since the check above (the sender counted the metric)
+            self._settle_claim(request, "skipped", "spend_cap")
+            self._meter.record_cap_skip(request.clinic_id, self._clock.now())
+            return self._skip(request, reminder, "spend_cap")
         note_sent(prepared, verdict, self._clock.now())
-        return self._record_sent(request, reminder, message_id, charge)
+        return self._record_sent(request, reminder, sent.message_id, sent.charge)
 
     def _render(self, request: DeliveryRequest, prepared: Ready) -> Message:
         """The words, once the send is claimed. Wording that fails releases the claim, as if it had failed before
@@ -170,21 +167,6 @@ class Dispatcher:
         except Exception:
             deliveries.release_for_retry(request.reminder_key, iso_utc(request.occurrence), self._clock.now())
             raise
-
-    @staticmethod
-    def _text_as_sent(channel: Channel, message: Message) -> str:
-        """The text the channel gets, which is what the clinic is charged for."""
-        if channel is Channel.SMS:
-            from chalicelib.render.gsm7 import sanitise
-
-            return sanitise(message.body)  # never UCS-2 by accident: a curly quote would halve the segment
-        return message.body
-
-    def _send(self, channel: Channel, address: str, message: Message, text: str) -> str:
-        """Sends and returns the channel's message id."""
-        if channel is Channel.SMS:
-            return self._sms.send(address, text)
-        return self._email.send_message(address, message)
 
     def _defer(self, request: DeliveryRequest, reminder: Reminder, until: datetime) -> Outcome:
         """A late timer that woke in quiet hours: the reminder waits for their end under a timer of its own."""
@@ -269,26 +251,6 @@ class Dispatcher:
         self._set_status(reminder, status, reason)
         count("RemindersSkipped", channel=reminder.channel)
         return self._log(request, Outcome(Result.SKIPPED, reason))
-
-    def _count(self, request: DeliveryRequest, clinic: Clinic, at: datetime, charge: Charge) -> bool:
-        """Counts the message in the clinic's month before it goes; False when the month is at its spend cap.
-        A usage table that refuses the write does not hold the reminder back: it is logged and counted
-        (UsageNotMetered) for billing to reconcile from the deliveries table."""
-        try:
-            with usage_store.refusals():
-                return self._meter.reserve(clinic, at, charge)
-        except usage_store.UsageNotCounted as e:
-            logger.error("usage not metered", extra={"clinic_id": request.clinic_id, "code": e.code})
-            count("UsageNotMetered", channel=charge.channel.value)
-            return True
-
-    def _uncount(self, request: DeliveryRequest, at: datetime, charge: Charge) -> None:
-        try:
-            with usage_store.refusals():
-                self._meter.refund(request.clinic_id, at, charge)
-        except usage_store.UsageNotCounted as e:
-            logger.error("usage not refunded", extra={"clinic_id": request.clinic_id, "code": e.code})
-            count("UsageNotRefunded", channel=charge.channel.value)
 
     def _settle_claim(self, request: DeliveryRequest, status: str, reason: str) -> None:
         """Ends a claim that sent nothing, so the record says why rather than waiting out its lease."""

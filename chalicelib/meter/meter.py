@@ -59,7 +59,7 @@ class UsageMeter:
         )
 
     def record(self, clinic_id: str, at: datetime, charge: Charge) -> None:
-        """Counts a message unconditionally (one sent outside the fire path, or a correction)."""
+        """Counts a message unconditionally: an answer the carriers require (never held back), or a correction."""
         usage_store.add(clinic_id, billing_month(at), at, charge.cost_usd, **_counts(charge))
 
     def refund(self, clinic_id: str, at: datetime, charge: Charge) -> None:

@@ -7,7 +7,8 @@ patient's next appointment. PARAR and ALTO also mean STOP, AYUDA HELP, POSPONER 
 `keywords`). Answers are in the language of the patients with the number (`answers.reply_language`).
 Anything else is answered with the help text at most once a day, so that an auto-responder on the other end
 cannot start a loop. Each inbound message is handled once: SNS can deliver it twice, and its id is claimed
-first.
+first. Every answer is metered to the clinic it speaks for (`chalicelib.meter.sender`); at the clinic's spend
+cap only the STOP and HELP answers, which the carriers require, still go (counted all the same).
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from chalicelib.store.models import Appointment, Clinic, Dose, Patient
 
 if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService
+    from chalicelib.meter.sender import MeteredSender
     from chalicelib.regimens.doses import RegimenDoses
-    from chalicelib.send.sms import SmsChannel
 
 HELP_REPEAT_AFTER = timedelta(days=1)
 _RETENTION = timedelta(days=30)
@@ -69,10 +70,14 @@ def parse_inbound(message: str) -> InboundSms:
 
 class SmsReplies:
     def __init__(
-        self, clock: Clock, sms: SmsChannel, appointments: AppointmentService, doses: RegimenDoses | None = None
+        self,
+        clock: Clock,
+        sender: MeteredSender,
+        appointments: AppointmentService,
+        doses: RegimenDoses | None = None,
     ) -> None:
         self._clock = clock
-        self._sms = sms
+        self._sender = sender  # every answer is metered; the spend cap holds back all but STOP and HELP
         self._appointments = appointments
         self._doses = doses  # "1", "T", "TAKEN" and "SNOOZE" answer a dose reminder
 
@@ -89,13 +94,14 @@ class SmsReplies:
             for each in clinics:
                 opt_out(each.clinic_id, Channel.SMS, inbound.from_phone, "sms_reply", now)
             names = ", ".join(each.name for each in clinics) or "CareCue"
-            self._reply(inbound, answer_text(Answer.STOPPED, language, names=names))
+            text = answer_text(Answer.STOPPED, language, names=names)
+            self._reply(inbound, _first(clinics), text, required_by_carrier=True)
             return self._log(inbound, intent, "opted_out")
         if intent is Intent.START:
             for each in clinics:
                 opt_in(each.clinic_id, Channel.SMS, inbound.from_phone)
             names = ", ".join(each.name for each in clinics) or "CareCue"
-            self._reply(inbound, answer_text(Answer.STARTED, language, names=names))
+            self._reply(inbound, _first(clinics), answer_text(Answer.STARTED, language, names=names))
             return self._log(inbound, intent, "opted_in")
         if intent in (Intent.TAKEN, Intent.SNOOZE) and self._doses is not None:
             dose = self._doses.open_dose(patients, now)
@@ -105,7 +111,7 @@ class SmsReplies:
         upcoming = self._next_appointment(patients, now)
         clinic = _clinic_of(upcoming, clinics)
         if intent is Intent.HELP:
-            self._reply(inbound, _help_text(clinic, language))
+            self._reply(inbound, clinic, _help_text(clinic, language), required_by_carrier=True)
             return self._log(inbound, intent, "helped")
         if intent is Intent.CONFIRM:
             return self._confirm(inbound, upcoming, clinic, language)
@@ -113,16 +119,16 @@ class SmsReplies:
 
     def _confirm(self, inbound: InboundSms, upcoming: Appointment | None, clinic: Clinic | None, language: str) -> str:
         if upcoming is None or clinic is None:
-            self._reply(inbound, answer_text(Answer.NOTHING_TO_CONFIRM, language))
+            self._reply(inbound, clinic, answer_text(Answer.NOTHING_TO_CONFIRM, language))
             return self._log(inbound, Intent.CONFIRM, "nothing_to_confirm")
         try:
             self._appointments.confirm(upcoming.clinic_id, upcoming.appointment_id, via="sms")
         except Conflict:
             text = answer_text(Answer.NOT_CONFIRMABLE, language, clinic=clinic.name, contact=_contact(clinic, language))
-            self._reply(inbound, text)
+            self._reply(inbound, clinic, text)
             return self._log(inbound, Intent.CONFIRM, "not_confirmable")
         when = day_and_time(local_time(upcoming.start, upcoming.timezone), language)
-        self._reply(inbound, answer_text(Answer.CONFIRMED, language, clinic=clinic.name, when=when))
+        self._reply(inbound, clinic, answer_text(Answer.CONFIRMED, language, clinic=clinic.name, when=when))
         return self._log(inbound, Intent.CONFIRM, "confirmed", appointment_id=upcoming.appointment_id)
 
     def _dose_reply(self, inbound: InboundSms, intent: Intent, dose: Dose, clinics: list[Clinic], language: str) -> str:
@@ -133,14 +139,14 @@ class SmsReplies:
         local_due = local_time(due, dose.timezone)
         if intent is Intent.TAKEN:
             self._doses.taken(dose.clinic_id, dose.regimen_id, due, via="sms")
-            self._reply(inbound, answer_text(Answer.DOSE_TAKEN, language, clinic=name, local_at=local_due))
+            self._reply(inbound, clinic, answer_text(Answer.DOSE_TAKEN, language, clinic=name, local_at=local_due))
             return self._log(inbound, intent, "dose_taken", regimen_id=dose.regimen_id)
         until = self._doses.snooze(dose)
         if until is None:
-            self._reply(inbound, answer_text(Answer.SNOOZE_REFUSED, language, clinic=name, local_at=local_due))
+            self._reply(inbound, clinic, answer_text(Answer.SNOOZE_REFUSED, language, clinic=name, local_at=local_due))
             return self._log(inbound, intent, "snooze_refused", regimen_id=dose.regimen_id)
         local_until = local_time(until, dose.timezone)
-        self._reply(inbound, answer_text(Answer.SNOOZED, language, clinic=name, local_at=local_until))
+        self._reply(inbound, clinic, answer_text(Answer.SNOOZED, language, clinic=name, local_at=local_until))
         return self._log(inbound, intent, "dose_snoozed", regimen_id=dose.regimen_id)
 
     def _answer_once(self, inbound: InboundSms, clinic: Clinic | None, now: datetime, language: str) -> str:
@@ -152,7 +158,7 @@ class SmsReplies:
         if contact is not None and contact.help_replied_at and now - contact.help_replied_at < HELP_REPEAT_AFTER:
             return self._log(inbound, Intent.OTHER, "already_answered")
         note_help_replied(clinic.clinic_id, inbound.from_phone, now)
-        self._reply(inbound, _help_text(clinic, language))
+        self._reply(inbound, clinic, _help_text(clinic, language))
         return self._log(inbound, Intent.OTHER, "answered_with_help")
 
     def _patients(self, phone: str) -> list[Patient]:
@@ -171,11 +177,19 @@ class SmsReplies:
     def _claim(self, inbound: InboundSms) -> bool:
         return patient_store.claim_inbound_sms(inbound.message_id, Channel.SMS.value, self._clock.now(), _RETENTION)
 
-    def _reply(self, inbound: InboundSms, text: str) -> None:
+    def _reply(
+        self, inbound: InboundSms, clinic: Clinic | None, text: str, *, required_by_carrier: bool = False
+    ) -> None:
+        """Answers through the metered path, counted to `clinic`; the spend cap holds back all but STOP and HELP."""
         try:
-            self._sms.send(inbound.from_phone, sanitise(text))
+            sent = self._sender.send_sms(
+                clinic, inbound.from_phone, sanitise(text), required_by_carrier=required_by_carrier
+            )
         except ChannelError as e:
             logger.warning("sms reply not sent", extra={"inbound_id": inbound.message_id, "code": e.code})
+            return
+        if sent is None:
+            logger.info("sms reply not sent", extra={"inbound_id": inbound.message_id, "reason": "spend_cap"})
             return
         count("SmsRepliesSent", channel="sms")
 
@@ -184,6 +198,11 @@ class SmsReplies:
             "inbound sms", extra={"inbound_id": inbound.message_id, "intent": intent.value, "outcome": outcome, **extra}
         )
         return outcome
+
+
+def _first(clinics: list[Clinic]) -> Clinic | None:
+    """The clinic a STOP or START answer is counted to: every clinic with the number is answered in one text."""
+    return clinics[0] if clinics else None
 
 
 def _clinic_of(appointment: Appointment | None, clinics: list[Clinic]) -> Clinic | None:

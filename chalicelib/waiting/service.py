@@ -11,7 +11,8 @@ texted and nothing is re-armed. Closing twice changes nothing: the second finds 
 
 Each text is claimed before it is sent, by a conditional write of what the patient was told on the
 appointment: two refreshes at once (a finish and a watch timer) text once. A crash between the claim and the
-send loses that one text rather than risking two; these texts are courtesy, not reminders.
+send loses that one text rather than risking two; these texts are courtesy, not reminders. They are metered
+like every message (`chalicelib.meter.sender`), so the clinic's spend cap holds them back too.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from chalicelib.core.clock import Clock
 from chalicelib.core.errors import AlreadyClaimed, ChannelError, NotFound, StaleVersion, TimerError
 from chalicelib.core.observability import count, logger
 from chalicelib.core.words import ClinicStatus
-from chalicelib.send.sms import SmsChannel
+from chalicelib.meter.sender import MeteredSender
 from chalicelib.store import clinic_day
 from chalicelib.store.models import Appointment, Clinic
 from chalicelib.visits.day import UNASSIGNED, local_day, provider_key
@@ -53,9 +54,9 @@ class RefreshOutcome:
 
 
 class WaitingService:
-    def __init__(self, clock: Clock, sms: SmsChannel, watch: WatchTimers) -> None:
+    def __init__(self, clock: Clock, sender: MeteredSender, watch: WatchTimers) -> None:
         self._clock = clock
-        self._sms = sms
+        self._sender = sender  # metered, and held back at the clinic's spend cap
         self._watch = watch
 
     def queues(
@@ -176,7 +177,7 @@ class WaitingService:
                 )
             except AlreadyClaimed:
                 continue  # another refresh texted this patient just now
-            sent += self._send(appointment, wait_text(clinic.name, decision), f"wait_{decision.text}")
+            sent += self._send(clinic, appointment, wait_text(clinic.name, decision), f"wait_{decision.text}")
         return sent
 
     def _text_at_home(self, clinic: Clinic, queue: ProviderQueue, now: datetime) -> int:
@@ -199,20 +200,23 @@ class WaitingService:
             except AlreadyClaimed:
                 continue  # another refresh texted this patient just now
             provider = None if queue.provider == UNASSIGNED else queue.provider
-            sent += self._send(appointment, late_text(clinic.name, provider, queue.lag), "running_late")
+            sent += self._send(clinic, appointment, late_text(clinic.name, provider, queue.lag), "running_late")
         return sent
 
-    def _send(self, appointment: Appointment, body: str, kind: str) -> int:
+    def _send(self, clinic: Clinic, appointment: Appointment, body: str, kind: str) -> int:
         patient = clinic_day.patient(appointment.clinic_id, appointment.patient_id)
         extra = {"clinic_id": appointment.clinic_id, "appointment_id": appointment.appointment_id, "kind": kind}
         if not patient.phone:
             logger.info("waiting text not sent", extra={**extra, "reason": "no_phone"})
             return 0
         try:
-            self._sms.send(patient.phone, body)
+            sent = self._sender.send_sms(clinic, patient.phone, body)
         except ChannelError as e:
             logger.warning("waiting text failed", extra={**extra, "code": e.code})
             count("WaitingTextsFailed", channel="sms")
+            return 0
+        if sent is None:  # claimed, so this text is lost rather than sent late: it would be stale by then
+            logger.info("waiting text not sent", extra={**extra, "reason": "spend_cap"})
             return 0
         logger.info("waiting text sent", extra=extra)
         count("WaitingTextsSent", channel="sms")

@@ -149,3 +149,20 @@ def test_a_clinic_at_its_cap_sets_off_the_alarm_that_emails_the_admin(
         and {d["Name"]: d["Value"] for d in resource["Properties"]["Dimensions"]} == dimensions
     ]
     assert len(watching) == 1 and watching[0]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_an_sms_answer_the_channel_refuses_is_taken_back_off_the_count(aws: World, clinic: ClinicKeys) -> None:
+    from chalicelib.replies.inbound import InboundSms
+
+    book_sms(aws, clinic, "+14155550100")
+
+    with Stubber(aws.services.sns) as sns:
+        sns.add_client_error("publish", service_error_code="InvalidParameter", http_status_code=400)
+        assert aws.services.replies.handle(InboundSms("in-1", "+14155550100", None, "HELP")) == "helped"
+    assert aws.services.replies.handle(InboundSms("in-2", "+14155550100", None, "HELP")) == "helped"
+
+    month = Usage.get(clinic.clinic_id, "2026-11")
+    # The confirmation and the second answer; the refused first answer was counted, then taken back.
+    assert len(aws.sent("sms")) == 2
+    assert (month.sms_messages, month.sms_segments) == (2, 2)
+    assert aws.sent("sms")[-1]["body"].startswith("Riverside Family Clinic appointment reminders.")

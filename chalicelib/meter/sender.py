@@ -1,0 +1,109 @@
+"""The one path every message CareCue sends goes out by, on every channel: count it in the clinic's month, send
+it, take the count back if the channel refuses it.
+
+Timer-driven messages (appointment and dose reminders, caregiver alerts, refill reminders) come through the
+dispatcher (`chalicelib.fire.dispatch`), which claims the occurrence first; SMS answers and the waiting-room and
+running-late texts come straight here. Counting is under the clinic's spend cap (`UsageMeter.reserve`): a
+message the cap holds back is not sent (and counted in the SpendCapReached metric). The answers the carriers require
+(the STOP and HELP confirmations) are never held back, but they are counted all the same (`required_by_carrier`),
+so that the month's usage is exactly what went out.
+
+A usage table that refuses the write does not hold the message back (a patient's message matters more than the
+count): the gap is logged and counted (UsageNotMetered) for billing to reconcile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib.core.clock import Clock
+from chalicelib.core.errors import ChannelError
+from chalicelib.core.observability import count, logger
+from chalicelib.core.words import Channel
+from chalicelib.meter.meter import UsageMeter
+from chalicelib.meter.pricing import Charge
+from chalicelib.render.gsm7 import sanitise
+from chalicelib.render.templates import Message
+from chalicelib.send.email import EmailChannel
+from chalicelib.send.sms import SmsChannel
+from chalicelib.store import usage as usage_store
+from chalicelib.store.models import Clinic
+
+
+@dataclass(frozen=True)
+class Sent:
+    message_id: str
+    charge: Charge  # what was counted for it
+
+
+class MeteredSender:
+    def __init__(self, clock: Clock, meter: UsageMeter, sms: SmsChannel, email: EmailChannel | None = None) -> None:
+        self._clock = clock
+        self._meter = meter
+        self._sms = sms
+        self._email = email
+
+    def send(
+        self, clinic: Clinic | None, channel: Channel, to: str, message: Message, *, required_by_carrier: bool = False
+    ) -> Sent | None:
+        """Counts, sends and returns what was sent; None, with nothing sent, when the clinic's month is at its
+        spend cap. A ChannelError from the channel is raised after the count is taken back.
+
+        `clinic` None is a message to a number no clinic has (an answer to a stranger's HELP or STOP): there is
+        no month to count it in, so it goes uncounted, and is counted as a metric (UnbilledMessages)."""
+        text = text_as_sent(channel, message)
+        if clinic is None:
+            message_id = self._send(channel, to, message, text)
+            count("UnbilledMessages", channel=channel.value)
+            return Sent(message_id, self._meter.charge(channel, to, text))
+        charge = self._meter.charge(channel, to, text)
+        at = self._clock.now()
+        if not self._count(clinic, at, charge, required_by_carrier):
+            # The usage item's skip count is the reminders' (the release re-arms them): their dispatcher keeps it.
+            count("SpendCapReached", channel=channel.value)
+            return None
+        try:
+            message_id = self._send(channel, to, message, text)
+        except ChannelError:
+            self._take_back(clinic.clinic_id, at, charge)
+            raise
+        return Sent(message_id, charge)
+
+    def send_sms(self, clinic: Clinic | None, to: str, body: str, *, required_by_carrier: bool = False) -> Sent | None:
+        return self.send(clinic, Channel.SMS, to, Message(None, body), required_by_carrier=required_by_carrier)
+
+    def _send(self, channel: Channel, to: str, message: Message, text: str) -> str:
+        if channel is Channel.SMS:
+            return self._sms.send(to, text)
+        if self._email is None:
+            raise ValueError("no email channel to send with")
+        return self._email.send_message(to, message)
+
+    def _count(self, clinic: Clinic, at: datetime, charge: Charge, required_by_carrier: bool) -> bool:
+        """Counts the message before it goes; False when the month is at its spend cap and the message may wait."""
+        try:
+            with usage_store.refusals():
+                if required_by_carrier:
+                    self._meter.record(clinic.clinic_id, at, charge)
+                    return True
+                return self._meter.reserve(clinic, at, charge)
+        except usage_store.UsageNotCounted as e:
+            logger.error("usage not metered", extra={"clinic_id": clinic.clinic_id, "code": e.code})
+            count("UsageNotMetered", channel=charge.channel.value)
+            return True
+
+    def _take_back(self, clinic_id: str, at: datetime, charge: Charge) -> None:
+        try:
+            with usage_store.refusals():
+                self._meter.refund(clinic_id, at, charge)
+        except usage_store.UsageNotCounted as e:
+            logger.error("usage not refunded", extra={"clinic_id": clinic_id, "code": e.code})
+            count("UsageNotRefunded", channel=charge.channel.value)
+
+
+def text_as_sent(channel: Channel, message: Message) -> str:
+    """The text the channel gets, which is what the clinic is charged for."""
+    if channel is Channel.SMS:
+        return sanitise(message.body)  # never UCS-2 by accident: a curly quote would halve the segment
+    return message.body
