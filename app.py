@@ -23,7 +23,7 @@ from chalice.app import (
 from chalicelib.arm.envelope import TimerKind
 from chalicelib.composition import services
 from chalicelib.core.observability import logger, metrics
-from chalicelib.edge.http import HTML, JSON, http_errors, patient_page_headers, query_instant
+from chalicelib.edge.http import HTML, JSON, http_errors, in_envelope, patient_page_headers, query_instant
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -47,6 +47,14 @@ def observe(event: Any, get_response: Any) -> Any:
         if metrics.metric_set:
             metrics.flush_metrics()
         logger.remove_keys(["route", "method", "function"])
+
+
+@app.middleware("http")
+def one_error_envelope(event: Request, get_response: Any) -> Response:
+    """Chalice's own refusals (a method the route lacks, a Content-Type it does not take, a body that is not
+    JSON, an unhandled exception) leave in the app's error envelope: on AWS and on the local stack alike, as
+    both run this handler. What API Gateway answers by itself is chalicelib/edge/gateway.py's."""
+    return in_envelope(event, get_response(event), app.routes)
 
 
 @app.authorizer()

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from chalice.app import Response
+from chalice.app import Request, Response, RouteEntry
 
 from chalicelib.core.errors import (
     CareCueError,
@@ -36,10 +36,8 @@ def patient_page_headers(redirect: str | None) -> dict[str, str | list[str]]:
 
 
 def error_body(code: str, message: str, fields: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if fields is not None:
-        error["fields"] = fields
-    return {"error": error}
+    """The one error envelope of the API: `fields` is always there, empty unless named fields were at fault."""
+    return {"error": {"code": code, "message": message, "fields": fields or []}}
 
 
 def to_response(error: CareCueError) -> Response:
@@ -70,6 +68,58 @@ def to_response(error: CareCueError) -> Response:
         return Response(error_body("upstream_unavailable", str(error)), status_code=503, headers=JSON)
     logger.exception("unmapped domain error")
     return Response(error_body("internal_error", "something went wrong"), status_code=500, headers=JSON)
+
+
+# Chalice's own refusals, answered with {"Code": <exception name>, "Message": ...}: the envelope's code for each.
+_CHALICE_CODES = {
+    "BadRequestError": "invalid_request",
+    "BadRequest": "invalid_request",
+    "UnauthorizedError": "unauthorized",
+    "ForbiddenError": "forbidden",
+    "NotFoundError": "not_found",
+    "MethodNotAllowedError": "method_not_allowed",
+    "RequestTimeoutError": "timeout",
+    "ConflictError": "conflict",
+    "UnprocessableEntityError": "invalid_request",
+    "TooManyRequestsError": "throttled",
+    "UnsupportedMediaType": "unsupported_media_type",
+    "InternalServerError": "internal_error",
+}
+
+
+def in_envelope(
+    request: Request | None, response: Response, routes: Mapping[str, Mapping[str, RouteEntry]]
+) -> Response:
+    """`response` unchanged, unless it is one of Chalice's own error bodies (a method the route lacks, a
+    Content-Type it does not take, a body that is not JSON, an unhandled exception): then the same refusal in
+    the app's error envelope, in words that say what to send instead."""
+    body = response.body
+    if response.status_code < 400 or not isinstance(body, dict) or set(body) != {"Code", "Message"}:
+        return response
+    chalice_code = str(body["Code"])
+    code = _CHALICE_CODES.get(chalice_code, "request_refused" if response.status_code < 500 else "internal_error")
+    message = str(body["Message"])
+    route = _route(request, routes)
+    if chalice_code == "MethodNotAllowedError" and request is not None:
+        allowed = ", ".join(sorted((routes.get(_resource_path(request)) or {}).keys()))
+        message = f"this route does not take {request.method}: it takes {allowed}"
+    elif chalice_code == "UnsupportedMediaType" and request is not None and route is not None:
+        sent = request.headers.get("content-type") or "none"
+        message = f"this route does not take Content-Type {sent}: send Content-Type: {' or '.join(route.content_types)}"
+    elif code == "internal_error":
+        message = "something went wrong"
+    headers = {**response.headers, **JSON}
+    return Response(error_body(code, message), status_code=response.status_code, headers=headers)
+
+
+def _resource_path(request: Request) -> str:
+    return str(request.context.get("resourcePath", ""))
+
+
+def _route(request: Request | None, routes: Mapping[str, Mapping[str, RouteEntry]]) -> RouteEntry | None:
+    if request is None:
+        return None
+    return (routes.get(_resource_path(request)) or {}).get(request.method)
 
 
 def http_errors(view: Callable[..., Response]) -> Callable[..., Response]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.clinics.replan import MAX_RECEIVES, VISIBILITY_TIMEOUT_SECONDS
+from chalicelib.edge.gateway import GATEWAY_ANSWERS
 from chalicelib.settings import parameter_path, resource_prefix
 from infra.aws.tables import table_logical_id, table_resources
 
@@ -61,6 +62,7 @@ def merge_template(stage: str) -> dict[str, Any]:
     resources.update(_alarms(stage))
     resources.update(_dashboard(stage))
     resources.update(_saved_queries(stage))
+    resources.update(_gateway_responses())
     return {
         "Description": f"CareCue, stage {stage}: API, reminder timers, tables, messaging, alarms and dashboard",
         "Parameters": {
@@ -113,6 +115,26 @@ def merge_template(stage: str) -> dict[str, Any]:
                 )
             },
         },
+    }
+
+
+def _gateway_responses() -> dict[str, Any]:
+    """What API Gateway answers by itself (no key, a wrong key, no such route, throttled, too large, ...) in
+    the app's error envelope, from chalicelib/edge/gateway.py's table, which the local stack answers from too.
+
+    In the API's own definition (the x-amazon-apigateway-gateway-responses extension, merged into the
+    DefinitionBody Chalice writes for its RestAPI), not as AWS::ApiGateway::GatewayResponse resources: SAM's
+    deployment is a snapshot of the definition, so a change here redeploys the stage, while a separate
+    resource takes effect only at some later, unrelated deployment.
+    """
+    responses: dict[str, Any] = {}
+    for answer in GATEWAY_ANSWERS:
+        response: dict[str, Any] = {"responseTemplates": {"application/json": answer.response_template()}}
+        if answer.status is not None:
+            response["statusCode"] = str(answer.status)
+        responses[answer.response_type] = response
+    return {
+        "RestAPI": {"Properties": {"DefinitionBody": {"x-amazon-apigateway-gateway-responses": responses}}},
     }
 
 

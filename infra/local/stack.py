@@ -79,6 +79,7 @@ class LocalStack:
 
         from chalicelib.composition import configure
         from chalicelib.settings import Settings
+        from infra.local.gateway import answer_in_envelope
         from infra.local.provision import provision
         from infra.local.routes import add_local_routes
 
@@ -109,6 +110,7 @@ class LocalStack:
         add_local_routes(app, self)
         app.register_middleware(self._run_queued_jobs, "http")
         self._server = create_local_server(app, config, HOST, self._api_port)
+        answer_in_envelope(self._server, app, config)  # API Gateway's own refusals, as the AWS template words them
         # The HTTP server's own loop: LocalDevServer.serve_forever would print a banner of its own over ours.
         self._spawn(self._server.server.serve_forever, "carecue-api")
 

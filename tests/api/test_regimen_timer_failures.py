@@ -80,6 +80,7 @@ def test_a_scheduler_failure_on_create_is_503_and_nothing_is_stored_or_armed(
             "code": "scheduler_unavailable",
             "message": "the reminder scheduler refused the dose timers (ServiceUnavailableException); "
             "nothing was stored or armed: retry",
+            "fields": [],
         }
     }
     assert list(Regimen.scan()) == [] and list(Patient.scan()) == []

@@ -113,6 +113,7 @@ def test_illegal_moves_are_409_with_the_reason(day: Day) -> None:
     assert response.json_body["error"] == {
         "code": "conflict",
         "message": "the appointment is booked; it must be started before it can be finished",
+        "fields": [],
     }
     cancelled = day.api.http.delete(f"/v1/appointments/{a}", headers=day.clinic.headers)
     assert cancelled.status_code == 200
@@ -124,7 +125,7 @@ def test_illegal_moves_are_409_with_the_reason(day: Day) -> None:
     b = day.book("B", "10:00")
     assert day.move(b, "no-show").json_body["status"] == "noshow"
     assert day.move(b, "start").json_body == {
-        "error": {"code": "conflict", "message": "the appointment is noshow; it cannot be started"}
+        "error": {"code": "conflict", "message": "the appointment is noshow; it cannot be started", "fields": []}
     }
     assert day.move("apt_missing", "check-in").status_code == 404
     started = day.book("C", "11:00")

@@ -210,3 +210,49 @@ def test_the_packaged_replan_function_takes_its_jobs_from_the_replan_queue_in_ba
         "Properties": {"Queue": {"Fn::Sub": "${ReplanQueue.Arn}"}, "BatchSize": 1, "MaximumBatchingWindowInSeconds": 0},
     }
     assert function["Handler"] == "app.replan"
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_gateways_own_refusals_answer_in_the_apps_error_envelope(stage: str) -> None:
+    api = merge_template(stage)["Resources"]["RestAPI"]
+    # Merged into the definition Chalice writes for its RestAPI, so every deployment of it carries them.
+    assert set(api) == {"Properties"} and set(api["Properties"]) == {"DefinitionBody"}
+    responses = api["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+
+    statuses = {kind: response.get("statusCode") for kind, response in responses.items()}
+    assert statuses == {
+        "UNAUTHORIZED": "401",
+        "ACCESS_DENIED": "403",
+        "MISSING_AUTHENTICATION_TOKEN": "404",
+        "INVALID_SIGNATURE": "404",
+        "UNSUPPORTED_MEDIA_TYPE": "415",
+        "REQUEST_TOO_LARGE": "413",
+        "THROTTLED": "429",
+        "QUOTA_EXCEEDED": "429",
+        "AUTHORIZER_FAILURE": "500",
+        "AUTHORIZER_CONFIGURATION_ERROR": "500",
+        "INTEGRATION_TIMEOUT": "504",
+        "DEFAULT_4XX": None,  # the status of whatever the gateway refused
+        "DEFAULT_5XX": None,
+    }
+
+    def body(kind: str) -> Any:
+        (template,) = responses[kind]["responseTemplates"].values()
+        assert set(responses[kind]["responseTemplates"]) == {"application/json"}
+        return json.loads(template.replace("$context.error.messageString", '"what the gateway said"'))
+
+    def envelope(code: str, message: str) -> dict[str, Any]:
+        return {"error": {"code": code, "message": message, "fields": []}}
+
+    bearer = "send Authorization: Bearer <key>"
+    assert body("UNAUTHORIZED") == envelope("unauthorized", f"the API key is missing: {bearer}")
+    assert body("ACCESS_DENIED") == envelope("forbidden", f"the API key is wrong or not a Bearer key: {bearer}")
+    assert body("MISSING_AUTHENTICATION_TOKEN") == envelope(
+        "no_such_route", "no such route: check the path and the method"
+    )
+    assert body("REQUEST_TOO_LARGE") == envelope("payload_too_large", "the request is over API Gateway's 10 MB limit")
+    assert body("THROTTLED") == envelope("throttled", "too many requests: wait a moment and retry")
+    assert body("DEFAULT_4XX") == envelope("request_refused", "what the gateway said")
+    assert body("DEFAULT_5XX") == envelope("internal_error", "something went wrong")
+    for kind in responses:
+        assert set(body(kind)["error"]) == {"code", "message", "fields"}, kind

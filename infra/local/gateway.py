@@ -1,0 +1,96 @@
+"""The local stack's API Gateway answers: what chalice.local refuses by itself (no API key, a wrong one, a path
+with no route, an authorizer that broke) and a body over API Gateway's 10 MB limit, answered from the table the
+AWS template's gateway responses come from (chalicelib/edge/gateway.py), so both say the same.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from chalice.app import Chalice
+from chalice.config import Config
+from chalice.local import (
+    ChaliceRequestHandler,
+    ForbiddenError,
+    InvalidAuthorizerError,
+    LocalDevServer,
+    LocalGatewayException,
+    NotAuthorizedError,
+)
+
+from chalicelib.edge.gateway import (
+    ACCESS_DENIED,
+    AUTHORIZER_CONFIGURATION_ERROR,
+    DEFAULT_4XX,
+    DEFAULT_5XX,
+    GATEWAY_MAX_BODY_BYTES,
+    MISSING_AUTHENTICATION_TOKEN,
+    REQUEST_TOO_LARGE,
+    UNAUTHORIZED,
+    GatewayAnswer,
+)
+
+_DISCARD_CHUNK_BYTES = 64 * 1024
+
+
+def answer_for(error: LocalGatewayException) -> GatewayAnswer:
+    """The gateway response API Gateway would give where chalice.local raised `error`."""
+    if isinstance(error, NotAuthorizedError):
+        return UNAUTHORIZED
+    if isinstance(error, ForbiddenError):
+        # chalice.local raises ForbiddenError both for a denying authorizer and for a path with no route; its
+        # x-amzn-ErrorType header tells the two apart, as API Gateway's own does.
+        if error.headers.get("x-amzn-ErrorType") == "AccessDeniedException":
+            return ACCESS_DENIED
+        return MISSING_AUTHENTICATION_TOKEN
+    if isinstance(error, InvalidAuthorizerError):
+        return AUTHORIZER_CONFIGURATION_ERROR
+    return DEFAULT_5XX if error.CODE >= 500 else DEFAULT_4XX
+
+
+def gateway_message(error: LocalGatewayException) -> str:
+    """chalice.local's own words for `error` (its `message` or `Message`), for the catch-all answers."""
+    try:
+        parsed = json.loads(error.body or b"{}")
+    except ValueError:
+        return ""
+    if not isinstance(parsed, dict):
+        return ""
+    return str(parsed.get("message") or parsed.get("Message") or "")
+
+
+class EnvelopeRequestHandler(ChaliceRequestHandler):
+    """chalice.local's request handler, its gateway errors answered in the app's error envelope."""
+
+    def _send_error_response(self, error: LocalGatewayException) -> None:
+        answer = answer_for(error)
+        self._send_answer(answer, answer.status or error.CODE, error.headers, gateway_message(error))
+
+    def _send_answer(self, answer: GatewayAnswer, status: int, headers: dict[str, Any], message: str = "") -> None:
+        body = json.dumps(answer.body(message)).encode("utf-8")
+        self._send_http_response(status, {**headers, "Content-Type": "application/json"}, body)
+
+    def _handle_within_gateway_limits(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        if length > GATEWAY_MAX_BODY_BYTES:
+            # Read and dropped, not left unread: a socket closed on unread bytes resets, and the caller would see
+            # a broken connection instead of the 413.
+            while length > 0:
+                chunk = self.rfile.read(min(length, _DISCARD_CHUNK_BYTES))
+                if not chunk:
+                    break
+                length -= len(chunk)
+            status = REQUEST_TOO_LARGE.status or 413
+            self._send_answer(REQUEST_TOO_LARGE, status, {})
+            return
+        self._generic_handle()
+
+    # ChaliceRequestHandler binds its do_* names to its own _generic_handle: they are bound again here.
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _handle_within_gateway_limits
+
+
+def answer_in_envelope(server: LocalDevServer, app: Chalice, config: Config) -> None:
+    """Makes `server` (from chalice.local.create_local_server) handle each request with EnvelopeRequestHandler."""
+    server.server.RequestHandlerClass = functools.partial(EnvelopeRequestHandler, app_object=app, config=config)
