@@ -234,6 +234,7 @@ def test_repeat_of_an_external_id_with_different_content_is_a_409_naming_the_fie
         "code": "conflict",
         "message": "this external_id is already booked with a different start, location, patient.phone; "
         f"change that booking with PATCH /v1/appointments/{first.json_body['id']}",
+        "fields": [],
     }
     again = post(api, clinic, booking(external_id="ehr-1001"))
     assert again.status_code == 200
