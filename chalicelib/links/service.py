@@ -82,7 +82,7 @@ class PatientLinks:
         if isinstance(found, Page):
             return found
         claim, appointment, clinic = found
-        language = _language_of_patient(appointment.clinic_id, appointment.patient_id)
+        language = patient_language(appointment.clinic_id, appointment.patient_id)
         when = _when(appointment, language)
 
         def words(english: str) -> str:
@@ -92,19 +92,19 @@ class PatientLinks:
             booking = clinic_policy(clinic).booking_url
             if booking is None:
                 text = words("To change your appointment on {when}, please call the clinic.")
-                return _page(200, clinic.name, text, language)
-            return Page(303, _html(clinic.name, words("Taking you to the booking page…"), language), booking)
+                return page(200, clinic.name, text, language)
+            return Page(303, html_page(clinic.name, words("Taking you to the booking page…"), language), booking)
         question = {
             Purpose.CONFIRM: ("Confirm your appointment on {when}?", "Confirm"),
             Purpose.CANCEL: ("Cancel your appointment on {when}?", "Cancel appointment"),
             Purpose.STOP: ("Stop appointment reminders from this clinic?", "Stop reminders"),
         }[claim.purpose]
         if claim.purpose is Purpose.CANCEL and not clinic_policy(clinic).patients_may_cancel:
-            return _page(
+            return page(
                 200, clinic.name, words("To cancel your appointment on {when}, please call the clinic."), language
             )
         form = f'<form method="post"><button type="submit">{html.escape(words(question[1]))}</button></form>'
-        return Page(200, _html(clinic.name, f"<p>{html.escape(words(question[0]))}</p>{form}", language))
+        return Page(200, html_page(clinic.name, f"<p>{html.escape(words(question[0]))}</p>{form}", language))
 
     def act(self, token: str) -> Page:
         found = self._open(token)
@@ -112,7 +112,7 @@ class PatientLinks:
             return found
         claim, appointment, clinic = found
         appointments = self._appointments
-        language = _language_of_patient(appointment.clinic_id, appointment.patient_id)
+        language = patient_language(appointment.clinic_id, appointment.patient_id)
         when = _when(appointment, language)
         try:
             if claim.purpose is Purpose.CONFIRM:
@@ -128,11 +128,11 @@ class PatientLinks:
                 return self.show(token)
         except Conflict:
             text = page_text("This appointment can no longer be changed here. Please call the clinic.", language)
-            return _page(409, clinic.name, text, language)
+            return page(409, clinic.name, text, language)
         logger.info(
             "patient link used", extra={"purpose": claim.purpose.value, "appointment_id": appointment.appointment_id}
         )
-        return _page(200, clinic.name, page_text(message, language, when=when), language)
+        return page(200, clinic.name, page_text(message, language, when=when), language)
 
     def _stop(self, clinic_id: str, patient_id: str) -> None:
         patient = patient_store.get_patient(clinic_id, patient_id)
@@ -155,7 +155,7 @@ class PatientLinks:
 
 def _refused(problem: str) -> Page:
     logger.info("patient link refused", extra={"problem": problem})
-    return _page(
+    return page(
         404,
         "Link not valid",
         "This link is not valid or has expired. Nothing was changed. Please contact the clinic.",
@@ -168,7 +168,7 @@ def _when(appointment: Appointment, language: str) -> str:
     return day_and_time(local_time(appointment.start, appointment.timezone), language)
 
 
-def _language_of_patient(clinic_id: str, patient_id: str) -> str:
+def patient_language(clinic_id: str, patient_id: str) -> str:
     """The patient's message language; English when the patient record is gone (the page still works)."""
     from chalicelib.render.localized import language_of
 
@@ -176,11 +176,11 @@ def _language_of_patient(clinic_id: str, patient_id: str) -> str:
     return language_of(patient.language) if patient is not None else "en"
 
 
-def _page(status: int, title: str, message: str, language: str = "en") -> Page:
-    return Page(status, _html(title, f"<p>{html.escape(message)}</p>", language))
+def page(status: int, title: str, message: str, language: str = "en") -> Page:
+    return Page(status, html_page(title, f"<p>{html.escape(message)}</p>", language))
 
 
-def _html(title: str, content: str, language: str = "en") -> str:
+def html_page(title: str, content: str, language: str = "en") -> str:
     direction = ' dir="rtl"' if language == "ar" else ""
     return (
         f'<!doctype html><html lang="{language}"{direction}><head><meta charset="utf-8">'

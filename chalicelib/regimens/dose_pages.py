@@ -11,7 +11,7 @@ from chalicelib.core.clock import Clock
 from chalicelib.core.observability import logger
 from chalicelib.core.timezones import local_time
 from chalicelib.links.page_words import page_text
-from chalicelib.links.service import Page, _html, _language_of_patient, _page
+from chalicelib.links.service import Page, html_page, page, patient_language
 from chalicelib.links.tokens import InvalidLink
 from chalicelib.regimens.dose_links import DoseClaim, verify_dose
 from chalicelib.store import clinics, regimens
@@ -33,26 +33,24 @@ class DosePages:
         if isinstance(found, Page):
             return found
         claim, regimen, clinic = found
-        language = _language_of_patient(regimen.clinic_id, regimen.patient_id)
+        language = patient_language(regimen.clinic_id, regimen.patient_id)
         local_due = local_time(claim.due_at, regimen.timezone)
         button = html.escape(page_text("I have taken it", language))
         question = html.escape(page_text("Your {at} medicine: taken?", language, local_at=local_due))
         form = f'<form method="post"><button type="submit">{button}</button></form>'
-        return Page(200, _html(clinic.name, f"<p>{question}</p>{form}", language))
+        return Page(200, html_page(clinic.name, f"<p>{question}</p>{form}", language))
 
     def act(self, token: str) -> Page:
         found = self._open(token)
         if isinstance(found, Page):
             return found
         claim, regimen, clinic = found
-        language = _language_of_patient(regimen.clinic_id, regimen.patient_id)
+        language = patient_language(regimen.clinic_id, regimen.patient_id)
         local_due = local_time(claim.due_at, regimen.timezone)
         if self._doses.taken(claim.clinic_id, claim.regimen_id, claim.due_at, via="link") is None:
-            return _page(
-                404, clinic.name, page_text("This dose is not known. Nothing was changed.", language), language
-            )
+            return page(404, clinic.name, page_text("This dose is not known. Nothing was changed.", language), language)
         thanks = page_text("Thank you. Your {at} medicine is marked as taken.", language, local_at=local_due)
-        return _page(200, clinic.name, thanks, language)
+        return page(200, clinic.name, thanks, language)
 
     def _open(self, token: str) -> tuple[DoseClaim, Regimen, Clinic] | Page:
         try:
@@ -68,4 +66,4 @@ class DosePages:
 
 def _refused(problem: str) -> Page:
     logger.info("dose link refused", extra={"problem": problem})
-    return _page(404, "Link not valid", "This link is not valid or has expired. Nothing was changed.")
+    return page(404, "Link not valid", "This link is not valid or has expired. Nothing was changed.")
