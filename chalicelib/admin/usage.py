@@ -14,6 +14,7 @@ from pynamodb.exceptions import UpdateError
 from chalicelib.admin.context import AdminContext
 from chalicelib.core.clock import SystemClock
 from chalicelib.core.errors import InvalidRequest, NotFound
+from chalicelib.store.conditions import condition_failed
 
 
 def register(commands: Any) -> None:
@@ -63,7 +64,7 @@ def set_spend_cap(context: AdminContext, args: argparse.Namespace) -> dict[str, 
     try:
         clinic.update(actions=[action], condition=Clinic.clinic_id.exists())
     except UpdateError as e:
-        if e.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(e):
             raise NotFound(f"clinic {args.clinic}") from None
         raise
     now = context.services.usage.month(clinic, billing_month(context.clock.now()))

@@ -18,6 +18,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.core.errors import AlreadyExists, NotFound, StaleVersion
 from chalicelib.core.words import AppointmentStatus
+from chalicelib.store.conditions import condition_failed
 from chalicelib.store.models import Appointment, Patient, Reminder, transaction
 
 # A change names the appointment's attributes it sets; None removes the attribute.
@@ -94,7 +95,7 @@ def create(appointment: Appointment, patient: Patient, reminders: Iterable[Remin
             for reminder in reminders:
                 write.save(reminder)
     except TransactWriteError as e:
-        if _condition_failed(e):
+        if condition_failed(e):
             raise AlreadyExists("appointment") from e
         raise
 
@@ -112,7 +113,7 @@ def change(appointment: Appointment, expected_version: int, changes: Changes, re
             for reminder in reminders:
                 write.save(reminder)
     except TransactWriteError as e:
-        if _condition_failed(e):
+        if condition_failed(e):
             raise StaleVersion("appointment") from e
         raise
 
@@ -153,8 +154,3 @@ def _attribute(name: str) -> Any:
     if name not in Appointment.get_attributes():
         raise ValueError(f"an appointment has no attribute {name!r}")
     return getattr(Appointment, name)
-
-
-def _condition_failed(error: TransactWriteError) -> bool:
-    reasons = error.cancellation_reasons or []
-    return any(reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons)

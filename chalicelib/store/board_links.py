@@ -6,6 +6,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.core.errors import NotFound
+from chalicelib.store.conditions import condition_failed
 from chalicelib.store.models import Clinic
 
 
@@ -31,6 +32,6 @@ def _update(clinic_id: str, action: Action) -> None:
         # The condition keeps an update from creating a clinic item that holds nothing but a hash.
         Clinic(clinic_id).update(actions=[action], condition=Clinic.clinic_id.exists())
     except UpdateError as e:
-        if e.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(e):
             raise NotFound("clinic") from None
         raise

@@ -10,6 +10,7 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.core.errors import StaleVersion
+from chalicelib.store.conditions import condition_failed
 from chalicelib.store.models import Appointment, BookingLink
 
 
@@ -41,7 +42,7 @@ def remember_sequence(appointment: Appointment, sequence: int) -> None:
             condition=Appointment.version == appointment.version,
         )
     except UpdateError as e:
-        if e.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(e):
             raise StaleVersion("appointment") from e
         raise
 

@@ -16,6 +16,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from chalicelib.core.errors import AlreadyClaimed, NotFound, StaleVersion
+from chalicelib.store.conditions import condition_failed
 from chalicelib.store.models import Appointment, Clinic, Patient, Reminder, VisitLengths, transaction
 
 
@@ -87,8 +88,7 @@ def record_move(
             for reminder in cancelled:
                 write.save(reminder)
     except TransactWriteError as e:
-        reasons = e.cancellation_reasons or []
-        if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
+        if condition_failed(e):
             raise StaleVersion("appointment") from e
         raise
 
@@ -134,7 +134,7 @@ def _claim(appointment: Appointment, actions: list[Action], condition: Condition
     try:
         appointment.update(actions=actions, condition=condition)
     except UpdateError as e:
-        if e.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(e):
             raise AlreadyClaimed() from None
         raise
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.core.errors import AlreadyExists, NotFound, StaleVersion
+from chalicelib.store.conditions import condition_failed
 from chalicelib.store.models import Clinic
 
 _SUMMARY = ["clinic_id", "name", "timezone", "status", "created_at"]
@@ -37,7 +38,7 @@ def create_clinic(clinic: Clinic) -> None:
     try:
         clinic.save(condition=Clinic.clinic_id.does_not_exist())
     except PutError as e:
-        if _condition_failed(e):
+        if condition_failed(e):
             raise AlreadyExists("clinic") from e
         raise
 
@@ -89,7 +90,7 @@ def set_settings(clinic: Clinic, timezone: str, policy: str, replan_requested_at
     try:
         clinic.update(actions=actions, condition=unchanged)
     except UpdateError as e:
-        if _condition_failed(e):
+        if condition_failed(e):
             raise StaleVersion("clinic settings") from e
         raise
     return version
@@ -121,7 +122,7 @@ def finish_replan(
     try:
         Clinic(clinic_id).update(actions=actions, condition=condition)
     except UpdateError as e:
-        if _condition_failed(e):
+        if condition_failed(e):
             raise StaleVersion("re-plan") from e
         raise
 
@@ -130,10 +131,6 @@ def _update_existing(clinic_id: str, action: Action) -> None:
     try:
         Clinic(clinic_id).update(actions=[action], condition=Clinic.clinic_id.exists())
     except UpdateError as e:
-        if _condition_failed(e):
+        if condition_failed(e):
             raise NotFound(f"clinic {clinic_id}") from None
         raise
-
-
-def _condition_failed(error: PynamoDBException) -> bool:
-    return error.cause_response_code == "ConditionalCheckFailedException"

@@ -28,9 +28,8 @@ from pynamodb.expressions.update import Action
 from chalicelib.core.errors import AlreadyClaimed, StaleVersion
 from chalicelib.core.words import Status
 from chalicelib.store import reads
+from chalicelib.store.conditions import condition_failed
 from chalicelib.store.models import Appointment, Clinic, Delivery, EmailSuppression, Patient, Reminder
-
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 # --- the reads of a send (prefetched when the dispatcher asked for them) ------------------------------------
 
@@ -90,7 +89,7 @@ def claim(
             condition=claimable,
         )
     except UpdateError as e:
-        if e.cause_response_code == _CONDITION_FAILED:
+        if condition_failed(e):
             raise AlreadyClaimed() from e
         raise
 
@@ -149,7 +148,7 @@ def mark_sent_if_version(reminder: Reminder, version: int, now: datetime) -> Non
             condition=(Reminder.owner_version == version) & (Reminder.status == Status.SCHEDULED.value),
         )
     except UpdateError as e:
-        if e.cause_response_code == _CONDITION_FAILED:
+        if condition_failed(e):
             raise StaleVersion("reminder") from e
         raise
 

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.store import reads
+from chalicelib.store.conditions import condition_failed
 from chalicelib.store.models import Contact, Delivery, Patient
 
 # --- patients ------------------------------------------------------------------------------------------------
@@ -103,7 +104,7 @@ def _update_if(clinic_id: str, channel: str, address: str, actions: list[Action]
     try:
         _update(clinic_id, channel, address, actions, condition)
     except UpdateError as e:
-        if _condition_failed(e):
+        if condition_failed(e):
             return False
         raise
     return True
@@ -134,11 +135,7 @@ def claim_inbound_sms(message_id: str, channel: str, now: datetime, retention: t
     try:
         record.save(condition=Delivery.reminder_key.does_not_exist())
     except PutError as e:
-        if _condition_failed(e):
+        if condition_failed(e):
             return False
         raise
     return True
-
-
-def _condition_failed(error: PynamoDBException) -> bool:
-    return error.cause_response_code == "ConditionalCheckFailedException"

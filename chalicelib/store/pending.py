@@ -19,6 +19,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.core.errors import StaleVersion
 from chalicelib.core.words import RegimenStatus, Status
+from chalicelib.store.conditions import condition_failed
 from chalicelib.store.models import Appointment, Clinic, Delivery, Regimen, Reminder
 
 # --- reads --------------------------------------------------------------------------------------------------
@@ -87,7 +88,7 @@ def mark_missed(reminder: Reminder, reason: str, now: datetime) -> None:
             condition=Reminder.status == Status.SCHEDULED.value,
         )
     except UpdateError as e:
-        if e.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(e):
             raise StaleVersion("reminder") from e
         raise
 
@@ -114,7 +115,7 @@ def move(
     try:
         reminder.update(actions=actions, condition=(Reminder.status == was[0]) & (Reminder.reason == was[1]))
     except UpdateError as e:
-        if e.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(e):
             raise StaleVersion("reminder") from e
         raise
 

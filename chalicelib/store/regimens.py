@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 
 from chalicelib.core.errors import AlreadyExists, StaleVersion
+from chalicelib.store.conditions import condition_failed
 from chalicelib.store.models import Dose, Patient, Regimen, Reminder, transaction
-
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 # --- regimens ------------------------------------------------------------------------------------------------
 
@@ -44,8 +43,7 @@ def create(regimen: Regimen, new_patient: Patient | None) -> None:
             if new_patient is not None:
                 write.save(new_patient)
     except TransactWriteError as e:
-        reasons = e.cancellation_reasons or []
-        if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
+        if condition_failed(e):
             raise AlreadyExists("regimen") from e
         raise
 
@@ -69,7 +67,7 @@ def set_timers_if_version(regimen: Regimen, names: list[str]) -> None:
     try:
         regimen.update(actions=[Regimen.timers.set(names)], condition=Regimen.version == regimen.version)
     except UpdateError as e:
-        if _condition_failed(e):
+        if condition_failed(e):
             raise StaleVersion("regimen") from e
         raise
 
@@ -127,7 +125,7 @@ def record_dose(dose: Dose) -> None:
     try:
         dose.save(condition=Dose.regimen_id.does_not_exist())
     except PutError as e:
-        if _condition_failed(e):
+        if condition_failed(e):
             raise AlreadyExists("dose") from e
         raise
 
@@ -154,14 +152,10 @@ def create_reminder(reminder: Reminder) -> None:
     try:
         reminder.save(condition=Reminder.reminder_id.does_not_exist())
     except PutError as e:
-        if _condition_failed(e):
+        if condition_failed(e):
             raise AlreadyExists("reminder") from e
         raise
 
 
 def set_schedule_name(reminder: Reminder, name: str) -> None:
     reminder.update(actions=[Reminder.schedule_name.set(name)])
-
-
-def _condition_failed(error: PynamoDBException) -> bool:
-    return error.cause_response_code == _CONDITION_FAILED

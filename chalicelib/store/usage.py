@@ -25,6 +25,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.core.errors import CareCueError
 from chalicelib.store import reads
+from chalicelib.store.conditions import condition_failed
 from chalicelib.store.models import Clinic, Usage
 
 
@@ -75,7 +76,7 @@ def add_under_cap(
     try:
         _add(clinic_id, month, at, cost_usd, sms_messages, sms_segments, emails, under_cap)
     except UpdateError as e:
-        if e.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(e):
             return False
         raise
     return True
