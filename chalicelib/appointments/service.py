@@ -29,6 +29,8 @@ from chalicelib.store.patients import get_patient
 
 # A notice the channel could not take right now is retried by a timer this far ahead.
 NOTICE_RETRY_DELAY = timedelta(minutes=1)
+# A cancel that keeps losing races to other changes gives up (409) after this many reads and writes.
+CANCEL_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,12 @@ class AppointmentService:
         if appointment.status != AppointmentStatus.BOOKED:
             raise Conflict(f"the appointment is {appointment.status} and cannot be changed")
         _refuse_older_event(appointment, provider_sequence)
+        if replanned_for is None and _changes_nothing(appointment, change):
+            # Sending the same change again changes nothing: no new version, so a notice the first one planned
+            # is not made stale by its repeats. A booking tool's newer event is still recorded as applied.
+            if provider_sequence is not None:
+                store.note_provider_sequence(appointment, provider_sequence)
+            return self.get(clinic_id, appointment_id)
         patient = get_patient(clinic_id, appointment.patient_id)
         moved = change.start is not None and to_utc(change.start) != appointment.start
         old_version = int(appointment.version)
@@ -164,6 +172,15 @@ class AppointmentService:
         try:
             store.change(appointment, old_version, changes, reminders)
         except StaleVersion as e:
+            # A racing request got there first. If it left the appointment as this one asks, the answer is the
+            # same as for a repeat: 200 and the stored appointment.
+            current = self._appointment(clinic_id, appointment_id)
+            if (
+                replanned_for is None
+                and current.status == AppointmentStatus.BOOKED
+                and _changes_nothing(current, change)
+            ):
+                return self.get(clinic_id, appointment_id)
             raise _changed_meanwhile() from e
         self._arm(reminders)
         for reminder in reminders:
@@ -214,7 +231,24 @@ class AppointmentService:
     def cancel(
         self, clinic_id: str, appointment_id: str, provider_sequence: int | None = None, via: str = "api"
     ) -> AppointmentRecord:
-        """Cancels: every pending reminder is cancelled and disarmed, and the patient is told once."""
+        """Cancels: every pending reminder is cancelled and disarmed, and the patient is told once.
+
+        Cancelling is idempotent under concurrency too: a cancel that loses a race to another change reads the
+        appointment again and tries again (at most `CANCEL_ATTEMPTS` times); one that loses to another cancel
+        answers as a repeat does, with the cancelled appointment."""
+        for _ in range(CANCEL_ATTEMPTS - 1):
+            try:
+                return self._cancel(clinic_id, appointment_id, provider_sequence, via)
+            except StaleVersion:
+                continue
+        try:
+            return self._cancel(clinic_id, appointment_id, provider_sequence, via)
+        except StaleVersion as e:
+            raise _changed_meanwhile() from e
+
+    def _cancel(
+        self, clinic_id: str, appointment_id: str, provider_sequence: int | None, via: str
+    ) -> AppointmentRecord:
         now = self._clock.now()
         appointment = self._appointment(clinic_id, appointment_id)
         if appointment.status == AppointmentStatus.CANCELLED:
@@ -225,19 +259,23 @@ class AppointmentService:
         _refuse_older_event(appointment, provider_sequence)
         patient = get_patient(clinic_id, appointment.patient_id)
         version = int(appointment.version) + 1
-        pending = [r for r in self._reminders(appointment_id) if r.status == Status.SCHEDULED]
-        for reminder in pending:
-            reminder.status = Status.CANCELLED.value
-            reminder.reason = "appointment_cancelled"
-            reminder.updated_at = now
         notices = [
             _reminder(clinic_id, appointment_id, version, item, now, patient.patient_id)
             for item in plan_notice(Kind.CANCELLATION_NOTICE, channels_for(patient.phone, patient.email), now, version)
         ]
-        try:
-            store.cancel(appointment, version - 1, now, via, provider_sequence, pending + notices)
-        except StaleVersion as e:
-            raise _changed_meanwhile() from e
+        # A racing cancel's notice may already be stored (read after its commit): it is the same notice, written
+        # once in this transaction, never cancelled as if it were a pending reminder.
+        notice_ids = {notice.reminder_id for notice in notices}
+        pending = [
+            r
+            for r in self._reminders(appointment_id)
+            if r.status == Status.SCHEDULED and r.reminder_id not in notice_ids
+        ]
+        for reminder in pending:
+            reminder.status = Status.CANCELLED.value
+            reminder.reason = "appointment_cancelled"
+            reminder.updated_at = now
+        store.cancel(appointment, version - 1, now, via, provider_sequence, pending + notices)
         for reminder in pending:
             self._disarm(reminder)
         self._send_notices(notices)
@@ -307,6 +345,17 @@ class AppointmentService:
 # The patient's timezone decides the appointment's, so comparing the patient's covers both.
 _COMPARED_APPOINTMENT = ("start", "duration_minutes", "provider", "location")
 _COMPARED_PATIENT = ("name", "phone", "email", "timezone", "language")
+
+
+def _changes_nothing(appointment: Appointment, change: AppointmentChange) -> bool:
+    """Whether applying the PATCH would leave every field of the appointment as it is."""
+    if change.start is not None and to_utc(change.start) != appointment.start:
+        return False
+    return all(
+        getattr(change, name) == getattr(appointment, name)
+        for name in ("duration_minutes", "provider", "location")
+        if name in change.present
+    )
 
 
 def _differing(first: AppointmentRecord, appointment: Appointment, patient: Patient) -> list[str]:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from chalicelib.core.errors import AlreadyExists, NotFound, StaleVersion
 from chalicelib.core.words import AppointmentStatus
@@ -137,6 +137,20 @@ def cancel(
     if provider_sequence is not None:
         changes["provider_sequence"] = provider_sequence
     change(appointment, expected_version, changes, reminders)
+
+
+def note_provider_sequence(appointment: Appointment, provider_sequence: int) -> None:
+    """Records that a booking tool's event was applied although it changed nothing (the version stays, so no
+    notice or timer planned for it goes stale); only ever moves the sequence forwards."""
+    try:
+        appointment.update(
+            actions=[Appointment.provider_sequence.set(provider_sequence)],
+            condition=Appointment.provider_sequence.does_not_exist()
+            | (Appointment.provider_sequence < provider_sequence),
+        )
+    except UpdateError as e:
+        if not condition_failed(e):
+            raise
 
 
 def confirm(appointment: Appointment, now: datetime, via: str) -> None:

@@ -309,6 +309,30 @@ def test_rescheduling_moves_the_timers_and_tells_the_patient(api: Client, aws: W
     assert len(schedules(aws)) == 4
 
 
+def test_a_patch_repeated_changes_nothing_and_the_first_notice_still_goes(
+    api: Client, aws: World, clinic: ClinicKeys
+) -> None:
+    appointment_id = post(api, clinic, booking()).json_body["id"]
+    move = json.dumps({"start": "2026-12-03T15:30:00-05:00", "location": "Room 4"})
+
+    answers = [
+        api.http.patch(f"/v1/appointments/{appointment_id}", headers=clinic.headers, body=move) for _ in range(5)
+    ]
+    same_as_booked = api.http.patch(
+        f"/v1/appointments/{appointment_id}", headers=clinic.headers, body=json.dumps({"location": "Room 4"})
+    )
+
+    assert [a.status_code for a in answers] == [200] * 5
+    assert [a.json_body["version"] for a in answers] == [2] * 5
+    assert same_as_booked.status_code == 200
+    assert same_as_booked.json_body["version"] == 2
+    assert by_id(answers[-1].json_body["reminders"])["reschedule-notice-v2.sms"]["status"] == "sent"
+    moved = [m["body"] for m in aws.sent("sms") if "moved" in m["body"]]
+    assert moved == ["Riverside Family Clinic: your appointment has moved to Thu 3 Dec at 3:30 PM."]
+    timer = schedules(aws)[f"{appointment_id}.reminder-24h.sms"]
+    assert json.loads(timer["Target"]["Input"])["version"] == 2
+
+
 def test_cancelling_removes_the_timers_and_tells_the_patient_once(api: Client, aws: World, clinic: ClinicKeys) -> None:
     appointment_id = post(api, clinic, booking()).json_body["id"]
 
