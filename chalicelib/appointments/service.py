@@ -108,7 +108,7 @@ class AppointmentService:
         provider_sequence: int | None = None,
     ) -> AppointmentRecord:
         """Moves or edits an appointment: timers move with it and the patient hears of a new time."""
-        return self._change(clinic_id, appointment_id, change, provider_sequence, replanned_for=None)
+        return self._change(clinic_id, appointment_id, change, provider_sequence, replanning=False)
 
     def _change(
         self,
@@ -116,14 +116,15 @@ class AppointmentService:
         appointment_id: str,
         change: AppointmentChange,
         provider_sequence: int | None,
-        replanned_for: int | None,
+        replanning: bool,
+        replanned_for: int | None = None,
     ) -> AppointmentRecord:
         now = self._clock.now()
         appointment = self._appointment(clinic_id, appointment_id)
         if appointment.status != AppointmentStatus.BOOKED:
             raise Conflict(f"the appointment is {appointment.status} and cannot be changed")
         _refuse_older_event(appointment, provider_sequence)
-        if replanned_for is None and _changes_nothing(appointment, change):
+        if not replanning and _changes_nothing(appointment, change):
             # Sending the same change again changes nothing: no new version, so a notice the first one planned
             # is not made stale by its repeats. A booking tool's newer event is still recorded as applied.
             if provider_sequence is not None:
@@ -175,11 +176,7 @@ class AppointmentService:
             # A racing request got there first. If it left the appointment as this one asks, the answer is the
             # same as for a repeat: 200 and the stored appointment.
             current = self._appointment(clinic_id, appointment_id)
-            if (
-                replanned_for is None
-                and current.status == AppointmentStatus.BOOKED
-                and _changes_nothing(current, change)
-            ):
+            if not replanning and current.status == AppointmentStatus.BOOKED and _changes_nothing(current, change):
                 return self.get(clinic_id, appointment_id)
             raise _changed_meanwhile() from e
         self._arm(reminders)
@@ -202,7 +199,7 @@ class AppointmentService:
             if int(appointment.replanned_for or 0) >= settings_version:
                 return self.get(clinic_id, appointment_id)
         unchanged = AppointmentChange(None, None, None, None, frozenset())
-        return self._change(clinic_id, appointment_id, unchanged, None, replanned_for=settings_version)
+        return self._change(clinic_id, appointment_id, unchanged, None, replanning=True, replanned_for=settings_version)
 
     def upcoming(self, clinic_id: str, patient_id: str | None = None) -> list[Appointment]:
         """Booked appointments that have not started yet, of one patient record or of the whole clinic."""

@@ -54,7 +54,7 @@ SAMPLE_VALUES = {
 }
 MAX_RULES = 6
 MAX_OFFSET = timedelta(days=30)
-_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
+_DURATION = re.compile(r"^P(?:(\d{1,4})D)?(?:T(?:(\d{1,5})H)?(?:(\d{1,6})M)?)?$")  # bounded: no overflow
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _URL = re.compile(r"^https://[^\s/$.?#][^\s]*$")
@@ -360,9 +360,14 @@ def _templates(value: Any, clinic_name: str, limit: int, problems: list[FieldPro
 
 def _template_problem(text: str, clinic_name: str, limit: int) -> str | None:
     try:
-        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(text)]
     except ValueError:
         return "has an unmatched { or }"
+    names = {name for name, _, _ in fields if name is not None}
+    if any(spec or conversion for name, spec, conversion in fields if name is not None):
+        # CareCue formats each value itself (the day and time in the patient's language): "{when:%Y}" or
+        # "{clinic!r}" would fail or show the raw value at send time.
+        return "uses a format such as {when:…} or {clinic!r}; write the placeholder alone, e.g. {when}"
     if unknown := names - PLACEHOLDERS:
         return f"uses unknown placeholders {sorted(unknown)}; use {sorted(PLACEHOLDERS)}"
     if any(not name for name in names):

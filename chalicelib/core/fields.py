@@ -10,18 +10,21 @@ every number is kept in E.164.
 
 from __future__ import annotations
 
-import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from chalicelib.core.errors import FieldProblem, InvalidRequest, PayloadTooLarge
+from chalicelib.core.json_input import load_json
 from chalicelib.core.timezones import is_known_timezone
 
 MAX_BODY_BYTES = 64 * 1024
+# How far ahead an appointment may be booked: further than any clinic books, near enough that every date
+# computed from it (reminders, link expiries, the year in a message) stays within what each part can hold.
+MAX_AHEAD = timedelta(days=3 * 365)
 MAX_TEXT = 200
 MAX_PHONE_TEXT = 40  # room for spaces, dashes, brackets and an extension around at most 15 digits
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
@@ -45,10 +48,7 @@ def decode_json_object(raw_body: bytes | None) -> dict[str, Any]:
         raise PayloadTooLarge(MAX_BODY_BYTES)
     if not raw_body:
         raise InvalidRequest.single("body", "is empty; send a JSON object")
-    try:
-        body = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise InvalidRequest.single("body", f"is not valid JSON ({type(e).__name__})") from e
+    body = load_json(raw_body)
     if not isinstance(body, dict):
         raise InvalidRequest.single("body", "must be a JSON object")
     return body
@@ -151,6 +151,9 @@ class Fields:
             return None
         if moment <= now:
             self.problem(name, "is in the past")
+            return None
+        if moment - now > MAX_AHEAD:
+            self.problem(name, f"is more than {MAX_AHEAD.days // 365} years ahead; book it nearer the time")
             return None
         return moment
 

@@ -123,11 +123,15 @@ def _route(request: Request | None, routes: Mapping[str, Mapping[str, RouteEntry
 
 
 def http_errors(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Wraps a route so that a CareCueError becomes its HTTP response; anything else stays a 500."""
+    """Wraps a route so that a CareCueError becomes its HTTP response; anything else stays a 500.
+
+    An empty path part (`/v1/appointments//check-in`) names nothing: a 404 before any lookup, as no id is empty."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         try:
+            if any(isinstance(value, str) and not value.strip() for value in kwargs.values()):
+                raise NotFound("resource")
             return view(*args, **kwargs)
         except CareCueError as e:
             return to_response(e)

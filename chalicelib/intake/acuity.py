@@ -34,7 +34,7 @@ def parse(request: WebhookRequest, context: ProviderContext) -> BookingEvent | I
     if action not in ACTIONS:
         return Ignored(f"Acuity {action or 'event'} is not a booking change CareCue uses")
     appointment_id = (form.get("id") or [""])[0]
-    if not appointment_id.isdigit():
+    if not (appointment_id.isascii() and appointment_id.isdigit()):
         raise InvalidRequest.single("id", "must be an Acuity appointment id")
     user_id = context.credentials.settings.get("user-id")
     if not user_id:
@@ -42,7 +42,8 @@ def parse(request: WebhookRequest, context: ProviderContext) -> BookingEvent | I
     appointment = context.lookups.acuity.appointment(user_id, context.secret, appointment_id)
     name = " ".join(str(appointment.get(k) or "").strip() for k in ("firstName", "lastName")).strip()
     duration = appointment.get("duration")
-    minutes = int(duration) if isinstance(duration, int | str) and str(duration).isdigit() else 30
+    text = str(duration) if isinstance(duration, int | str) else ""
+    minutes = int(text) if text.isascii() and text.isdigit() and len(text) <= 4 else 30
     location = appointment.get("location")
     return BookingEvent(
         kind=EventKind.CANCELLED if appointment.get("canceled") is True else EventKind.CREATED,

@@ -5,7 +5,6 @@ it. Only what a booking cannot do without (its id, its start) makes a payload ma
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from typing import Any
@@ -14,6 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from chalicelib.core.errors import InvalidRequest
 from chalicelib.core.fields import read_phone
+from chalicelib.core.json_input import load_json
 from chalicelib.core.timezones import is_known_timezone
 from chalicelib.patients.details import PatientDetails
 
@@ -22,10 +22,7 @@ _LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 
 
 def json_object(body: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise InvalidRequest.single("body", f"is not valid JSON ({type(e).__name__})") from e
+    value = load_json(body)
     if not isinstance(value, dict):
         raise InvalidRequest.single("body", "must be a JSON object")
     return value
@@ -36,7 +33,7 @@ def dig(value: Any, path: str) -> Any:
     for step in path.split("."):
         if isinstance(value, dict):
             value = value.get(step)
-        elif isinstance(value, list) and step.isdigit() and int(step) < len(value):
+        elif isinstance(value, list) and step.isascii() and step.isdigit() and int(step) < len(value):
             value = value[int(step)]
         else:
             return None

@@ -55,7 +55,7 @@ def check_timestamped(
         parts.setdefault(key, []).append(value)
     timestamp = (parts.get("t") or [""])[0]
     signatures = parts.get("v1") or []
-    if not timestamp.isdigit() or not signatures:
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12) or not signatures:
         raise SignatureRejected("the signature header must read t=<unix time>,v1=<signature>")
     if abs(now.timestamp() - int(timestamp)) > tolerance.total_seconds():
         raise SignatureRejected("the signature's timestamp is outside the allowed window")

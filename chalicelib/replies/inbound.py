@@ -13,14 +13,14 @@ cap only the STOP and HELP answers, which the carriers require, still go (counte
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.clock import Clock
-from chalicelib.core.errors import ChannelError, Conflict
+from chalicelib.core.errors import ChannelError, Conflict, InvalidRequest
+from chalicelib.core.json_input import load_json
 from chalicelib.core.observability import count, logger
 from chalicelib.core.timezones import local_time
 from chalicelib.core.words import Channel
@@ -58,9 +58,9 @@ class InboundSms:
 def parse_inbound(message: str) -> InboundSms:
     """The SNS message End User Messaging publishes: JSON with originationNumber, messageBody and an id."""
     try:
-        data: Any = json.loads(message)
+        data: Any = load_json(message)
         sender, body, message_id = data["originationNumber"], data["messageBody"], data["inboundMessageId"]
-    except (ValueError, TypeError, KeyError) as e:
+    except (InvalidRequest, TypeError, KeyError) as e:
         raise BadInboundSms(type(e).__name__) from e
     if not all(isinstance(value, str) for value in (sender, body, message_id)) or not sender or not message_id:
         raise BadInboundSms("originationNumber, messageBody and inboundMessageId must be text")
