@@ -197,7 +197,6 @@ class RegimenService:
         clinic = clinics.get_clinic(clinic_id)
         for attempt in range(PATIENT_MATCH_TRIES):
             patient_write = self._patient(clinic, request, now)
-            patient = patient_write.patient
             regimen, past = self._new_regimen(clinic, regimen_id, request, patient_write, now)
             active = regimen.status == RegimenStatus.ACTIVE
             # The names go in with the write: should arming stop half way, the reconciler finds them missing.
