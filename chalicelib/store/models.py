@@ -296,7 +296,7 @@ class Contact(Model):
     address = UnicodeAttribute(range_key=True)  # E.164 phone, or email in lower case
     channel = UnicodeAttribute()  # sms | email
     opted_out_at = UTCDateTimeAttribute(null=True)
-    opt_out_source = UnicodeAttribute(null=True)  # sms_reply | link | api
+    opt_out_source = UnicodeAttribute(null=True)  # sms_reply | link | api | merge (merge-patients)
     recent_sends = ListAttribute(of=UTCDateTimeAttribute, null=True)  # the last 7 days, for the caps
     help_replied_at = UTCDateTimeAttribute(null=True)
 
