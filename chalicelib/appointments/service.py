@@ -25,12 +25,15 @@ from chalicelib.plan.appointment_reminders import PlannedReminder, channels_for,
 from chalicelib.store import appointments as store
 from chalicelib.store.clinics import get_clinic
 from chalicelib.store.models import Appointment, Clinic, Patient, Reminder
-from chalicelib.store.patients import get_patient
+from chalicelib.store.patients import PatientWrite, get_patient
 
 # A notice the channel could not take right now is retried by a timer this far ahead.
 NOTICE_RETRY_DELAY = timedelta(minutes=1)
 # A cancel that keeps losing races to other changes gives up (409) after this many reads and writes.
 CANCEL_ATTEMPTS = 3
+# How often a booking matches its patient again when another request stored that patient first (a race of two
+# bookings for one new number: the second finds the first's patient on its next try).
+PATIENT_MATCH_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -60,33 +63,39 @@ class AppointmentService:
         `provider_sequence` is a booking tool's order of its own events (see `chalicelib.intake`)."""
         now = self._clock.now()
         clinic = get_clinic(clinic_id)
-        details = request.patient
-        patient, appointment = _new_records(clinic, request, source, AppointmentStatus.BOOKED, now)
-        appointment_id = appointment.appointment_id
-        channels = channels_for(details.phone, details.email)
-        if provider_sequence is not None:
-            appointment.provider_sequence = provider_sequence
-        if not channels:
-            # Only a booking tool can send such a booking (the REST API rejects it): kept, never reminded.
-            appointment.contactless = True
-        from chalicelib.appointments.reminder_plan import planned_reminders
+        for attempt in range(PATIENT_MATCH_TRIES):
+            patient_write, appointment = _new_records(clinic, request, source, AppointmentStatus.BOOKED, now)
+            patient = patient_write.patient
+            appointment_id = appointment.appointment_id
+            channels = channels_for(patient.phone, patient.email)
+            if provider_sequence is not None:
+                appointment.provider_sequence = provider_sequence
+            if not channels:
+                # Only a booking tool can send such a booking (the REST API rejects it): kept, never reminded.
+                appointment.contactless = True
+            from chalicelib.appointments.reminder_plan import planned_reminders
 
-        timed = planned_reminders(clinic, patient, appointment.start, appointment.timezone, now)
-        plan = plan_notice(Kind.CONFIRMATION, channels, now, 1) + timed
-        reminders = [_reminder(clinic_id, appointment_id, 1, item, now, patient.patient_id) for item in plan]
-        try:
-            store.create(appointment, patient, reminders)
-        except AlreadyExists:
-            if request.external_id is None:
-                raise
-            first = self.get(clinic_id, appointment_id)
-            differing = _differing(first, appointment, patient)
-            if differing:
-                raise Conflict(
-                    f"this external_id is already booked with a different {', '.join(differing)}; "
-                    f"change that booking with PATCH /v1/appointments/{appointment_id}"
-                ) from None
-            return first
+            timed = planned_reminders(clinic, patient, appointment.start, appointment.timezone, now)
+            plan = plan_notice(Kind.CONFIRMATION, channels, now, 1) + timed
+            reminders = [_reminder(clinic_id, appointment_id, 1, item, now, patient.patient_id) for item in plan]
+            try:
+                store.create(appointment, patient_write, reminders)
+                break
+            except AlreadyExists as e:
+                if e.what == "patient":
+                    if attempt + 1 < PATIENT_MATCH_TRIES:
+                        continue  # another request stored this patient first: match again, and find it
+                    raise Conflict("the patient was stored by another request meanwhile; retry") from e
+                if request.external_id is None:
+                    raise
+                first = self.get(clinic_id, appointment_id)
+                differing = _differing(first, appointment, patient)
+                if differing:
+                    raise Conflict(
+                        f"this external_id is already booked with a different {', '.join(differing)}; "
+                        f"change that booking with PATCH /v1/appointments/{appointment_id}"
+                    ) from None
+                return first
         self._arm(reminders)
         self._send_notices(reminders)
         return AppointmentRecord(appointment, patient, self._reminders(appointment_id), created=True)
@@ -284,13 +293,15 @@ class AppointmentService:
         """Stores a booking a tool cancelled before CareCue heard of it: cancelled, with no reminder and no
         message, so that the create arriving after it finds the booking cancelled and leaves it so."""
         now = self._clock.now()
-        patient, appointment = _new_records(get_clinic(clinic_id), request, source, AppointmentStatus.CANCELLED, now)
+        patient_write, appointment = _new_records(
+            get_clinic(clinic_id), request, source, AppointmentStatus.CANCELLED, now
+        )
         appointment.provider_sequence = provider_sequence
         try:
-            store.create(appointment, patient)
+            store.create(appointment, patient_write)
         except AlreadyExists as e:
-            raise Conflict("the appointment was stored by another request; read it and try again") from e
-        return AppointmentRecord(appointment, patient, [], created=True)
+            raise Conflict(f"the {e.what} was stored by another request; read it and try again") from e
+        return AppointmentRecord(appointment, patient_write.patient, [], created=True)
 
     def _appointment(self, clinic_id: str, appointment_id: str) -> Appointment:
         return store.get(clinic_id, appointment_id)  # NotFound("appointment") when there is none
@@ -356,7 +367,9 @@ def _changes_nothing(appointment: Appointment, change: AppointmentChange) -> boo
 
 
 def _differing(first: AppointmentRecord, appointment: Appointment, patient: Patient) -> list[str]:
-    """The request's fields (as the API names them) in which a repeat of a booking differs from the stored one."""
+    """The request's fields (as the API names them) in which a repeat of a booking differs from the stored one.
+    `patient` is the one the repeat matched: the stored booking's own patient (its preferences included) when
+    the repeat names the same person, so a true repeat differs in nothing."""
     differing = [
         name for name in _COMPARED_APPOINTMENT if getattr(first.appointment, name) != getattr(appointment, name)
     ]
@@ -368,18 +381,20 @@ def _differing(first: AppointmentRecord, appointment: Appointment, patient: Pati
 
 def _new_records(
     clinic: Clinic, request: NewAppointment, source: str, status: AppointmentStatus, now: datetime
-) -> tuple[Patient, Appointment]:
-    """The patient and appointment items of a new booking, not yet stored."""
-    from chalicelib.patients.records import new_patient
+) -> tuple[PatientWrite, Appointment]:
+    """The patient (the clinic's patient with this contact and name, else a new one: chalicelib.patients.matching)
+    and the appointment items of a new booking, not yet stored."""
+    from chalicelib.patients.matching import match_patient
 
-    details = request.patient
-    patient = new_patient(clinic.clinic_id, details, now)
+    patient_write = match_patient(clinic.clinic_id, request.patient, now)
+    patient = patient_write.patient
     appointment = Appointment(
         clinic.clinic_id,
         _appointment_id(clinic.clinic_id, source, request.external_id),
         patient_id=patient.patient_id,
+        patient_matched=patient_write.matched,
         start=to_utc(request.start),
-        timezone=details.timezone or clinic.timezone,
+        timezone=patient.timezone or clinic.timezone,
         duration_minutes=request.duration_minutes,
         provider=request.provider,
         location=request.location,
@@ -390,7 +405,7 @@ def _new_records(
         created_at=now,
         updated_at=now,
     )
-    return patient, appointment
+    return patient_write, appointment
 
 
 def _appointment_id(clinic_id: str, source: str, external_id: str | None) -> str:

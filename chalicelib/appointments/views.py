@@ -34,6 +34,8 @@ def appointment_view(record: AppointmentRecord) -> dict[str, Any]:
             "email": patient.email,
             "timezone": patient.timezone,
             "language": patient.language,
+            # How the booking found the clinic's existing patient (phone | email), or None: a new patient.
+            "matched": appointment.patient_matched,
         },
         "reminders": [reminder_view(r) for r in sorted(record.reminders, key=lambda r: (r.send_at, r.reminder_id))],
     }

@@ -1,6 +1,6 @@
 """Per-clinic facts about one phone number or email address: opt-outs, recent SMS for the frequency caps, and
 the last answer to an unrecognised reply. Kept per address rather than per patient record, because every
-booking makes a patient record and a STOP must outlive all of them.
+record with the address (a family sharing a phone, duplicates before a merge) must hear of a STOP.
 
 Each write sets only the attributes it is about (an UpdateItem, never a read-modify-put of the whole item), so
 a STOP that lands while a reminder is being sent can never be overwritten by the sender's note of that SMS."""

@@ -2,6 +2,10 @@
 
 A change that affects when or where reminders go (zone, preferred channel, an opt-out) re-plans the patient's
 upcoming appointments. Opt-outs are stored per address (`contacts`), so they also hold for later bookings.
+
+The view lists the clinic's other patients that share a contact with this one (`shares_contact_with`: a family's
+phone, or a possible duplicate when the name is the same too) and, for a record `merge-patients` merged, the
+patient it was merged into (docs/patients.md).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from chalicelib.core.fields import decode_json_object
 from chalicelib.core.timezones import is_known_timezone
 from chalicelib.core.words import Channel
 from chalicelib.patients.contacts import find_contact, opt_in, opt_out
+from chalicelib.patients.matching import shares_contact_with
 from chalicelib.store import patients as store
 from chalicelib.store.models import Patient
 
@@ -55,6 +60,8 @@ class PatientService:
             "language": patient.language,
             "timezone": patient.timezone,
             "opt_out": opt_outs,
+            "shares_contact_with": shares_contact_with(patient),
+            "merged_into": patient.merged_into,
         }
 
     def update(self, clinic_id: str, patient_id: str, raw_body: bytes) -> dict[str, Any]:

@@ -44,7 +44,8 @@ from chalicelib.core.errors import (
 from chalicelib.core.observability import logger
 from chalicelib.core.timezones import local_time
 from chalicelib.core.words import RegimenStatus
-from chalicelib.patients.records import new_patient
+from chalicelib.patients.matching import match_patient
+from chalicelib.regimens.repeats import content_digest, differing_fields
 from chalicelib.regimens.request import NewRegimen
 from chalicelib.regimens.timing import (
     DoseTiming,
@@ -57,12 +58,15 @@ from chalicelib.regimens.timing import (
 )
 from chalicelib.regimens.timing_read import Notes
 from chalicelib.store import clinics, patients, regimens
-from chalicelib.store.models import Clinic, Dose, Patient, Regimen
+from chalicelib.store.models import Clinic, Dose, Regimen
+from chalicelib.store.patients import PatientWrite
 
 if TYPE_CHECKING:
     from chalicelib.arm.timers import ReminderTimers
 
 ADHERENCE_MAX_DAYS = 366
+# How often a regimen matches its patient again when another request stored that patient first.
+PATIENT_MATCH_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -182,21 +186,60 @@ class RegimenService:
         self._timers = timers
 
     def create(self, clinic_id: str, request: NewRegimen) -> tuple[dict[str, Any], bool]:
-        """The new regimen's view and True; for an `external_id` already created, that regimen and False."""
+        """The new regimen's view and True; for an `external_id` already created with the same content, that
+        regimen and False; with different content, a Conflict naming the fields that differ."""
         regimen_id = _regimen_id(clinic_id, request.external_id)
         if request.external_id is not None:
             stored = regimens.find(clinic_id, regimen_id)
             if stored is not None:
-                return self.view(stored), False
+                return self._repeat(stored, request), False
         now = self._clock.now()
         clinic = clinics.get_clinic(clinic_id)
-        patient, new_patient = self._patient(clinic, request, now)
+        for attempt in range(PATIENT_MATCH_TRIES):
+            patient_write = self._patient(clinic, request, now)
+            regimen, past = self._new_regimen(clinic, regimen_id, request, patient_write, now)
+            active = regimen.status == RegimenStatus.ACTIVE
+            # The names go in with the write: should arming stop half way, the reconciler finds them missing.
+            regimen.timers = [a.name for a in self._timers.planned(regimen, now)] if active else []
+            try:
+                regimens.create(regimen, patient_write)
+                break
+            except AlreadyExists as e:
+                if e.what == "patient":
+                    if attempt + 1 < PATIENT_MATCH_TRIES:
+                        continue  # another request stored this patient first: match again, and find it
+                    raise Conflict("the patient was stored by another request meanwhile; retry") from e
+                if request.external_id is None:
+                    raise
+                # The same regimen sent twice at once: the other request stored it, under the same timer names.
+                return self._repeat(regimens.get_existing(clinic_id, regimen_id, consistent=True), request), False
+        armed: list[Armed] = []
+        if active:
+            try:
+                armed = self._timers.arm(regimen, now)
+            except TimerError as e:
+                self._withdraw(regimen, patient_write)
+                logger.error("regimen not created: timers refused", extra={"regimen_id": regimen_id, "code": e.code})
+                raise SchedulerUnavailable(
+                    f"the reminder scheduler refused the dose timers ({e.code}); nothing was stored or armed: retry"
+                ) from e
+        logger.info("regimen created", extra={"clinic_id": clinic_id, "regimen_id": regimen.regimen_id})
+        notes = [{"field": field, "note": note} for field, note in (*request.notes, *past)]
+        return {**self.view(regimen, armed), "notes": notes}, True
+
+    def _new_regimen(
+        self, clinic: Clinic, regimen_id: str, request: NewRegimen, patient_write: PatientWrite, now: datetime
+    ) -> tuple[Regimen, Notes]:
+        """The regimen item (not yet stored), and the notes on its instructions that are already over."""
+        patient = patient_write.patient
         zone = patient.timezone or clinic.timezone
         instructions, past = _consecutive(request, zone, now)
         regimen = Regimen(
-            clinic_id,
+            clinic.clinic_id,
             regimen_id,
             patient_id=patient.patient_id,
+            patient_matched=patient_write.matched,
+            content_digest=content_digest(request) if request.external_id is not None else None,
             medication=request.medication,
             dose_text=request.dose_text,
             timezone=zone,
@@ -212,31 +255,20 @@ class RegimenService:
             regimen.caregiver_first_name = request.caregiver.first_name
             regimen.caregiver_phone = request.caregiver.phone
             regimen.caregiver_email = request.caregiver.email
-        active = regimen.status == RegimenStatus.ACTIVE
-        # The names go in with the write: should arming stop half way, the reconciler finds them missing.
-        regimen.timers = [a.name for a in self._timers.planned(regimen, now)] if active else []
-        try:
-            regimens.create(regimen, patient if new_patient else None)
-        except AlreadyExists:
-            if request.external_id is None:
-                raise
-            # The same regimen sent twice at once: the other request stored it, under the same timer names.
-            return self.view(regimens.get_existing(clinic_id, regimen_id, consistent=True)), False
-        armed: list[Armed] = []
-        if active:
-            try:
-                armed = self._timers.arm(regimen, now)
-            except TimerError as e:
-                self._withdraw(regimen, patient if new_patient else None)
-                logger.error("regimen not created: timers refused", extra={"regimen_id": regimen_id, "code": e.code})
-                raise SchedulerUnavailable(
-                    f"the reminder scheduler refused the dose timers ({e.code}); nothing was stored or armed: retry"
-                ) from e
-        logger.info("regimen created", extra={"clinic_id": clinic_id, "regimen_id": regimen.regimen_id})
-        notes = [{"field": field, "note": note} for field, note in (*request.notes, *past)]
-        return {**self.view(regimen, armed), "notes": notes}, True
+        return regimen, past
 
-    def _withdraw(self, regimen: Regimen, patient: Patient | None) -> None:
+    def _repeat(self, stored: Regimen, request: NewRegimen) -> dict[str, Any]:
+        """The stored regimen's view for a true repeat of its `external_id`; a Conflict when the content differs."""
+        differing = differing_fields(stored.content_digest, request)
+        if differing:
+            raise Conflict(
+                f"this external_id is already a regimen with a different {', '.join(differing)}; "
+                f"pause, resume or stop that one with PATCH /v1/regimens/{stored.regimen_id}, or send a new "
+                "external_id"
+            )
+        return self.view(stored)
+
+    def _withdraw(self, regimen: Regimen, patient: PatientWrite) -> None:
         """Deletes a regimen whose timers could not be armed (and the patient made for it): nothing half stored."""
         regimens.withdraw(regimen, patient)
 
@@ -338,18 +370,19 @@ class RegimenService:
             raise NotFound("regimen")
         return found
 
-    def _patient(self, clinic: Clinic, request: NewRegimen, now: datetime) -> tuple[Patient, bool]:
-        """The regimen's patient, and whether it is new (stored with the regimen)."""
+    def _patient(self, clinic: Clinic, request: NewRegimen, now: datetime) -> PatientWrite:
+        """The regimen's patient: the one it names, the one the prescriber's reference is on, or the clinic's
+        patient with its contact and name (chalicelib.patients.matching), else a new one stored with it."""
         if request.patient_id is not None:
             found = patients.find_patient(clinic.clinic_id, request.patient_id)
             if found is not None:
-                return found, False
+                return PatientWrite(found, new=False)
             if request.external_ref is None:
                 raise InvalidRequest.single("patient_id", "is not a patient of this clinic")
         if request.external_ref is not None:
             known = regimens.patient_by_external_ref(clinic.clinic_id, request.external_ref)
             if known is not None:
-                return known, False
+                return PatientWrite(known, new=False)
             if request.patient is None:
                 raise InvalidRequest.single(
                     "subject.reference",
@@ -357,9 +390,7 @@ class RegimenService:
                 )
         details = request.patient
         assert details is not None  # the request parser requires one of the three
-        patient = new_patient(clinic.clinic_id, details, now)
-        patient.external_ref = request.external_ref
-        return patient, True
+        return match_patient(clinic.clinic_id, details, now, external_ref=request.external_ref)
 
 
 def _regimen_id(clinic_id: str, external_id: str | None) -> str:

@@ -18,8 +18,9 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from chalicelib.core.errors import AlreadyExists, NotFound, StaleVersion
 from chalicelib.core.words import AppointmentStatus
-from chalicelib.store.conditions import condition_failed
-from chalicelib.store.models import Appointment, Patient, Reminder, transaction
+from chalicelib.store.conditions import condition_failed, failed_items
+from chalicelib.store.models import Appointment, Reminder, transaction
+from chalicelib.store.patients import PatientWrite, add_patient
 
 # A change names the appointment's attributes it sets; None removes the attribute.
 Changes = Mapping[str, object | None]
@@ -85,18 +86,23 @@ def booked_page(
     return page, json.dumps(next_key, sort_keys=True) if next_key else None
 
 
-def create(appointment: Appointment, patient: Patient, reminders: Iterable[Reminder] = ()) -> None:
-    """Stores a new booking with its patient and reminders, all or nothing; `AlreadyExists("appointment")` when
-    an appointment with its id is already stored (the same `external_id` booked before, or concurrently)."""
+def create(appointment: Appointment, patient: PatientWrite, reminders: Iterable[Reminder] = ()) -> None:
+    """Stores a new booking with its patient (new, or reused with its lookup rows) and reminders, all or nothing;
+    `AlreadyExists("appointment")` when an appointment with its id is already stored (the same `external_id`
+    booked before, or concurrently); `AlreadyExists("patient")` when another request claimed one of the patient's
+    lookup rows meanwhile (the caller matches the patient again and retries)."""
     try:
         with transaction() as write:
             write.save(appointment, condition=Appointment.appointment_id.does_not_exist())
-            write.save(patient)
+            patient_items = add_patient(write, patient, appointment.created_at)
             for reminder in reminders:
                 write.save(reminder)
     except TransactWriteError as e:
-        if condition_failed(e):
+        failed = failed_items(e)
+        if 0 in failed:
             raise AlreadyExists("appointment") from e
+        if any(1 <= index <= patient_items for index in failed):
+            raise AlreadyExists("patient") from e
         raise
 
 

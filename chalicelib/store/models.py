@@ -101,6 +101,23 @@ class Patient(Model):
     # CareCue id), so its later MedicationRequests find the same patient.
     external_ref = UnicodeAttribute(null=True)
     by_phone = PatientsByPhone()
+    # Set when `merge-patients` merged this record into another: its appointments, regimens and reminders now
+    # name that one. Kept (not deleted) so an id a clinic system or an armed timer still holds resolves.
+    merged_into = UnicodeAttribute(null=True)
+
+
+class PatientKey(Model):
+    """A lookup row: the clinic's patient with one normalised contact and name (docs/patients.md). A booking or
+    regimen claims its rows with a conditional put in its own transaction, so two racing bookings for a new
+    number end with one patient. Health data (a phone or email and a name): never logged."""
+
+    class Meta:
+        table_name = "unbound-patient-keys"
+
+    clinic_id = UnicodeAttribute(hash_key=True)
+    lookup = UnicodeAttribute(range_key=True)  # "sms/+14155550100/pat example", "email/pat@example.org/pat example"
+    patient_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
 
 
 class AppointmentsByStart(GlobalSecondaryIndex["Appointment"]):  # type: ignore[no-untyped-call]
@@ -161,6 +178,8 @@ class Appointment(Model):
     confirmed_at = UTCDateTimeAttribute(null=True)  # the patient confirmed (by link or SMS reply)
     confirmed_via = UnicodeAttribute(null=True)  # link | sms
     cancelled_via = UnicodeAttribute(null=True)  # api | link
+    # How the booking found its patient: phone | email (an existing patient reused); absent: a new patient.
+    patient_matched = UnicodeAttribute(null=True)
 
 
 class RemindersByStatus(GlobalSecondaryIndex["Reminder"]):  # type: ignore[no-untyped-call]
@@ -277,7 +296,7 @@ class Contact(Model):
     address = UnicodeAttribute(range_key=True)  # E.164 phone, or email in lower case
     channel = UnicodeAttribute()  # sms | email
     opted_out_at = UTCDateTimeAttribute(null=True)
-    opt_out_source = UnicodeAttribute(null=True)  # sms_reply | link | api
+    opt_out_source = UnicodeAttribute(null=True)  # sms_reply | link | api | merge (merge-patients)
     recent_sends = ListAttribute(of=UTCDateTimeAttribute, null=True)  # the last 7 days, for the caps
     help_replied_at = UTCDateTimeAttribute(null=True)
 
@@ -325,6 +344,10 @@ class Regimen(Model):
     refill_notice_at = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+    patient_matched = UnicodeAttribute(null=True)  # as on an appointment: phone | email, absent: a new patient
+    # JSON {request field: SHA-256 of its content}: a repeat of the `external_id` is compared against it (and a
+    # 409 names what differs) without keeping the request itself. Absent on regimens created before it was kept.
+    content_digest = UnicodeAttribute(null=True)
 
 
 class Dose(Model):
@@ -349,6 +372,7 @@ class Dose(Model):
 TABLES: dict[str, type[Model]] = {
     "clinics": Clinic,
     "patients": Patient,
+    "patient-keys": PatientKey,
     "appointments": Appointment,
     "reminders": Reminder,
     "deliveries": Delivery,

@@ -1,5 +1,7 @@
-"""Patients, and what a clinic knows about one address (`contacts`): opt-outs, the recent SMS kept for the
-frequency caps, the last answer to an unrecognised reply; and the claim that handles an inbound SMS once.
+"""Patients and their lookup rows (`patient-keys`: a clinic's patient by normalised contact and name, claimed in
+the transaction that stores the booking or regimen), and what a clinic knows about one address (`contacts`):
+opt-outs, the recent SMS kept for the frequency caps, the last answer to an unrecognised reply; and the claim that
+handles an inbound SMS once.
 
 Every contacts write is an UpdateItem of its own attributes only, never a read-modify-put of the whole item: the
 sender's note of an SMS can then never overwrite a STOP that arrived while the message was being sent.
@@ -8,15 +10,17 @@ sender's note of an SMS can then never overwrite a STOP that arrived while the m
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.store import reads
 from chalicelib.store.conditions import condition_failed
-from chalicelib.store.models import Contact, Delivery, Patient
+from chalicelib.store.models import Contact, Delivery, Patient, PatientKey
 
 # --- patients ------------------------------------------------------------------------------------------------
 
@@ -56,6 +60,104 @@ def set_preferences(patient: Patient, preferred_channel: str | None, timezone: s
             Patient.language.set(language),
         ]
     )
+
+
+def clinic_patients(clinic_id: str) -> list[Patient]:
+    """Every patient record of the clinic, merged ones included (a query of the clinic's partition)."""
+    return list(Patient.query(clinic_id, consistent_read=True))
+
+
+def mark_merged(patient: Patient, into: str) -> None:
+    patient.update(actions=[Patient.merged_into.set(into)])
+
+
+def fill_contacts(patient: Patient, phone: str | None, email: str | None) -> None:
+    """Gives the patient the phone and email it lacks (a merge keeps what a merged record had)."""
+    actions: list[Action] = []
+    if phone is not None and patient.phone is None:
+        actions.append(Patient.phone.set(phone))
+    if email is not None and patient.email is None:
+        actions.append(Patient.email.set(email))
+    if actions:
+        patient.update(actions=actions)
+
+
+# --- lookup rows: "{channel}/{address}/{name key}" -> patient id (chalicelib.patients.matching) ----------------
+
+
+def lookup_key(channel: str, address: str, name_key: str) -> str:
+    return f"{channel}/{address}/{name_key}"
+
+
+def patients_by_lookup(clinic_id: str, lookups: Sequence[str]) -> dict[str, str]:
+    """The patient id each lookup row names, read strongly consistent; a lookup without a row is left out."""
+    found: dict[str, str] = {}
+    for lookup in lookups:
+        try:
+            found[lookup] = PatientKey.get(clinic_id, lookup, consistent_read=True).patient_id
+        except DoesNotExist:
+            continue
+    return found
+
+
+def lookups_for_address(clinic_id: str, channel: str, address: str) -> list[PatientKey]:
+    """Every lookup row of one contact, whatever the name: the patients that share it (a family's phone)."""
+    return list(
+        PatientKey.query(clinic_id, PatientKey.lookup.startswith(f"{channel}/{address}/"), consistent_read=True)
+    )
+
+
+def clinic_lookups(clinic_id: str) -> list[PatientKey]:
+    return list(PatientKey.query(clinic_id, consistent_read=True))
+
+
+def point_lookup(clinic_id: str, lookup: str, patient_id: str, now: datetime) -> None:
+    """Writes (or moves) a lookup row to the patient: a merge, or a record stored before lookup rows were kept."""
+    PatientKey(clinic_id, lookup, patient_id=patient_id, created_at=now).save()
+
+
+@dataclass(frozen=True)
+class PatientWrite:
+    """What a booking or a regimen writes of its patient, inside its own transaction: the patient if it is new,
+    the attributes it gains if it is not (a contact it lacked, the prescriber's reference), and the lookup rows
+    it claims, each put on the condition that no patient holds it yet."""
+
+    patient: Patient
+    new: bool
+    claims: tuple[str, ...] = ()
+    gains: tuple[tuple[str, str], ...] = ()  # (attribute, value) set on an existing patient
+    matched: str | None = None  # phone | email: how an existing patient was found; None for a new one
+
+
+def add_patient(write: TransactWrite, patient_write: PatientWrite, now: datetime) -> int:
+    """Adds the patient's items to the transaction; how many it added (the caller tells which of its items failed
+    from their positions: a failed claim means another request stored this patient first)."""
+    patient = patient_write.patient
+    added = 0
+    if patient_write.new:
+        write.save(patient, condition=Patient.patient_id.does_not_exist())
+        added += 1
+    elif patient_write.gains:
+        write.update(
+            patient,
+            actions=[getattr(Patient, name).set(value) for name, value in patient_write.gains],
+            condition=Patient.merged_into.does_not_exist(),
+        )
+        added += 1
+    for lookup in patient_write.claims:
+        row = PatientKey(patient.clinic_id, lookup, patient_id=patient.patient_id, created_at=now)
+        write.save(row, condition=PatientKey.lookup.does_not_exist())
+        added += 1
+    return added
+
+
+def remove_patient(write: TransactWrite, patient_write: PatientWrite) -> None:
+    """Undoes `add_patient` for a new patient (its record and the rows it claimed) in a transaction."""
+    if not patient_write.new:
+        return
+    write.delete(patient_write.patient)
+    for lookup in patient_write.claims:
+        write.delete(PatientKey(patient_write.patient.clinic_id, lookup))
 
 
 # --- contacts: `address` is already normalised (chalicelib.patients.contacts.contact_address) ----------------

@@ -15,8 +15,9 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 
 from chalicelib.core.errors import AlreadyExists, StaleVersion
-from chalicelib.store.conditions import condition_failed
+from chalicelib.store.conditions import condition_failed, failed_items
 from chalicelib.store.models import Dose, Patient, Regimen, Reminder, transaction
+from chalicelib.store.patients import PatientWrite, add_patient, remove_patient
 
 # --- regimens ------------------------------------------------------------------------------------------------
 
@@ -34,26 +35,29 @@ def get_existing(clinic_id: str, regimen_id: str, consistent: bool = False) -> R
     return Regimen.get(clinic_id, regimen_id, consistent_read=consistent)
 
 
-def create(regimen: Regimen, new_patient: Patient | None) -> None:
-    """Stores a new regimen (and the patient made for it), all or nothing; `AlreadyExists("regimen")` when one
-    with its id is stored already (the same `external_id` created before, or concurrently)."""
+def create(regimen: Regimen, patient: PatientWrite) -> None:
+    """Stores a new regimen with its patient (new, or reused with its lookup rows), all or nothing;
+    `AlreadyExists("regimen")` when one with its id is stored already (the same `external_id` created before, or
+    concurrently); `AlreadyExists("patient")` when another request claimed one of the patient's lookup rows
+    meanwhile (the caller matches the patient again and retries)."""
     try:
         with transaction() as write:
             write.save(regimen, condition=Regimen.regimen_id.does_not_exist())
-            if new_patient is not None:
-                write.save(new_patient)
+            patient_items = add_patient(write, patient, regimen.created_at)
     except TransactWriteError as e:
-        if condition_failed(e):
+        failed = failed_items(e)
+        if 0 in failed:
             raise AlreadyExists("regimen") from e
+        if any(1 <= index <= patient_items for index in failed):
+            raise AlreadyExists("patient") from e
         raise
 
 
-def withdraw(regimen: Regimen, new_patient: Patient | None) -> None:
+def withdraw(regimen: Regimen, patient: PatientWrite) -> None:
     """Deletes a regimen whose timers could not be armed, and the patient made for it, all or nothing."""
     with transaction() as write:
         write.delete(regimen)
-        if new_patient is not None:
-            write.delete(new_patient)
+        remove_patient(write, patient)
 
 
 def write(regimen: Regimen) -> None:

@@ -47,6 +47,7 @@ class Hooks:
     clinic_id: str
     default_secret: str
     acuity: FakeAcuity
+    clinic_key: str = ""  # the clinic's API key, for a test that also books through the REST API
 
     def secret(self, provider: str) -> str:
         return {"square": "sq-signature-key", "acuity": "acuity-api-key"}.get(provider, self.default_secret)
@@ -87,7 +88,9 @@ def hooks(aws: World, clock: SimulatedClock, transport_clock: Clock) -> Iterator
     }.items():
         ssm.put_parameter(Name=f"{prefix}/{name}", Value=value, Type="SecureString")
     with Client(app, stage_name="local") as client:
-        yield Hooks(client, aws, clock, transport_clock, created.clinic_id, created.webhook_secret, acuity)
+        yield Hooks(
+            client, aws, clock, transport_clock, created.clinic_id, created.webhook_secret, acuity, created.api_key
+        )
 
 
 def stored() -> dict[str, int]:
@@ -448,3 +451,22 @@ def test_signature_freshness_follows_the_real_clock_not_the_apps_simulated_one(h
         "the signature's timestamp is outside the allowed window",
     )
     assert Appointment.get(hooks.clinic_id, fresh.json_body["appointment_id"]).status == "booked"
+
+
+def test_a_booking_tool_event_for_a_patient_the_clinic_booked_reuses_that_patient(hooks: Hooks) -> None:
+    # The clinic booked the same person through the REST API first, with its phone written nationally.
+    body = {"patient": {"name": "Pat Example", "phone": "(415) 555-0101"}, "start": "2026-12-09T10:00:00-05:00"}
+    headers = {"Authorization": f"Bearer {hooks.clinic_key}", "Content-Type": "application/json"}
+    first = hooks.api.http.post("/v1/appointments", headers=headers, body=json.dumps(body))
+    assert first.status_code == 201
+
+    answer = hooks.post("calcom", fixture("calcom", "booking_created.json"))
+
+    assert answer.json_body["outcome"] == "booked"
+    appointment = Appointment.get(hooks.clinic_id, answer.json_body["appointment_id"])
+    assert (appointment.patient_id, appointment.patient_matched) == (first.json_body["patient"]["id"], "phone")
+    # The patient keeps the language it had (the attendee's Spanish is for a new patient only), and gains the
+    # attendee's email.
+    (patient,) = Patient.scan()
+    assert (patient.language, patient.email) == ("en", "pat@example.org")
+    assert texts(hooks.world)[-1] == "Riverside Family Clinic: your appointment is booked for Wed 2 Dec at 10:00 AM."
