@@ -37,7 +37,7 @@ def parse(request: WebhookRequest, context: ProviderContext) -> BookingEvent | I
     booking = body.get("payload")
     if not isinstance(booking, dict):
         raise InvalidRequest.single("payload", "is required")
-    attendee: dict[str, Any] = read.dig(booking, "attendees.0") or {}
+    attendee = read.dig_object(booking, "attendees.0")
     start = read.instant(booking.get("startTime"), "payload.startTime")
     end = booking.get("endTime")
     duration = 30

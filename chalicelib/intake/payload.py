@@ -28,6 +28,12 @@ def json_object(body: bytes) -> dict[str, Any]:
     return value
 
 
+def dig_object(value: Any, path: str) -> dict[str, Any]:
+    """The object at `path`, or an empty one when the step is missing or holds something else (a list, text)."""
+    found = dig(value, path)
+    return found if isinstance(found, dict) else {}
+
+
 def dig(value: Any, path: str) -> Any:
     """`dig(body, "payload.attendees.0.email")`: None as soon as a step is missing."""
     for step in path.split("."):

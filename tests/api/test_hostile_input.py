@@ -220,16 +220,21 @@ def test_no_body_gets_a_5xx_or_stores_anything_when_refused(
     assert_refused_cleanly(answer, before)
 
 
+SIGNED = [("calcom", "booking_created.json"), ("calendly", "invitee_created.json")]
+
+
+@pytest.mark.parametrize(("provider", "example"), SIGNED, ids=[provider for provider, _ in SIGNED])
 @HYPOTHESIS
 @given(data=st.data())
-def test_no_signed_webhook_gets_a_5xx_or_stores_anything_when_refused(target: Target, data: st.DataObject) -> None:
-    payload = fixture("calcom", "booking_created.json")
-    body = data.draw(hostile_bodies(payload)).encode("utf-8", "surrogatepass")
+def test_no_signed_webhook_gets_a_5xx_or_stores_anything_when_refused(
+    target: Target, provider: str, example: str, data: st.DataObject
+) -> None:
+    body = data.draw(hostile_bodies(fixture(provider, example))).encode("utf-8", "surrogatepass")
     stamp = int(target.clock_now.timestamp())
-    headers = {"Content-Type": "application/json", **signature_headers("calcom", target.webhook_secret, body, stamp)}
+    headers = {"Content-Type": "application/json", **signature_headers(provider, target.webhook_secret, body, stamp)}
     before = stored()
 
-    answer = target.send("POST", f"/webhooks/calcom/{target.clinic.clinic_id}", body, headers)
+    answer = target.send("POST", f"/webhooks/{provider}/{target.clinic.clinic_id}", body, headers)
 
     assert_refused_cleanly(answer, before)
 
