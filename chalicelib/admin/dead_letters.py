@@ -1,4 +1,6 @@
-"""Admin command: redrive the reminders' dead-letter queue (see chalicelib.reconcile.dead_letters)."""
+"""Admin commands of the reminders' own repair: redrive the dead-letter queue (see chalicelib.reconcile.dead_letters)
+and run the hourly reconciler now (`reconcile`: the same run the hourly schedule makes, against the stage or the
+local stack the command points at, on that stage's clock)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,18 @@ def register(commands: Any) -> None:
     )
     redrive.add_argument("--limit", type=int, default=1000, help="handle at most this many events (default 1000)")
     redrive.set_defaults(run=redrive_dlq)
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="run the hourly reconciler now: re-arm missing timers, mark missed reminders, release held ones",
+    )
+    reconcile.set_defaults(run=reconcile_now)
+
+
+def reconcile_now(context: AdminContext, args: argparse.Namespace) -> dict[str, Any]:
+    """What the run repaired, in counts only (no reminder ids, no patient data)."""
+    with _diagnostics_to_stderr():
+        result = context.services.reconciler.run()
+    return {"stage": context.stage, **result.as_dict()}
 
 
 def redrive_dlq(context: AdminContext, args: argparse.Namespace) -> dict[str, Any]:

@@ -8,8 +8,6 @@ the old one in `rescheduleUid`; the same CareCue appointment moves.
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalicelib.core.errors import InvalidRequest
 from chalicelib.intake import payload as read
 from chalicelib.intake.context import ProviderContext

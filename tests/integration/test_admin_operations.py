@@ -104,9 +104,15 @@ def test_an_unknown_clinic_is_one_line_and_a_non_zero_exit_and_creates_nothing(
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    assert {"create-clinic", "list-clinics", "rotate-api-key", "suspend-clinic", "resume-clinic", "redrive-dlq"} <= set(
-        commands
-    )
+    assert {
+        "create-clinic",
+        "list-clinics",
+        "rotate-api-key",
+        "suspend-clinic",
+        "resume-clinic",
+        "redrive-dlq",
+        "reconcile",
+    } <= set(commands)
     for command in commands:
         with pytest.raises(SystemExit) as exited:
             main([command, "--help"])
@@ -159,3 +165,26 @@ def test_redrive_rejects_a_lateness_that_is_not_positive(aws: World, capsys: pyt
 
     assert code != 0 and printed is None
     assert err.count("\n") == 1 and "--max-late-hours" in err
+
+
+def test_reconcile_rearms_a_timer_deleted_by_hand_at_once_and_a_second_run_finds_nothing(
+    aws: World, clinic: ClinicKeys, clock: SimulatedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN an admin deleted the 24 h reminder's timer in the Scheduler console
+    appointment_id = book(aws, clinic)
+    group = aws.services.settings.schedule_group
+    name = f"{appointment_id}.reminder-24h.sms"
+    aws.services.scheduler.delete_schedule(Name=name, GroupName=group)
+
+    # WHEN the operator runs the reconciler now instead of waiting for the hour, twice
+    code, printed, _ = admin(capsys, "reconcile", clock=clock)
+    again = admin(capsys, "reconcile", clock=clock)[1]
+
+    # THEN the timer is back as it was, the second run repairs nothing, and the output holds counts only
+    assert code == 0
+    assert (printed["rearmed"], again["rearmed"]) == (1, 0)
+    assert printed["stage"] == "test"
+    assert aws.services.scheduler.get_schedule(Name=name, GroupName=group)["ScheduleExpression"] == (
+        "at(2026-12-01T15:00:00)"
+    )
+    assert appointment_id not in json.dumps(printed)
