@@ -48,19 +48,25 @@ def render_board(clinic_name: str, local_now: datetime, providers: Sequence[Boar
 <head>
 <meta charset="utf-8">
 <meta http-equiv="refresh" content="{REFRESH_SECONDS}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>{html.escape(clinic_name)}: waiting room</title>
 <style>
-body {{ font-family: sans-serif; margin: 2rem; background: #f6f7f9; color: #1b1f24; }}
-h1 {{ font-size: 2rem; margin: 0 0 .25rem; }}
-.updated {{ color: #555; margin: 0 0 1.5rem; }}
-.providers {{ display: flex; flex-wrap: wrap; gap: 1.5rem; }}
-section {{ background: #fff; border-radius: .75rem; padding: 1rem 1.5rem; min-width: 18rem; }}
-h2 {{ font-size: 1.5rem; margin: 0 0 .5rem; }}
-.now-seeing {{ font-size: 1.25rem; margin: 0 0 .75rem; }}
-ol {{ font-size: 1.25rem; padding-left: 1.5rem; margin: 0; }}
-li {{ margin: .25rem 0; }}
-.wait {{ color: #555; }}
+/* One rem follows the screen: about 27 px on a 1920x1080 TV, read from across the room; never under 16 px on a
+   phone. The providers share the whole width, as many columns as fit. */
+html {{ font-size: clamp(16px, calc(0.9vw + 0.9vh), 48px); }}
+body {{ font-family: sans-serif; margin: 0; padding: 3vh 3vw; min-height: 100vh; box-sizing: border-box;
+  background: #f6f7f9; color: #1b1f24; }}
+h1 {{ font-size: 2.25rem; margin: 0 0 .25rem; }}
+.updated {{ color: #4a4f55; margin: 0 0 1.5rem; }}
+.providers {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 20rem), 1fr)); gap: 1.5rem; }}
+section {{ background: #fff; border-radius: .75rem; padding: 1rem 1.5rem; }}
+h2 {{ font-size: 1.6rem; margin: 0 0 .5rem; }}
+.now-seeing {{ font-size: 1.35rem; margin: 0 0 .75rem; }}
+ol {{ font-size: 1.35rem; padding-left: 1.75rem; margin: 0; }}
+li {{ margin: .35rem 0; }}
+.wait {{ color: #4a4f55; }}
+.empty {{ font-size: 1.5rem; }}
 </style>
 </head>
 <body>

@@ -3,6 +3,8 @@ queues of a clinic reduced to initials and rounded waits."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -16,6 +18,7 @@ from chalicelib.visits.day import UNASSIGNED
 from chalicelib.waiting.notices import rounded_minutes
 
 if TYPE_CHECKING:
+    from chalicelib.waiting.day import ProviderQueue
     from chalicelib.waiting.service import WaitingService
 
 
@@ -42,19 +45,41 @@ def board_page(clinic: Clinic, waiting: WaitingService, clock: Clock) -> str:
     clinic, day, queues = waiting.queues(clinic.clinic_id, None, None)
     if now >= clinic_policy(clinic).opening_hours.closes_at(day, clinic.timezone):
         queues = []  # the day has closed: the screen in the waiting room shows no one, whatever was left open
+    shown = [a for queue in queues for a in queue.appointments if a.appointment_id in _on_board(queue)]
+    label = board_labels(shown, tickets(a for queue in queues for a in queue.appointments))
     providers = []
     for queue in queues:
-        by_id = {a.appointment_id: a for a in queue.appointments}
         estimates = sorted(queue.estimates.values(), key=lambda e: e.ahead)
         providers.append(
             BoardProvider(
                 "Any provider" if queue.provider == UNASSIGNED else queue.provider,
-                BoardPatient(_initials(queue.in_progress)) if queue.in_progress is not None else None,
-                [BoardPatient(_initials(by_id[e.appointment_id]), rounded_minutes(e.wait)) for e in estimates],
+                BoardPatient(label[queue.in_progress.appointment_id]) if queue.in_progress is not None else None,
+                [BoardPatient(label[e.appointment_id], rounded_minutes(e.wait)) for e in estimates],
             )
         )
     return render_board(clinic.name, now.astimezone(ZoneInfo(clinic.timezone)), providers)
 
 
-def _initials(appointment: Appointment) -> str:
-    return initials(clinic_day.patient(appointment.clinic_id, appointment.patient_id).name)
+def tickets(appointments: Iterable[Appointment]) -> dict[str, int]:
+    """A short number per appointment of the day, in the order patients arrived (or were called in without
+    checking in): 1, 2, 3… Stable for the day: a patient who arrives later always gets the next number, and a
+    number is never given twice, so the front desk can say "you are number 7"."""
+    arrived = [a for a in appointments if (a.arrived_at or a.started_at) is not None]
+    arrived.sort(key=lambda a: (a.arrived_at or a.started_at, a.appointment_id))
+    return {a.appointment_id: number for number, a in enumerate(arrived, start=1)}
+
+
+def board_labels(shown: list[Appointment], numbers: dict[str, int]) -> dict[str, str]:
+    """What the board calls each patient it shows: initials, and initials with the ticket number where two
+    patients on the board share initials, so the screen never shows two identical labels."""
+    names = {a.appointment_id: initials(clinic_day.patient(a.clinic_id, a.patient_id).name) for a in shown}
+    shared = Counter(names.values())
+    return {
+        appointment_id: f"{text} no. {numbers[appointment_id]}" if shared[text] > 1 else text
+        for appointment_id, text in names.items()
+    }
+
+
+def _on_board(queue: ProviderQueue) -> set[str]:
+    seen = {queue.in_progress.appointment_id} if queue.in_progress is not None else set()
+    return seen | set(queue.estimates)

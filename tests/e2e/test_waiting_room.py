@@ -19,8 +19,8 @@ from tests.e2e.conftest import REPO_ROOT, Clinic, LocalStack, day_after
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-NAMES = {"A": "Alex Example", "B": "Blake Sample", "C": "Casey Example", "D": "Drew Sample"}
-PHONES = {"A": "+14155550121", "B": "+14155550122", "C": "+14155550123", "D": "+14155550124"}
+NAMES = {"A": "Alex Example", "B": "Blake Sample", "C": "Casey Example", "D": "Drew Sample", "E": "Ari Exampleton"}
+PHONES = {"A": "+14155550121", "B": "+14155550122", "C": "+14155550123", "D": "+14155550124", "E": "+14155550125"}
 
 
 @pytest.fixture
@@ -174,3 +174,49 @@ def test_the_board_in_a_real_browser(stack: LocalStack, clinic: Clinic, browser:
     browser.refresh()
     assert "Now seeing: B.S." in browser.find_element("tag name", "body").text
     assert [li.text for li in browser.find_elements("css selector", "ol.queue li")] == ["C.E. about 30 min"]
+
+
+def test_the_board_fills_a_tv_and_fits_a_phone_and_never_shows_two_patients_alike(
+    stack: LocalStack, clinic: Clinic, browser: Any
+) -> None:
+    # GIVEN two patients with the same initials (A.E.) waiting, and one being seen
+    morning = Morning(stack, clinic)
+    morning.go_to("08:00")
+    b, a, e = (morning.book(w, t) for w, t in zip("BAE", ("09:00", "09:30", "10:00"), strict=True))
+    morning.go_to("08:50")
+    morning.move(b, "check-in")
+    morning.go_to("08:55")
+    morning.move(a, "check-in")
+    morning.go_to("08:56")
+    morning.move(e, "check-in")
+    morning.go_to("09:00")
+    morning.move(b, "start")
+    link = morning.api.post("/v1/board-link", None)[1]
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    # WHEN the board is shown on a 1920x1080 waiting-room TV
+    browser.set_window_size(1920, 1080)
+    browser.get(stack.api_url + link["path"])
+
+    # THEN the two A.E. carry their ticket numbers (the order they arrived), and the board fills the screen
+    queue = [li.text for li in browser.find_elements("css selector", "ol.queue li")]
+    assert queue == ["A.E. no. 2 about 30 min", "A.E. no. 3 about 60 min"]
+    assert "Now seeing: B.S." in browser.find_element("tag name", "body").text
+    width = browser.execute_script("return document.querySelector('.providers').getBoundingClientRect().width")
+    inner = browser.execute_script("return window.innerWidth")
+    assert width > 0.9 * inner
+    text_px = browser.execute_script(
+        "return parseFloat(getComputedStyle(document.querySelector('ol.queue li')).fontSize)"
+    )
+    assert text_px >= 32  # readable across a waiting room
+    assert browser.save_screenshot(str(ARTIFACTS / "waiting-room-board-tv.png"))
+
+    # AND on a phone it fits the width with no sideways scrolling and text no smaller than 16 px
+    browser.set_window_size(390, 844)
+    browser.refresh()
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    text_px = browser.execute_script(
+        "return parseFloat(getComputedStyle(document.querySelector('ol.queue li')).fontSize)"
+    )
+    assert text_px >= 16
+    assert browser.save_screenshot(str(ARTIFACTS / "waiting-room-board-phone.png"))
