@@ -23,7 +23,7 @@ from chalice.app import (
 from chalicelib.arm.envelope import TimerKind
 from chalicelib.composition import services
 from chalicelib.core.observability import logger, metrics
-from chalicelib.edge.http import HTML, JSON, http_errors, in_envelope, patient_page_headers, query_instant
+from chalicelib.edge.http import FHIR_JSON, HTML, JSON, http_errors, in_envelope, patient_page_headers, query_instant
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -315,6 +315,37 @@ def read_patient(patient_id: str) -> Response:
 @http_errors
 def update_patient(patient_id: str) -> Response:
     return Response(services().patients.update(_clinic_id(), patient_id, _body()), headers=JSON)
+
+
+@app.route("/v1/questionnaires", methods=["POST"], authorizer=api_key)
+@http_errors
+def create_questionnaire() -> Response:
+    return Response(services().forms.create(_clinic_id(), _body()), status_code=201, headers=FHIR_JSON)
+
+
+@app.route("/v1/questionnaires", methods=["GET"], authorizer=api_key)
+@http_errors
+def list_questionnaires() -> Response:
+    return Response(services().forms.list(_clinic_id()), headers=JSON)
+
+
+@app.route("/v1/questionnaires/{questionnaire_id}", methods=["GET"], authorizer=api_key)
+@http_errors
+def read_questionnaire(questionnaire_id: str) -> Response:
+    return Response(services().forms.get(_clinic_id(), questionnaire_id), headers=FHIR_JSON)
+
+
+@app.route("/v1/questionnaires/{questionnaire_id}", methods=["PUT"], authorizer=api_key)
+@http_errors
+def replace_questionnaire(questionnaire_id: str) -> Response:
+    return Response(services().forms.replace(_clinic_id(), questionnaire_id, _body()), headers=FHIR_JSON)
+
+
+@app.route("/v1/appointments/{appointment_id}/questionnaire-response", methods=["GET"], authorizer=api_key)
+@http_errors
+def read_questionnaire_response(appointment_id: str) -> Response:
+    services().appointments.get(_clinic_id(), appointment_id)  # 404 for another clinic's or no appointment
+    return Response(services().forms.response_for(_clinic_id(), appointment_id), headers=FHIR_JSON)
 
 
 # AWS End User Messaging publishes inbound SMS to this topic (its two-way SMS setting names it).

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from chalicelib.clinics.service import ClinicService
     from chalicelib.clinics.settings_service import ClinicSettingsService
     from chalicelib.fire.dispatch import Dispatcher
+    from chalicelib.forms.service import Forms
     from chalicelib.intake.lookups import BookingLookups
     from chalicelib.intake.service import WebhookIntake
     from chalicelib.links.service import LinkSigner, PatientLinks
@@ -228,6 +229,12 @@ class Services:
         from chalicelib.board.service import Board
 
         return Board(self.clock, self.waiting)
+
+    @cached_property
+    def forms(self) -> Forms:
+        from chalicelib.forms.service import Forms
+
+        return Forms(self.clock)
 
     @cached_property
     def visits(self) -> VisitService:

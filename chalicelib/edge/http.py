@@ -25,6 +25,7 @@ from chalicelib.core.observability import logger
 
 JSON: dict[str, str | list[str]] = {"Content-Type": "application/json"}
 HTML: dict[str, str | list[str]] = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
+FHIR_JSON: dict[str, str | list[str]] = {"Content-Type": "application/fhir+json"}
 
 
 def patient_page_headers(redirect: str | None) -> dict[str, str | list[str]]:

@@ -369,6 +369,34 @@ class Dose(Model):
     created_at = UTCDateTimeAttribute()
 
 
+class QuestionnaireForm(Model):
+    """A clinic's pre-visit form: the FHIR Questionnaire as the clinic sent it (`chalicelib.forms`)."""
+
+    class Meta:
+        table_name = "unbound-questionnaires"
+
+    clinic_id = UnicodeAttribute(hash_key=True)
+    questionnaire_id = UnicodeAttribute(range_key=True)
+    resource = UnicodeAttribute()  # the Questionnaire's JSON
+    title = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=1)
+    updated_at = UTCDateTimeAttribute()
+
+
+class QuestionnaireAnswers(Model):
+    """A patient's answers to one form for one appointment, as a FHIR QuestionnaireResponse. Health data: never
+    logged, never in a metric or a message; encrypted at rest like every table."""
+
+    class Meta:
+        table_name = "unbound-questionnaire-responses"
+
+    clinic_id = UnicodeAttribute(hash_key=True)
+    response_key = UnicodeAttribute(range_key=True)  # "{appointment_id}/{questionnaire_id}"
+    resource = UnicodeAttribute()  # the QuestionnaireResponse's JSON
+    status = UnicodeAttribute()  # in-progress | completed
+    updated_at = UTCDateTimeAttribute()
+
+
 TABLES: dict[str, type[Model]] = {
     "clinics": Clinic,
     "patients": Patient,
@@ -383,6 +411,8 @@ TABLES: dict[str, type[Model]] = {
     "usage": Usage,
     "regimens": Regimen,
     "doses": Dose,
+    "questionnaires": QuestionnaireForm,
+    "questionnaire-responses": QuestionnaireAnswers,
 }
 
 

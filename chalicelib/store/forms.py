@@ -1,0 +1,81 @@
+"""Clinics' forms (FHIR Questionnaires) and patients' answers (QuestionnaireResponses) in DynamoDB.
+
+A form is replaced whole on the version it was read at, so two admins editing at once cannot both win
+(`StaleVersion`). Answers are one item per appointment and form, written whole each time the patient saves.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from chalicelib.core.errors import AlreadyExists, NotFound, StaleVersion
+from chalicelib.store.conditions import condition_failed
+from chalicelib.store.models import QuestionnaireAnswers, QuestionnaireForm
+
+
+def create_form(clinic_id: str, questionnaire_id: str, resource: dict[str, Any], title: str, now: datetime) -> int:
+    form = QuestionnaireForm(
+        clinic_id, questionnaire_id, resource=json.dumps(resource), title=title or None, version=1, updated_at=now
+    )
+    try:
+        form.save(condition=QuestionnaireForm.questionnaire_id.does_not_exist())
+    except PutError as e:
+        if condition_failed(e):
+            raise AlreadyExists("questionnaire") from e
+        raise
+    return 1
+
+
+def replace_form(
+    clinic_id: str, questionnaire_id: str, resource: dict[str, Any], title: str, expected_version: int, now: datetime
+) -> int:
+    """Replaces the form if it is still at `expected_version`; the new version."""
+    form = QuestionnaireForm(
+        clinic_id,
+        questionnaire_id,
+        resource=json.dumps(resource),
+        title=title or None,
+        version=expected_version + 1,
+        updated_at=now,
+    )
+    try:
+        form.save(condition=QuestionnaireForm.version == expected_version)
+    except PutError as e:
+        if condition_failed(e):
+            raise StaleVersion("questionnaire") from e
+        raise
+    return expected_version + 1
+
+
+def get_form(clinic_id: str, questionnaire_id: str) -> QuestionnaireForm:
+    try:
+        return QuestionnaireForm.get(clinic_id, questionnaire_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound("questionnaire") from None
+
+
+def forms_of(clinic_id: str) -> list[QuestionnaireForm]:
+    return list(QuestionnaireForm.query(clinic_id))
+
+
+def save_answers(
+    clinic_id: str, appointment_id: str, questionnaire_id: str, resource: dict[str, Any], now: datetime
+) -> None:
+    QuestionnaireAnswers(
+        clinic_id,
+        f"{appointment_id}/{questionnaire_id}",
+        resource=json.dumps(resource),
+        status=str(resource["status"]),
+        updated_at=now,
+    ).save()
+
+
+def answers_of(clinic_id: str, appointment_id: str) -> list[QuestionnaireAnswers]:
+    """Every form's answers for the appointment."""
+    return list(
+        QuestionnaireAnswers.query(clinic_id, QuestionnaireAnswers.response_key.startswith(f"{appointment_id}/"))
+    )
