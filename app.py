@@ -23,7 +23,16 @@ from chalice.app import (
 from chalicelib.arm.envelope import TimerKind
 from chalicelib.composition import services
 from chalicelib.core.observability import logger, metrics
-from chalicelib.edge.http import FHIR_JSON, HTML, JSON, http_errors, in_envelope, patient_page_headers, query_instant
+from chalicelib.edge.http import (
+    FHIR_JSON,
+    HTML,
+    JSON,
+    http_errors,
+    in_envelope,
+    patient_page_headers,
+    query_instant,
+    query_page,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -101,10 +110,11 @@ def list_appointments() -> Response:
     from chalicelib.appointments.views import appointment_view
 
     params = _request().query_params
-    records = services().appointments.starting_between(
-        _clinic_id(), query_instant(params, "from"), query_instant(params, "to")
+    records, cursor = services().appointments.page_between(
+        _clinic_id(), query_instant(params, "from"), query_instant(params, "to"), *query_page(params)
     )
-    return Response({"appointments": [appointment_view(r) for r in records]}, headers=JSON)
+    items = [{k: v for k, v in appointment_view(r).items() if k != "reminders"} for r in records]
+    return Response({"appointments": items, "next": cursor}, headers=JSON)
 
 
 @app.route("/v1/appointments/{appointment_id}", methods=["GET"], authorizer=api_key)

@@ -8,16 +8,19 @@ cancellation) go out at once through the same dispatcher the timers use.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from chalicelib.appointments.request import AppointmentChange, NewAppointment
 from chalicelib.arm.envelope import OwnerType
 from chalicelib.arm.timers import ReminderTimers, Timer, schedule_name
 from chalicelib.core.clock import Clock, to_utc
-from chalicelib.core.errors import AlreadyExists, Conflict, StaleVersion, TimerError
+from chalicelib.core.errors import AlreadyExists, Conflict, InvalidRequest, StaleVersion, TimerError
 from chalicelib.core.observability import count, logger
 from chalicelib.core.words import AppointmentStatus, Kind, Status
 from chalicelib.fire.dispatch import DeliveryRequest, Dispatcher, TransientSendError
@@ -105,9 +108,19 @@ class AppointmentService:
         patient = get_patient(clinic_id, appointment.patient_id)
         return AppointmentRecord(appointment, patient, self._reminders(appointment_id))
 
-    def starting_between(self, clinic_id: str, start_from: datetime, start_to: datetime) -> list[AppointmentRecord]:
-        found = store.starting_between(clinic_id, to_utc(start_from), to_utc(start_to))
-        return [self.get(clinic_id, appointment.appointment_id) for appointment in found]
+    def page_between(
+        self, clinic_id: str, start_from: datetime, start_to: datetime, cursor: str | None, limit: int
+    ) -> tuple[list[AppointmentRecord], str | None]:
+        """One page of the clinic's appointments starting in the window, with their patients (one query and one
+        batch read, whatever the page's size; reminders are left out: GET the appointment for them), and the
+        cursor of the next page (None after the last)."""
+        from chalicelib.store.patients import patients_by_id
+
+        after = _read_cursor(cursor, clinic_id)
+        found, last = store.starting_between_page(clinic_id, to_utc(start_from), to_utc(start_to), after, limit)
+        patients = patients_by_id(clinic_id, [a.patient_id for a in found])
+        records = [AppointmentRecord(a, patients[a.patient_id], []) for a in found if a.patient_id in patients]
+        return records, _write_cursor(last) if last else None
 
     def change(
         self,
@@ -353,6 +366,32 @@ class AppointmentService:
 # The patient's timezone decides the appointment's, so comparing the patient's covers both.
 _COMPARED_APPOINTMENT = ("start", "duration_minutes", "provider", "location")
 _COMPARED_PATIENT = ("name", "phone", "email", "timezone", "language")
+
+
+_CURSOR_KEYS = {"clinic_id", "appointment_id", "start"}
+
+
+def _write_cursor(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode().rstrip("=")
+
+
+def _read_cursor(cursor: str | None, clinic_id: str) -> dict[str, Any] | None:
+    """The page key a `next` cursor holds; a cursor this clinic was not given is a 400 naming it."""
+    if cursor is None:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError):
+        key = None
+    valid = (
+        isinstance(key, dict)
+        and set(key) == _CURSOR_KEYS
+        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+        and key["clinic_id"]["S"] == clinic_id
+    )
+    if not valid:
+        raise InvalidRequest.single("next", "is not a cursor this list gave; start again without it")
+    return cast("dict[str, Any]", key)
 
 
 def _changes_nothing(appointment: Appointment, change: AppointmentChange) -> bool:

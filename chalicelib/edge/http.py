@@ -153,6 +153,23 @@ def query_instant(params: Mapping[str, str] | None, name: str) -> datetime:
     return moment
 
 
+# List routes answer in pages: `limit` items at most (default and maximum below) and a `next` cursor to pass back.
+PAGE_DEFAULT = 50
+PAGE_MAX = 200
+
+
+def query_page(params: Mapping[str, str] | None) -> tuple[str | None, int]:
+    """The `next` cursor (None for the first page) and the `limit` of a list request."""
+    params = params or {}
+    limit_text = params.get("limit")
+    limit = PAGE_DEFAULT
+    if limit_text is not None:
+        if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= PAGE_MAX:
+            raise InvalidRequest.single("limit", f"must be a whole number from 1 to {PAGE_MAX}")
+        limit = int(limit_text)
+    return params.get("next") or None, limit
+
+
 def query_date(params: Mapping[str, str] | None, name: str) -> date | None:
     """An optional `YYYY-MM-DD` query parameter."""
     value = (params or {}).get(name)

@@ -46,9 +46,19 @@ def reminders_of(appointment_id: str) -> list[Reminder]:
     return list(Reminder.query(appointment_id, consistent_read=True))
 
 
-def starting_between(clinic_id: str, start_from: datetime, start_to: datetime) -> list[Appointment]:
-    """The clinic's appointments (any status) starting in the window, through the `by-start` index."""
-    return list(Appointment.by_start.query(clinic_id, Appointment.start.between(start_from, start_to)))
+def starting_between_page(
+    clinic_id: str, start_from: datetime, start_to: datetime, after_key: dict[str, Any] | None, limit: int
+) -> tuple[list[Appointment], dict[str, Any] | None]:
+    """At most `limit` of the clinic's appointments starting in the window, by start, after `after_key` (the
+    previous page's last key, None for the first); and this page's last key, None after the last page."""
+    found = Appointment.by_start.query(
+        clinic_id,
+        Appointment.start.between(start_from, start_to),
+        limit=limit,
+        last_evaluated_key=after_key,
+    )
+    page = list(found)
+    return page, found.last_evaluated_key
 
 
 def booked_starting_after(clinic_id: str, after: datetime) -> list[Appointment]:

@@ -354,3 +354,37 @@ def test_cancelling_removes_the_timers_and_tells_the_patient_once(api: Client, a
     ]
     assert move.status_code == 409
     assert "cancelled" in move.json_body["error"]["message"]
+
+
+def test_the_list_comes_in_pages_with_a_cursor_that_only_its_clinic_can_use(
+    api: Client, aws: World, clinic: ClinicKeys
+) -> None:
+    booked = [
+        post(api, clinic, booking(start=f"2026-12-0{day}T09:00:00-05:00", external_id=f"ext-{day}")).json_body["id"]
+        for day in (1, 2, 3, 4, 5)
+    ]
+    window = "from=2026-11-30T00:00:00Z&to=2026-12-31T00:00:00Z"
+
+    pages, cursor = [], ""
+    while True:
+        body = api.http.get(f"/v1/appointments?{window}&limit=2{cursor}", headers=clinic.headers).json_body
+        pages.append([a["id"] for a in body["appointments"]])
+        if body["next"] is None:
+            break
+        cursor = f"&next={body['next']}"
+    first = api.http.get(f"/v1/appointments?{window}&limit=2", headers=clinic.headers).json_body
+    made = aws.services.clinics.create("Alder Street Dental", "America/Chicago")
+    theirs = ClinicKeys(made.clinic_id, made.api_key)
+    stolen = api.http.get(f"/v1/appointments?{window}&next={first['next']}", headers=theirs.headers)
+    too_many = api.http.get(f"/v1/appointments?{window}&limit=500", headers=clinic.headers)
+
+    assert [i for page in pages for i in page] == booked
+    assert [len(page) for page in pages][:3] == [2, 2, 1]
+    assert first["appointments"][0]["patient"]["phone"] == "+14155550100"
+    assert "reminders" not in first["appointments"][0]
+    assert stolen.status_code == 400
+    assert stolen.json_body["error"]["fields"][0]["field"] == "next"
+    assert too_many.status_code == 400
+    assert too_many.json_body["error"]["fields"] == [
+        {"field": "limit", "problem": "must be a whole number from 1 to 200"}
+    ]

@@ -74,7 +74,7 @@ def test_bad_requests_are_refused_naming_the_problem_and_store_nothing(stack: Lo
     # THEN the clinic has no appointment, no timer was armed, the patient got nothing, the other clinic's stands
     window = f"from={iso_z(now - timedelta(days=1))}&to={iso_z(now + timedelta(days=30))}"
     status, listed = api.get(f"/v1/appointments?{window}")
-    assert (status, listed) == (200, {"appointments": []})
+    assert (status, listed) == (200, {"appointments": [], "next": None})
     assert stack.outbox(PHONE, EMAIL) == []
     assert stack.pending() == pending_before
     status, still_theirs = stack.api(other_clinic).get(f"/v1/appointments/{theirs['id']}")
