@@ -66,6 +66,22 @@ def one_error_envelope(event: Request, get_response: Any) -> Response:
     return in_envelope(event, get_response(event), app.routes)
 
 
+@app.middleware("http")
+def audit_trail(event: Request, get_response: Any) -> Response:
+    """Every change a request made (a 2xx answer to POST, PUT, PATCH or DELETE) goes in the audit trail: who
+    (the key's id, the booking tool, a patient's link), the route and the ids in its path, when. Tokens are
+    secrets and never recorded; bodies are patient data and never recorded."""
+    response: Response = get_response(event)
+    if event.method in ("POST", "PUT", "PATCH", "DELETE") and 200 <= response.status_code < 300:
+        from chalicelib.audit import audit_actor
+
+        clinic_id, actor = audit_actor(event.context, event.uri_params or {}, event.headers)
+        target = {k: v for k, v in (event.uri_params or {}).items() if k != "token"}
+        action = f"{event.method} {event.context.get('resourcePath', '')}"
+        services().audit.record(clinic_id, actor, action, target, response.status_code)
+    return response
+
+
 @app.authorizer()
 def api_key(auth_request: AuthRequest) -> AuthResponse:
     clinic_id = services().clinics.authenticate(auth_request.token)

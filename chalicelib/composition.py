@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from chalicelib.appointments.service import AppointmentService
     from chalicelib.arm.timers import ReminderTimers
+    from chalicelib.audit import AuditTrail
     from chalicelib.board.service import Board
     from chalicelib.clinics.access import ClinicAccess
     from chalicelib.clinics.replan import ClinicReplans
@@ -229,6 +230,12 @@ class Services:
         from chalicelib.board.service import Board
 
         return Board(self.clock, self.waiting)
+
+    @cached_property
+    def audit(self) -> AuditTrail:
+        from chalicelib.audit import AuditTrail
+
+        return AuditTrail(self.clock)
 
     @cached_property
     def forms(self) -> Forms:

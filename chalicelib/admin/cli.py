@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib.admin import clinic_access, clinics, dead_letters, opt_outs, patients, usage, webhooks
+from chalicelib.admin import audit, clinic_access, clinics, dead_letters, opt_outs, patients, usage, webhooks
 from chalicelib.admin.context import AdminContext
 from chalicelib.core.clock import Clock, SystemClock
 from chalicelib.core.errors import CareCueError
 from chalicelib.settings import point_aws_at, stage_from_env
 
-COMMAND_MODULES = [clinics, clinic_access, dead_letters, webhooks, usage, opt_outs, patients]
+COMMAND_MODULES = [clinics, clinic_access, dead_letters, webhooks, usage, opt_outs, patients, audit]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +48,10 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
     try:
         result = args.run(context, args)
         print(result if isinstance(result, str) else json.dumps(result))  # a str is a finished text, e.g. CSV
+        if _changes_something(args):
+            clinic_id = getattr(args, "clinic", None) or (result.get("clinic_id") if isinstance(result, dict) else None)
+            target = {"clinic_id": clinic_id} if clinic_id else {}
+            context.services.audit.record(clinic_id, "admin", f"admin {args.command}", target)
         return 0
     except CareCueError as e:
         return _fail(str(e))
@@ -59,6 +63,16 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
         return _fail(f"AWS refused: {e.response.get('Error', {}).get('Code', 'Unknown')} ({stage} stage)")
     except BotoCoreError as e:
         return _fail(f"AWS could not be reached: {e}")
+
+
+# Commands that only read: everything else changes the stage and goes in the audit trail (chalicelib.audit).
+READ_ONLY = {"list-clinics", "show-opt-outs", "usage", "webhook-url", "audit"}
+
+
+def _changes_something(args: argparse.Namespace) -> bool:
+    if args.command == "merge-patients":
+        return bool(getattr(args, "apply", False))
+    return args.command not in READ_ONLY
 
 
 def _fail(message: str) -> int:

@@ -397,6 +397,23 @@ class QuestionnaireAnswers(Model):
     updated_at = UTCDateTimeAttribute()
 
 
+class AuditEntry(Model):
+    """One change made through the API, a booking tool's webhook, a patient's link or the admin CLI: who (a key
+    id, `admin`, `booking_tool:<tool>`, `patient_link`), what (the route or command and the ids it named), when.
+    Ids only, never patient data; kept for `AUDIT_RETENTION` (`chalicelib.audit`), then DynamoDB's TTL drops it."""
+
+    class Meta:
+        table_name = "unbound-audit"
+
+    clinic_id = UnicodeAttribute(hash_key=True)  # "stage" for a change to no one clinic (e.g. a new clinic)
+    entry = UnicodeAttribute(range_key=True)  # "<ISO 8601 UTC>#<random>": in time order
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()  # "PATCH /v1/appointments/{appointment_id}", "admin rotate-api-key"
+    target = UnicodeAttribute(null=True)  # JSON object of the ids the change named
+    status = NumberAttribute(null=True)  # the HTTP status answered
+    expires_at = TTLAttribute()
+
+
 TABLES: dict[str, type[Model]] = {
     "clinics": Clinic,
     "patients": Patient,
@@ -413,6 +430,7 @@ TABLES: dict[str, type[Model]] = {
     "doses": Dose,
     "questionnaires": QuestionnaireForm,
     "questionnaire-responses": QuestionnaireAnswers,
+    "audit": AuditEntry,
 }
 
 

@@ -8,7 +8,16 @@ from typing import Any
 
 import pytest
 
-from chalicelib.store.models import TABLES, Appointment, Clinic, Delivery, Reminder, bind_tables, create_tables
+from chalicelib.store.models import (
+    TABLES,
+    Appointment,
+    AuditEntry,
+    Clinic,
+    Delivery,
+    Reminder,
+    bind_tables,
+    create_tables,
+)
 from infra.aws.template import merge_template
 from tests.conftest import World
 
@@ -70,13 +79,14 @@ def test_each_template_table_has_exactly_the_keys_indexes_and_ttl_of_its_model(a
         assert shape(dynamodb, properties["TableName"]) == shape(dynamodb, model_table), name
 
 
-def test_the_deliveries_ttl_in_the_template_is_the_models_ttl_attribute() -> None:
-    properties = merge_template("dev")["Resources"]["DeliveriesTable"]["Properties"]
+def test_the_ttls_in_the_template_are_the_models_ttl_attributes() -> None:
+    resources = merge_template("dev")["Resources"]
+    properties = resources["DeliveriesTable"]["Properties"]
     assert properties["TimeToLiveSpecification"] == {"AttributeName": Delivery.expires_at.attr_name, "Enabled": True}
-    ttl_tables = [
-        r for r in merge_template("dev")["Resources"].values() if "TimeToLiveSpecification" in r.get("Properties", {})
-    ]
-    assert len(ttl_tables) == 1
+    audit = resources["AuditTable"]["Properties"]
+    assert audit["TimeToLiveSpecification"] == {"AttributeName": AuditEntry.expires_at.attr_name, "Enabled": True}
+    ttl_tables = [name for name, r in resources.items() if "TimeToLiveSpecification" in r.get("Properties", {})]
+    assert sorted(ttl_tables) == ["AuditTable", "DeliveriesTable"]
 
 
 def test_the_models_read_and_write_the_tables_the_template_creates(aws: World) -> None:
