@@ -70,8 +70,16 @@ class UsageMeter:
         usage_store.count_cap_skip(clinic_id, billing_month(at), at)
 
     def cap_reached(self, clinic: Clinic, at: datetime) -> bool:
-        """True when the clinic's estimated cost this month has reached its cap: nothing more is sent."""
-        return self.month(clinic, billing_month(at)).spend_cap_reached
+        """True when the clinic's estimated cost this month has reached its cap: nothing more is sent.
+
+        A usage table that cannot be read reads as under the cap: the message goes and `MeteredSender` counts it
+        as not metered (a patient's message matters more than the count; the outage bounds the overshoot)."""
+        try:
+            with usage_store.refusals():
+                return self.month(clinic, billing_month(at)).spend_cap_reached
+        except usage_store.UsageNotCounted as e:
+            logger.error("usage not read for the spend cap", extra={"clinic_id": clinic.clinic_id, "code": e.code})
+            return False
 
     def for_clinic(self, clinic_id: str, month: str) -> MonthUsage:
         return self.month(usage_store.clinic(clinic_id), month)

@@ -15,8 +15,10 @@ from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
+from botocore.exceptions import ClientError
 from pynamodb.models import Model
 
+from chalicelib.core.observability import logger
 from chalicelib.store import models
 
 _M = TypeVar("_M", bound=Model)
@@ -29,7 +31,15 @@ _prefetch: ContextVar[dict[tuple[str, Any, Any], Model | None] | None] = Context
 
 @contextlib.contextmanager
 def prefetched(keys: Iterable[Key]) -> Iterator[None]:
-    token = _prefetch.set(batch_get(list(keys)))
+    """With the keys' items fetched in one round trip; if that batch fails (one of its tables is unavailable),
+    with nothing fetched, so each item is read on its own and only a read that needs the failing table fails:
+    a usage table that is down must not stop a confirmation (`chalicelib.meter.sender` sends it unmetered)."""
+    try:
+        items: dict[tuple[str, Any, Any], Model | None] | None = batch_get(list(keys))
+    except ClientError as e:
+        logger.warning("prefetch failed", extra={"code": e.response.get("Error", {}).get("Code")})
+        items = None
+    token = _prefetch.set(items)
     try:
         yield
     finally:
