@@ -15,7 +15,23 @@ if TYPE_CHECKING:
     from chalicelib.render.templates import Message
 
 # Codes after which sending the same message again cannot succeed.
-_PERMANENT = {"MessageRejected", "InvalidParameterValue", "MailFromDomainNotVerifiedException"}
+# Refusals that are about this message or its recipient: sending it again would be refused again.
+_PERMANENT = {"MessageRejected", "InvalidParameterValue"}
+# Refusals that are about CareCue's own sending set-up, which an operator fixes (a sender identity not or no longer
+# verified, sending paused): the same message goes when it is fixed, so they are retried, not failed for good.
+_SET_UP = {"MailFromDomainNotVerifiedException", "ConfigurationSetDoesNotExist", "AccountSendingPausedException"}
+
+
+def _channel_error(error: ClientError) -> ChannelError:
+    details = error.response.get("Error", {})
+    code = str(details.get("Code", "Unknown"))
+    text = str(details.get("Message", "")).lower()
+    # SES: "Email address is not verified. The following identities failed the check…"; moto's raw-email
+    # emulation words the same refusal "Did not have authority to send from email …".
+    unverified = "not verified" in text or "authority to send" in text
+    if code in _SET_UP or (code == "MessageRejected" and unverified):
+        return ChannelError(f"{code}_sender", permanent=False)
+    return ChannelError(code, permanent=code in _PERMANENT)
 
 
 class EmailChannel:
@@ -51,8 +67,7 @@ class EmailChannel:
                 },
             )
         except ClientError as e:
-            code = e.response.get("Error", {}).get("Code", "Unknown")
-            raise ChannelError(code, permanent=code in _PERMANENT) from e
+            raise _channel_error(e) from e
         return response["MessageId"]
 
     def send_message(self, address: str, message: Message) -> str:
@@ -68,8 +83,7 @@ class EmailChannel:
                 RawMessage={"Data": mime_message(self._sender, address, message)},
             )
         except ClientError as e:
-            code = e.response.get("Error", {}).get("Code", "Unknown")
-            raise ChannelError(code, permanent=code in _PERMANENT) from e
+            raise _channel_error(e) from e
         return response["MessageId"]
 
 
