@@ -9,7 +9,8 @@ the first import to the end of the first invocation:
 - `authorizer`: `import app` and the API-key authorizer answering one token.
 The app is invoked as Lambda invokes it (handler, event, context), with a clock frozen at the given instant
 (`composition.configure`, which builds what `services()` builds): the bench's data are dated, the wall clock is
-not. Prints one JSON line last: the seconds taken, `import app`'s share of them, and what the handler answered.
+not. Prints one JSON line last: the seconds taken, `import app`'s share of them, what the handler answered,
+the boto3 clients it made and which of the modules it should not need it loaded.
 """
 
 from __future__ import annotations
@@ -74,8 +75,29 @@ def main() -> int:
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     finished = time.perf_counter()
-    print(json.dumps({"seconds": finished - started, "import_seconds": imported - started, "answer": answer}))
+    made = [name for name, value in vars(composition.services()).items() if _made(value)]
+    loaded = sorted(name for name in sys.modules if name.startswith(WATCHED))
+    print(
+        json.dumps(
+            {
+                "seconds": finished - started,
+                "import_seconds": imported - started,
+                "answer": answer,
+                "clients": sorted(made),
+                "modules": loaded,
+            }
+        )
+    )
     return 0
+
+
+# What a cold start must not load unless its handler uses it: regimen code and the request validators.
+WATCHED = ("chalicelib.regimens", "email_validator", "phonenumbers")
+
+
+def _made(value: object) -> bool:
+    """A boto3 client the composition root handed out and that has been made (it is made on first use)."""
+    return type(value).__name__ == "LazyClient" and value.__dict__.get("_client") is not None
 
 
 if __name__ == "__main__":

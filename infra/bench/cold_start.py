@@ -142,8 +142,25 @@ def tasks(
     return rounds
 
 
-def check(mode: str, answer: Any) -> None:
-    """Each cold start must have done its whole job, or its time means nothing."""
+# The boto3 clients each cold start may make (PynamoDB's DynamoDB client aside), and the watched modules it may
+# load (`cold_child.WATCHED`): an appointment's reminder sends an SMS with a signed link (SNS, SSM) and needs no
+# regimen code; a booking arms timers and confirms by SMS, reading the patient's phone; the authorizer reads one
+# clinic from DynamoDB.
+ALLOWED_CLIENTS = {"fire": {"sns", "ssm"}, "booking": {"scheduler", "sns", "ssm"}, "authorizer": set()}
+ALLOWED_MODULES = {"fire": (), "booking": ("phonenumbers",), "authorizer": ()}
+
+
+def check(mode: str, result: dict[str, Any]) -> None:
+    """Each cold start must have done its whole job, or its time means nothing, and made and loaded only what its
+    handler uses."""
+    if mode != "floor":
+        extra_clients = set(result["clients"]) - ALLOWED_CLIENTS[mode]
+        extra_modules = [name for name in result["modules"] if not name.startswith(ALLOWED_MODULES[mode])]
+        if extra_clients or extra_modules:
+            raise RuntimeError(
+                f"the cold {mode} made clients {sorted(extra_clients)} and loaded {extra_modules[:5]}: it needs none"
+            )
+    answer = result["answer"]
     if mode == "fire" and answer.get("result") != "sent":
         raise RuntimeError(f"the cold fire did not send: {answer}")
     if mode == "booking" and answer.get("statusCode") != 201:
@@ -158,7 +175,7 @@ def measure(rounds: list[dict[str, dict[str, Any]]], warm_up: bool = True) -> di
     for number, round_tasks in enumerate(rounds):
         for mode in MODES:
             result = run_child(round_tasks[mode])
-            check(mode, result["answer"])
+            check(mode, result)
             if number or not warm_up:
                 results[mode].append(result)
     return results
@@ -179,9 +196,10 @@ def figures(results: dict[str, list[dict[str, Any]]]) -> list[tuple[str, float, 
         ("authorizer", "cold start: authorizer / boto3 + client", AUTHORIZER_RATIO_TARGET),
     ):
         total = median_ms(mode)
+        clients = ", ".join(["dynamodb (PynamoDB)", *results[mode][0]["clients"]])
         detail = (
             f"median of {runs} fresh processes: {total:.0f} ms (import app {median_ms(mode, 'import_seconds'):.0f} ms"
-            f" of it) against import boto3 + one DynamoDB client {floor:.0f} ms"
+            f" of it; clients made: {clients}) against import boto3 + one DynamoDB client {floor:.0f} ms"
         )
         rows.append((label, total / floor, target, detail))
     return rows
