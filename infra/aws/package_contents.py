@@ -9,6 +9,13 @@ clinic's phone region from, likely subtags, parent locales) stays whole. The lis
 a language added there ships its data; `tests/aws/test_package_contents.py` renders every one of them from a
 trimmed copy. (Phone numbers need no trimming: the layer has `phonenumberslite`, which has no geocoder, carrier
 or time-zone data to begin with.)
+
+Also trimmed: botocore's service data (`botocore/data/<service>/`, 400-odd services, 18 MB) but for the services
+CareCue's functions make clients for (`AWS_SERVICES`) and those botocore's credential chain may call, and every
+service's `examples-1.json` (request examples for generated documentation, never read by a client). Botocore's
+own files (`endpoints.json`, partitions, retry and default configuration) stay. A client of a trimmed service
+would fail to be made (`UnknownServiceError`); the test above makes a client of every kept one from a trimmed
+botocore, and checks that every client the composition root makes is in `AWS_SERVICES`.
 """
 
 from __future__ import annotations
@@ -35,6 +42,11 @@ def forbidden_entries(zip_path: Path) -> list[str]:
 
 
 _LOCALE_DATA = "babel/locale-data/"
+_BOTOCORE_DATA = "botocore/data/"
+# What the functions make clients for: chalicelib.composition's boto3 clients, and DynamoDB through PynamoDB.
+AWS_SERVICES = frozenset({"dynamodb", "scheduler", "ses", "sns", "sqs", "ssm"})
+# What botocore's credential chain makes clients for when a profile asks (assume role, SSO, `aws login`).
+CREDENTIAL_SERVICES = frozenset({"sts", "sso", "sso-oidc", "signin"})
 
 
 def babel_locales(languages: Iterable[str]) -> frozenset[str]:
@@ -52,29 +64,35 @@ def babel_locales(languages: Iterable[str]) -> frozenset[str]:
     return frozenset(kept)
 
 
-def _unused_locale_data(entry: str, kept: frozenset[str]) -> bool:
+def _unused(entry: str, locales: frozenset[str], services: frozenset[str]) -> bool:
     path = entry.split("site-packages/", 1)[-1]
-    if not path.startswith(_LOCALE_DATA) or not path.endswith(".dat"):
-        return False
-    return path.removeprefix(_LOCALE_DATA).removesuffix(".dat") not in kept
+    if path.startswith(_LOCALE_DATA) and path.endswith(".dat"):
+        return path.removeprefix(_LOCALE_DATA).removesuffix(".dat") not in locales
+    if path.startswith(_BOTOCORE_DATA) and path.count("/") >= 3:  # botocore/data/<service>/<version>/<file>
+        service = path.removeprefix(_BOTOCORE_DATA).split("/", 1)[0]
+        return service not in services or path.endswith("/examples-1.json")
+    return False
 
 
-def trim_layer(zip_path: Path, languages: Iterable[str] | None = None) -> tuple[int, int]:
-    """Rewrites the layer zip without the locale data no shipped language reads; (files, bytes unpacked) dropped.
-    Running it again drops nothing."""
+def trim_layer(
+    zip_path: Path, languages: Iterable[str] | None = None, services: Iterable[str] = AWS_SERVICES
+) -> tuple[int, int]:
+    """Rewrites the layer zip without the locale data no shipped language reads and botocore's data for services
+    no function calls; (files, bytes unpacked) dropped. Running it again drops nothing."""
     if languages is None:
         from chalicelib.render.localized import LANGUAGES
 
         languages = LANGUAGES
-    kept = babel_locales(languages)
+    locales = babel_locales(languages)
+    kept_services = frozenset(services) | CREDENTIAL_SERVICES
     with zipfile.ZipFile(zip_path) as archive:
-        dropped = [info for info in archive.infolist() if _unused_locale_data(info.filename, kept)]
+        dropped = [info for info in archive.infolist() if _unused(info.filename, locales, kept_services)]
         if not dropped:
             return 0, 0
         trimmed = zip_path.with_name(zip_path.name + ".trimming")
         with zipfile.ZipFile(trimmed, "w", zipfile.ZIP_DEFLATED) as out:
             for info in archive.infolist():
-                if not _unused_locale_data(info.filename, kept):
+                if not _unused(info.filename, locales, kept_services):
                     out.writestr(info, archive.read(info), compress_type=zipfile.ZIP_DEFLATED)
     os.replace(trimmed, zip_path)
     return len(dropped), sum(info.file_size for info in dropped)
@@ -99,7 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         before = unpacked_bytes(zip_path)
         files, dropped = trim_layer(zip_path)
         if files:
-            print(f"{zip_path}: {before / 1e6:.1f} MB unpacked as built; {files} unused Babel locale files removed")
+            print(
+                f"{zip_path}: {before / 1e6:.1f} MB unpacked as built; removed {files} unused files "
+                f"({dropped / 1e6:.1f} MB: Babel locales, botocore service data and examples)"
+            )
         unpacked = unpacked_bytes(zip_path)
         print(f"{zip_path}: {zip_path.stat().st_size / 1e6:.2f} MB zipped, {unpacked / 1e6:.1f} MB unpacked")
         bad = forbidden_entries(zip_path)
