@@ -1,8 +1,12 @@
 """The composition root: the one place that builds AWS clients and services, lazily, once per process.
 
-Nothing is created at import, so `import app` stays cheap and a cold start pays only for what its handler
-uses: the fire path never builds the validation code or the SSM client. Tests and the local stack call
-`configure` to inject a clock or a boto3 session and `reset` to start over.
+Nothing is created at import, so `import app` stays cheap, and a cold start pays only for what its handler
+uses: a client is made on its first call, not when a service holding it is built (the authorizer never makes
+the SSM client, a fire that sends an SMS never makes SES's or Scheduler's), and a timer's owner is built when
+a timer of that owner fires (an appointment's reminder imports no regimen code). boto3's clients and
+PynamoDB's DynamoDB client are made from one botocore session (`chalicelib.store.models.bind_tables`), so the
+data botocore loads per session is loaded once. Tests and the local stack call `configure` to inject a clock or
+a boto3 session and `reset` to start over.
 
 Two clocks: `clock` is the application's "now" (what the local stack simulates and moves), `transport_clock`
 the real time that transport checks use: a webhook signature's freshness window. It is the system clock unless
@@ -12,6 +16,7 @@ time, and its delivery must be accepted. Tests pass their own so that no test de
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -45,13 +50,50 @@ if TYPE_CHECKING:
     from chalicelib.patients.service import PatientService
     from chalicelib.reconcile.reminders import ReminderReconciler
     from chalicelib.regimens.dose_pages import DosePages
-    from chalicelib.regimens.doses import RegimenDoses
+    from chalicelib.regimens.doses import RegimenDoses, RegimenMessages
     from chalicelib.regimens.service import RegimenService, RegimenTimers
     from chalicelib.replies.inbound import SmsReplies
     from chalicelib.send.email_feedback import EmailFeedback
     from chalicelib.send.sms import SmsChannel
     from chalicelib.visits.service import VisitService
     from chalicelib.waiting.service import WaitingService
+
+
+class LazyClient:
+    """Stands in for a boto3 client and makes it on first use: holding a client costs nothing, calling it
+    (or reading any attribute, e.g. `meta` or `exceptions`) makes it, once."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            from chalicelib.store.models import CLIENT_LOCK
+
+            with CLIENT_LOCK:
+                if self._client is None:
+                    self._client = self._make()
+        return getattr(self._client, name)
+
+
+class BuiltOnFirstUse(Mapping[str, Any]):
+    """A mapping whose values are made when first looked up (the dispatcher's owners by owner type)."""
+
+    def __init__(self, makers: Mapping[str, Callable[[], Any]]) -> None:
+        self._makers = makers
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._built:
+            self._built[key] = self._makers[key]()
+        return self._built[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._makers)
+
+    def __len__(self) -> int:
+        return len(self._makers)
 
 
 class Services:
@@ -62,20 +104,29 @@ class Services:
         session: boto3.Session | None = None,
         transport_clock: Clock | None = None,
     ) -> None:
+        import botocore.session
+
         from chalicelib.store.models import bind_tables
 
         self.settings = settings
         self.clock = clock
         self.transport_clock = transport_clock or SystemClock()
         self._session = session
-        bind_tables(settings.resource_prefix, settings.region)
+        # boto3 keeps the botocore session it wraps as `_session` (its constructor takes one; no getter returns it).
+        self._botocore_session = botocore.session.get_session() if session is None else session._session
+        bind_tables(settings.resource_prefix, settings.region, self._botocore_session)
 
-    def _client(self, service: str) -> Any:
+    def _boto3_session(self) -> boto3.Session:
+        """boto3 over the shared botocore session, imported only by a handler that makes a boto3 client (the
+        authorizer reads DynamoDB through PynamoDB alone)."""
         if self._session is None:
             import boto3
 
-            self._session = boto3.Session()
-        return self._session.client(service, region_name=self.settings.region)  # type: ignore[call-overload]
+            self._session = boto3.Session(botocore_session=self._botocore_session)
+        return self._session
+
+    def _client(self, service: str) -> Any:
+        return LazyClient(lambda: self._boto3_session().client(service, region_name=self.settings.region))  # type: ignore[call-overload]
 
     @cached_property
     def sns(self) -> SNSClient:
@@ -142,10 +193,12 @@ class Services:
         from chalicelib.send.email import EmailChannel
         from chalicelib.send.email_feedback import undeliverable
 
-        owners = {"appointment": AppointmentMessages(self.link_signer, self.settings.ses_sender)}
-        from chalicelib.regimens.doses import RegimenMessages
-
-        owners["regimen"] = RegimenMessages(self.link_signer, self.settings.public_url)  # type: ignore[assignment]
+        owners = BuiltOnFirstUse(
+            {
+                "appointment": lambda: AppointmentMessages(self.link_signer, self.settings.ses_sender),
+                "regimen": self._regimen_messages,
+            }
+        )
         email = EmailChannel(
             self.ses,
             self.settings.ses_sender,
@@ -153,6 +206,11 @@ class Services:
             undeliverable=undeliverable,
         )
         return Dispatcher(self.clock, self.sms, email, owners, self.usage, self.reminder_timers)
+
+    def _regimen_messages(self) -> RegimenMessages:
+        from chalicelib.regimens.doses import RegimenMessages
+
+        return RegimenMessages(self.link_signer, self.settings.public_url)
 
     @cached_property
     def usage(self) -> UsageMeter:

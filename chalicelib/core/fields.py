@@ -5,7 +5,8 @@ problem, each named by its path, instead of stopping at the first.
 Phone numbers are read by `phonenumbers` and email addresses by `email-validator`, here and only here. A phone
 may be written in any format phonenumbers reads ("+1 (415) 555-0109", "00 49 30 1234567"); one without a country
 code is read in the clinic's country (`region`, from `core.timezones.phone_region` of the clinic's zone), and
-every number is kept in E.164.
+every number is kept in E.164. Both libraries are imported when a phone or an email is first read, not with
+this module: the send path reads stored settings with `Fields` and must not pay for them (a cold start).
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from typing import Any
-
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 
 from chalicelib.core.errors import FieldProblem, InvalidRequest, PayloadTooLarge
 from chalicelib.core.json_input import load_json
@@ -34,6 +32,8 @@ _DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 def read_phone(text: str, region: str | None) -> str | None:
     """`text` as an E.164 number, read in `region` when it has no country code; None if it is no valid number.
     The one reading of a phone number: the request-body kit and the booking tools' webhooks both use it."""
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(text.strip(), region)
     except phonenumbers.NumberParseException:
@@ -114,6 +114,8 @@ class Fields:
         value = self.text(name, max_length=254)
         if value is None:
             return None
+        from email_validator import EmailNotValidError, validate_email
+
         try:
             return validate_email(value, check_deliverability=False).normalized
         except EmailNotValidError:

@@ -110,8 +110,10 @@ class Dispatcher:
             (Clinic, request.clinic_id, None),
             (Usage, request.clinic_id, billing_month(self._clock.now())),
         ]
-        for owner in self._owners.values():
-            keys += owner.first_reads(request)
+        # Only the timer's own owner adds reads (an owner reads ahead only for a request that names it), so an
+        # appointment's fire never builds the regimen owner.
+        if request.owner_type is not None and request.owner_type in self._owners:
+            keys += self._owners[request.owner_type].first_reads(request)
         return keys
 
     def _deliver(self, request: DeliveryRequest) -> Outcome:

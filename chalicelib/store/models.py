@@ -8,7 +8,8 @@ composition root works and keeps settings out of import time.
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -24,6 +25,10 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.words import AppointmentStatus, ClinicStatus, RegimenStatus
+
+if TYPE_CHECKING:
+    import botocore.session
+    from pynamodb.connection._botocore_private import BotocoreBaseClientPrivate
 
 
 class HandEditedText(UnicodeAttribute):
@@ -434,18 +439,48 @@ TABLES: dict[str, type[Model]] = {
 }
 
 
+# botocore sessions are not thread-safe (PynamoDB keeps one per thread for that reason): every client made from
+# the process's shared session is made under this lock, by PynamoDB here and by the composition root for boto3.
+CLIENT_LOCK = threading.RLock()
+
+
+class SharedSessionConnection(Connection):
+    """PynamoDB's connection, making its DynamoDB client from a botocore session it is given.
+
+    PynamoDB 6.1 has no setting for the session: `Connection.session` calls `botocore.session.get_session()` (one
+    per thread), and `Connection.client` makes the client from it with PynamoDB's own config (its retries and
+    timeouts, no parameter validation). Overriding the `session` property keeps all of that and only changes
+    where the session comes from, so boto3's clients and PynamoDB's share one: the endpoint, partition and
+    retry data botocore loads per session are loaded once per cold start instead of twice.
+    """
+
+    def __init__(self, region: str, session: botocore.session.Session) -> None:
+        super().__init__(region=region)
+        self._shared_session = session
+
+    @property
+    def session(self) -> botocore.session.Session:
+        return self._shared_session
+
+    @property
+    def client(self) -> BotocoreBaseClientPrivate:
+        with CLIENT_LOCK:
+            return super().client
+
+
 _shared_connection: Connection | None = None
 
 
-def bind_tables(prefix: str, region: str) -> None:
-    """Points every model at the `{prefix}-{table}` tables in `region`, all through one DynamoDB client.
+def bind_tables(prefix: str, region: str, session: botocore.session.Session | None = None) -> None:
+    """Points every model at the `{prefix}-{table}` tables in `region`, all through one DynamoDB client, made from
+    `session` (the botocore session boto3's clients are made from) when given.
 
     PynamoDB gives each model (and each transaction) a connection of its own, each with its own botocore
     session, and each session loads the DynamoDB service model from JSON again: measured here at 60-120 ms a
     client, paid on every cold start per table touched. One shared connection pays it once.
     """
     global _shared_connection
-    _shared_connection = Connection(region=region)
+    _shared_connection = Connection(region=region) if session is None else SharedSessionConnection(region, session)
     for name, model in TABLES.items():
         meta: Any = model.Meta
         meta.table_name = f"{prefix}-{name}"

@@ -1,9 +1,9 @@
 """Every AWS API call a piece of CareCue makes, seen through botocore's event hooks: counted per operation,
 timed, and sized in DynamoDB request units for the cost estimate.
 
-Hooks go on the boto3 session the app's clients are made from and on PynamoDB's shared connection (which has
-a botocore session of its own), before any client exists: botocore copies a session's hooks into each client
-when the client is made.
+Hooks go on the boto3 session the app's clients are made from, which PynamoDB's shared connection makes its
+client from too (`chalicelib.store.models.bind_tables`), before any client exists: botocore copies a session's
+hooks into each client when the client is made.
 """
 
 from __future__ import annotations

@@ -1,0 +1,104 @@
+"""One cold start, in the fresh process `python -m infra.bench.cold_child` that `infra.bench.cold_start` runs.
+
+It reads its task from stdin (JSON: `mode`, the event, the instant its clock stands at), then times, from before
+the first import to the end of the first invocation:
+- `floor`: `import boto3` and one DynamoDB client, what any Python Lambda on AWS pays;
+- `fire`: `import app` and the fire function handling one due reminder's timer event;
+- `booking`: `import app` and `POST /v1/appointments` as API Gateway invokes the API function once the
+  authorizer has let the request in (on AWS the authorizer is a function of its own, with its own cold start);
+- `authorizer`: `import app` and the API-key authorizer answering one token.
+The app is invoked as Lambda invokes it (handler, event, context), with a clock frozen at the given instant
+(`composition.configure`, which builds what `services()` builds): the bench's data are dated, the wall clock is
+not. Prints one JSON line last: the seconds taken, `import app`'s share of them, what the handler answered,
+the boto3 clients it made and which of the modules it should not need it loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime
+from typing import Any
+
+
+class FrozenClock:
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+
+class LambdaContext:
+    """What the Lambda runtime hands a handler, as far as CareCue and Chalice read it."""
+
+    def __init__(self, function_name: str) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = 256
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.aws_request_id = "00000000-0000-4000-8000-000000000000"
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def main() -> int:
+    task: dict[str, Any] = json.loads(sys.stdin.read())
+    mode = task["mode"]
+    started = time.perf_counter()
+    if mode == "floor":
+        import boto3
+
+        boto3.client("dynamodb")
+        print(json.dumps({"seconds": time.perf_counter() - started, "import_seconds": 0.0, "answer": None}))
+        return 0
+
+    import app
+
+    imported = time.perf_counter()
+    from chalicelib import composition
+
+    composition.configure(clock=FrozenClock(datetime.fromisoformat(task["now"])))
+    context = LambdaContext(f"carecue-bench-{mode}")
+    answer: Any
+    if mode == "fire":
+        answer = app.fire(task["event"], context)
+    elif mode == "booking":
+        response = app.app(task["event"], context)
+        answer = {"statusCode": response["statusCode"], "body": json.loads(response["body"])}
+    elif mode == "authorizer":
+        answer = app.api_key(task["event"], context)
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+    finished = time.perf_counter()
+    made = [name for name, value in vars(composition.services()).items() if _made(value)]
+    loaded = sorted(name for name in sys.modules if name.startswith(WATCHED))
+    print(
+        json.dumps(
+            {
+                "seconds": finished - started,
+                "import_seconds": imported - started,
+                "answer": answer,
+                "clients": sorted(made),
+                "modules": loaded,
+            }
+        )
+    )
+    return 0
+
+
+# What a cold start must not load unless its handler uses it: regimen code and the request validators.
+WATCHED = ("chalicelib.regimens", "email_validator", "phonenumbers")
+
+
+def _made(value: object) -> bool:
+    """A boto3 client the composition root handed out and that has been made (it is made on first use)."""
+    return type(value).__name__ == "LazyClient" and value.__dict__.get("_client") is not None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
