@@ -93,6 +93,9 @@ class LocalStack:
         # The simulated clock is the app's "now"; signature freshness keeps the real clock (composition docstring).
         services = configure(settings, self.clock, session, transport_clock=SystemClock())
         provision(settings, session)
+        self._ssm = session.client("ssm", region_name=settings.region)
+        self._stage = settings.stage
+        self.publish()
 
         fire_context = LambdaContext(function_name=f"{settings.resource_prefix}-fire", memory_size=256)
         self._inbound_context = LambdaContext(function_name=f"{settings.resource_prefix}-inbound_sms", memory_size=256)
@@ -128,7 +131,18 @@ class LocalStack:
 
             firings = self.scheduler.fire_due(moment, on_time=move_clock)
             move_clock(moment)
+            self.publish()
             return firings
+
+    def publish(self) -> None:
+        """Tells the admin command line where this stack serves and what its clock says
+        (`chalicelib.admin.local_stack`): at start and after every move of the clock."""
+        from chalicelib.admin.local_stack import PublishedStack, parameter_name
+
+        published = PublishedStack(self.addresses.api, self.clock.now(), self.clock.frozen, datetime.now(UTC))
+        self._ssm.put_parameter(
+            Name=parameter_name(self._stage), Value=published.to_json(), Type="String", Overwrite=True
+        )
 
     def _run_queued_jobs(self, event: Any, get_response: Any) -> Any:
         """After every request, the jobs it queued run before its answer leaves: on AWS the SQS event source
