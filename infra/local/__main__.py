@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -48,11 +49,23 @@ def main() -> int:
     print(f"Outbox:        {stack.addresses.api}/_local/outbox", flush=True)
     print(f"Clock:         {stack.addresses.api}/_local/clock   (now {stack.clock.now().isoformat()})", flush=True)
     print("Ready. Ctrl-C stops.", flush=True)
-    stopped.wait()
+    # Woken every fraction of a second: Python runs a signal handler on the main thread only, and a SIGTERM the
+    # kernel hands to one of the servers' threads would not wake a main thread blocked in a plain wait().
+    while not stopped.wait(timeout=0.2):
+        pass
     stack.stop()
     print("Stopped.", flush=True)
     return 0
 
 
+def exit_now(code: int) -> None:
+    """Ends the process once the stack has stopped: the interpreter's own shutdown would wait for the
+    servers' daemon threads to give up the GIL, which on a large state took tens of seconds."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.core.clock import SystemClock, iso_utc
+from infra.local.aws_server import AwsServer, Gate
 from infra.local.clock import SimulatedClock
 from infra.local.outbox import Outbox
 from infra.local.queue_worker import QueueWorker
@@ -31,6 +32,9 @@ from infra.local.scheduler_emulator import Firing, SchedulerEmulator
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 _END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 HOST = "127.0.0.1"  # never 0.0.0.0: the local stack has fake credentials and real patient-shaped data
+# How long the stop waits for a request in flight; firings and jobs are interrupted between two, so one
+# firing (a fraction of a second) is what it usually waits for.
+STOP_WAIT_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class LocalStack:
         self._fire_lock = threading.Lock()
         self._jobs_lock = threading.Lock()
         self._stopping = threading.Event()
+        # Every request, firing and job runs as work of this gate; a snapshot and the stop wait for a quiet moment.
+        self._gate = Gate()
         self._threads: list[threading.Thread] = []
         self._moto: Any = None
         self._server: Any = None
@@ -56,18 +62,20 @@ class LocalStack:
     def start(self) -> None:
         from chalicelib.settings import point_aws_at
 
-        # moto's server thread dies on a taken port while start() waits for it for ever: check first.
+        # Both servers bind with SO_REUSEADDR; the check does too, so only a program listening there counts.
         _require_free_port(self._aws_port, "AWS_PORT")
         _require_free_port(self._api_port, "PORT")
 
         # Before any client exists: every AWS call of this process goes to moto.
         point_aws_at(self.addresses.aws)
         os.environ.setdefault("CARECUE_PUBLIC_URL", self.addresses.api)  # patient links point at this stack
-        from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call drowns the app's own
-        self._moto = ThreadedMotoServer(ip_address=HOST, port=self._aws_port, verbose=False)
-        self._moto.start()
+        self._moto = AwsServer(HOST, self._aws_port, self._gate, self._changed)
+        try:
+            self._moto.start()
+        except OSError:
+            raise PortInUse(f"port {self._aws_port} on {HOST} is in use; choose another with AWS_PORT=...") from None
         self._start_app()
         if self._tick_seconds:
             self._spawn(self._tick, "carecue-scheduler")
@@ -105,10 +113,15 @@ class LocalStack:
                 raise LookupError(f"no local function for {target_arn}")
             return _fire(event, fire_context)
 
-        self.scheduler = SchedulerEmulator(services.scheduler, settings.schedule_group, invoke, now=self.clock.now)
+        self.scheduler = SchedulerEmulator(
+            services.scheduler, settings.schedule_group, invoke, now=self.clock.now, interrupted=self._stopping.is_set
+        )
         replan_context = LambdaContext(function_name=f"{settings.resource_prefix}-replan", memory_size=256)
         self.replan_jobs = QueueWorker(
-            services.sqs, settings.replan_queue_name, lambda event: _replan(event, replan_context)
+            services.sqs,
+            settings.replan_queue_name,
+            lambda event: _replan(event, replan_context),
+            interrupted=self._stopping.is_set,
         )
         add_local_routes(app, self)
         app.register_middleware(self._run_queued_jobs, "http")
@@ -130,7 +143,8 @@ class LocalStack:
                     self.clock.set(instant)
 
             firings = self.scheduler.fire_due(moment, on_time=move_clock)
-            move_clock(moment)
+            if not self._stopping.is_set():  # stopped half way: the clock stays at the last firing
+                move_clock(moment)
             self.publish()
             return firings
 
@@ -147,10 +161,11 @@ class LocalStack:
     def _run_queued_jobs(self, event: Any, get_response: Any) -> Any:
         """After every request, the jobs it queued run before its answer leaves: on AWS the SQS event source
         starts them within moments, and a caller reading the clinic next should not race them here."""
-        try:
-            return get_response(event)
-        finally:
-            self.run_jobs()
+        with self._gate.work():
+            try:
+                return get_response(event)
+            finally:
+                self.run_jobs()
 
     def run_jobs(self) -> int:
         with self._jobs_lock:
@@ -171,19 +186,26 @@ class LocalStack:
         return message_id
 
     def stop(self) -> None:
+        """Stops within seconds whatever the state's size: work in flight is interrupted between two firings
+        or two jobs (the rest runs after the next start) and waited for, then the servers close."""
         self._stopping.set()
         if self._server is not None:
-            self._server.shutdown()
-        if self._moto is not None:
-            self._moto.stop()
+            self._server.shutdown()  # no new requests; those in flight finish
+        with self._gate.quiet(timeout=STOP_WAIT_SECONDS):
+            if self._moto is not None:
+                self._moto.stop()
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=STOP_WAIT_SECONDS)
+
+    def _changed(self) -> None:
+        """An AWS request may have changed moto's state."""
 
     def _tick(self) -> None:
         # Real Scheduler fires within a minute of the due time; a one-second poll is well inside that.
         while not self._stopping.wait(self._tick_seconds):
-            self.fire_due_now()
-            self.run_jobs()  # a job whose visibility timeout ran out is tried again, as SQS would
+            with self._gate.work():
+                self.fire_due_now()
+                self.run_jobs()  # a job whose visibility timeout ran out is tried again, as SQS would
 
     def _spawn(self, target: Any, name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -196,7 +218,10 @@ class PortInUse(RuntimeError):
 
 
 def _require_free_port(port: int, variable: str) -> None:
+    """Fails if another program listens on the port. With SO_REUSEADDR, as both servers bind (they set
+    allow_reuse_address), so the TIME_WAIT sockets a stack stopped a moment ago leaves behind do not count."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError:

@@ -214,8 +214,11 @@ class LocalStack:
 class StackProcess:
     """`python -m infra.local` in a subprocess, its output collected by a reader thread."""
 
-    def __init__(self, api_port: int, aws_port: int) -> None:
-        self.command = [
+    def __init__(
+        self, api_port: int = 0, aws_port: int = 0, data: Path | None = None, command: list[str] | None = None
+    ) -> None:
+        """`python -m infra.local` on the ports given, or `command` (such as `make run ...`) as given."""
+        self.command = command or [
             sys.executable,
             "-m",
             "infra.local",
@@ -227,6 +230,8 @@ class StackProcess:
             "--clock-start",
             CLOCK_START,
         ]
+        if data is not None and command is None:
+            self.command += ["--data", str(data)]
         self._lines: list[str] = []
         self._output_ended = False
         self._changed = threading.Condition()  # notified at every line and at the end of the output
