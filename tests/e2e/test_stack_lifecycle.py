@@ -15,6 +15,7 @@ from tests.e2e.conftest import (
     READY,
     READY_TIMEOUT_SECONDS,
     STOP_TIMEOUT_SECONDS,
+    STOPPED,
     LocalStack,
     StackProcess,
     day_after,
@@ -84,3 +85,25 @@ def test_a_start_right_after_a_stop_on_the_same_ports_is_ready_at_once(tmp_path:
     finally:
         second.kill()
 
+
+@pytest.mark.parametrize("how", ["variables", "ARGS"])
+def test_make_run_passes_ports_and_clock_options_to_the_stack(how: str) -> None:
+    api_port, aws_port = free_ports(2)
+    clock = ["--clock-start", "2026-11-30T14:00:00Z", "--frozen-clock"]
+    options = ["CLOCK_START=2026-11-30T14:00:00Z", "FROZEN=1"] if how == "variables" else [f"ARGS={' '.join(clock)}"]
+    # `-o .venv/.installed`: the test uses the virtualenv as it is and never installs into it.
+    command = ["make", "--no-print-directory", "-o", ".venv/.installed", "run", f"PORT={api_port}"]
+    process = StackProcess(command=[*command, f"AWS_PORT={aws_port}", *options])
+    process.start()
+    try:
+        process.wait_ready(READY_TIMEOUT_SECONDS)
+        stack = LocalStack(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{aws_port}")
+        # The API and the local AWS answer on the ports given, and the clock stands at the instant given.
+        assert stack.clock()["now"] == "2026-11-30T14:00:00Z"
+        assert stack.clock()["frozen"] is True
+        assert stack.create_clinic().clinic_id.startswith("cln_")
+        # SIGTERM to make reaches the stack (make passes it on to its child), which stops as it should.
+        assert process.terminate(STOP_TIMEOUT_SECONDS) is not None, process.output
+        assert STOPPED in process.output
+    finally:
+        process.kill()
