@@ -239,6 +239,17 @@ class SchedulerEmulator:
         # The latest instant handed to on_time: a schedule armed in the past fires late, never backwards.
         self._reached: datetime | None = None
 
+    def memory(self) -> dict[str, Any]:
+        """What the emulator remembers of the schedules (what fired, when each version was first seen), for the
+        local stack's snapshot; `restore_memory` takes it back. The schedules themselves are moto's."""
+        with self._lock:
+            return {"schedules": self._memory, "reached": self._reached}
+
+    def restore_memory(self, memory: dict[str, Any]) -> None:
+        with self._lock:
+            self._memory = dict(memory["schedules"])
+            self._reached = memory["reached"]
+
     def due(self, up_to: datetime, per_schedule: int | None = None) -> list[tuple[datetime, str]]:
         """(scheduled_time, schedule_name) of every occurrence not yet fired up to `up_to`, in firing order.
 

@@ -217,7 +217,10 @@ class StackProcess:
     def __init__(
         self, api_port: int = 0, aws_port: int = 0, data: Path | None = None, command: list[str] | None = None
     ) -> None:
-        """`python -m infra.local` on the ports given, or `command` (such as `make run ...`) as given."""
+        """`python -m infra.local` on the ports given, keeping its state in `data` (never the repository's own
+        `.carecue-local/`), or `command` (such as `make run ... DATA=...`) as given."""
+        if data is None and command is None:
+            raise ValueError("a data folder of the test's own is needed: never the repository's .carecue-local/")
         self.command = command or [
             sys.executable,
             "-m",
@@ -230,7 +233,7 @@ class StackProcess:
             "--clock-start",
             CLOCK_START,
         ]
-        if data is not None and command is None:
+        if command is None:
             self.command += ["--data", str(data)]
         self._lines: list[str] = []
         self._output_ended = False
@@ -318,9 +321,9 @@ def address(output: str, label: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     api_port, aws_port = free_ports(2)
-    process = StackProcess(api_port, aws_port)
+    process = StackProcess(api_port, aws_port, tmp_path_factory.mktemp("carecue-local"))
     process.start()
     try:
         process.wait_ready(READY_TIMEOUT_SECONDS)

@@ -40,7 +40,7 @@ def occupied_port() -> Iterator[int]:
 def test_a_port_already_in_use_ends_the_start_with_an_error(busy: str, occupied_port: int, tmp_path: Path) -> None:
     free_port = free_ports(1)[0]
     api_port, aws_port = (occupied_port, free_port) if busy == "api" else (free_port, occupied_port)
-    process = StackProcess(api_port, aws_port)
+    process = StackProcess(api_port, aws_port, tmp_path / "data")
     process.start()
     try:
         # WHEN it starts on a port another program holds, it reports the port in use (or ends)
@@ -61,7 +61,7 @@ def test_a_port_already_in_use_ends_the_start_with_an_error(busy: str, occupied_
 
 def test_a_start_right_after_a_stop_on_the_same_ports_is_ready_at_once(tmp_path: Path) -> None:
     api_port, aws_port = free_ports(2)
-    first = StackProcess(api_port, aws_port)
+    first = StackProcess(api_port, aws_port, tmp_path / "data")
     first.start()
     try:
         first.wait_ready(READY_TIMEOUT_SECONDS)
@@ -75,7 +75,7 @@ def test_a_start_right_after_a_stop_on_the_same_ports_is_ready_at_once(tmp_path:
         assert first.terminate(STOP_TIMEOUT_SECONDS) == 0, first.output
     finally:
         first.kill()
-    second = StackProcess(api_port, aws_port)
+    second = StackProcess(api_port, aws_port, tmp_path / "data")
     second.start()
     try:
         # THEN the second one gets ready, and answers
@@ -87,13 +87,13 @@ def test_a_start_right_after_a_stop_on_the_same_ports_is_ready_at_once(tmp_path:
 
 
 @pytest.mark.parametrize("how", ["variables", "ARGS"])
-def test_make_run_passes_ports_and_clock_options_to_the_stack(how: str) -> None:
+def test_make_run_passes_ports_and_clock_options_to_the_stack(how: str, tmp_path: Path) -> None:
     api_port, aws_port = free_ports(2)
     clock = ["--clock-start", "2026-11-30T14:00:00Z", "--frozen-clock"]
     options = ["CLOCK_START=2026-11-30T14:00:00Z", "FROZEN=1"] if how == "variables" else [f"ARGS={' '.join(clock)}"]
     # `-o .venv/.installed`: the test uses the virtualenv as it is and never installs into it.
     command = ["make", "--no-print-directory", "-o", ".venv/.installed", "run", f"PORT={api_port}"]
-    process = StackProcess(command=[*command, f"AWS_PORT={aws_port}", *options])
+    process = StackProcess(command=[*command, f"AWS_PORT={aws_port}", f"DATA={tmp_path / 'data'}", *options])
     process.start()
     try:
         process.wait_ready(READY_TIMEOUT_SECONDS)
