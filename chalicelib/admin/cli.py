@@ -18,6 +18,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.admin import audit, clinic_access, clinics, dead_letters, opt_outs, patients, usage, webhooks
 from chalicelib.admin.context import AdminContext
+from chalicelib.admin.local_stack import read_published
 from chalicelib.core.clock import Clock, SystemClock
 from chalicelib.core.errors import CareCueError
 from chalicelib.settings import point_aws_at, stage_from_env
@@ -46,6 +47,8 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
     stage = args.stage or stage_from_env() or ("local" if args.endpoint_url else "dev")
     context = AdminContext(stage, args.region, clock=clock or SystemClock())
     try:
+        if args.endpoint_url and clock is None:
+            _follow_local_stack(context)
         result = args.run(context, args)
         print(result if isinstance(result, str) else json.dumps(result))  # a str is a finished text, e.g. CSV
         if _changes_something(args):
@@ -73,6 +76,14 @@ def _changes_something(args: argparse.Namespace) -> bool:
     if args.command == "merge-patients":
         return bool(getattr(args, "apply", False))
     return args.command not in READ_ONLY
+
+
+def _follow_local_stack(context: AdminContext) -> None:
+    """Against a running local stack: its simulated clock and its API address (`chalicelib.admin.local_stack`)."""
+    published = read_published(context.client("ssm"), context.stage)
+    if published is not None:
+        context.local_stack = published
+        context.clock = published.clock()
 
 
 def _fail(message: str) -> int:

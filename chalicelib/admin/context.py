@@ -12,6 +12,7 @@ from chalicelib.core.errors import InvalidRequest
 from chalicelib.settings import parameter_path, resource_prefix
 
 if TYPE_CHECKING:
+    from chalicelib.admin.local_stack import PublishedStack
     from chalicelib.composition import Services
 
 
@@ -20,7 +21,8 @@ class AdminContext:
     stage: str
     region: str | None
     _session: Any = field(default=None, repr=False)
-    clock: Clock = field(default_factory=SystemClock)  # tests pass a simulated one
+    clock: Clock = field(default_factory=SystemClock)  # tests pass a simulated one; the local stack's is followed
+    local_stack: PublishedStack | None = None  # what a running local stack published about itself, if any
 
     @cached_property
     def session(self) -> Any:

@@ -12,7 +12,6 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.admin.context import AdminContext
-from chalicelib.core.clock import SystemClock
 from chalicelib.core.errors import InvalidRequest, NotFound
 from chalicelib.store.conditions import condition_failed
 
@@ -38,7 +37,7 @@ def usage(context: AdminContext, args: argparse.Namespace) -> dict[str, Any] | s
     context.bind_tables()
     params = {"month": args.month} if args.month is not None else {}
     try:
-        month = requested_month(params, SystemClock().now())
+        month = requested_month(params, context.clock.now())
     except InvalidRequest:
         raise InvalidRequest.single("--month", "must be a month as YYYY-MM, e.g. 2026-12") from None
     meter = context.services.usage

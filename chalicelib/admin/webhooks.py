@@ -2,8 +2,9 @@
 
 Square signs the notification URL as well as the body, so CareCue must store the URL exactly as Square has it.
 `set-webhook-secret --provider square` without `--notification-url` stores CareCue's own webhook URL for the
-clinic, the one `webhook-url` prints (from `--base-url`, or the local stack's on the `local` stage), and prints
-it to paste into Square; with neither it refuses, rather than store settings that would refuse every delivery.
+clinic, the one `webhook-url` prints (from `--base-url`, or against a running local stack the address that stack
+serves, as it published it: `chalicelib.admin.local_stack`), and prints it to paste into Square; with neither it
+refuses, rather than store settings that would refuse every delivery.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from chalicelib.admin.context import AdminContext
 from chalicelib.core.errors import InvalidRequest, NotFound
 
 PROVIDERS = ("calcom", "calendly", "square", "acuity", "typeform", "form")
-LOCAL_API = "http://127.0.0.1:8000"
+LOCAL_DEFAULT = "against a running local stack: the address it serves"
 
 
 def register(commands: Any) -> None:
@@ -31,7 +32,7 @@ def register(commands: Any) -> None:
         "--notification-url",
         help="Square: the notification URL exactly as entered in Square (default: the URL webhook-url prints)",
     )
-    secret.add_argument("--base-url", help=f"Square: the API's base URL (default for the local stage: {LOCAL_API})")
+    secret.add_argument("--base-url", help=f"Square: the API's base URL (default {LOCAL_DEFAULT})")
     secret.add_argument("--access-token", help="Square: an access token that may read customers")
     secret.add_argument("--user-id", help="Acuity: the account's user id (for reading appointments)")
     secret.set_defaults(run=set_webhook_secret)
@@ -39,7 +40,7 @@ def register(commands: Any) -> None:
     url = commands.add_parser("webhook-url", help="print the URL to paste into a booking tool")
     url.add_argument("--clinic", required=True, help="the clinic id, cln_…")
     url.add_argument("--provider", required=True, choices=PROVIDERS)
-    url.add_argument("--base-url", help=f"the API's base URL (default for the local stage: {LOCAL_API})")
+    url.add_argument("--base-url", help=f"the API's base URL (default {LOCAL_DEFAULT})")
     url.set_defaults(run=webhook_url)
 
     mapping = commands.add_parser("set-form-mapping", help="store which form fields hold the booking's details")
@@ -115,11 +116,13 @@ def _webhook_address(
     context: AdminContext, provider: str, clinic_id: str, base_url: str | None, alternative: str | None = None
 ) -> str:
     """CareCue's webhook URL for the clinic and tool: the one to paste into the tool."""
-    base = base_url or (LOCAL_API if context.stage == "local" else None)
+    base = base_url or (context.local_stack.api_url if context.local_stack is not None else None)
     if base is None:
         other = f" (or {alternative})" if alternative else ""
         raise InvalidRequest.single(
-            "--base-url", f"is needed{other}: the stage's API URL (the stack's EndpointURL output)"
+            "--base-url",
+            f"is needed{other}: the stage's API URL (the stack's EndpointURL output; a running local stack's is "
+            "found through --endpoint-url)",
         )
     return f"{base.rstrip('/')}/webhooks/{provider}/{clinic_id}"
 

@@ -1,17 +1,29 @@
-"""`python -m infra.local`: runs the whole of CareCue on this machine (what `make run` starts)."""
+"""`python -m infra.local`: runs the whole of CareCue on this machine (what `make run` starts).
+
+Its state (every table, timer, secret, the outbox and the clock) is kept in the data folder (default
+`.carecue-local/` in the repository) and comes back at the next start; `--reset` starts empty. A restored clock
+comes back as it was (frozen at its instant, or running on from it); `--frozen-clock` freezes it, and
+`--clock-start` moves it forwards (never back: the timers already fired for an instant must not come due again,
+so an earlier one is noted and ignored).
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
 import threading
 from datetime import datetime
+from pathlib import Path
 from types import FrameType
 
 from infra.local.clock import SimulatedClock
-from infra.local.stack import LocalStack, PortInUse
+from infra.local.persistence import DataError, DataFolder, Snapshot
+from infra.local.stack import PROJECT_DIR, LocalStack, PortInUse
+
+DEFAULT_DATA = ".carecue-local"
 
 
 def main() -> int:
@@ -24,10 +36,25 @@ def main() -> int:
     parser.add_argument(
         "--frozen-clock", action="store_true", help="keep the clock still until POST /_local/clock moves it"
     )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=PROJECT_DIR / DEFAULT_DATA,
+        help=f"the folder the state is kept in (default: {DEFAULT_DATA} in the repository)",
+    )
+    parser.add_argument("--reset", action="store_true", help="start empty: forget the state kept in the data folder")
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     args = parser.parse_args()
 
     start = datetime.fromisoformat(args.clock_start) if args.clock_start else None
-    stack = LocalStack(args.port, args.aws_port, SimulatedClock(start=start, frozen=args.frozen_clock))
+    folder = DataFolder(args.data)
+    try:
+        saved = folder.open(reset=args.reset)
+        clock = _clock(saved, start, args.frozen_clock)
+    except (DataError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    stack = LocalStack(args.port, args.aws_port, clock, data=folder, saved=saved)
     stopped = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -47,12 +74,46 @@ def main() -> int:
     )
     print(f"Outbox:        {stack.addresses.api}/_local/outbox", flush=True)
     print(f"Clock:         {stack.addresses.api}/_local/clock   (now {stack.clock.now().isoformat()})", flush=True)
+    kept = f"restored, {len(saved.outbox)} message(s) in the outbox" if saved is not None else "started empty"
+    print(f"Data:          {args.data}   ({kept}; --reset or make run RESET=1 starts empty)", flush=True)
     print("Ready. Ctrl-C stops.", flush=True)
-    stopped.wait()
+    # Woken every fraction of a second: Python runs a signal handler on the main thread only, and a SIGTERM the
+    # kernel hands to one of the servers' threads would not wake a main thread blocked in a plain wait().
+    while not stopped.wait(timeout=0.2):
+        pass
     stack.stop()
     print("Stopped.", flush=True)
     return 0
 
 
+def _clock(saved: Snapshot | None, start: datetime | None, frozen: bool) -> SimulatedClock:
+    if saved is None:
+        return SimulatedClock(start=start, frozen=frozen)
+    clock = SimulatedClock.restored(saved.clock)
+    if frozen:
+        clock.freeze()
+    if start is not None:
+        if start < clock.now():
+            # Not an error, so that the same `make run CLOCK_START=... FROZEN=1` starts a stack again and again.
+            print(
+                f"note: the saved clock is at {clock.now().isoformat()}, later than --clock-start "
+                f"{start.isoformat()}, and never goes back; --reset (make run RESET=1) starts over",
+                file=sys.stderr,
+                flush=True,
+            )
+        else:
+            clock.set(start)
+    return clock
+
+
+def exit_now(code: int) -> None:
+    """Ends the process once the stack has stopped: the interpreter's own shutdown would wait for the
+    servers' daemon threads to give up the GIL, which on a large state took tens of seconds."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 
 def _system_now() -> datetime:
@@ -44,6 +45,34 @@ class SimulatedClock:
         begin = real if start is None else _aware_utc(start, "start")
         self._offset = begin - real
         self._frozen_at = begin
+
+    @classmethod
+    def restored(cls, state: dict[str, Any], real_now: Callable[[], datetime] = _system_now) -> SimulatedClock:
+        """The clock `state()` described: frozen at its instant, or running with its offset from real time (so
+        the time the stack was stopped has passed for it too), never earlier than the instant it had reached."""
+        reached = datetime.fromisoformat(state["now"])
+        if state["frozen"]:
+            return cls(start=reached, frozen=True, real_now=real_now)
+        clock = cls(real_now=real_now)
+        with clock._lock:
+            clock._offset = max(timedelta(seconds=float(state["offset_seconds"])), reached - clock._read_real())
+        return clock
+
+    def state(self) -> dict[str, Any]:
+        """What `restored` needs: the instant reached, frozen or not, and the offset from real time."""
+        with self._lock:
+            return {
+                "now": self._now_locked().isoformat(),
+                "frozen": self._frozen,
+                "offset_seconds": self._offset.total_seconds(),
+            }
+
+    def freeze(self) -> datetime:
+        """Stops the clock where it is (the local stack's `--frozen-clock` on a restored clock)."""
+        with self._lock:
+            self._frozen_at = self._now_locked()
+            self._frozen = True
+            return self._frozen_at
 
     @property
     def frozen(self) -> bool:

@@ -43,6 +43,11 @@ class Outbox:
         with self._lock:
             return [asdict(message) for message in self._messages]
 
+    def restore(self, messages: list[dict[str, Any]]) -> None:
+        """The messages of a saved outbox (the local stack's snapshot), oldest first."""
+        with self._lock:
+            self._messages = [SentMessage(**message) for message in messages]
+
     def _remember_request(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         context["carecue_outbox_request"] = dict(params)
 

@@ -1,7 +1,8 @@
 """Creates a stage's AWS resources on the embedded local AWS (moto) through the code paths the app uses: tables
 from the PynamoDB models, the schedule group, a verified SES sender, the reminders' dead-letter queue and the
 re-plan queue with its own.
-On AWS the CloudFormation stack creates the same resources; this never runs there."""
+On AWS the CloudFormation stack creates the same resources; this never runs there. It runs at every start,
+also of a stack restored from its data folder, so each step leaves what exists as it is."""
 
 from __future__ import annotations
 
@@ -20,11 +21,18 @@ def provision(settings: Settings, session: Any) -> None:
     bind_tables(settings.resource_prefix, settings.region)
     create_tables()
     scheduler = session.client("scheduler", region_name=settings.region)
+    # Looked up first: moto's CreateScheduleGroup replaces an existing group, and with it every schedule of a
+    # restored stack (AWS answers ConflictException, still handled).
     try:
-        scheduler.create_schedule_group(Name=settings.schedule_group)
+        scheduler.get_schedule_group(Name=settings.schedule_group)
     except ClientError as e:
-        if e.response["Error"]["Code"] != "ConflictException":
+        if e.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
+        try:
+            scheduler.create_schedule_group(Name=settings.schedule_group)
+        except ClientError as conflict:
+            if conflict.response["Error"]["Code"] != "ConflictException":
+                raise
     # Sending from an unverified identity fails on moto as on AWS.
     session.client("ses", region_name=settings.region).verify_email_identity(EmailAddress=settings.ses_sender)
     queue_name = settings.dead_letter_queue_arn.rsplit(":", 1)[-1]

@@ -24,17 +24,24 @@ MAX_MESSAGES_PER_DRAIN = 1_000
 
 
 class QueueWorker:
-    def __init__(self, sqs: SQSClient, queue_name: str, invoke: Callable[[dict[str, Any]], Any]) -> None:
+    def __init__(
+        self,
+        sqs: SQSClient,
+        queue_name: str,
+        invoke: Callable[[dict[str, Any]], Any],
+        interrupted: Callable[[], bool] | None = None,
+    ) -> None:
+        self._interrupted = interrupted  # asked before each message: the local stack's stop
         self._sqs = sqs
         self._queue_name = queue_name
         self._invoke = invoke
         self._url: str | None = None
 
     def drain(self) -> int:
-        """Runs every message waiting on the queue, and those the handlers queue meanwhile; returns how many
-        ran (failed ones included)."""
+        """Runs every message waiting on the queue, and those the handlers queue meanwhile, until the stack
+        stops; returns how many ran (failed ones included)."""
         ran = 0
-        while ran < MAX_MESSAGES_PER_DRAIN:
+        while ran < MAX_MESSAGES_PER_DRAIN and not (self._interrupted is not None and self._interrupted()):
             received = self._sqs.receive_message(
                 QueueUrl=self._queue_url(),
                 MaxNumberOfMessages=1,

@@ -1,4 +1,4 @@
-"""Routes only the local stack has: the outbox of sent messages and the simulated clock."""
+"""Routes only the local stack has: the outbox of sent messages, the simulated clock and the saved state."""
 
 from __future__ import annotations
 
@@ -54,6 +54,13 @@ def add_local_routes(app: Chalice, stack: LocalStack) -> None:
             for f in firings
         ]
         return Response({"now": iso_utc(stack.clock.now()), "fired": fired}, headers=JSON)
+
+    @app.route("/_local/state", methods=["GET"])
+    def saved_state() -> Response:
+        """Where the stack keeps its state, and whether the last change is on disk (`?wait=1` waits for it)."""
+        params: Any = request().query_params or {}
+        wait = params.get("wait") not in (None, "", "0", "false")
+        return Response(stack.saved_state(wait), headers=JSON)
 
     @app.route("/_local/sms/inbound", methods=["POST"])
     def inbound_sms() -> Response:

@@ -206,7 +206,10 @@ class SchedulerEmulator:
     """Fires the ENABLED schedules of one group in due order by calling `invoke(target_arn, event)`.
 
     `now`, when given, is the clock the schedules are created by (the local stack's simulated clock); see
-    the module docstring for why. Safe to call from several threads: calls run one at a time.
+    the module docstring for why. `interrupted`, when given, is asked before each invocation: once it says
+    True, `fire_due` returns what it fired so far (the local stack stops within seconds even while a month
+    of timers is being fired; the rest fire after the next start). Safe to call from several threads: calls
+    run one at a time.
     """
 
     def __init__(
@@ -217,12 +220,14 @@ class SchedulerEmulator:
         *,
         now: Callable[[], datetime] | None = None,
         max_firings_per_call: int = MAX_FIRINGS_PER_CALL,
+        interrupted: Callable[[], bool] | None = None,
     ) -> None:
         self._client = scheduler_client
         self._group = group_name
         self._invoke = invoke
         self._now = now
         self._max_firings = max_firings_per_call
+        self._interrupted = interrupted
         # Re-entrant because an invocation may, through the local stack, ask for what is due.
         self._lock = threading.RLock()
         self._memory: dict[str, _Memory] = {}
@@ -233,6 +238,17 @@ class SchedulerEmulator:
         self._reported_invalid: set[tuple[str, datetime]] = set()
         # The latest instant handed to on_time: a schedule armed in the past fires late, never backwards.
         self._reached: datetime | None = None
+
+    def memory(self) -> dict[str, Any]:
+        """What the emulator remembers of the schedules (what fired, when each version was first seen), for the
+        local stack's snapshot; `restore_memory` takes it back. The schedules themselves are moto's."""
+        with self._lock:
+            return {"schedules": self._memory, "reached": self._reached}
+
+    def restore_memory(self, memory: dict[str, Any]) -> None:
+        with self._lock:
+            self._memory = dict(memory["schedules"])
+            self._reached = memory["reached"]
 
     def due(self, up_to: datetime, per_schedule: int | None = None) -> list[tuple[datetime, str]]:
         """(scheduled_time, schedule_name) of every occurrence not yet fired up to `up_to`, in firing order.
@@ -263,6 +279,8 @@ class SchedulerEmulator:
         firings: list[Firing] = []
         with self._lock:
             while True:
+                if self._interrupted is not None and self._interrupted():
+                    return firings  # not up to `limit`: nothing past the last firing is settled
                 schedules = self._load()
                 earliest = self._earliest(schedules, limit)
                 if earliest is None:

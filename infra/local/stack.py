@@ -23,14 +23,22 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.core.clock import SystemClock, iso_utc
+from infra.local.aws_server import AwsServer, Gate
 from infra.local.clock import SimulatedClock
 from infra.local.outbox import Outbox
+from infra.local.persistence import DataFolder, Snapshot, Snapshotter, dumps, moto_state, restore_moto
 from infra.local.queue_worker import QueueWorker
 from infra.local.scheduler_emulator import Firing, SchedulerEmulator
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 _END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 HOST = "127.0.0.1"  # never 0.0.0.0: the local stack has fake credentials and real patient-shaped data
+# How long the stop waits for a request in flight; firings and jobs are interrupted between two, so one
+# firing (a fraction of a second) is what it usually waits for.
+STOP_WAIT_SECONDS = 3.0
+SAVE_WAIT_SECONDS = 10.0
+# Routes that must not count as work: waiting for the snapshot inside the gate would wait for itself.
+OUTSIDE_THE_GATE = frozenset({"/_local/state"})
 
 
 @dataclass(frozen=True)
@@ -40,8 +48,20 @@ class Addresses:
 
 
 class LocalStack:
-    def __init__(self, api_port: int, aws_port: int, clock: SimulatedClock, tick_seconds: float | None = 1.0) -> None:
+    def __init__(
+        self,
+        api_port: int,
+        aws_port: int,
+        clock: SimulatedClock,
+        tick_seconds: float | None = 1.0,
+        data: DataFolder | None = None,
+        saved: Snapshot | None = None,
+    ) -> None:
+        """`data`: the folder snapshots go to (none: nothing is kept); `saved`: the snapshot to start from."""
         self.clock = clock
+        self._data = data
+        self._saved = saved
+        self.snapshots: Snapshotter | None = None
         self.addresses = Addresses(f"http://{HOST}:{api_port}", f"http://{HOST}:{aws_port}")
         self._api_port = api_port
         self._aws_port = aws_port
@@ -49,6 +69,8 @@ class LocalStack:
         self._fire_lock = threading.Lock()
         self._jobs_lock = threading.Lock()
         self._stopping = threading.Event()
+        # Every request, firing and job runs as work of this gate; a snapshot and the stop wait for a quiet moment.
+        self._gate = Gate()
         self._threads: list[threading.Thread] = []
         self._moto: Any = None
         self._server: Any = None
@@ -56,19 +78,27 @@ class LocalStack:
     def start(self) -> None:
         from chalicelib.settings import point_aws_at
 
-        # moto's server thread dies on a taken port while start() waits for it for ever: check first.
+        # Both servers bind with SO_REUSEADDR; the check does too, so only a program listening there counts.
         _require_free_port(self._aws_port, "AWS_PORT")
         _require_free_port(self._api_port, "PORT")
 
         # Before any client exists: every AWS call of this process goes to moto.
         point_aws_at(self.addresses.aws)
         os.environ.setdefault("CARECUE_PUBLIC_URL", self.addresses.api)  # patient links point at this stack
-        from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call drowns the app's own
-        self._moto = ThreadedMotoServer(ip_address=HOST, port=self._aws_port, verbose=False)
-        self._moto.start()
+        if self._saved is not None:
+            restore_moto(self._saved.moto)  # before the first request: moto answers from the restored state
+        self._moto = AwsServer(HOST, self._aws_port, self._gate, self._changed)
+        try:
+            self._moto.start()
+        except OSError:
+            raise PortInUse(f"port {self._aws_port} on {HOST} is in use; choose another with AWS_PORT=...") from None
         self._start_app()
+        if self._data is not None:
+            self.snapshots = Snapshotter(self._data, self._capture)
+            self.snapshots.start()
+            self.snapshots.changed()  # the first one holds what provisioning created (the link signing key...)
         if self._tick_seconds:
             self._spawn(self._tick, "carecue-scheduler")
 
@@ -90,9 +120,14 @@ class LocalStack:
         session = boto3.Session(region_name=settings.region)
         self.outbox = Outbox(self.clock)
         self.outbox.attach(session)
+        if self._saved is not None:
+            self.outbox.restore(self._saved.outbox)
         # The simulated clock is the app's "now"; signature freshness keeps the real clock (composition docstring).
         services = configure(settings, self.clock, session, transport_clock=SystemClock())
         provision(settings, session)
+        self._ssm = session.client("ssm", region_name=settings.region)
+        self._stage = settings.stage
+        self.publish()
 
         fire_context = LambdaContext(function_name=f"{settings.resource_prefix}-fire", memory_size=256)
         self._inbound_context = LambdaContext(function_name=f"{settings.resource_prefix}-inbound_sms", memory_size=256)
@@ -102,10 +137,17 @@ class LocalStack:
                 raise LookupError(f"no local function for {target_arn}")
             return _fire(event, fire_context)
 
-        self.scheduler = SchedulerEmulator(services.scheduler, settings.schedule_group, invoke, now=self.clock.now)
+        self.scheduler = SchedulerEmulator(
+            services.scheduler, settings.schedule_group, invoke, now=self.clock.now, interrupted=self._stopping.is_set
+        )
+        if self._saved is not None:
+            self.scheduler.restore_memory(self._saved.scheduler)
         replan_context = LambdaContext(function_name=f"{settings.resource_prefix}-replan", memory_size=256)
         self.replan_jobs = QueueWorker(
-            services.sqs, settings.replan_queue_name, lambda event: _replan(event, replan_context)
+            services.sqs,
+            settings.replan_queue_name,
+            lambda event: _replan(event, replan_context),
+            interrupted=self._stopping.is_set,
         )
         add_local_routes(app, self)
         app.register_middleware(self._run_queued_jobs, "http")
@@ -127,16 +169,31 @@ class LocalStack:
                     self.clock.set(instant)
 
             firings = self.scheduler.fire_due(moment, on_time=move_clock)
-            move_clock(moment)
+            if not self._stopping.is_set():  # stopped half way: the clock stays at the last firing
+                move_clock(moment)
+            self.publish()
             return firings
+
+    def publish(self) -> None:
+        """Tells the admin command line where this stack serves and what its clock says
+        (`chalicelib.admin.local_stack`): at start and after every move of the clock."""
+        from chalicelib.admin.local_stack import PublishedStack, parameter_name
+
+        published = PublishedStack(self.addresses.api, self.clock.now(), self.clock.frozen, datetime.now(UTC))
+        self._ssm.put_parameter(
+            Name=parameter_name(self._stage), Value=published.to_json(), Type="String", Overwrite=True
+        )
 
     def _run_queued_jobs(self, event: Any, get_response: Any) -> Any:
         """After every request, the jobs it queued run before its answer leaves: on AWS the SQS event source
         starts them within moments, and a caller reading the clinic next should not race them here."""
-        try:
+        if event.path in OUTSIDE_THE_GATE:
             return get_response(event)
-        finally:
-            self.run_jobs()
+        with self._gate.work():
+            try:
+                return get_response(event)
+            finally:
+                self.run_jobs()
 
     def run_jobs(self) -> int:
         with self._jobs_lock:
@@ -145,6 +202,22 @@ class LocalStack:
     def fire_due_now(self) -> list[Firing]:
         with self._fire_lock:
             return self.scheduler.fire_due(self.clock.now())
+
+    def saved_state(self, wait: bool) -> dict[str, Any]:
+        """Where the state is kept and what its snapshots cost; with `wait`, once every change so far is saved."""
+        if self.snapshots is None:
+            return {"data": None}
+        saved = self.snapshots.wait_saved(SAVE_WAIT_SECONDS) if wait else self.snapshots.wait_saved(0)
+        stats = self.snapshots.stats
+        return {
+            "data": str(self.snapshots.folder),
+            "saved": saved,
+            "snapshots": stats.taken,
+            "last_snapshot_bytes": stats.last_bytes,
+            "last_snapshot_ms": round(stats.last_total_ms, 1),
+            "last_requests_held_ms": round(stats.last_capture_ms, 1),
+            "mean_snapshot_ms": round(stats.total_ms / stats.taken, 1) if stats.taken else None,
+        }
 
     def pending(self) -> list[dict[str, str]]:
         """Every armed timer that has not fired yet, earliest first."""
@@ -157,19 +230,40 @@ class LocalStack:
         return message_id
 
     def stop(self) -> None:
+        """Stops within seconds whatever the state's size: work in flight is interrupted between two firings
+        or two jobs (the rest runs after the next start) and waited for, then the servers close."""
         self._stopping.set()
         if self._server is not None:
-            self._server.shutdown()
-        if self._moto is not None:
-            self._moto.stop()
+            self._server.shutdown()  # no new requests; those in flight finish
+        if self.snapshots is not None:
+            self.snapshots.stop()
+        with self._gate.quiet(timeout=STOP_WAIT_SECONDS) as quiet:
+            if quiet and self.snapshots is not None:
+                self.snapshots.save_now(self._snapshot())  # the last one, with whatever came since the one before
+            if self._moto is not None:
+                self._moto.stop()
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=STOP_WAIT_SECONDS)
+
+    def _changed(self) -> None:
+        """An AWS request may have changed moto's state: a snapshot follows."""
+        if self.snapshots is not None:
+            self.snapshots.changed()
+
+    def _capture(self) -> bytes:
+        """A snapshot at the next quiet moment: between requests, never inside one."""
+        with self._gate.quiet():
+            return self._snapshot()
+
+    def _snapshot(self) -> bytes:
+        return dumps(Snapshot(moto_state(), self.scheduler.memory(), self.outbox.messages(), self.clock.state()))
 
     def _tick(self) -> None:
         # Real Scheduler fires within a minute of the due time; a one-second poll is well inside that.
         while not self._stopping.wait(self._tick_seconds):
-            self.fire_due_now()
-            self.run_jobs()  # a job whose visibility timeout ran out is tried again, as SQS would
+            with self._gate.work():
+                self.fire_due_now()
+                self.run_jobs()  # a job whose visibility timeout ran out is tried again, as SQS would
 
     def _spawn(self, target: Any, name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -182,7 +276,10 @@ class PortInUse(RuntimeError):
 
 
 def _require_free_port(port: int, variable: str) -> None:
+    """Fails if another program listens on the port. With SO_REUSEADDR, as both servers bind (they set
+    allow_reuse_address), so the TIME_WAIT sockets a stack stopped a moment ago leaves behind do not count."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError:

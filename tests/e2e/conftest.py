@@ -214,8 +214,14 @@ class LocalStack:
 class StackProcess:
     """`python -m infra.local` in a subprocess, its output collected by a reader thread."""
 
-    def __init__(self, api_port: int, aws_port: int) -> None:
-        self.command = [
+    def __init__(
+        self, api_port: int = 0, aws_port: int = 0, data: Path | None = None, command: list[str] | None = None
+    ) -> None:
+        """`python -m infra.local` on the ports given, keeping its state in `data` (never the repository's own
+        `.carecue-local/`), or `command` (such as `make run ... DATA=...`) as given."""
+        if data is None and command is None:
+            raise ValueError("a data folder of the test's own is needed: never the repository's .carecue-local/")
+        self.command = command or [
             sys.executable,
             "-m",
             "infra.local",
@@ -227,6 +233,8 @@ class StackProcess:
             "--clock-start",
             CLOCK_START,
         ]
+        if command is None:
+            self.command += ["--data", str(data)]
         self._lines: list[str] = []
         self._output_ended = False
         self._changed = threading.Condition()  # notified at every line and at the end of the output
@@ -313,9 +321,9 @@ def address(output: str, label: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     api_port, aws_port = free_ports(2)
-    process = StackProcess(api_port, aws_port)
+    process = StackProcess(api_port, aws_port, tmp_path_factory.mktemp("carecue-local"))
     process.start()
     try:
         process.wait_ready(READY_TIMEOUT_SECONDS)

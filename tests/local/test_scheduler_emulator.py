@@ -724,3 +724,27 @@ def test_due_can_list_just_the_next_occurrence_of_each_schedule(scheduler: Any, 
     due = emulator_for(scheduler, clock, Target()).due(datetime(9999, 1, 1, tzinfo=UTC), per_schedule=1)
 
     assert due == [(utc(2026, 1, 1, 7), "daily"), (utc(2026, 1, 1, 12), "once")]
+
+
+def test_an_interrupted_call_stops_between_two_firings_and_the_rest_fire_on_the_next(
+    scheduler: Any, clock: SimulatedClock
+) -> None:
+    # GIVEN three reminders due, and a stop asked for while the first is being fired (the local stack's SIGTERM)
+    for hour in (8, 9, 10):
+        arm(scheduler, f"r{hour}", f"at(2026-01-10T{hour:02d}:00:00)")
+    stop = {"asked": False, "on_next_firing": True}
+
+    def fire(arn: str, event: Any) -> None:
+        stop["asked"] = stop["on_next_firing"]
+
+    emulator = SchedulerEmulator(scheduler, GROUP, Target(fire), now=clock.now, interrupted=lambda: stop["asked"])
+
+    # WHEN the clock is moved past all three
+    first = emulator.fire_due(utc(2026, 1, 10, 12, 0), on_time=clock.set)
+
+    # THEN only the first fired; the others are still pending and fire, once each, when asked again
+    assert fired(first) == [("r8", utc(2026, 1, 10, 8, 0))]
+    assert emulator.due(utc(2026, 1, 10, 12, 0)) == [(utc(2026, 1, 10, 9, 0), "r9"), (utc(2026, 1, 10, 10, 0), "r10")]
+    stop.update(asked=False, on_next_firing=False)
+    rest = emulator.fire_due(utc(2026, 1, 10, 12, 0), on_time=clock.set)
+    assert fired(rest) == [("r9", utc(2026, 1, 10, 9, 0)), ("r10", utc(2026, 1, 10, 10, 0))]

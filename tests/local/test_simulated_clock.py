@@ -161,3 +161,35 @@ def test_a_frozen_clock_is_the_start_plus_every_advance(steps: list[int]) -> Non
         previous = moved
 
     assert clock.now() == CHOSEN + timedelta(seconds=sum(steps))
+
+
+def test_a_saved_frozen_clock_comes_back_at_its_instant() -> None:
+    real = FakeRealTime()
+    saved = SimulatedClock(start=CHOSEN, frozen=True, real_now=real).state()
+
+    real.pass_time(timedelta(days=2))  # the stack was stopped for two days
+    clock = SimulatedClock.restored(saved, real_now=real)
+
+    assert (clock.now(), clock.frozen) == (CHOSEN, True)
+
+
+def test_a_saved_running_clock_runs_on_with_its_offset_and_never_goes_back() -> None:
+    real = FakeRealTime()
+    saved = SimulatedClock(start=CHOSEN, real_now=real).state()
+
+    real.pass_time(timedelta(hours=1))  # stopped for an hour: the clock, like real time, has moved on by it
+    assert SimulatedClock.restored(saved, real_now=real).now() == CHOSEN + timedelta(hours=1)
+    # A machine clock set back while stopped does not take the stack's clock back with it.
+    real.pass_time(-timedelta(hours=5))
+    assert SimulatedClock.restored(saved, real_now=real).now() == CHOSEN
+
+
+def test_freezing_a_running_clock_keeps_its_instant() -> None:
+    real = FakeRealTime()
+    clock = SimulatedClock(start=CHOSEN, real_now=real)
+
+    real.pass_time(timedelta(minutes=3))
+    clock.freeze()
+    real.pass_time(timedelta(hours=3))
+
+    assert (clock.now(), clock.frozen) == (CHOSEN + timedelta(minutes=3), True)

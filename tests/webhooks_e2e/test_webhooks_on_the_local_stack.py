@@ -40,7 +40,7 @@ def parse_instant(text: str) -> datetime:
 
 
 class Stack:
-    def __init__(self) -> None:
+    def __init__(self, data: Path) -> None:
         sockets = [socket.socket() for _ in range(2)]
         for sock in sockets:
             sock.bind(("127.0.0.1", 0))
@@ -52,6 +52,7 @@ class Stack:
         }
         command = [sys.executable, "-m", "infra.local", "--port", str(self.api_port), "--aws-port", str(self.aws_port)]
         command += ["--frozen-clock", "--clock-start", CLOCK_START.isoformat()]
+        command += ["--data", str(data)]  # never the repository's own .carecue-local/
         self.process = subprocess.Popen(
             command, cwd=REPO_ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -100,8 +101,8 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    running = Stack()
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = Stack(tmp_path_factory.mktemp("carecue-local"))
     if not running.ready.wait(READY_TIMEOUT_SECONDS):
         running.process.kill()
         pytest.fail("the local stack did not start:\n" + "".join(running.output))

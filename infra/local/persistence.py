@@ -1,0 +1,288 @@
+"""The local stack's state on disk: one snapshot file in a data folder (default `.carecue-local/`), written after
+every answered request that changed something and read at start, so a stopped stack (Ctrl-C, SIGTERM, even
+`kill -9`) comes back with everything it had.
+
+A snapshot holds moto's state for every AWS service CareCue uses (every DynamoDB table and item, the Scheduler
+schedules, SSM parameters and secrets, the SQS queues and their messages, SNS and SES), the Scheduler
+emulator's memory of what it fired, the outbox and the simulated clock. moto keeps each service's state as
+plain Python objects (`moto.backends`, one backend per account and region) and has no persistence of its own;
+its maintainers' advice is to pickle those objects (getmoto/moto#1069), which is what this does, in one pickle
+so that objects shared between services stay shared. A few of moto's objects cannot be pickled as they are
+(locks, a `defaultdict` whose factory is a lambda, SSM's `defaultdict` subclass): `_Pickler` writes them as
+their fresh equivalents.
+
+It does not own when a snapshot is taken (the local stack takes it at a quiet moment, between requests, so a
+snapshot never holds half a request) nor what the stack does with it. Writing is atomic (a temporary file,
+fsync, rename): a `kill -9` leaves the previous snapshot or the new one, never a torn file. A pickle is only as
+stable as the moto and Python versions that wrote it: a snapshot from other versions is refused with a hint to
+start empty (`--reset`), never half read.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import functools
+import io
+import os
+import pickle  # noqa: S403 - only files this stack wrote itself, in a folder of the user's own, are read
+import sys
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+FORMAT = 1
+SNAPSHOT = "state.pickle"
+LOCK = "lock"
+# The services CareCue calls (composition.py, provision.py); anything else in moto is not CareCue's state.
+SERVICES = ("dynamodb", "scheduler", "ssm", "sqs", "sns", "ses", "sesv2")
+
+_LOCKS: dict[type, Callable[[], Any]] = {
+    type(threading.Lock()): threading.Lock,
+    type(threading.RLock()): threading.RLock,
+}
+
+
+class DataError(RuntimeError):
+    """The data folder cannot be used: another stack holds it, or its snapshot is from other versions."""
+
+
+@dataclass
+class Snapshot:
+    moto: dict[str, list[tuple[str, str, Any]]]  # service: [(account, region, backend)]
+    scheduler: dict[str, Any]  # the emulator's memory
+    outbox: list[dict[str, Any]]
+    clock: dict[str, Any]
+    versions: dict[str, Any] = field(default_factory=lambda: versions())
+
+
+def versions() -> dict[str, Any]:
+    import moto
+
+    return {"format": FORMAT, "moto": moto.__version__, "python": list(sys.version_info[:2])}
+
+
+def moto_state() -> dict[str, list[tuple[str, str, Any]]]:
+    from moto.backends import get_backend
+
+    state: dict[str, list[tuple[str, str, Any]]] = {}
+    for service in SERVICES:
+        backends: Any = get_backend(service)  # type: ignore[call-overload]
+        state[service] = [(account, region, backend) for account, region, backend in backends.iter_backends()]
+    return state
+
+
+def restore_moto(state: dict[str, list[tuple[str, str, Any]]]) -> None:
+    """Puts the backends back into moto's own BackendDicts, which moto's responses look them up in."""
+    from moto.backends import get_backend
+
+    for service, entries in state.items():
+        backends: Any = get_backend(service)  # type: ignore[call-overload]
+        for account, region, backend in entries:
+            dict.__setitem__(backends[account], region, backend)
+
+
+def dumps(snapshot: Snapshot) -> bytes:
+    buffer = io.BytesIO()
+    _Pickler(buffer).dump(snapshot)
+    return buffer.getvalue()
+
+
+class DataFolder:
+    """The folder a stack keeps its state in, held by one stack at a time (an exclusive lock on `lock`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock: IO[bytes] | None = None
+
+    def open(self, reset: bool) -> Snapshot | None:
+        """Takes the folder (DataError if another stack has it) and returns its snapshot, or None when there is
+        none or `reset` asks to start empty (the old snapshot is then removed)."""
+        import fcntl
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._lock = (self.path / LOCK).open("wb")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock.close()
+            raise DataError(f"{self.path} is in use by another local stack; stop it or choose --data DIR") from None
+        try:
+            return self._read(reset)
+        except DataError:
+            self._lock.close()  # the stack does not start: the folder is free again
+            raise
+
+    def _read(self, reset: bool) -> Snapshot | None:
+        snapshot_file = self.path / SNAPSHOT
+        if reset:
+            snapshot_file.unlink(missing_ok=True)
+            return None
+        if not snapshot_file.exists():
+            return None
+        try:
+            loaded = pickle.loads(snapshot_file.read_bytes())  # noqa: S301 - see the import
+        except Exception as e:
+            raise DataError(f"{snapshot_file} cannot be read ({type(e).__name__}); --reset starts empty") from None
+        if not isinstance(loaded, Snapshot) or loaded.versions != versions():
+            saved = loaded.versions if isinstance(loaded, Snapshot) else "unknown versions"
+            raise DataError(
+                f"{snapshot_file} was saved by {saved}, this is {versions()}; --reset starts empty (it is not read)"
+            )
+        return loaded
+
+    def write(self, data: bytes) -> None:
+        target = self.path / SNAPSHOT
+        partial = self.path / f"{SNAPSHOT}.partial"
+        with partial.open("wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, target)
+        directory = os.open(self.path, os.O_RDONLY)
+        try:
+            os.fsync(directory)  # the rename itself survives a crash of the machine too
+        finally:
+            os.close(directory)
+
+
+@dataclass
+class SnapshotStats:
+    taken: int = 0
+    last_bytes: int = 0
+    last_capture_ms: float = 0.0  # time requests were held off
+    last_total_ms: float = 0.0  # capture and write
+    total_ms: float = 0.0
+
+
+class Snapshotter:
+    """Writes a snapshot in a background thread after each change it is told of; changes that come while one is
+    being written are all in the next one, so a busy minute costs a snapshot per write, not one per request."""
+
+    def __init__(self, folder: DataFolder, capture: Callable[[], bytes]) -> None:
+        self._folder = folder
+        self._capture = capture
+        self._changed = threading.Condition()
+        self._dirty = False
+        self._writing = False
+        self._stopped = False
+        self._write_lock = threading.Lock()  # the stop's last snapshot and the thread's never write at once
+        self.stats = SnapshotStats()
+        self._thread = threading.Thread(target=self._run, name="carecue-snapshots", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def changed(self) -> None:
+        with self._changed:
+            self._dirty = True
+            self._changed.notify_all()
+
+    @property
+    def folder(self) -> Path:
+        return self._folder.path
+
+    def wait_saved(self, timeout: float) -> bool:
+        """True once every change told so far is on disk."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._dirty and not self._writing, timeout)
+
+    def stop(self) -> None:
+        """No snapshot is written by the thread from now on (`save_now` writes the last one)."""
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+
+    def save_now(self, data: bytes) -> None:
+        """The stop's last snapshot, captured by the caller at its quiet moment."""
+        started = time.perf_counter()
+        with self._write_lock:
+            self._folder.write(data)
+        self._count(len(data), 0.0, started)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._dirty or self._stopped)
+                if self._stopped:
+                    return
+                self._dirty = False
+                self._writing = True
+            try:
+                started = time.perf_counter()
+                data = self._capture()
+                captured = (time.perf_counter() - started) * 1000
+                with self._write_lock:
+                    if self._stopped:
+                        return
+                    self._folder.write(data)
+                self._count(len(data), captured, started)
+            finally:
+                with self._changed:
+                    self._writing = False
+                    self._changed.notify_all()
+
+    def _count(self, size: int, captured_ms: float, started: float) -> None:
+        total = (time.perf_counter() - started) * 1000
+        self.stats.taken += 1
+        self.stats.last_bytes = size
+        self.stats.last_capture_ms = captured_ms
+        self.stats.last_total_ms = total
+        self.stats.total_ms += total
+
+
+def _new_defaultdict(cls: type[defaultdict[Any, Any]], factory: Any) -> defaultdict[Any, Any]:
+    made = defaultdict.__new__(cls)
+    defaultdict.__init__(made, factory)
+    return made
+
+
+def _picklable_factory(factory: Any) -> Any:
+    """A factory pickle can write: a lambda such as SSM's `lambda: defaultdict(dict)` is rewritten by what it
+    makes."""
+    if factory is None or getattr(factory, "__qualname__", "").count("<") == 0:
+        return factory
+    sample = factory()
+    if isinstance(sample, defaultdict) and type(sample) is defaultdict:
+        return functools.partial(defaultdict, _picklable_factory(sample.default_factory))
+    if type(sample) in (dict, list, set):
+        return type(sample)
+    raise pickle.PicklingError(f"cannot write a defaultdict made by {factory!r}")
+
+
+def _fresh(make: Callable[[], Any], obj: Any) -> Any:
+    return make, ()
+
+
+def _reduce_defaultdict(obj: defaultdict[Any, Any]) -> Any:
+    state = getattr(obj, "__dict__", None) or None
+    return _new_defaultdict, (type(obj), _picklable_factory(obj.default_factory)), state, None, iter(obj.items())
+
+
+def _subclasses(cls: type) -> list[type]:
+    found = [cls]
+    subclass: type
+    for subclass in cls.__subclasses__():
+        found += _subclasses(subclass)
+    return found
+
+
+class _Pickler(pickle.Pickler):
+    """pickle's own Pickler with a few more types in its dispatch table (by exact type, so the C pickler stays
+    fast for every other object: a hook called for each object made a snapshot several times slower)."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        table: dict[type, Callable[[Any], Any]] = dict(copyreg.dispatch_table)
+        # A lock is held by no one in a snapshot taken at a quiet moment: a fresh one stands for it.
+        for lock_type, fresh in _LOCKS.items():
+            table[lock_type] = functools.partial(_fresh, fresh)
+        table[threading.Condition] = functools.partial(_fresh, threading.Condition)
+        table[threading.Event] = functools.partial(_fresh, threading.Event)
+        # moto's defaultdict subclasses (SSM's ParameterDict) take other arguments than a factory.
+        for cls in _subclasses(defaultdict):
+            table[cls] = _reduce_defaultdict
+        self.dispatch_table = table
