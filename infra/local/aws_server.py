@@ -9,6 +9,7 @@ caller's thread, so a port another program holds is an error there rather than a
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -81,9 +82,15 @@ class AwsServer:
 
         moto_app = DomainDispatcherApplication(create_backend_app)
 
+        dynamodb = threading.Lock()
+
         def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-            # The whole answer is read inside the gate: moto may build it lazily from its state.
-            with self._gate.work():
+            # The whole answer is read inside the gate: moto may build it lazily from its state. DynamoDB requests
+            # go one at a time: moto's TransactWriteItems checks, writes and rolls back (by restoring whole tables)
+            # with no lock, so two at once can both pass a condition or undo each other's writes; DynamoDB's are
+            # atomic. (The admin CLI and tests call moto from other processes, so the app's own lock is not enough.)
+            serial = dynamodb if str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_") else None
+            with self._gate.work(), serial or contextlib.nullcontext():
                 answer = moto_app(environ, start_response)
                 try:
                     body = b"".join(answer)

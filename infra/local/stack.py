@@ -10,6 +10,7 @@ package.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -39,6 +40,7 @@ STOP_WAIT_SECONDS = 3.0
 SAVE_WAIT_SECONDS = 10.0
 # Routes that must not count as work: waiting for the snapshot inside the gate would wait for itself.
 OUTSIDE_THE_GATE = frozenset({"/_local/state"})
+LISTEN_BACKLOG = 256
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class LocalStack:
         self._aws_port = aws_port
         self._tick_seconds = tick_seconds
         self._fire_lock = threading.Lock()
+        self._invocations = threading.RLock()  # one Lambda invocation at a time: see _run_queued_jobs
         self._jobs_lock = threading.Lock()
         self._stopping = threading.Event()
         # Every request, firing and job runs as work of this gate; a snapshot and the stop wait for a quiet moment.
@@ -135,7 +138,8 @@ class LocalStack:
         def invoke(target_arn: str, event: Any) -> Any:
             if target_arn != settings.fire_function_arn:
                 raise LookupError(f"no local function for {target_arn}")
-            return _fire(event, fire_context)
+            with self._invocations:
+                return _fire(event, fire_context)
 
         self.scheduler = SchedulerEmulator(
             services.scheduler, settings.schedule_group, invoke, now=self.clock.now, interrupted=self._stopping.is_set
@@ -152,6 +156,9 @@ class LocalStack:
         add_local_routes(app, self)
         app.register_middleware(self._run_queued_jobs, "http")
         self._server = create_local_server(app, config, HOST, self._api_port)
+        # socketserver listens with a backlog of 5: a burst of clients (a clinic system retrying, a load test)
+        # would find its connections reset before a thread takes them. API Gateway queues them; so does this.
+        self._server.server.socket.listen(LISTEN_BACKLOG)
         answer_in_envelope(self._server, app, config)  # API Gateway's own refusals, as the AWS template words them
         # The HTTP server's own loop: LocalDevServer.serve_forever would print a banner of its own over ours.
         self._spawn(self._server.server.serve_forever, "carecue-api")
@@ -189,7 +196,12 @@ class LocalStack:
         starts them within moments, and a caller reading the clinic next should not race them here."""
         if event.path in OUTSIDE_THE_GATE:
             return get_response(event)
-        with self._gate.work():
+        # One invocation at a time, as one Lambda instance handles one event at a time: Chalice keeps the request
+        # in a global (`app.current_request`) that concurrent threads would overwrite, and moto's DynamoDB is not
+        # safe under concurrent transactions (infra/local/aws_server.py). Timer firings take the same lock.
+        # The stack's own /_local/ routes are not invocations: what they fire or inject takes the lock itself.
+        invocation = self._invocations if not event.path.startswith("/_local/") else contextlib.nullcontext()
+        with self._gate.work(), invocation:
             try:
                 return get_response(event)
             finally:
@@ -226,7 +238,8 @@ class LocalStack:
     def inject_inbound_sms(self, sender: str, to: str | None, body: str) -> str:
         """Runs the inbound-SMS handler with the SNS event End User Messaging would cause; returns the message id."""
         message_id = str(uuid.uuid4())
-        _inbound_sms(sns_event(sender, to, body, message_id, self.clock.now()), self._inbound_context)
+        with self._invocations:
+            _inbound_sms(sns_event(sender, to, body, message_id, self.clock.now()), self._inbound_context)
         return message_id
 
     def stop(self) -> None:
