@@ -18,7 +18,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -182,15 +182,18 @@ class CliRun:
 class LocalStack:
     """The running stack as a clinic admin and a patient see it: API, clock, outbox and admin CLI."""
 
-    def __init__(self, api_url: str, aws_url: str, output: Callable[[], str] = lambda: "") -> None:
+    def __init__(self, api_url: str, aws_url: str, process: StackProcess | None = None) -> None:
         self.api_url = api_url
         self.aws_url = aws_url
         self.local = Http(api_url)
-        self._output = output
+        self._process = process
 
-    def log(self) -> str:
-        """Everything the stack has printed so far: banner, access log, the app's and moto's lines."""
-        return self._output()
+    def log_once_printed(self, text: str) -> str:
+        """Everything the stack has printed (banner, access log, the app's and moto's lines), once `text` is in it:
+        its output reaches the test through a reader thread, a moment after the answer."""
+        assert self._process is not None, "this stack's output is not collected"
+        assert self._process.wait_for(text, HTTP_TIMEOUT_SECONDS), f"{text!r} never printed:\n{self._process.output}"
+        return self._process.output
 
     def api(self, clinic: Clinic | None = None) -> Http:
         """The REST API as `clinic`'s system calls it (with its key), or with no key at all."""
@@ -364,7 +367,7 @@ def stack() -> Iterator[LocalStack]:
         process.kill()
         raise
 
-    yield LocalStack(api_url, aws_url, lambda: process.output)
+    yield LocalStack(api_url, aws_url, process)
 
     code = process.terminate(STOP_TIMEOUT_SECONDS)
     if code is None:
