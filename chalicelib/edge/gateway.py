@@ -21,22 +21,22 @@ GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
 class GatewayAnswer:
     """One gateway response: API Gateway's type name, the status it answers with and the envelope's words.
 
-    `status` None keeps the status of the error the gateway met (the DEFAULT_* catch-alls); `message` None
-    passes on the gateway's own message, as the only words that say what it refused.
+    `status` None keeps the status of the error the gateway met (the DEFAULT_* catch-alls). The words are always
+    fixed: API Gateway's own message ($context.error.messageString) can quote the request's Authorization
+    header (the API key) back to the caller, and no answer may echo what the request carried.
     """
 
     response_type: str
     status: int | None
     code: str
-    message: str | None
+    message: str
 
-    def body(self, gateway_message: str = "") -> dict[str, Any]:
-        return error_body(self.code, self.message if self.message is not None else gateway_message)
+    def body(self) -> dict[str, Any]:
+        return error_body(self.code, self.message)
 
     def response_template(self) -> str:
-        """The envelope as an API Gateway mapping template (VTL): fixed words, or the gateway's own message."""
-        message = json.dumps(self.message) if self.message is not None else "$context.error.messageString"
-        return f'{{"error": {{"code": {json.dumps(self.code)}, "message": {message}, "fields": []}}}}'
+        """The envelope as an API Gateway mapping template (VTL) of fixed words."""
+        return f'{{"error": {{"code": {json.dumps(self.code)}, "message": {json.dumps(self.message)}, "fields": []}}}}'
 
 
 BEARER = "send Authorization: Bearer <key>"
@@ -64,7 +64,12 @@ AUTHORIZER_CONFIGURATION_ERROR = GatewayAnswer(
     "AUTHORIZER_CONFIGURATION_ERROR", 500, "internal_error", "the API key could not be checked: retry"
 )
 INTEGRATION_TIMEOUT = GatewayAnswer("INTEGRATION_TIMEOUT", 504, "timeout", "the request took too long: retry")
-DEFAULT_4XX = GatewayAnswer("DEFAULT_4XX", None, "request_refused", None)
+DEFAULT_4XX = GatewayAnswer(
+    "DEFAULT_4XX",
+    None,
+    "request_refused",
+    "the request was refused before it reached CareCue: check its path and headers",
+)
 DEFAULT_5XX = GatewayAnswer("DEFAULT_5XX", None, "internal_error", "something went wrong")
 
 GATEWAY_ANSWERS: tuple[GatewayAnswer, ...] = (

@@ -18,6 +18,7 @@ from typing import Any
 from chalicelib.clinics.replan import MAX_RECEIVES, VISIBILITY_TIMEOUT_SECONDS
 from chalicelib.edge.gateway import GATEWAY_ANSWERS
 from chalicelib.settings import parameter_path, resource_prefix
+from infra.aws.checkov_skips import add_skips
 from infra.aws.tables import table_logical_id, table_resources
 
 STAGES = ("dev", "prod")
@@ -33,6 +34,34 @@ INBOUND_SMS_FUNCTION = "InboundSms"
 REPLAN_FUNCTION = "Replan"
 # Scheduler keeps a dead-lettered event 14 days here (the SQS maximum) for `redrive-dlq`.
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
+# The fire function's reserved concurrency, sized to what it sends: SNS sends SMS at 20 messages a second per
+# account by default (SES at 14 emails a second once out of its sandbox); one invocation sends one message in
+# about half a second, so 10 at once is ~20 messages a second. A 9:00 burst of reminders then queues in
+# Lambda's async queue (throttled events are retried for up to 6 hours) instead of meeting SNS's throttle or
+# taking the API's concurrency. Raise it with the account's SMS throughput quota.
+FIRE_RESERVED_CONCURRENCY = 10
+# One hourly reconciler at a time: two would re-arm the same timers twice over.
+RECONCILE_RESERVED_CONCURRENCY = 1
+# The API's access log: long enough in prod for an audit to look back a year; CloudWatch bills by stored GB.
+ACCESS_LOG_RETENTION_DAYS = {"dev": 30, "prod": 365}
+# What the access log records of each request: who (the clinic id the authorizer found), what (the route's
+# template, e.g. /p/{token}, never the path itself, which carries patient-link and board tokens; no query
+# string, which carries a form webhook's ?token= secret), when and how it ended. No caller IP and no user
+# agent: a patient opening a link is identified by neither, and HIPAA counts an IP address as an identifier.
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "request_id": "$context.requestId",
+        "time": "$context.requestTimeEpoch",
+        "method": "$context.httpMethod",
+        "route": "$context.resourcePath",
+        "status": "$context.status",
+        "bytes": "$context.responseLength",
+        "latency_ms": "$context.responseLatency",
+        "clinic_id": "$context.authorizer.principalId",
+        "gateway_error": "$context.error.responseType",
+    },
+    separators=(",", ":"),
+)
 
 
 def _sub(text: str) -> dict[str, str]:
@@ -63,6 +92,12 @@ def merge_template(stage: str) -> dict[str, Any]:
     resources.update(_dashboard(stage))
     resources.update(_saved_queries(stage))
     resources.update(_gateway_responses())
+    access_log = _access_log(stage)
+    rest_api = access_log.pop("RestAPI")  # the same resource as the gateway responses': merged, not replaced
+    resources.update(access_log)
+    resources["RestAPI"]["DependsOn"] = rest_api["DependsOn"]
+    resources["RestAPI"]["Properties"].update(rest_api["Properties"])
+    add_skips(resources, [table_logical_id(name) for name in _table_names()])
     return {
         "Description": f"CareCue, stage {stage}: API, reminder timers, tables, messaging, alarms and dashboard",
         "Parameters": {
@@ -138,6 +173,63 @@ def _gateway_responses() -> dict[str, Any]:
     }
 
 
+def _access_log(stage: str) -> dict[str, Any]:
+    """The REST API's access log (ACCESS_LOG_FORMAT) in a log group with a retention, merged into Chalice's RestAPI.
+
+    API Gateway writes access logs with a role set once per account and region (AWS::ApiGateway::Account), not
+    per API. Each stage's stack sets it to its own role and keeps both on delete (Retain), so deleting the dev
+    stack never leaves prod's access log pointing at a deleted role; the role has no fixed name, so a stack
+    made again does not clash with the one left behind.
+    """
+    prefix = resource_prefix(stage)
+    return {
+        "ApiAccessLogGroup": {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {
+                "LogGroupName": f"/aws/apigateway/{prefix}-access",
+                "RetentionInDays": ACCESS_LOG_RETENTION_DAYS[stage],
+            },
+        },
+        "ApiGatewayLogsRole": {
+            "Type": "AWS::IAM::Role",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "apigateway.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                            "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                        }
+                    ],
+                },
+                "ManagedPolicyArns": [
+                    _sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+                ],
+            },
+        },
+        "ApiGatewayAccount": {
+            "Type": "AWS::ApiGateway::Account",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {"CloudWatchRoleArn": {"Fn::GetAtt": ["ApiGatewayLogsRole", "Arn"]}},
+        },
+        "RestAPI": {
+            # The stage's access logging fails to deploy until the account's logging role is set.
+            "DependsOn": ["ApiGatewayAccount"],
+            "Properties": {
+                "AccessLogSetting": {
+                    "DestinationArn": {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]},
+                    "Format": ACCESS_LOG_FORMAT,
+                }
+            },
+        },
+    }
+
+
 def _timers(stage: str) -> dict[str, Any]:
     prefix = resource_prefix(stage)
     return {
@@ -146,6 +238,17 @@ def _timers(stage: str) -> dict[str, Any]:
             "Type": "AWS::SQS::Queue",
             "Properties": {
                 "QueueName": f"{prefix}-reminders-dlq",
+                "MessageRetentionPeriod": DEAD_LETTER_RETENTION_SECONDS,
+                "SqsManagedSseEnabled": True,
+            },
+        },
+        # Where Lambda puts an event the reply handlers (SMS replies, email bounces) or the reconciler failed on
+        # after its own two retries, kept 14 days for a look; the fire function's go to the reminders' queue
+        # above, where `redrive-dlq` sends them again.
+        "AsyncFailuresQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": f"{prefix}-async-failures",
                 "MessageRetentionPeriod": DEAD_LETTER_RETENTION_SECONDS,
                 "SqsManagedSseEnabled": True,
             },
@@ -405,6 +508,16 @@ def _functions(stage: str) -> dict[str, Any]:
             "Resource": {"Fn::GetAtt": ["ReplanQueue", "Arn"]},
         },
         {
+            # Lambda's dead-letter queues of the asynchronously invoked functions, sent with the function's role.
+            "Sid": "DeadLetters",
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Resource": [
+                {"Fn::GetAtt": ["RemindersDeadLetterQueue", "Arn"]},
+                {"Fn::GetAtt": ["AsyncFailuresQueue", "Arn"]},
+            ],
+        },
+        {
             "Sid": "Parameters",
             "Effect": "Allow",
             "Action": ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
@@ -420,7 +533,21 @@ def _functions(stage: str) -> dict[str, Any]:
         },
     ]
     return {
-        FIRE_FUNCTION: {"Properties": {"FunctionName": fire_function_name(stage)}},
+        FIRE_FUNCTION: {
+            "Properties": {
+                "FunctionName": fire_function_name(stage),
+                "ReservedConcurrentExecutions": FIRE_RESERVED_CONCURRENCY,
+                # A timer event the function failed on three times (Lambda's async retries) joins the events
+                # Scheduler could not deliver: one queue, one alarm, one `redrive-dlq`, which sends it at most once.
+                "DeadLetterQueue": _dead_letter_queue("RemindersDeadLetterQueue"),
+            }
+        },
+        RECONCILE_FUNCTION: {
+            "Properties": {
+                "ReservedConcurrentExecutions": RECONCILE_RESERVED_CONCURRENCY,
+                "DeadLetterQueue": _dead_letter_queue("AsyncFailuresQueue"),
+            }
+        },
         # Chalice 1.34 names the REST handler's log group after `ApiHandler`, a resource that does not exist
         # (the function is `APIHandler`); without this the stack fails to create.
         "ApiHandlerLogGroup": {"Properties": {"LogGroupName": _sub(f"/aws/lambda/${{{API_FUNCTION}}}")}},
@@ -428,23 +555,25 @@ def _functions(stage: str) -> dict[str, Any]:
         # merge replaces only the Fn::Sub string inside Chalice's Topic, and "${EmailFeedbackTopic}" is its Ref.
         EMAIL_FEEDBACK_FUNCTION: {
             "Properties": {
+                "DeadLetterQueue": _dead_letter_queue("AsyncFailuresQueue"),
                 "Events": {
                     f"{EMAIL_FEEDBACK_FUNCTION}SnsSubscription": {
                         "Type": "SNS",
                         "Properties": {"Topic": _sub("${EmailFeedbackTopic}")},
                     }
-                }
+                },
             }
         },
         # The same for the patients' SMS replies: the stage's own inbound-SMS topic.
         INBOUND_SMS_FUNCTION: {
             "Properties": {
+                "DeadLetterQueue": _dead_letter_queue("AsyncFailuresQueue"),
                 "Events": {
                     f"{INBOUND_SMS_FUNCTION}SnsSubscription": {
                         "Type": "SNS",
                         "Properties": {"Topic": _sub("${InboundSmsTopic}")},
                     }
-                }
+                },
             }
         },
         # app.py takes re-plan jobs from a fixed queue name; each stage has its own queue. As for the topics,
@@ -470,6 +599,10 @@ def _functions(stage: str) -> dict[str, Any]:
             }
         },
     }
+
+
+def _dead_letter_queue(queue: str) -> dict[str, Any]:
+    return {"Type": "SQS", "TargetArn": {"Fn::GetAtt": [queue, "Arn"]}}
 
 
 def _metric(name: str, *dimensions: str) -> list[str]:
@@ -522,8 +655,17 @@ def _alarms(stage: str) -> dict[str, Any]:
                 "Statistic": "Maximum",
             },
         ),
+        "AsyncFailuresAlarm": alarm(
+            "an SMS reply, an email bounce or a reconcile run failed for good (kept in the async-failures queue)",
+            {
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": f"{prefix}-async-failures"}],
+                "Statistic": "Maximum",
+            },
+        ),
         "FireErrorsAlarm": alarm(
-            "the fire function failed (Scheduler retries it for an hour)",
+            "the fire function failed (Lambda retries an event twice, then it joins the reminders dead-letter queue)",
             {
                 "Namespace": "AWS/Lambda",
                 "MetricName": "Errors",

@@ -1,6 +1,10 @@
 """The local stack's API Gateway answers: what chalice.local refuses by itself (no API key, a wrong one, a path
 with no route, an authorizer that broke) and a body over API Gateway's 10 MB limit, answered from the table the
 AWS template's gateway responses come from (chalicelib/edge/gateway.py), so both say the same.
+
+Also its access log: one line per request with the request line's secrets taken out (infra/local/access_log.py).
+chalice.local builds its own error bodies and one quotes the request's Authorization header (the API key) for
+a path with no route; they are never sent: only the table's fixed words are.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from chalicelib.edge.gateway import (
     UNAUTHORIZED,
     GatewayAnswer,
 )
+from infra.local.access_log import AccessLog
 
 _DISCARD_CHUNK_BYTES = 64 * 1024
 
@@ -50,27 +55,27 @@ def answer_for(error: LocalGatewayException) -> GatewayAnswer:
     return DEFAULT_5XX if error.CODE >= 500 else DEFAULT_4XX
 
 
-def gateway_message(error: LocalGatewayException) -> str:
-    """chalice.local's own words for `error` (its `message` or `Message`), for the catch-all answers."""
-    try:
-        parsed = json.loads(error.body or b"{}")
-    except ValueError:
-        return ""
-    if not isinstance(parsed, dict):
-        return ""
-    return str(parsed.get("message") or parsed.get("Message") or "")
-
-
 class EnvelopeRequestHandler(ChaliceRequestHandler):
     """chalice.local's request handler, its gateway errors answered in the app's error envelope."""
 
+    def __init__(self, *args: Any, access_log: AccessLog, **kwargs: Any) -> None:
+        self._access_log = access_log  # before the base class's __init__, which handles the request
+        super().__init__(*args, **kwargs)
+
     def _send_error_response(self, error: LocalGatewayException) -> None:
         answer = answer_for(error)
-        self._send_answer(answer, answer.status or error.CODE, error.headers, gateway_message(error))
+        self._send_answer(answer, answer.status or error.CODE, error.headers)
 
-    def _send_answer(self, answer: GatewayAnswer, status: int, headers: dict[str, Any], message: str = "") -> None:
-        body = json.dumps(answer.body(message)).encode("utf-8")
+    def _send_answer(self, answer: GatewayAnswer, status: int, headers: dict[str, Any]) -> None:
+        body = json.dumps(answer.body()).encode("utf-8")
         self._send_http_response(status, {**headers, "Content-Type": "application/json"}, body)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        self.log_message('"%s" %s %s', self._access_log.request_line(self.requestline), str(code), str(size))
+
+    def log_error(self, format: str, *args: Any) -> None:
+        # http.server's error lines quote the raw request line ("Bad request syntax (...)"): the code only.
+        self.log_message("error %s", str(args[0]) if args else "-")
 
     def _handle_within_gateway_limits(self) -> None:
         length = int(self.headers.get("content-length") or 0)
@@ -85,12 +90,22 @@ class EnvelopeRequestHandler(ChaliceRequestHandler):
             status = REQUEST_TOO_LARGE.status or 413
             self._send_answer(REQUEST_TOO_LARGE, status, {})
             return
-        self._generic_handle()
+        try:
+            self._generic_handle()
+        except UnicodeEncodeError:
+            # chalice.local quotes the Authorization header in ASCII for a path with no route; a header with
+            # other characters made it drop the connection. API Gateway answers such a path with its 404.
+            self._send_answer(MISSING_AUTHENTICATION_TOKEN, MISSING_AUTHENTICATION_TOKEN.status or 404, {})
 
     # ChaliceRequestHandler binds its do_* names to its own _generic_handle: they are bound again here.
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _handle_within_gateway_limits
 
 
 def answer_in_envelope(server: LocalDevServer, app: Chalice, config: Config) -> None:
-    """Makes `server` (from chalice.local.create_local_server) handle each request with EnvelopeRequestHandler."""
-    server.server.RequestHandlerClass = functools.partial(EnvelopeRequestHandler, app_object=app, config=config)
+    """Makes `server` (from chalice.local.create_local_server) handle each request with EnvelopeRequestHandler.
+
+    Called once every route is on `app` (the local stack's own included), so the access log knows them all."""
+    access_log = AccessLog(app.routes)
+    server.server.RequestHandlerClass = functools.partial(
+        EnvelopeRequestHandler, app_object=app, config=config, access_log=access_log
+    )

@@ -88,6 +88,36 @@ def spoken(moment: datetime, zone: str) -> str:
     return f"{local.strftime('%a')} {local.day} {local.strftime('%b')} at {clock_time}"
 
 
+# What the run hands out that must never reach the stack's log: link and board tokens in paths and answers, a
+# form webhook's ?token= secret, and the API keys and webhook secrets the admin CLI prints.
+_SECRET_PATTERNS = (
+    re.compile(r"/(?:p|d|board)/([A-Za-z0-9_\-.~]{16,})"),
+    re.compile(r"[?&]token=([^&\s\"]{8,})"),
+    re.compile(r'"(?:api_key|webhook_secret|secret|token)"\s*:\s*"([^"]{8,})"'),
+    re.compile(r"Bearer (\S{8,})"),
+)
+
+
+class IssuedSecrets:
+    """Every key, secret and token the session saw go to or come from the stack, for the log scan at its end."""
+
+    def __init__(self) -> None:
+        self._found: set[str] = set()
+        self._lock = threading.Lock()
+
+    def harvest(self, *texts: str) -> None:
+        found = {m for text in texts for pattern in _SECRET_PATTERNS for m in pattern.findall(text)}
+        with self._lock:
+            self._found |= found
+
+    def all(self) -> set[str]:
+        with self._lock:
+            return set(self._found)
+
+
+ISSUED = IssuedSecrets()
+
+
 class Http:
     """A tiny JSON client on urllib: every call returns (status, parsed body), error statuses included."""
 
@@ -125,10 +155,12 @@ class Http:
         request = urllib.request.Request(url, data=data, method=method, headers=all_headers)  # noqa: S310
         try:
             with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310
-                return response.status, response.headers.get("Content-Type", ""), response.read().decode("utf-8")
+                answer = response.status, response.headers.get("Content-Type", ""), response.read().decode("utf-8")
         except urllib.error.HTTPError as error:
             with error:
-                return error.code, error.headers.get("Content-Type", ""), error.read().decode("utf-8")
+                answer = error.code, error.headers.get("Content-Type", ""), error.read().decode("utf-8")
+        ISSUED.harvest(path, answer[2], *all_headers.values())
+        return answer
 
 
 @dataclass(frozen=True)
@@ -150,10 +182,18 @@ class CliRun:
 class LocalStack:
     """The running stack as a clinic admin and a patient see it: API, clock, outbox and admin CLI."""
 
-    def __init__(self, api_url: str, aws_url: str) -> None:
+    def __init__(self, api_url: str, aws_url: str, process: StackProcess | None = None) -> None:
         self.api_url = api_url
         self.aws_url = aws_url
         self.local = Http(api_url)
+        self._process = process
+
+    def log_once_printed(self, text: str) -> str:
+        """Everything the stack has printed (banner, access log, the app's and moto's lines), once `text` is in it:
+        its output reaches the test through a reader thread, a moment after the answer."""
+        assert self._process is not None, "this stack's output is not collected"
+        assert self._process.wait_for(text, HTTP_TIMEOUT_SECONDS), f"{text!r} never printed:\n{self._process.output}"
+        return self._process.output
 
     def api(self, clinic: Clinic | None = None) -> Http:
         """The REST API as `clinic`'s system calls it (with its key), or with no key at all."""
@@ -170,6 +210,7 @@ class LocalStack:
             timeout=CLI_TIMEOUT_SECONDS,
             check=False,
         )
+        ISSUED.harvest(done.stdout, *args)
         return CliRun(done.returncode, done.stdout, done.stderr)
 
     def create_clinic(self, name: str = "Riverside Family Clinic", timezone: str = "America/New_York") -> Clinic:
@@ -334,7 +375,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         process.kill()
         raise
 
-    yield LocalStack(api_url, aws_url)
+    yield LocalStack(api_url, aws_url, process)
 
     code = process.terminate(STOP_TIMEOUT_SECONDS)
     if code is None:
@@ -342,6 +383,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         pytest.fail(f"the local stack ignored SIGTERM for {STOP_TIMEOUT_SECONDS:.0f} s; output:\n{process.output}")
     assert code == 0, f"the local stack exited with {code} on SIGTERM; output:\n{process.output}"
     assert STOPPED in process.output, f"the local stack did not say {STOPPED!r}; output:\n{process.output}"
+    # The whole run's log (access log, app and moto lines alike) against everything the run issued.
+    leaked = secrets_in(process.output, ISSUED.all())
+    assert not leaked, f"{len(leaked)} of {len(ISSUED.all())} issued secrets are in the stack's log: {leaked}"
+
+
+def secrets_in(log: str, secrets: set[str]) -> list[str]:
+    """The secrets that appear in `log`, each cut to its first four characters for the failure message."""
+    return sorted(f"{secret[:4]}…" for secret in secrets if secret in log)
 
 
 @pytest.fixture
