@@ -99,6 +99,11 @@ class AppointmentService:
                         f"change that booking with PATCH /v1/appointments/{appointment_id}"
                     ) from None
                 return first
+        details = request.patient
+        if details.whatsapp_opt_in and details.phone:  # before the confirmation goes: it may go by WhatsApp
+            from chalicelib.patients.whatsapp import record_opt_in
+
+            record_opt_in(clinic_id, details.phone, "booking", now)
         self._arm(reminders)
         self._send_notices(reminders)
         return AppointmentRecord(appointment, patient, self._reminders(appointment_id), created=True)

@@ -26,6 +26,7 @@ from chalicelib.clinics.medication import (
     medication_json,
     parse_medication,
 )
+from chalicelib.clinics.whatsapp_settings import NO_WHATSAPP, WhatsAppSettings, parse_whatsapp, whatsapp_json
 from chalicelib.core.errors import FieldProblem, InvalidRequest
 from chalicelib.core.fields import Fields
 from chalicelib.core.words import Kind
@@ -92,6 +93,7 @@ class ClinicPolicy:
     templates: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # language → kind → SMS text
     medication: MedicationSettings = DEFAULT_MEDICATION  # dose times of the `when` codes, windows, names in SMS
     opening_hours: OpeningHours = DEFAULT_OPENING_HOURS
+    whatsapp: WhatsAppSettings = NO_WHATSAPP  # the clinic's approved templates (chalicelib.clinics.whatsapp_settings)
 
     def reminder_policy(self) -> ReminderPolicy:
         return ReminderPolicy(rules=self.reminder_rules, quiet_hours=self.quiet_hours)
@@ -143,6 +145,7 @@ def parse_policy(data: Any, clinic_name: str, region: str | None = None) -> Clin
         "templates",
         "medication",
         "opening_hours",
+        "whatsapp",
     }
     for name in sorted(data.keys() - known):
         problems.append(FieldProblem(name, "is not a clinic setting"))
@@ -164,6 +167,7 @@ def parse_policy(data: Any, clinic_name: str, region: str | None = None) -> Clin
     templates = _templates(data.get("templates", {}), clinic_name, limit, problems)
     medication = parse_medication(data.get("medication"), problems)
     opening = _opening_hours(data.get("opening_hours"), problems)
+    whatsapp = parse_whatsapp(data.get("whatsapp"), problems)
     if problems:
         raise InvalidRequest(problems)
     return ClinicPolicy(
@@ -179,6 +183,7 @@ def parse_policy(data: Any, clinic_name: str, region: str | None = None) -> Clin
         templates,
         medication=medication,
         opening_hours=opening,
+        whatsapp=whatsapp,
     )
 
 
@@ -198,6 +203,7 @@ def policy_json(policy: ClinicPolicy) -> dict[str, Any]:
         "templates": {language: dict(kinds) for language, kinds in policy.templates.items()},
         "medication": medication_json(policy.medication),
         "opening_hours": {"open": f"{policy.opening_hours.open:%H:%M}", "close": f"{policy.opening_hours.close:%H:%M}"},
+        "whatsapp": whatsapp_json(policy.whatsapp),
     }
 
 

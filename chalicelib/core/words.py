@@ -17,6 +17,7 @@ class Kind(StrEnum):
 class Channel(StrEnum):
     SMS = "sms"
     EMAIL = "email"
+    WHATSAPP = "whatsapp"  # through AWS End User Messaging Social: only to a patient who opted in
 
 
 class Status(StrEnum):

@@ -20,6 +20,9 @@ _WEEK = timedelta(days=7)
 
 
 def contact_address(channel: Channel, address: str) -> str:
+    """The Contact key: a phone's WhatsApp record is apart from its SMS one, so a STOP on one leaves the other."""
+    if channel is Channel.WHATSAPP:
+        return f"whatsapp:{address.strip()}"
     return address.strip().lower() if channel is Channel.EMAIL else address.strip()
 
 

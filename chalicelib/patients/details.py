@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.core.fields import Fields
+from chalicelib.patients.whatsapp import FIELDS as WHATSAPP_FIELDS
+from chalicelib.patients.whatsapp import read_whatsapp_fields
 
-_PATIENT_FIELDS = {"name", "phone", "email", "timezone", "language"}
+_PATIENT_FIELDS = {"name", "phone", "email", "timezone", "language"} | WHATSAPP_FIELDS
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,8 @@ class PatientDetails:
     email: str | None
     timezone: str | None
     language: str
+    whatsapp_opt_in: bool = False  # chalicelib.patients.whatsapp
+    preferred_channel: str | None = None
 
 
 def parse_patient(value: Any, parent: Fields) -> PatientDetails | None:
@@ -35,10 +39,11 @@ def parse_patient(value: Any, parent: Fields) -> PatientDetails | None:
     email = fields.email("email")
     timezone = fields.timezone("timezone")
     language = fields.language("language")
+    whatsapp = read_whatsapp_fields(value, fields)
     contact_problems = any(p.field in ("patient.phone", "patient.email") for p in fields.problems)
     if phone is None and email is None and not contact_problems:
         parent.problem("patient", "needs a phone or an email to be reminded")
     parent.problems.extend(fields.problems)
     if fields.problems or name is None:
         return None
-    return PatientDetails(name, phone, email, timezone, language or "en")
+    return PatientDetails(name, phone, email, timezone, language or "en", whatsapp.opt_in, whatsapp.preferred_channel)

@@ -19,5 +19,6 @@ def new_patient(clinic_id: str, details: PatientDetails, now: datetime) -> Patie
         email=details.email,
         timezone=details.timezone,
         language=details.language,
+        preferred_channel=details.preferred_channel,
         created_at=now,
     )

@@ -20,6 +20,7 @@ from chalicelib.core.timezones import is_known_timezone
 from chalicelib.core.words import Channel
 from chalicelib.patients.contacts import find_contact, opt_in, opt_out
 from chalicelib.patients.matching import shares_contact_with
+from chalicelib.patients.whatsapp import opt_in_view
 from chalicelib.store import patients as store
 from chalicelib.store.models import Patient
 
@@ -34,7 +35,11 @@ _READ_ONLY = {"id", "name", "phone", "email"}
 def patient_opt_outs(patient: Patient) -> dict[str, Any]:
     """Per channel, when and how the patient's address opted out, or None: opt-outs are kept per address."""
     opt_outs: dict[str, Any] = {}
-    for channel, address in ((Channel.SMS, patient.phone), (Channel.EMAIL, patient.email)):
+    for channel, address in (
+        (Channel.SMS, patient.phone),
+        (Channel.EMAIL, patient.email),
+        (Channel.WHATSAPP, patient.phone),
+    ):
         contact = find_contact(patient.clinic_id, channel, address) if address else None
         opted = contact is not None and contact.opted_out_at is not None
         opt_outs[channel.value] = (
@@ -62,6 +67,7 @@ class PatientService:
             "opt_out": opt_outs,
             "shares_contact_with": shares_contact_with(patient),
             "merged_into": patient.merged_into,
+            "whatsapp_opt_in": opt_in_view(patient.clinic_id, patient.phone),
         }
 
     def update(self, clinic_id: str, patient_id: str, raw_body: bytes) -> dict[str, Any]:
@@ -71,8 +77,8 @@ class PatientService:
             FieldProblem(name, "is not a patient preference") for name in sorted(body.keys() - _EDITABLE - _READ_ONLY)
         ]
         preferred = body.get("preferred_channel", patient.preferred_channel)
-        if preferred is not None and preferred not in ("sms", "email"):
-            problems.append(FieldProblem("preferred_channel", "must be sms, email or null"))
+        if preferred is not None and preferred not in ("sms", "email", "whatsapp"):
+            problems.append(FieldProblem("preferred_channel", "must be sms, email, whatsapp or null"))
         language = body.get("language", patient.language)
         if not isinstance(language, str) or not _LANGUAGE.match(language):
             problems.append(FieldProblem("language", "must be a language tag such as en, es or es-MX"))
@@ -81,11 +87,13 @@ class PatientService:
             problems.append(FieldProblem("timezone", "must be an IANA time zone such as Europe/Madrid, or null"))
         wanted = body.get("opt_out", {})
         if not isinstance(wanted, dict) or any(
-            key not in ("sms", "email") or not isinstance(value, bool) for key, value in wanted.items()
+            key not in ("sms", "email", "whatsapp") or not isinstance(value, bool) for key, value in wanted.items()
         ):
-            problems.append(FieldProblem("opt_out", 'must be {"sms": true|false, "email": true|false}'))
+            problems.append(
+                FieldProblem("opt_out", 'must be {"sms": true|false, "email": true|false, "whatsapp": true|false}')
+            )
             wanted = {}
-        for channel_name, address in (("sms", patient.phone), ("email", patient.email)):
+        for channel_name, address in (("sms", patient.phone), ("email", patient.email), ("whatsapp", patient.phone)):
             if wanted.get(channel_name) is not None and not address:
                 problems.append(FieldProblem(f"opt_out.{channel_name}", "the patient has no address on this channel"))
         if problems:
@@ -96,7 +104,7 @@ class PatientService:
         now = self._clock.now()
         for channel_name, value in wanted.items():
             channel = Channel(channel_name)
-            address = patient.phone if channel is Channel.SMS else patient.email
+            address = patient.email if channel is Channel.EMAIL else patient.phone
             assert address is not None  # checked above
             if value:
                 changed |= opt_out(clinic_id, channel, address, "api", now)

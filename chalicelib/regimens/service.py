@@ -213,6 +213,10 @@ class RegimenService:
                     raise
                 # The same regimen sent twice at once: the other request stored it, under the same timer names.
                 return self._repeat(regimens.get_existing(clinic_id, regimen_id, consistent=True), request), False
+        if request.patient is not None and request.patient.whatsapp_opt_in and request.patient.phone:
+            from chalicelib.patients.whatsapp import record_opt_in
+
+            record_opt_in(clinic_id, request.patient.phone, "regimen", now)
         armed: list[Armed] = []
         if active:
             try:

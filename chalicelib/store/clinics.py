@@ -66,6 +66,11 @@ def set_status(clinic_id: str, status: str) -> None:
     _update_existing(clinic_id, Clinic.status.set(status))
 
 
+def set_whatsapp_phone_number_id(clinic_id: str, phone_number_id: str) -> None:
+    """Connects the clinic's WhatsApp sender; `NotFound("clinic …")` when there is no such clinic."""
+    _update_existing(clinic_id, Clinic.whatsapp_phone_number_id.set(phone_number_id))
+
+
 def set_settings(clinic: Clinic, timezone: str, policy: str, replan_requested_at: datetime | None) -> int:
     """Replaces the clinic's time zone and its policy (JSON) as the next settings version, which it returns;
     with `replan_requested_at`, marks a re-plan for that version pending in the same write. Conditioned on the

@@ -75,6 +75,8 @@ class Clinic(Model):
     replan_finished_at = UTCDateTimeAttribute(null=True)
     replan_appointments = NumberAttribute(null=True)  # how many were re-planned, once done
     replan_reason = UnicodeAttribute(null=True)  # why it failed: an error's class name, never data
+    # The clinic's WhatsApp sender in AWS End User Messaging Social (`set-whatsapp`); none: no WhatsApp.
+    whatsapp_phone_number_id = UnicodeAttribute(null=True)
 
 
 class PatientsByPhone(GlobalSecondaryIndex["Patient"]):  # type: ignore[no-untyped-call]
@@ -101,7 +103,9 @@ class Patient(Model):
     timezone = UnicodeAttribute(null=True)  # else the clinic's
     language = UnicodeAttribute(default="en")
     created_at = UTCDateTimeAttribute()
-    preferred_channel = UnicodeAttribute(null=True)  # sms | email; for reminder rules on the "preferred" channel
+    preferred_channel = UnicodeAttribute(
+        null=True
+    )  # sms | email | whatsapp; for reminder rules on the "preferred" channel
     # The prescribing system's reference to this patient (a FHIR subject such as Patient/123 that is not a
     # CareCue id), so its later MedicationRequests find the same patient.
     external_ref = UnicodeAttribute(null=True)
@@ -298,12 +302,17 @@ class Contact(Model):
         table_name = "unbound-contacts"
 
     clinic_id = UnicodeAttribute(hash_key=True)
-    address = UnicodeAttribute(range_key=True)  # E.164 phone, or email in lower case
-    channel = UnicodeAttribute()  # sms | email
+    address = UnicodeAttribute(range_key=True)  # E.164 phone, email in lower case, or "whatsapp:" + E.164
+    channel = UnicodeAttribute()  # sms | email | whatsapp
     opted_out_at = UTCDateTimeAttribute(null=True)
     opt_out_source = UnicodeAttribute(null=True)  # sms_reply | link | api | merge (merge-patients)
     recent_sends = ListAttribute(of=UTCDateTimeAttribute, null=True)  # the last 7 days, for the caps
     help_replied_at = UTCDateTimeAttribute(null=True)
+    # WhatsApp only (address "whatsapp:+E.164", chalicelib.patients.whatsapp): the patient's opt-in, when and
+    # how it was given, and when they last wrote (the 24-hour customer-service window runs from it).
+    opted_in_at = UTCDateTimeAttribute(null=True)
+    opt_in_source = UnicodeAttribute(null=True)  # booking | regimen | api | whatsapp_inbound
+    last_inbound_at = UTCDateTimeAttribute(null=True)
 
 
 class Usage(Model):

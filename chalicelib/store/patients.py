@@ -204,6 +204,23 @@ def set_recent_sends(clinic_id: str, channel: str, address: str, recent: Sequenc
     _update(clinic_id, channel, address, [Contact.recent_sends.set(cast(Any, list(recent)))])
 
 
+def set_opt_in(clinic_id: str, channel: str, address: str, source: str, now: datetime) -> bool:
+    """Records an opt-in (WhatsApp's); False (and nothing written) when the address has one already: the first
+    time and source are what the clinic can show."""
+    return _update_if(
+        clinic_id,
+        channel,
+        address,
+        [Contact.opted_in_at.set(now), Contact.opt_in_source.set(source)],
+        condition=Contact.opted_in_at.does_not_exist(),
+    )
+
+
+def set_last_inbound(clinic_id: str, channel: str, address: str, now: datetime) -> None:
+    """When the patient last wrote on this channel: WhatsApp's customer-service window runs 24 h from it."""
+    _update(clinic_id, channel, address, [Contact.last_inbound_at.set(now)])
+
+
 def set_help_replied(clinic_id: str, channel: str, address: str, now: datetime) -> None:
     _update(clinic_id, channel, address, [Contact.help_replied_at.set(now)])
 
