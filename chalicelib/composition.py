@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from chalicelib.replies.inbound import SmsReplies
     from chalicelib.send.email_feedback import EmailFeedback
     from chalicelib.send.sms import SmsChannel
+    from chalicelib.send.whatsapp import WhatsAppChannel
     from chalicelib.visits.service import VisitService
     from chalicelib.waiting.service import WaitingService
 
@@ -175,10 +176,18 @@ class Services:
 
     @cached_property
     def metered_sms(self) -> MeteredSender:
-        """SMS sent outside the timers (answers, waiting-room texts), metered as the dispatcher meters its own."""
+        """SMS sent outside the timers (answers, waiting-room texts), metered as the dispatcher meters its own;
+        on WhatsApp too (the answers to a patient who wrote on WhatsApp)."""
         from chalicelib.meter.sender import MeteredSender
 
-        return MeteredSender(self.clock, self.usage, self.sms)
+        return MeteredSender(self.clock, self.usage, self.sms, whatsapp=self.whatsapp)
+
+    @cached_property
+    def whatsapp(self) -> WhatsAppChannel:
+        """WhatsApp through AWS End User Messaging Social (the local stack emulates it: infra/local)."""
+        from chalicelib.send.whatsapp import WhatsAppChannel
+
+        return WhatsAppChannel(lambda: self._client("socialmessaging"))
 
     @cached_property
     def email_feedback(self) -> EmailFeedback:
@@ -205,7 +214,7 @@ class Services:
             configuration_set=self.settings.ses_configuration_set,
             undeliverable=undeliverable,
         )
-        return Dispatcher(self.clock, self.sms, email, owners, self.usage, self.reminder_timers)
+        return Dispatcher(self.clock, self.sms, email, owners, self.usage, self.reminder_timers, self.whatsapp)
 
     def _regimen_messages(self) -> RegimenMessages:
         from chalicelib.regimens.doses import RegimenMessages

@@ -32,12 +32,25 @@ class PriceTable:
     sms_segment_usd: tuple[tuple[str, float], ...] = (("1", 0.00831),)
     other_sms_segment_usd: float = 0.00831
     email_usd: float = 0.0001
+    # WhatsApp (since 1 July 2025 both Meta and AWS charge per message): Meta's fee for a template message by the
+    # recipient's calling code, plus AWS End User Messaging Social's own fee on every message sent. A free-form
+    # reply inside the customer-service window has no Meta fee (service messages are free), only AWS's.
+    # Figures: Meta's utility rates from Meta's rate card as republished at
+    # https://www.wappbiz.com/blogs/whatsapp-business-latest-pricing-update (Argentina 0.0325, Brazil 0.0085,
+    # Chile 0.0250 USD); other countries are priced at the highest of those until the clinic's stage sets its own
+    # (CARECUE_PRICES "whatsapp_template_usd"), so the estimate errs high. AWS's fee: 0.005 USD a message
+    # (https://aws.amazon.com/end-user-messaging/pricing/; the per-message billing items are described at
+    # https://docs.aws.amazon.com/social-messaging/latest/userguide/charged-per-conversation.html).
+    whatsapp_template_usd: tuple[tuple[str, float], ...] = (("54", 0.0325), ("55", 0.0085), ("56", 0.025))
+    other_whatsapp_template_usd: float = 0.0325
+    whatsapp_aws_fee_usd: float = 0.005
 
     @classmethod
     def from_json(cls, text: str) -> PriceTable:
         try:
             raw = json.loads(text)
-            if not isinstance(raw, dict) or not raw.keys() <= {"sms_segment_usd", "other_sms_segment_usd", "email_usd"}:
+            known = {"sms_segment_usd", "other_sms_segment_usd", "email_usd"} | _WHATSAPP_PRICES
+            if not isinstance(raw, dict) or not raw.keys() <= known:
                 raise ValueError("expected an object with sms_segment_usd, other_sms_segment_usd and email_usd")
             default = cls()
             sms = raw.get("sms_segment_usd", dict(default.sms_segment_usd))
@@ -47,10 +60,27 @@ class PriceTable:
                 sms_segment_usd=tuple(sorted((code, _price(value)) for code, value in sms.items())),
                 other_sms_segment_usd=_price(raw.get("other_sms_segment_usd", default.other_sms_segment_usd)),
                 email_usd=_price(raw.get("email_usd", default.email_usd)),
+                whatsapp_template_usd=_by_code(raw, "whatsapp_template_usd", default.whatsapp_template_usd),
+                other_whatsapp_template_usd=_price(
+                    raw.get("other_whatsapp_template_usd", default.other_whatsapp_template_usd)
+                ),
+                whatsapp_aws_fee_usd=_price(raw.get("whatsapp_aws_fee_usd", default.whatsapp_aws_fee_usd)),
             )
         except ValueError as e:  # json.JSONDecodeError is a ValueError
             raise SettingsError(f"CARECUE_PRICES is not a valid price table: {e}") from e
         return table
+
+
+_WHATSAPP_PRICES = {"whatsapp_template_usd", "other_whatsapp_template_usd", "whatsapp_aws_fee_usd"}
+
+
+def _by_code(
+    raw: dict[str, object], name: str, default: tuple[tuple[str, float], ...]
+) -> tuple[tuple[str, float], ...]:
+    table = raw.get(name, dict(default))
+    if not isinstance(table, dict) or not all(isinstance(c, str) and c.isdigit() and 1 <= len(c) <= 3 for c in table):
+        raise ValueError(f'{name} must map country calling codes such as "1" or "54" to prices')
+    return tuple(sorted((code, _price(value)) for code, value in table.items()))
 
 
 def _price(value: object) -> float:

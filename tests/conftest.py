@@ -22,6 +22,7 @@ from chalicelib.settings import Settings, local_environment
 from infra.local.clock import SimulatedClock
 from infra.local.outbox import Outbox
 from infra.local.provision import provision
+from infra.local.whatsapp_emulator import WhatsAppEmulator, store_lookups
 
 # Settings are read from the environment; set the test stage's before any test module imports the app, and
 # make sure nothing can reach a real AWS account or a local stack left running.
@@ -74,6 +75,7 @@ class World:
     services: Services
     outbox: Outbox
     session: boto3.Session
+    whatsapp: WhatsAppEmulator  # AWS End User Messaging Social as the local stack emulates it
 
     def sent(self, channel: str | None = None) -> list[dict[str, Any]]:
         return [m for m in self.outbox.messages() if channel is None or m["channel"] == channel]
@@ -87,8 +89,10 @@ def aws(clock: SimulatedClock, transport_clock: Clock) -> Iterator[World]:
         session = boto3.Session(region_name=settings.region)
         outbox = Outbox(clock)
         outbox.attach(session)
+        whatsapp = WhatsAppEmulator(clock, *store_lookups())
+        whatsapp.attach(session)
         provision(settings, session)
-        yield World(composition.configure(settings, clock, session, transport_clock), outbox, session)
+        yield World(composition.configure(settings, clock, session, transport_clock), outbox, session, whatsapp)
         composition.reset()
 
 

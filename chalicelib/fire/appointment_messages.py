@@ -11,6 +11,7 @@ from chalicelib.core.words import AppointmentStatus, Channel, Kind, Result, Stat
 from chalicelib.fire.dispatch import DeliveryRequest
 from chalicelib.fire.preparation import NotSending, Ready
 from chalicelib.render.templates import Message
+from chalicelib.render.whatsapp import TemplateFacts
 from chalicelib.store import deliveries, reads
 from chalicelib.store.models import Appointment, Clinic, Patient, Reminder
 
@@ -54,7 +55,19 @@ class AppointmentMessages:
             return NotSending(Result.SKIPPED, "no_contact", Status.SKIPPED)
         zone = patient.timezone or appointment.timezone or clinic.timezone
         words = partial(self._words, Kind(reminder.kind), channel, clinic, patient, appointment, zone, address)
-        return Ready(clinic, patient, channel, address, words, appointment.start, zone)
+        facts = partial(self._template_facts, Kind(reminder.kind), clinic, appointment, zone)
+        return Ready(clinic, patient, channel, address, words, appointment.start, zone, facts)
+
+    def _template_facts(self, kind: Kind, clinic: Clinic, appointment: Appointment, zone: str) -> TemplateFacts:
+        """What a clinic's WhatsApp template is filled with: the same facts as the SMS words."""
+        from chalicelib.clinics.policy import clinic_policy
+        from chalicelib.links.tokens import Purpose
+
+        link = None
+        if self._links is not None and kind is Kind.REMINDER:
+            link = self._links.url(Purpose.CONFIRM, clinic.clinic_id, appointment.appointment_id, appointment.start)
+        local_start = local_time(appointment.start, zone)
+        return TemplateFacts(clinic.name, local_start, appointment.location, link, clinic_policy(clinic).contact_phone)
 
     def _words(
         self,

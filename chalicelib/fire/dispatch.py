@@ -45,6 +45,7 @@ from chalicelib.meter.sender import MeteredSender
 from chalicelib.render.templates import Message
 from chalicelib.send.email import EmailChannel
 from chalicelib.send.sms import SmsChannel
+from chalicelib.send.whatsapp import WhatsAppChannel
 from chalicelib.store import deliveries, reads
 from chalicelib.store.models import Clinic, Reminder, Usage
 
@@ -79,6 +80,12 @@ class DeliveryRequest:
         return f"{self.owner_id}/{self.reminder_id}"
 
 
+def delivery_callback(request: DeliveryRequest) -> str:
+    """The delivery's key as one string (`{owner_id}/{reminder_id}|{occurrence}`), which WhatsApp echoes in the
+    message's statuses so that a status finds its delivery."""
+    return f"{request.reminder_key}|{iso_utc(request.occurrence)}"
+
+
 class TransientSendError(Exception):
     """The channel failed in a way a retry may fix; the claim was released so a retry can send."""
 
@@ -92,9 +99,11 @@ class Dispatcher:
         owners: Mapping[str, OwnerMessages],
         meter: UsageMeter,
         timers: ReminderTimers | None = None,
+        whatsapp: WhatsAppChannel | None = None,
     ) -> None:
         self._clock = clock
-        self._sender = MeteredSender(clock, meter, sms, email)  # counts under the cap, sends, takes back
+        self._sender = MeteredSender(clock, meter, sms, email, whatsapp)  # counts under the cap, sends, takes back
+        self._whatsapp = whatsapp is not None
         self._owners = owners  # by Reminder.owner_type
         self._meter = meter
         self._timers = timers  # to re-arm a reminder deferred by quiet hours
@@ -137,6 +146,10 @@ class Dispatcher:
             return self._skip(request, reminder, "clinic_suspended")
         if self._meter.cap_reached(prepared.clinic, self._clock.now()):
             return self._skip_over_spend_cap(request, reminder)
+        if self._whatsapp:
+            from chalicelib.fire.whatsapp_route import on_whatsapp
+
+            prepared = on_whatsapp(prepared, reminder.kind, self._clock.now())  # WhatsApp first, else as planned
         from chalicelib.fire.patient_rules import check_patient_rules, note_sent
 
         verdict = check_patient_rules(prepared, reminder, self._clock.now())
@@ -151,9 +164,11 @@ class Dispatcher:
             return self._log(request, Outcome(Result.DUPLICATE, "claimed_elsewhere"))
         message = self._render(request, prepared)
         try:
-            sent = self._sender.send(prepared.clinic, prepared.channel, prepared.address, message)
+            sent = self._sender.send(
+                prepared.clinic, prepared.channel, prepared.address, message, callback=delivery_callback(request)
+            )
         except ChannelError as e:
-            return self._fail(request, reminder, e)
+            return self._fail(request, reminder, e, prepared.channel)
         if sent is None:  # the month reached its cap since the check above (the sender counted the metric)
             self._settle_claim(request, "skipped", "spend_cap")
             self._meter.record_cap_skip(request.clinic_id, self._clock.now())
@@ -232,10 +247,10 @@ class Dispatcher:
         except StaleVersion:
             logger.info("reminder changed while sending", extra={"owner_id": request.owner_id})
 
-    def _fail(self, request: DeliveryRequest, reminder: Reminder, error: ChannelError) -> Outcome:
+    def _fail(self, request: DeliveryRequest, reminder: Reminder, error: ChannelError, channel: Channel) -> Outcome:
         now = self._clock.now()
         occurrence = iso_utc(request.occurrence)
-        reason = f"{reminder.channel}_{error.code}"
+        reason = f"{channel.value}_{error.code}"  # the channel it went on: WhatsApp for an SMS reminder sent there
         if not error.permanent:
             # Release the claim at once so the retry that follows this error may send.
             deliveries.release_for_retry(request.reminder_key, occurrence, now)

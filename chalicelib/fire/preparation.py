@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.core.words import Channel, Result, Status
 from chalicelib.render.templates import Message
+from chalicelib.render.whatsapp import TemplateFacts
 
 if TYPE_CHECKING:
     from chalicelib.fire.dispatch import DeliveryRequest
@@ -28,6 +29,9 @@ class Ready:
     render: Callable[[], Message]  # the words, called after the claim: only a message that goes is worded
     starts_at: datetime | None = None  # what the reminder is for, if it has a start (quiet hours defer before it)
     zone: str | None = None  # the zone the patient reads times in
+    # The facts a WhatsApp template is filled with (chalicelib.fire.whatsapp_route), called after the claim as
+    # `render` is; None for a message that has no WhatsApp template kind.
+    template_facts: Callable[[], TemplateFacts] | None = None
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ class MonthUsage:
     estimated_cost_usd: float
     spend_cap_usd: float
     spend_cap_skips: int
+    whatsapp_messages: int = 0
 
     @property
     def spend_cap_reached(self) -> bool:
@@ -45,8 +46,8 @@ class UsageMeter:
         self._prices = prices
         self._default_cap = default_spend_cap_usd
 
-    def charge(self, channel: Channel, address: str, body: str) -> Charge:
-        return charge_for(self._prices, channel, address, body)
+    def charge(self, channel: Channel, address: str, body: str, *, template: bool = False) -> Charge:
+        return charge_for(self._prices, channel, address, body, template=template)
 
     def reserve(self, clinic: Clinic, at: datetime, charge: Charge) -> bool:
         """Counts a message about to be sent if the clinic's month is still under its cap; False, with nothing
@@ -95,6 +96,7 @@ class UsageMeter:
             estimated_cost_usd=round(float(usage.estimated_cost_usd or 0), 6),
             spend_cap_usd=self.spend_cap(clinic),
             spend_cap_skips=int(usage.spend_cap_skips or 0),
+            whatsapp_messages=int(usage.whatsapp_messages or 0),
         )
 
     def spend_cap(self, clinic: Clinic) -> float:
@@ -112,4 +114,6 @@ def _counts(charge: Charge) -> dict[str, int]:
     """The counters one message adds to: its channel's only."""
     if charge.channel is Channel.SMS:
         return {"sms_messages": 1, "sms_segments": charge.sms_segments}
+    if charge.channel is Channel.WHATSAPP:
+        return {"whatsapp_messages": 1}
     return {"emails": 1}

@@ -27,18 +27,26 @@ class Charge:
     cost_usd: float
 
 
-def charge_for(prices: PriceTable, channel: Channel, address: str, body: str) -> Charge:
+def charge_for(prices: PriceTable, channel: Channel, address: str, body: str, *, template: bool = False) -> Charge:
+    """`template`: a WhatsApp template message (Meta's fee by country plus AWS's), else a free-form one (AWS's)."""
     if channel is Channel.EMAIL:
         return Charge(channel, 0, prices.email_usd)
+    if channel is Channel.WHATSAPP:
+        meta = by_calling_code(prices.whatsapp_template_usd, prices.other_whatsapp_template_usd, address)
+        return Charge(channel, 0, round((meta if template else 0.0) + prices.whatsapp_aws_fee_usd, 8))
     segments = sms_segments(body)
     return Charge(channel, segments, round(segments * sms_segment_price(prices, address), 8))
 
 
 def sms_segment_price(prices: PriceTable, phone: str) -> float:
+    return by_calling_code(prices.sms_segment_usd, prices.other_sms_segment_usd, phone)
+
+
+def by_calling_code(table: tuple[tuple[str, float], ...], other: float, phone: str) -> float:
     digits = phone.removeprefix("+")
-    listed = [(code, price) for code, price in prices.sms_segment_usd if digits.startswith(code)]
+    listed = [(code, price) for code, price in table if digits.startswith(code)]
     if not listed:
-        return prices.other_sms_segment_usd
+        return other
     return max(listed, key=lambda item: len(item[0]))[1]
 
 

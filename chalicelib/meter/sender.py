@@ -27,6 +27,7 @@ from chalicelib.render.gsm7 import sanitise
 from chalicelib.render.templates import Message
 from chalicelib.send.email import EmailChannel
 from chalicelib.send.sms import SmsChannel
+from chalicelib.send.whatsapp import WhatsAppChannel, WhatsAppTemplate
 from chalicelib.store import usage as usage_store
 from chalicelib.store.models import Clinic
 
@@ -38,33 +39,52 @@ class Sent:
 
 
 class MeteredSender:
-    def __init__(self, clock: Clock, meter: UsageMeter, sms: SmsChannel, email: EmailChannel | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        meter: UsageMeter,
+        sms: SmsChannel,
+        email: EmailChannel | None = None,
+        whatsapp: WhatsAppChannel | None = None,
+    ) -> None:
         self._clock = clock
         self._meter = meter
         self._sms = sms
         self._email = email
+        self._whatsapp = whatsapp
 
     def send(
-        self, clinic: Clinic | None, channel: Channel, to: str, message: Message, *, required_by_carrier: bool = False
+        self,
+        clinic: Clinic | None,
+        channel: Channel,
+        to: str,
+        message: Message,
+        *,
+        required_by_carrier: bool = False,
+        callback: str | None = None,
     ) -> Sent | None:
         """Counts, sends and returns what was sent; None, with nothing sent, when the clinic's month is at its
         spend cap. A ChannelError from the channel is raised after the count is taken back.
 
         `clinic` None is a message to a number no clinic has (an answer to a stranger's HELP or STOP): there is
-        no month to count it in, so it goes uncounted, and is counted as a metric (UnbilledMessages)."""
+        no month to count it in, so it goes uncounted, and is counted as a metric (UnbilledMessages).
+
+        On WhatsApp the clinic's sender sends (`clinic.whatsapp_phone_number_id`); `callback` is the key Meta
+        echoes in the message's statuses."""
         text = text_as_sent(channel, message)
+        template = message.whatsapp_template is not None
         if clinic is None:
-            message_id = self._send(channel, to, message, text)
+            message_id = self._send(None, channel, to, message, text, callback)
             count("UnbilledMessages", channel=channel.value)
-            return Sent(message_id, self._meter.charge(channel, to, text))
-        charge = self._meter.charge(channel, to, text)
+            return Sent(message_id, self._meter.charge(channel, to, text, template=template))
+        charge = self._meter.charge(channel, to, text, template=template)
         at = self._clock.now()
         if not self._count(clinic, at, charge, required_by_carrier):
             # The usage item's skip count is the reminders' (the release re-arms them): their dispatcher keeps it.
             count("SpendCapReached", channel=channel.value)
             return None
         try:
-            message_id = self._send(channel, to, message, text)
+            message_id = self._send(clinic, channel, to, message, text, callback)
         except ChannelError:
             self._take_back(clinic.clinic_id, at, charge)
             raise
@@ -73,9 +93,20 @@ class MeteredSender:
     def send_sms(self, clinic: Clinic | None, to: str, body: str, *, required_by_carrier: bool = False) -> Sent | None:
         return self.send(clinic, Channel.SMS, to, Message(None, body), required_by_carrier=required_by_carrier)
 
-    def _send(self, channel: Channel, to: str, message: Message, text: str) -> str:
+    def _send(
+        self, clinic: Clinic | None, channel: Channel, to: str, message: Message, text: str, callback: str | None
+    ) -> str:
         if channel is Channel.SMS:
             return self._sms.send(to, text)
+        if channel is Channel.WHATSAPP:
+            sender = clinic.whatsapp_phone_number_id if clinic is not None else None
+            if self._whatsapp is None or not sender:
+                raise ValueError("no WhatsApp channel to send with")
+            call = message.whatsapp_template
+            if call is None:
+                return self._whatsapp.send_text(sender, to, text, callback)
+            template = WhatsAppTemplate(call.name, call.language_code, call.parameters)
+            return self._whatsapp.send_template(sender, to, template, callback)
         if self._email is None:
             raise ValueError("no email channel to send with")
         return self._email.send_message(to, message)

@@ -20,6 +20,7 @@ CSV_COLUMNS = (
     "spend_cap_usd",
     "spend_cap_reached",
     "spend_cap_skips",
+    "whatsapp_messages",
 )
 
 
@@ -37,7 +38,7 @@ def usage_view(usage: MonthUsage) -> dict[str, Any]:
     return {
         "clinic_id": usage.clinic_id,
         "month": usage.month,
-        "messages": {"sms": usage.sms_messages, "email": usage.emails},
+        "messages": {"sms": usage.sms_messages, "email": usage.emails, "whatsapp": usage.whatsapp_messages},
         "sms_segments": usage.sms_segments,
         "emails": usage.emails,
         "estimated_cost_usd": usage.estimated_cost_usd,
@@ -61,4 +62,5 @@ def usage_row(usage: MonthUsage) -> dict[str, Any]:
         "spend_cap_usd": usage.spend_cap_usd,
         "spend_cap_reached": usage.spend_cap_reached,
         "spend_cap_skips": usage.spend_cap_skips,
+        "whatsapp_messages": usage.whatsapp_messages,
     }

@@ -10,6 +10,15 @@ from datetime import datetime
 
 
 @dataclass(frozen=True)
+class TemplateCall:
+    """A WhatsApp template message: the approved template by name and Meta's language code, its parameters."""
+
+    name: str
+    language_code: str
+    parameters: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Message:
     subject: str | None  # email only
     body: str
@@ -20,6 +29,9 @@ class Message:
     unsubscribe_url: str | None = None
     reply_to: str | None = None
     sender_name: str | None = None
+    # WhatsApp only: the template to send (`body` is then its words as filled in, for the record); None on
+    # WhatsApp is a free-form text of `body`, which Meta allows only inside the customer-service window.
+    whatsapp_template: TemplateCall | None = None
 
 
 def twelve_hour(moment: datetime) -> str:

@@ -17,6 +17,7 @@ The recipient is the E.164 number without its `+` (the Cloud API's `to` is digit
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -79,8 +80,10 @@ def text_message(to: str, body: str, callback: str | None = None) -> dict[str, A
 
 
 class WhatsAppChannel:
-    def __init__(self, client: SocialMessagingClient) -> None:
-        self._client = client
+    def __init__(self, client: Callable[[], SocialMessagingClient]) -> None:
+        """`client` makes the boto3 client on the first send: a cold start that sends no WhatsApp pays nothing."""
+        self._make_client = client
+        self._client: SocialMessagingClient | None = None
 
     def send_template(
         self, phone_number_id: str, to: str, template: WhatsAppTemplate, callback: str | None = None
@@ -92,6 +95,8 @@ class WhatsAppChannel:
 
     def _send(self, phone_number_id: str, message: dict[str, Any]) -> str:
         """Sends one message object and returns the message id AWS answers with."""
+        if self._client is None:
+            self._client = self._make_client()
         try:
             response = self._client.send_whatsapp_message(
                 originationPhoneNumberId=phone_number_id,

@@ -326,6 +326,7 @@ class Usage(Model):
     sms_messages = NumberAttribute(default=0)
     sms_segments = NumberAttribute(default=0)
     emails = NumberAttribute(default=0)
+    whatsapp_messages = NumberAttribute(null=True)  # absent on months before WhatsApp: read as 0
     estimated_cost_usd = NumberAttribute(default=0)  # channel fees from the price table in settings
     spend_cap_skips = NumberAttribute(default=0)  # reminders not sent because the cap was reached
     updated_at = UTCDateTimeAttribute(null=True)

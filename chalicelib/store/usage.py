@@ -6,7 +6,8 @@ every message without a read-modify-write race, and no month needs to be set up 
 before a send is conditioned on the month's estimated cost being under the cap (or not there yet): of two sends
 racing for the last room under the cap only one is counted, and the other's write does nothing. Taking a count
 back off is the same ADD with negated amounts, unconditioned. Only the counters of the message's channel are
-touched (an SMS adds to `sms_messages` and `sms_segments`, an email to `emails`).
+touched (an SMS adds to `sms_messages` and `sms_segments`, an email to `emails`, a WhatsApp message to
+`whatsapp_messages`).
 
 A write DynamoDB refuses for any other reason (throttled past botocore's retries, say) is a PynamoDB error;
 a caller that must not be held back by one runs the write under `refusals()`, which turns it into
@@ -55,9 +56,10 @@ def add(
     sms_messages: int | None = None,
     sms_segments: int | None = None,
     emails: int | None = None,
+    whatsapp_messages: int | None = None,
 ) -> None:
     """Adds to the month's counters unconditionally; a counter left None is not touched."""
-    _add(clinic_id, month, at, cost_usd, sms_messages, sms_segments, emails, None)
+    _add(clinic_id, month, at, cost_usd, sms_messages, sms_segments, emails, None, whatsapp_messages)
 
 
 def add_under_cap(
@@ -70,11 +72,12 @@ def add_under_cap(
     sms_messages: int | None = None,
     sms_segments: int | None = None,
     emails: int | None = None,
+    whatsapp_messages: int | None = None,
 ) -> bool:
     """Adds as `add` if the month's estimated cost is still under `cap_usd`; False, with nothing added, if not."""
     under_cap = Usage.estimated_cost_usd.does_not_exist() | (Usage.estimated_cost_usd < cap_usd)
     try:
-        _add(clinic_id, month, at, cost_usd, sms_messages, sms_segments, emails, under_cap)
+        _add(clinic_id, month, at, cost_usd, sms_messages, sms_segments, emails, under_cap, whatsapp_messages)
     except UpdateError as e:
         if condition_failed(e):
             return False
@@ -91,6 +94,7 @@ def take_back(
     sms_messages: int | None = None,
     sms_segments: int | None = None,
     emails: int | None = None,
+    whatsapp_messages: int | None = None,
 ) -> None:
     """Takes amounts counted by `add_under_cap` (or `add`) back off the month."""
     _add(
@@ -102,6 +106,7 @@ def take_back(
         None if sms_segments is None else -sms_segments,
         None if emails is None else -emails,
         None,
+        None if whatsapp_messages is None else -whatsapp_messages,
     )
 
 
@@ -114,6 +119,7 @@ def _add(
     sms_segments: int | None,
     emails: int | None,
     condition: Condition | None,
+    whatsapp_messages: int | None = None,
 ) -> None:
     actions: list[Action] = [Usage.estimated_cost_usd.add(cost_usd), Usage.updated_at.set(at)]
     if sms_messages is not None:
@@ -122,6 +128,8 @@ def _add(
         actions.append(Usage.sms_segments.add(sms_segments))
     if emails is not None:
         actions.append(Usage.emails.add(emails))
+    if whatsapp_messages is not None:
+        actions.append(Usage.whatsapp_messages.add(whatsapp_messages))
     Usage(clinic_id, month).update(actions=actions, condition=condition)
 
 

@@ -14,7 +14,12 @@ from typing import Any
 
 from chalicelib.core.clock import Clock, iso_utc
 
-_OPERATIONS = {"sns.Publish": "sms", "ses.SendEmail": "email", "ses.SendRawEmail": "email"}
+_OPERATIONS = {
+    "sns.Publish": "sms",
+    "ses.SendEmail": "email",
+    "ses.SendRawEmail": "email",
+    "socialmessaging.SendWhatsAppMessage": "whatsapp",
+}
 
 
 @dataclass(frozen=True)
@@ -53,10 +58,16 @@ class Outbox:
 
     def _record(self, parsed: dict[str, Any], context: dict[str, Any], model: Any, **_: Any) -> None:
         request = context.get("carecue_outbox_request")
-        message_id = parsed.get("MessageId")
+        message_id = parsed.get("MessageId") or parsed.get("messageId")
         if request is None or not message_id:
             return  # AWS refused it: not sent
-        if model.name == "Publish":
+        if model.name == "SendWhatsAppMessage":
+            # The emulator (infra/local/whatsapp_emulator.py) says to whom and with which words, template filled in.
+            sent = context.get("carecue_whatsapp_sent")
+            if sent is None:
+                return
+            message = SentMessage("whatsapp", sent["to"], None, sent["body"], "", message_id)
+        elif model.name == "Publish":
             message = SentMessage("sms", request["PhoneNumber"], None, request["Message"], "", message_id)
         elif model.name == "SendRawEmail":
             message = _raw_email(request, message_id)

@@ -75,3 +75,21 @@ def test_prices_are_overridden_by_carecue_prices() -> None:
 def test_a_bad_price_setting_fails_fast_and_names_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({**local_environment("dev"), name: value})
+
+
+def test_a_whatsapp_template_costs_metas_rate_for_the_country_plus_the_aws_fee_and_free_form_only_the_fee() -> None:
+    argentina = charge_for(PriceTable(), Channel.WHATSAPP, "+5491155550100", "x", template=True)
+    brazil = charge_for(PriceTable(), Channel.WHATSAPP, "+5511955550100", "x", template=True)
+    free_form = charge_for(PriceTable(), Channel.WHATSAPP, "+5491155550100", "x")
+
+    assert (argentina.channel, argentina.sms_segments, argentina.cost_usd) == (Channel.WHATSAPP, 0, 0.0375)
+    assert brazil.cost_usd == pytest.approx(0.0135)
+    assert free_form.cost_usd == 0.005
+
+
+def test_the_whatsapp_prices_are_set_like_the_sms_ones() -> None:
+    table = PriceTable.from_json('{"whatsapp_template_usd": {"34": 0.02}, "whatsapp_aws_fee_usd": 0.004}')
+
+    assert charge_for(table, Channel.WHATSAPP, "+34600000000", "x", template=True).cost_usd == pytest.approx(0.024)
+    with pytest.raises(SettingsError, match="whatsapp_template_usd"):
+        PriceTable.from_json('{"whatsapp_template_usd": {"Spain": 0.02}}')

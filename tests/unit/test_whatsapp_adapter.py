@@ -55,7 +55,7 @@ def test_a_template_message_is_the_cloud_api_template_object_with_its_body_param
                 "metaApiVersion": "v20.0",
             },
         )
-        message_id = WhatsAppChannel(social).send_template(
+        message_id = WhatsAppChannel(lambda: social).send_template(
             PHONE_NUMBER_ID,
             "+14155550101",
             WhatsAppTemplate("carecue_confirmation", "es", ("Clínica Ejemplo", "mar 1 dic", "9:00")),
@@ -84,7 +84,7 @@ def test_a_free_form_text_is_the_cloud_api_text_object() -> None:
                 "metaApiVersion": "v20.0",
             },
         )
-        sent = WhatsAppChannel(social).send_text(
+        sent = WhatsAppChannel(lambda: social).send_text(
             PHONE_NUMBER_ID, "+14155550101", "Example Clinic: see you Tue 1 Dec at 9:00 AM."
         )
     assert sent == "msg-0002"
@@ -99,5 +99,5 @@ def test_a_refusal_is_a_channel_error_permanent_only_when_sending_again_cannot_h
     with Stubber(social) as stub:
         stub.add_client_error("send_whatsapp_message", service_error_code=code, http_status_code=400)
         with pytest.raises(ChannelError) as refused:
-            WhatsAppChannel(social).send_text(PHONE_NUMBER_ID, "+14155550101", "hello")
+            WhatsAppChannel(lambda: social).send_text(PHONE_NUMBER_ID, "+14155550101", "hello")
     assert (refused.value.code, refused.value.permanent) == (code, permanent)
