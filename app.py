@@ -378,6 +378,24 @@ def read_questionnaire_response(appointment_id: str) -> Response:
 INBOUND_SMS_TOPIC = "carecue-inbound-sms"
 
 
+# AWS End User Messaging Social publishes the WhatsApp Business Account's events (inbound messages and statuses)
+# to this topic (the WABA's event destination names it).
+WHATSAPP_EVENTS_TOPIC = "carecue-whatsapp-events"
+
+
+@app.on_sns_message(topic=WHATSAPP_EVENTS_TOPIC, name="whatsapp_events")
+def whatsapp_events(event: SNSEvent) -> None:
+    """A WhatsApp message from a patient, or a status of one CareCue sent. A malformed event is logged and dropped."""
+    from chalicelib.replies.whatsapp import BadWhatsAppEvent, parse_event
+
+    try:
+        parsed = parse_event(event.message)
+    except BadWhatsAppEvent as e:
+        logger.error("whatsapp event rejected", extra={"problem": str(e)})
+        return
+    services().whatsapp_events.handle(parsed)
+
+
 @app.on_sns_message(topic=INBOUND_SMS_TOPIC, name="inbound_sms")
 def inbound_sms(event: SNSEvent) -> None:
     """A patient's SMS reply. A malformed message is logged and dropped: a retry cannot fix it."""

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from chalicelib.regimens.doses import RegimenDoses, RegimenMessages
     from chalicelib.regimens.service import RegimenService, RegimenTimers
     from chalicelib.replies.inbound import SmsReplies
+    from chalicelib.replies.whatsapp import WhatsAppEvents
     from chalicelib.send.email_feedback import EmailFeedback
     from chalicelib.send.sms import SmsChannel
     from chalicelib.send.whatsapp import WhatsAppChannel
@@ -270,6 +271,12 @@ class Services:
         from chalicelib.replies.inbound import SmsReplies
 
         return SmsReplies(self.clock, self.metered_sms, self.appointments, self.regimen_doses)
+
+    @cached_property
+    def whatsapp_events(self) -> WhatsAppEvents:
+        from chalicelib.replies.whatsapp import WhatsAppEvents
+
+        return WhatsAppEvents(self.clock, self.replies)
 
     @cached_property
     def clinics(self) -> ClinicService:

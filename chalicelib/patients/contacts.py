@@ -65,8 +65,8 @@ def record_sms_sent(clinic_id: str, phone: str, contact: Contact | None, now: da
     store.set_recent_sends(clinic_id, Channel.SMS.value, contact_address(Channel.SMS, phone), recent)
 
 
-def note_help_replied(clinic_id: str, phone: str, now: datetime) -> None:
-    store.set_help_replied(clinic_id, Channel.SMS.value, contact_address(Channel.SMS, phone), now)
+def note_help_replied(clinic_id: str, phone: str, now: datetime, channel: Channel = Channel.SMS) -> None:
+    store.set_help_replied(clinic_id, channel.value, contact_address(channel, phone), now)
 
 
 def _recent_sends(contact: Contact | None) -> list[datetime]:

@@ -9,6 +9,10 @@ Anything else is answered with the help text at most once a day, so that an auto
 cannot start a loop. Each inbound message is handled once: SNS can deliver it twice, and its id is claimed
 first. Every answer is metered to the clinic it speaks for (`chalicelib.meter.sender`); at the clinic's spend
 cap only the STOP and HELP answers, which the carriers require, still go (counted all the same).
+
+The same words answer a WhatsApp message (`chalicelib.replies.whatsapp`): an `InboundSms` with `channel`
+WhatsApp is scoped to the clinic whose WhatsApp number it was sent to, answered by WhatsApp (the patient just
+opened the 24-hour window), and its STOP and START change the WhatsApp opt-out only.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from chalicelib.core.words import Channel
 from chalicelib.patients.contacts import find_contact, note_help_replied, opt_in, opt_out
 from chalicelib.render.gsm7 import sanitise
 from chalicelib.render.localized import day_and_time
+from chalicelib.render.templates import Message
 from chalicelib.replies.answers import Answer, answer_text, contact_text, reply_language
 from chalicelib.replies.keywords import Intent, intent_of
 from chalicelib.store import appointments as appointment_store
@@ -53,6 +58,8 @@ class InboundSms:
     from_phone: str
     to_phone: str | None
     body: str
+    channel: Channel = Channel.SMS
+    clinic_id: str | None = None  # a WhatsApp message's clinic (the owner of the number it was sent to)
 
 
 def parse_inbound(message: str) -> InboundSms:
@@ -86,20 +93,20 @@ class SmsReplies:
         if not self._claim(inbound):
             return self._log(inbound, Intent.OTHER, "duplicate")
         intent = intent_of(inbound.body)
-        patients = self._patients(inbound.from_phone)
+        patients = self._patients(inbound)
         clinics = [clinic_store.get_clinic(clinic_id) for clinic_id in dict.fromkeys(p.clinic_id for p in patients)]
         now = self._clock.now()
         language = reply_language(p.language for p in patients)
         if intent is Intent.STOP:
             for each in clinics:
-                opt_out(each.clinic_id, Channel.SMS, inbound.from_phone, "sms_reply", now)
+                opt_out(each.clinic_id, inbound.channel, inbound.from_phone, f"{inbound.channel.value}_reply", now)
             names = ", ".join(each.name for each in clinics) or "CareCue"
             text = answer_text(Answer.STOPPED, language, names=names)
             self._reply(inbound, _first(clinics), text, required_by_carrier=True)
             return self._log(inbound, intent, "opted_out")
         if intent is Intent.START:
             for each in clinics:
-                opt_in(each.clinic_id, Channel.SMS, inbound.from_phone)
+                opt_in(each.clinic_id, inbound.channel, inbound.from_phone)
             names = ", ".join(each.name for each in clinics) or "CareCue"
             self._reply(inbound, _first(clinics), answer_text(Answer.STARTED, language, names=names))
             return self._log(inbound, intent, "opted_in")
@@ -122,7 +129,7 @@ class SmsReplies:
             self._reply(inbound, clinic, answer_text(Answer.NOTHING_TO_CONFIRM, language))
             return self._log(inbound, Intent.CONFIRM, "nothing_to_confirm")
         try:
-            self._appointments.confirm(upcoming.clinic_id, upcoming.appointment_id, via="sms")
+            self._appointments.confirm(upcoming.clinic_id, upcoming.appointment_id, via=inbound.channel.value)
         except Conflict:
             text = answer_text(Answer.NOT_CONFIRMABLE, language, clinic=clinic.name, contact=_contact(clinic, language))
             self._reply(inbound, clinic, text)
@@ -138,7 +145,7 @@ class SmsReplies:
         due = datetime.fromisoformat(dose.due_at)
         local_due = local_time(due, dose.timezone)
         if intent is Intent.TAKEN:
-            self._doses.taken(dose.clinic_id, dose.regimen_id, due, via="sms")
+            self._doses.taken(dose.clinic_id, dose.regimen_id, due, via=inbound.channel.value)
             self._reply(inbound, clinic, answer_text(Answer.DOSE_TAKEN, language, clinic=name, local_at=local_due))
             return self._log(inbound, intent, "dose_taken", regimen_id=dose.regimen_id)
         until = self._doses.snooze(dose)
@@ -152,17 +159,20 @@ class SmsReplies:
     def _answer_once(self, inbound: InboundSms, clinic: Clinic | None, now: datetime, language: str) -> str:
         if clinic is None:
             return self._log(inbound, Intent.OTHER, "unknown_number")
-        contact = find_contact(clinic.clinic_id, Channel.SMS, inbound.from_phone)
+        contact = find_contact(clinic.clinic_id, inbound.channel, inbound.from_phone)
         if contact is not None and contact.opted_out_at is not None:
             return self._log(inbound, Intent.OTHER, "opted_out_no_reply")
         if contact is not None and contact.help_replied_at and now - contact.help_replied_at < HELP_REPEAT_AFTER:
             return self._log(inbound, Intent.OTHER, "already_answered")
-        note_help_replied(clinic.clinic_id, inbound.from_phone, now)
+        note_help_replied(clinic.clinic_id, inbound.from_phone, now, inbound.channel)
         self._reply(inbound, clinic, _help_text(clinic, language))
         return self._log(inbound, Intent.OTHER, "answered_with_help")
 
-    def _patients(self, phone: str) -> list[Patient]:
-        return patient_store.patients_with_phone(phone)
+    def _patients(self, inbound: InboundSms) -> list[Patient]:
+        patients = patient_store.patients_with_phone(inbound.from_phone)
+        if inbound.clinic_id is None:
+            return patients
+        return [p for p in patients if p.clinic_id == inbound.clinic_id]
 
     def _next_appointment(self, patients: list[Patient], now: datetime) -> Appointment | None:
         ids = {(p.clinic_id, p.patient_id) for p in patients}
@@ -175,23 +185,32 @@ class SmsReplies:
         return min(candidates, key=lambda a: a.start, default=None)
 
     def _claim(self, inbound: InboundSms) -> bool:
-        return patient_store.claim_inbound_sms(inbound.message_id, Channel.SMS.value, self._clock.now(), _RETENTION)
+        return patient_store.claim_inbound_sms(inbound.message_id, inbound.channel.value, self._clock.now(), _RETENTION)
 
     def _reply(
         self, inbound: InboundSms, clinic: Clinic | None, text: str, *, required_by_carrier: bool = False
     ) -> None:
         """Answers through the metered path, counted to `clinic`; the spend cap holds back all but STOP and HELP."""
         try:
-            sent = self._sender.send_sms(
-                clinic, inbound.from_phone, sanitise(text), required_by_carrier=required_by_carrier
-            )
+            if inbound.channel is Channel.WHATSAPP:
+                sent = self._sender.send(
+                    clinic,
+                    Channel.WHATSAPP,
+                    inbound.from_phone,
+                    Message(None, text),
+                    required_by_carrier=required_by_carrier,
+                )
+            else:
+                sent = self._sender.send_sms(
+                    clinic, inbound.from_phone, sanitise(text), required_by_carrier=required_by_carrier
+                )
         except ChannelError as e:
             logger.warning("sms reply not sent", extra={"inbound_id": inbound.message_id, "code": e.code})
             return
         if sent is None:
             logger.info("sms reply not sent", extra={"inbound_id": inbound.message_id, "reason": "spend_cap"})
             return
-        count("SmsRepliesSent", channel="sms")
+        count("SmsRepliesSent", channel=inbound.channel.value)
 
     def _log(self, inbound: InboundSms, intent: Intent, outcome: str, **extra: object) -> str:
         logger.info(

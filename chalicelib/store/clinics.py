@@ -66,6 +66,14 @@ def set_status(clinic_id: str, status: str) -> None:
     _update_existing(clinic_id, Clinic.status.set(status))
 
 
+def clinic_with_whatsapp_sender(phone_number_id: str) -> Clinic | None:
+    """The clinic whose WhatsApp sender this is. A filtered scan: clinics are few, and a WhatsApp event (an
+    inbound message or a status) looks up the clinic once; a GSI is the step up when they are not."""
+    for clinic in Clinic.scan(Clinic.whatsapp_phone_number_id == phone_number_id):
+        return clinic
+    return None
+
+
 def set_whatsapp_phone_number_id(clinic_id: str, phone_number_id: str) -> None:
     """Connects the clinic's WhatsApp sender; `NotFound("clinic …")` when there is no such clinic."""
     _update_existing(clinic_id, Clinic.whatsapp_phone_number_id.set(phone_number_id))

@@ -127,6 +127,30 @@ def record_failed(reminder_key: str, occurrence: str, reason: str) -> None:
     )
 
 
+RECEIPT_RANKS = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
+
+
+def record_receipt(reminder_key: str, occurrence: str, receipt: str, at: datetime, failure: str | None) -> bool:
+    """A channel's receipt for a sent delivery; False (and nothing written) when the delivery is not there or
+    already has this receipt or a later one: a status delivered twice, or late, changes nothing."""
+    rank = RECEIPT_RANKS[receipt]
+    actions: list[Action] = [Delivery.receipt.set(receipt), Delivery.receipt_rank.set(rank)]
+    if receipt == "delivered":
+        actions.append(Delivery.delivered_at.set(at))
+    elif receipt == "read":
+        actions.append(Delivery.read_at.set(at))
+    elif failure is not None:
+        actions.append(Delivery.receipt_failure.set(failure))
+    later = Delivery.receipt_rank.does_not_exist() | (Delivery.receipt_rank < rank)
+    try:
+        Delivery(reminder_key, occurrence).update(actions=actions, condition=Delivery.reminder_key.exists() & later)
+    except UpdateError as e:
+        if condition_failed(e):
+            return False
+        raise
+    return True
+
+
 def settle(reminder_key: str, occurrence: str, status: str, reason: str) -> None:
     """Ends a claim that sent nothing, with why."""
     Delivery(reminder_key, occurrence).update(actions=[Delivery.status.set(status), Delivery.failure.set(reason)])

@@ -250,6 +250,13 @@ class Delivery(Model):
     failure = UnicodeAttribute(null=True)
     permanent_failure = BooleanAttribute(default=False)
     expires_at = TTLAttribute(null=True)
+    # The channel's receipts where it reports them (WhatsApp's statuses): the furthest so far, sent → delivered
+    # → read, or failed with the channel's reason; each step's time as the channel stamped it.
+    receipt = UnicodeAttribute(null=True)  # sent | delivered | read | failed
+    receipt_rank = NumberAttribute(null=True)  # 1 sent, 2 delivered, 3 read, 4 failed: a receipt only moves up
+    delivered_at = UTCDateTimeAttribute(null=True)
+    read_at = UTCDateTimeAttribute(null=True)
+    receipt_failure = UnicodeAttribute(null=True)  # e.g. whatsapp_131026
 
 
 class VisitLengths(Model):

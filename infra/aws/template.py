@@ -31,6 +31,7 @@ FIRE_FUNCTION = "Fire"
 RECONCILE_FUNCTION = "Reconcile"
 EMAIL_FEEDBACK_FUNCTION = "EmailFeedback"
 INBOUND_SMS_FUNCTION = "InboundSms"
+WHATSAPP_EVENTS_FUNCTION = "WhatsappEvents"
 REPLAN_FUNCTION = "Replan"
 # Scheduler keeps a dead-lettered event 14 days here (the SQS maximum) for `redrive-dlq`.
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
@@ -118,6 +119,15 @@ def merge_template(stage: str) -> dict[str, Any]:
                 "empty sends messages without links",
                 "AllowedPattern": r"^(https://\S+)?$",
             },
+            "WhatsAppPhoneNumberArns": {
+                "Type": "CommaDelimitedList",
+                "Default": "",
+                "Description": "The stage's WhatsApp senders in End User Messaging Social, comma separated "
+                "(arn:aws:social-messaging:REGION:ACCOUNT:phone-number-id/ID); empty: the stage sends no WhatsApp",
+            },
+        },
+        "Conditions": {
+            "HasWhatsApp": {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "WhatsAppPhoneNumberArns"}]}, ""]}]}
         },
         "Globals": {
             "Function": {
@@ -142,6 +152,7 @@ def merge_template(stage: str) -> dict[str, Any]:
             "DeadLetterQueueUrl": {"Value": {"Ref": "RemindersDeadLetterQueue"}},
             "ReplanDeadLetterQueueUrl": {"Value": {"Ref": "ReplanDeadLetterQueue"}},
             "InboundSmsTopicArn": {"Value": {"Ref": "InboundSmsTopic"}},
+            "WhatsAppEventsTopicArn": {"Value": {"Ref": "WhatsAppEventsTopic"}},
             "EmailConfigurationSet": {"Value": {"Ref": "EmailConfigurationSet"}},
             "Dashboard": {
                 "Value": _sub(
@@ -354,6 +365,10 @@ def _messaging(stage: str) -> dict[str, Any]:
         # identity's two-way channel at this topic.
         "InboundSmsTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"{prefix}-inbound-sms"}},
         "InboundSmsTopicPolicy": topic_policy("InboundSmsTopic", "sms-voice.amazonaws.com"),
+        # The WhatsApp Business Account's event destination (inbound messages and statuses): set it to this topic
+        # in the End User Messaging Social console. A standard topic: the service refuses FIFO ones.
+        "WhatsAppEventsTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"{prefix}-whatsapp-events"}},
+        "WhatsAppEventsTopicPolicy": topic_policy("WhatsAppEventsTopic", "social-messaging.amazonaws.com"),
         # Bounces and complaints of every email sent with the configuration set arrive here.
         "EmailFeedbackTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"{prefix}-email-feedback"}},
         "EmailFeedbackTopicPolicy": topic_policy("EmailFeedbackTopic", "ses.amazonaws.com"),
@@ -487,6 +502,19 @@ def _functions(stage: str) -> dict[str, Any]:
             "Resource": "*",
         },
         {
+            # Exactly the one WhatsApp call, from the stage's own senders; no statement when it has none.
+            "Fn::If": [
+                "HasWhatsApp",
+                {
+                    "Sid": "WhatsApp",
+                    "Effect": "Allow",
+                    "Action": "social-messaging:SendWhatsAppMessage",
+                    "Resource": {"Ref": "WhatsAppPhoneNumberArns"},
+                },
+                {"Ref": "AWS::NoValue"},
+            ]
+        },
+        {
             "Sid": "Email",
             "Effect": "Allow",
             "Action": ["ses:SendEmail", "ses:SendRawEmail"],
@@ -574,6 +602,17 @@ def _functions(stage: str) -> dict[str, Any]:
                         "Properties": {"Topic": _sub("${InboundSmsTopic}")},
                     }
                 },
+            }
+        },
+        # And for the WhatsApp Business Account's events.
+        WHATSAPP_EVENTS_FUNCTION: {
+            "Properties": {
+                "Events": {
+                    f"{WHATSAPP_EVENTS_FUNCTION}SnsSubscription": {
+                        "Type": "SNS",
+                        "Properties": {"Topic": _sub("${WhatsAppEventsTopic}")},
+                    }
+                }
             }
         },
         # app.py takes re-plan jobs from a fixed queue name; each stage has its own queue. As for the topics,

@@ -225,3 +225,24 @@ def store_lookups() -> tuple[Templates, OptedIn]:
         return contact is not None and contact.opted_in_at is not None
 
     return templates, opted_in
+
+
+def lambda_event(message: dict[str, Any], topic_arn: str, published: datetime) -> dict[str, Any]:
+    """The Lambda event SNS delivers for one published WhatsApp event (`take_events`' items)."""
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": str(message.get("messageId", uuid.uuid4())),
+                    "TopicArn": topic_arn,
+                    "Subject": None,
+                    "Message": json.dumps(message),
+                    "Timestamp": published.isoformat(),
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }

@@ -17,10 +17,12 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every policy statement, a conditional one (`Fn::If`) as the statement it grants when its condition holds."""
     found = []
     for resource in template["Resources"].values():
         for policy in resource.get("Properties", {}).get("Policies", []):
-            found.extend(policy["PolicyDocument"]["Statement"])
+            for statement in policy["PolicyDocument"]["Statement"]:
+                found.append(statement["Fn::If"][1] if "Fn::If" in statement else statement)
     return found
 
 
@@ -164,11 +166,12 @@ def test_every_sns_handler_listens_to_its_own_stages_topic() -> None:
     topics = {
         name: resource["Properties"]["Events"][f"{name}SnsSubscription"]["Properties"]["Topic"]
         for name, resource in template["Resources"].items()
-        if name in ("EmailFeedback", "InboundSms")
+        if name in ("EmailFeedback", "InboundSms", "WhatsappEvents")
     }
     assert topics == {
         "EmailFeedback": {"Fn::Sub": "${EmailFeedbackTopic}"},
         "InboundSms": {"Fn::Sub": "${InboundSmsTopic}"},
+        "WhatsappEvents": {"Fn::Sub": "${WhatsAppEventsTopic}"},
     }
     assert template["Globals"]["Function"]["Environment"]["Variables"]["CARECUE_PUBLIC_URL"] == {"Ref": "PublicUrl"}
 
@@ -359,3 +362,34 @@ def test_the_packaged_templates_carry_the_skips_onto_chalices_own_resources() ->
         assert resources[name]["Metadata"]["checkov"]["skip"], name
     # A skip on an id Chalice does not write would create a resource with no type: cfn-lint and this catch it.
     assert all("Type" in resource for resource in resources.values())
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_whatsapp_may_send_exactly_from_the_stages_own_senders_and_its_events_topic_takes_only_the_service(
+    stage: str,
+) -> None:
+    template = merge_template(stage)
+    role = template["Resources"]["DefaultRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+
+    conditional = [s["Fn::If"] for s in role if "Fn::If" in s]
+    assert conditional == [
+        [
+            "HasWhatsApp",
+            {
+                "Sid": "WhatsApp",
+                "Effect": "Allow",
+                "Action": "social-messaging:SendWhatsAppMessage",
+                "Resource": {"Ref": "WhatsAppPhoneNumberArns"},
+            },
+            {"Ref": "AWS::NoValue"},
+        ]
+    ]
+    assert template["Parameters"]["WhatsAppPhoneNumberArns"]["Default"] == ""
+    assert not any("social-messaging" in str(s["Action"]) for s in role if "Fn::If" not in s)
+    policy = template["Resources"]["WhatsAppEventsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert [(s["Principal"], s["Action"]) for s in policy] == [
+        ({"Service": "social-messaging.amazonaws.com"}, "sns:Publish")
+    ]
+    assert template["Resources"]["WhatsAppEventsTopic"]["Properties"] == {
+        "TopicName": f"carecue-{stage}-whatsapp-events"
+    }
