@@ -88,6 +88,56 @@ def add_local_routes(app: Chalice, stack: LocalStack) -> None:
         message_id = stack.inject_inbound_sms(sender, body.get("to"), body["body"])
         return Response({"inbound_message_id": message_id}, status_code=202, headers=JSON)
 
+    _add_whatsapp_routes(app, stack)
+
+
+def _add_whatsapp_routes(app: Chalice, stack: LocalStack) -> None:
+    """The emulated End User Messaging Social (infra/local/whatsapp_emulator.py): a patient writing on WhatsApp,
+    and a number that has no WhatsApp account."""
+
+    def refused(text: str, field: str) -> Response:
+        return Response(
+            error_body("invalid_request", f"{field}: {text}", [{"field": field, "problem": text}]),
+            status_code=400,
+            headers=JSON,
+        )
+
+    @app.route("/_local/whatsapp/inbound", methods=["POST"])
+    def whatsapp_inbound() -> Response:
+        """`{"from": "+14155550100", "body": "C", "to": "phone-number-id-…"}`; `to` (the clinic's WhatsApp sender)
+        may be left out when one clinic has one."""
+        current = app.current_request
+        body: Any = current.json_body if current is not None else None
+        if not isinstance(body, dict) or not isinstance(body.get("from"), str) or not isinstance(body.get("body"), str):
+            return refused('send {"from": "+14155550100", "body": "C"} ("to" optional)', "body")
+        sender = read_phone(body["from"], None)
+        if sender is None:
+            return refused("is not a phone number with its country code, such as +14155550100", "from")
+        to = body.get("to") or _only_sender()
+        if not isinstance(to, str):
+            return refused("name the clinic's WhatsApp sender (phone-number-id-…): none or several are set", "to")
+        message_id = stack.inject_whatsapp(to, sender, body["body"])
+        return Response({"inbound_message_id": message_id}, status_code=202, headers=JSON)
+
+    @app.route("/_local/whatsapp/not-on-whatsapp", methods=["POST"])
+    def not_on_whatsapp() -> Response:
+        """`{"phone": "+14155550100"}`: from now on a message to it fails (status `failed`, Meta's 131026)."""
+        current = app.current_request
+        body: Any = current.json_body if current is not None else None
+        given = body.get("phone") if isinstance(body, dict) else None
+        phone = read_phone(given, None) if isinstance(given, str) else None
+        if phone is None:
+            return refused("is not a phone number with its country code, such as +14155550100", "phone")
+        stack.whatsapp.not_on_whatsapp(phone)
+        return Response({"phone": phone, "on_whatsapp": False}, headers=JSON)
+
+
+def _only_sender() -> str | None:
+    from chalicelib.store.models import Clinic
+
+    senders = {c.whatsapp_phone_number_id for c in Clinic.scan(Clinic.whatsapp_phone_number_id.exists())}
+    return senders.pop() if len(senders) == 1 else None
+
 
 def _target(body: Any, now: datetime) -> datetime:
     if not isinstance(body, dict) or len(body.keys() & {"advance", "to"}) != 1:

@@ -125,6 +125,11 @@ class LocalStack:
         self.outbox.attach(session)
         if self._saved is not None:
             self.outbox.restore(self._saved.outbox)
+        from infra.local.whatsapp_emulator import WhatsAppEmulator, store_lookups
+
+        self.whatsapp = WhatsAppEmulator(self.clock, *store_lookups())  # moto has no End User Messaging Social
+        self.whatsapp.attach(session)
+        self._whatsapp_lock = threading.Lock()
         # The simulated clock is the app's "now"; signature freshness keeps the real clock (composition docstring).
         services = configure(settings, self.clock, session, transport_clock=SystemClock())
         provision(settings, session)
@@ -134,6 +139,10 @@ class LocalStack:
 
         fire_context = LambdaContext(function_name=f"{settings.resource_prefix}-fire", memory_size=256)
         self._inbound_context = LambdaContext(function_name=f"{settings.resource_prefix}-inbound_sms", memory_size=256)
+        self._whatsapp_context = LambdaContext(
+            function_name=f"{settings.resource_prefix}-whatsapp_events", memory_size=256
+        )
+        self._whatsapp_topic = f"arn:aws:sns:{settings.region}:123456789012:{settings.resource_prefix}-whatsapp-events"
 
         def invoke(target_arn: str, event: Any) -> Any:
             if target_arn != settings.fire_function_arn:
@@ -206,6 +215,7 @@ class LocalStack:
                 return get_response(event)
             finally:
                 self.run_jobs()
+                self.deliver_whatsapp_events()  # the statuses of what the request sent, as the WABA's topic would
 
     def run_jobs(self) -> int:
         with self._jobs_lock:
@@ -234,6 +244,31 @@ class LocalStack:
     def pending(self) -> list[dict[str, str]]:
         """Every armed timer that has not fired yet, earliest first."""
         return [{"schedule": name, "at": iso_utc(at)} for at, name in self.scheduler.due(_END_OF_TIME, per_schedule=1)]
+
+    def deliver_whatsapp_events(self) -> int:
+        """Runs the whatsapp_events function on every event the WhatsApp emulator has queued (a patient's
+        message, statuses), as SNS delivers the WABA's event destination; an answer's own statuses follow, up to
+        a bound (an answer's statuses cause no answer, so the second round ends it)."""
+        from infra.local.whatsapp_emulator import lambda_event
+
+        delivered = 0
+        with self._whatsapp_lock:
+            for _ in range(5):
+                events = self.whatsapp.take_events()
+                if not events:
+                    break
+                for message in events:
+                    event = lambda_event(message, self._whatsapp_topic, self.clock.now())
+                    with self._invocations:  # one invocation at a time, as everywhere on this stack
+                        _whatsapp_events(event, self._whatsapp_context)
+                    delivered += 1
+        return delivered
+
+    def inject_whatsapp(self, phone_number_id: str, sender: str, body: str) -> str:
+        """A patient writes on WhatsApp to the clinic's number: the event AWS would publish, handled at once."""
+        message_id = self.whatsapp.inbound(phone_number_id, sender, body)
+        self.deliver_whatsapp_events()
+        return message_id
 
     def inject_inbound_sms(self, sender: str, to: str | None, body: str) -> str:
         """Runs the inbound-SMS handler with the SNS event End User Messaging would cause; returns the message id."""
@@ -277,6 +312,7 @@ class LocalStack:
             with self._gate.work():
                 self.fire_due_now()
                 self.run_jobs()  # a job whose visibility timeout ran out is tried again, as SQS would
+                self.deliver_whatsapp_events()
 
     def _spawn(self, target: Any, name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -307,6 +343,10 @@ def _fire(event: Any, context: Any) -> Any:
 
 def _replan(event: Any, context: Any) -> Any:
     return importlib.import_module("app").replan(event, context)
+
+
+def _whatsapp_events(event: Any, context: Any) -> Any:
+    return importlib.import_module("app").whatsapp_events(event, context)
 
 
 def _inbound_sms(event: Any, context: Any) -> Any:
