@@ -32,6 +32,12 @@ def set_whatsapp(context: AdminContext, args: argparse.Namespace) -> dict[str, A
 
     if not _PHONE_NUMBER_ID.match(args.phone_number_id) or len(args.phone_number_id) > 115:
         raise InvalidRequest.single("--phone-number-id", "must be phone-number-id-… or its ARN")
+    # Kept as the id, whichever was given: the WABA's events name the number by its ARN, read back to the id.
+    phone_number_id = (
+        "phone-number-id-" + args.phone_number_id.rsplit("/", 1)[1]
+        if "/" in args.phone_number_id
+        else args.phone_number_id
+    )
     context.bind_tables()
-    set_whatsapp_phone_number_id(args.clinic, args.phone_number_id)
-    return {"clinic_id": args.clinic, "whatsapp_phone_number_id": args.phone_number_id}
+    set_whatsapp_phone_number_id(args.clinic, phone_number_id)
+    return {"clinic_id": args.clinic, "whatsapp_phone_number_id": phone_number_id}

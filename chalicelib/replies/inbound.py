@@ -95,6 +95,9 @@ class SmsReplies:
         intent = intent_of(inbound.body)
         patients = self._patients(inbound)
         clinics = [clinic_store.get_clinic(clinic_id) for clinic_id in dict.fromkeys(p.clinic_id for p in patients)]
+        if inbound.clinic_id is not None and not clinics:
+            # A WhatsApp message is to one clinic's own number: a stranger writing there is that clinic's to answer.
+            clinics = [clinic_store.get_clinic(inbound.clinic_id)]
         now = self._clock.now()
         language = reply_language(p.language for p in patients)
         if intent is Intent.STOP:

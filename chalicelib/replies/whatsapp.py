@@ -92,7 +92,9 @@ class WhatsAppEvents:
             logger.info("whatsapp message not read", extra={"clinic_id": clinic_id, "type": str(message.get("type"))})
             return 0
         phone = f"+{sender}"
-        record_inbound(clinic_id, phone, self._clock.now())  # the window opens before the answer goes in it
+        # The window runs from when the patient wrote (Meta's timestamp), so a late duplicate cannot stretch it.
+        wrote = min(_timestamp(message.get("timestamp")) or self._clock.now(), self._clock.now())
+        record_inbound(clinic_id, phone, wrote)  # the window opens before the answer goes in it
         self._replies.handle(InboundSms(message_id, phone, None, body, Channel.WHATSAPP, clinic_id))
         return 1
 

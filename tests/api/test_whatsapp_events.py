@@ -136,3 +136,14 @@ def test_an_event_that_is_not_whatsapps_or_for_no_clinic_is_dropped(
 
     assert Appointment.get(connected.clinic_id, booked["id"]).confirmed_at is None
     assert [m["channel"] for m in aws.sent()] == ["sms"]
+
+
+def test_a_stranger_writing_to_the_clinics_whatsapp_is_answered_there_with_its_help_text_once(
+    api: Client, aws: World, connected: ClinicKeys
+) -> None:
+    write(aws, "hola", phone="+14155550109")
+    write(aws, "hola otra vez", phone="+14155550109")
+
+    answers = aws.sent()
+    assert [(m["channel"], m["to"]) for m in answers] == [("whatsapp", "+14155550109")]
+    assert "Riverside Family Clinic" in answers[0]["body"]

@@ -40,6 +40,15 @@ def test_set_whatsapp_connects_the_clinics_sender(
     assert Clinic.get(clinic.clinic_id).whatsapp_phone_number_id == phone_number_id
 
 
+def test_set_whatsapp_keeps_a_phone_numbers_arn_as_its_id(
+    aws: World, clinic: ClinicKeys, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arn = "arn:aws:social-messaging:us-east-1:123456789012:phone-number-id/0123456789abcdef"
+
+    assert main(["--stage", "test", "set-whatsapp", "--clinic", clinic.clinic_id, "--phone-number-id", arn]) == 0
+    assert Clinic.get(clinic.clinic_id).whatsapp_phone_number_id == "phone-number-id-0123456789abcdef"
+
+
 def test_set_whatsapp_refuses_what_is_no_phone_number_id_and_an_unknown_clinic(
     aws: World, clinic: ClinicKeys, capsys: pytest.CaptureFixture[str]
 ) -> None:
