@@ -44,7 +44,7 @@ def forbidden_entries(zip_path: Path) -> list[str]:
 _LOCALE_DATA = "babel/locale-data/"
 _BOTOCORE_DATA = "botocore/data/"
 # What the functions make clients for: chalicelib.composition's boto3 clients, and DynamoDB through PynamoDB.
-AWS_SERVICES = frozenset({"dynamodb", "scheduler", "ses", "sns", "sqs", "ssm"})
+AWS_SERVICES = frozenset({"dynamodb", "scheduler", "ses", "sns", "socialmessaging", "sqs", "ssm"})
 # What botocore's credential chain makes clients for when a profile asks (assume role, SSO, `aws login`).
 CREDENTIAL_SERVICES = frozenset({"sts", "sso", "sso-oidc", "signin"})
 

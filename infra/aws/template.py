@@ -607,12 +607,13 @@ def _functions(stage: str) -> dict[str, Any]:
         # And for the WhatsApp Business Account's events.
         WHATSAPP_EVENTS_FUNCTION: {
             "Properties": {
+                "DeadLetterQueue": _dead_letter_queue("AsyncFailuresQueue"),
                 "Events": {
                     f"{WHATSAPP_EVENTS_FUNCTION}SnsSubscription": {
                         "Type": "SNS",
                         "Properties": {"Topic": _sub("${WhatsAppEventsTopic}")},
                     }
-                }
+                },
             }
         },
         # app.py takes re-plan jobs from a fixed queue name; each stage has its own queue. As for the topics,

@@ -330,7 +330,7 @@ def test_every_asynchronously_invoked_function_keeps_what_it_failed_on_in_an_ala
     # Scheduler, EventBridge and SNS invoke these asynchronously: without a queue a failed event is dropped.
     queues = {
         name: resources[name]["Properties"]["DeadLetterQueue"]
-        for name in ("Fire", "Reconcile", "EmailFeedback", "InboundSms")
+        for name in ("Fire", "Reconcile", "EmailFeedback", "InboundSms", "WhatsappEvents")
     }
     # A timer the fire function failed on lands where `redrive-dlq` reads, next to those Scheduler could not deliver.
     assert queues["Fire"] == {"Type": "SQS", "TargetArn": {"Fn::GetAtt": ["RemindersDeadLetterQueue", "Arn"]}}
