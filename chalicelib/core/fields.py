@@ -1,6 +1,8 @@
-"""The request-body kit every JSON route uses: decoding a body into an object (size-capped, a clear 400 for
-anything that is not a JSON object) and `Fields`, which reads typed fields out of it and collects every
-problem, each named by its path, instead of stopping at the first.
+"""The field rules every reader of a request shares, pure and free of pydantic: decoding a body into an object
+(size-capped, a clear 400 for anything that is not a JSON object), reading a phone, an email address, a zoned
+date-time, an ISO 8601 duration and a local HH:MM time. The request models (`chalicelib.core.validation`) are
+built on them, and so is `Fields`, the walker of a FHIR resource's structure (`chalicelib.regimens.fhir`), which
+collects every problem, each named by its path, instead of stopping at the first.
 
 Phone numbers are read by `phonenumbers` and email addresses by `email-validator`, here and only here. A phone
 may be written in any format phonenumbers reads ("+1 (415) 555-0109", "00 49 30 1234567"); one without a country
@@ -12,7 +14,7 @@ this module: the send path reads stored settings with `Fields` and must not pay 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from chalicelib.core.errors import FieldProblem, InvalidRequest, PayloadTooLarge
@@ -25,7 +27,9 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_AHEAD = timedelta(days=3 * 365)
 MAX_TEXT = 200
 MAX_PHONE_TEXT = 40  # room for spaces, dashes, brackets and an extension around at most 15 digits
-_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+_DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?")
 _DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -41,6 +45,51 @@ def read_phone(text: str, region: str | None) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_problem(text: str, region: str | None) -> str:
+    """What is wrong with a phone `read_phone` could not read: without a clinic country, say to add the code."""
+    if region is None and not text.lstrip().startswith(("+", "00")):
+        return "is not a valid phone number; write it with its country code, e.g. +14155550100"
+    return "is not a valid phone number"
+
+
+def read_email(text: str) -> str | None:
+    """The address normalised by email-validator (domain lower-cased), or None; deliverability is not checked."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+def read_zoned_datetime(text: str) -> tuple[datetime | None, str]:
+    """An ISO 8601 date-time with its UTC offset, or None and what is wrong with it."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None, "must be an ISO 8601 date and time such as 2026-12-01T09:00:00-05:00"
+    if moment.tzinfo is None:
+        if _DATE_ONLY.fullmatch(text):
+            return None, f"needs a time and an offset, e.g. {text}T10:00:00-05:00"
+        return None, "must include a UTC offset, e.g. 2026-12-01T09:00:00-05:00 or ...Z"
+    return moment, ""
+
+
+def read_duration(text: str) -> timedelta | None:
+    """An ISO 8601 duration of days, hours and minutes (P1D, PT2H, P1DT30M), or None."""
+    match = _DURATION.fullmatch(text)
+    if not match or not any(match.groups()):
+        return None
+    days, hours, minutes = (int(part or 0) for part in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes)
+
+
+def read_clock(text: str) -> time | None:
+    """A 24-hour local time HH:MM, or None."""
+    match = CLOCK.fullmatch(text)
+    return time(int(match[1]), int(match[2])) if match else None
 
 
 def decode_json_object(raw_body: bytes | None) -> dict[str, Any]:
@@ -103,24 +152,17 @@ class Fields:
             return None
         number = read_phone(value, self.region)
         if number is None:
-            if self.region is None and not value.lstrip().startswith(("+", "00")):
-                self.problem(name, "is not a valid phone number; write it with its country code, e.g. +14155550100")
-            else:
-                self.problem(name, "is not a valid phone number")
-            return None
+            self.problem(name, phone_problem(value, self.region))
         return number
 
     def email(self, name: str) -> str | None:
         value = self.text(name, max_length=254)
         if value is None:
             return None
-        from email_validator import EmailNotValidError, validate_email
-
-        try:
-            return validate_email(value, check_deliverability=False).normalized
-        except EmailNotValidError:
+        address = read_email(value)
+        if address is None:
             self.problem(name, "is not a valid email address")
-            return None
+        return address
 
     def timezone(self, name: str) -> str | None:
         value = self.text(name, max_length=64)
@@ -131,7 +173,7 @@ class Fields:
 
     def language(self, name: str) -> str | None:
         value = self.text(name, max_length=35)
-        if value is not None and not _LANGUAGE.fullmatch(value):
+        if value is not None and not LANGUAGE.fullmatch(value):
             self.problem(name, "must be a language tag such as en or es-MX")
             return None
         return value
@@ -140,16 +182,9 @@ class Fields:
         value = self.text(name, required=required, max_length=40)
         if value is None:
             return None
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            self.problem(name, "must be an ISO 8601 date and time such as 2026-12-01T09:00:00-05:00")
-            return None
-        if moment.tzinfo is None:
-            if _DATE_ONLY.fullmatch(value):
-                self.problem(name, f"needs a time and an offset, e.g. {value}T10:00:00-05:00")
-            else:
-                self.problem(name, "must include a UTC offset, e.g. 2026-12-01T09:00:00-05:00 or ...Z")
+        moment, message = read_zoned_datetime(value)
+        if moment is None:
+            self.problem(name, message)
             return None
         if moment <= now:
             self.problem(name, "is in the past")
