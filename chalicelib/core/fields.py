@@ -29,7 +29,7 @@ MAX_TEXT = 200
 MAX_PHONE_TEXT = 40  # room for spaces, dashes, brackets and an extension around at most 15 digits
 LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
-_DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?")
+_DURATION = re.compile(r"P(?:(\d{1,4})D)?(?:T(?:(\d{1,5})H)?(?:(\d{1,6})M)?)?")  # bounded: no overflow
 _DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 

@@ -81,9 +81,11 @@ class Body(BaseModel):
     that is no object read, and which read-only fields (from a GET, PUT back) are accepted and dropped."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, json_schema_extra={"additionalProperties": False})
-    unknown_problem: ClassVar[str] = "is not a known field"
+    unknown_problem: ClassVar[str | None] = "is not a known field"  # None: `cross_problems` names such a body
     object_problem: ClassVar[str] = "must be an object"
+    missing_problem: ClassVar[str] = "is required"
     ignored: ClassVar[frozenset[str]] = frozenset()
+    leading: ClassVar[frozenset[str]] = frozenset()  # fields whose problems are named before unknown fields
 
     @classmethod
     def cross_problems(cls, data: dict[str, Any], failed: set[str]) -> list[tuple[Loc, str]]:
@@ -96,15 +98,20 @@ class Body(BaseModel):
     def _every_problem(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         if not isinstance(data, dict):
             raise problem("is required" if data is None else cls.object_problem)
-        errors = [
-            _error((name,), cls.unknown_problem, data[name])
-            for name in sorted(set(data) - set(cls.model_fields) - cls.ignored, key=str)
-        ]
+        unknown = sorted(set(data) - set(cls.model_fields) - cls.ignored, key=str)
+        errors = [_error((name,), cls.unknown_problem, data[name]) for name in unknown if cls.unknown_problem]
+        leading: list[InitErrorDetails] = []
         result = None
         try:
             result = handler(data)
         except ValidationError as e:
-            errors += [_error(tuple(err["loc"]), _BUILT_IN.get(err["type"], err["msg"])) for err in e.errors()]
+            for err in e.errors():
+                message = _BUILT_IN.get(err["type"], err["msg"])
+                if err["type"] == "missing" and len(err["loc"]) == 1:
+                    message = cls.missing_problem
+                found = _error(tuple(err["loc"]), message)
+                (leading if err["loc"] and err["loc"][0] in cls.leading else errors).append(found)
+        errors = leading + errors
         failed = {str(err["loc"][0]) for err in errors if err["loc"]}
         errors += [_error(loc, message) for loc, message in cls.cross_problems(data, failed)]
         if errors:
