@@ -1,12 +1,18 @@
 """A patient in a request body, as models of the validation kit (`chalicelib.core.validation`): `PatientBody`,
-the `patient` of a booking or a regimen. pydantic models: imported by request routes only, never on the fire
-path (`chalicelib.patients.details` holds the plain `PatientDetails` the services take)."""
+the `patient` of a booking or a regimen, and `PatientUpdateBody`, a patient's preferences. pydantic models:
+imported by request routes only, never on the fire path (`chalicelib.patients.details` holds the plain
+`PatientDetails` the services take)."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any, ClassVar
 
-from chalicelib.core.validation import Body, Email, Language, Loc, Phone, RequiredText, TimeZone
+from pydantic import BeforeValidator, Field, WithJsonSchema
+
+from chalicelib.core.timezones import is_known_timezone
+from chalicelib.core.validation import Body, Email, Language, Loc, Phone, RequiredText, TimeZone, problem
+from chalicelib.core.words import Channel
 from chalicelib.patients.details import PatientDetails
 
 
@@ -30,3 +36,60 @@ class PatientBody(Body):
 
     def details(self) -> PatientDetails:
         return PatientDetails(self.name, self.phone, self.email, self.timezone, self.language or "en")
+
+
+def _preferred_channel(value: Any) -> Channel | None:
+    if value is None:
+        return None
+    try:
+        return Channel(value)
+    except ValueError:
+        raise problem("must be sms, email or null") from None
+
+
+def _preference_language(value: Any) -> str:
+    if not isinstance(value, str) or not _PREFERENCE_LANGUAGE.fullmatch(value):
+        raise problem("must be a language tag such as en, es or es-MX")
+    return value
+
+
+def _preference_timezone(value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or not is_known_timezone(value)):
+        raise problem("must be an IANA time zone such as Europe/Madrid, or null")
+    return value
+
+
+def _opt_out(value: Any) -> dict[Channel, bool]:
+    if not isinstance(value, dict) or any(
+        key not in ("sms", "email") or not isinstance(flag, bool) for key, flag in value.items()
+    ):
+        raise problem('must be {"sms": true|false, "email": true|false}')
+    return {Channel(key): flag for key, flag in value.items()}
+
+
+# en, es-MX; en, es and ar have texts, others get en
+_PREFERENCE_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+
+
+class PatientUpdateBody(Body):
+    """`PUT /v1/patients/{id}`: a patient's preferences. A field absent is left as it is (`model_fields_set` says
+    which were sent); the read-only fields of `GET` are accepted and dropped, so a GET can be edited and PUT back.
+    A new preference: declare it here with its default and store it in `PatientService.update`."""
+
+    unknown_problem: ClassVar[str | None] = "is not a patient preference"
+    ignored: ClassVar[frozenset[str]] = frozenset({"id", "name", "phone", "email"})
+
+    preferred_channel: Annotated[Channel | None, BeforeValidator(_preferred_channel)] = None
+    language: Annotated[str, BeforeValidator(_preference_language), Field(pattern=_PREFERENCE_LANGUAGE.pattern)] = "en"
+    timezone: Annotated[str | None, BeforeValidator(_preference_timezone)] = None
+    opt_out: Annotated[
+        dict[Channel, bool],
+        BeforeValidator(_opt_out),
+        WithJsonSchema(
+            {
+                "type": "object",
+                "properties": {"sms": {"type": "boolean"}, "email": {"type": "boolean"}},
+                "additionalProperties": False,
+            }
+        ),
+    ] = Field(default_factory=dict)
