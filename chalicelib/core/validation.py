@@ -156,7 +156,9 @@ def read_json(model: type[B], raw_body: bytes | None, context: Context) -> B:
 # --- the shared field types ------------------------------------------------------------------------------
 
 
-def _text(max_length: int, *, required: bool) -> Callable[[Any], str | None]:
+def text_rule(max_length: int, *, required: bool) -> Callable[[Any], str | None]:
+    """Text, stripped: None when absent or blank (unless `required`), at most `max_length` characters."""
+
     def check(value: Any) -> str | None:
         if value is None:
             if required:
@@ -177,7 +179,7 @@ def _text(max_length: int, *, required: bool) -> Callable[[Any], str | None]:
 
 
 def _phone(value: Any, info: ValidationInfo) -> str | None:
-    text = _text(read.MAX_PHONE_TEXT, required=False)(value)
+    text = text_rule(read.MAX_PHONE_TEXT, required=False)(value)
     if text is None:
         return None
     region = context_of(info).region
@@ -188,7 +190,7 @@ def _phone(value: Any, info: ValidationInfo) -> str | None:
 
 
 def _email(value: Any) -> str | None:
-    text = _text(254, required=False)(value)
+    text = text_rule(254, required=False)(value)
     if text is None:
         return None
     address = read.read_email(text)
@@ -198,21 +200,21 @@ def _email(value: Any) -> str | None:
 
 
 def _timezone(value: Any) -> str | None:
-    text = _text(64, required=False)(value)
+    text = text_rule(64, required=False)(value)
     if text is not None and not is_known_timezone(text):
         raise problem("is not an IANA time zone such as Europe/Berlin")
     return text
 
 
 def _language(value: Any) -> str | None:
-    text = _text(35, required=False)(value)
+    text = text_rule(35, required=False)(value)
     if text is not None and not read.LANGUAGE.fullmatch(text):
         raise problem("must be a language tag such as en or es-MX")
     return text
 
 
 def _future_instant(value: Any, info: ValidationInfo) -> datetime:
-    text = _text(40, required=True)(value)
+    text = text_rule(40, required=True)(value)
     assert text is not None
     moment, message = read.read_zoned_datetime(text)
     if moment is None:
@@ -260,9 +262,9 @@ def boolean(value: Any) -> bool:
 
 
 Text = Annotated[
-    Annotated[str, Field(max_length=read.MAX_TEXT)] | None, BeforeValidator(_text(read.MAX_TEXT, required=False))
+    Annotated[str, Field(max_length=read.MAX_TEXT)] | None, BeforeValidator(text_rule(read.MAX_TEXT, required=False))
 ]
-RequiredText = Annotated[str, BeforeValidator(_text(read.MAX_TEXT, required=True)), Field(max_length=read.MAX_TEXT)]
+RequiredText = Annotated[str, BeforeValidator(text_rule(read.MAX_TEXT, required=True)), Field(max_length=read.MAX_TEXT)]
 Phone = Annotated[
     str | None,
     BeforeValidator(_phone),
