@@ -34,6 +34,7 @@ from chalicelib.core.validation import (
     Email,
     IsoDuration,
     Loc,
+    anchored,
     context_of,
     local_time,
     problem,
@@ -222,11 +223,13 @@ class MedicationBody(Body):
         ),
     ] = Field(default_factory=dict)
     names_in_sms: Boolean = False
-    snooze_minutes: Annotated[int, _minutes(5, 120), Field(ge=5, le=120)] = 15
-    follow_up_minutes: Annotated[int, _minutes(10, 180), Field(ge=10, le=180)] = 30
-    caregiver_minutes: Annotated[int, _minutes(15, 360), AfterValidator(_after_follow_up), Field(ge=15, le=360)] = 60
-    refill_days: Annotated[int, _minutes(1, 14), Field(ge=1, le=14)] = 3
-    min_interval_minutes: Annotated[int, _minutes(15, 1440), Field(ge=15, le=1440)] = 60
+    snooze_minutes: Annotated[Annotated[int, Field(ge=5, le=120)], _minutes(5, 120)] = 15
+    follow_up_minutes: Annotated[Annotated[int, Field(ge=10, le=180)], _minutes(10, 180)] = 30
+    caregiver_minutes: Annotated[
+        Annotated[int, Field(ge=15, le=360)], _minutes(15, 360), AfterValidator(_after_follow_up)
+    ] = 60
+    refill_days: Annotated[Annotated[int, Field(ge=1, le=14)], _minutes(1, 14)] = 3
+    min_interval_minutes: Annotated[Annotated[int, Field(ge=15, le=1440)], _minutes(15, 1440)] = 60
 
     def settings(self) -> MedicationSettings:
         return MedicationSettings(
@@ -310,23 +313,31 @@ class ClinicSettingsBody(Body):
     leading: ClassVar[frozenset[str]] = frozenset({"timezone"})  # named first, before unknown settings
     ignored: ClassVar[frozenset[str]] = frozenset({"id", "name", "replan", "replanned_appointments"})
 
-    timezone: Annotated[str | None, BeforeValidator(_timezone), WithJsonSchema({"type": "string"})] = None
-    reminders: Annotated[
-        list[ReminderRuleBody] | None, BeforeValidator(_rule_list), AfterValidator(_no_repeats), Field(max_length=6)
+    timezone: Annotated[
+        str | None,
+        BeforeValidator(_timezone),
+        WithJsonSchema({"type": "string", "description": "an IANA time zone; absent: unchanged"}),
     ] = None
-    quiet_hours: Annotated[QuietHours | None, BeforeValidator(_quiet_hours), WithJsonSchema(_QUIET_SCHEMA)] = (
-        DEFAULT_QUIET_HOURS
+    reminders: Annotated[
+        Annotated[list[ReminderRuleBody], Field(max_length=MAX_RULES)] | None,
+        BeforeValidator(_rule_list),
+        AfterValidator(_no_repeats),
+    ] = None
+    quiet_hours: Annotated[QuietHours | None, BeforeValidator(_quiet_hours), WithJsonSchema(_QUIET_SCHEMA)] = Field(
+        default=DEFAULT_QUIET_HOURS, json_schema_extra={"default": {"start": "21:00", "end": "08:00"}}
     )
     frequency_caps: Boolean = False
     patients_may_cancel: Boolean = True
-    sms_segment_limit: Annotated[int, BeforeValidator(whole_number(1, 10)), Field(ge=1, le=10)] = 2
+    sms_segment_limit: Annotated[Annotated[int, Field(ge=1, le=10)], BeforeValidator(whole_number(1, 10))] = 2
     sender_name: Annotated[Annotated[str, Field(min_length=1, max_length=40)] | None, _bounded_text(1, 40)] = None
     reply_to: Email = None
     contact_phone: Annotated[
-        str | None, BeforeValidator(_contact_phone), WithJsonSchema({"type": "string", "description": "any format"})
+        str | None,
+        BeforeValidator(_contact_phone),
+        WithJsonSchema({"anyOf": [{"type": "string", "description": "any format"}, {"type": "null"}]}),
     ] = None
     booking_url: Annotated[
-        Annotated[str, Field(min_length=9, max_length=500, pattern=_URL.pattern)] | None,
+        Annotated[str, Field(min_length=9, max_length=500, pattern=anchored(_URL))] | None,
         _bounded_text(9, 500, _URL, "must be an https:// URL"),
     ] = None
     templates: Annotated[dict[str, dict[str, str]], BeforeValidator(_templates), WithJsonSchema(_TEMPLATE_SCHEMA)] = (

@@ -19,7 +19,6 @@ from typing import Any
 
 from chalicelib.core.errors import FieldProblem, InvalidRequest, PayloadTooLarge
 from chalicelib.core.json_input import load_json
-from chalicelib.core.timezones import is_known_timezone
 
 MAX_BODY_BYTES = 64 * 1024
 # How far ahead an appointment may be booked: further than any clinic books, near enough that every date
@@ -104,7 +103,8 @@ def decode_json_object(raw_body: bytes | None) -> dict[str, Any]:
 
 
 class Fields:
-    """Reads typed fields out of a JSON object, collecting problems instead of stopping at the first."""
+    """The problems of a FHIR resource's walk (`chalicelib.regimens.fhir`), each named by its path, collected
+    instead of stopping at the first; the parts CareCue's own models read (patient, caregiver) join them."""
 
     def __init__(self, body: dict[str, Any], prefix: str = "", *, region: str | None = None) -> None:
         self.body = body
@@ -112,96 +112,11 @@ class Fields:
         self.region = region  # the clinic's country: where a phone without a country code is read
         self.problems: list[FieldProblem] = []
 
-    def nested(self, body: dict[str, Any], prefix: str) -> Fields:
-        """The reader of a nested object (`patient.`), in the same clinic's country."""
-        return Fields(body, prefix, region=self.region)
-
     def path(self, name: str) -> str:
         return f"{self.prefix}{name}"
 
     def problem(self, name: str, text: str) -> None:
         self.problems.append(FieldProblem(self.path(name), text))
-
-    def reject_unknown(self, allowed: set[str]) -> None:
-        for name in sorted(set(self.body) - allowed):
-            self.problem(name, "is not a known field")
-
-    def text(self, name: str, *, required: bool = False, max_length: int = MAX_TEXT) -> str | None:
-        value = self.body.get(name)
-        if value is None:
-            if required:
-                self.problem(name, "is required")
-            return None
-        if not isinstance(value, str):
-            self.problem(name, "must be a string")
-            return None
-        value = value.strip()
-        if not value:
-            if required:
-                self.problem(name, "must not be empty")
-            return None
-        if len(value) > max_length:
-            self.problem(name, f"must be at most {max_length} characters")
-            return None
-        return value
-
-    def phone(self, name: str) -> str | None:
-        """The number in E.164, however it was written; a number phonenumbers cannot read is a problem."""
-        value = self.text(name, max_length=MAX_PHONE_TEXT)
-        if value is None:
-            return None
-        number = read_phone(value, self.region)
-        if number is None:
-            self.problem(name, phone_problem(value, self.region))
-        return number
-
-    def email(self, name: str) -> str | None:
-        value = self.text(name, max_length=254)
-        if value is None:
-            return None
-        address = read_email(value)
-        if address is None:
-            self.problem(name, "is not a valid email address")
-        return address
-
-    def timezone(self, name: str) -> str | None:
-        value = self.text(name, max_length=64)
-        if value is not None and not is_known_timezone(value):
-            self.problem(name, "is not an IANA time zone such as Europe/Berlin")
-            return None
-        return value
-
-    def language(self, name: str) -> str | None:
-        value = self.text(name, max_length=35)
-        if value is not None and not LANGUAGE.fullmatch(value):
-            self.problem(name, "must be a language tag such as en or es-MX")
-            return None
-        return value
-
-    def future_instant(self, name: str, now: datetime, *, required: bool) -> datetime | None:
-        value = self.text(name, required=required, max_length=40)
-        if value is None:
-            return None
-        moment, message = read_zoned_datetime(value)
-        if moment is None:
-            self.problem(name, message)
-            return None
-        if moment <= now:
-            self.problem(name, "is in the past")
-            return None
-        if moment - now > MAX_AHEAD:
-            self.problem(name, f"is more than {MAX_AHEAD.days // 365} years ahead; book it nearer the time")
-            return None
-        return moment
-
-    def minutes(self, name: str) -> int | None:
-        value = self.body.get(name)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 24 * 60:
-            self.problem(name, "must be a whole number of minutes from 1 to 1440")
-            return None
-        return value
 
     def raise_if_any(self) -> None:
         if self.problems:

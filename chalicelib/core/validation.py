@@ -16,6 +16,7 @@ Only request routes import this module (pydantic costs ~30 ms to import): the ti
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -264,20 +265,36 @@ def boolean(value: Any) -> bool:
 Text = Annotated[
     Annotated[str, Field(max_length=read.MAX_TEXT)] | None, BeforeValidator(text_rule(read.MAX_TEXT, required=False))
 ]
-RequiredText = Annotated[str, BeforeValidator(text_rule(read.MAX_TEXT, required=True)), Field(max_length=read.MAX_TEXT)]
+RequiredText = Annotated[
+    Annotated[str, Field(max_length=read.MAX_TEXT)], BeforeValidator(text_rule(read.MAX_TEXT, required=True))
+]
+
+
+def nullable(schema: dict[str, Any]) -> WithJsonSchema:
+    """The JSON Schema of an optional field: `schema`, or null (which reads as absent)."""
+    return WithJsonSchema({"anyOf": [schema, {"type": "null"}]})
+
+
+def anchored(pattern: re.Pattern[str]) -> str:
+    """A full-match regex as a JSON Schema pattern (which, unanchored, matches anywhere in the text)."""
+    return f"^{pattern.pattern}$"
+
+
 Phone = Annotated[
     str | None,
     BeforeValidator(_phone),
-    WithJsonSchema({"type": "string", "maxLength": read.MAX_PHONE_TEXT, "description": "any format; E.164 stored"}),
+    nullable({"type": "string", "maxLength": read.MAX_PHONE_TEXT, "description": "any format; stored in E.164"}),
 ]
-Email = Annotated[str | None, BeforeValidator(_email), WithJsonSchema({"type": "string", "format": "email"})]
-TimeZone = Annotated[str | None, BeforeValidator(_timezone), WithJsonSchema({"type": "string", "format": "iana-tz"})]
+Email = Annotated[str | None, BeforeValidator(_email), nullable({"type": "string", "format": "email"})]
+TimeZone = Annotated[
+    str | None, BeforeValidator(_timezone), nullable({"type": "string", "description": "an IANA time zone"})
+]
 Language = Annotated[
-    str | None, BeforeValidator(_language), WithJsonSchema({"type": "string", "pattern": read.LANGUAGE.pattern})
+    str | None, BeforeValidator(_language), nullable({"type": "string", "pattern": anchored(read.LANGUAGE)})
 ]
 FutureInstant = Annotated[
     datetime, BeforeValidator(_future_instant), WithJsonSchema({"type": "string", "format": "date-time"})
 ]
 IsoDuration = Annotated[timedelta, BeforeValidator(_duration), WithJsonSchema({"type": "string", "format": "duration"})]
-LOCAL_TIME_SCHEMA = {"type": "string", "pattern": read.CLOCK.pattern}
+LOCAL_TIME_SCHEMA = {"type": "string", "pattern": anchored(read.CLOCK)}
 Boolean = Annotated[bool, BeforeValidator(boolean)]

@@ -11,7 +11,18 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from chalicelib.core.timezones import is_known_timezone
-from chalicelib.core.validation import Body, Email, Language, Loc, Phone, RequiredText, TimeZone, problem
+from chalicelib.core.validation import (
+    Body,
+    Email,
+    Language,
+    Loc,
+    Phone,
+    RequiredText,
+    TimeZone,
+    anchored,
+    nullable,
+    problem,
+)
 from chalicelib.core.words import Channel
 from chalicelib.patients.details import PatientDetails
 
@@ -80,8 +91,14 @@ class PatientUpdateBody(Body):
     ignored: ClassVar[frozenset[str]] = frozenset({"id", "name", "phone", "email"})
 
     preferred_channel: Annotated[Channel | None, BeforeValidator(_preferred_channel)] = None
-    language: Annotated[str, BeforeValidator(_preference_language), Field(pattern=_PREFERENCE_LANGUAGE.pattern)] = "en"
-    timezone: Annotated[str | None, BeforeValidator(_preference_timezone)] = None
+    language: Annotated[
+        Annotated[str, Field(pattern=anchored(_PREFERENCE_LANGUAGE))], BeforeValidator(_preference_language)
+    ] = "en"
+    timezone: Annotated[
+        str | None,
+        BeforeValidator(_preference_timezone),
+        nullable({"type": "string", "description": "an IANA time zone"}),
+    ] = None
     opt_out: Annotated[
         dict[Channel, bool],
         BeforeValidator(_opt_out),

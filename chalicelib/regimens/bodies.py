@@ -69,9 +69,7 @@ Timing = Annotated[
     WithJsonSchema(
         {
             "type": "object",
-            "description": "a FHIR R4 Timing: event, repeat (frequency, period, periodUnit, when, timeOfDay, "
-            "dayOfWeek, bounds, count) or code",
-            "properties": {"event": {"type": "array"}, "repeat": {"type": "object"}, "code": {"type": "object"}},
+            "description": "a FHIR R4 Timing (event, repeat, code), read as FHIR defines it",
         }
     ),
 ]
@@ -92,7 +90,7 @@ class InstructionBody(Body):
 class CaregiverBody(Body):
     """Who is told when a dose is still not taken: the patient's first name as they will read it, and a contact."""
 
-    first_name: Annotated[str, BeforeValidator(text_rule(40, required=True)), Field(max_length=40)]
+    first_name: Annotated[Annotated[str, Field(max_length=40)], BeforeValidator(text_rule(40, required=True))]
     phone: Phone = None
     email: Email = None
 
