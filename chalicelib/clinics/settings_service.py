@@ -14,6 +14,7 @@ from chalicelib.core.errors import Conflict, StaleVersion
 from chalicelib.core.fields import decode_json_object
 from chalicelib.core.timezones import phone_region
 from chalicelib.core.validation import Context, read_body
+from chalicelib.core.words import ReplanStatus
 from chalicelib.store import clinics as store
 from chalicelib.store.models import Clinic
 
@@ -54,7 +55,7 @@ class ClinicSettingsService:
             policy.quiet_hours,
         )
         stored = json.dumps(policy_json(policy), separators=(",", ":"), ensure_ascii=False)
-        replan = timing_changed or clinic.replan_status in ("pending", "failed")
+        replan = timing_changed or clinic.replan_status in (ReplanStatus.PENDING, ReplanStatus.FAILED)
         now = self._clock.now()
         try:
             version = store.set_settings(clinic, timezone, stored, replan_requested_at=now if replan else None)
