@@ -1,6 +1,6 @@
 """The appointment request bodies as models of the validation kit (`chalicelib.core.validation`): what
 `POST /v1/appointments` and `PATCH /v1/appointments/{id}` accept, every problem named by its field, and the
-API's JSON Schema of both (`chalicelib.edge.schemas`). pydantic models: imported by the routes only, never on
+API's JSON Schema of both (`chalicelib.schemas`). pydantic models: imported by the routes only, never on
 the fire path. A new field: declare it on the model, then carry it into `NewAppointment` (`request.py`)."""
 
 from __future__ import annotations

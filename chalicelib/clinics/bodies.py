@@ -1,6 +1,6 @@
 """`PUT /v1/clinic` as models of the validation kit (`chalicelib.core.validation`): the clinic's time zone and
 policy (reminder rules, quiet hours, caps, contact details, SMS templates, medication settings, opening hours),
-every wrong field named, and the API's JSON Schema of the body (`chalicelib.edge.schemas`). pydantic models:
+every wrong field named, and the API's JSON Schema of the body (`chalicelib.schemas`). pydantic models:
 imported by the settings route only; the fire path reads a stored policy with `policy.policy_from_json`.
 
 A new setting: declare it on `ClinicSettingsBody` with its type and default, add it to `ClinicPolicy` and to

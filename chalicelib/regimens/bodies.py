@@ -1,6 +1,6 @@
 """CareCue's own regimen JSON as models of the validation kit (`chalicelib.core.validation`): what
 `POST /v1/regimens` (when the body is no FHIR MedicationRequest) and `PATCH /v1/regimens/{id}` accept, every
-problem named by its field, and the API's JSON Schema of both (`chalicelib.edge.schemas`). A dose timing is a
+problem named by its field, and the API's JSON Schema of both (`chalicelib.schemas`). A dose timing is a
 FHIR Timing and is read by `chalicelib.regimens.timing_read`, whose problems join the model's under the
 timing's path. pydantic models: imported by the routes only, never on the fire path. A new field: declare it
 on the model, then carry it into `NewRegimen` (`request.py`)."""
