@@ -224,6 +224,8 @@ def _future_instant(value: Any, info: ValidationInfo) -> datetime:
     now = context_of(info).now
     if now is not None and moment <= now:
         raise problem("is in the past")
+    if now is not None and moment - now > read.MAX_AHEAD:
+        raise problem(f"is more than {read.MAX_AHEAD.days // 365} years ahead; book it nearer the time")
     return moment
 
 
