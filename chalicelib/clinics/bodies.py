@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import time, timedelta
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, ValidationInfo, WithJsonSchema
 from pydantic_core import InitErrorDetails
@@ -345,6 +345,8 @@ class ClinicSettingsBody(Body):
     )
     medication: MedicationBody | None = None
     opening_hours: OpeningHoursBody | None = None
+    # The waiting-room board names patients by initials, or by ticket number (the order they arrived) only.
+    board_labels: Literal["initials", "tickets"] = "initials"
 
     def to_policy(self) -> ClinicPolicy:
         default = ClinicPolicy()
@@ -363,4 +365,5 @@ class ClinicSettingsBody(Body):
             opening_hours=OpeningHours(self.opening_hours.open, self.opening_hours.close)
             if self.opening_hours
             else default.opening_hours,
+            board_labels=self.board_labels,
         )

@@ -82,6 +82,9 @@ class ClinicPolicy:
     templates: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # language → kind → SMS text
     medication: MedicationSettings = DEFAULT_MEDICATION  # dose times of the `when` codes, windows, names in SMS
     opening_hours: OpeningHours = DEFAULT_OPENING_HOURS
+    board_labels: str = (
+        "initials"  # the waiting-room board: "initials" (ticket numbers only to tell two apart) or "tickets"
+    )
 
     def reminder_policy(self) -> ReminderPolicy:
         return ReminderPolicy(rules=self.reminder_rules, quiet_hours=self.quiet_hours)
@@ -165,6 +168,7 @@ def policy_from_json(data: Any, clinic_name: str) -> ClinicPolicy:
         templates,
         medication=medication_from_json(data.get("medication")),
         opening_hours=opening,
+        board_labels=_board_labels(data.get("board_labels", default.board_labels)),
     )
 
 
@@ -184,6 +188,7 @@ def policy_json(policy: ClinicPolicy) -> dict[str, Any]:
         "templates": {language: dict(kinds) for language, kinds in policy.templates.items()},
         "medication": medication_json(policy.medication),
         "opening_hours": {"open": f"{policy.opening_hours.open:%H:%M}", "close": f"{policy.opening_hours.close:%H:%M}"},
+        "board_labels": policy.board_labels,
     }
 
 
@@ -215,6 +220,7 @@ _STORED = frozenset(
         "templates",
         "medication",
         "opening_hours",
+        "board_labels",
     }
 )
 T = TypeVar("T")
@@ -224,6 +230,15 @@ def _typed(value: Any, kind: type[T]) -> T:
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise TypeError(kind.__name__)
     return value
+
+
+BOARD_LABELS = ("initials", "tickets")
+
+
+def _board_labels(value: Any) -> str:
+    if value not in BOARD_LABELS:
+        raise ValueError("board_labels")
+    return str(value)
 
 
 def _optional_text(value: Any) -> str | None:
