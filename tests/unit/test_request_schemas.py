@@ -64,6 +64,7 @@ VALID: dict[str, list[dict[str, Any]]] = {
                 "min_interval_minutes": 120,
             },
             "opening_hours": {"open": "09:00", "close": "17:00"},
+            "board_labels": "tickets",
         },
         {"quiet_hours": None, "opening_hours": None, "medication": None, "reminders": None},
     ],
