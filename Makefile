@@ -39,6 +39,12 @@ test-moved-clock: $(INSTALLED) faketime
 bench: $(INSTALLED)
 	$(BIN)/python -m infra.bench
 
+# The OpenAPI document the API serves at /openapi.json, written to docs/ (a test fails when the two differ).
+.PHONY: openapi
+openapi: $(INSTALLED)
+	$(BIN)/python -c "import json; from app import app; from chalicelib.openapi import openapi_document; \
+		print(json.dumps(openapi_document(app.routes), indent=2, sort_keys=True))" > docs/openapi.json
+
 lint: $(INSTALLED)
 	$(BIN)/ruff format --check --line-length $(LINE) app.py chalicelib infra tests
 	$(BIN)/ruff check --line-length $(LINE) --select E,F,W,I,B,UP,S --ignore S101,S311 --per-file-ignores 'tests/*:S105' --per-file-ignores 'tests/*:S106' --per-file-ignores 'tests/*:S603' app.py chalicelib infra tests

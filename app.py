@@ -343,6 +343,14 @@ def update_patient(patient_id: str) -> Response:
     return Response(services().patients.update(_clinic_id(), patient_id, _body()), headers=JSON)
 
 
+@app.route("/openapi.json", methods=["GET"])
+def openapi() -> Response:
+    """This API's OpenAPI 3.1 document, generated from its routes and request models."""
+    from chalicelib.openapi import openapi_document
+
+    return Response(openapi_document(app.routes), headers=JSON)
+
+
 @app.route("/v1/questionnaires", methods=["POST"], authorizer=api_key)
 @http_errors
 def create_questionnaire() -> Response:

@@ -100,3 +100,37 @@ def aws(clock: SimulatedClock, transport_clock: Clock) -> Iterator[World]:
 def clinic(aws: World) -> ClinicKeys:
     created = aws.services.clinics.create("Riverside Family Clinic", "America/New_York")
     return ClinicKeys(created.clinic_id, created.api_key)
+
+
+@pytest.fixture
+def served_aws(clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """A fresh moto AWS served over HTTP on 127.0.0.1 by the local stack's own AWS server, for tests that race real
+    threads: in process (`aws`), moto's DynamoDB transactions are not atomic under threads (they check, write and
+    roll back whole tables without a lock); served, each DynamoDB request is handled whole, as DynamoDB does."""
+    from moto.core.base_backend import BackendDict
+
+    from chalicelib.settings import point_aws_at
+    from infra.local.aws_server import AwsServer, Gate
+
+    probe = __import__("socket").socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    server = AwsServer("127.0.0.1", port, Gate(), lambda: None)
+    server.start()
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCOUNT_ID_ENDPOINT_MODE"):
+        monkeypatch.setenv(name, os.environ.get(name, ""))  # restored after the test, whatever point_aws_at sets
+    point_aws_at(f"http://127.0.0.1:{port}")
+    settings = Settings.from_env()
+    try:
+        session = boto3.Session(region_name=settings.region)
+        outbox = Outbox(clock)
+        outbox.attach(session)
+        whatsapp = WhatsAppEmulator(clock, *store_lookups())
+        whatsapp.attach(session)
+        provision(settings, session)
+        yield World(composition.configure(settings, clock, session, clock), outbox, session, whatsapp)
+    finally:
+        composition.reset()
+        server.stop()
+        BackendDict.reset()

@@ -1,16 +1,14 @@
-"""Validation of appointment requests from clinic systems: every problem is collected and named by its field,
-so a rejected request says everything that is wrong with it at once and nothing of it is stored."""
+"""Appointment requests from clinic systems: what a valid body becomes (`NewAppointment`, `AppointmentChange`,
+the values the service takes) and the two readers, which validate with the models of `bodies.py`: every
+problem is collected and named by its field, so a rejected request says everything that is wrong with it at
+once and nothing of it is stored."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib.core.fields import Fields, decode_json_object
-from chalicelib.patients.details import PatientDetails, parse_patient
-
-_CREATE_FIELDS = {"patient", "start", "duration_minutes", "provider", "location", "external_id"}
-_CHANGE_FIELDS = {"start", "duration_minutes", "provider", "location"}
+from chalicelib.patients.details import PatientDetails
 
 
 @dataclass(frozen=True)
@@ -34,36 +32,30 @@ class AppointmentChange:
     present: frozenset[str]
 
 
+# The readers import the models when called: the services (on the fire path) import this module, pydantic is not.
+
+
 def parse_new_appointment(raw_body: bytes | None, now: datetime, *, region: str | None = None) -> NewAppointment:
     """`region`: the clinic's country, where a patient's phone written without a country code is read."""
-    body = decode_json_object(raw_body)
-    fields = Fields(body, region=region)
-    fields.reject_unknown(_CREATE_FIELDS)
-    patient = parse_patient(body.get("patient"), fields)
-    start = fields.future_instant("start", now, required=True)
-    duration = fields.minutes("duration_minutes")
-    provider = fields.text("provider")
-    location = fields.text("location")
-    external_id = fields.text("external_id")
-    fields.raise_if_any()
-    assert patient is not None and start is not None  # guaranteed: any problem raised above
-    return NewAppointment(patient, start, duration or 30, provider, location, external_id)
+    from chalicelib.appointments.bodies import NewAppointmentBody
+    from chalicelib.core.validation import Context, read_json
+
+    body = read_json(NewAppointmentBody, raw_body, Context(region=region, now=now))
+    return NewAppointment(
+        body.patient.details(),
+        body.start,
+        body.duration_minutes or 30,
+        body.provider,
+        body.location,
+        body.external_id,
+    )
 
 
 def parse_appointment_change(raw_body: bytes | None, now: datetime) -> AppointmentChange:
-    body = decode_json_object(raw_body)
-    fields = Fields(body)
-    fields.reject_unknown(_CHANGE_FIELDS)
-    if not body:
-        fields.problem("body", f"names nothing to change; send one of {', '.join(sorted(_CHANGE_FIELDS))}")
-    if "duration_minutes" in body and body["duration_minutes"] is None:
-        fields.problem("duration_minutes", "cannot be removed")
-    change = AppointmentChange(
-        start=fields.future_instant("start", now, required="start" in body),
-        duration_minutes=fields.minutes("duration_minutes"),
-        provider=fields.text("provider"),
-        location=fields.text("location"),
-        present=frozenset(body),
+    from chalicelib.appointments.bodies import AppointmentChangeBody
+    from chalicelib.core.validation import Context, read_json
+
+    body = read_json(AppointmentChangeBody, raw_body, Context(now=now))
+    return AppointmentChange(
+        body.start, body.duration_minutes, body.provider, body.location, frozenset(body.model_fields_set)
     )
-    fields.raise_if_any()
-    return change

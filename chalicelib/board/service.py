@@ -46,7 +46,11 @@ def board_page(clinic: Clinic, waiting: WaitingService, clock: Clock) -> str:
     if now >= clinic_policy(clinic).opening_hours.closes_at(day, clinic.timezone):
         queues = []  # the day has closed: the screen in the waiting room shows no one, whatever was left open
     shown = [a for queue in queues for a in queue.appointments if a.appointment_id in _on_board(queue)]
-    label = board_labels(shown, tickets(a for queue in queues for a in queue.appointments))
+    numbers = tickets(a for queue in queues for a in queue.appointments)
+    if clinic_policy(clinic).board_labels == "tickets":
+        label = {a.appointment_id: f"no. {numbers[a.appointment_id]}" for a in shown}
+    else:
+        label = board_labels(shown, numbers)
     providers = []
     for queue in queues:
         estimates = sorted(queue.estimates.values(), key=lambda e: e.ahead)

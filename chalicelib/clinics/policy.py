@@ -2,33 +2,27 @@
 templates.
 
 It is stored as JSON text on the clinic's item (`Clinic.policy`), so an admin can read and fix it in the
-DynamoDB console. Because a hand edit can be wrong, it is validated every time it is read: an item that does
-not parse is logged with its key (never its content, which may hold a phone number) and the defaults are used
-instead, so a bad edit can never stop reminders going out. The API validates before it stores (400 naming the
-field), so only a hand edit can store a bad policy.
+DynamoDB console. The API validates a policy before it stores it (`chalicelib.clinics.bodies`, 400 naming every
+wrong field) and stores it in one form (`policy_json`). Reading it back (`policy_from_json`, on the fire path,
+without pydantic) checks it is still in that form, because a hand edit can be wrong: an item that is not is
+logged with its key (never its content, which may hold a phone number) and the defaults are used instead, so a
+bad edit can never stop reminders going out.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from chalicelib.clinics.medication import (
-    DEFAULT_MEDICATION,
-    MedicationSettings,
-    medication_json,
-    parse_medication,
-)
-from chalicelib.clinics.whatsapp_settings import NO_WHATSAPP, WhatsAppSettings, parse_whatsapp, whatsapp_json
-from chalicelib.core.errors import FieldProblem, InvalidRequest
-from chalicelib.core.fields import Fields
+from chalicelib.clinics.medication import DEFAULT_MEDICATION, MedicationSettings, medication_from_json, medication_json
+from chalicelib.clinics.whatsapp_settings import NO_WHATSAPP, WhatsAppSettings, whatsapp_from_json, whatsapp_json
+from chalicelib.core.fields import read_clock, read_duration
 from chalicelib.core.words import Kind
 from chalicelib.plan.appointment_reminders import (
     ChannelChoice,
@@ -55,10 +49,6 @@ SAMPLE_VALUES = {
 }
 MAX_RULES = 6
 MAX_OFFSET = timedelta(days=30)
-_DURATION = re.compile(r"^P(?:(\d{1,4})D)?(?:T(?:(\d{1,5})H)?(?:(\d{1,6})M)?)?$")  # bounded: no overflow
-_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-_URL = re.compile(r"^https://[^\s/$.?#][^\s]*$")
 
 
 @dataclass(frozen=True)
@@ -93,6 +83,9 @@ class ClinicPolicy:
     templates: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # language → kind → SMS text
     medication: MedicationSettings = DEFAULT_MEDICATION  # dose times of the `when` codes, windows, names in SMS
     opening_hours: OpeningHours = DEFAULT_OPENING_HOURS
+    board_labels: str = (
+        "initials"  # the waiting-room board: "initials" (ticket numbers only to tell two apart) or "tickets"
+    )
     whatsapp: WhatsAppSettings = NO_WHATSAPP  # the clinic's approved templates (chalicelib.clinics.whatsapp_settings)
 
     def reminder_policy(self) -> ReminderPolicy:
@@ -103,7 +96,7 @@ DEFAULT_POLICY = ClinicPolicy()
 
 
 def clinic_policy(clinic: Clinic) -> ClinicPolicy:
-    """The clinic's policy, validated on read; a bad hand edit is logged with the item key and ignored."""
+    """The clinic's policy, checked on read; a bad hand edit is logged with the item key and ignored."""
     if not clinic.policy:
         return DEFAULT_POLICY
     return _validated(clinic.clinic_id, clinic.policy, clinic.name)
@@ -115,75 +108,70 @@ def _validated(clinic_id: str, raw: str, clinic_name: str) -> ClinicPolicy:
     from chalicelib.core.observability import logger
 
     try:
-        data = json.loads(raw)
-        return parse_policy(data, clinic_name)
-    except (ValueError, InvalidRequest) as e:
-        fields = [p.field for p in e.problems] if isinstance(e, InvalidRequest) else ["policy"]
+        return policy_from_json(json.loads(raw), clinic_name)
+    except (ValueError, TypeError, KeyError) as e:
+        # The part that failed (a field name or a type), never a value: the policy may hold a phone number.
         logger.error(
             "clinic policy invalid, using defaults",
-            extra={"table": "clinics", "clinic_id": clinic_id, "fields": fields},
+            extra={"table": "clinics", "clinic_id": clinic_id, "error": type(e).__name__},
         )
         return DEFAULT_POLICY
 
 
 def parse_policy(data: Any, clinic_name: str, region: str | None = None) -> ClinicPolicy:
-    """A policy from its JSON form; every wrong field is named in one InvalidRequest. `region`: the clinic's
-    country, where a contact phone without a country code is read (it is stored in E.164)."""
-    problems: list[FieldProblem] = []
-    if not isinstance(data, dict):
-        raise InvalidRequest.single("policy", "must be a JSON object")
-    known = {
-        "reminders",
-        "quiet_hours",
-        "frequency_caps",
-        "sender_name",
-        "reply_to",
-        "contact_phone",
-        "booking_url",
-        "patients_may_cancel",
-        "sms_segment_limit",
-        "templates",
-        "medication",
-        "opening_hours",
-        "whatsapp",
-    }
-    for name in sorted(data.keys() - known):
-        problems.append(FieldProblem(name, "is not a clinic setting"))
-    rules = _rules(data.get("reminders", None), problems)
-    quiet = _quiet_hours(data.get("quiet_hours", "default"), problems)
-    caps = _boolean(data, "frequency_caps", False, problems)
-    may_cancel = _boolean(data, "patients_may_cancel", True, problems)
-    limit = data.get("sms_segment_limit", 2)
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10:
-        problems.append(FieldProblem("sms_segment_limit", "must be a whole number from 1 to 10"))
-        limit = 2
-    sender = _text(data, "sender_name", 1, 40, None, problems)
-    # The same reading of a phone number (phonenumbers) and an email address (email-validator) as a patient's.
-    contact = Fields(data, region=region)
-    reply_to = contact.email("reply_to")
-    phone = contact.phone("contact_phone")
-    problems.extend(contact.problems)
-    booking = _text(data, "booking_url", 9, 500, _URL, problems, "must be an https:// URL")
-    templates = _templates(data.get("templates", {}), clinic_name, limit, problems)
-    medication = parse_medication(data.get("medication"), problems)
-    opening = _opening_hours(data.get("opening_hours"), problems)
-    whatsapp = parse_whatsapp(data.get("whatsapp"), problems)
-    if problems:
-        raise InvalidRequest(problems)
+    """A policy from a request body (`PUT /v1/clinic` without its time zone); every wrong field is named in one
+    InvalidRequest. `region`: the clinic's country, where a contact phone without a country code is read (it is
+    stored in E.164). Validated by `chalicelib.clinics.bodies.ClinicSettingsBody`, imported here when called:
+    the fire path imports this module, and pydantic is not on it."""
+    from chalicelib.clinics.bodies import ClinicSettingsBody
+    from chalicelib.core.validation import Context, read_body
+
+    return read_body(ClinicSettingsBody, data, Context(region=region, clinic_name=clinic_name)).to_policy()
+
+
+def policy_from_json(data: Any, clinic_name: str) -> ClinicPolicy:
+    """A stored policy: the form `policy_json` writes after a request was validated, read back without pydantic
+    (this is on the fire path). A part missing takes its default; anything else not in that form (a hand edit)
+    raises ValueError, TypeError or KeyError, and the caller uses the defaults."""
+    if not isinstance(data, dict) or data.keys() - _STORED:
+        raise ValueError("not a stored policy")
+    default = DEFAULT_POLICY
+    rules = default.reminder_rules
+    if "reminders" in data:
+        rules = tuple(_rule_from_json(item) for item in _typed(data["reminders"], list))
+        if len(rules) > MAX_RULES or len({rule.label for rule in rules}) != len(rules):
+            raise ValueError("reminders")
+    quiet = default.quiet_hours
+    if "quiet_hours" in data:
+        quiet = None if data["quiet_hours"] is None else QuietHours(*_clocks(data["quiet_hours"], "start", "end"))
+    limit = _typed(data.get("sms_segment_limit", default.sms_segment_limit), int)
+    templates: dict[str, dict[str, str]] = {}
+    for language, kinds in _typed(data.get("templates", {}), dict).items():
+        for kind, text in _typed(kinds, dict).items():
+            Kind(kind)  # ValueError: not a message kind
+            if template_problem(_typed(text, str), clinic_name, limit):
+                raise ValueError("templates")
+            templates.setdefault(_typed(language, str), {})[kind] = text
+    opening = default.opening_hours
+    if data.get("opening_hours") is not None:
+        opening = OpeningHours(*_clocks(data["opening_hours"], "open", "close"))
+        if not opening.open < opening.close:
+            raise ValueError("opening_hours")
     return ClinicPolicy(
         rules,
         quiet,
-        caps,
-        sender,
-        reply_to,
-        phone,
-        booking,
-        may_cancel,
+        _typed(data.get("frequency_caps", default.frequency_caps), bool),
+        _optional_text(data.get("sender_name")),
+        _optional_text(data.get("reply_to")),
+        _optional_text(data.get("contact_phone")),
+        _optional_text(data.get("booking_url")),
+        _typed(data.get("patients_may_cancel", default.patients_may_cancel), bool),
         limit,
         templates,
-        medication=medication,
+        medication=medication_from_json(data.get("medication")),
         opening_hours=opening,
-        whatsapp=whatsapp,
+        board_labels=_board_labels(data.get("board_labels", default.board_labels)),
+        whatsapp=whatsapp_from_json(data.get("whatsapp")),
     )
 
 
@@ -203,6 +191,7 @@ def policy_json(policy: ClinicPolicy) -> dict[str, Any]:
         "templates": {language: dict(kinds) for language, kinds in policy.templates.items()},
         "medication": medication_json(policy.medication),
         "opening_hours": {"open": f"{policy.opening_hours.open:%H:%M}", "close": f"{policy.opening_hours.close:%H:%M}"},
+        "board_labels": policy.board_labels,
         "whatsapp": whatsapp_json(policy.whatsapp),
     }
 
@@ -221,150 +210,70 @@ def _rule_json(rule: ReminderRule) -> dict[str, Any]:
     return {"days_before": rule.days_before, "at": f"{rule.at:%H:%M}", "channel": rule.channel.value}
 
 
-def _rules(value: Any, problems: list[FieldProblem]) -> tuple[ReminderRule, ...]:
-    if value is None:
-        return DEFAULT_RULES
-    if not isinstance(value, list) or len(value) > MAX_RULES:
-        problems.append(FieldProblem("reminders", f"must be a list of at most {MAX_RULES} rules"))
-        return DEFAULT_RULES
-    rules: list[ReminderRule] = []
-    for index, item in enumerate(value):
-        where = f"reminders[{index}]"
-        if not isinstance(item, dict):
-            problems.append(FieldProblem(where, "must be an object"))
-            continue
-        # Each part of a rule is checked even when another is wrong: the 400 names every wrong field at once.
-        channel: ChannelChoice | None
-        try:
-            channel = ChannelChoice(item.get("channel", "both"))
-        except ValueError:
-            problems.append(FieldProblem(f"{where}.channel", "must be sms, email, both or preferred"))
-            channel = None
-        if "before" in item and item.keys() <= {"before", "channel"}:
-            match = _DURATION.match(str(item["before"]))
-            if not match or not any(match.groups()):
-                problems.append(FieldProblem(f"{where}.before", "must be an ISO 8601 duration such as P1D or PT2H"))
-                continue
-            days, hours, minutes = (int(part or 0) for part in match.groups())
-            before = timedelta(days=days, hours=hours, minutes=minutes)
-            if not timedelta(minutes=5) <= before <= MAX_OFFSET:
-                problems.append(FieldProblem(f"{where}.before", "must be from 5 minutes to 30 days"))
-                continue
-            if channel is not None:
-                rules.append(OffsetRule(before, channel))
-        elif item.keys() >= {"days_before", "at"} and item.keys() <= {"days_before", "at", "channel"}:
-            days_before = item["days_before"]
-            clock = _CLOCK.match(str(item["at"]))
-            days_ok = not isinstance(days_before, bool) and isinstance(days_before, int) and 0 <= days_before <= 30
-            if not days_ok:
-                problems.append(FieldProblem(f"{where}.days_before", "must be a whole number from 0 to 30"))
-            if not clock:
-                problems.append(FieldProblem(f"{where}.at", "must be a local time HH:MM such as 18:00"))
-            if days_ok and clock and channel is not None:
-                rules.append(LocalClockRule(days_before, time(int(clock[1]), int(clock[2])), channel))
-        else:
-            problems.append(
-                FieldProblem(where, 'must be {"before": "PT2H"} or {"days_before": 1, "at": "18:00"}, with "channel"')
-            )
-    labels = [rule.label for rule in rules]
-    if len(set(labels)) != len(labels):
-        problems.append(FieldProblem("reminders", "has the same reminder twice"))
-    return tuple(rules)
+_STORED = frozenset(
+    {
+        "reminders",
+        "quiet_hours",
+        "frequency_caps",
+        "sender_name",
+        "reply_to",
+        "contact_phone",
+        "booking_url",
+        "patients_may_cancel",
+        "sms_segment_limit",
+        "templates",
+        "medication",
+        "opening_hours",
+        "board_labels",
+        "whatsapp",
+    }
+)
+T = TypeVar("T")
 
 
-def _quiet_hours(value: Any, problems: list[FieldProblem]) -> QuietHours | None:
-    if value == "default":
-        return DEFAULT_QUIET_HOURS
-    if value is None:
-        return None
-    if isinstance(value, dict) and value.keys() == {"start", "end"}:
-        start, end = _CLOCK.match(str(value["start"])), _CLOCK.match(str(value["end"]))
-        if start and end and start[0] != end[0]:
-            return QuietHours(time(int(start[1]), int(start[2])), time(int(end[1]), int(end[2])))
-    problems.append(FieldProblem("quiet_hours", 'must be null or {"start": "21:00", "end": "08:00"} (different times)'))
-    return DEFAULT_QUIET_HOURS
-
-
-def _opening_hours(value: Any, problems: list[FieldProblem]) -> OpeningHours:
-    if value is None:
-        return DEFAULT_OPENING_HOURS
-    if not isinstance(value, dict):
-        problems.append(FieldProblem("opening_hours", 'must be {"open": "08:00", "close": "18:00"}'))
-        return DEFAULT_OPENING_HOURS
-    for name in sorted(value.keys() - {"open", "close"}):
-        problems.append(FieldProblem(f"opening_hours.{name}", "is not part of opening hours (open, close)"))
-    times: dict[str, time] = {}
-    for name in ("open", "close"):
-        clock = _CLOCK.match(str(value.get(name, "")))
-        if clock is None:
-            problems.append(FieldProblem(f"opening_hours.{name}", "must be a local time HH:MM such as 08:00"))
-        else:
-            times[name] = time(int(clock[1]), int(clock[2]))
-    if len(times) < 2:
-        return DEFAULT_OPENING_HOURS
-    if not times["open"] < times["close"]:
-        # A day that runs past midnight would close on the next calendar day; no clinic we serve has one.
-        problems.append(FieldProblem("opening_hours.close", "must be later in the day than opening_hours.open"))
-        return DEFAULT_OPENING_HOURS
-    return OpeningHours(times["open"], times["close"])
-
-
-def _boolean(data: dict[str, Any], name: str, default: bool, problems: list[FieldProblem]) -> bool:
-    value = data.get(name, default)
-    if not isinstance(value, bool):
-        problems.append(FieldProblem(name, "must be true or false"))
-        return default
+def _typed(value: Any, kind: type[T]) -> T:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(kind.__name__)
     return value
 
 
-def _text(
-    data: dict[str, Any],
-    name: str,
-    shortest: int,
-    longest: int,
-    pattern: re.Pattern[str] | None,
-    problems: list[FieldProblem],
-    problem: str = "",
-) -> str | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not shortest <= len(value.strip()) <= longest:
-        problems.append(FieldProblem(name, f"must be text of {shortest} to {longest} characters"))
-        return None
-    if pattern is not None and not pattern.match(value.strip()):
-        problems.append(FieldProblem(name, problem))
-        return None
-    return value.strip()
+BOARD_LABELS = ("initials", "tickets")
 
 
-def _templates(value: Any, clinic_name: str, limit: int, problems: list[FieldProblem]) -> dict[str, dict[str, str]]:
-    if not isinstance(value, dict):
-        problems.append(FieldProblem("templates", 'must be an object of languages, e.g. {"es": {"reminder": …}}'))
-        return {}
-    templates: dict[str, dict[str, str]] = {}
-    kinds = {kind.value for kind in Kind}
-    for language, texts in value.items():
-        if not isinstance(language, str) or not _LANGUAGE.match(language):
-            problems.append(FieldProblem(f"templates.{language}", "must be a language tag such as en or es"))
-            continue
-        if not isinstance(texts, dict):
-            problems.append(FieldProblem(f"templates.{language}", "must be an object of message kinds"))
-            continue
-        for kind, text in texts.items():
-            where = f"templates.{language}.{kind}"
-            if kind not in kinds:
-                problems.append(FieldProblem(where, f"is not a message kind ({', '.join(sorted(kinds))})"))
-            elif not isinstance(text, str) or not 1 <= len(text) <= 1000:
-                problems.append(FieldProblem(where, "must be text of 1 to 1000 characters"))
-            elif problem := _template_problem(text, clinic_name, limit):
-                problems.append(FieldProblem(where, problem))
-            else:
-                templates.setdefault(language, {})[kind] = text
-    return templates
+def _board_labels(value: Any) -> str:
+    if value not in BOARD_LABELS:
+        raise ValueError("board_labels")
+    return str(value)
 
 
-def _template_problem(text: str, clinic_name: str, limit: int) -> str | None:
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else _typed(value, str)
+
+
+def _clocks(value: Any, *names: str) -> list[time]:
+    if _typed(value, dict).keys() != set(names):
+        raise ValueError(names)
+    clocks = [read_clock(_typed(value[name], str)) for name in names]
+    return [_typed(clock, time) for clock in clocks]
+
+
+def _rule_from_json(item: Any) -> ReminderRule:
+    channel = ChannelChoice(_typed(item, dict).get("channel", "both"))
+    if item.keys() <= {"before", "channel"}:
+        before = read_duration(_typed(item["before"], str))
+        if before is None or not timedelta(minutes=5) <= before <= MAX_OFFSET:
+            raise ValueError("before")
+        return OffsetRule(before, channel)
+    if not item.keys() <= {"days_before", "at", "channel"}:
+        raise ValueError("rule")
+    days_before = _typed(item["days_before"], int)
+    (at,) = _clocks({"at": item["at"]}, "at")
+    if not 0 <= days_before <= 30:
+        raise ValueError("days_before")
+    return LocalClockRule(days_before, at, channel)
+
+
+def template_problem(text: str, clinic_name: str, limit: int) -> str | None:
     try:
         fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(text)]
     except ValueError:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 from chalicelib.core.clock import Clock, iso_utc, to_utc
 from chalicelib.core.errors import Conflict, StaleVersion
 from chalicelib.core.observability import logger
+from chalicelib.core.words import ReplanStatus
 from chalicelib.store import clinics as store
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ class ClinicReplans:
             return self.run(job)
         except Exception as e:
             if receive_count >= MAX_RECEIVES:
-                self._finish(job, "failed", None, f"{type(e).__name__} after {receive_count} attempts")
+                self._finish(job, ReplanStatus.FAILED, None, f"{type(e).__name__} after {receive_count} attempts")
             raise
 
     def run(self, job: ReplanJob) -> str:
@@ -116,7 +117,7 @@ class ClinicReplans:
         if clinic is None or int(clinic.settings_version or 0) != job.settings_version:
             logger.info("re-plan job stale", extra={"clinic_id": job.clinic_id, "for": job.settings_version})
             return "stale"
-        if clinic.replan_status != "pending" or clinic.replan_settings_version != job.settings_version:
+        if clinic.replan_status != ReplanStatus.PENDING or clinic.replan_settings_version != job.settings_version:
             return "finished"
         page, next_cursor = self._appointments.upcoming_page(job.clinic_id, job.after, job.cursor, self._page_size)
         now = self._clock.now()
@@ -125,7 +126,7 @@ class ClinicReplans:
         if next_cursor is not None:
             self._queue.send(replace(job, cursor=next_cursor, covered=covered).to_message())
             return "continued"
-        return self._finish(job, "done", covered, None)
+        return self._finish(job, ReplanStatus.DONE, covered, None)
 
     def _replan_page(self, job: ReplanJob, appointment_ids: list[str]) -> int:
         covered = 0
@@ -139,7 +140,7 @@ class ClinicReplans:
             covered += 1
         return covered
 
-    def _finish(self, job: ReplanJob, status: str, appointments: int | None, reason: str | None) -> str:
+    def _finish(self, job: ReplanJob, status: ReplanStatus, appointments: int | None, reason: str | None) -> str:
         try:
             store.finish_replan(job.clinic_id, job.settings_version, status, self._clock.now(), appointments, reason)
         except StaleVersion:

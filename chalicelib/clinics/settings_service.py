@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.clinics.policy import clinic_policy, parse_policy, policy_json
+from chalicelib.clinics.bodies import ClinicSettingsBody
+from chalicelib.clinics.policy import clinic_policy, policy_json
 from chalicelib.core.clock import Clock, iso_utc
-from chalicelib.core.errors import Conflict, FieldProblem, InvalidRequest, StaleVersion
+from chalicelib.core.errors import Conflict, StaleVersion
 from chalicelib.core.fields import decode_json_object
-from chalicelib.core.timezones import is_known_timezone, phone_region
+from chalicelib.core.timezones import phone_region
+from chalicelib.core.validation import Context, read_body
+from chalicelib.core.words import ReplanStatus
 from chalicelib.store import clinics as store
 from chalicelib.store.models import Clinic
 
@@ -41,28 +44,18 @@ class ClinicSettingsService:
         changed (or the last re-plan had not finished: it is started again for these settings)."""
         body = decode_json_object(raw_body)
         clinic = store.get_clinic(clinic_id, consistent=True)  # its settings version conditions the write
-        timezone = body.pop("timezone", clinic.timezone)
-        for read_only in ("id", "name", "replan", "replanned_appointments"):
-            body.pop(read_only, None)  # accepted so that a GET can be edited and PUT back
-        problems: list[FieldProblem] = []
-        if not isinstance(timezone, str) or not is_known_timezone(timezone):
-            problems.append(FieldProblem("timezone", "must be an IANA time zone such as America/New_York"))
-            zone = clinic.timezone  # the contact phone is still read, in the country the clinic is in now
-        else:
-            zone = timezone
-        try:
-            policy = parse_policy(body, clinic.name, phone_region(zone))
-        except InvalidRequest as e:
-            problems = problems + e.problems
-        if problems:
-            raise InvalidRequest(problems)
+        # A contact phone is read in the country of the time zone in the body, or else the clinic's current one.
+        context = Context(region=phone_region(clinic.timezone), clinic_name=clinic.name)
+        settings = read_body(ClinicSettingsBody, body, context)
+        timezone = settings.timezone or clinic.timezone
+        policy = settings.to_policy()
         before = clinic_policy(clinic)
         timing_changed = timezone != clinic.timezone or (before.reminder_rules, before.quiet_hours) != (
             policy.reminder_rules,
             policy.quiet_hours,
         )
         stored = json.dumps(policy_json(policy), separators=(",", ":"), ensure_ascii=False)
-        replan = timing_changed or clinic.replan_status in ("pending", "failed")
+        replan = timing_changed or clinic.replan_status in (ReplanStatus.PENDING, ReplanStatus.FAILED)
         now = self._clock.now()
         try:
             version = store.set_settings(clinic, timezone, stored, replan_requested_at=now if replan else None)

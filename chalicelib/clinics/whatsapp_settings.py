@@ -1,4 +1,6 @@
-"""A clinic's WhatsApp templates, the `"whatsapp"` part of `PUT /v1/clinic`, validated when saved.
+"""A clinic's WhatsApp templates, the `"whatsapp"` part of `PUT /v1/clinic`, validated when saved (by
+`chalicelib.clinics.bodies.WhatsAppBody`, with the rule `read_templates` here) and read back from the stored
+policy by `whatsapp_from_json`.
 
 WhatsApp lets a business write first only with a template Meta approved. The clinic names, per message kind and
 patient language, the template it had approved, states the template's body text as approved (its `{{1}}`,
@@ -27,8 +29,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.core.errors import FieldProblem
-
 KINDS = (
     "confirmation",
     "reminder",
@@ -47,6 +47,7 @@ _META_LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Za-z0-9]{2,8})?$")
 _NAME = re.compile(r"^[a-z0-9_]{1,512}$")  # Meta's template names: lower case, digits and underscores
 _PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 _TEMPLATE_FIELDS = {"name", "body", "parameters", "language_code"}
+MAX_BODY = 1024  # Meta's limit on a template body
 
 
 @dataclass(frozen=True)
@@ -75,71 +76,80 @@ def placeholders(body: str) -> list[int]:
     return sorted({int(number) for number in _PLACEHOLDER.findall(body)})
 
 
-def parse_whatsapp(value: Any, problems: list[FieldProblem]) -> WhatsAppSettings:
-    if value is None:
-        return NO_WHATSAPP
-    if not isinstance(value, dict):
-        problems.append(FieldProblem("whatsapp", 'must be an object such as {"templates": {...}}'))
-        return NO_WHATSAPP
-    for name in sorted(value.keys() - {"templates"}):
-        problems.append(FieldProblem(f"whatsapp.{name}", "is not a WhatsApp setting"))
-    raw = value.get("templates", {})
+Loc = tuple[str, ...]  # a problem's place under `whatsapp.templates`: (kind, language, field)
+
+
+def read_templates(raw: Any) -> tuple[dict[str, dict[str, WhatsAppTemplateSetting]], list[tuple[Loc, str]]]:
+    """The templates of `whatsapp.templates` and every problem, each at its place under it. The rule behind
+    `chalicelib.clinics.bodies.WhatsAppBody` (when a clinic saves) and `whatsapp_from_json` (a stored policy):
+    plain Python, as the fire path reads it."""
     if not isinstance(raw, dict):
-        problems.append(FieldProblem("whatsapp.templates", "must map message kinds to languages to templates"))
-        return NO_WHATSAPP
+        return {}, [((), "must map message kinds to languages to templates")]
+    problems: list[tuple[Loc, str]] = []
     templates: dict[str, dict[str, WhatsAppTemplateSetting]] = {}
     for kind, by_language in raw.items():
-        where = f"whatsapp.templates.{kind}"
         if kind not in KINDS:
-            problems.append(FieldProblem(where, f"is not a message kind: one of {', '.join(KINDS)}"))
+            problems.append(((str(kind),), f"is not a message kind: one of {', '.join(KINDS)}"))
             continue
         if not isinstance(by_language, dict):
-            problems.append(FieldProblem(where, "must map language tags such as es to templates"))
+            problems.append(((kind,), "must map language tags such as es to templates"))
             continue
         for language, template in by_language.items():
-            parsed = _template(kind, template, f"{where}.{language}", problems)
+            parsed = _template(kind, template, (kind, str(language)), problems)
             if not isinstance(language, str) or not _LANGUAGE.match(language):
-                problems.append(FieldProblem(f"{where}.{language}", "must be keyed by a language tag such as es"))
+                problems.append(((kind, str(language)), "must be keyed by a language tag such as es"))
             elif parsed is not None:
                 templates.setdefault(kind, {})[language] = parsed
+    return templates, problems
+
+
+def whatsapp_from_json(value: Any) -> WhatsAppSettings:
+    """Stored WhatsApp settings (the form `whatsapp_json` writes, checked by `read_templates` when saved); anything
+    else raises ValueError, and the caller uses the defaults. Absent: no templates."""
+    if value is None:
+        return NO_WHATSAPP
+    if not isinstance(value, dict) or value.keys() - {"templates"}:
+        raise ValueError("whatsapp")
+    templates, problems = read_templates(value.get("templates", {}))
+    if problems:
+        raise ValueError("whatsapp.templates")
     return WhatsAppSettings(templates)
 
 
-def _template(kind: str, value: Any, where: str, problems: list[FieldProblem]) -> WhatsAppTemplateSetting | None:
+def _template(kind: str, value: Any, where: Loc, problems: list[tuple[Loc, str]]) -> WhatsAppTemplateSetting | None:
     if not isinstance(value, dict):
-        problems.append(FieldProblem(where, 'must be {"name", "body", "parameters"}'))
+        problems.append((where, 'must be {"name", "body", "parameters"}'))
         return None
     before = len(problems)
-    for name in sorted(value.keys() - _TEMPLATE_FIELDS):
-        problems.append(FieldProblem(f"{where}.{name}", "is not a template field"))
+    for name in sorted(value.keys() - _TEMPLATE_FIELDS, key=str):
+        problems.append(((*where, str(name)), "is not a template field"))
     name = value.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
-        problems.append(FieldProblem(f"{where}.name", "must be the approved template's name (a-z, 0-9, _)"))
+        problems.append(((*where, "name"), "must be the approved template's name (a-z, 0-9, _)"))
     body = value.get("body")
-    if not isinstance(body, str) or not body.strip() or len(body) > 1024:
-        problems.append(FieldProblem(f"{where}.body", "must be the approved template's body text (up to 1024)"))
+    if not isinstance(body, str) or not body.strip() or len(body) > MAX_BODY:
+        problems.append(((*where, "body"), f"must be the approved template's body text (up to {MAX_BODY})"))
         body = None
     parameters = value.get("parameters", [])
     if not isinstance(parameters, list) or not all(isinstance(p, str) and p in PARAMETERS for p in parameters):
-        problems.append(FieldProblem(f"{where}.parameters", f"must list facts among {', '.join(sorted(PARAMETERS))}"))
+        problems.append(((*where, "parameters"), f"must list facts among {', '.join(sorted(PARAMETERS))}"))
         parameters = None
     elif "link" in parameters and kind not in _LINKED_KINDS:
-        problems.append(FieldProblem(f"{where}.parameters", f"a {kind} message carries no link"))
+        problems.append(((*where, "parameters"), f"a {kind} message carries no link"))
     if body is not None and parameters is not None:
         numbers = placeholders(body)
         if numbers != list(range(1, len(numbers) + 1)):
-            problems.append(FieldProblem(f"{where}.body", "must number its placeholders {{1}}, {{2}}, … in a row"))
+            problems.append(((*where, "body"), "must number its placeholders {{1}}, {{2}}, … in a row"))
         elif len(numbers) != len(parameters):
             problems.append(
-                FieldProblem(
-                    f"{where}.parameters",
+                (
+                    (*where, "parameters"),
                     f"the template has {len(numbers)} placeholders and {len(parameters)} parameters are named",
                 )
             )
-    language = where.rsplit(".", 1)[-1]
-    code = value.get("language_code", language.replace("-", "_"))
+    code = value.get("language_code", where[-1].replace("-", "_"))
     if not isinstance(code, str) or not _META_LANGUAGE.match(code):
-        problems.append(FieldProblem(f"{where}.language_code", "must be Meta's language code such as es or en_US"))
+        problems.append(((*where, "language_code"), "must be Meta's language code such as es or en_US"))
     if len(problems) > before:
         return None
     assert isinstance(name, str) and isinstance(body, str) and isinstance(parameters, list)

@@ -37,7 +37,7 @@ from chalicelib.arm.envelope import OwnerType
 from chalicelib.core.clock import Clock, iso_utc, to_utc
 from chalicelib.core.errors import AlreadyClaimed, ChannelError, StaleVersion
 from chalicelib.core.observability import count, logger, metrics
-from chalicelib.core.words import Channel, ClinicStatus, Result, Status
+from chalicelib.core.words import Channel, ClinicStatus, DeliveryStatus, Result, Status
 from chalicelib.fire.preparation import NotSending, OwnerMessages, Ready
 from chalicelib.meter.meter import UsageMeter
 from chalicelib.meter.pricing import Charge, billing_month
@@ -170,7 +170,7 @@ class Dispatcher:
         except ChannelError as e:
             return self._fail(request, reminder, e, prepared.channel)
         if sent is None:  # the month reached its cap since the check above (the sender counted the metric)
-            self._settle_claim(request, "skipped", "spend_cap")
+            self._settle_claim(request, DeliveryStatus.SKIPPED, "spend_cap")
             self._meter.record_cap_skip(request.clinic_id, self._clock.now())
             return self._skip(request, reminder, "spend_cap")
         note_sent(prepared, verdict, self._clock.now())
@@ -269,7 +269,7 @@ class Dispatcher:
         count("RemindersSkipped", channel=reminder.channel)
         return self._log(request, Outcome(Result.SKIPPED, reason))
 
-    def _settle_claim(self, request: DeliveryRequest, status: str, reason: str) -> None:
+    def _settle_claim(self, request: DeliveryRequest, status: DeliveryStatus, reason: str) -> None:
         """Ends a claim that sent nothing, so the record says why rather than waiting out its lease."""
         deliveries.settle(request.reminder_key, iso_utc(request.occurrence), status, reason)
 

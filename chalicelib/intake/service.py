@@ -37,7 +37,7 @@ from chalicelib.core.errors import (
     StaleVersion,
 )
 from chalicelib.core.observability import logger
-from chalicelib.core.words import AppointmentStatus
+from chalicelib.core.words import AppointmentStatus, WebhookOutcome
 from chalicelib.intake.context import ProviderContext
 from chalicelib.intake.credentials import WebhookCredentials
 from chalicelib.intake.events import BookingEvent, EventKind, Ignored, WebhookRequest
@@ -62,7 +62,7 @@ class WebhookResult:
 @dataclass(frozen=True)
 class Applied:
     appointment: Appointment
-    outcome: str  # booked | moved | updated | unchanged | cancelled | cancelled_before_booked | already_applied | ...
+    outcome: WebhookOutcome
 
 
 class WebhookIntake:
@@ -168,25 +168,27 @@ class WebhookIntake:
             )
             if event.kind is EventKind.CANCELLED:
                 record = self._appointments.record_cancelled(clinic_id, request, source, event.sequence)
-                return Applied(record.appointment, "cancelled_before_booked")
+                return Applied(record.appointment, WebhookOutcome.CANCELLED_BEFORE_BOOKED)
             record = self._appointments.book(clinic_id, request, source=source, provider_sequence=event.sequence)
             if not record.created:
                 raise Conflict("booked by a concurrent delivery")  # re-read and apply this event on top
-            return Applied(record.appointment, "booked")
+            return Applied(record.appointment, WebhookOutcome.BOOKED)
         applied = existing.provider_sequence
         if applied is not None and event.sequence <= applied:
-            return Applied(existing, "already_applied" if event.sequence == applied else "stale")
+            return Applied(
+                existing, WebhookOutcome.ALREADY_APPLIED if event.sequence == applied else WebhookOutcome.STALE
+            )
         if existing.status == AppointmentStatus.CANCELLED:
-            return Applied(existing, "stays_cancelled")
+            return Applied(existing, WebhookOutcome.STAYS_CANCELLED)
         if event.kind is EventKind.CANCELLED:
             record = self._appointments.cancel(clinic_id, appointment_id, provider_sequence=event.sequence)
-            return Applied(record.appointment, "cancelled")
+            return Applied(record.appointment, WebhookOutcome.CANCELLED)
         moved = to_utc(event.start) != existing.start
         if not moved and (event.duration_minutes, event.location) == (existing.duration_minutes, existing.location):
             # Nothing a patient would see changed (an Acuity retry reads the same state): keep the reminders and
             # their timers as they are, and only remember that this event has been applied.
             _remember_sequence(existing, event.sequence)
-            return Applied(existing, "unchanged")
+            return Applied(existing, WebhookOutcome.UNCHANGED)
         present = {"duration_minutes", "location"} | ({"start"} if moved else set())
         change = AppointmentChange(
             start=event.start if moved else None,
@@ -196,7 +198,7 @@ class WebhookIntake:
             present=frozenset(present),
         )
         record = self._appointments.change(clinic_id, appointment_id, change, provider_sequence=event.sequence)
-        return Applied(record.appointment, "moved" if moved else "updated")
+        return Applied(record.appointment, WebhookOutcome.MOVED if moved else WebhookOutcome.UPDATED)
 
     def _resolve(self, clinic_id: str, source: str, event: BookingEvent) -> tuple[str, str]:
         """The appointment a booking id belongs to, and the id it was first known by."""

@@ -10,14 +10,14 @@ patient it was merged into (docs/patients.md).
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.clock import Clock, iso_utc
 from chalicelib.core.errors import Conflict, FieldProblem, InvalidRequest, NotFound
 from chalicelib.core.fields import decode_json_object
-from chalicelib.core.timezones import is_known_timezone
+from chalicelib.core.validation import Context, problems_of
 from chalicelib.core.words import Channel
+from chalicelib.patients.bodies import PatientUpdateBody
 from chalicelib.patients.contacts import find_contact, opt_in, opt_out
 from chalicelib.patients.matching import shares_contact_with
 from chalicelib.patients.whatsapp import opt_in_view
@@ -26,10 +26,6 @@ from chalicelib.store.models import Patient
 
 if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService
-
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")  # en, es-MX; en, es and ar have texts, others get en
-_EDITABLE = {"preferred_channel", "language", "timezone", "opt_out"}
-_READ_ONLY = {"id", "name", "phone", "email"}
 
 
 def patient_opt_outs(patient: Patient) -> dict[str, Any]:
@@ -73,37 +69,26 @@ class PatientService:
     def update(self, clinic_id: str, patient_id: str, raw_body: bytes) -> dict[str, Any]:
         body = decode_json_object(raw_body)
         patient = self._patient(clinic_id, patient_id)
-        problems = [
-            FieldProblem(name, "is not a patient preference") for name in sorted(body.keys() - _EDITABLE - _READ_ONLY)
-        ]
-        preferred = body.get("preferred_channel", patient.preferred_channel)
-        if preferred is not None and preferred not in ("sms", "email", "whatsapp"):
-            problems.append(FieldProblem("preferred_channel", "must be sms, email, whatsapp or null"))
-        language = body.get("language", patient.language)
-        if not isinstance(language, str) or not _LANGUAGE.match(language):
-            problems.append(FieldProblem("language", "must be a language tag such as en, es or es-MX"))
-        timezone = body.get("timezone", patient.timezone)
-        if timezone is not None and (not isinstance(timezone, str) or not is_known_timezone(timezone)):
-            problems.append(FieldProblem("timezone", "must be an IANA time zone such as Europe/Madrid, or null"))
-        wanted = body.get("opt_out", {})
-        if not isinstance(wanted, dict) or any(
-            key not in ("sms", "email", "whatsapp") or not isinstance(value, bool) for key, value in wanted.items()
+        update, problems = problems_of(PatientUpdateBody, body, Context())
+        wanted = update.opt_out if update is not None else {}
+        for channel, address in (
+            (Channel.SMS, patient.phone),
+            (Channel.EMAIL, patient.email),
+            (Channel.WHATSAPP, patient.phone),
         ):
-            problems.append(
-                FieldProblem("opt_out", 'must be {"sms": true|false, "email": true|false, "whatsapp": true|false}')
-            )
-            wanted = {}
-        for channel_name, address in (("sms", patient.phone), ("email", patient.email), ("whatsapp", patient.phone)):
-            if wanted.get(channel_name) is not None and not address:
-                problems.append(FieldProblem(f"opt_out.{channel_name}", "the patient has no address on this channel"))
-        if problems:
+            if channel in wanted and not address:
+                problems.append(FieldProblem(f"opt_out.{channel}", "the patient has no address on this channel"))
+        if problems or update is None:
             raise InvalidRequest(problems)
+        sent = update.model_fields_set
+        preferred = update.preferred_channel if "preferred_channel" in sent else patient.preferred_channel
+        language = update.language if "language" in sent else patient.language
+        timezone = update.timezone if "timezone" in sent else patient.timezone
 
         changed = (preferred, timezone) != (patient.preferred_channel, patient.timezone)
         store.set_preferences(patient, preferred or None, timezone or None, language)
         now = self._clock.now()
-        for channel_name, value in wanted.items():
-            channel = Channel(channel_name)
+        for channel, value in wanted.items():
             address = patient.email if channel is Channel.EMAIL else patient.phone
             assert address is not None  # checked above
             if value:

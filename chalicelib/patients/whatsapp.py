@@ -14,21 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.core.fields import Fields
 from chalicelib.core.words import Channel
 from chalicelib.patients.contacts import contact_address, find_contact
 from chalicelib.store import patients as store
 from chalicelib.store.models import Contact
 
 WINDOW = timedelta(hours=24)  # Meta's customer-service window
-PREFERRED_CHANNELS = ("sms", "email", "whatsapp")
-FIELDS = {"whatsapp_opt_in", "preferred_channel"}
-
-
-@dataclass(frozen=True)
-class WhatsAppFields:
-    opt_in: bool = False
-    preferred_channel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,21 +33,6 @@ class WhatsAppState:
     @property
     def may_send(self) -> bool:
         return self.opted_in and not self.opted_out
-
-
-def read_whatsapp_fields(body: dict[str, Any], fields: Fields) -> WhatsAppFields:
-    """The two WhatsApp fields of a request's `patient` object; a problem names `patient.<field>`."""
-    opt_in = body.get("whatsapp_opt_in", False)
-    if not isinstance(opt_in, bool):
-        fields.problem("whatsapp_opt_in", "must be true or false")
-        opt_in = False
-    preferred = body.get("preferred_channel")
-    if preferred is not None and preferred not in PREFERRED_CHANNELS:
-        fields.problem("preferred_channel", "must be sms, email or whatsapp")
-        preferred = None
-    if opt_in and body.get("phone") is None:
-        fields.problem("whatsapp_opt_in", "needs the patient's phone")
-    return WhatsAppFields(opt_in, preferred)
 
 
 def record_opt_in(clinic_id: str, phone: str, source: str, now: datetime) -> bool:

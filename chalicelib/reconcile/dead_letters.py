@@ -18,7 +18,7 @@ from chalicelib.arm.envelope import OwnerType
 from chalicelib.arm.timers import SCHEDULED_TIME, ReminderTimers, Timer
 from chalicelib.core.clock import Clock, iso_utc
 from chalicelib.core.errors import TimerError
-from chalicelib.core.words import Status
+from chalicelib.core.words import RedriveOutcome, Result, Status
 from chalicelib.fire.dispatch import Dispatcher, TransientSendError
 from chalicelib.fire.fire import BadTimerEvent, parse_reminder_event
 from chalicelib.reconcile.reminders import ReminderReconciler
@@ -76,11 +76,11 @@ class DeadLetterRedrive:
                 handled += 1
                 outcome = self._redrive(message.get("Body", ""), max_lateness)
                 result.add(outcome)
-                if outcome not in ("unreadable", "retry_later"):
+                if outcome not in (RedriveOutcome.UNREADABLE, RedriveOutcome.RETRY_LATER):
                     self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
         return result
 
-    def _redrive(self, body: str, max_lateness: timedelta) -> str:
+    def _redrive(self, body: str, max_lateness: timedelta) -> RedriveOutcome | Result:
         try:
             event: Any = json.loads(body)
             if isinstance(event, dict) and event.get("scheduled_time") == SCHEDULED_TIME:
@@ -88,14 +88,14 @@ class DeadLetterRedrive:
                 event = {**event, "scheduled_time": iso_utc(_reminder(event).send_at)}
             request = parse_reminder_event(event)
         except (ValueError, BadTimerEvent, _Gone, KeyError, TypeError):
-            return "unreadable"
+            return RedriveOutcome.UNREADABLE
         now = self._clock.now()
         if request.occurrence > now:
             owner_type = request.owner_type
             if owner_type is None:  # a timer armed before the envelope: the stored reminder says whose it is
                 stored = pending.reminder(request.owner_id, request.reminder_id)
                 if stored is None:
-                    return "stale"
+                    return RedriveOutcome.STALE
                 owner_type = OwnerType(stored.owner_type)
             try:
                 self._timers.arm(
@@ -111,19 +111,23 @@ class DeadLetterRedrive:
                     )
                 )
             except TimerError:
-                return "retry_later"
-            return "rearmed"
+                return RedriveOutcome.RETRY_LATER
+            return RedriveOutcome.REARMED
         if now - request.occurrence > max_lateness:
             reminder = pending.reminder(request.owner_id, request.reminder_id)
             if reminder is None:
-                return "stale"
+                return RedriveOutcome.STALE
             if reminder.status != Status.SCHEDULED or reminder.send_at != request.occurrence:
-                return "stale"
-            return "missed" if self._reconciler.mark_missed(reminder, "dead_lettered") else "stale"
+                return RedriveOutcome.STALE
+            return (
+                RedriveOutcome.MISSED
+                if self._reconciler.mark_missed(reminder, "dead_lettered")
+                else RedriveOutcome.STALE
+            )
         try:
             return self._dispatcher.deliver(request).result
         except TransientSendError:
-            return "retry_later"
+            return RedriveOutcome.RETRY_LATER
 
 
 class _Gone(Exception):

@@ -23,7 +23,7 @@ from chalicelib.core.clock import Clock, iso_utc, to_utc
 from chalicelib.core.errors import AlreadyExists, StaleVersion
 from chalicelib.core.observability import logger
 from chalicelib.core.timezones import local_time
-from chalicelib.core.words import Channel, RegimenStatus, Result, Status
+from chalicelib.core.words import Channel, DoseStatus, RegimenStatus, Result, Status
 from chalicelib.fire.dispatch import DeliveryRequest, Outcome
 from chalicelib.fire.preparation import NotSending, Ready
 from chalicelib.regimens.dose_links import DoseClaim, can_link, sign_dose
@@ -232,7 +232,7 @@ class RegimenDoses:
             clinic_id=regimen.clinic_id,
             patient_id=regimen.patient_id,
             timezone=regimen.timezone,
-            status="reminded",
+            status=DoseStatus.REMINDED,
             created_at=now,
         )
         try:

@@ -1,6 +1,8 @@
-"""Validation of regimen requests: CareCue's own JSON, or (in `chalicelib.regimens.fhir`) a FHIR R4
-MedicationRequest taken as is. Every problem is named by its field. In CareCue's own JSON an unknown field is
-refused by name; what the two forms share (instructions, caregiver, supply, the notes on free texts) is here.
+"""Regimen requests: what a valid body becomes (`NewRegimen`, the value the service takes) and its readers.
+CareCue's own JSON is validated by the models of `chalicelib.regimens.bodies`; a FHIR R4 MedicationRequest is
+taken as is by `chalicelib.regimens.fhir`, which follows FHIR's structure with `Fields`. Every problem is named
+by its field, in the one error envelope. What the two forms share (caregiver, supply, the notes on free texts)
+is here.
 """
 
 from __future__ import annotations
@@ -10,27 +12,15 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 from typing import Any
 
-from chalicelib.core.errors import FieldProblem, InvalidRequest
+from chalicelib.core.errors import InvalidRequest
 from chalicelib.core.fields import Fields, decode_json_object
 from chalicelib.core.words import RegimenStatus
-from chalicelib.patients.details import PatientDetails, parse_patient
+from chalicelib.patients.details import PatientDetails
 from chalicelib.regimens.timing import DoseTiming, doses_per_day, stated_doses_per_day
-from chalicelib.regimens.timing_read import DEFAULT_MIN_INTERVAL, Notes, collect_timing
+from chalicelib.regimens.timing_read import DEFAULT_MIN_INTERVAL, Notes
 
-_OWN_FIELDS = {
-    "patient_id",
-    "patient",
-    "medication",
-    "dose",
-    "timing",
-    "instructions",
-    "caregiver",
-    "supply",
-    "external_id",
-}
-_INSTRUCTION_FIELDS = {"sequence", "text", "patientInstruction", "timing"}
-_CAREGIVER_FIELDS = {"first_name", "phone", "email"}
 MAX_INSTRUCTIONS = 10
+SUPPLY_PROBLEM = "must be a whole number of doses from 1 to 10000"
 
 
 @dataclass(frozen=True)
@@ -72,88 +62,44 @@ def parse_new_regimen(
     *,
     region: str | None = None,
 ) -> NewRegimen:
+    """CareCue's own JSON, validated by `chalicelib.regimens.bodies.NewRegimenBody`, or a FHIR MedicationRequest,
+    read by `chalicelib.regimens.fhir`; both name every problem by its path."""
+    # Imported here: the services (on the fire path) import this module for `NewRegimen`; pydantic is not on it.
+    from chalicelib.core.validation import read_body
+    from chalicelib.regimens.bodies import NewRegimenBody, RegimenContext
+
     body = decode_json_object(raw_body)
-    fields = Fields(body, region=region)
     if body.get("resourceType") == "MedicationRequest":
-        # Imported here: the FHIR reader builds on this module's shared parts.
         from chalicelib.regimens.fhir import parse_medication_request
 
-        return parse_medication_request(body, fields, when_times, min_interval)
-    fields.reject_unknown(_OWN_FIELDS)
-    patient_id, patient = _who(body, fields)
-    medication = fields.text("medication", required=True)
-    dose_text = fields.text("dose")
-    if "timing" in body and "instructions" in body:
-        fields.problem("instructions", "cannot be given with timing")
-    raw_instructions: Any = body.get("instructions")
-    if raw_instructions is None:
-        raw_instructions = [{"timing": body.get("timing")}] if "timing" in body else None
-        where = "timing"
+        return parse_medication_request(body, Fields(body, region=region), when_times, min_interval)
+    context = RegimenContext(region=region, when_times=when_times, min_interval=min_interval)
+    request = read_body(NewRegimenBody, body, context)
+    if request.instructions is not None:
+        read = [
+            (f"instructions[{index}]", {"text": item.text, "patientInstruction": item.patientInstruction}, item.timing)
+            for index, item in enumerate(request.instructions)
+        ]
     else:
-        where = "instructions"
-    read = _instructions(raw_instructions, where, fields, when_times, min_interval)
+        assert request.timing is not None  # one of the two is required
+        read = [("timing", {}, request.timing)]
     instructions = [timing for _, _, timing in read]
-    caregiver = caregiver_of(body.get("caregiver"), fields)
-    supply = supply_of(body.get("supply"), fields)
-    external_id = fields.text("external_id")
-    fields.raise_if_any()
-    assert medication is not None
-    notes: Notes = []
-    if where != "timing":
-        notes = disagreements(read)
-    if dose_text is not None and len(instructions) == 1:
-        notes += _disagreement("dose", dose_text, instructions[0])
+    notes: Notes = disagreements(read)
+    if request.dose is not None and len(instructions) == 1:
+        notes += _disagreement("dose", request.dose, instructions[0])
     return NewRegimen(
-        patient_id,
-        patient,
-        medication,
-        dose_text,
+        request.patient_id,
+        request.patient.details() if request.patient is not None and request.patient_id is None else None,
+        request.medication,
+        request.dose,
         instructions,
-        caregiver,
-        supply,
+        request.caregiver.caregiver() if request.caregiver is not None else None,
+        request.supply,
         tuple(notes),
-        external_id,
+        request.external_id,
         paths=tuple(path for path, _, _ in read),
         sequences=tuple(None for _ in read),
     )
-
-
-def _who(body: dict[str, Any], fields: Fields) -> tuple[str | None, PatientDetails | None]:
-    if "patient_id" in body:
-        if "patient" in body:
-            fields.problem("patient", "cannot be given with patient_id")
-        return fields.text("patient_id", required=True), None
-    return None, parse_patient(body.get("patient"), fields)
-
-
-def _instructions(
-    raw: Any, where: str, fields: Fields, when_times: Mapping[str, time], min_interval: timedelta
-) -> list[tuple[str, Any, DoseTiming]]:
-    """(path, raw instruction, timing) of each instruction of CareCue's own JSON."""
-    if not isinstance(raw, list) or not raw or len(raw) > MAX_INSTRUCTIONS:
-        fields.problem(where, f"is required: a timing, or a list of 1 to {MAX_INSTRUCTIONS} dosage instructions")
-        return []
-    found: list[tuple[str, Any, DoseTiming]] = []
-    for index, item in enumerate(raw):
-        path = where if where == "timing" else f"{where}[{index}]"
-        if not isinstance(item, dict):
-            fields.problem(path, "must be an object")
-            continue
-        if where != "timing":
-            for name in sorted(set(item) - _INSTRUCTION_FIELDS):
-                fields.problems.append(FieldProblem(f"{path}.{name}", "is not supported by CareCue"))
-        problems: list[FieldProblem] = []
-        timing = collect_timing(
-            item.get("timing"),
-            path if where == "timing" else f"{path}.timing",
-            when_times,
-            problems,
-            min_interval=min_interval,
-        )
-        fields.problems.extend(problems)
-        if timing is not None and not problems:
-            found.append((path, item, timing))
-    return found
 
 
 def disagreements(lines: list[tuple[str, Any, DoseTiming]]) -> Notes:
@@ -180,43 +126,31 @@ def _disagreement(field: str, text: str, timing: DoseTiming) -> Notes:
 
 
 def caregiver_of(value: Any, parent: Fields) -> Caregiver | None:
+    """A FHIR body's `caregiver` (CareCue's extension), read by the same model as in CareCue's own JSON."""
+    from chalicelib.core.validation import Context, problems_of
+    from chalicelib.regimens.bodies import CaregiverBody
+
     if value is None:
         return None
-    if not isinstance(value, dict):
-        parent.problem("caregiver", "must be an object")
-        return None
-    fields = parent.nested(value, "caregiver.")
-    fields.reject_unknown(_CAREGIVER_FIELDS)
-    first = fields.text("first_name", required=True, max_length=40)
-    phone = fields.phone("phone")
-    email = fields.email("email")
-    if phone is None and email is None and not fields.problems:
-        fields.problem("phone", "or email is required to alert the caregiver")
-    parent.problems.extend(fields.problems)
-    if fields.problems or first is None:
-        return None
-    return Caregiver(first, phone, email)
+    body, problems = problems_of(CaregiverBody, value, Context(region=parent.region), parent.path("caregiver."))
+    parent.problems.extend(problems)
+    return body.caregiver() if body is not None else None
 
 
 def supply_of(value: Any, fields: Fields) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
-        fields.problem("supply", "must be a whole number of doses from 1 to 10000")
+        fields.problem("supply", SUPPLY_PROBLEM)
         return None
     return value
 
 
 def parse_status_change(raw_body: bytes | None) -> RegimenStatus:
-    body = decode_json_object(raw_body)
-    fields = Fields(body)
-    fields.reject_unknown({"status"})
-    status = fields.text("status", required=True)
-    if status is not None and status not in tuple(RegimenStatus):
-        fields.problem("status", "must be paused, active or stopped")
-    fields.raise_if_any()
-    assert status is not None
-    return RegimenStatus(status)
+    from chalicelib.core.validation import Context, read_json
+    from chalicelib.regimens.bodies import RegimenStatusBody
+
+    return read_json(RegimenStatusBody, raw_body, Context()).status
 
 
 __all__ = ["InvalidRequest", "NewRegimen", "parse_new_regimen", "parse_status_change"]

@@ -43,7 +43,7 @@ from chalicelib.core.errors import (
 )
 from chalicelib.core.observability import logger
 from chalicelib.core.timezones import local_time
-from chalicelib.core.words import RegimenStatus
+from chalicelib.core.words import DoseAdherence, DoseStatus, RegimenStatus
 from chalicelib.patients.matching import match_patient
 from chalicelib.regimens.repeats import content_digest, differing_fields
 from chalicelib.regimens.request import NewRegimen
@@ -328,8 +328,8 @@ class RegimenService:
                     "taken_via": dose.taken_via,
                 }
             )
-        counted = [d for d in doses if d["status"] in ("taken", "late", "missed")]
-        taken = [d for d in counted if d["status"] in ("taken", "late")]
+        counted = [d for d in doses if d["status"] in (DoseAdherence.TAKEN, DoseAdherence.LATE, DoseAdherence.MISSED)]
+        taken = [d for d in counted if d["status"] in (DoseAdherence.TAKEN, DoseAdherence.LATE)]
         percentage = None if not counted else round(100 * len(taken) / len(counted), 1)
         return {"regimen_id": regimen_id, "doses": doses, "taken_percent": percentage}
 
@@ -405,14 +405,16 @@ def _regimen_id(clinic_id: str, external_id: str | None) -> str:
     return f"rgm_{digest[:20]}"
 
 
-def dose_status(dose: Dose, due: datetime, now: datetime, late_after: timedelta, missed_after: timedelta) -> str:
+def dose_status(
+    dose: Dose, due: datetime, now: datetime, late_after: timedelta, missed_after: timedelta
+) -> DoseAdherence:
     """taken (within the follow-up window), late (after it), missed (not taken by the caregiver window),
     skipped (never sent: opted out, no contact), or due (still open)."""
-    if dose.status == "skipped":
-        return "skipped"
+    if dose.status == DoseStatus.SKIPPED:
+        return DoseAdherence.SKIPPED
     if dose.taken_at is not None:
-        return "taken" if dose.taken_at <= due + late_after else "late"
-    return "missed" if now >= due + missed_after else "due"
+        return DoseAdherence.TAKEN if dose.taken_at <= due + late_after else DoseAdherence.LATE
+    return DoseAdherence.MISSED if now >= due + missed_after else DoseAdherence.DUE
 
 
 def _consecutive(request: NewRegimen, zone: str, now: datetime) -> tuple[list[DoseTiming], Notes]:

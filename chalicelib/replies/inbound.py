@@ -27,7 +27,7 @@ from chalicelib.core.errors import ChannelError, Conflict, InvalidRequest
 from chalicelib.core.json_input import load_json
 from chalicelib.core.observability import count, logger
 from chalicelib.core.timezones import local_time
-from chalicelib.core.words import Channel
+from chalicelib.core.words import Channel, ReplyOutcome
 from chalicelib.patients.contacts import find_contact, note_help_replied, opt_in, opt_out
 from chalicelib.render.gsm7 import sanitise
 from chalicelib.render.localized import day_and_time
@@ -91,7 +91,7 @@ class SmsReplies:
     def handle(self, inbound: InboundSms) -> str | None:
         """Acts on one inbound SMS and sends at most one reply; returns the outcome (for the log and tests)."""
         if not self._claim(inbound):
-            return self._log(inbound, Intent.OTHER, "duplicate")
+            return self._log(inbound, Intent.OTHER, ReplyOutcome.DUPLICATE)
         intent = intent_of(inbound.body)
         patients = self._patients(inbound)
         clinics = [clinic_store.get_clinic(clinic_id) for clinic_id in dict.fromkeys(p.clinic_id for p in patients)]
@@ -106,13 +106,13 @@ class SmsReplies:
             names = ", ".join(each.name for each in clinics) or "CareCue"
             text = answer_text(Answer.STOPPED, language, names=names)
             self._reply(inbound, _first(clinics), text, required_by_carrier=True)
-            return self._log(inbound, intent, "opted_out")
+            return self._log(inbound, intent, ReplyOutcome.OPTED_OUT)
         if intent is Intent.START:
             for each in clinics:
                 opt_in(each.clinic_id, inbound.channel, inbound.from_phone)
             names = ", ".join(each.name for each in clinics) or "CareCue"
             self._reply(inbound, _first(clinics), answer_text(Answer.STARTED, language, names=names))
-            return self._log(inbound, intent, "opted_in")
+            return self._log(inbound, intent, ReplyOutcome.OPTED_IN)
         if intent in (Intent.TAKEN, Intent.SNOOZE) and self._doses is not None:
             dose = self._doses.open_dose(patients, now)
             if dose is not None:
@@ -122,7 +122,7 @@ class SmsReplies:
         clinic = _clinic_of(upcoming, clinics)
         if intent is Intent.HELP:
             self._reply(inbound, clinic, _help_text(clinic, language), required_by_carrier=True)
-            return self._log(inbound, intent, "helped")
+            return self._log(inbound, intent, ReplyOutcome.HELPED)
         if intent is Intent.CONFIRM:
             return self._confirm(inbound, upcoming, clinic, language)
         return self._answer_once(inbound, clinic, now, language)
@@ -130,16 +130,16 @@ class SmsReplies:
     def _confirm(self, inbound: InboundSms, upcoming: Appointment | None, clinic: Clinic | None, language: str) -> str:
         if upcoming is None or clinic is None:
             self._reply(inbound, clinic, answer_text(Answer.NOTHING_TO_CONFIRM, language))
-            return self._log(inbound, Intent.CONFIRM, "nothing_to_confirm")
+            return self._log(inbound, Intent.CONFIRM, ReplyOutcome.NOTHING_TO_CONFIRM)
         try:
             self._appointments.confirm(upcoming.clinic_id, upcoming.appointment_id, via=inbound.channel.value)
         except Conflict:
             text = answer_text(Answer.NOT_CONFIRMABLE, language, clinic=clinic.name, contact=_contact(clinic, language))
             self._reply(inbound, clinic, text)
-            return self._log(inbound, Intent.CONFIRM, "not_confirmable")
+            return self._log(inbound, Intent.CONFIRM, ReplyOutcome.NOT_CONFIRMABLE)
         when = day_and_time(local_time(upcoming.start, upcoming.timezone), language)
         self._reply(inbound, clinic, answer_text(Answer.CONFIRMED, language, clinic=clinic.name, when=when))
-        return self._log(inbound, Intent.CONFIRM, "confirmed", appointment_id=upcoming.appointment_id)
+        return self._log(inbound, Intent.CONFIRM, ReplyOutcome.CONFIRMED, appointment_id=upcoming.appointment_id)
 
     def _dose_reply(self, inbound: InboundSms, intent: Intent, dose: Dose, clinics: list[Clinic], language: str) -> str:
         assert self._doses is not None
@@ -150,26 +150,26 @@ class SmsReplies:
         if intent is Intent.TAKEN:
             self._doses.taken(dose.clinic_id, dose.regimen_id, due, via=inbound.channel.value)
             self._reply(inbound, clinic, answer_text(Answer.DOSE_TAKEN, language, clinic=name, local_at=local_due))
-            return self._log(inbound, intent, "dose_taken", regimen_id=dose.regimen_id)
+            return self._log(inbound, intent, ReplyOutcome.DOSE_TAKEN, regimen_id=dose.regimen_id)
         until = self._doses.snooze(dose)
         if until is None:
             self._reply(inbound, clinic, answer_text(Answer.SNOOZE_REFUSED, language, clinic=name, local_at=local_due))
-            return self._log(inbound, intent, "snooze_refused", regimen_id=dose.regimen_id)
+            return self._log(inbound, intent, ReplyOutcome.SNOOZE_REFUSED, regimen_id=dose.regimen_id)
         local_until = local_time(until, dose.timezone)
         self._reply(inbound, clinic, answer_text(Answer.SNOOZED, language, clinic=name, local_at=local_until))
-        return self._log(inbound, intent, "dose_snoozed", regimen_id=dose.regimen_id)
+        return self._log(inbound, intent, ReplyOutcome.DOSE_SNOOZED, regimen_id=dose.regimen_id)
 
     def _answer_once(self, inbound: InboundSms, clinic: Clinic | None, now: datetime, language: str) -> str:
         if clinic is None:
-            return self._log(inbound, Intent.OTHER, "unknown_number")
+            return self._log(inbound, Intent.OTHER, ReplyOutcome.UNKNOWN_NUMBER)
         contact = find_contact(clinic.clinic_id, inbound.channel, inbound.from_phone)
         if contact is not None and contact.opted_out_at is not None:
-            return self._log(inbound, Intent.OTHER, "opted_out_no_reply")
+            return self._log(inbound, Intent.OTHER, ReplyOutcome.OPTED_OUT_NO_REPLY)
         if contact is not None and contact.help_replied_at and now - contact.help_replied_at < HELP_REPEAT_AFTER:
-            return self._log(inbound, Intent.OTHER, "already_answered")
+            return self._log(inbound, Intent.OTHER, ReplyOutcome.ALREADY_ANSWERED)
         note_help_replied(clinic.clinic_id, inbound.from_phone, now, inbound.channel)
         self._reply(inbound, clinic, _help_text(clinic, language))
-        return self._log(inbound, Intent.OTHER, "answered_with_help")
+        return self._log(inbound, Intent.OTHER, ReplyOutcome.ANSWERED_WITH_HELP)
 
     def _patients(self, inbound: InboundSms) -> list[Patient]:
         patients = patient_store.patients_with_phone(inbound.from_phone)
@@ -215,7 +215,7 @@ class SmsReplies:
             return
         count("SmsRepliesSent", channel=inbound.channel.value)
 
-    def _log(self, inbound: InboundSms, intent: Intent, outcome: str, **extra: object) -> str:
+    def _log(self, inbound: InboundSms, intent: Intent, outcome: ReplyOutcome, **extra: object) -> ReplyOutcome:
         logger.info(
             "inbound sms", extra={"inbound_id": inbound.message_id, "intent": intent.value, "outcome": outcome, **extra}
         )

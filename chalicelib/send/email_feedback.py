@@ -15,12 +15,13 @@ from typing import Any
 
 from chalicelib.core.clock import Clock
 from chalicelib.core.observability import count, logger
+from chalicelib.core.words import FeedbackKind
 from chalicelib.store import deliveries
 
 
 @dataclass(frozen=True)
 class Feedback:
-    kind: str  # bounce | complaint | ignored
+    kind: FeedbackKind
     addresses: list[str]
     detail: str | None = None
 
@@ -38,21 +39,21 @@ def parse_feedback(message: str) -> Feedback:
     try:
         event: Any = json.loads(message)
     except ValueError:
-        return Feedback("ignored", [], "not_json")
+        return Feedback(FeedbackKind.IGNORED, [], "not_json")
     if not isinstance(event, dict):
-        return Feedback("ignored", [], "not_an_object")
+        return Feedback(FeedbackKind.IGNORED, [], "not_an_object")
     kind = str(event.get("eventType") or event.get("notificationType") or "").lower()
-    if kind == "bounce":
+    if kind == FeedbackKind.BOUNCE:
         bounce = event.get("bounce") or {}
         if bounce.get("bounceType") != "Permanent":
-            return Feedback("ignored", [], f"bounce_{bounce.get('bounceType', 'unknown')}".lower())
+            return Feedback(FeedbackKind.IGNORED, [], f"bounce_{bounce.get('bounceType', 'unknown')}".lower())
         recipients = bounce.get("bouncedRecipients") or []
-        return Feedback("bounce", _addresses(recipients), bounce.get("bounceSubType"))
-    if kind == "complaint":
+        return Feedback(FeedbackKind.BOUNCE, _addresses(recipients), bounce.get("bounceSubType"))
+    if kind == FeedbackKind.COMPLAINT:
         complaint = event.get("complaint") or {}
         recipients = complaint.get("complainedRecipients") or []
-        return Feedback("complaint", _addresses(recipients), complaint.get("complaintFeedbackType"))
-    return Feedback("ignored", [], kind or "unknown")
+        return Feedback(FeedbackKind.COMPLAINT, _addresses(recipients), complaint.get("complaintFeedbackType"))
+    return Feedback(FeedbackKind.IGNORED, [], kind or "unknown")
 
 
 def _addresses(recipients: Any) -> list[str]:

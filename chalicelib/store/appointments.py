@@ -74,7 +74,7 @@ def count_booked_starting_after(clinic_id: str, after: datetime) -> int:
     """How many of the clinic's `booked` appointments start after `after`: one query per MB of the index."""
     return int(
         Appointment.by_start.count(
-            clinic_id, Appointment.start > after, filter_condition=Appointment.status == "booked"
+            clinic_id, Appointment.start > after, filter_condition=Appointment.status == AppointmentStatus.BOOKED
         )
     )
 
@@ -87,7 +87,7 @@ def booked_page(
     found = Appointment.by_start.query(
         clinic_id,
         Appointment.start > after,
-        filter_condition=Appointment.status == "booked",
+        filter_condition=Appointment.status == AppointmentStatus.BOOKED,
         limit=limit,
         last_evaluated_key=json.loads(cursor) if cursor else None,
     )

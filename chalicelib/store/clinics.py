@@ -14,6 +14,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.core.errors import AlreadyExists, NotFound, StaleVersion
+from chalicelib.core.words import ReplanStatus
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.models import Clinic
 
@@ -92,7 +93,7 @@ def set_settings(clinic: Clinic, timezone: str, policy: str, replan_requested_at
     ]
     if replan_requested_at is not None:
         actions += [
-            Clinic.replan_status.set("pending"),
+            Clinic.replan_status.set(ReplanStatus.PENDING),
             Clinic.replan_settings_version.set(version),
             Clinic.replan_requested_at.set(replan_requested_at),
             Clinic.replan_finished_at.remove(),
@@ -118,7 +119,12 @@ def current_clinic(clinic_id: str) -> Clinic | None:
 
 
 def finish_replan(
-    clinic_id: str, settings_version: int, status: str, at: datetime, appointments: int | None, reason: str | None
+    clinic_id: str,
+    settings_version: int,
+    status: ReplanStatus,
+    at: datetime,
+    appointments: int | None,
+    reason: str | None,
 ) -> None:
     """Records the end (done or failed) of the pending re-plan for `settings_version`. `StaleVersion("re-plan")`
     when it is not that one's to finish: newer settings were stored, or it was finished already."""
@@ -130,7 +136,7 @@ def finish_replan(
     condition = (
         (Clinic.settings_version == settings_version)
         & (Clinic.replan_settings_version == settings_version)
-        & (Clinic.replan_status == "pending")
+        & (Clinic.replan_status == ReplanStatus.PENDING)
     )
     try:
         Clinic(clinic_id).update(actions=actions, condition=condition)

@@ -26,7 +26,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.core.errors import AlreadyClaimed, StaleVersion
-from chalicelib.core.words import Status
+from chalicelib.core.words import DeliveryStatus, Status
 from chalicelib.store import reads
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.models import Appointment, Clinic, Delivery, EmailSuppression, Patient, Reminder
@@ -73,14 +73,14 @@ def claim(
 ) -> None:
     """Claims the occurrence for this invocation; `AlreadyClaimed` when another holds it or has sent it."""
     claimable = Delivery.reminder_key.does_not_exist() | (
-        Delivery.status.is_in("claimed", "retrying") & (Delivery.lease_until <= now)
+        Delivery.status.is_in(DeliveryStatus.CLAIMED, DeliveryStatus.RETRYING) & (Delivery.lease_until <= now)
     )
     try:
         Delivery(reminder_key, occurrence).update(
             actions=[
                 Delivery.clinic_id.set(clinic_id),
                 Delivery.channel.set(channel),
-                Delivery.status.set("claimed"),
+                Delivery.status.set(DeliveryStatus.CLAIMED),
                 Delivery.claimed_at.set(now),
                 Delivery.lease_until.set(lease_until),
                 Delivery.attempts.add(1),
@@ -105,7 +105,7 @@ def record_sent(
 ) -> None:
     """The channel took the message: the claim becomes the record (`sms_segments` only for an SMS)."""
     sent: list[Action] = [
-        Delivery.status.set("sent"),
+        Delivery.status.set(DeliveryStatus.SENT),
         Delivery.message_id.set(message_id),
         Delivery.sent_at.set(sent_at),
         Delivery.lateness_seconds.set(lateness_seconds),
@@ -117,13 +117,19 @@ def record_sent(
 
 def release_for_retry(reminder_key: str, occurrence: str, now: datetime) -> None:
     """Ends the lease now, so the retry that follows a transient channel error may claim and send."""
-    Delivery(reminder_key, occurrence).update(actions=[Delivery.status.set("retrying"), Delivery.lease_until.set(now)])
+    Delivery(reminder_key, occurrence).update(
+        actions=[Delivery.status.set(DeliveryStatus.RETRYING), Delivery.lease_until.set(now)]
+    )
 
 
 def record_failed(reminder_key: str, occurrence: str, reason: str) -> None:
     """The channel refused the message for good."""
     Delivery(reminder_key, occurrence).update(
-        actions=[Delivery.status.set("failed"), Delivery.failure.set(reason), Delivery.permanent_failure.set(True)]
+        actions=[
+            Delivery.status.set(DeliveryStatus.FAILED),
+            Delivery.failure.set(reason),
+            Delivery.permanent_failure.set(True),
+        ]
     )
 
 
@@ -151,7 +157,7 @@ def record_receipt(reminder_key: str, occurrence: str, receipt: str, at: datetim
     return True
 
 
-def settle(reminder_key: str, occurrence: str, status: str, reason: str) -> None:
+def settle(reminder_key: str, occurrence: str, status: DeliveryStatus, reason: str) -> None:
     """Ends a claim that sent nothing, with why."""
     Delivery(reminder_key, occurrence).update(actions=[Delivery.status.set(status), Delivery.failure.set(reason)])
 

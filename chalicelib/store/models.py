@@ -24,7 +24,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.core.words import AppointmentStatus, ClinicStatus, RegimenStatus
+from chalicelib.core.words import AppointmentStatus, ClinicStatus, DoseStatus, RegimenStatus
 
 if TYPE_CHECKING:
     import botocore.session
@@ -69,7 +69,7 @@ class Clinic(Model):
     # Grows with every PUT /v1/clinic (absent: never replaced); a re-plan job carries the version it is for.
     settings_version = NumberAttribute(null=True)
     # The latest re-plan of the upcoming appointments (chalicelib.clinics.replan): pending | done | failed.
-    replan_status = UnicodeAttribute(null=True)
+    replan_status = UnicodeAttribute(null=True)  # a ReplanStatus
     replan_settings_version = NumberAttribute(null=True)
     replan_requested_at = UTCDateTimeAttribute(null=True)
     replan_finished_at = UTCDateTimeAttribute(null=True)
@@ -239,7 +239,7 @@ class Delivery(Model):
     occurrence = UnicodeAttribute(range_key=True)  # the scheduled time, ISO 8601 UTC
     clinic_id = UnicodeAttribute()
     channel = UnicodeAttribute()
-    status = UnicodeAttribute()  # claimed | sent | failed
+    status = UnicodeAttribute()  # a DeliveryStatus
     lease_until = UTCDateTimeAttribute()
     claimed_at = UTCDateTimeAttribute()
     attempts = NumberAttribute(default=1)
@@ -383,7 +383,7 @@ class Dose(Model):
     clinic_id = UnicodeAttribute()
     patient_id = UnicodeAttribute()
     timezone = UnicodeAttribute()
-    status = UnicodeAttribute(default="reminded")  # reminded | taken | skipped
+    status = UnicodeAttribute(default=DoseStatus.REMINDED)  # a DoseStatus
     reason = UnicodeAttribute(null=True)  # why a dose was skipped (opted out, no contact)
     taken_at = UTCDateTimeAttribute(null=True)
     taken_via = UnicodeAttribute(null=True)  # link | sms | api

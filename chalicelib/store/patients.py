@@ -18,6 +18,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.core.words import DeliveryStatus
 from chalicelib.store import reads
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.models import Contact, Delivery, Patient, PatientKey
@@ -252,7 +253,7 @@ def claim_inbound_sms(message_id: str, channel: str, now: datetime, retention: t
         "reply",
         clinic_id="-",
         channel=channel,
-        status="claimed",
+        status=DeliveryStatus.CLAIMED,
         lease_until=now,
         claimed_at=now,
         expires_at=now + retention,

@@ -15,6 +15,7 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 
 from chalicelib.core.errors import AlreadyExists, StaleVersion
+from chalicelib.core.words import DoseStatus
 from chalicelib.store.conditions import condition_failed, failed_items
 from chalicelib.store.models import Dose, Patient, Regimen, Reminder, transaction
 from chalicelib.store.patients import PatientWrite, add_patient, remove_patient
@@ -114,7 +115,7 @@ def open_doses(regimen_id: str, start: str, end: str) -> list[Dose]:
         Dose.query(
             regimen_id,
             Dose.due_at.between(start, end),
-            filter_condition=Dose.taken_at.does_not_exist() & (Dose.status != "skipped"),
+            filter_condition=Dose.taken_at.does_not_exist() & (Dose.status != DoseStatus.SKIPPED),
         )
     )
 
@@ -136,11 +137,11 @@ def record_dose(dose: Dose) -> None:
 
 def mark_skipped(regimen_id: str, due_at: str, reason: str) -> None:
     """The dose's reminder was not sent (opted out, no contact): an update of those attributes only."""
-    Dose(regimen_id, due_at).update(actions=[Dose.status.set("skipped"), Dose.reason.set(reason)])
+    Dose(regimen_id, due_at).update(actions=[Dose.status.set(DoseStatus.SKIPPED), Dose.reason.set(reason)])
 
 
 def record_taken(dose: Dose, now: datetime, via: str) -> None:
-    dose.update(actions=[Dose.status.set("taken"), Dose.taken_at.set(now), Dose.taken_via.set(via)])
+    dose.update(actions=[Dose.status.set(DoseStatus.TAKEN), Dose.taken_at.set(now), Dose.taken_via.set(via)])
 
 
 def set_snoozes(dose: Dose, number: int) -> None:

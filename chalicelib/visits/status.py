@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from chalicelib.core.words import AppointmentStatus
+from chalicelib.core.words import AppointmentStatus, ClosedBy
 
 
 class Move(StrEnum):
@@ -43,7 +43,7 @@ ALLOWED_FROM = {
 # Closing time: what a visit still open becomes, and the marker it carries so that an admin can tell it (and
 # correct it) from a visit the front desk closed. A visit in progress was most likely finished and not recorded;
 # a patient still waiting was not seen that day.
-DAY_CLOSE = "day_close"
+DAY_CLOSE = ClosedBy.DAY_CLOSE
 DAY_CLOSE_TARGET: dict[str, AppointmentStatus] = {IN_PROGRESS: FULFILLED, ARRIVED: NOSHOW}
 
 

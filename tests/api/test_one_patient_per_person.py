@@ -188,7 +188,10 @@ def test_a_phone_of_one_record_with_another_email_is_a_new_patient_flagged_as_a_
     assert Patient.get(clinic.clinic_id, first["patient"]["id"]).email == "pat@example.org"
 
 
-def test_two_bookings_racing_for_a_new_number_make_one_patient(aws: World, clinic: ClinicKeys) -> None:
+def test_two_bookings_racing_for_a_new_number_make_one_patient(served_aws: World) -> None:
+    aws = served_aws
+    made = aws.services.clinics.create("Riverside Family Clinic", "America/New_York")
+    clinic = ClinicKeys(made.clinic_id, made.api_key)
     racers = 6
     start = threading.Barrier(racers)
     results: list[str] = []

@@ -220,3 +220,13 @@ def test_the_board_fills_a_tv_and_fits_a_phone_and_never_shows_two_patients_alik
     )
     assert text_px >= 16
     assert browser.save_screenshot(str(ARTIFACTS / "waiting-room-board-phone.png"))
+
+    # AND a clinic that prefers ticket numbers shows numbers only, the same ones
+    assert morning.api.request("PUT", "/v1/clinic", {"board_labels": "tickets"})[0] == 200
+    browser.refresh()
+    assert [li.text for li in browser.find_elements("css selector", "ol.queue li")] == [
+        "no. 2 about 30 min",
+        "no. 3 about 60 min",
+    ]
+    assert "Now seeing: no. 1" in browser.find_element("tag name", "body").text
+    assert "A.E." not in browser.page_source

@@ -1,5 +1,6 @@
-"""The request-body kit's phone reading: any format phonenumbers reads, a national number read in the clinic's
-country (from its time zone), kept in E.164; anything else a problem naming the field."""
+"""The validation kit's phone reading (`chalicelib.core.validation.Phone`): any format phonenumbers reads, a
+national number read in the clinic's country (from its time zone), kept in E.164; anything else a problem naming
+the field. And its zoned date-time: a date alone is told what it lacks."""
 
 from __future__ import annotations
 
@@ -8,15 +9,24 @@ from datetime import UTC, datetime
 import pytest
 
 from chalicelib.core.errors import FieldProblem
-from chalicelib.core.fields import Fields
 from chalicelib.core.timezones import phone_region
+from chalicelib.core.validation import Body, Context, FutureInstant, Phone, problems_of
+from chalicelib.patients.bodies import PatientBody
 
 NOW = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
 
 
+class Contact(Body):
+    phone: Phone = None
+
+
+class Booking(Body):
+    start: FutureInstant
+
+
 def read(phone: str, clinic_zone: str) -> tuple[str | None, list[FieldProblem]]:
-    fields = Fields({"phone": phone}, region=phone_region(clinic_zone))
-    return fields.phone("phone"), fields.problems
+    contact, problems = problems_of(Contact, {"phone": phone}, Context(region=phone_region(clinic_zone)))
+    return (contact.phone if contact else None), problems
 
 
 @pytest.mark.parametrize(
@@ -47,9 +57,9 @@ def test_national_number_of_a_clinic_in_no_country_asks_for_the_country_code() -
 
 
 def test_nested_reader_reads_in_the_same_country() -> None:
-    parent = Fields({}, region="DE")
+    patient, _ = problems_of(PatientBody, {"name": "Pat Example", "phone": "030 1234567"}, Context(region="DE"))
 
-    assert parent.nested({"phone": "030 1234567"}, "patient.").phone("phone") == "+49301234567"
+    assert patient is not None and patient.phone == "+49301234567"
 
 
 @pytest.mark.parametrize(("zone", "region"), [("Europe/Berlin", "DE"), ("America/Chicago", "US"), ("Etc/UTC", None)])
@@ -58,7 +68,7 @@ def test_clinic_country_comes_from_its_time_zone(zone: str, region: str | None) 
 
 
 def test_date_without_time_is_told_it_needs_a_time_and_an_offset() -> None:
-    fields = Fields({"start": "2026-12-20"})
+    booking, problems = problems_of(Booking, {"start": "2026-12-20"}, Context(now=NOW))
 
-    assert fields.future_instant("start", NOW, required=True) is None
-    assert fields.problems == [FieldProblem("start", "needs a time and an offset, e.g. 2026-12-20T10:00:00-05:00")]
+    assert booking is None
+    assert problems == [FieldProblem("start", "needs a time and an offset, e.g. 2026-12-20T10:00:00-05:00")]
