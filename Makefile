@@ -73,7 +73,7 @@ browser:
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .mypy_cache .ruff_cache .hypothesis
 
-# AWS: `make package` needs no AWS account (pip and PyPI only); `make deploy` needs credentials. See README.
+# AWS: `make package` needs no AWS account (pip and PyPI only); `make deploy` needs credentials. See docs/deploy.md.
 STAGE ?= dev
 REGION ?=
 BUILD := build/$(STAGE)

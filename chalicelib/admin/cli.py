@@ -16,14 +16,25 @@ from collections.abc import Sequence
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib.admin import audit, clinic_access, clinics, dead_letters, opt_outs, patients, usage, webhooks, whatsapp
+from chalicelib.admin import (
+    audit,
+    clinic_access,
+    clinics,
+    dead_letters,
+    indexes,
+    opt_outs,
+    patients,
+    usage,
+    webhooks,
+    whatsapp,
+)
 from chalicelib.admin.context import AdminContext
 from chalicelib.admin.local_stack import read_published
 from chalicelib.core.clock import Clock, SystemClock
 from chalicelib.core.errors import CareCueError
 from chalicelib.settings import point_aws_at, stage_from_env
 
-COMMAND_MODULES = [clinics, clinic_access, dead_letters, webhooks, usage, opt_outs, patients, audit, whatsapp]
+COMMAND_MODULES = [clinics, clinic_access, dead_letters, webhooks, usage, opt_outs, patients, audit, indexes, whatsapp]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -45,7 +45,9 @@ def register(commands: Any) -> None:
 
     mapping = commands.add_parser("set-form-mapping", help="store which form fields hold the booking's details")
     mapping.add_argument("--clinic", required=True, help="the clinic id, cln_…")
-    mapping.add_argument("--file", required=True, type=Path, help="a JSON mapping file (see README, 'Any form tool')")
+    mapping.add_argument(
+        "--file", required=True, type=Path, help="a JSON mapping file (see docs/booking-tools.md, 'Any form tool')"
+    )
     mapping.add_argument("--provider", default="form", choices=("form", "typeform"))
     mapping.set_defaults(run=set_form_mapping)
 

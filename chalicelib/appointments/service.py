@@ -339,6 +339,7 @@ class AppointmentService:
         except TimerError as e:
             logger.error("timer not armed", extra={"reminder": timer.name, "code": e.code})
             count("TimersFailed", channel=reminder.channel)
+            store.timer_refused(reminder, self._clock.now())
         else:
             count("RemindersArmed", channel=reminder.channel)
 

@@ -132,6 +132,17 @@ class ReminderTimers:
             raise TimerError(_code(e)) from e
         return names
 
+    def is_armed(self, name: str) -> bool:
+        """Whether a timer of this name is in the stage's group now: one GetSchedule, so the reconciler checks just
+        the timers it needs to, not a listing of every timer."""
+        try:
+            self._scheduler.get_schedule(Name=name, GroupName=self._group)
+        except ClientError as e:
+            if _code(e) == "ResourceNotFoundException":
+                return False
+            raise TimerError(_code(e)) from e
+        return True
+
     def arm_recurring(
         self,
         name: str,

@@ -16,13 +16,18 @@ future dose has its own timer) and the other notices (a late "you are booked" or
 that the released reminders, which name the current time, do not say).
 
 A released cancellation notice waits for the end of the patient's quiet hours (notices skip them at fire time,
-as news of something that just happened; a released one is late news). Candidates are the reminders `skipped`
-for `spend_cap` with a send time in the last `LOOKBACK`, as the store's index lists them.
+as news of something that just happened; a released one is late news). Candidates are the reminders held for
+`spend_cap`, as the sparse `held` rows of the store's `by-due` index list them (`chalicelib.store.due_keys`):
+in shards by clinic, so the hourly run reads each clinic's first held reminder, decides once whether the clinic
+is under its cap, and skips the rest of a clinic still over it with its next query. A held reminder found of no
+use any more (its appointment started, moved or went, or it is older than `LOOKBACK`) stays `skipped` but
+leaves the index, so the held rows are only those a release could still send, and a run reads at most its
+budget of them.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,7 +38,7 @@ from chalicelib.clinics.policy import MAX_OFFSET, clinic_policy
 from chalicelib.core.errors import StaleVersion, TimerError
 from chalicelib.core.words import AppointmentStatus, ClinicStatus, Kind, Status
 from chalicelib.plan.quiet_hours import defer_for_quiet_hours
-from chalicelib.store import pending
+from chalicelib.store import due_keys, pending
 from chalicelib.store.models import Appointment, Clinic, Reminder
 
 if TYPE_CHECKING:
@@ -58,6 +63,8 @@ RELEASED_KINDS = {
     Kind.REMINDER.value: AppointmentStatus.BOOKED,
     Kind.CANCELLATION_NOTICE.value: AppointmentStatus.CANCELLED,
 }
+assert set(RELEASED_KINDS) == set(due_keys.HELD_KINDS), "the index lists what the release can send"  # noqa: S101
+_PAGE = 100
 
 
 @dataclass
@@ -79,40 +86,67 @@ class SpendCapRelease:
         self._timers = timers
         self._meter = meter
 
-    def release_clinic(self, clinic_id: str) -> Release:
-        """After an admin set a clinic's cap: its held reminders, if it is under the cap now."""
+    def release_clinic(self, clinic_id: str, budget: int = 10_000) -> Release:
+        """After an admin set a clinic's cap: its held reminders (up to `budget`), if it is under the cap now."""
         clinic = pending.clinic(clinic_id)
         if clinic is None or not self._may_send(clinic):
             return Release()
-        return self._release(clinic, self._held(clinic_id))
+        shard = due_keys.shard(clinic_id)
+        result, after = Release(), None
+        while budget > 0:
+            page = pending.held_page(shard, after, min(budget, _PAGE), clinic_id=clinic_id)
+            result.add(self._release(clinic, page))
+            budget -= len(page)
+            if len(page) < _PAGE:
+                break
+            after = page[-1].due_sort
+        return result
 
-    def release_all(self) -> Release:
-        """Hourly: every clinic with held reminders that is under its cap now (a cap raised in the console)."""
-        by_clinic: dict[str, list[Reminder]] = defaultdict(list)
-        for reminder in self._held():
-            by_clinic[reminder.clinic_id].append(reminder)
+    def release_all(self, budget: int = 800, seconds: float | None = None) -> Release:
+        """Hourly: every clinic with held reminders that is under its cap now (a cap raised in the console), at
+        most `budget` held reminders read, spread over the shards, for at most `seconds` (monotonic: how long it has
+        been working)."""
         result = Release()
-        for clinic_id, held in sorted(by_clinic.items()):
-            clinic = pending.clinic(clinic_id)
-            if clinic is not None and self._may_send(clinic):
-                result.add(self._release(clinic, held))
+        deadline = None if seconds is None else time.monotonic() + seconds
+        per_shard = max(1, budget // due_keys.SHARDS)
+        may_send: dict[str, Clinic | None] = {}
+        tried: set[tuple[str, str]] = set()  # one whose timer was refused is held again, later in the shard
+        for shard in range(due_keys.SHARDS):
+            read, after = 0, None
+            while read < per_shard:
+                page = pending.held_page(shard, after, min(per_shard - read, _PAGE))
+                read += len(page)
+                if not page:
+                    break
+                for listed in page:
+                    if deadline is not None and time.monotonic() > deadline:
+                        return result
+                    clinic_id = due_keys.held_clinic(listed.due_sort or "")
+                    if clinic_id not in may_send:
+                        clinic = pending.clinic(clinic_id)
+                        may_send[clinic_id] = clinic if clinic is not None and self._may_send(clinic) else None
+                    clinic = may_send[clinic_id]
+                    if clinic is None:
+                        after = f"{clinic_id}#\uffff"  # the rest of this clinic's held reminders: skipped
+                        break
+                    after = listed.due_sort
+                    if (listed.owner_id, listed.reminder_id) not in tried:
+                        tried.add((listed.owner_id, listed.reminder_id))
+                        result.add(self._release(clinic, [listed]))
+                else:
+                    if len(page) < _PAGE:
+                        break
         return result
 
     def _may_send(self, clinic: Clinic) -> bool:
         """What the fire path checks first: an active clinic under its cap this month."""
         return clinic.status == ClinicStatus.ACTIVE and not self._meter.cap_reached(clinic, self._clock.now())
 
-    def _held(self, clinic_id: str | None = None) -> list[Reminder]:
-        """Appointment messages skipped for the cap recently enough to be of use, as the index lists them."""
-        since = self._clock.now() - LOOKBACK
-        return pending.skipped_since(since, reason=SPEND_CAP, owner_type="appointment", clinic_id=clinic_id)
-
     def _release(self, clinic: Clinic, held: Iterable[Reminder]) -> Release:
         fire_at = self._clock.now().replace(microsecond=0) + RELEASE_DELAY
         result = Release()
-        for listed in held:
-            if listed.kind in RELEASED_KINDS:
-                self._release_one(clinic, listed, fire_at, result)
+        for listed in held:  # the index lists only the released kinds; `_of_use` checks the stored kind again
+            self._release_one(clinic, listed, fire_at, result)
         return result
 
     def _release_one(self, clinic: Clinic, listed: Reminder, fire_at: datetime, result: Release) -> None:
@@ -122,6 +156,8 @@ class SpendCapRelease:
             return
         appointment = self._of_use(reminder, fire_at)
         if appointment is None:
+            if reminder.status == Status.SKIPPED and reminder.reason == SPEND_CAP:
+                pending.unlist_held(reminder, self._clock.now())  # of no use now, nor later: not read again
             return
         if reminder.kind == Kind.CANCELLATION_NOTICE:
             # A notice is sent at once, quiet hours or not, because it answers something that just happened. A
@@ -152,6 +188,8 @@ class SpendCapRelease:
             return None
         appointment = pending.appointment(reminder.clinic_id, reminder.owner_id)
         if appointment is None:
+            return None
+        if reminder.send_at < self._clock.now() - LOOKBACK:
             return None
         if (
             appointment.status == RELEASED_KINDS[reminder.kind]

@@ -1,6 +1,6 @@
 """Local wall-clock times in an IANA zone, and the written rule for the two times DST makes awkward.
 
-The rule (also in the README):
+The rule (also in docs/clinic-policy.md):
 - a local time that does not exist (it falls in a spring-forward gap) moves forward by the length of the gap:
   02:30 on the night clocks jump from 02:00 to 03:00 becomes 03:30 local, the same instant 02:30 would be
   under the old offset;

@@ -1,7 +1,7 @@
 """Quiet hours: the local hours in which no reminder goes out (default 21:00-08:00 in the patient's zone).
 
-The rule (also in the README): quiet hours defer, they never drop. A reminder due inside quiet hours moves to
-the end of that quiet period (the first allowed minute, local time, by the DST rule of `local_clock`). If that
+The rule (also in docs/clinic-policy.md): quiet hours defer, they never drop. A reminder due inside quiet hours
+moves to the end of that quiet period (the first allowed minute, local time, by the DST rule of `local_clock`). If that
 is not before the appointment starts, there is no allowed time left between the due time and the appointment,
 so the reminder is skipped with the reason `quiet_hours`. A reminder is never moved earlier: it would arrive
 sooner than the clinic asked, and a reminder planned at booking could land in the past.

@@ -18,6 +18,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from chalicelib.core.errors import AlreadyExists, NotFound, StaleVersion
 from chalicelib.core.words import AppointmentStatus
+from chalicelib.store import pending
 from chalicelib.store.conditions import condition_failed, failed_items
 from chalicelib.store.models import Appointment, Reminder, transaction
 from chalicelib.store.patients import PatientWrite, add_patient
@@ -178,6 +179,12 @@ def confirm(appointment: Appointment, now: datetime, via: str) -> None:
             Appointment.updated_at.set(now),
         ]
     )
+
+
+def timer_refused(reminder: Reminder, now: datetime) -> None:
+    """Scheduler refused the reminder's timer: recorded on it (the `unarmed` rows of `by-due`), so the hourly
+    reconciler arms it again however far ahead it is due."""
+    pending.mark_unarmed(reminder, now)
 
 
 def _attribute(name: str) -> Any:

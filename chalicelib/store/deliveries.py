@@ -27,7 +27,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.core.errors import AlreadyClaimed, StaleVersion
 from chalicelib.core.words import DeliveryStatus, Status
-from chalicelib.store import reads
+from chalicelib.store import pending, reads
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.models import Appointment, Clinic, Delivery, EmailSuppression, Patient, Reminder
 
@@ -170,9 +170,8 @@ def mark_sent_if_version(reminder: Reminder, version: int, now: datetime) -> Non
     try:
         reminder.update(
             actions=[
-                Reminder.status.set(Status.SENT.value),
+                *pending.status_actions(reminder, status=Status.SENT.value, reason=None),
                 Reminder.sent_at.set(now),
-                Reminder.reason.remove(),
                 Reminder.updated_at.set(now),
             ],
             condition=(Reminder.owner_version == version) & (Reminder.status == Status.SCHEDULED.value),
@@ -184,15 +183,16 @@ def mark_sent_if_version(reminder: Reminder, version: int, now: datetime) -> Non
 
 
 def set_status(reminder: Reminder, status: str, reason: str, now: datetime) -> None:
-    reminder.update(actions=[Reminder.status.set(status), Reminder.reason.set(reason), Reminder.updated_at.set(now)])
+    reminder.update(
+        actions=[*pending.status_actions(reminder, status=status, reason=reason), Reminder.updated_at.set(now)]
+    )
 
 
 def defer(reminder: Reminder, until: datetime, reason: str, schedule_name: str, now: datetime) -> None:
     """The reminder now waits until `until` under the timer `schedule_name` (the reconciler looks for it)."""
     reminder.update(
         actions=[
-            Reminder.send_at.set(until),
-            Reminder.reason.set(reason),
+            *pending.status_actions(reminder, status=reminder.status, reason=reason, send_at=until),
             Reminder.schedule_name.set(schedule_name),
             Reminder.updated_at.set(now),
         ]

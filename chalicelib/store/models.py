@@ -20,11 +20,12 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.words import AppointmentStatus, ClinicStatus, DoseStatus, RegimenStatus
+from chalicelib.store import due_keys
 
 if TYPE_CHECKING:
     import botocore.session
@@ -191,17 +192,18 @@ class Appointment(Model):
     patient_matched = UnicodeAttribute(null=True)
 
 
-class RemindersByStatus(GlobalSecondaryIndex["Reminder"]):  # type: ignore[no-untyped-call]
-    """Reminders in one status by send time: the hourly reconciler queries `scheduled` here instead of scanning
-    the table. Every status change moves the item between partitions; the `scheduled` partition takes all new
-    reminders, far below a partition's 1,000 writes a second at a small clinic's scale."""
+class RemindersByDue(GlobalSecondaryIndex["Reminder"]):  # type: ignore[no-untyped-call]
+    """Pending appointment reminders only (sparse: `chalicelib.store.due_keys`): by UTC day and shard while
+    `scheduled`, under `unarmed#<shard>` while their timer is not armed, under `held#<shard>` while the spend cap
+    holds them. A reminder in a final state has no row here, so the index does not grow with history and no
+    partition is shared by every clinic. Projected: the keys, and what the reconciler's check reads."""
 
     class Meta:
-        index_name = "by-status"
-        projection = AllProjection()
+        index_name = "by-due"
+        projection = IncludeProjection(["send_at", "schedule_name"])
 
-    status = UnicodeAttribute(hash_key=True)
-    send_at = UTCDateTimeAttribute(range_key=True)
+    due_key = UnicodeAttribute(hash_key=True)
+    due_sort = UnicodeAttribute(range_key=True)
 
 
 class Reminder(Model):
@@ -226,7 +228,29 @@ class Reminder(Model):
     schedule_name = UnicodeAttribute(null=True)
     sent_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
-    by_status = RemindersByStatus()
+    # Set when Scheduler refused the reminder's timer, removed once it is armed: the reconciler retries it.
+    arm_failed = BooleanAttribute(null=True)
+    # The `by-due` index's keys, derived from the attributes above (`due_keys.pending_keys`): set on every full
+    # save here, and by `chalicelib.store.pending.status_actions` in every update that changes them.
+    due_key = UnicodeAttribute(null=True)
+    due_sort = UnicodeAttribute(null=True)
+    by_due = RemindersByDue()
+
+    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        keys = due_keys.pending_keys(
+            owner_type=self.owner_type,
+            owner_id=self.owner_id,
+            clinic_id=self.clinic_id,
+            kind=self.kind,
+            status=self.status,
+            reason=self.reason,
+            send_at=self.send_at,
+            arm_failed=bool(self.arm_failed),
+        )
+        self.due_key, self.due_sort = keys if keys is not None else (None, None)
+        if self.status != "scheduled":
+            self.arm_failed = None
+        return super().serialize(null_check=null_check)
 
 
 class Delivery(Model):
@@ -339,6 +363,22 @@ class Usage(Model):
     updated_at = UTCDateTimeAttribute(null=True)
 
 
+class RegimensByTimerCheck(GlobalSecondaryIndex["Regimen"]):  # type: ignore[no-untyped-call]
+    """Active regimens only (sparse), in shards, by when their timers were last checked: the reconciler checks
+    the least recently checked few each run instead of scanning the table."""
+
+    class Meta:
+        index_name = "by-timer-check"
+        projection = KeysOnlyProjection()
+
+    timer_check = UnicodeAttribute(hash_key=True)
+    timers_checked_at = UnicodeAttribute(range_key=True)
+
+
+# A regimen whose timers were never checked sorts before every ISO 8601 instant.
+NEVER_CHECKED = "0000"
+
+
 class Regimen(Model):
     """A patient's medication regimen: one or more dosage instructions (several in a row make a taper), each
     armed as Scheduler cron schedules in the patient's zone or as chained one-time schedules. `version` grows
@@ -370,6 +410,18 @@ class Regimen(Model):
     # JSON {request field: SHA-256 of its content}: a repeat of the `external_id` is compared against it (and a
     # 409 names what differs) without keeping the request itself. Absent on regimens created before it was kept.
     content_digest = UnicodeAttribute(null=True)
+    # The `by-timer-check` index's keys: present only while active (set on every full save here).
+    timer_check = UnicodeAttribute(null=True)  # "<shard>"
+    timers_checked_at = UnicodeAttribute(null=True)  # ISO 8601 UTC, or NEVER_CHECKED
+    by_timer_check = RegimensByTimerCheck()
+
+    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        if self.status == RegimenStatus.ACTIVE:
+            self.timer_check = f"{due_keys.shard(self.regimen_id):02d}"
+            self.timers_checked_at = self.timers_checked_at or NEVER_CHECKED
+        else:
+            self.timer_check = self.timers_checked_at = None
+        return super().serialize(null_check=null_check)
 
 
 class Dose(Model):

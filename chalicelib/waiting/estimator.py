@@ -1,7 +1,7 @@
 """How long a waiting patient will wait, and how late a provider is running: pure functions of one provider's
 day, their learned visit length and the current time. Nothing here knows AWS.
 
-The model (the README's "Wait estimates" section says the same in prose):
+The model (docs/check-in.md, "Wait estimates", says the same in prose):
 - A provider's visits are measured as a ratio, actual length (start to finish) over booked duration, so one
   history serves 15- and 30-minute slots alike. The learned ratio is the median of the last 30 ratios, shrunk
   towards 1.0 (the booked duration) as if 3 visits had run exactly to time: with no history the estimate is

@@ -460,6 +460,8 @@ def _package(filename: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from infra.bench.reconciler import DUE, SIZES, SMOKE_SIZES, reminder_figures
+
     parser = argparse.ArgumentParser(prog="python -m infra.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--reminders", type=int, default=1000, help="reminders due in the same minute (1000)")
     parser.add_argument("--import-runs", type=int, default=11, help="fresh processes per import timing (11)")
@@ -469,9 +471,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cold-runs", type=int, default=9, help="fresh processes per cold-start figure (9)")
     parser.add_argument("--smoke", action="store_true", help="every figure once, on a few items; judges no target")
+    parser.add_argument(
+        "--reconciler-sizes", type=int, nargs="+", default=None, help="pending reminders (1000 10000 50000)"
+    )
     args = parser.parse_args(argv)
+    args.reconciler_sizes = args.reconciler_sizes or SIZES
     if args.smoke:
         args.reminders, args.import_runs, args.profile_sample, args.cold_runs = 10, 1, 2, 1
+        args.reconciler_sizes = SMOKE_SIZES
 
     from infra.bench.cold_start import cold_start_figures, layer_figure
     from infra.bench.floor import floor_ratio
@@ -488,13 +495,19 @@ def main(argv: list[str] | None = None) -> int:
             world, args.reminders, args.profile_sample, not args.in_process
         )
         floor, floor_detail = floor_ratio(world, seed_due_reminders(world, args.reminders, first=FLOOR_SEED))
+    with local_aws(server=not args.in_process) as world:  # a fresh AWS: only the reconciler's seeded reminders
+        reconciler, reconciler_notes = reminder_figures(
+            world, tuple(args.reconciler_sizes), due=20 if args.smoke else DUE
+        )
     figures += [cost, logs, throughput]
     if not args.smoke:
         figures.append(Figure(*layer_figure()))
+    figures += reconciler
     notes += cost_notes + throughput_notes
     notes.append(
         f"floor under figure 4 (infra/bench/floor.py): an idealised fire, {floor:.2f}x a bare publish; {floor_detail}"
     )
+    notes += reconciler_notes
 
     where = "moto in process" if args.in_process else "the local stack's moto server on 127.0.0.1"
     print(f"CareCue benchmark ({os.cpu_count()} cores, Python {sys.version.split()[0]}, AWS: {where})\n")

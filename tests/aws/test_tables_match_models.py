@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.store.due_keys import shard
 from chalicelib.store.models import (
     TABLES,
     Appointment,
@@ -122,7 +123,6 @@ def test_the_models_read_and_write_the_tables_the_template_creates(aws: World) -
 
     assert [c.clinic_id for c in Clinic.by_api_key.query("h1")] == ["cln_1"]
     assert [a.appointment_id for a in Appointment.by_start.query("cln_1", Appointment.start > now)] == ["apt_1"]
-    assert [r.reminder_id for r in Reminder.by_status.query("scheduled", Reminder.send_at > now)] == [
-        "reminder-24h.sms"
-    ]
+    due = f"2026-12-01#{shard('apt_1'):02d}"
+    assert [r.reminder_id for r in Reminder.by_due.query(due, Reminder.due_sort > "2026-11-30")] == ["reminder-24h.sms"]
     assert {t["TableName"] for t in [dynamodb.describe_table(TableName=f"carecue-dev-{n}")["Table"] for n in TABLES]}

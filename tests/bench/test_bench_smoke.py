@@ -18,6 +18,8 @@ FIGURES = (
     "(channel fees + infrastructure) / channel fees",
     "log bytes per fire (INFO)",
     "fire time / bare SNS publish",
+    "reconciler AWS calls, 500 / 250 pending",
+    "reconciler wall on AWS, 500 / 250 pending",
 )
 
 
