@@ -55,6 +55,12 @@ UNSUPPORTED_MEDIA_TYPE = GatewayAnswer(
 REQUEST_TOO_LARGE = GatewayAnswer(
     "REQUEST_TOO_LARGE", 413, "payload_too_large", "the request is over API Gateway's 10 MB limit"
 )
+# The stage's request throttle (API Gateway's token bucket, every method of every route): steady requests a second
+# and the burst above it. Far above what a small clinic's systems send; it bounds what a runaway client or a key
+# in the wrong hands can cost. The AWS template sets it on the stage and the local stack applies the same.
+API_RATE_LIMIT = 50.0
+API_BURST_LIMIT = 100
+
 THROTTLED = GatewayAnswer("THROTTLED", 429, "throttled", "too many requests: wait a moment and retry")
 QUOTA_EXCEEDED = GatewayAnswer("QUOTA_EXCEEDED", 429, "quota_exceeded", "the request quota is used up: retry later")
 AUTHORIZER_FAILURE = GatewayAnswer(

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 # Chalice's logical ids for the functions and the log groups it writes for each of them.
-FUNCTIONS = ("APIHandler", "ApiKey", "Fire", "Reconcile", "EmailFeedback", "InboundSms", "Replan")
+FUNCTIONS = ("APIHandler", "ApiKey", "Fire", "Reconcile", "EmailFeedback", "InboundSms", "WhatsappEvents", "Replan")
 SYNCHRONOUS_FUNCTIONS = ("APIHandler", "ApiKey")  # called by API Gateway: the caller gets the failure
 LOG_GROUPS = tuple(f"{'ApiHandler' if name == 'APIHandler' else name}LogGroup" for name in FUNCTIONS)
-TOPICS = ("InboundSmsTopic", "EmailFeedbackTopic", "AlarmTopic")
+TOPICS = ("InboundSmsTopic", "EmailFeedbackTopic", "WhatsAppEventsTopic", "AlarmTopic")
 QUEUES = ("RemindersDeadLetterQueue", "ReplanQueue", "ReplanDeadLetterQueue", "AsyncFailuresQueue")
 
 CMK_COST = "a customer-managed KMS key costs $1 a month per key, against 'an idle clinic costs nothing'"
@@ -49,9 +49,9 @@ SYNCHRONOUS_CONCURRENCY = (
 )
 REPLY_CONCURRENCY = (
     "CKV_AWS_115",
-    "One invocation per bounce or SMS reply, so its rate follows the messages the fire function (reserved) sends; "
-    "SNS invokes it asynchronously and Lambda retries a throttled event for up to 6 hours, so a second limit "
-    "would only add a figure to tune.",
+    "One invocation per bounce, SMS reply or WhatsApp event, so its rate follows the messages the fire function "
+    "(reserved) sends; SNS invokes it asynchronously and Lambda retries a throttled event for up to 6 hours, "
+    "so a second limit would only add a figure to tune.",
 )
 SQS_CONCURRENCY = (
     "CKV_AWS_115",
@@ -71,7 +71,8 @@ TABLE_KEY = (
 )
 TOPIC_KEY = (
     "CKV_AWS_26",
-    "Only AWS services publish here (End User Messaging SMS, SES, CloudWatch alarms), and AWS lets them publish to "
+    "Only AWS services publish here (End User Messaging SMS and Social, SES, CloudWatch alarms), and AWS lets them "
+    "publish to "
     "an encrypted topic only under a customer-managed key whose policy names them: the AWS-managed alias/aws/sns "
     "key would silently drop every patient's SMS reply (STOP included), every bounce and every alarm. "
     f"{CMK_COST[0].upper()}{CMK_COST[1:]}. SNS holds a message only until it is delivered, over TLS.",
@@ -113,6 +114,7 @@ def skips(tables: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
     add("Replan", SQS_DLQ, SQS_CONCURRENCY)
     add("EmailFeedback", REPLY_CONCURRENCY)
     add("InboundSms", REPLY_CONCURRENCY)
+    add("WhatsappEvents", REPLY_CONCURRENCY)
     for log_group in (*LOG_GROUPS, "ApiAccessLogGroup"):
         add(log_group, LOG_KEY)
     for table in tables:

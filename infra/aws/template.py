@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.clinics.replan import MAX_RECEIVES, VISIBILITY_TIMEOUT_SECONDS
-from chalicelib.edge.gateway import GATEWAY_ANSWERS
+from chalicelib.edge.gateway import API_BURST_LIMIT, API_RATE_LIMIT, GATEWAY_ANSWERS
 from chalicelib.settings import parameter_path, resource_prefix
 from infra.aws.checkov_skips import add_skips
 from infra.aws.tables import table_logical_id, table_resources
@@ -235,7 +235,16 @@ def _access_log(stage: str) -> dict[str, Any]:
                 "AccessLogSetting": {
                     "DestinationArn": {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]},
                     "Format": ACCESS_LOG_FORMAT,
-                }
+                },
+                # Beyond these, API Gateway answers 429 itself, in the envelope of its THROTTLED gateway response.
+                "MethodSettings": [
+                    {
+                        "ResourcePath": "/*",
+                        "HttpMethod": "*",
+                        "ThrottlingRateLimit": API_RATE_LIMIT,
+                        "ThrottlingBurstLimit": API_BURST_LIMIT,
+                    }
+                ],
             },
         },
     }

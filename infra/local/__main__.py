@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from types import FrameType
 
+from chalicelib.edge.gateway import API_BURST_LIMIT, API_RATE_LIMIT
 from infra.local.clock import SimulatedClock
 from infra.local.persistence import DataError, DataFolder, Snapshot
 from infra.local.stack import PROJECT_DIR, LocalStack, PortInUse
@@ -43,6 +44,11 @@ def main() -> int:
         help=f"the folder the state is kept in (default: {DEFAULT_DATA} in the repository)",
     )
     parser.add_argument("--reset", action="store_true", help="start empty: forget the state kept in the data folder")
+    parser.add_argument(
+        "--throttle",
+        default=f"{API_RATE_LIMIT:g},{API_BURST_LIMIT}",
+        help="API Gateway's throttle as RATE,BURST requests a second (default: the AWS stages' own)",
+    )
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     args = parser.parse_args()
 
@@ -54,7 +60,8 @@ def main() -> int:
     except (DataError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    stack = LocalStack(args.port, args.aws_port, clock, data=folder, saved=saved)
+    rate, _, burst = args.throttle.partition(",")
+    stack = LocalStack(args.port, args.aws_port, clock, data=folder, saved=saved, throttle=(float(rate), int(burst)))
     stopped = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from chalice.app import Chalice
@@ -32,12 +35,33 @@ from chalicelib.edge.gateway import (
     GATEWAY_MAX_BODY_BYTES,
     MISSING_AUTHENTICATION_TOKEN,
     REQUEST_TOO_LARGE,
+    THROTTLED,
     UNAUTHORIZED,
     GatewayAnswer,
 )
 from infra.local.access_log import AccessLog
 
 _DISCARD_CHUNK_BYTES = 64 * 1024
+
+
+class TokenBucket:
+    """API Gateway's throttle: `rate` requests a second on average, `burst` at once; thread-safe (the HTTP front
+    serves each connection in a thread). A request over it is answered 429 before the app sees it."""
+
+    def __init__(self, rate: float, burst: int, now: Callable[[], float] = time.monotonic) -> None:
+        self._rate, self._burst, self._now = rate, float(burst), now
+        self._tokens, self._at = float(burst), now()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            moment = self._now()
+            self._tokens = min(self._burst, self._tokens + (moment - self._at) * self._rate)
+            self._at = moment
+            if self._tokens < 1:
+                return False
+            self._tokens -= 1
+            return True
 
 
 def answer_for(error: LocalGatewayException) -> GatewayAnswer:
@@ -58,8 +82,9 @@ def answer_for(error: LocalGatewayException) -> GatewayAnswer:
 class EnvelopeRequestHandler(ChaliceRequestHandler):
     """chalice.local's request handler, its gateway errors answered in the app's error envelope."""
 
-    def __init__(self, *args: Any, access_log: AccessLog, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, access_log: AccessLog, throttle: TokenBucket, **kwargs: Any) -> None:
         self._access_log = access_log  # before the base class's __init__, which handles the request
+        self._throttle = throttle
         super().__init__(*args, **kwargs)
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
@@ -79,7 +104,8 @@ class EnvelopeRequestHandler(ChaliceRequestHandler):
 
     def _handle_within_gateway_limits(self) -> None:
         length = int(self.headers.get("content-length") or 0)
-        if length > GATEWAY_MAX_BODY_BYTES:
+        throttled = not self.path.startswith("/_local/") and not self._throttle.take()
+        if length > GATEWAY_MAX_BODY_BYTES or throttled:
             # Read and dropped, not left unread: a socket closed on unread bytes resets, and the caller would see
             # a broken connection instead of the 413.
             while length > 0:
@@ -87,8 +113,8 @@ class EnvelopeRequestHandler(ChaliceRequestHandler):
                 if not chunk:
                     break
                 length -= len(chunk)
-            status = REQUEST_TOO_LARGE.status or 413
-            self._send_answer(REQUEST_TOO_LARGE, status, {})
+            answer = THROTTLED if throttled else REQUEST_TOO_LARGE
+            self._send_answer(answer, answer.status or (429 if throttled else 413), {})
             return
         try:
             self._generic_handle()
@@ -101,11 +127,11 @@ class EnvelopeRequestHandler(ChaliceRequestHandler):
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _handle_within_gateway_limits
 
 
-def answer_in_envelope(server: LocalDevServer, app: Chalice, config: Config) -> None:
+def answer_in_envelope(server: LocalDevServer, app: Chalice, config: Config, throttle: TokenBucket) -> None:
     """Makes `server` (from chalice.local.create_local_server) handle each request with EnvelopeRequestHandler.
 
     Called once every route is on `app` (the local stack's own included), so the access log knows them all."""
     access_log = AccessLog(app.routes)
     server.server.RequestHandlerClass = functools.partial(
-        EnvelopeRequestHandler, app_object=app, config=config, access_log=access_log
+        EnvelopeRequestHandler, app_object=app, config=config, access_log=access_log, throttle=throttle
     )

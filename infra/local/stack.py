@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.core.clock import SystemClock, iso_utc
+from chalicelib.edge.gateway import API_BURST_LIMIT, API_RATE_LIMIT
 from infra.local.aws_server import AwsServer, Gate
 from infra.local.clock import SimulatedClock
 from infra.local.outbox import Outbox
@@ -58,9 +59,11 @@ class LocalStack:
         tick_seconds: float | None = 1.0,
         data: DataFolder | None = None,
         saved: Snapshot | None = None,
+        throttle: tuple[float, int] = (API_RATE_LIMIT, API_BURST_LIMIT),
     ) -> None:
         """`data`: the folder snapshots go to (none: nothing is kept); `saved`: the snapshot to start from."""
         self.clock = clock
+        self._throttle = throttle  # API Gateway's stage throttle: requests a second, burst (as the template sets)
         self._data = data
         self._saved = saved
         self.snapshots: Snapshotter | None = None
@@ -112,7 +115,7 @@ class LocalStack:
 
         from chalicelib.composition import configure
         from chalicelib.settings import Settings
-        from infra.local.gateway import answer_in_envelope
+        from infra.local.gateway import TokenBucket, answer_in_envelope
         from infra.local.provision import provision
         from infra.local.routes import add_local_routes
 
@@ -168,7 +171,8 @@ class LocalStack:
         # socketserver listens with a backlog of 5: a burst of clients (a clinic system retrying, a load test)
         # would find its connections reset before a thread takes them. API Gateway queues them; so does this.
         self._server.server.socket.listen(LISTEN_BACKLOG)
-        answer_in_envelope(self._server, app, config)  # API Gateway's own refusals, as the AWS template words them
+        # API Gateway's own refusals, as the AWS template words them, and its throttle
+        answer_in_envelope(self._server, app, config, TokenBucket(*self._throttle))
         # The HTTP server's own loop: LocalDevServer.serve_forever would print a banner of its own over ours.
         self._spawn(self._server.server.serve_forever, "carecue-api")
 

@@ -393,3 +393,19 @@ def test_whatsapp_may_send_exactly_from_the_stages_own_senders_and_its_events_to
     assert template["Resources"]["WhatsAppEventsTopic"]["Properties"] == {
         "TopicName": f"carecue-{stage}-whatsapp-events"
     }
+
+
+def test_the_stage_throttle_is_the_one_the_local_stack_applies() -> None:
+    from chalicelib.edge.gateway import API_BURST_LIMIT, API_RATE_LIMIT
+    from infra.aws.template import merge_template
+
+    settings = merge_template("prod")["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
+
+    assert settings == [
+        {
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "ThrottlingRateLimit": API_RATE_LIMIT,
+            "ThrottlingBurstLimit": API_BURST_LIMIT,
+        }
+    ]
