@@ -270,7 +270,7 @@ class Services:
     def replies(self) -> SmsReplies:
         from chalicelib.replies.inbound import SmsReplies
 
-        return SmsReplies(self.clock, self.metered_sms, self.appointments, self.regimen_doses)
+        return SmsReplies(self.clock, self.metered_sms, self.appointments, self.regimen_doses, self.visits)
 
     @cached_property
     def whatsapp_events(self) -> WhatsAppEvents:

@@ -407,6 +407,10 @@ class ClinicSettingsBody(Body):
     opening_hours: OpeningHoursBody | None = None
     # The waiting-room board names patients by initials, or by ticket number (the order they arrived) only.
     board_labels: Literal["initials", "tickets"] = "initials"
+    # How long before an appointment's start the patient may check in by replying HERE (or by the link).
+    check_in_window_minutes: Annotated[Annotated[int, Field(ge=0, le=1440)], BeforeValidator(whole_number(0, 1440))] = (
+        60
+    )
     whatsapp: WhatsAppBody | None = None
 
     def to_policy(self) -> ClinicPolicy:
@@ -427,5 +431,6 @@ class ClinicSettingsBody(Body):
             if self.opening_hours
             else default.opening_hours,
             board_labels=self.board_labels,
+            check_in_window_minutes=self.check_in_window_minutes,
             whatsapp=self.whatsapp.settings() if self.whatsapp else NO_WHATSAPP,
         )

@@ -83,6 +83,7 @@ class ClinicPolicy:
     templates: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # language → kind → SMS text
     medication: MedicationSettings = DEFAULT_MEDICATION  # dose times of the `when` codes, windows, names in SMS
     opening_hours: OpeningHours = DEFAULT_OPENING_HOURS
+    check_in_window_minutes: int = 60  # how long before the start a patient may check in (HERE, the link)
     board_labels: str = (
         "initials"  # the waiting-room board: "initials" (ticket numbers only to tell two apart) or "tickets"
     )
@@ -171,6 +172,7 @@ def policy_from_json(data: Any, clinic_name: str) -> ClinicPolicy:
         medication=medication_from_json(data.get("medication")),
         opening_hours=opening,
         board_labels=_board_labels(data.get("board_labels", default.board_labels)),
+        check_in_window_minutes=_window(data.get("check_in_window_minutes", default.check_in_window_minutes)),
         whatsapp=whatsapp_from_json(data.get("whatsapp")),
     )
 
@@ -192,6 +194,7 @@ def policy_json(policy: ClinicPolicy) -> dict[str, Any]:
         "medication": medication_json(policy.medication),
         "opening_hours": {"open": f"{policy.opening_hours.open:%H:%M}", "close": f"{policy.opening_hours.close:%H:%M}"},
         "board_labels": policy.board_labels,
+        "check_in_window_minutes": policy.check_in_window_minutes,
         "whatsapp": whatsapp_json(policy.whatsapp),
     }
 
@@ -225,6 +228,7 @@ _STORED = frozenset(
         "medication",
         "opening_hours",
         "board_labels",
+        "check_in_window_minutes",
         "whatsapp",
     }
 )
@@ -238,6 +242,13 @@ def _typed(value: Any, kind: type[T]) -> T:
 
 
 BOARD_LABELS = ("initials", "tickets")
+
+
+def _window(value: Any) -> int:
+    minutes = _typed(value, int)
+    if not 0 <= minutes <= 24 * 60:
+        raise ValueError("check_in_window_minutes")
+    return minutes
 
 
 def _board_labels(value: Any) -> str:

@@ -129,6 +129,9 @@ class ReplyOutcome(StrEnum):
     OPTED_OUT_NO_REPLY = "opted_out_no_reply"
     ALREADY_ANSWERED = "already_answered"
     ANSWERED_WITH_HELP = "answered_with_help"
+    CHECKED_IN = "checked_in"
+    CHECK_IN_NOT_OPEN = "check_in_not_open"
+    NOTHING_TO_CHECK_IN = "nothing_to_check_in"
 
 
 class RedriveOutcome(StrEnum):

@@ -27,6 +27,8 @@ class Answer(StrEnum):
     SNOOZED = "snoozed"
     HELP = "help"
     HELP_UNKNOWN = "help_unknown"
+    CHECK_IN_OPENS = "check_in_opens"
+    NOTHING_TO_CHECK_IN = "nothing_to_check_in"
 
 
 _ANSWERS: dict[str, dict[Answer, str]] = {
@@ -41,6 +43,8 @@ _ANSWERS: dict[str, dict[Answer, str]] = {
         Answer.SNOOZED: "{clinic}: we will remind you again at {at}.",
         Answer.HELP: "{clinic} appointment reminders. {contact} Reply C to confirm, STOP to stop texts.",
         Answer.HELP_UNKNOWN: "CareCue appointment reminders. Reply STOP to stop texts.",
+        Answer.CHECK_IN_OPENS: "{clinic}: check-in for your appointment on {when} opens at {at}. Reply HERE then.",
+        Answer.NOTHING_TO_CHECK_IN: "CareCue: there is no appointment today to check in for from this number.",
     },
     "es": {
         Answer.STOPPED: "{names}: no recibirá más mensajes. Responda START para volver a recibirlos.",
@@ -55,6 +59,9 @@ _ANSWERS: dict[str, dict[Answer, str]] = {
         Answer.HELP: "Recordatorios de citas de {clinic}. {contact} Responda C para confirmar, STOP para no recibir "
         "más mensajes.",
         Answer.HELP_UNKNOWN: "Recordatorios de citas de CareCue. Responda STOP para no recibir más mensajes.",
+        Answer.CHECK_IN_OPENS: "{clinic}: el registro de llegada de su cita del {when} se abre a {the_hour}. "
+        "Responda AQUÍ entonces.",
+        Answer.NOTHING_TO_CHECK_IN: "CareCue: no hay ninguna cita hoy para registrar la llegada desde este número.",
     },
     "ar": {
         Answer.STOPPED: "{names}: لن تصلك رسائل أخرى. أرسل START لاستئنافها.",
@@ -67,6 +74,8 @@ _ANSWERS: dict[str, dict[Answer, str]] = {
         Answer.SNOOZED: "{clinic}: سنذكرك مجددا الساعة {at}.",
         Answer.HELP: "تذكيرات مواعيد {clinic}. {contact} أرسل C للتأكيد، STOP لإيقاف الرسائل.",
         Answer.HELP_UNKNOWN: "تذكيرات مواعيد CareCue. أرسل STOP لإيقاف الرسائل.",
+        Answer.CHECK_IN_OPENS: "{clinic}: يبدأ تسجيل الوصول لموعدك {when} الساعة {at}. أرسل وصلت عندها.",
+        Answer.NOTHING_TO_CHECK_IN: "CareCue: لا يوجد موعد اليوم لتسجيل الوصول من هذا الرقم.",
     },
 }
 _CALL = {"en": "Call {phone}.", "es": "Llame al {phone}.", "ar": "اتصل على {phone}."}

@@ -38,13 +38,17 @@ from chalicelib.store import appointments as appointment_store
 from chalicelib.store import clinics as clinic_store
 from chalicelib.store import patients as patient_store
 from chalicelib.store.models import Appointment, Clinic, Dose, Patient
+from chalicelib.visits.day import local_day
 
 if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService
     from chalicelib.meter.sender import MeteredSender
     from chalicelib.regimens.doses import RegimenDoses
+    from chalicelib.visits.service import VisitService
 
 HELP_REPEAT_AFTER = timedelta(days=1)
+# HERE checks in a patient who arrives late too: an appointment that started up to this long ago still counts.
+LATE_CHECK_IN = timedelta(hours=2)
 _RETENTION = timedelta(days=30)
 
 
@@ -82,11 +86,13 @@ class SmsReplies:
         sender: MeteredSender,
         appointments: AppointmentService,
         doses: RegimenDoses | None = None,
+        visits: VisitService | None = None,
     ) -> None:
         self._clock = clock
         self._sender = sender  # every answer is metered; the spend cap holds back all but STOP and HELP
         self._appointments = appointments
         self._doses = doses  # "1", "T", "TAKEN" and "SNOOZE" answer a dose reminder
+        self._visits = visits  # "HERE" checks the patient in
 
     def handle(self, inbound: InboundSms) -> str | None:
         """Acts on one inbound SMS and sends at most one reply; returns the outcome (for the log and tests)."""
@@ -125,7 +131,47 @@ class SmsReplies:
             return self._log(inbound, intent, ReplyOutcome.HELPED)
         if intent is Intent.CONFIRM:
             return self._confirm(inbound, upcoming, clinic, language)
+        if intent is Intent.HERE and self._visits is not None:
+            return self._check_in(inbound, patients, clinics, now, language)
         return self._answer_once(inbound, clinic, now, language)
+
+    def _check_in(
+        self, inbound: InboundSms, patients: list[Patient], clinics: list[Clinic], now: datetime, language: str
+    ) -> str:
+        """HERE: the patient's appointment today is checked in as the front desk would (`checked_in_by: sms`), and
+        the wait-time text follows from the waiting room as it does for the front desk; before the clinic's
+        check-in window opens, the patient is told when it does."""
+        assert self._visits is not None
+        today = self._today_appointment(patients, now)
+        clinic = _clinic_of(today, clinics)
+        if today is None or clinic is None:
+            self._reply(inbound, _first(clinics), answer_text(Answer.NOTHING_TO_CHECK_IN, language))
+            return self._log(inbound, Intent.HERE, ReplyOutcome.NOTHING_TO_CHECK_IN)
+        opens = today.start - timedelta(minutes=clinic_policy(clinic).check_in_window_minutes)
+        if now < opens:
+            local = local_time(opens, today.timezone)
+            when = day_and_time(local_time(today.start, today.timezone), language)
+            text = answer_text(Answer.CHECK_IN_OPENS, language, clinic=clinic.name, when=when, local_at=local)
+            self._reply(inbound, clinic, text)
+            return self._log(inbound, Intent.HERE, ReplyOutcome.CHECK_IN_NOT_OPEN)
+        try:
+            self._visits.check_in(today.clinic_id, today.appointment_id, source="sms")
+        except Conflict:
+            self._reply(inbound, clinic, answer_text(Answer.NOTHING_TO_CHECK_IN, language))
+            return self._log(inbound, Intent.HERE, ReplyOutcome.NOTHING_TO_CHECK_IN)
+        return self._log(inbound, Intent.HERE, ReplyOutcome.CHECKED_IN, appointment_id=today.appointment_id)
+
+    def _today_appointment(self, patients: list[Patient], now: datetime) -> Appointment | None:
+        """The number's booked appointment on today's local date (late arrivals included), the earliest."""
+        ids = {(p.clinic_id, p.patient_id) for p in patients}
+        candidates = [
+            appointment
+            for clinic_id in {p.clinic_id for p in patients}
+            for appointment in appointment_store.booked_starting_after(clinic_id, now - LATE_CHECK_IN)
+            if (appointment.clinic_id, appointment.patient_id) in ids
+            and local_day(appointment.start, appointment.timezone) == local_day(now, appointment.timezone)
+        ]
+        return min(candidates, key=lambda a: a.start, default=None)
 
     def _confirm(self, inbound: InboundSms, upcoming: Appointment | None, clinic: Clinic | None, language: str) -> str:
         if upcoming is None or clinic is None:

@@ -2,8 +2,8 @@
 punctuation ("Stop.", " stop ", "S T O P" all mean STOP). Pure.
 
 The English carrier keywords hold in every language; the Spanish and Arabic words CareCue's own texts name
-(PARAR and ALTO for STOP, AYUDA, POSPONER and تأجيل for SNOOZE) are read as well. They only work where CareCue
-answers inbound SMS: a carrier or the sender's opt-out list knows the English ones only."""
+(PARAR and ALTO for STOP, AYUDA, POSPONER and تأجيل for SNOOZE, AQUÍ and وصلت for HERE) are read as well. They
+only work where CareCue answers inbound SMS: a carrier or the sender's opt-out list knows the English ones only."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class Intent(StrEnum):
     CONFIRM = "confirm"
     TAKEN = "taken"  # a dose reminder's answer
     SNOOZE = "snooze"
+    HERE = "here"  # the patient has arrived: check me in
     OTHER = "other"
 
 
@@ -27,6 +28,7 @@ _KEYWORDS = {
     **dict.fromkeys(("C", "YES", "CONFIRM"), Intent.CONFIRM),
     **dict.fromkeys(("1", "T", "TAKEN"), Intent.TAKEN),
     **dict.fromkeys(("SNOOZE", "POSPONER", "تأجيل"), Intent.SNOOZE),
+    **dict.fromkeys(("HERE", "IMHERE", "AQUI", "AQUÍ", "LLEGUE", "LLEGUÉ", "وصلت", "هنا"), Intent.HERE),
 }
 
 

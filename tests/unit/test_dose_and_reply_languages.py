@@ -155,8 +155,14 @@ def answers_in(language: str) -> dict[Answer, str]:
 
 
 # Every English and Spanish answer is one GSM-7 segment. In Arabic the STOP and START answers fit one UCS-2
-# segment (STOP's answer is short on purpose); these four cannot, with the clinic's name, a phone or a date:
-ARABIC_TWO_SEGMENTS = {Answer.NOT_CONFIRMABLE, Answer.CONFIRMED, Answer.SNOOZE_REFUSED, Answer.HELP}
+# segment (STOP's answer is short on purpose); these five cannot, with the clinic's name, a phone or a date:
+ARABIC_TWO_SEGMENTS = {
+    Answer.NOT_CONFIRMABLE,
+    Answer.CONFIRMED,
+    Answer.SNOOZE_REFUSED,
+    Answer.HELP,
+    Answer.CHECK_IN_OPENS,
+}
 
 
 def test_what_each_reply_answer_costs_in_each_language() -> None:
