@@ -244,7 +244,7 @@ class Services:
     def patient_links(self) -> PatientLinks:
         from chalicelib.links.service import PatientLinks
 
-        return PatientLinks(self.clock, self.link_signer, self.appointments)
+        return PatientLinks(self.clock, self.link_signer, self.appointments, self.visits)
 
     @cached_property
     def clinic_settings(self) -> ClinicSettingsService:

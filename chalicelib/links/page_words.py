@@ -29,6 +29,12 @@ _WORDS: dict[str, dict[str, str]] = {
         "Thank you. Your {at} medicine is marked as taken.": "Gracias. Su medicamento de {the_hour} queda marcado "
         "como tomado.",
         "This dose is not known. Nothing was changed.": "No conocemos esta dosis. No se ha cambiado nada.",
+        "Have you arrived for your appointment on {when}?": "¿Ha llegado a su cita del {when}?",
+        "I'm here": "Ya estoy aquí",
+        "Thank you. You are checked in: please take a seat, the clinic will call you.": "Gracias. Su llegada "
+        "queda registrada: tome asiento, la clínica le llamará.",
+        "Check-in for your appointment on {when} opens at {at}.": "El registro de llegada de su cita del {when} "
+        "se abre a {the_hour}.",
     },
     "ar": {
         "Confirm your appointment on {when}?": "هل تؤكد موعدك {when}؟",
@@ -49,6 +55,11 @@ _WORDS: dict[str, dict[str, str]] = {
         "I have taken it": "تناولته",
         "Thank you. Your {at} medicine is marked as taken.": "شكرا. سجلنا تناول دوائك الساعة {at}.",
         "This dose is not known. Nothing was changed.": "هذه الجرعة غير معروفة. لم يتغير شيء.",
+        "Have you arrived for your appointment on {when}?": "هل وصلت لموعدك {when}؟",
+        "I'm here": "وصلت",
+        "Thank you. You are checked in: please take a seat, the clinic will call you.": "شكرا. تم تسجيل وصولك: "
+        "تفضل بالجلوس، ستناديك العيادة.",
+        "Check-in for your appointment on {when} opens at {at}.": "يبدأ تسجيل الوصول لموعدك {when} الساعة {at}.",
     },
 }
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.clock import Clock
 from chalicelib.core.errors import Conflict
 from chalicelib.core.observability import logger
 from chalicelib.core.timezones import local_time
-from chalicelib.core.words import Channel
+from chalicelib.core.words import AppointmentStatus, Channel
 from chalicelib.links.page_words import page_text
 from chalicelib.links.tokens import InvalidLink, LinkClaim, Purpose, can_link, sign, verify
 from chalicelib.patients.contacts import opt_out
@@ -35,6 +35,14 @@ if TYPE_CHECKING:
 
 KEY_CACHE_SECONDS = 300
 STOP_LINK_LIFETIME = timedelta(days=30)  # after the visit, "stop reminders" still works for a while
+LATE_CHECK_IN = timedelta(hours=2)  # "I'm here" works for a late patient this long after the start, as HERE does
+
+
+class CheckIn(Protocol):
+    """The front desk's check-in (`chalicelib.visits.service.VisitService.check_in`), which the patient's own
+    "I'm here" uses with `source="patient_link"`: the same rules, the same wait-time text afterwards."""
+
+    def check_in(self, clinic_id: str, appointment_id: str, source: str = "front_desk") -> Appointment: ...
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,7 @@ class LinkSigner:
         """The link, or None when this stage has no public URL (links are then left out of messages)."""
         if not self._public_url or not can_link(clinic_id, appointment_id):
             return None
-        expires = start + STOP_LINK_LIFETIME if purpose is Purpose.STOP else start
+        expires = start + {Purpose.STOP: STOP_LINK_LIFETIME, Purpose.CHECK_IN: LATE_CHECK_IN}.get(purpose, timedelta())
         token = sign(LinkClaim(purpose, clinic_id, appointment_id, expires), self.key())
         return f"{self._public_url}/p/{token}"
 
@@ -72,10 +80,13 @@ class LinkSigner:
 
 
 class PatientLinks:
-    def __init__(self, clock: Clock, signer: LinkSigner, appointments: AppointmentService) -> None:
+    def __init__(
+        self, clock: Clock, signer: LinkSigner, appointments: AppointmentService, visits: CheckIn | None = None
+    ) -> None:
         self._clock = clock
         self._signer = signer
         self._appointments = appointments
+        self._visits = visits
 
     def show(self, token: str) -> Page:
         found = self._open(token)
@@ -98,13 +109,27 @@ class PatientLinks:
             Purpose.CONFIRM: ("Confirm your appointment on {when}?", "Confirm"),
             Purpose.CANCEL: ("Cancel your appointment on {when}?", "Cancel appointment"),
             Purpose.STOP: ("Stop appointment reminders from this clinic?", "Stop reminders"),
+            Purpose.CHECK_IN: ("Have you arrived for your appointment on {when}?", "I'm here"),
         }[claim.purpose]
         if claim.purpose is Purpose.CANCEL and not clinic_policy(clinic).patients_may_cancel:
             return page(
                 200, clinic.name, words("To cancel your appointment on {when}, please call the clinic."), language
             )
         form = f'<form method="post"><button type="submit">{html.escape(words(question[1]))}</button></form>'
+        if claim.purpose is Purpose.CONFIRM and self._check_in_open(appointment, clinic):
+            # On the day, inside the clinic's check-in window, the confirm page also lets the patient say they are here.
+            here = self._signer.url(Purpose.CHECK_IN, clinic.clinic_id, appointment.appointment_id, appointment.start)
+            if here is not None:
+                label = html.escape(words("I'm here"))
+                form += (
+                    f'<form method="post" action="{html.escape(here)}"><button type="submit">{label}</button></form>'
+                )
         return Page(200, html_page(clinic.name, f"<p>{html.escape(words(question[0]))}</p>{form}", language))
+
+    def _check_in_open(self, appointment: Appointment, clinic: Clinic) -> bool:
+        now = self._clock.now()
+        opens = appointment.start - timedelta(minutes=clinic_policy(clinic).check_in_window_minutes)
+        return self._visits is not None and appointment.status == AppointmentStatus.BOOKED and opens <= now
 
     def act(self, token: str) -> Page:
         found = self._open(token)
@@ -124,6 +149,11 @@ class PatientLinks:
             elif claim.purpose is Purpose.STOP:
                 self._stop(clinic.clinic_id, appointment.patient_id)
                 message = "You will get no more reminders from this clinic."
+            elif claim.purpose is Purpose.CHECK_IN and self._visits is not None:
+                if not self._check_in_open(appointment, clinic) and appointment.status == AppointmentStatus.BOOKED:
+                    return page(200, clinic.name, words_at_opening(appointment, clinic, language), language)
+                self._visits.check_in(clinic.clinic_id, appointment.appointment_id, source="patient_link")
+                message = "Thank you. You are checked in: please take a seat, the clinic will call you."
             else:
                 return self.show(token)
         except Conflict:
@@ -151,6 +181,16 @@ class PatientLinks:
         if appointment is None or clinic is None:
             return _refused("DoesNotExist")  # the appointment or its clinic is gone
         return claim, appointment, clinic
+
+
+def words_at_opening(appointment: Appointment, clinic: Clinic, language: str) -> str:
+    opens = appointment.start - timedelta(minutes=clinic_policy(clinic).check_in_window_minutes)
+    return page_text(
+        "Check-in for your appointment on {when} opens at {at}.",
+        language,
+        when=_when(appointment, language),
+        local_at=local_time(opens, appointment.timezone),
+    )
 
 
 def _refused(problem: str) -> Page:

@@ -24,9 +24,16 @@ class Purpose(StrEnum):
     CANCEL = "cancel"
     RESCHEDULE = "reschedule"
     STOP = "stop"
+    CHECK_IN = "check_in"  # "I'm here", offered on the patient's confirm page on the day
 
 
-_CODES = {Purpose.CONFIRM: b"c", Purpose.CANCEL: b"x", Purpose.RESCHEDULE: b"r", Purpose.STOP: b"s"}
+_CODES = {
+    Purpose.CONFIRM: b"c",
+    Purpose.CANCEL: b"x",
+    Purpose.RESCHEDULE: b"r",
+    Purpose.STOP: b"s",
+    Purpose.CHECK_IN: b"h",
+}
 _PURPOSES = {code: purpose for purpose, code in _CODES.items()}
 _CLINIC = re.compile(r"^cln_([0-9a-f]{12})$")
 _APPOINTMENT = re.compile(r"^apt_([0-9a-f]{20})$")

@@ -93,3 +93,28 @@ def test_the_clinics_check_in_window_is_a_setting(api: Client, aws: World, clini
     assert bad.json_body["error"]["fields"][0]["field"] == "check_in_window_minutes"
     (shown,) = [a for a in queue(api, clinic) if a["id"] == booked["id"]]
     assert shown["status"] == "arrived"
+
+
+def test_on_the_day_the_confirm_page_offers_im_here_and_it_checks_the_patient_in(
+    api: Client, aws: World, clinic: ClinicKeys, clock: SimulatedClock
+) -> None:
+    import re
+
+    from chalicelib.links.tokens import Purpose
+    from tests.api.test_patient_links import path_of
+
+    booked = book(api, clinic, "2026-11-30T10:30:00-05:00", language="es")
+    confirm = path_of(aws, Purpose.CONFIRM, clinic, booked)
+    early = api.http.get(confirm).body.decode()
+    clock.set(datetime.fromisoformat("2026-11-30T09:40:00-05:00"))
+    page = api.http.get(confirm).body.decode()
+    action = re.search(r'action="https://carecue\.example(/p/[A-Za-z0-9_-]+)"', page)
+
+    assert "Ya estoy aquí" not in early  # before the check-in window: confirm only
+    assert action is not None and "Ya estoy aquí" in page
+    done = api.http.post(action[1], headers={"Content-Type": "application/x-www-form-urlencoded"}, body=b"")
+    again = api.http.post(action[1], headers={"Content-Type": "application/x-www-form-urlencoded"}, body=b"")
+    assert done.status_code == again.status_code == 200
+    assert "Su llegada queda registrada" in done.body.decode()
+    (shown,) = [a for a in queue(api, clinic) if a["id"] == booked["id"]]
+    assert (shown["status"], shown["checked_in_by"]) == ("arrived", "patient_link")
