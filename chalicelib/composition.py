@@ -276,7 +276,7 @@ class Services:
     def whatsapp_events(self) -> WhatsAppEvents:
         from chalicelib.replies.whatsapp import WhatsAppEvents
 
-        return WhatsAppEvents(self.clock, self.replies)
+        return WhatsAppEvents(self.clock, self.replies, self.dispatcher.fall_back)
 
     @cached_property
     def clinics(self) -> ClinicService:

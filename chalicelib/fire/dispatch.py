@@ -22,6 +22,15 @@ is under the cap, so racing sends cannot overshoot it; a send the channel refuse
 A usage write DynamoDB refuses does not hold the reminder back.
 
 Everything a send reads first is fetched in one round trip (`chalicelib.store.reads`).
+
+Fallback: a message routed to WhatsApp (`chalicelib.fire.whatsapp_route`) that WhatsApp refuses for good at once,
+or later reports `failed` (`fall_back`, from the WABA's status events), goes once on the channel it was planned
+for (SMS; the route only takes SMS-planned messages), with the same words in the patient's language. The fallback
+is claimed on the delivery with a conditional write (`deliveries.claim_fallback`), so a duplicate or late status
+sends nothing more, and it is metered on the channel it went by. It respects an opt-out of that channel but not
+quiet hours or the frequency caps: it is the same message, already due, that the patient has not received. A
+fallback the next channel refuses (even transiently) is recorded and not retried: never two messages on one
+channel for one reminder.
 """
 
 from __future__ import annotations
@@ -41,7 +50,7 @@ from chalicelib.core.words import Channel, ClinicStatus, DeliveryStatus, Result,
 from chalicelib.fire.preparation import NotSending, OwnerMessages, Ready
 from chalicelib.meter.meter import UsageMeter
 from chalicelib.meter.pricing import Charge, billing_month
-from chalicelib.meter.sender import MeteredSender
+from chalicelib.meter.sender import MeteredSender, Sent
 from chalicelib.render.templates import Message
 from chalicelib.send.email import EmailChannel
 from chalicelib.send.sms import SmsChannel
@@ -146,6 +155,7 @@ class Dispatcher:
             return self._skip(request, reminder, "clinic_suspended")
         if self._meter.cap_reached(prepared.clinic, self._clock.now()):
             return self._skip_over_spend_cap(request, reminder)
+        planned = prepared  # the channel the message goes on if WhatsApp does not take it
         if self._whatsapp:
             from chalicelib.fire.whatsapp_route import on_whatsapp
 
@@ -168,6 +178,8 @@ class Dispatcher:
                 prepared.clinic, prepared.channel, prepared.address, message, callback=delivery_callback(request)
             )
         except ChannelError as e:
+            if e.permanent and prepared.channel is not planned.channel:
+                return self._refused_then_fall_back(request, reminder, planned, f"{prepared.channel.value}_{e.code}")
             return self._fail(request, reminder, e, prepared.channel)
         if sent is None:  # the month reached its cap since the check above (the sender counted the metric)
             self._settle_claim(request, DeliveryStatus.SKIPPED, "spend_cap")
@@ -175,6 +187,77 @@ class Dispatcher:
             return self._skip(request, reminder, "spend_cap")
         note_sent(prepared, verdict, self._clock.now())
         return self._record_sent(request, reminder, sent.message_id, sent.charge)
+
+    def _refused_then_fall_back(
+        self, request: DeliveryRequest, reminder: Reminder, planned: Ready, reason: str
+    ) -> Outcome:
+        """WhatsApp refused the message at once: the delivery records the refusal, and the message goes on the
+        planned channel now; the reminder is sent if that channel took it, failed otherwise."""
+        deliveries.record_failed(request.reminder_key, iso_utc(request.occurrence), reason)
+        sent = self._send_fallback(request.reminder_key, iso_utc(request.occurrence), planned, reason)
+        if isinstance(sent, str):
+            self._set_status(reminder, Status.FAILED, reason)
+            count("RemindersFailed", channel=reminder.channel)
+            return self._log(request, Outcome(Result.FAILED, reason), fallback=sent)
+        self._mark_reminder_sent(request, reminder, self._clock.now())
+        count("RemindersSent", channel=reminder.channel)
+        return self._log(request, Outcome(Result.SENT, reason, sent.message_id), fallback=planned.channel.value)
+
+    def fall_back(self, reminder_key: str, occurrence: str, reason: str) -> bool:
+        """A channel reported a sent message failed (`reason`, e.g. whatsapp_131026): the same message goes once
+        on the channel it was planned for. False when nothing went (already fallen back, the reminder or its
+        owner changed, the patient opted out of that channel, or the channel refused)."""
+        delivery = deliveries.delivery(reminder_key, occurrence)
+        owner_id, _, reminder_id = reminder_key.rpartition("/")
+        reminder = deliveries.reminder(owner_id, reminder_id)
+        if delivery is None or reminder is None or delivery.channel == reminder.channel:
+            return False  # nothing to fall back to: the message went on its planned channel
+        request = DeliveryRequest(
+            delivery.clinic_id,
+            owner_id,
+            reminder_id,
+            int(reminder.owner_version),
+            to_utc(datetime.fromisoformat(occurrence)),
+            reminder.patient_id,
+            OwnerType(reminder.owner_type),
+        )
+        planned = self._owners[reminder.owner_type].prepare(request, reminder)
+        if isinstance(planned, NotSending):
+            # The appointment moved or was cancelled since: its new messages stand for it.
+            logger.info("no fallback", extra={"owner_id": owner_id, "reason": planned.reason})
+            return False
+        sent = self._send_fallback(reminder_key, occurrence, planned, reason)
+        logger.info("fallback", extra={"owner_id": owner_id, "reason": reason, "sent": not isinstance(sent, str)})
+        return not isinstance(sent, str)
+
+    def _send_fallback(self, reminder_key: str, occurrence: str, planned: Ready, reason: str) -> Sent | str:
+        """Claims the delivery's one fallback and sends `planned` on its channel; what was sent, or why not."""
+        from chalicelib.patients.contacts import find_contact, opted_out, record_sms_sent
+
+        channel = planned.channel
+        if not deliveries.claim_fallback(reminder_key, occurrence, channel=channel.value, reason=reason):
+            return "fallback_claimed_elsewhere"
+        contact = find_contact(planned.clinic.clinic_id, channel, planned.address)
+        why: str | None = f"opted_out_{channel.value}" if opted_out(contact) else None
+        sent: Sent | None = None
+        if why is None:
+            try:
+                sent = self._sender.send(planned.clinic, channel, planned.address, planned.render())
+            except ChannelError as e:
+                why = f"{channel.value}_{e.code}"
+            else:
+                why = "spend_cap" if sent is None else None
+        if sent is None:
+            status = "skipped" if why in (f"opted_out_{channel.value}", "spend_cap") else "failed"
+            deliveries.record_fallback(reminder_key, occurrence, status, failure=why)
+            count("FallbacksNotSent", channel=channel.value)
+            return why or "not_sent"
+        now = self._clock.now()
+        deliveries.record_fallback(reminder_key, occurrence, "sent", message_id=sent.message_id, at=now)
+        if channel is Channel.SMS:
+            record_sms_sent(planned.clinic.clinic_id, planned.address, contact, now)  # it counts towards the caps
+        count("FallbacksSent", channel=channel.value)
+        return sent
 
     def _render(self, request: DeliveryRequest, prepared: Ready) -> Message:
         """The words, once the send is claimed. Wording that fails releases the claim, as if it had failed before

@@ -12,7 +12,9 @@ Meta's webhook `entry` (`{"id", "changes": [{"field": "messages", "value": {"met
 - `statuses[]`: a receipt for a message CareCue sent. Its `biz_opaque_callback_data` names the delivery
   (`chalicelib.fire.dispatch.delivery_callback`); the delivery records sent → delivered → read, or failed with
   Meta's error code. A status delivered twice, or one older than what is recorded, changes nothing. Receipts of
-  SMS answers (which carry no callback) are ignored.
+  SMS answers (which carry no callback) are ignored. A `failed` status hands the delivery to `fall_back` (the
+  dispatcher's: the same message once on its planned channel, claimed on the delivery, so a second `failed`
+  sends nothing more).
 
 Nothing of the message body, the phone number or the profile name is logged.
 """
@@ -20,6 +22,7 @@ Nothing of the message body, the phone number or the profile name is logged.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -68,9 +71,12 @@ def parse_event(message: str) -> WhatsAppEvent:
 
 
 class WhatsAppEvents:
-    def __init__(self, clock: Clock, replies: SmsReplies) -> None:
+    def __init__(
+        self, clock: Clock, replies: SmsReplies, fall_back: Callable[[str, str, str], bool] | None = None
+    ) -> None:
         self._clock = clock
         self._replies = replies
+        self._fall_back = fall_back  # (reminder key, occurrence, reason): the message on its next channel
 
     def handle(self, event: WhatsAppEvent) -> Handled:
         clinic = clinic_store.clinic_with_whatsapp_sender(event.phone_number_id)
@@ -110,6 +116,10 @@ class WhatsAppEvents:
         if changed:
             count("WhatsAppReceipts", channel=Channel.WHATSAPP.value)
         logger.info("whatsapp status", extra={"status": receipt, "changed": changed, "failure": failure})
+        if failure is not None and self._fall_back is not None:
+            # Asked even when the receipt was recorded already (a function that died just after recording it must
+            # not lose the fallback): the fallback's own claim makes a redelivered status send nothing.
+            self._fall_back(reminder_key, occurrence, failure)
         return int(changed)
 
 

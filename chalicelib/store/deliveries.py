@@ -157,6 +157,54 @@ def record_receipt(reminder_key: str, occurrence: str, receipt: str, at: datetim
     return True
 
 
+def delivery(reminder_key: str, occurrence: str) -> Delivery | None:
+    try:
+        return Delivery.get(reminder_key, occurrence, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def claim_fallback(reminder_key: str, occurrence: str, *, channel: str, reason: str) -> bool:
+    """Claims the one fallback of a delivery (the same message on `channel`); False (nothing written) when the
+    delivery is not there or a fallback was claimed already: a duplicate or late status sends nothing more.
+    Claimed once and never taken over: a function that dies between this claim and the send leaves the patient
+    with the first channel's attempt only, rather than risk two messages."""
+    try:
+        Delivery(reminder_key, occurrence).update(
+            actions=[
+                Delivery.fallback_channel.set(channel),
+                Delivery.fallback_status.set("claimed"),
+                Delivery.fallback_reason.set(reason),
+            ],
+            condition=Delivery.reminder_key.exists() & Delivery.fallback_channel.does_not_exist(),
+        )
+    except UpdateError as e:
+        if condition_failed(e):
+            return False
+        raise
+    return True
+
+
+def record_fallback(
+    reminder_key: str,
+    occurrence: str,
+    status: str,
+    *,
+    message_id: str | None = None,
+    at: datetime | None = None,
+    failure: str | None = None,
+) -> None:
+    """How the fallback ended: `sent` (with the next channel's message id) or `failed` / `skipped` (why)."""
+    actions: list[Action] = [Delivery.fallback_status.set(status)]
+    if message_id is not None:
+        actions.append(Delivery.fallback_message_id.set(message_id))
+    if at is not None:
+        actions.append(Delivery.fallback_sent_at.set(at))
+    if failure is not None:
+        actions.append(Delivery.fallback_failure.set(failure))
+    Delivery(reminder_key, occurrence).update(actions=actions)
+
+
 def settle(reminder_key: str, occurrence: str, status: DeliveryStatus, reason: str) -> None:
     """Ends a claim that sent nothing, with why."""
     Delivery(reminder_key, occurrence).update(actions=[Delivery.status.set(status), Delivery.failure.set(reason)])

@@ -281,6 +281,14 @@ class Delivery(Model):
     delivered_at = UTCDateTimeAttribute(null=True)
     read_at = UTCDateTimeAttribute(null=True)
     receipt_failure = UnicodeAttribute(null=True)  # e.g. whatsapp_131026
+    # The same message once on the next channel, after the first refused it or reported it failed
+    # (chalicelib.fire.dispatch): claimed with a conditional write, so a duplicate status sends nothing more.
+    fallback_channel = UnicodeAttribute(null=True)  # sms (or email)
+    fallback_status = UnicodeAttribute(null=True)  # claimed | sent | failed | skipped
+    fallback_reason = UnicodeAttribute(null=True)  # why the first channel did not do: e.g. whatsapp_131026
+    fallback_message_id = UnicodeAttribute(null=True)
+    fallback_sent_at = UTCDateTimeAttribute(null=True)
+    fallback_failure = UnicodeAttribute(null=True)  # the next channel's refusal, or why nothing went
 
 
 class VisitLengths(Model):
