@@ -75,3 +75,35 @@ def test_the_local_whatsapp_routes_refuse_what_no_patient_could_send(stack: Loca
     ]
     status, marked = stack.local.post("/_local/whatsapp/not-on-whatsapp", {"phone": "+14155550188"})
     assert (status, marked) == (200, {"phone": "+14155550188", "on_whatsapp": False})
+
+
+def test_a_number_not_on_whatsapp_gets_the_confirmation_by_sms_exactly_once(stack: LocalStack, clinic: Clinic) -> None:
+    phone = "+14155550186"  # no other e2e test uses it
+    sender = "phone-number-id-e2e0000000000000000000000000000b"  # this clinic's own sender
+    connected = stack.admin("set-whatsapp", "--clinic", clinic.clinic_id, "--phone-number-id", sender)
+    assert connected.returncode == 0, connected.stderr
+    status, settings = stack.api(clinic).request("PUT", "/v1/clinic", {"whatsapp": {"templates": TEMPLATES}})
+    assert status == 200, settings
+    status, marked = stack.local.post("/_local/whatsapp/not-on-whatsapp", {"phone": phone})
+    assert status == 200, marked
+    start = day_after(stack.now(), 2, 10, 0, "America/New_York")
+    patient = {"name": "Pat Example", "phone": phone, "language": "es"}
+
+    stack.book_for(
+        clinic,
+        {"patient": {**patient, "whatsapp_opt_in": True, "preferred_channel": "whatsapp"}, "start": start.isoformat()},
+    )
+    # WhatsApp took the template and then reported it failed (131026): the stack hands that status over after
+    # the request and on each tick, so a few ticks later any second fallback would be in the outbox too.
+    stack.advance_to(stack.now() + timedelta(minutes=10))
+    stack.advance_to(stack.now() + timedelta(minutes=10))
+
+    # THEN the same confirmation went once more, by SMS, in Spanish, and nothing else
+    day = {0: "lun", 1: "mar", 2: "mié", 3: "jue", 4: "vie", 5: "sáb", 6: "dom"}[start.weekday()]
+    month = "ene feb mar abr may jun jul ago sept oct nov dic".split()[start.month - 1]  # CLDR's Spanish
+    assert [(m["channel"], m["to"]) for m in stack.outbox(phone)] == [("whatsapp", phone), ("sms", phone)]
+    assert (
+        stack.outbox(phone)[1]["body"] == f"Riverside Family Clinic: su cita es el {day} {start.day} de {month}, 10:00."
+    )
+    status, usage = stack.api(clinic).get("/v1/usage")
+    assert (status, usage["messages"]) == (200, {"sms": 1, "email": 0, "whatsapp": 1})
