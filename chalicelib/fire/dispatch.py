@@ -222,9 +222,10 @@ class Dispatcher:
             OwnerType(reminder.owner_type),
         )
         planned = self._owners[reminder.owner_type].prepare(request, reminder)
-        if isinstance(planned, NotSending):
-            # The appointment moved or was cancelled since: its new messages stand for it.
-            logger.info("no fallback", extra={"owner_id": owner_id, "reason": planned.reason})
+        if isinstance(planned, NotSending) or planned.clinic.status != ClinicStatus.ACTIVE:
+            # The appointment moved or was cancelled since (its new messages stand for it), or the clinic stopped.
+            why = planned.reason if isinstance(planned, NotSending) else "clinic_suspended"
+            logger.info("no fallback", extra={"owner_id": owner_id, "reason": why})
             return False
         sent = self._send_fallback(reminder_key, occurrence, planned, reason)
         logger.info("fallback", extra={"owner_id": owner_id, "reason": reason, "sent": not isinstance(sent, str)})
