@@ -4,7 +4,9 @@ the clock, as one page (HTML for a person, on a phone too; JSON with `Accept: ap
 The coming sends are the Scheduler emulator's pending timers, each read back through the one timer envelope
 (`chalicelib.arm.envelope`). A reminder's text is worded by the app's own code for that reminder
 (`prepare` then `Ready.render` of its owner's messages, as the fire function does), with what is stored now:
-the text as it would go if it went now, nothing claimed or sent. A dose or watch timer words its messages only
+the text as it would go if it went now (routed by WhatsApp as the dispatcher would), nothing claimed or
+sent; the spend cap, quiet hours and frequency caps are left to the firing. The page shows the next
+`COMING_SHOWN` sends and the newest `SENT_SHOWN` messages, with their totals. A dose or watch timer words its messages only
 when it fires (what it sends depends on what happened by then), so it shows its kind and owner and says so.
 Recipients are masked (`+1 415 ••• ••01`, `p••@example.org`): the page is for seeing what goes where, and a
 screen is easily seen over a shoulder. Everything shown is HTML-escaped; the only markup made from data is a
@@ -27,6 +29,10 @@ if TYPE_CHECKING:
 _URL = re.compile(r"https?://[^\s<>\"']+")
 _DOT = "\u2022"
 _END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
+# Each coming send is worded with a few reads of its own: a month of a busy clinic's timers would make the page
+# take seconds, so it shows the next ones and says how many more there are. The outbox likewise, newest first.
+COMING_SHOWN = 50
+SENT_SHOWN = 200
 
 
 def mask_phone(phone: str) -> str:
@@ -88,17 +94,21 @@ def console_data(stack: LocalStack) -> dict[str, Any]:
                 },
             }
         )
-    coming = [_coming(stack, at, name, clinics) for at, name in _pending(stack)]
+    pending = _pending(stack)
+    coming = [_coming(stack, at, name, clinics) for at, name in pending[:COMING_SHOWN]]
+    messages = stack.outbox.messages()
     outbox = [
         {**m, "to": mask(m["to"]), "local_time": _local(m["sent_at"], zones.get(m["to"].split(", ")[0]))}
-        for m in reversed(stack.outbox.messages())
+        for m in reversed(messages[-SENT_SHOWN:])
     ]
     for m in outbox:
         m.pop("raw", None)  # the whole MIME message: its unmasked headers belong to /_local/outbox, not here
     return {
         "clock": {"now": iso_utc(now), "frozen": stack.clock.frozen},
         "coming": coming,
+        "coming_total": len(pending),
         "outbox": outbox,
+        "outbox_total": len(messages),
         "clinics": listed,
     }
 
@@ -131,7 +141,7 @@ def _coming(stack: LocalStack, at: datetime, name: str, clinics: dict[str, Any])
         local_time=_local(iso_utc(at), clinic.timezone if clinic else None),
     )
     if isinstance(event, ReminderTimerEvent):
-        entry.update(_reminder(event, at))
+        entry.update(_reminder(event, at, stack.clock.now()))
     else:
         entry.update(
             owner_id=event.regimen_id if hasattr(event, "regimen_id") else getattr(event, "provider", None),
@@ -141,11 +151,13 @@ def _coming(stack: LocalStack, at: datetime, name: str, clinics: dict[str, Any])
     return entry
 
 
-def _reminder(event: Any, at: datetime) -> dict[str, Any]:
+def _reminder(event: Any, at: datetime, now: datetime) -> dict[str, Any]:
     from chalicelib.composition import services
+    from chalicelib.core.words import ClinicStatus
     from chalicelib.fire.appointment_messages import AppointmentMessages
     from chalicelib.fire.dispatch import DeliveryRequest
     from chalicelib.fire.preparation import NotSending
+    from chalicelib.fire.whatsapp_route import on_whatsapp
     from chalicelib.regimens.doses import RegimenMessages
     from chalicelib.store import deliveries
 
@@ -175,12 +187,19 @@ def _reminder(event: Any, at: datetime) -> dict[str, Any]:
         if owner_type == "appointment"
         else RegimenMessages(app.link_signer, app.settings.public_url)
     )
-    prepared = owner.prepare(request, found)
-    if isinstance(prepared, NotSending):
-        return {**shown, "note": f"would send nothing now ({prepared.reason})"}
-    message = prepared.render()
+    try:
+        prepared = owner.prepare(request, found)
+        if isinstance(prepared, NotSending):
+            return {**shown, "note": f"would send nothing now ({prepared.reason})"}
+        if prepared.clinic.status != ClinicStatus.ACTIVE:
+            return {**shown, "note": "would send nothing now (clinic_suspended)"}
+        # The dispatcher's own routing: a phone message may go by WhatsApp instead (chalicelib.fire.whatsapp_route).
+        prepared = on_whatsapp(prepared, found.kind, now)
+        message = prepared.render()
+    except Exception as e:  # noqa: BLE001 - one timer the console cannot word must not hide all the others
+        return {**shown, "note": f"could not be worded here ({type(e).__name__}); it is worded again when it fires"}
     local = _local(iso_utc(at), prepared.zone) if prepared.zone else None
-    shown.update(to=mask(prepared.address), subject=message.subject, text=message.body)
+    shown.update(to=mask(prepared.address), channel=prepared.channel.value, subject=message.subject, text=message.body)
     if local is not None:
         shown["local_time"] = local
     return shown
@@ -243,11 +262,17 @@ def console_html(data: dict[str, Any]) -> str:
         "<button>+1 day</button></form>"
         "<form method='post' action='/_local/clock/form'><label>Jump to (UTC) "
         "<input type='datetime-local' name='to' required></label> <button>Jump</button></form></section>"
-        f"<section id='coming'><h2>Coming sends ({len(data['coming'])})</h2><ol>{coming}</ol></section>"
-        f"<section id='outbox'><h2>Outbox ({len(data['outbox'])}, newest first)</h2><ol>{outbox}</ol></section>"
+        f"<section id='coming'><h2>Coming sends ({_shown(data['coming'], data['coming_total'])})</h2>"
+        f"<ol>{coming}</ol></section>"
+        f"<section id='outbox'><h2>Outbox ({_shown(data['outbox'], data['outbox_total'])}, newest first)</h2>"
+        f"<ol>{outbox}</ol></section>"
         f"<section id='clinics'><h2>Clinics and this month's usage</h2><ul>{clinics}</ul></section>"
         "</body></html>"
     )
+
+
+def _shown(listed: list[Any], total: int) -> str:
+    return str(total) if len(listed) == total else f"the first {len(listed)} of {total}"
 
 
 def _coming_html(c: dict[str, Any]) -> str:
