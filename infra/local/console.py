@@ -2,15 +2,15 @@
 the clock, as one page (HTML for a person, on a phone too; JSON with `Accept: application/json`).
 
 The coming sends are the Scheduler emulator's pending timers, each read back through the one timer envelope
-(`chalicelib.arm.envelope`). A reminder's text is worded by the app's own code for that reminder
-(`prepare` then `Ready.render` of its owner's messages, as the fire function does), with what is stored now:
-the text as it would go if it went now (routed by WhatsApp as the dispatcher would), nothing claimed or
-sent; the spend cap, quiet hours and frequency caps are left to the firing. The page shows the next
-`COMING_SHOWN` sends and the newest `SENT_SHOWN` messages, with their totals. A dose or watch timer words its messages only
-when it fires (what it sends depends on what happened by then), so it shows its kind and owner and says so.
-Recipients are masked (`+1 415 ••• ••01`, `p••@example.org`): the page is for seeing what goes where, and a
-screen is easily seen over a shoulder. Everything shown is HTML-escaped; the only markup made from data is a
-link (`<a>`) around an http(s) address in a message body. No JavaScript: the clock's controls are plain forms.
+(`chalicelib.arm.envelope`). A reminder's text is worded by the app's own code for that reminder (`prepare` then
+`Ready.render` of its owner's messages, as the fire function does), with what is stored now: the text as it would
+go if it went now (routed by WhatsApp as the dispatcher would), nothing claimed or sent; the spend cap, quiet hours
+and frequency caps are left to the firing. The page shows the next `COMING_SHOWN` sends and the newest `SENT_SHOWN`
+messages, with their totals. A dose or watch timer words its messages only when it fires (what it sends depends on
+what happened by then), so it shows its kind and owner and says so. Recipients are masked (`+1 415 ••• ••01`,
+`p••@example.org`): the page is for seeing what goes where, and a screen is easily seen over a shoulder. Everything
+shown is HTML-escaped; the only markup made from data is a link (`<a>`) around an http(s) address in a message
+body. No JavaScript: the clock's controls are plain forms.
 """
 
 from __future__ import annotations
