@@ -1,9 +1,11 @@
-"""Routes only the local stack has: the outbox of sent messages, the simulated clock and the saved state."""
+"""Routes only the local stack has: the console page, the outbox of sent messages, the simulated clock and the
+saved state."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 import isodate  # type: ignore[import-untyped]
 from chalice.app import Chalice, Request, Response
@@ -11,6 +13,7 @@ from chalice.app import Chalice, Request, Response
 from chalicelib.core.clock import iso_utc
 from chalicelib.core.fields import read_phone
 from chalicelib.edge.http import JSON, error_body
+from infra.local.console import console_data, console_html
 from infra.local.outbox import outbox_html
 
 if TYPE_CHECKING:
@@ -22,6 +25,37 @@ def add_local_routes(app: Chalice, stack: LocalStack) -> None:
         current = app.current_request
         assert current is not None
         return current
+
+    # Chalice, like API Gateway, drops a path's trailing slash: this is `GET /_local/` (and `/_local`).
+    @app.route("/_local", methods=["GET"])
+    def console() -> Response:
+        """The console (infra/local/console.py): HTML unless the caller asks for JSON."""
+        data = console_data(stack)
+        if "application/json" in (request().headers.get("accept") or ""):
+            return Response(data, headers=JSON)
+        return Response(console_html(data), headers={"Content-Type": "text/html; charset=utf-8"})
+
+    @app.route("/_local/clock/form", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+    def move_clock_by_form() -> Response:
+        """The console's clock buttons: `advance=P1D` or `to=2026-12-01T09:00` (a browser's datetime-local, read
+        as UTC), then back to the console (303), or a 400 in the error envelope."""
+        raw = request().raw_body or b""
+        text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+        fields = {key: values[0] for key, values in parse_qs(text).items()}
+        if fields.get("to") and len(fields["to"]) <= 19 and not fields["to"].endswith("Z"):
+            fields["to"] += ":00Z" if len(fields["to"]) == 16 else "Z"  # datetime-local has no zone: UTC
+        try:
+            stack.advance_to(
+                _target({k: v for k, v in fields.items() if k in ("advance", "to") and v}, stack.clock.now())
+            )
+        except ValueError as e:
+            field = "to" if "to" in fields else "advance"
+            return Response(
+                error_body("invalid_request", str(e), [{"field": field, "problem": str(e)}]),
+                status_code=400,
+                headers=JSON,
+            )
+        return Response("", status_code=303, headers={"Location": "/_local/"})
 
     @app.route("/_local/outbox", methods=["GET"])
     def outbox() -> Response:

@@ -267,6 +267,13 @@ class SchedulerEmulator:
                     found.append((occurrence, schedule.name))
             return sorted(found)
 
+    def event_of(self, name: str, scheduled_time: datetime) -> Any:
+        """The event schedule `name` would be invoked with at `scheduled_time` (None: not known to `due`), for
+        the local console's view of what is coming; it fires nothing."""
+        with self._lock:
+            schedule = self._details.get(name)
+            return None if schedule is None else _event(schedule, _utc(scheduled_time))
+
     def fire_due(self, up_to: datetime, on_time: Callable[[datetime], object] | None = None) -> list[Firing]:
         """Fires everything due up to `up_to`, earliest first, and returns the firings in order.
 
