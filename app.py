@@ -22,6 +22,7 @@ from chalice.app import (
 
 from chalicelib.arm.envelope import TimerKind
 from chalicelib.composition import services
+from chalicelib.core.errors import FieldProblem, InvalidRequest
 from chalicelib.core.observability import logger, metrics
 from chalicelib.edge.http import (
     FHIR_JSON,
@@ -32,6 +33,8 @@ from chalicelib.edge.http import (
     patient_page_headers,
     query_instant,
     query_page,
+    to_response,
+    unknown_query_parameters,
 )
 
 if TYPE_CHECKING:
@@ -63,6 +66,10 @@ def one_error_envelope(event: Request, get_response: Any) -> Response:
     """Chalice's own refusals (a method the route lacks, a Content-Type it does not take, a body that is not
     JSON, an unhandled exception) leave in the app's error envelope: on AWS and on the local stack alike, as
     both run this handler. What API Gateway answers by itself is chalicelib/edge/gateway.py's."""
+    unknown = unknown_query_parameters(event.method, str(event.context.get("resourcePath", "")), event.query_params)
+    if unknown and event.method in app.routes.get(str(event.context.get("resourcePath", "")), {}):
+        problems = [FieldProblem(name, "is not a parameter of this route") for name in unknown]
+        return to_response(InvalidRequest(problems))
     return in_envelope(event, get_response(event), app.routes)
 
 

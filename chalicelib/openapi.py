@@ -49,8 +49,12 @@ QUERY: dict[str, list[tuple[str, dict[str, Any], bool, str]]] = {
         ("next", {"type": "string"}, False, "the cursor the previous page gave"),
     ],
     "GET /v1/queue": [
-        ("day", {"type": "string", "format": "date"}, False, "the clinic's local day (default today)"),
+        ("date", {"type": "string", "format": "date"}, False, "the clinic's local day (default today)"),
         ("provider", {"type": "string"}, False, "one provider's queue only"),
+    ],
+    "GET /v1/regimens/{regimen_id}/adherence": [
+        ("from", _INSTANT, True, "doses due at or after this instant"),
+        ("to", _INSTANT, True, "doses due before this instant"),
     ],
     "GET /v1/usage": [("month", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, False, "YYYY-MM, UTC")],
     "POST /webhooks/{provider}/{clinic_id}": [
@@ -119,14 +123,21 @@ def _operation(route: str, path: str, entry: Any, bodies: Mapping[str, Any]) -> 
         for name in re.findall(r"{([^}]+)}", path)
     ]
     parameters += [
-        {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+        {
+            "name": name,
+            "in": "query",
+            "required": required,
+            # An optional parameter sent empty ("?day=") is taken as absent: the document says so.
+            "schema": schema if required else {"anyOf": [schema, {"type": "string", "maxLength": 0}]},
+            "description": description,
+        }
         for name, schema, required, description in QUERY.get(route, [])
     ]
     if parameters:
         operation["parameters"] = parameters
     if route in bodies:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": bodies[route]}}}
-    elif entry.method in ("POST", "PUT", "PATCH") and not path.startswith(("/p/", "/d/")):
+    elif route in _FREE_BODIES:  # a body the API reads but no model of ours describes; other routes take none
         types = [t for t in entry.content_types if t != "application/x-www-form-urlencoded"] or entry.content_types
         body = {"type": "object", "description": _FREE_BODIES.get(route, "a JSON object")}
         operation["requestBody"] = {"required": False, "content": {t: {"schema": body} for t in types}}
@@ -144,12 +155,13 @@ _FREE_BODIES = {
 
 
 def _responses(path: str, method: str) -> dict[str, Any]:
-    error = {
-        "description": "refused: the error envelope",
-        "content": _json({"$ref": REF.format(model="ErrorEnvelope")}),
-    }
+    envelope = _json({"$ref": REF.format(model="ErrorEnvelope")})
+    error: dict[str, Any] = {"description": "refused: the error envelope", "content": envelope}
     if path.startswith(("/p/", "/d/", "/board/")):
-        ok: dict[str, Any] = {"description": "an HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}
+        html = {"text/html": {"schema": {"type": "string"}}}
+        ok: dict[str, Any] = {"description": "an HTML page", "content": html}
+        # A page's own refusal (a link not valid, gone) is a page too; the gateway's refusals are the envelope.
+        error = {"description": "refused: a page, or the error envelope", "content": {**html, **envelope}}
     elif method == "DELETE" and path == "/v1/board-link":
         ok = {"description": "done, nothing to say"}
     else:

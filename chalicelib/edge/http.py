@@ -153,6 +153,22 @@ def query_instant(params: Mapping[str, str] | None, name: str) -> datetime:
     return moment
 
 
+# The query parameters each route reads ("METHOD path" → names); any other is a 400 naming it, so a misspelt
+# parameter (`?form=` for `?from=`) is never silently ignored. The OpenAPI document describes the same names.
+QUERY_PARAMETERS: dict[str, frozenset[str]] = {
+    "GET /v1/appointments": frozenset({"from", "to", "limit", "next"}),
+    "GET /v1/queue": frozenset({"date", "provider"}),
+    "GET /v1/usage": frozenset({"month"}),
+    "GET /v1/regimens/{regimen_id}/adherence": frozenset({"from", "to"}),
+    "POST /webhooks/{provider}/{clinic_id}": frozenset({"token"}),
+}
+
+
+def unknown_query_parameters(method: str, resource_path: str, params: Mapping[str, str] | None) -> list[str]:
+    allowed = QUERY_PARAMETERS.get(f"{method} {resource_path}", frozenset())
+    return sorted(name for name in (params or {}) if name not in allowed)
+
+
 # List routes answer in pages: `limit` items at most (default and maximum below) and a `next` cursor to pass back.
 PAGE_DEFAULT = 50
 PAGE_MAX = 200
@@ -161,7 +177,7 @@ PAGE_MAX = 200
 def query_page(params: Mapping[str, str] | None) -> tuple[str | None, int]:
     """The `next` cursor (None for the first page) and the `limit` of a list request."""
     params = params or {}
-    limit_text = params.get("limit")
+    limit_text = params.get("limit") or None  # "?limit=" is the default, as the OpenAPI document says
     limit = PAGE_DEFAULT
     if limit_text is not None:
         if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= PAGE_MAX:
@@ -173,7 +189,7 @@ def query_page(params: Mapping[str, str] | None) -> tuple[str | None, int]:
 def query_date(params: Mapping[str, str] | None, name: str) -> date | None:
     """An optional `YYYY-MM-DD` query parameter."""
     value = (params or {}).get(name)
-    if not value:
+    if not value:  # absent, or sent empty ("?day="): the default, as the OpenAPI document says
         return None
     try:
         return date.fromisoformat(value)

@@ -126,6 +126,13 @@ class EnvelopeRequestHandler(ChaliceRequestHandler):
     # ChaliceRequestHandler binds its do_* names to its own _generic_handle: they are bound again here.
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _handle_within_gateway_limits
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, QUERY, …) is answered as API Gateway would, in the envelope, never with
+        # http.server's own 501 page.
+        if name.startswith("do_"):
+            return self._handle_within_gateway_limits
+        raise AttributeError(name)
+
 
 def answer_in_envelope(server: LocalDevServer, app: Chalice, config: Config, throttle: TokenBucket) -> None:
     """Makes `server` (from chalice.local.create_local_server) handle each request with EnvelopeRequestHandler.
