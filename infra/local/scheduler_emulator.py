@@ -323,9 +323,13 @@ class SchedulerEmulator:
     def event_of(self, name: str, scheduled_time: datetime) -> Any:
         """The event schedule `name` would be invoked with at `scheduled_time` (None: not known to `due`), for
         the local console's view of what is coming; it fires nothing."""
+        moment = _utc(scheduled_time)
         with self._lock:
+            for retry in self._retries:  # `due` lists a pending retry at the instant it is due
+                if retry.schedule.name == name and retry.due == moment:
+                    return _event(retry.schedule, retry.scheduled_time, retry.execution_id, retry.attempt)
             schedule = self._details.get(name)
-            return None if schedule is None else _event(schedule, _utc(scheduled_time))
+            return None if schedule is None else _event(schedule, moment, str(uuid.uuid4()), 1)
 
     def fire_due(self, up_to: datetime, on_time: Callable[[datetime], object] | None = None) -> list[Firing]:
         """Fires everything due up to `up_to`, earliest first, and returns the firings in order.
