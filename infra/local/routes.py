@@ -84,6 +84,8 @@ def add_local_routes(app: Chalice, stack: LocalStack) -> None:
                 "scheduled_time": iso_utc(f.scheduled_time),
                 "result": f.result,
                 "error": f.error,
+                "attempt": f.attempt,  # 2 and on: Scheduler's retries of a failed invocation
+                "dead_lettered": f.dead_lettered,
             }
             for f in firings
         ]

@@ -40,12 +40,32 @@ not exist fires at the instant it names under the offset in force before the cha
 Berlin fires at 01:30Z, which is 03:30 summer time), and one that happens twice fires at its first instance:
 a one-time schedule has no later occurrence to fall back on, and skipping it would silently lose a reminder.
 
-Not emulated: FlexibleTimeWindow (everything fires at its scheduled time, as with Mode OFF), retries and the
-dead-letter queue (one attempt, its failure recorded in the Firing).
+Retries and the dead-letter queue, as the User Guide ("Configuring a retry policy", "Configuring a dead-letter
+queue") describes them, on the caller's clock:
+
+- An invocation that raises is tried again, with the same execution id and the attempt number one higher.
+  Scheduler's back-off is exponential with jitter and undocumented in its figures; here, without jitter so that
+  tests can name the instants, retry n is due ``RETRY_BASE_DELAY * 2**(n-1)`` after the attempt before it (1, 2,
+  4, 8, 16... minutes). A retry is due on the clock like any occurrence and fires in due order with the rest.
+- The retries stop after MaximumRetryAttempts, or when the next one would be due more than
+  MaximumEventAgeInSeconds after the scheduled time (AWS defaults without a RetryPolicy: 185 and 86,400 s).
+  With CareCue's policy (20 attempts, 3,600 s) a failing reminder is tried at +0, +1, +3, +7, +15 and +31
+  minutes and dead-lettered at +31.
+- Exhausted, the event goes to the schedule's DeadLetterConfig queue (an `sqs_client` is needed): the body is the
+  Input as the target received it, placeholders filled; the message attributes name the schedule, the target,
+  the scheduled time, the execution id and the error (its exception class, never its message, which may hold
+  patient data). Without a DLQ, or when the send fails, the event is dropped with a log line, as Scheduler
+  drops it.
+- A one-time schedule with ActionAfterCompletion DELETE is deleted after its final attempt (success or
+  dead-letter), not after its first.
+- Pending retries are part of `memory()`, so a stopped and restored stack still makes them.
+
+Not emulated: FlexibleTimeWindow (everything fires at its scheduled time, as with Mode OFF).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -62,12 +82,18 @@ from croniter import CroniterBadDateError, CroniterError, croniter  # type: igno
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_scheduler.type_defs import GetScheduleOutputTypeDef
+    from mypy_boto3_sqs import SQSClient
 
 logger = logging.getLogger(__name__)
 
 # A schedule that re-arms itself for "now" on every invocation would otherwise loop for ever; 10,000 is more
 # than a year of hourly reminders for one patient (8,760) and still returns in seconds.
 MAX_FIRINGS_PER_CALL = 10_000
+# Scheduler's defaults when a schedule has no RetryPolicy (API Reference, RetryPolicy).
+DEFAULT_MAX_RETRY_ATTEMPTS = 185
+DEFAULT_MAX_EVENT_AGE = timedelta(seconds=86_400)
+# The first retry's delay; each next one waits twice as long as the one before.
+RETRY_BASE_DELAY = timedelta(minutes=1)
 # Every occurrence falls on a whole second, so one microsecond before an instant is "strictly before it".
 _TICK = timedelta(microseconds=1)
 # A cron occurrence is skipped only inside a DST gap or the second pass of an overlap; an every-minute
@@ -99,6 +125,8 @@ class Firing:
     event: Any  # the Input JSON parsed, placeholders filled
     result: Any = None  # what invoke returned, or None
     error: str | None = None  # exception class name if invoke raised
+    attempt: int = 1  # 1 the first time, 2 the first retry...
+    dead_lettered: bool = False  # this failed attempt was the last: the event went to the DLQ (if any)
 
 
 class InvalidScheduleExpression(ValueError):
@@ -168,10 +196,14 @@ class _Schedule:
     delete_after_completion: bool
     created: datetime
     modified: datetime
+    max_retry_attempts: int = DEFAULT_MAX_RETRY_ATTEMPTS
+    max_event_age: timedelta = DEFAULT_MAX_EVENT_AGE
+    dead_letter_arn: str | None = None
 
     @classmethod
     def from_api(cls, detail: GetScheduleOutputTypeDef) -> _Schedule:
         target = detail["Target"]
+        retry = target.get("RetryPolicy") or {}
         return cls(
             name=detail["Name"],
             arn=detail["Arn"],
@@ -184,7 +216,23 @@ class _Schedule:
             delete_after_completion=detail.get("ActionAfterCompletion") == "DELETE",
             created=_utc(detail["CreationDate"]),
             modified=_utc(detail["LastModificationDate"]),
+            max_retry_attempts=int(retry.get("MaximumRetryAttempts", DEFAULT_MAX_RETRY_ATTEMPTS)),
+            max_event_age=timedelta(
+                seconds=int(retry.get("MaximumEventAgeInSeconds", DEFAULT_MAX_EVENT_AGE.total_seconds()))
+            ),
+            dead_letter_arn=(target.get("DeadLetterConfig") or {}).get("Arn"),
         )
+
+
+@dataclass(frozen=True)
+class _Retry:
+    """An invocation that failed and is to be tried again: what it was, and when the next attempt is due."""
+
+    due: datetime
+    schedule: _Schedule  # the version that fired: the retry keeps its Input even if the schedule changes
+    scheduled_time: datetime
+    execution_id: str
+    attempt: int  # the number of the attempt that is due
 
 
 @dataclass
@@ -218,11 +266,13 @@ class SchedulerEmulator:
         group_name: str,
         invoke: Callable[[str, Any], Any],
         *,
+        sqs_client: SQSClient | None = None,
         now: Callable[[], datetime] | None = None,
         max_firings_per_call: int = MAX_FIRINGS_PER_CALL,
         interrupted: Callable[[], bool] | None = None,
     ) -> None:
         self._client = scheduler_client
+        self._sqs = sqs_client  # for the dead-letter queues; without it a dead-lettered event is only logged
         self._group = group_name
         self._invoke = invoke
         self._now = now
@@ -231,6 +281,7 @@ class SchedulerEmulator:
         # Re-entrant because an invocation may, through the local stack, ask for what is due.
         self._lock = threading.RLock()
         self._memory: dict[str, _Memory] = {}
+        self._retries: list[_Retry] = []  # pending retries, in no order
         # Keyed by name, checked against (CreationDate, LastModificationDate) from the listing, so that a
         # firing costs one ListSchedules and a GetSchedule only for schedules that changed.
         self._details: dict[str, _Schedule] = {}
@@ -243,12 +294,13 @@ class SchedulerEmulator:
         """What the emulator remembers of the schedules (what fired, when each version was first seen), for the
         local stack's snapshot; `restore_memory` takes it back. The schedules themselves are moto's."""
         with self._lock:
-            return {"schedules": self._memory, "reached": self._reached}
+            return {"schedules": self._memory, "reached": self._reached, "retries": list(self._retries)}
 
     def restore_memory(self, memory: dict[str, Any]) -> None:
         with self._lock:
             self._memory = dict(memory["schedules"])
             self._reached = memory["reached"]
+            self._retries = list(memory.get("retries", []))  # a snapshot from before retries has none
 
     def due(self, up_to: datetime, per_schedule: int | None = None) -> list[tuple[datetime, str]]:
         """(scheduled_time, schedule_name) of every occurrence not yet fired up to `up_to`, in firing order.
@@ -265,14 +317,19 @@ class SchedulerEmulator:
                     if occurrence > limit or count >= cap:
                         break
                     found.append((occurrence, schedule.name))
+            found.extend((retry.due, retry.schedule.name) for retry in self._retries if retry.due <= limit)
             return sorted(found)
 
     def event_of(self, name: str, scheduled_time: datetime) -> Any:
         """The event schedule `name` would be invoked with at `scheduled_time` (None: not known to `due`), for
         the local console's view of what is coming; it fires nothing."""
+        moment = _utc(scheduled_time)
         with self._lock:
+            for retry in self._retries:  # `due` lists a pending retry at the instant it is due
+                if retry.schedule.name == name and retry.due == moment:
+                    return _event(retry.schedule, retry.scheduled_time, retry.execution_id, retry.attempt)
             schedule = self._details.get(name)
-            return None if schedule is None else _event(schedule, _utc(scheduled_time))
+            return None if schedule is None else _event(schedule, moment, str(uuid.uuid4()), 1)
 
     def fire_due(self, up_to: datetime, on_time: Callable[[datetime], object] | None = None) -> list[Firing]:
         """Fires everything due up to `up_to`, earliest first, and returns the firings in order.
@@ -290,20 +347,31 @@ class SchedulerEmulator:
                     return firings  # not up to `limit`: nothing past the last firing is settled
                 schedules = self._load()
                 earliest = self._earliest(schedules, limit)
-                if earliest is None:
+                retry = self._earliest_retry(limit)
+                if earliest is None and retry is None:
                     break
                 if len(firings) >= self._max_firings:
                     raise RuntimeError(
                         f"more than {self._max_firings} firings due up to {limit.isoformat()}; "
                         f"is a schedule re-arming itself? The last was {firings[-1].schedule_name!r}"
                     )
+                # A retry due at the same instant as an occurrence goes first: it has waited longer.
+                if retry is not None and (earliest is None or retry.due <= earliest[0]):
+                    self._retries.remove(retry)
+                    at = self._reach(retry.due)
+                    if on_time is not None:
+                        on_time(at)
+                    firings.append(
+                        self._attempt(retry.schedule, retry.scheduled_time, retry.execution_id, retry.attempt, at)
+                    )
+                    continue
+                assert earliest is not None  # noqa: S101 - the branch above took the other case
                 scheduled_time, schedule = earliest
                 self._mark_fired(schedule, scheduled_time)
+                at = self._reach(scheduled_time)
                 if on_time is not None:
-                    on_time(self._reach(scheduled_time))
-                firings.append(self._call_target(schedule, scheduled_time))
-                if schedule.delete_after_completion and self._is_one_time(schedule):
-                    self._delete_after_completion(schedule)
+                    on_time(at)
+                firings.append(self._attempt(schedule, scheduled_time, str(uuid.uuid4()), 1, at))
             self._delete_completed_recurring(schedules, limit)
         return firings
 
@@ -434,23 +502,86 @@ class SchedulerEmulator:
         self._reached = reached
         return reached
 
-    def _call_target(self, schedule: _Schedule, scheduled_time: datetime) -> Firing:
-        event = _event(schedule, scheduled_time)
+    def _earliest_retry(self, limit: datetime) -> _Retry | None:
+        due = [retry for retry in self._retries if retry.due <= limit]
+        return min(due, key=lambda retry: (retry.due, retry.schedule.name)) if due else None
+
+    def _attempt(
+        self, schedule: _Schedule, scheduled_time: datetime, execution_id: str, attempt: int, at: datetime
+    ) -> Firing:
+        """One attempt at the target, made at `at`; a failure is retried or dead-lettered, and a one-time schedule
+        that asked for it is deleted once no attempt is left."""
+        firing = self._call_target(schedule, scheduled_time, execution_id, attempt)
+        if firing.error is not None:
+            next_due = at + RETRY_BASE_DELAY * 2 ** (attempt - 1)
+            if attempt <= schedule.max_retry_attempts and next_due - scheduled_time <= schedule.max_event_age:
+                self._retries.append(_Retry(next_due, schedule, scheduled_time, execution_id, attempt + 1))
+                return firing
+            self._dead_letter(schedule, scheduled_time, execution_id, firing)
+            firing = dataclasses.replace(firing, dead_lettered=True)
+        if schedule.delete_after_completion and self._is_one_time(schedule):
+            self._delete_after_completion(schedule)
+        return firing
+
+    def _call_target(self, schedule: _Schedule, scheduled_time: datetime, execution_id: str, attempt: int) -> Firing:
+        event = _event(schedule, scheduled_time, execution_id, attempt)
         try:
             result = self._invoke(schedule.target_arn, event)
         # Scheduler isolates targets from each other: one failing invocation is retried and then
-        # dead-lettered, and every other schedule still fires. The emulator makes one attempt and records it.
+        # dead-lettered, and every other schedule still fires.
         except Exception as failure:
             logger.warning(
-                "scheduler emulator: invocation failed name=%s scheduled_time=%s target=%s error=%s",
+                "scheduler emulator: invocation failed name=%s scheduled_time=%s target=%s attempt=%d error=%s",
                 schedule.name,
                 _iso_z(scheduled_time),
                 schedule.target_arn,
+                attempt,
                 type(failure).__name__,
                 exc_info=True,
             )
-            return Firing(schedule.name, scheduled_time, schedule.target_arn, event, error=type(failure).__name__)
-        return Firing(schedule.name, scheduled_time, schedule.target_arn, event, result=result)
+            return Firing(
+                schedule.name, scheduled_time, schedule.target_arn, event, error=type(failure).__name__, attempt=attempt
+            )
+        return Firing(schedule.name, scheduled_time, schedule.target_arn, event, result=result, attempt=attempt)
+
+    def _dead_letter(self, schedule: _Schedule, scheduled_time: datetime, execution_id: str, firing: Firing) -> None:
+        """The event Scheduler gave up on, to the schedule's dead-letter queue (or dropped, logged, without one)."""
+        if schedule.dead_letter_arn is None or self._sqs is None:
+            logger.warning(
+                "scheduler emulator: retries exhausted, no dead-letter queue, event dropped name=%s attempts=%d",
+                schedule.name,
+                firing.attempt,
+            )
+            return
+        _, _, _, _, account, queue_name = schedule.dead_letter_arn.split(":", 5)
+        body = firing.event if isinstance(firing.event, str) else json.dumps(firing.event)
+        attributes = {
+            "ERROR_CODE": firing.error or "Unknown",
+            "EXECUTION_ID": execution_id,
+            "SCHEDULE_ARN": schedule.arn,
+            "SCHEDULED_TIME": _iso_z(scheduled_time),
+            "TARGET_ARN": schedule.target_arn,
+            "RETRY_ATTEMPTS": str(firing.attempt - 1),
+        }
+        try:
+            url = self._sqs.get_queue_url(QueueName=queue_name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+            self._sqs.send_message(
+                QueueUrl=url,
+                MessageBody=body,
+                MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+            )
+        except Exception as failure:  # Scheduler drops an event it cannot dead-letter; so does the emulator
+            logger.warning(
+                "scheduler emulator: dead-lettering failed, event dropped name=%s error=%s",
+                schedule.name,
+                type(failure).__name__,
+            )
+            return
+        logger.warning(
+            "scheduler emulator: retries exhausted, event dead-lettered name=%s attempts=%d",
+            schedule.name,
+            firing.attempt,
+        )
 
     def _delete_after_completion(self, schedule: _Schedule) -> None:
         try:
@@ -575,14 +706,14 @@ def _existing_instant(wall: datetime, zone: ZoneInfo) -> datetime | None:
     return instant
 
 
-def _event(schedule: _Schedule, scheduled_time: datetime) -> Any:
+def _event(schedule: _Schedule, scheduled_time: datetime, execution_id: str, attempt: int) -> Any:
     if schedule.input is None:
         return None
     text = (
         schedule.input.replace(_SCHEDULED_TIME, _iso_z(scheduled_time))
-        .replace(_EXECUTION_ID, str(uuid.uuid4()))
+        .replace(_EXECUTION_ID, execution_id)
         .replace(_SCHEDULE_ARN, schedule.arn)
-        .replace(_ATTEMPT_NUMBER, "1")
+        .replace(_ATTEMPT_NUMBER, str(attempt))
     )
     try:
         return json.loads(text)

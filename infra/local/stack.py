@@ -4,6 +4,8 @@ moto's server plays AWS on 127.0.0.1; the Chalice app is served in process with 
 the Scheduler emulator fires the timers the app armed, on a simulated clock that follows real time unless
 it is moved (`POST /_local/clock`); queued background jobs (re-plans) run after each request and on the
 tick; webhook signatures are still checked for freshness against real time, as the booking tools sign with it.
+The `reconcile` function runs whenever the clock passes a whole UTC hour, as its rate(1 hour) rule runs it on AWS
+(at most `MAX_RECONCILES_PER_MOVE` times per move of the clock: see `_reconcile_hours`).
 Local-only routes are added to the app object here, never in `app.py`, and none of this ships in the Lambda
 package.
 """
@@ -19,7 +21,7 @@ import socket
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,10 @@ SAVE_WAIT_SECONDS = 10.0
 # Routes that must not count as work: waiting for the snapshot inside the gate would wait for itself.
 OUTSIDE_THE_GATE = frozenset({"/_local/state"})
 LISTEN_BACKLOG = 256
+# A move of the clock by a day would otherwise run the reconciler 24 times; it is idempotent and each run looks at
+# the whole clinic, so only the latest few hours passed are run (their firings still happen in order between them).
+MAX_RECONCILES_PER_MOVE = 3
+_HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,9 @@ class LocalStack:
         self._threads: list[threading.Thread] = []
         self._moto: Any = None
         self._server: Any = None
+        # The latest hour boundary the reconciler ran for. Not in the snapshot: after a restart hours count from the
+        # restored clock, which is where the stack stopped.
+        self._reconciled_hour = _floor_hour(clock.now())
 
     def start(self) -> None:
         from chalicelib.settings import point_aws_at
@@ -154,7 +163,17 @@ class LocalStack:
                 return _fire(event, fire_context)
 
         self.scheduler = SchedulerEmulator(
-            services.scheduler, settings.schedule_group, invoke, now=self.clock.now, interrupted=self._stopping.is_set
+            services.scheduler,
+            settings.schedule_group,
+            invoke,
+            sqs_client=services.sqs,  # the reminders' dead-letter queue, on moto
+            now=self.clock.now,
+            interrupted=self._stopping.is_set,
+        )
+        self._reconcile_context = LambdaContext(function_name=f"{settings.resource_prefix}-reconcile", memory_size=256)
+        self._region = settings.region
+        self._reconcile_rule = (
+            f"arn:aws:events:{settings.region}:123456789012:rule/{settings.resource_prefix}-reconcile"
         )
         if self._saved is not None:
             self.scheduler.restore_memory(self._saved.scheduler)
@@ -188,11 +207,56 @@ class LocalStack:
                 if instant > self.clock.now():
                     self.clock.set(instant)
 
-            firings = self.scheduler.fire_due(moment, on_time=move_clock)
+            firings = self._fire_and_reconcile(moment, move_clock)
             if not self._stopping.is_set():  # stopped half way: the clock stays at the last firing
                 move_clock(moment)
             self.publish()
             return firings
+
+    def _fire_and_reconcile(self, moment: datetime, move_clock: Any) -> list[Firing]:
+        """Fires what is due up to `moment`, stopping at each hour boundary passed to run the reconciler there."""
+        firings: list[Firing] = []
+        for boundary in self._reconcile_hours(moment):
+            firings += self.scheduler.fire_due(boundary, on_time=move_clock)
+            if self._stopping.is_set():
+                return firings
+            if move_clock is not None:
+                move_clock(boundary)
+            self._reconcile(boundary)
+        firings += self.scheduler.fire_due(moment, on_time=move_clock)
+        return firings
+
+    def _reconcile_hours(self, moment: datetime) -> list[datetime]:
+        """The hour boundaries after the last reconciled one up to `moment`: the latest MAX_RECONCILES_PER_MOVE."""
+        last = _floor_hour(moment)
+        count = int((last - self._reconciled_hour) / _HOUR)
+        return [last - n * _HOUR for n in reversed(range(min(count, MAX_RECONCILES_PER_MOVE)))]
+
+    def _reconcile(self, hour: datetime) -> None:
+        """The `reconcile` function with the event its EventBridge rule sends, one invocation at a time."""
+        self._reconciled_hour = hour
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": iso_utc(hour),
+            "region": self._region,
+            "resources": [self._reconcile_rule],
+            "detail": {},
+        }
+        with self._invocations:
+            try:
+                _reconcile(event, self._reconcile_context)
+            # On AWS a failed run is logged and the next hour's tries again; the stack goes on firing meanwhile.
+            except Exception as failure:
+                logging.getLogger(__name__).warning(
+                    "local stack: reconcile failed hour=%s error=%s",
+                    iso_utc(hour),
+                    type(failure).__name__,
+                    exc_info=True,
+                )
 
     def publish(self) -> None:
         """Tells the admin command line where this stack serves and what its clock says
@@ -227,7 +291,7 @@ class LocalStack:
 
     def fire_due_now(self) -> list[Firing]:
         with self._fire_lock:
-            return self.scheduler.fire_due(self.clock.now())
+            return self._fire_and_reconcile(self.clock.now(), None)
 
     def saved_state(self, wait: bool) -> dict[str, Any]:
         """Where the state is kept and what its snapshots cost; with `wait`, once every change so far is saved."""
@@ -343,6 +407,14 @@ def _fire(event: Any, context: Any) -> Any:
     """Invokes the fire function as Lambda would, with the event as a JSON round trip (as Scheduler sends it)."""
     handler = importlib.import_module("app").fire
     return handler(json.loads(json.dumps(event)), context)
+
+
+def _reconcile(event: Any, context: Any) -> Any:
+    return importlib.import_module("app").reconcile(event, context)
+
+
+def _floor_hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def _replan(event: Any, context: Any) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,9 @@ FIRE_ARN = "arn:aws:lambda:us-east-1:123456789012:function:carecue-fire"
 ROLE_ARN = "arn:aws:iam::123456789012:role/carecue-scheduler"
 JAN_1 = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)  # a Thursday
 BERLIN = ZoneInfo("Europe/Berlin")
+
+
+NO_RETRIES = {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 3600}
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -81,8 +85,14 @@ def arm(
     after: str = "NONE",
     state: str = "ENABLED",
     group: str = GROUP,
+    retry: dict[str, int] | None = None,
+    dead_letter_arn: str | None = None,
 ) -> str:
     target: dict[str, Any] = {"Arn": FIRE_ARN, "RoleArn": ROLE_ARN}
+    if retry is not None:
+        target["RetryPolicy"] = retry
+    if dead_letter_arn is not None:
+        target["DeadLetterConfig"] = {"Arn": dead_letter_arn}
     target["Input"] = payload if payload is not None else json.dumps({"reminder": name})
     request: dict[str, Any] = {
         "Name": name,
@@ -642,7 +652,7 @@ def test_a_failing_invocation_is_recorded_and_the_others_still_fire(
         return "sent"
 
     for name, hour in (("a", 9), ("b", 10), ("c", 11)):
-        arm(scheduler, name, f"at(2026-01-02T{hour:02d}:00:00)")
+        arm(scheduler, name, f"at(2026-01-02T{hour:02d}:00:00)", retry=NO_RETRIES)
 
     with caplog.at_level(logging.WARNING):
         firings = emulator_for(scheduler, clock, Target(fail_for_b)).fire_due(utc(2026, 1, 3))
@@ -748,3 +758,165 @@ def test_an_interrupted_call_stops_between_two_firings_and_the_rest_fire_on_the_
     stop.update(asked=False, on_next_firing=False)
     rest = emulator.fire_due(utc(2026, 1, 10, 12, 0), on_time=clock.set)
     assert fired(rest) == [("r9", utc(2026, 1, 10, 9, 0)), ("r10", utc(2026, 1, 10, 10, 0))]
+
+
+# --- retries and the dead-letter queue ----------------------------------------------------------------------
+
+DLQ_NAME = "carecue-local-reminders-dlq"
+DLQ_ARN = f"arn:aws:sqs:us-east-1:123456789012:{DLQ_NAME}"
+
+
+class FireFunctionDown(Exception):
+    pass
+
+
+def failing(times: int) -> Callable[[str, Any], Any]:
+    """A target that raises on its first `times` invocations and then answers "sent"."""
+    calls = {"n": 0}
+
+    def behaviour(target_arn: str, event: Any) -> str:
+        calls["n"] += 1
+        if calls["n"] <= times:
+            raise FireFunctionDown("throttled")
+        return "sent"
+
+    return behaviour
+
+
+@pytest.fixture
+def sqs(scheduler: Any) -> Any:
+    client = boto3.client("sqs", region_name="us-east-1")
+    client.create_queue(QueueName=DLQ_NAME)
+    return client
+
+
+def dead_letters(sqs: Any) -> list[dict[str, Any]]:
+    url = sqs.get_queue_url(QueueName=DLQ_NAME)["QueueUrl"]
+    return list(
+        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get("Messages", [])
+    )
+
+
+def reminder_timer_input() -> str:
+    """The Input CareCue's own timers carry (the one envelope), placeholders unfilled, as moto stores it."""
+    from chalicelib.arm.envelope import OwnerType
+    from chalicelib.arm.timers import Timer
+
+    timer = Timer("clinic-1", "appt-1", "reminder-24h.sms", 3, utc(2026, 1, 2, 10), owner_type=OwnerType.APPOINTMENT)
+    return timer.input()
+
+
+def test_a_failing_reminder_is_retried_with_backoff_then_dead_lettered_with_the_event_redrive_reads(
+    scheduler: Any, sqs: Any, clock: SimulatedClock
+) -> None:
+    from chalicelib.arm.timers import RETRY_POLICY
+    from chalicelib.fire.fire import parse_reminder_event
+
+    # GIVEN a reminder armed as CareCue arms it (20 retries within an hour, a DLQ, deleted after completion)
+    arm(
+        scheduler,
+        "appt-1.reminder-24h.sms",
+        "at(2026-01-02T10:00:00)",
+        payload=reminder_timer_input(),
+        after="DELETE",
+        retry=RETRY_POLICY,
+        dead_letter_arn=DLQ_ARN,
+    )
+    emulator = SchedulerEmulator(scheduler, GROUP, Target(failing(99)), sqs_client=sqs, now=clock.now)
+
+    # WHEN the fire function fails every time and the clock moves two hours on
+    instants: list[datetime] = []
+    firings = emulator.fire_due(utc(2026, 1, 2, 12), on_time=lambda at: (instants.append(at), clock.set(at)))
+
+    # THEN it was tried at +0, +1, +3, +7, +15, +31 minutes (the next, +63, would be past the hour), numbered
+    assert [(f.scheduled_time, f.attempt) for f in firings] == [(utc(2026, 1, 2, 10), n) for n in range(1, 7)]
+    assert instants == [utc(2026, 1, 2, 10, minute) for minute in (0, 1, 3, 7, 15, 31)]
+    assert [f.dead_lettered for f in firings] == [False] * 5 + [True]
+    # the DLQ holds the event once: what the redrive parses, for the reminder's own occurrence
+    [message] = dead_letters(sqs)
+    request = parse_reminder_event(json.loads(message["Body"]))
+    assert (request.owner_id, request.reminder_id, request.version) == ("appt-1", "reminder-24h.sms", 3)
+    assert request.occurrence == utc(2026, 1, 2, 10)
+    attributes = {name: value["StringValue"] for name, value in message["MessageAttributes"].items()}
+    assert attributes["ERROR_CODE"] == "FireFunctionDown"
+    assert attributes["SCHEDULED_TIME"] == "2026-01-02T10:00:00Z"
+    assert attributes["RETRY_ATTEMPTS"] == "5"
+    # and the one-time schedule is gone, after its final attempt; nothing is left to fire
+    assert not exists(scheduler, "appt-1.reminder-24h.sms")
+    assert emulator.fire_due(utc(2026, 1, 3), on_time=clock.set) == []
+
+
+def test_a_retry_that_succeeds_delivers_once_and_nothing_is_dead_lettered(
+    scheduler: Any, sqs: Any, clock: SimulatedClock
+) -> None:
+    # GIVEN a one-time timer whose target fails twice, then works; its Input names the attempt and execution
+    payload = json.dumps({"attempt": "<aws.scheduler.attempt-number>", "execution": "<aws.scheduler.execution-id>"})
+    arm(scheduler, "once", "at(2026-01-02T10:00:00)", payload=payload, after="DELETE", dead_letter_arn=DLQ_ARN)
+    emulator = SchedulerEmulator(scheduler, GROUP, Target(failing(2)), sqs_client=sqs, now=clock.now)
+
+    # WHEN the clock reaches the first retry only, the schedule is still there (its final attempt is to come)
+    first = emulator.fire_due(utc(2026, 1, 2, 10, 2), on_time=clock.set)
+    assert [(f.attempt, f.error) for f in first] == [(1, "FireFunctionDown"), (2, "FireFunctionDown")]
+    assert exists(scheduler, "once")
+    assert emulator.due(utc(2026, 1, 2, 11)) == [(utc(2026, 1, 2, 10, 3), "once")]  # the retry, at 10:00 +1 +2
+
+    # THEN the third attempt (10:03) succeeds; the schedule deletes itself; the DLQ stays empty
+    rest = emulator.fire_due(utc(2026, 1, 2, 11), on_time=clock.set)
+    assert [(f.attempt, f.result, f.dead_lettered) for f in rest] == [(3, "sent", False)]
+    assert [f.event["attempt"] for f in first + rest] == ["1", "2", "3"]
+    assert len({f.event["execution"] for f in first + rest}) == 1  # one event, tried three times
+    assert not exists(scheduler, "once")
+    assert dead_letters(sqs) == []
+
+
+def test_maximum_retry_attempts_bounds_the_retries(scheduler: Any, sqs: Any, clock: SimulatedClock) -> None:
+    arm(
+        scheduler,
+        "twice-more",
+        "at(2026-01-02T10:00:00)",
+        retry={"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 86_400},
+        dead_letter_arn=DLQ_ARN,
+    )
+    emulator = SchedulerEmulator(scheduler, GROUP, Target(failing(99)), sqs_client=sqs, now=clock.now)
+
+    firings = emulator.fire_due(utc(2026, 1, 3), on_time=clock.set)
+
+    assert [(f.attempt, f.dead_lettered) for f in firings] == [(1, False), (2, False), (3, True)]
+    assert [json.loads(m["Body"]) for m in dead_letters(sqs)] == [{"reminder": "twice-more"}]
+
+
+def test_without_a_dead_letter_queue_an_exhausted_event_is_dropped_and_logged(
+    scheduler: Any, sqs: Any, clock: SimulatedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    arm(scheduler, "lost", "at(2026-01-02T10:00:00)", retry=NO_RETRIES)
+    emulator = SchedulerEmulator(scheduler, GROUP, Target(failing(99)), sqs_client=sqs, now=clock.now)
+
+    with caplog.at_level(logging.WARNING):
+        firings = emulator.fire_due(utc(2026, 1, 3), on_time=clock.set)
+
+    assert [(f.attempt, f.dead_lettered) for f in firings] == [(1, True)]
+    assert "no dead-letter queue, event dropped name=lost" in caplog.text
+    assert dead_letters(sqs) == []
+
+
+def test_a_pending_retry_survives_the_snapshot_of_the_emulators_memory(
+    scheduler: Any, sqs: Any, clock: SimulatedClock
+) -> None:
+    from infra.local.persistence import Snapshot, dumps
+
+    # GIVEN a timer whose first attempt failed, its retry due at 10:01, and the stack stopped at 10:00:30
+    arm(scheduler, "r", "at(2026-01-02T10:00:00)", after="DELETE", dead_letter_arn=DLQ_ARN)
+    before = SchedulerEmulator(scheduler, GROUP, Target(failing(1)), sqs_client=sqs, now=clock.now)
+    assert [f.attempt for f in before.fire_due(datetime(2026, 1, 2, 10, 0, 30, tzinfo=UTC), on_time=clock.set)] == [1]
+    saved = pickle.loads(dumps(Snapshot({}, before.memory(), [], clock.state())))  # noqa: S301 - our own bytes
+
+    # WHEN a new emulator starts from the snapshot and the clock moves on
+    target = Target(failing(0))
+    after = SchedulerEmulator(scheduler, GROUP, target, sqs_client=sqs, now=clock.now)
+    after.restore_memory(saved.scheduler)
+    firings = after.fire_due(utc(2026, 1, 2, 11), on_time=clock.set)
+
+    # THEN the retry is made, once, as attempt 2; the schedule is then deleted
+    assert [(f.schedule_name, f.attempt, f.result) for f in firings] == [("r", 2, "sent")]
+    assert len(target.calls) == 1
+    assert not exists(scheduler, "r")
