@@ -127,8 +127,7 @@ def _operation(route: str, path: str, entry: Any, bodies: Mapping[str, Any]) -> 
             "name": name,
             "in": "query",
             "required": required,
-            # An optional parameter sent empty ("?day=") is taken as absent: the document says so.
-            "schema": schema if required else {"anyOf": [schema, {"type": "string", "maxLength": 0}]},
+            "schema": schema,
             "description": description,
         }
         for name, schema, required, description in QUERY.get(route, [])

@@ -177,7 +177,7 @@ PAGE_MAX = 200
 def query_page(params: Mapping[str, str] | None) -> tuple[str | None, int]:
     """The `next` cursor (None for the first page) and the `limit` of a list request."""
     params = params or {}
-    limit_text = params.get("limit") or None  # "?limit=" is the default, as the OpenAPI document says
+    limit_text = params.get("limit")
     limit = PAGE_DEFAULT
     if limit_text is not None:
         if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= PAGE_MAX:
@@ -189,7 +189,7 @@ def query_page(params: Mapping[str, str] | None) -> tuple[str | None, int]:
 def query_date(params: Mapping[str, str] | None, name: str) -> date | None:
     """An optional `YYYY-MM-DD` query parameter."""
     value = (params or {}).get(name)
-    if not value:  # absent, or sent empty ("?day="): the default, as the OpenAPI document says
+    if value is None:  # sent empty ("?date=") it is refused below, as every malformed parameter is
         return None
     try:
         return date.fromisoformat(value)

@@ -26,7 +26,7 @@ CSV_COLUMNS = (
 
 def requested_month(params: Mapping[str, str] | None, now: datetime) -> str:
     """`?month=YYYY-MM`; the current month (UTC) when absent."""
-    month = (params or {}).get("month") or None  # "?month=" is the current month, as the OpenAPI document says
+    month = (params or {}).get("month")
     if month is None:
         return billing_month(now)
     if not is_billing_month(month):
