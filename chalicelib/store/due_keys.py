@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime
+from typing import Any
 
 from chalicelib.core.clock import iso_utc, to_utc
 
@@ -84,3 +85,17 @@ def pending_keys(
     if status == "skipped" and reason == SPEND_CAP and kind in HELD_KINDS:
         return held_key(shard(clinic_id)), held_sort(clinic_id, send_at)
     return None
+
+
+def keys_of(reminder: Any) -> tuple[str, str] | None:
+    """`pending_keys` of a reminder item as it stands (its own status, reason, send time and arm record)."""
+    return pending_keys(
+        owner_type=reminder.owner_type,
+        owner_id=reminder.owner_id,
+        clinic_id=reminder.clinic_id,
+        kind=reminder.kind,
+        status=reminder.status,
+        reason=reminder.reason,
+        send_at=reminder.send_at,
+        arm_failed=bool(reminder.arm_failed),
+    )

@@ -237,16 +237,7 @@ class Reminder(Model):
     by_due = RemindersByDue()
 
     def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
-        keys = due_keys.pending_keys(
-            owner_type=self.owner_type,
-            owner_id=self.owner_id,
-            clinic_id=self.clinic_id,
-            kind=self.kind,
-            status=self.status,
-            reason=self.reason,
-            send_at=self.send_at,
-            arm_failed=bool(self.arm_failed),
-        )
+        keys = due_keys.keys_of(self)
         self.due_key, self.due_sort = keys if keys is not None else (None, None)
         if self.status != "scheduled":
             self.arm_failed = None

@@ -222,16 +222,7 @@ def index_unlisted(now: datetime) -> dict[str, int]:
     that has its keys already is left alone, so running it twice changes nothing."""
     listed = {"reminders": 0, "regimens": 0}
     for reminder in Reminder.scan(Reminder.due_key.does_not_exist()):
-        keys = due_keys.pending_keys(
-            owner_type=reminder.owner_type,
-            owner_id=reminder.owner_id,
-            clinic_id=reminder.clinic_id,
-            kind=reminder.kind,
-            status=reminder.status,
-            reason=reminder.reason,
-            send_at=reminder.send_at,
-            arm_failed=bool(reminder.arm_failed),
-        )
+        keys = due_keys.keys_of(reminder)
         if keys is None:
             continue  # a final state: listed nowhere
         actions = [Reminder.due_key.set(keys[0]), Reminder.due_sort.set(keys[1])]
