@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.admin.context import AdminContext
-from chalicelib.core.errors import InvalidRequest
 
 
 def register(commands: Any) -> None:
@@ -26,12 +25,7 @@ def show_audit(context: AdminContext, args: argparse.Namespace) -> dict[str, Any
 
 
 def _instant(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidRequest.single(option, "must be an ISO 8601 date and time with offset") from None
-    if moment.tzinfo is None:
-        raise InvalidRequest.single(option, "must include a UTC offset")
-    return moment
+    """The option's instant, read as the API reads one (`query_instant`); None when it is not given."""
+    from chalicelib.edge.http import query_instant
+
+    return None if text is None else query_instant({option: text}, option)
