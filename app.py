@@ -67,7 +67,9 @@ def one_error_envelope(event: Request, get_response: Any) -> Response:
     JSON, an unhandled exception) leave in the app's error envelope: on AWS and on the local stack alike, as
     both run this handler. What API Gateway answers by itself is chalicelib/edge/gateway.py's."""
     unknown = unknown_query_parameters(event.method, str(event.context.get("resourcePath", "")), event.query_params)
-    if unknown and event.method in app.routes.get(str(event.context.get("resourcePath", "")), {}):
+    resource = str(event.context.get("resourcePath", ""))
+    # The local stack's own /_local/ routes (added to this app only there) read their own parameters.
+    if unknown and event.method in app.routes.get(resource, {}) and not resource.startswith("/_local"):
         problems = [FieldProblem(name, "is not a parameter of this route") for name in unknown]
         return to_response(InvalidRequest(problems))
     return in_envelope(event, get_response(event), app.routes)

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from tests.e2e.conftest import NEW_YORK, Clinic, LocalStack, day_after, iso_z, without_confirm_link
 from tests.e2e.test_waiting_room import ARTIFACTS, browser  # noqa: F401 (the Chromium fixture)
 
-PHONE, EMAIL = "+14155550131", "pat.console@example.org"
-MASKED_PHONE, MASKED_EMAIL = "+1 415 \u2022\u2022\u2022 \u2022\u202231", "p\u2022\u2022@example.org"
+PHONE, EMAIL = "+14155550191", "pat.console@example.org"  # a number no other test on the shared stack uses
+MASKED_PHONE, MASKED_EMAIL = "+1 415 \u2022\u2022\u2022 \u2022\u202291", "p\u2022\u2022@example.org"
 JSON_ACCEPT = {"Accept": "application/json"}
 
 
