@@ -12,10 +12,9 @@ from chalice.test import Client
 
 from chalicelib.core.words import Channel
 from chalicelib.patients.contacts import find_contact, is_opted_out
-from chalicelib.store.clinics import set_whatsapp_phone_number_id
 from chalicelib.store.models import Appointment, Delivery
 from tests.conftest import ClinicKeys, World
-from tests.whatsapp_support import deliver_events
+from tests.whatsapp_support import connect_whatsapp, deliver_events
 
 PHONE = "+14155550101"
 SENDER = "phone-number-id-0123456789abcdef0123456789abcdef"
@@ -32,12 +31,7 @@ TEMPLATES = {
 
 @pytest.fixture
 def connected(api: Client, aws: World, clinic: ClinicKeys) -> ClinicKeys:
-    set_whatsapp_phone_number_id(clinic.clinic_id, SENDER)
-    response = api.http.put(
-        "/v1/clinic", headers=clinic.headers, body=json.dumps({"whatsapp": {"templates": TEMPLATES}})
-    )
-    assert response.status_code == 200, response.json_body
-    return clinic
+    return connect_whatsapp(api, clinic, SENDER, TEMPLATES)
 
 
 def book(api: Client, clinic: ClinicKeys, phone: str = PHONE, **patient: Any) -> dict[str, Any]:

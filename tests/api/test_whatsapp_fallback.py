@@ -13,10 +13,9 @@ from chalice.test import Client
 from chalicelib.core.words import Channel
 from chalicelib.patients.contacts import opt_out
 from chalicelib.patients.whatsapp import record_inbound
-from chalicelib.store.clinics import set_whatsapp_phone_number_id
 from chalicelib.store.models import Delivery
 from tests.conftest import ClinicKeys, World
-from tests.whatsapp_support import deliver_events
+from tests.whatsapp_support import connect_whatsapp, deliver_events
 
 PHONE = "+14155550102"
 SENDER = "phone-number-id-0123456789abcdef0123456789abcdef"
@@ -35,12 +34,7 @@ SPANISH_SMS = "Riverside Family Clinic: su cita es el mié 2 de dic, 10:00."
 
 @pytest.fixture
 def connected(api: Client, aws: World, clinic: ClinicKeys) -> ClinicKeys:
-    set_whatsapp_phone_number_id(clinic.clinic_id, SENDER)
-    response = api.http.put(
-        "/v1/clinic", headers=clinic.headers, body=json.dumps({"whatsapp": {"templates": TEMPLATES}})
-    )
-    assert response.status_code == 200, response.json_body
-    return clinic
+    return connect_whatsapp(api, clinic, SENDER, TEMPLATES)
 
 
 def book(api: Client, clinic: ClinicKeys, **patient: Any) -> dict[str, Any]:

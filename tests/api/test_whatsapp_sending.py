@@ -16,11 +16,11 @@ from chalice.test import Client
 from chalicelib.core.words import Channel
 from chalicelib.patients.contacts import opt_out
 from chalicelib.patients.whatsapp import record_inbound
-from chalicelib.store.clinics import set_whatsapp_phone_number_id
 from chalicelib.store.models import Delivery
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
 from tests.timer_support import fire_when_due
+from tests.whatsapp_support import connect_whatsapp
 
 PHONE = "+14155550101"
 SENDER = "phone-number-id-0123456789abcdef0123456789abcdef"
@@ -44,12 +44,7 @@ TEMPLATES = {
 
 @pytest.fixture
 def connected(api: Client, aws: World, clinic: ClinicKeys) -> ClinicKeys:
-    set_whatsapp_phone_number_id(clinic.clinic_id, SENDER)
-    response = api.http.put(
-        "/v1/clinic", headers=clinic.headers, body=json.dumps({"whatsapp": {"templates": TEMPLATES}})
-    )
-    assert response.status_code == 200, response.json_body
-    return clinic
+    return connect_whatsapp(api, clinic, SENDER, TEMPLATES)
 
 
 def book(api: Client, clinic: ClinicKeys, **patient: Any) -> str:
