@@ -491,3 +491,15 @@ def dose_link(token: str) -> Response:
 @app.route("/d/{token}", methods=["POST"], content_types=["application/x-www-form-urlencoded", "application/json"])
 def dose_link_taken(token: str) -> Response:
     return _page(services().dose_pages.act(token))
+
+
+@app.route("/f/{token}", methods=["GET"])
+def form_link(token: str) -> Response:
+    """A patient's pre-visit form (chalicelib.links.form_page): the saved answers filled in; nothing changes on GET."""
+    return _page(services().form_pages.show(token))
+
+
+@app.route("/f/{token}", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+def form_link_save(token: str) -> Response:
+    """One step of the form posted: saved in progress, or sent (completed) by its last button."""
+    return _page(services().form_pages.save(token, _body()))

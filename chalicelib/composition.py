@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from chalicelib.forms.service import Forms
     from chalicelib.intake.lookups import BookingLookups
     from chalicelib.intake.service import WebhookIntake
+    from chalicelib.links.form_page import FormPages
     from chalicelib.links.service import LinkSigner, PatientLinks
     from chalicelib.meter.meter import UsageMeter
     from chalicelib.meter.release import SpendCapRelease
@@ -367,6 +368,12 @@ class Services:
         from chalicelib.regimens.dose_pages import DosePages
 
         return DosePages(self.clock, self.link_signer, self.regimen_doses)
+
+    @cached_property
+    def form_pages(self) -> FormPages:
+        from chalicelib.links.form_page import FormPages
+
+        return FormPages(self.clock, self.link_signer)
 
 
 _services: Services | None = None

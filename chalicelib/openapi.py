@@ -156,7 +156,7 @@ _FREE_BODIES = {
 def _responses(path: str, method: str) -> dict[str, Any]:
     envelope = _json({"$ref": REF.format(model="ErrorEnvelope")})
     error: dict[str, Any] = {"description": "refused: the error envelope", "content": envelope}
-    if path.startswith(("/p/", "/d/", "/board/")):
+    if path.startswith(("/p/", "/d/", "/f/", "/board/")):
         html = {"text/html": {"schema": {"type": "string"}}}
         ok: dict[str, Any] = {"description": "an HTML page", "content": html}
         # A page's own refusal (a link not valid, gone) is a page too; the gateway's refusals are the envelope.

@@ -31,6 +31,8 @@ class NewAppointmentBody(Body):
     provider: Text = None
     location: Text = None
     external_id: Text = None
+    # The kind of visit as the clinic's system names it ("new patient", "follow-up"): picks the pre-visit form.
+    event_type: Text = None
 
 
 class AppointmentChangeBody(Body):

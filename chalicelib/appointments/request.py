@@ -19,6 +19,7 @@ class NewAppointment:
     provider: str | None
     location: str | None
     external_id: str | None
+    event_type: str | None = None  # the kind of visit: which pre-visit form it gets (`PUT /v1/clinic` forms)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ def parse_new_appointment(raw_body: bytes | None, now: datetime, *, region: str 
         body.provider,
         body.location,
         body.external_id,
+        body.event_type,
     )
 
 

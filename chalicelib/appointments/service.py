@@ -443,6 +443,7 @@ def _new_records(
         duration_minutes=request.duration_minutes,
         provider=request.provider,
         location=request.location,
+        event_type=request.event_type,
         source=source,
         external_id=request.external_id,
         status=status,

@@ -21,6 +21,7 @@ def appointment_view(record: AppointmentRecord) -> dict[str, Any]:
         "duration_minutes": appointment.duration_minutes,
         "provider": appointment.provider,
         "location": appointment.location,
+        "event_type": appointment.event_type,
         "source": appointment.source,
         "external_id": appointment.external_id,
         "version": appointment.version,

@@ -1,6 +1,6 @@
 """`PUT /v1/clinic` as models of the validation kit (`chalicelib.core.validation`): the clinic's time zone and
 policy (reminder rules, quiet hours, caps, contact details, SMS templates, medication settings, opening hours,
-board labels, WhatsApp templates),
+board labels, WhatsApp templates, pre-visit forms),
 every wrong field named, and the API's JSON Schema of the body (`chalicelib.schemas`). pydantic models:
 imported by the settings route only; the fire path reads a stored policy with `policy.policy_from_json`.
 
@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, ValidationInfo, WithJsonSchema
 from pydantic_core import InitErrorDetails
 
+from chalicelib.clinics.form_settings import MAX_FORMS, MAX_NAMES, FormRule
 from chalicelib.clinics.medication import MedicationSettings
 from chalicelib.clinics.policy import (
     MAX_OFFSET,
@@ -348,6 +349,53 @@ class WhatsAppBody(Body):
         return WhatsAppSettings(self.templates)
 
 
+# --- pre-visit forms ------------------------------------------------------------------------------------
+
+
+def _questionnaire(value: Any, info: ValidationInfo) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise problem("must be the id of one of the clinic's questionnaires")
+    known = context_of(info).questionnaires
+    if known is not None and value not in known:
+        raise problem(f"is not a questionnaire of this clinic ({value!r}); POST /v1/questionnaires first")
+    return value
+
+
+def _names(value: Any) -> Any:
+    if value is None:
+        return None
+    valid = isinstance(value, list) and all(isinstance(n, str) and 1 <= len(n.strip()) <= 200 for n in value)
+    if not valid or not 1 <= len(value) <= MAX_NAMES:
+        raise problem(f"must list 1 to {MAX_NAMES} names (texts of 1 to 200 characters); leave it out for any")
+    return [name.strip() for name in value]
+
+
+Names = Annotated[
+    Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(min_length=1, max_length=MAX_NAMES)]
+    | None,
+    BeforeValidator(_names),
+]
+
+
+def _form_list(value: Any) -> Any:
+    if not isinstance(value, list) or len(value) > MAX_FORMS:
+        raise problem(f"must be a list of at most {MAX_FORMS} forms")
+    return value
+
+
+class FormBody(Body):
+    """One entry of `forms`: the questionnaire, and optionally the providers and event types it is for."""
+
+    unknown_problem: ClassVar[str | None] = "is not part of a form setting (questionnaire, providers, event_types)"
+    object_problem: ClassVar[str] = 'must be {"questionnaire": "<id>"}, optionally with providers and event_types'
+    questionnaire: Annotated[str, BeforeValidator(_questionnaire)]
+    providers: Names = None
+    event_types: Names = None
+
+    def rule(self) -> FormRule:
+        return FormRule(self.questionnaire, tuple(self.providers or ()), tuple(self.event_types or ()))
+
+
 def _timezone(value: Any) -> str:
     if not isinstance(value, str) or not is_known_timezone(value):
         raise problem("must be an IANA time zone such as America/New_York")
@@ -412,6 +460,10 @@ class ClinicSettingsBody(Body):
         60
     )
     whatsapp: WhatsAppBody | None = None
+    # The pre-visit forms: an appointment gets the first whose filters it matches (`clinics.form_settings`).
+    forms: Annotated[list[FormBody], Field(max_length=MAX_FORMS), BeforeValidator(_form_list)] = Field(
+        default_factory=list
+    )
 
     def to_policy(self) -> ClinicPolicy:
         default = ClinicPolicy()
@@ -433,4 +485,5 @@ class ClinicSettingsBody(Body):
             board_labels=self.board_labels,
             check_in_window_minutes=self.check_in_window_minutes,
             whatsapp=self.whatsapp.settings() if self.whatsapp else NO_WHATSAPP,
+            forms=tuple(form.rule() for form in self.forms),
         )

@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from chalicelib.clinics.form_settings import FormRule, forms_from_json, forms_json
 from chalicelib.clinics.medication import DEFAULT_MEDICATION, MedicationSettings, medication_from_json, medication_json
 from chalicelib.clinics.whatsapp_settings import NO_WHATSAPP, WhatsAppSettings, whatsapp_from_json, whatsapp_json
 from chalicelib.core.fields import read_clock, read_duration
@@ -88,6 +89,7 @@ class ClinicPolicy:
         "initials"  # the waiting-room board: "initials" (ticket numbers only to tell two apart) or "tickets"
     )
     whatsapp: WhatsAppSettings = NO_WHATSAPP  # the clinic's approved templates (chalicelib.clinics.whatsapp_settings)
+    forms: tuple[FormRule, ...] = ()  # the pre-visit forms and the appointments they are for (form_settings)
 
     def reminder_policy(self) -> ReminderPolicy:
         return ReminderPolicy(rules=self.reminder_rules, quiet_hours=self.quiet_hours)
@@ -174,6 +176,7 @@ def policy_from_json(data: Any, clinic_name: str) -> ClinicPolicy:
         board_labels=_board_labels(data.get("board_labels", default.board_labels)),
         check_in_window_minutes=_window(data.get("check_in_window_minutes", default.check_in_window_minutes)),
         whatsapp=whatsapp_from_json(data.get("whatsapp")),
+        forms=forms_from_json(data.get("forms")),
     )
 
 
@@ -196,6 +199,7 @@ def policy_json(policy: ClinicPolicy) -> dict[str, Any]:
         "board_labels": policy.board_labels,
         "check_in_window_minutes": policy.check_in_window_minutes,
         "whatsapp": whatsapp_json(policy.whatsapp),
+        "forms": forms_json(policy.forms),
     }
 
 
@@ -230,6 +234,7 @@ _STORED = frozenset(
         "board_labels",
         "check_in_window_minutes",
         "whatsapp",
+        "forms",
     }
 )
 T = TypeVar("T")

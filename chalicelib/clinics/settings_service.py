@@ -16,6 +16,7 @@ from chalicelib.core.timezones import phone_region
 from chalicelib.core.validation import Context, read_body
 from chalicelib.core.words import ReplanStatus
 from chalicelib.store import clinics as store
+from chalicelib.store import forms as form_store
 from chalicelib.store.models import Clinic
 
 if TYPE_CHECKING:
@@ -45,7 +46,9 @@ class ClinicSettingsService:
         body = decode_json_object(raw_body)
         clinic = store.get_clinic(clinic_id, consistent=True)  # its settings version conditions the write
         # A contact phone is read in the country of the time zone in the body, or else the clinic's current one.
-        context = Context(region=phone_region(clinic.timezone), clinic_name=clinic.name)
+        # A form setting names one of the clinic's own questionnaires (a 400 naming `forms[i].questionnaire`).
+        questionnaires = frozenset(form.questionnaire_id for form in form_store.forms_of(clinic_id))
+        context = Context(region=phone_region(clinic.timezone), clinic_name=clinic.name, questionnaires=questionnaires)
         settings = read_body(ClinicSettingsBody, body, context)
         timezone = settings.timezone or clinic.timezone
         policy = settings.to_policy()

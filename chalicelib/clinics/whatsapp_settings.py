@@ -16,7 +16,8 @@ patient language, the template it had approved, states the template's body text 
 - `language_code` (optional): Meta's code for the template's language when it is not the tag with `_` for `-`;
 - parameters: `clinic`, `day`, `time`, `place`, `link`, `phone`, filled in the patient's language. Their count
   must be the number of placeholders in `body` (Meta refuses a send with any other count), which is checked here,
-  when the clinic saves, instead of at every send; `link` only on kinds that carry a link (reminder, dose).
+  when the clinic saves, instead of at every send; `link` only on kinds that carry a link (reminder, dose);
+  `form` (the pre-visit form's link) on confirmation and reminder only (`-` when there is no form to fill).
 
 CareCue keeps `body` so it can show the words the patient got (the outbox, the local stack) and check the
 count; Meta's copy is the one the patient sees. A kind and language with no template goes on the next channel.
@@ -40,8 +41,9 @@ KINDS = (
     "wait-time",
     "running-late",
 )
-PARAMETERS = frozenset({"clinic", "day", "time", "place", "link", "phone"})
+PARAMETERS = frozenset({"clinic", "day", "time", "place", "link", "phone", "form"})
 _LINKED_KINDS = frozenset({"reminder", "dose"})
+_FORM_KINDS = frozenset({"confirmation", "reminder"})
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _META_LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Za-z0-9]{2,8})?$")
 _NAME = re.compile(r"^[a-z0-9_]{1,512}$")  # Meta's template names: lower case, digits and underscores
@@ -136,6 +138,8 @@ def _template(kind: str, value: Any, where: Loc, problems: list[tuple[Loc, str]]
         parameters = None
     elif "link" in parameters and kind not in _LINKED_KINDS:
         problems.append(((*where, "parameters"), f"a {kind} message carries no link"))
+    elif "form" in parameters and kind not in _FORM_KINDS:
+        problems.append(((*where, "parameters"), f"a {kind} message carries no form link"))
     if body is not None and parameters is not None:
         numbers = placeholders(body)
         if numbers != list(range(1, len(numbers) + 1)):

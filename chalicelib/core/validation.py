@@ -62,6 +62,7 @@ class Context:
     region: str | None = None  # the clinic's country (ISO 3166 alpha-2): where a national phone number is read
     now: datetime | None = None  # a start must be after it
     clinic_name: str = ""  # a template's {clinic} when its SMS length is measured
+    questionnaires: frozenset[str] | None = None  # the clinic's forms' ids, which a form setting names; None: unchecked
 
 
 def problem(message: str) -> PydanticCustomError:

@@ -1,8 +1,13 @@
-"""The appointment side of a send: reload the appointment, re-check it, and word the message."""
+"""The appointment side of a send: reload the appointment, re-check it, and word the message.
+
+The pre-visit form's link (`form_link`) goes on the confirmation, and on a reminder sent at least
+`FORM_REMINDER_LEAD` before the start (the default 24 h reminder, not the 2 h one) while the form is not
+completed: a patient who has sent it is not asked again."""
 
 from __future__ import annotations
 
-from functools import partial
+from datetime import datetime, timedelta
+from functools import cache, partial
 from typing import TYPE_CHECKING
 
 from chalicelib.arm.envelope import OwnerType
@@ -16,8 +21,13 @@ from chalicelib.store import deliveries, reads
 from chalicelib.store.models import Appointment, Clinic, Patient, Reminder
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from chalicelib.links.service import LinkSigner
     from chalicelib.links.tokens import Purpose
+
+
+FORM_REMINDER_LEAD = timedelta(hours=12)
 
 
 class AppointmentMessages:
@@ -54,11 +64,35 @@ class AppointmentMessages:
         if not address:
             return NotSending(Result.SKIPPED, "no_contact", Status.SKIPPED)
         zone = patient.timezone or appointment.timezone or clinic.timezone
-        words = partial(self._words, Kind(reminder.kind), channel, clinic, patient, appointment, zone, address)
-        facts = partial(self._template_facts, Kind(reminder.kind), clinic, appointment, zone)
+        # Read once however often the message is worded (its SMS words are also WhatsApp's fallback).
+        form = cache(partial(self.form_link, Kind(reminder.kind), reminder.send_at, clinic, appointment))
+        words = partial(self._words, Kind(reminder.kind), channel, clinic, patient, appointment, zone, address, form)
+        facts = partial(self._template_facts, Kind(reminder.kind), clinic, appointment, zone, form)
         return Ready(clinic, patient, channel, address, words, appointment.start, zone, facts)
 
-    def _template_facts(self, kind: Kind, clinic: Clinic, appointment: Appointment, zone: str) -> TemplateFacts:
+    def form_link(self, kind: Kind, send_at: datetime, clinic: Clinic, appointment: Appointment) -> str | None:
+        """The link to the appointment's pre-visit form, on the messages that carry it, while it is unanswered."""
+        from chalicelib.clinics.form_settings import form_for
+        from chalicelib.clinics.policy import clinic_policy
+        from chalicelib.links.tokens import Purpose
+        from chalicelib.store import forms as form_store
+
+        early_reminder = kind is Kind.REMINDER and appointment.start - send_at >= FORM_REMINDER_LEAD
+        if self._links is None or not (kind is Kind.CONFIRMATION or early_reminder):
+            return None
+        questionnaire = form_for(clinic_policy(clinic).forms, appointment.provider, appointment.event_type)
+        if questionnaire is None:
+            return None
+        if (
+            kind is Kind.REMINDER
+            and form_store.answers_status(clinic.clinic_id, appointment.appointment_id, questionnaire) == "completed"
+        ):
+            return None
+        return self._links.url(Purpose.FORM, clinic.clinic_id, appointment.appointment_id, appointment.start)
+
+    def _template_facts(
+        self, kind: Kind, clinic: Clinic, appointment: Appointment, zone: str, form: Callable[[], str | None]
+    ) -> TemplateFacts:
         """What a clinic's WhatsApp template is filled with: the same facts as the SMS words."""
         from chalicelib.clinics.policy import clinic_policy
         from chalicelib.links.tokens import Purpose
@@ -67,7 +101,8 @@ class AppointmentMessages:
         if self._links is not None and kind is Kind.REMINDER:
             link = self._links.url(Purpose.CONFIRM, clinic.clinic_id, appointment.appointment_id, appointment.start)
         local_start = local_time(appointment.start, zone)
-        return TemplateFacts(clinic.name, local_start, appointment.location, link, clinic_policy(clinic).contact_phone)
+        phone = clinic_policy(clinic).contact_phone
+        return TemplateFacts(clinic.name, local_start, appointment.location, link, phone, form())
 
     def _words(
         self,
@@ -78,6 +113,7 @@ class AppointmentMessages:
         appointment: Appointment,
         zone: str,
         address: str,
+        form: Callable[[], str | None],
     ) -> Message:
         """In the patient's language, with the clinic's own SMS templates and, on a reminder, a confirm link;
         `address` is where the message goes (on email, the attendee of the invitation)."""
@@ -90,14 +126,22 @@ class AppointmentMessages:
         if self._links is not None and kind is Kind.REMINDER:
             link = self._links.url(Purpose.CONFIRM, clinic.clinic_id, appointment.appointment_id, appointment.start)
         local_start = local_time(appointment.start, zone)
-        facts = LocalizedFacts(clinic.name, local_start, appointment.location, link, policy.contact_phone)
+        form_link = form()
+        facts = LocalizedFacts(clinic.name, local_start, appointment.location, link, policy.contact_phone, form_link)
         message = render_localized(kind, channel, facts, patient.language, policy.templates)
         if channel is Channel.EMAIL:
-            message = self._email_parts(message, kind, clinic, patient, appointment, address)
+            message = self._email_parts(message, kind, clinic, patient, appointment, address, form_link)
         return message
 
     def _email_parts(
-        self, message: Message, kind: Kind, clinic: Clinic, patient: Patient, appointment: Appointment, address: str
+        self,
+        message: Message,
+        kind: Kind,
+        clinic: Clinic,
+        patient: Patient,
+        appointment: Appointment,
+        address: str,
+        form_link: str | None = None,
     ) -> Message:
         from chalicelib.clinics.policy import clinic_policy
         from chalicelib.links.tokens import Purpose
@@ -115,6 +159,8 @@ class AppointmentMessages:
             url = self._url(purpose, clinic.clinic_id, appointment)
             if url is not None:
                 links[purpose.value] = url
+            if purpose is Purpose.CONFIRM and form_link is not None:
+                links["form"] = form_link
         calendar = CalendarFacts(
             appointment.appointment_id,
             int(appointment.version),

@@ -152,3 +152,32 @@ def _value(item: Item, value: Any) -> dict[str, Any]:
         coding = {"code": option.code, "display": option.display}
         return {"valueCoding": {**({"system": option.system} if option.system else {}), **coding}}
     return {"valueString": value}
+
+
+def given_of(response: Mapping[str, Any]) -> dict[str, list[str]]:
+    """A stored QuestionnaireResponse's answers as the form posts them (linkId → texts): what a patient who comes
+    back sees filled in, and what the next save merges its step into."""
+    given: dict[str, list[str]] = {}
+
+    def walk(items: Any) -> None:
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict):
+                continue
+            texts = [_text(answer) for answer in item.get("answer", []) if isinstance(answer, dict)]
+            if texts and isinstance(item.get("linkId"), str):
+                given[item["linkId"]] = [t for t in texts if t is not None]
+            walk(item.get("item"))
+
+    walk(response.get("item"))
+    return given
+
+
+def _text(answer: dict[str, Any]) -> str | None:
+    if "valueBoolean" in answer:
+        return "true" if answer["valueBoolean"] else "false"
+    if "valueCoding" in answer and isinstance(answer["valueCoding"], dict):
+        return str(answer["valueCoding"].get("code", ""))
+    for key in ("valueInteger", "valueDecimal", "valueDate", "valueString"):
+        if key in answer:
+            return str(answer[key])
+    return None

@@ -65,9 +65,11 @@ class LinkSigner:
         """The link, or None when this stage has no public URL (links are then left out of messages)."""
         if not self._public_url or not can_link(clinic_id, appointment_id):
             return None
-        expires = start + {Purpose.STOP: STOP_LINK_LIFETIME, Purpose.CHECK_IN: LATE_CHECK_IN}.get(purpose, timedelta())
+        # A form can still be filled in the waiting room, and a late patient can still check in.
+        lifetimes = {Purpose.STOP: STOP_LINK_LIFETIME, Purpose.CHECK_IN: LATE_CHECK_IN, Purpose.FORM: LATE_CHECK_IN}
+        expires = start + lifetimes.get(purpose, timedelta())
         token = sign(LinkClaim(purpose, clinic_id, appointment_id, expires), self.key())
-        return f"{self._public_url}/p/{token}"
+        return f"{self._public_url}/{'f' if purpose is Purpose.FORM else 'p'}/{token}"
 
     def key(self) -> bytes:
         from aws_lambda_powertools.utilities.parameters import SSMProvider
@@ -176,6 +178,8 @@ class PatientLinks:
             claim = verify(token, self._signer.key(), self._clock.now())
         except InvalidLink as e:
             return _refused(type(e).__name__)
+        if claim.purpose is Purpose.FORM:
+            return _refused("FormLink")  # a form's link opens its own page, /f/{token}
         appointment = appointment_store.find(claim.clinic_id, claim.appointment_id)
         clinic = clinic_store.find_clinic(claim.clinic_id) if appointment is not None else None
         if appointment is None or clinic is None:

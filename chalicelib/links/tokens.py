@@ -25,6 +25,7 @@ class Purpose(StrEnum):
     RESCHEDULE = "reschedule"
     STOP = "stop"
     CHECK_IN = "check_in"  # "I'm here", offered on the patient's confirm page on the day
+    FORM = "form"  # the appointment's pre-visit form (`/f/{token}`, chalicelib.links.form_page)
 
 
 _CODES = {
@@ -33,6 +34,7 @@ _CODES = {
     Purpose.RESCHEDULE: b"r",
     Purpose.STOP: b"s",
     Purpose.CHECK_IN: b"h",
+    Purpose.FORM: b"f",
 }
 _PURPOSES = {code: purpose for purpose, code in _CODES.items()}
 _CLINIC = re.compile(r"^cln_([0-9a-f]{12})$")

@@ -17,6 +17,7 @@ from chalicelib.render.templates import Message
 
 _LINK_LABELS = {
     "confirm": {"en": "Confirm", "es": "Confirmar", "ar": "تأكيد"},
+    "form": {"en": "Fill in your form", "es": "Rellenar el formulario", "ar": "ملء النموذج"},
     "cancel": {"en": "Cancel", "es": "Cancelar", "ar": "إلغاء"},
     "reschedule": {"en": "Change the time", "es": "Cambiar la hora", "ar": "تغيير الموعد"},
     "stop": {"en": "Stop reminders", "es": "No recibir recordatorios", "ar": "إيقاف التذكيرات"},

@@ -43,6 +43,18 @@ _SMS: dict[str, dict[Kind, str]] = {
 }
 # Appended to a reminder when it has a link: one link, the confirm page (reply C works too).
 _LINK = {"en": " Confirm: {link}", "es": " Confirmar: {link}", "ar": " للتأكيد: {link}"}
+# Appended to the confirmation and the day-before reminder while the appointment's pre-visit form is unanswered,
+# after the clinic's own template too: the form is the clinic's setting, the link is what makes it reachable.
+_FORM = {
+    "en": " Please fill in your form before the visit: {link}",
+    "es": " Rellene su formulario antes de la cita: {link}",
+    "ar": " يرجى ملء النموذج قبل الموعد: {link}",
+}
+_FORM_EMAIL = {
+    "en": "\n\nPlease fill in your form before the visit (link below).",
+    "es": "\n\nRellene su formulario antes de la cita (enlace abajo).",
+    "ar": "\n\nيرجى ملء النموذج قبل الموعد (الرابط أدناه).",
+}
 
 _SUBJECT: dict[str, dict[Kind, str]] = {
     "en": {
@@ -100,6 +112,7 @@ class LocalizedFacts:
     location: str | None
     link: str | None = None  # the confirm page, on reminders
     contact_phone: str | None = None
+    form_link: str | None = None  # the pre-visit form, on the confirmation and day-before reminder while unanswered
 
 
 def language_of(tag: str | None) -> str:
@@ -140,13 +153,15 @@ def render_localized(
             "link": facts.link or "",
             "phone": facts.contact_phone or "",
         }
+        form = _FORM[language].format(link=facts.form_link) if facts.form_link else ""
         if custom is not None:
-            return Message(None, custom.format(**values))
+            return Message(None, custom.format(**values) + form)
         text = _SMS[language][kind].format(**values)
         if kind is Kind.REMINDER and facts.link:
             text += _LINK[language].format(link=facts.link)
-        return Message(None, text)
+        return Message(None, text + form)
     place = _PLACE[language].format(place=facts.location) if facts.location else ""
     subject = f"{facts.clinic_name}: " + _SUBJECT[language][kind].format(when=when)
-    body = _EMAIL_BODY[language][kind].format(clinic=facts.clinic_name, when=when, place=place) + _FOOTER[language]
+    body = _EMAIL_BODY[language][kind].format(clinic=facts.clinic_name, when=when, place=place)
+    body += (_FORM_EMAIL[language] if facts.form_link else "") + _FOOTER[language]
     return Message(subject, body)

@@ -27,10 +27,17 @@ class TemplateFacts:
     place: str | None = None
     link: str | None = None
     phone: str | None = None
+    form: str | None = None  # the pre-visit form's link (confirmation, day-before reminder, while unanswered)
 
 
 def fact_values(facts: TemplateFacts, language: str) -> dict[str, str]:
-    values = {"clinic": facts.clinic, "place": facts.place, "link": facts.link, "phone": facts.phone}
+    values = {
+        "clinic": facts.clinic,
+        "place": facts.place,
+        "link": facts.link,
+        "phone": facts.phone,
+        "form": facts.form,
+    }
     day = time = None
     if facts.local_start is not None:
         day, time = _day(facts.local_start, language), _time(facts.local_start, language)

@@ -74,6 +74,24 @@ def save_answers(
     ).save()
 
 
+def answers_status(clinic_id: str, appointment_id: str, questionnaire_id: str) -> str | None:
+    """in-progress or completed, or None when the patient has saved nothing; the answers themselves are not read."""
+    try:
+        item = QuestionnaireAnswers.get(
+            clinic_id, f"{appointment_id}/{questionnaire_id}", attributes_to_get=["status"], consistent_read=True
+        )
+    except DoesNotExist:
+        return None
+    return str(item.status)
+
+
+def answers_for(clinic_id: str, appointment_id: str, questionnaire_id: str) -> QuestionnaireAnswers | None:
+    try:
+        return QuestionnaireAnswers.get(clinic_id, f"{appointment_id}/{questionnaire_id}", consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
 def answers_of(clinic_id: str, appointment_id: str) -> list[QuestionnaireAnswers]:
     """Every form's answers for the appointment."""
     return list(

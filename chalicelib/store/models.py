@@ -153,6 +153,7 @@ class Appointment(Model):
     duration_minutes = NumberAttribute(default=30)
     provider = UnicodeAttribute(null=True)
     location = UnicodeAttribute(null=True)
+    event_type = UnicodeAttribute(null=True)  # the kind of visit, as the clinic's system names it
     source = UnicodeAttribute(default="api")
     external_id = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default=AppointmentStatus.BOOKED)

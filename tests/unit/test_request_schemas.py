@@ -36,6 +36,7 @@ VALID: dict[str, list[dict[str, Any]]] = {
             "provider": "Dr. Example",
             "location": "Room 1",
             "external_id": "ehr-1",
+            "event_type": "New patient",
         },
         {
             "patient": {**PATIENT, "whatsapp_opt_in": True, "preferred_channel": "whatsapp"},
@@ -84,6 +85,7 @@ VALID: dict[str, list[dict[str, Any]]] = {
             },
         },
         {"quiet_hours": None, "opening_hours": None, "medication": None, "reminders": None},
+        {"forms": [{"questionnaire": "intake", "providers": ["Dr. Example"], "event_types": ["New patient"]}]},
     ],
     "PUT /v1/patients/{patient_id}": [
         {"preferred_channel": "email", "language": "es", "timezone": "Europe/Madrid", "opt_out": {"sms": True}},
@@ -137,6 +139,10 @@ BAD: dict[str, dict[str, Any]] = {
                 "reminder": {"es": {"name": "Not A Name", "body": "{{1}}", "parameters": ["clinic"], "colour": 1}}
             }
         },
+        "forms": [
+            {"questionnaire": "intake", "providers": [], "colour": 1},
+            {"questionnaire": 5, "event_types": "New patient"},
+        ],
         "colour": 1,
     },
     "PUT /v1/patients/{patient_id}": {"preferred_channel": "fax", "language": "english!", "opt_out": "yes", "age": 3},
