@@ -97,3 +97,18 @@ def answers_of(clinic_id: str, appointment_id: str) -> list[QuestionnaireAnswers
     return list(
         QuestionnaireAnswers.query(clinic_id, QuestionnaireAnswers.response_key.startswith(f"{appointment_id}/"))
     )
+
+
+def answer_statuses(clinic_id: str, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """in-progress or completed per (appointment id, questionnaire id) saved, in one batched read (the statuses
+    only, never the answers); a pair the patient has saved nothing for is absent."""
+    wanted = list(dict.fromkeys(keys))
+    found: dict[tuple[str, str], str] = {}
+    items = QuestionnaireAnswers.batch_get(
+        [(clinic_id, f"{appointment_id}/{questionnaire_id}") for appointment_id, questionnaire_id in wanted],
+        attributes_to_get=["response_key", "status"],
+    )
+    for item in items:
+        appointment_id, questionnaire_id = item.response_key.split("/", 1)
+        found[(appointment_id, questionnaire_id)] = str(item.status)
+    return found

@@ -9,6 +9,7 @@ from chalicelib.core.clock import iso_utc
 from chalicelib.core.timezones import local_time
 from chalicelib.store import clinic_day
 from chalicelib.store.models import Appointment, Clinic
+from chalicelib.visits.form_status import form_states
 
 if TYPE_CHECKING:
     # Only the type: the waiting room sits above visits and hands its queues in (see visits.service).
@@ -43,6 +44,7 @@ def visit_view(appointment: Appointment) -> dict[str, Any]:
 
 def queue_view(clinic: Clinic, day: date, queues: list[ProviderQueue]) -> dict[str, Any]:
     """Per provider, the day's appointments in booked order; each checked-in patient with their estimate."""
+    forms = form_states(clinic, (a for queue in queues for a in queue.appointments))  # done or not, no answers
     providers = []
     for queue in queues:
         rows = []
@@ -50,6 +52,7 @@ def queue_view(clinic: Clinic, day: date, queues: list[ProviderQueue]) -> dict[s
             row = visit_view(appointment)
             patient = clinic_day.patient(appointment.clinic_id, appointment.patient_id)
             row["patient"] = {"id": patient.patient_id, "name": patient.name}
+            row["form"] = forms.get(appointment.appointment_id)
             estimate = queue.estimates.get(appointment.appointment_id)
             if estimate is not None:
                 row["estimated_call_at"] = iso_utc(estimate.called_at)

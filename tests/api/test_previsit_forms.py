@@ -323,3 +323,33 @@ def test_a_form_link_opens_only_the_form_page_and_not_after_cancellation(
     closed = post(api, path, [("_step", "0"), ("1", "false"), ("_action", "next")])
     assert closed.status_code == 409 and "can no longer be filled in here" in closed.body.decode()
     assert stored(api, with_form, booked["id"]).status_code == 404
+
+
+# --- the front desk ---------------------------------------------------------------------------------------
+
+
+def test_the_queue_shows_whether_each_form_is_done_and_never_the_answers(
+    api: Client, aws: World, clinic: ClinicKeys
+) -> None:
+    send(api, clinic, "POST", "/v1/questionnaires", FORM)
+    attach(api, clinic, [{"questionnaire": "intake", "providers": ["Dr. Rivera"]}])
+    sent = book(api, clinic, provider="Dr. Rivera")
+    path = form_path(aws)
+    post(api, path, [("_step", "0"), ("1", "true"), ("1.1", "Test allergen"), ("_action", "next")])
+    post(api, path, [("_step", "1"), ("2.2", "pain"), ("_action", "complete")])
+    started = book(api, clinic, provider="Dr. Rivera", external_id="b-2")
+    post(api, form_path(aws), [("_step", "0"), ("1", "false"), ("_action", "next")])  # part way
+    untouched = book(api, clinic, provider="Dr. Rivera", external_id="b-3")
+    none = book(api, clinic, provider="Dr. Chen", external_id="b-4")
+
+    queue = send(api, clinic, "GET", "/v1/queue?date=2026-12-02")
+
+    assert queue.status_code == 200
+    forms = {row["id"]: row["form"] for p in queue.json_body["providers"] for row in p["appointments"]}
+    assert forms == {
+        sent["id"]: {"questionnaire": "intake", "done": True},
+        started["id"]: {"questionnaire": "intake", "done": False},
+        untouched["id"]: {"questionnaire": "intake", "done": False},
+        none["id"]: None,
+    }
+    assert "Test allergen" not in queue.body.decode() and "pain" not in queue.body.decode()
