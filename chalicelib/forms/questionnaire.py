@@ -5,6 +5,11 @@ Asked as written: item types `group`, `display`, `string`, `text`, `boolean`, `c
 `date`, `integer`, `decimal`; `required`; `repeats` on a choice (tick several); `maxLength` on string and text;
 `enableWhen` with `=` or `exists` on an earlier question (`enableBehavior` all or any).
 
+Shown in the patient's language: FHIR's translation extension
+(`http://hl7.org/fhir/StructureDefinition/translation`, `lang` and `content`) on the form's `_title`, an item's
+`_text` and an option's `valueCoding._display` or `_valueString`; a text without one for the patient's language
+is shown as written. A translation that is not well formed is ignored, as any element the form does not need.
+
 Kept and ignored: what does not change how the form is asked (`text` of the form, `identifier`, `code`, `date`,
 `publisher`, `prefix`, `definition`, `extension`, `meta`, …). Refused (a 400 naming the item's `linkId` and the
 element): any other item type, `answerValueSet`, `initial`, `modifierExtension`, another operator, an
@@ -35,6 +40,35 @@ REFUSED = "refused"  # the type recorded for an item whose own type was refused
 MAX_ITEMS = 200
 MAX_LENGTH = 5000  # the longest free-text answer stored, whatever maxLength says
 _LINK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
+TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
+Translations = tuple[tuple[str, str], ...]  # (language tag, text)
+
+
+def translations(element: Any) -> Translations:
+    """The translations a primitive's extension element (`_text`, `_display`) carries; anything else: none."""
+    found: list[tuple[str, str]] = []
+    extensions = element.get("extension") if isinstance(element, dict) else None
+    for extension in extensions if isinstance(extensions, list) else []:
+        if not isinstance(extension, dict) or extension.get("url") != TRANSLATION:
+            continue
+        parts = extension.get("extension")
+        values = {
+            part.get("url"): part.get("valueCode", part.get("valueString"))
+            for part in (parts if isinstance(parts, list) else [])
+            if isinstance(part, dict)
+        }
+        language, content = values.get("lang"), values.get("content")
+        if isinstance(language, str) and isinstance(content, str) and language and content.strip():
+            found.append((language, content))
+    return tuple(found)
+
+
+def in_language(text: str, found: Translations, language: str) -> str:
+    """`text` in `language` (its exact tag, else its base language: `ar` for `ar-EG`), else as written."""
+    exact = {tag.lower(): content for tag, content in found}
+    base = {tag.split("-")[0].lower(): content for tag, content in found}
+    wanted = language.lower()
+    return exact.get(wanted) or base.get(wanted.split("-")[0]) or text
 
 
 @dataclass(frozen=True)
@@ -42,6 +76,7 @@ class Option:
     code: str
     display: str
     system: str | None = None
+    display_in: Translations = ()
 
 
 @dataclass(frozen=True)
@@ -63,6 +98,10 @@ class Item:
     enable_when: tuple[Condition, ...] = ()
     enable_any: bool = False
     items: tuple[Item, ...] = ()
+    text_in: Translations = ()
+
+    def text_for(self, language: str) -> str:
+        return in_language(self.text, self.text_in, language)
 
 
 @dataclass(frozen=True)
@@ -70,6 +109,10 @@ class Questionnaire:
     title: str
     items: tuple[Item, ...]
     resource: dict[str, Any] = field(repr=False)  # as the clinic sent it, returned as it was
+    title_in: Translations = ()
+
+    def title_for(self, language: str) -> str:
+        return in_language(self.title, self.title_in, language)
 
     def questions(self) -> list[Item]:
         """Every question in the order it is asked (groups flattened, display items left out)."""
@@ -100,7 +143,7 @@ def read_questionnaire(resource: Any) -> Questionnaire:
     if problems:
         raise InvalidRequest(problems)
     title = resource.get("title")
-    return Questionnaire(title if isinstance(title, str) else "", items, resource)
+    return Questionnaire(title if isinstance(title, str) else "", items, resource, translations(resource.get("_title")))
 
 
 def _items(raw: list[Any], where: str, seen: dict[str, str], problems: list[FieldProblem]) -> tuple[Item, ...]:
@@ -170,6 +213,7 @@ def _item(raw: dict[str, Any], here: str, seen: dict[str, str], problems: list[F
         conditions,
         behaviour == "any",
         children,
+        translations(raw.get("_text")),
     )
 
 
@@ -201,10 +245,11 @@ def _options(raw: Any, kind: str, name: str, problems: list[FieldProblem]) -> tu
                     coding["code"],
                     display if isinstance(display, str) and display else coding["code"],
                     system if isinstance(system, str) else None,
+                    translations(coding.get("_display")),
                 )
             )
         elif isinstance(text, str) and text.strip():
-            options.append(Option(text, text))
+            options.append(Option(text, text, None, translations(option.get("_valueString"))))
         else:
             problems.append(
                 FieldProblem(f"{name}.answerOption[{index}]", "must be a valueCoding with a code, or a valueString")

@@ -5,9 +5,12 @@ Made for a phone first: one column, 18 px text, every control and button at leas
 44 px, and Android's 48 dp), radios and checkboxes inside their whole-width label. Every input has a `<label
 for>` (a yes/no or choice question is a `<fieldset>` whose `<legend>` is the question, each option its own
 label); a required question says "required" in words; a problem is written next to its question (tied by
-`aria-describedby`) and listed at the top with a link to it. Colours meet WCAG AA (body #1a1a1a on #fff,
-17:1; buttons #fff on #1d5fa8, 6.4:1; problems #a4001d on #fff, 7.9:1). `lang` is the patient's language,
-`dir="rtl"` for Arabic. Questions whose `enableWhen` is not met by the answers saved are not shown.
+`aria-describedby`) and listed at the top with a link to it. Colours meet WCAG AA (body #1a1a1a on #fff, 17:1;
+buttons #fff on #1d5fa8 and back #1d5fa8 on #fff, 6.4:1; problems #a4001d on #fff, 8.1:1; borders #555 on
+#fff, 7.5:1). `lang` is the patient's language, `dir="rtl"` for Arabic. The clinic's own words (its name, the
+form's title, questions and options; in the patient's language where the Questionnaire carries FHIR
+translations) are each isolated (`<bdi>`), so an English question on an Arabic page keeps its question mark at
+its end. Questions whose `enableWhen` is not met by the answers saved are not shown.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from chalicelib.forms.questionnaire import Item
+from chalicelib.forms.questionnaire import Item, in_language
 from chalicelib.links.form_words import form_text
 
 _STYLE = (
@@ -45,6 +48,7 @@ _STYLE = (
 @dataclass(frozen=True)
 class StepView:
     title: str
+    clinic: str
     intro: str  # "For your appointment on …"
     language: str
     items: tuple[Item, ...]
@@ -60,8 +64,10 @@ def step_page(view: StepView) -> str:
     words = _words(view.language)
     summary = ""
     if view.problems:
+        texts = {q.link_id: q.text_for(view.language) for q in _questions(view.items)}
         links = "".join(
-            f'<li><a href="#q-{_id(link_id)}">{html.escape(problem)}</a></li>'
+            f'<li><a href="#q-{_id(link_id)}"><bdi>{html.escape(texts.get(link_id, link_id))}</bdi>: '
+            f"{html.escape(problem)}</a></li>"
             for link_id, problem in view.problems.items()
         )
         summary = (
@@ -79,7 +85,7 @@ def step_page(view: StepView) -> str:
         )
     saved = words("Your answers are saved each time you press a button: you can leave and come back to this link.")
     content = (
-        f"<p>{html.escape(view.intro)}</p>"
+        f"<p><bdi>{html.escape(view.clinic)}</bdi>. {html.escape(view.intro)}</p>"
         f"<p>{html.escape(words('Step {n} of {total}', n=view.number, total=view.total))}</p>"
         f'{summary}{note}<form method="post" novalidate><input type="hidden" name="_step" value="{view.number - 1}">'
         f"{body}{buttons}</form><p>{html.escape(saved)}</p>"
@@ -97,8 +103,15 @@ def form_document(title: str, content: str, language: str) -> str:
         f'<!doctype html><html lang="{language}"{direction}><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body><main><h1>{html.escape(title)}</h1>{content}</main></body></html>"
+        f'<body><main><h1 dir="auto">{html.escape(title)}</h1>{content}</main></body></html>'
     )
+
+
+def _questions(items: tuple[Item, ...]) -> list[Item]:
+    found: list[Item] = []
+    for item in items:
+        found += [item] if item.type != "group" else _questions(item.items)
+    return found
 
 
 def _words(language: str) -> Callable[..., str]:
@@ -111,10 +124,11 @@ def _id(link_id: str) -> str:
 
 def _item(item: Item, view: StepView, words: Callable[..., str], heading: int) -> str:
     if item.type == "group":
-        title = f"<h{heading}>{html.escape(item.text)}</h{heading}>" if item.text else ""
+        text = item.text_for(view.language)
+        title = f'<h{heading} dir="auto">{html.escape(text)}</h{heading}>' if text else ""
         return title + "".join(_item(child, view, words, min(heading + 1, 4)) for child in item.items)
     if item.type == "display":
-        return f"<p>{html.escape(item.text)}</p>"
+        return f'<p dir="auto">{html.escape(item.text_for(view.language))}</p>'
     if not view.asked(item):
         return ""
     key = _id(item.link_id)
@@ -125,19 +139,19 @@ def _item(item: Item, view: StepView, words: Callable[..., str], heading: int) -
     described = f' aria-describedby="e-{key}" aria-invalid="true"' if problem else ""
     required = f' <span class="req">({html.escape(words("required"))})</span>' if item.required else ""
     aria_required = ' aria-required="true"' if item.required else ""
-    question = html.escape(item.text)
+    question = f"<bdi>{html.escape(item.text_for(view.language))}</bdi>"
     if item.type in ("boolean", "choice"):
         if item.type == "boolean":
             options = [("true", words("Yes")), ("false", words("No"))]
         else:
-            options = [(option.code, option.display) for option in item.options]
+            options = [(o.code, in_language(o.display, o.display_in, view.language)) for o in item.options]
         kind = "checkbox" if item.repeats else "radio"
         boxes = ""
         for index, (value, label) in enumerate(options):
             checked = " checked" if value in given else ""
             boxes += (
                 f'<label class="opt" for="q-{key}-{index}"><input type="{kind}" id="q-{key}-{index}" name="{name}" '
-                f'value="{html.escape(value)}"{checked}>{html.escape(label)}</label>'
+                f'value="{html.escape(value)}"{checked}><bdi>{html.escape(label)}</bdi></label>'
             )
         # The summary's link lands on the fieldset: the first option carries no id of the question itself.
         return (

@@ -156,8 +156,9 @@ class FormPages:
         answers = _answers(opened.form, given)
         when = _when(opened.appointment, opened.language)
         view = StepView(
-            opened.form.title or form_text("Before your visit", opened.language),
-            f"{opened.clinic.name}. " + form_text("For your appointment on {when}.", opened.language, when=when),
+            opened.form.title_for(opened.language) or form_text("Before your visit", opened.language),
+            opened.clinic.name,
+            form_text("For your appointment on {when}.", opened.language, when=when),
             opened.language,
             all_steps[index],
             index + 1,

@@ -189,7 +189,7 @@ def test_the_page_saves_as_the_patient_goes_and_shows_the_saved_answers_on_retur
     path = form_path(aws)
 
     opened = api.http.get(path).body.decode()
-    assert "Step 1 of 2" in opened and "Do you have allergies? <span" in opened
+    assert "Step 1 of 2" in opened and "Do you have allergies?</bdi> <span" in opened
     assert "(required)" in opened
     assert "Which allergies?" not in opened  # asked only after a yes
     assert stored(api, with_form, booked["id"]).status_code == 404  # opening saves nothing
@@ -200,7 +200,7 @@ def test_the_page_saves_as_the_patient_goes_and_shows_the_saved_answers_on_retur
 
     missing = post(api, path, [("_step", "0"), ("1", "true"), ("1.1", ""), ("_action", "next")]).body.decode()
     assert "Step 1 of 2" in missing
-    assert re.search(r'<label for="q-1-1">Which allergies\?.*?Error: This question is required\.', missing)
+    assert re.search(r'<label for="q-1-1"><bdi>Which allergies\?.*?Error: This question is required\.', missing)
 
     moved_on = post(api, path, [("_step", "0"), ("1", "true"), ("1.1", "Test allergen"), ("_action", "next")])
     assert "Step 2 of 2" in moved_on.body.decode()
@@ -224,14 +224,14 @@ def test_answers_are_checked_by_the_apis_rules_and_named_next_to_their_item(
     path = form_path(aws)
 
     too_long = post(api, path, [("_step", "0"), ("1", "true"), ("1.1", "x" * 41), ("_action", "next")]).body.decode()
-    assert re.search(r'<label for="q-1-1">Which allergies\?.*?Error: Use at most 40 characters\.', too_long)
+    assert re.search(r'<label for="q-1-1"><bdi>Which allergies\?.*?Error: Use at most 40 characters\.', too_long)
     assert 'aria-describedby="e-1-1"' in too_long and '<a href="#q-1-1">' in too_long  # and in the summary
 
     wrong = post(api, path, [("_step", "1"), ("2.1", "31/12/1980"), ("2.4", "many"), ("_action", "complete")])
     text = wrong.body.decode()
     assert "Step 2 of 2" in text
     assert "Error: Enter a date (YYYY-MM-DD)." in text and "Error: Enter a whole number." in text
-    assert "What brings you in? <span" in text and "Error: This question is required." in text
+    assert "What brings you in?</bdi> <span" in text and "Error: This question is required." in text
     assert 'value="many"' in text  # shown again to be corrected
     # Nothing invalid was stored: not the long text, nor the date or the number that are not one.
     response = stored(api, with_form, booked["id"]).json_body
@@ -240,7 +240,7 @@ def test_answers_are_checked_by_the_apis_rules_and_named_next_to_their_item(
 
     elsewhere = post(api, path, [("_step", "1"), ("2.2", "pain"), ("_action", "complete")]).body.decode()
     assert "Step 1 of 2" in elsewhere  # sent with a required answer missing on another step: that step
-    assert re.search(r'<label for="q-1-1">Which allergies\?.*?Error: This question is required\.', elsewhere)
+    assert re.search(r'<label for="q-1-1"><bdi>Which allergies\?.*?Error: This question is required\.', elsewhere)
     assert stored(api, with_form, booked["id"]).json_body["status"] == "in-progress"
 
 
@@ -257,7 +257,7 @@ def test_sending_the_form_stores_a_completed_fhir_response_read_back_by_the_api(
     post(api, path, [("_step", "0"), ("1", "true"), ("1.1", "Test allergen"), ("_action", "next")])
     incomplete = post(api, path, [("_step", "1"), ("_action", "complete")]).body.decode()
     assert re.search(
-        r"What brings you in\? <span class=\"req\">\(required\)</span></legend><p class=\"err\"", incomplete
+        r"What brings you in\?</bdi> <span class=\"req\">\(required\)</span></legend><p class=\"err\"", incomplete
     )
 
     sent = post(

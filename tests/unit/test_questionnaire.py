@@ -194,3 +194,26 @@ def test_the_answers_become_a_fhir_questionnaire_response_nested_as_the_form() -
             },
         ],
     }
+
+
+def _translated(language: str, content: str) -> dict[str, Any]:
+    parts = [{"url": "lang", "valueCode": language}, {"url": "content", "valueString": content}]
+    return {"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/translation", "extension": parts}]}
+
+
+def test_fhir_translations_give_the_texts_in_the_patients_language_and_a_bad_one_is_ignored() -> None:
+    resource = copy.deepcopy(FORM)
+    resource["_title"] = _translated("es", "Antes de su cita")
+    resource["item"][0]["_text"] = _translated("ar", "هل لديك حساسية؟")
+    resource["item"][2]["item"][1]["answerOption"][0]["valueCoding"]["_display"] = _translated("es", "Dolor")
+    resource["item"][2]["item"][1]["answerOption"][2]["_valueString"] = _translated("es", "Otro")
+    resource["item"][1]["_text"] = {"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/translation"}]}
+
+    form = read_questionnaire(resource)
+
+    allergies, which, _, reason, _ = form.questions()
+    assert (form.title_for("es-MX"), form.title_for("ar")) == ("Antes de su cita", "Before your visit")
+    assert (allergies.text_for("ar"), allergies.text_for("es")) == ("هل لديك حساسية؟", "Do you have allergies?")
+    assert which.text_for("ar") == "Which allergies?"  # its translation names no language: ignored
+    pain, _, other = reason.options
+    assert [(o.display, o.display_in[0][1]) for o in (pain, other)] == [("Pain", "Dolor"), ("Other", "Otro")]
