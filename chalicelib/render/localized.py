@@ -45,10 +45,11 @@ _SMS: dict[str, dict[Kind, str]] = {
 _LINK = {"en": " Confirm: {link}", "es": " Confirmar: {link}", "ar": " للتأكيد: {link}"}
 # Appended to the confirmation and the day-before reminder while the appointment's pre-visit form is unanswered,
 # after the clinic's own template too: the form is the clinic's setting, the link is what makes it reachable.
+# Short: a link is 70 characters already, and an Arabic SMS is 70 characters a segment.
 _FORM = {
-    "en": " Please fill in your form before the visit: {link}",
-    "es": " Rellene su formulario antes de la cita: {link}",
-    "ar": " يرجى ملء النموذج قبل الموعد: {link}",
+    "en": " Please fill in your form: {link}",
+    "es": " Rellene su formulario: {link}",
+    "ar": " املأ النموذج: {link}",
 }
 _FORM_EMAIL = {
     "en": "\n\nPlease fill in your form before the visit (link below).",

@@ -120,13 +120,22 @@ def test_the_confirmation_carries_the_form_link_by_sms_and_email(
 
     (sms,) = aws.sent("sms")
     assert sms["body"].startswith("Riverside Family Clinic: your appointment is booked for Wed 2 Dec at 10:00 AM.")
-    assert " Please fill in your form before the visit: https://carecue.example/f/" in sms["body"]
+    assert " Please fill in your form: https://carecue.example/f/" in sms["body"]
     (raw,) = [m["raw"] for m in aws.sent("email")]
     mail = message_from_string(raw.replace("\r\n", "\n"), policy=policy.default)
     text = mail.get_body(("plain",)).get_content()
     assert "Please fill in your form before the visit (link below)." in text
     assert re.search(r"Fill in your form: https://carecue\.example/f/[A-Za-z0-9_-]+", text)
     assert '<a href="https://carecue.example/f/' in mail.get_body(("html",)).get_content()
+
+
+def test_the_form_link_is_introduced_in_the_patients_language(api: Client, aws: World, with_form: ClinicKeys) -> None:
+    book(api, with_form, patient={"language": "es"})
+    book(api, with_form, patient={"language": "ar", "phone": "+14155550132"}, external_id="b-2")
+
+    spanish, arabic = (m["body"] for m in aws.sent("sms"))
+    assert re.search(r"^Riverside Family Clinic: su cita es el .*\. Rellene su formulario: https://\S+/f/\S+$", spanish)
+    assert re.search(r" املأ النموذج: https://\S+/f/\S+$", arabic)
 
 
 def test_only_appointments_the_filters_match_get_a_form_link(api: Client, aws: World, clinic: ClinicKeys) -> None:
@@ -160,7 +169,7 @@ def test_the_day_before_reminder_carries_the_link_until_the_form_is_sent_and_the
 
     first_24h, second_24h, first_2h = (m["body"] for m in aws.sent("sms")[-3:])
     assert "Confirm: https://carecue.example/p/" in first_24h
-    assert "Please fill in your form before the visit: https://carecue.example/f/" in first_24h
+    assert "Please fill in your form: https://carecue.example/f/" in first_24h
     assert "/f/" not in second_24h  # sent: not asked again
     assert "/f/" not in first_2h
 
