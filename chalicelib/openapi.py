@@ -150,6 +150,7 @@ _FREE_BODIES = {
     "POST /v1/questionnaires": "an HL7 FHIR R4 Questionnaire (the subset docs/forms.md describes)",
     "PUT /v1/questionnaires/{questionnaire_id}": "an HL7 FHIR R4 Questionnaire",
     "POST /webhooks/{provider}/{clinic_id}": "the booking tool's own event, signed as the tool signs it",
+    "POST /f/{token}": "a form post: _step, _action (next, back or complete) and each question's answers by linkId",
 }
 
 

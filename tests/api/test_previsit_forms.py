@@ -188,6 +188,25 @@ def test_a_whatsapp_template_may_carry_the_form_link_on_confirmations_and_remind
     assert refused.json_body["error"]["fields"][0]["problem"] == "a cancellation message carries no form link"
 
 
+def test_a_whatsapp_confirmation_fills_the_templates_form_parameter_with_the_link(
+    api: Client, aws: World, clinic: ClinicKeys
+) -> None:
+    from tests.whatsapp_support import connect_whatsapp
+
+    template = {"name": "carecue_confirmation", "body": "{{1}}: formulario {{2}}", "parameters": ["clinic", "form"]}
+    connect_whatsapp(api, clinic, "phone-number-id-forms-0123456789", {"confirmation": {"es": template}})
+    send(api, clinic, "POST", "/v1/questionnaires", FORM)
+    attach(api, clinic, [{"questionnaire": "intake"}])
+
+    book(api, clinic, patient={"language": "es", "whatsapp_opt_in": True, "preferred_channel": "whatsapp"})
+
+    (sent,) = aws.sent()
+    assert sent["channel"] == "whatsapp"
+    assert re.fullmatch(
+        r"Riverside Family Clinic: formulario https://carecue\.example/f/[A-Za-z0-9_-]{44}", sent["body"]
+    )
+
+
 # --- the page -----------------------------------------------------------------------------------------------
 
 
