@@ -72,14 +72,14 @@ class AppointmentMessages:
 
     def form_link(self, kind: Kind, send_at: datetime, clinic: Clinic, appointment: Appointment) -> str | None:
         """The link to the appointment's pre-visit form, on the messages that carry it, while it is unanswered."""
+        early_reminder = kind is Kind.REMINDER and appointment.start - send_at >= FORM_REMINDER_LEAD
+        if self._links is None or not (kind is Kind.CONFIRMATION or early_reminder):
+            return None
         from chalicelib.clinics.form_settings import form_for
         from chalicelib.clinics.policy import clinic_policy
         from chalicelib.links.tokens import Purpose
         from chalicelib.store import forms as form_store
 
-        early_reminder = kind is Kind.REMINDER and appointment.start - send_at >= FORM_REMINDER_LEAD
-        if self._links is None or not (kind is Kind.CONFIRMATION or early_reminder):
-            return None
         questionnaire = form_for(clinic_policy(clinic).forms, appointment.provider, appointment.event_type)
         if questionnaire is None:
             return None

@@ -87,6 +87,8 @@ class FormPages:
         if isinstance(opened, Page):
             return opened
         posted = _posted(raw_body)
+        if posted is None:
+            return self.show(token)  # nothing of it is read, so nothing saved is cleared
         all_steps = steps(opened.form)
         try:
             index = min(max(int(posted.get("_step", ["0"])[0]), 0), len(all_steps) - 1)
@@ -236,11 +238,11 @@ def _here(problems: dict[str, str], link_ids: set[str]) -> dict[str, str]:
     return {field: text for field, text in problems.items() if field in link_ids}
 
 
-def _posted(raw_body: bytes) -> dict[str, list[str]]:
-    """The form post's fields; a body too long or not text reads as empty (the step is shown again)."""
+def _posted(raw_body: bytes) -> dict[str, list[str]] | None:
+    """The form post's fields, or None for a body too long, with too many fields, or not UTF-8 text."""
     if len(raw_body) > MAX_POST_BYTES:
-        return {}
+        return None
     try:
         return parse_qs(raw_body.decode("utf-8"), keep_blank_values=True, max_num_fields=1000)
     except (UnicodeDecodeError, ValueError):
-        return {}
+        return None

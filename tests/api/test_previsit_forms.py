@@ -339,6 +339,20 @@ def test_the_page_is_in_the_patients_language_right_to_left_in_arabic(
         assert f'<label class="opt" for="{input_id}">' in page or f'<label for="{input_id}">' in page
 
 
+def test_a_post_that_cannot_be_read_changes_nothing_saved(api: Client, aws: World, with_form: ClinicKeys) -> None:
+    booked = book(api, with_form)
+    path = form_path(aws)
+    post(api, path, [("_step", "0"), ("1", "false"), ("_action", "next")])
+    before = stored(api, with_form, booked["id"]).json_body
+
+    for body in (b"\xff\xfe=1", "&".join(f"f{i}=x" for i in range(1001)).encode()):  # not UTF-8; too many fields
+        shown = api.http.post(path, headers=FORM_POST, body=body)
+        assert shown.status_code == 200 and "Step 2 of 2" in shown.body.decode()  # the page, as on opening
+
+    assert stored(api, with_form, booked["id"]).json_body == before
+    assert before["item"] == [{"linkId": "1", "text": "Do you have allergies?", "answer": [{"valueBoolean": False}]}]
+
+
 def test_a_form_link_opens_only_the_form_page_and_not_after_cancellation(
     api: Client, aws: World, with_form: ClinicKeys
 ) -> None:
