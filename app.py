@@ -269,12 +269,13 @@ def fire(event: Any, context: Any) -> dict[str, Any]:
     (its problem, never its contents) and answered "rejected": a retry cannot fix it. A transient channel error
     propagates so Scheduler retries."""
     from chalicelib.arm.envelope import BadTimerEvent, parse_timer_event
+    from chalicelib.core.words import Result
 
     try:
         timer = parse_timer_event(event)
     except BadTimerEvent as e:
         logger.error("timer event rejected", extra={"problem": str(e)})
-        return {"result": "rejected"}
+        return {"result": Result.REJECTED}
     return _TIMER_HANDLERS[timer.kind](timer)
 
 
@@ -449,9 +450,9 @@ def create_regimen() -> Response:
     from chalicelib.clinics.policy import clinic_policy
     from chalicelib.core.timezones import phone_region
     from chalicelib.regimens.request import parse_new_regimen
-    from chalicelib.store.models import Clinic
+    from chalicelib.store.clinics import get_clinic
 
-    clinic = Clinic.get(_clinic_id())
+    clinic = get_clinic(_clinic_id())
     medication = clinic_policy(clinic).medication
     region = phone_region(clinic.timezone)  # a phone without a country code is read in the clinic's country
     request = parse_new_regimen(_body(), medication.when_times, medication.min_interval, region=region)

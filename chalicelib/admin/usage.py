@@ -31,7 +31,9 @@ def register(commands: Any) -> None:
 
 
 def usage(context: AdminContext, args: argparse.Namespace) -> dict[str, Any] | str:
+    from chalicelib.core import records
     from chalicelib.meter.views import CSV_COLUMNS, requested_month, usage_row
+    from chalicelib.store.convert import to_record
     from chalicelib.store.models import Clinic
 
     context.bind_tables()
@@ -41,7 +43,8 @@ def usage(context: AdminContext, args: argparse.Namespace) -> dict[str, Any] | s
     except InvalidRequest:
         raise InvalidRequest.single("--month", "must be a month as YYYY-MM, e.g. 2026-12") from None
     meter = context.services.usage
-    rows = [usage_row(meter.month(clinic, month)) for clinic in sorted(Clinic.scan(), key=lambda c: c.clinic_id)]
+    clinics = [to_record(clinic, records.Clinic) for clinic in sorted(Clinic.scan(), key=lambda c: c.clinic_id)]
+    rows = [usage_row(meter.month(clinic, month)) for clinic in clinics]
     if args.csv:
         text = io.StringIO()
         writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS, lineterminator="\n")
@@ -53,8 +56,10 @@ def usage(context: AdminContext, args: argparse.Namespace) -> dict[str, Any] | s
 
 
 def set_spend_cap(context: AdminContext, args: argparse.Namespace) -> dict[str, Any]:
+    from chalicelib.core import records
     from chalicelib.meter.pricing import billing_month
     from chalicelib.meter.release import Release
+    from chalicelib.store.convert import to_record
     from chalicelib.store.models import Clinic
 
     context.bind_tables()
@@ -66,7 +71,8 @@ def set_spend_cap(context: AdminContext, args: argparse.Namespace) -> dict[str, 
         if condition_failed(e):
             raise NotFound(f"clinic {args.clinic}") from None
         raise
-    now = context.services.usage.month(clinic, billing_month(context.clock.now()))
+    # The update read the clinic back whole (PynamoDB's ALL_NEW), so its record is the clinic as it is now.
+    now = context.services.usage.month(to_record(clinic, records.Clinic), billing_month(context.clock.now()))
     # Under the cap now: what it held back and is still of use goes out (the fire path checks it all again).
     release = (
         context.services.spend_cap_release.release_clinic(clinic.clinic_id) if not now.spend_cap_reached else Release()

@@ -12,9 +12,9 @@ import hashlib
 import hmac
 import secrets
 
+from chalicelib.core.records import Clinic
 from chalicelib.core.words import ClinicStatus
 from chalicelib.store import board_links
-from chalicelib.store.models import Clinic
 
 
 def _hash(token: str) -> str:

@@ -4,25 +4,15 @@ A suspended clinic's API key is refused and its reminders are skipped (the fire-
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
-from datetime import datetime
 
 from chalicelib.clinics.service import API_KEY_PREFIX, hash_api_key
 from chalicelib.core.clock import Clock
 from chalicelib.core.errors import InvalidRequest
+from chalicelib.core.records import ClinicSummary
 from chalicelib.core.words import ClinicStatus
 from chalicelib.store import clinics as store
 
 STATUSES = tuple(ClinicStatus)
-
-
-@dataclass(frozen=True)
-class ClinicSummary:
-    clinic_id: str
-    name: str
-    timezone: str
-    status: str
-    created_at: datetime
 
 
 class ClinicAccess:
@@ -31,7 +21,7 @@ class ClinicAccess:
 
     def list(self) -> list[ClinicSummary]:
         """Every clinic of the stage, by name. A scan: clinics are few, and this is an admin's command."""
-        clinics = [ClinicSummary(c.clinic_id, c.name, c.timezone, c.status, c.created_at) for c in store.all_clinics()]
+        clinics = store.all_clinics()
         return sorted(clinics, key=lambda c: (c.name.casefold(), c.clinic_id))
 
     def rotate_api_key(self, clinic_id: str) -> str:

@@ -37,7 +37,7 @@ from chalicelib.render.gsm7 import sanitise
 from chalicelib.render.segments import sms_segments
 
 if TYPE_CHECKING:
-    from chalicelib.store.models import Clinic
+    from chalicelib.core.records import Clinic
 
 DEFAULT_RULES: tuple[ReminderRule, ...] = (OffsetRule(timedelta(hours=24)), OffsetRule(timedelta(hours=2)))
 PLACEHOLDERS = frozenset({"clinic", "when", "place", "link", "phone"})

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from chalicelib.clinics.secrets import ClinicSecrets
 from chalicelib.core.clock import Clock
 from chalicelib.core.errors import InvalidRequest
+from chalicelib.core.records import Clinic
 from chalicelib.core.timezones import is_known_timezone
 from chalicelib.core.words import ClinicStatus
 from chalicelib.store import clinics as store
-from chalicelib.store.models import Clinic
 
 API_KEY_PREFIX = "cc_"
 
@@ -47,7 +47,7 @@ class ClinicService:
         # The secret goes first and is taken back if the clinic cannot be stored: no half-made clinic remains.
         self._secrets.store_webhook_secret(clinic_id, webhook_secret)
         clinic = Clinic(
-            clinic_id,
+            clinic_id=clinic_id,
             name=name,
             timezone=timezone,
             status=ClinicStatus.ACTIVE,

@@ -12,12 +12,12 @@ from chalicelib.clinics.policy import clinic_policy, policy_json
 from chalicelib.core.clock import Clock, iso_utc
 from chalicelib.core.errors import Conflict, StaleVersion
 from chalicelib.core.fields import decode_json_object
+from chalicelib.core.records import Clinic
 from chalicelib.core.timezones import phone_region
 from chalicelib.core.validation import Context, read_body
 from chalicelib.core.words import ReplanStatus
 from chalicelib.store import clinics as store
 from chalicelib.store import forms as form_store
-from chalicelib.store.models import Clinic
 
 if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService
@@ -76,7 +76,10 @@ def _replan_view(clinic: Clinic) -> dict[str, Any] | None:
     """The latest re-plan: pending since when, or done (how many appointments) or failed (why), and when."""
     if clinic.replan_status is None:
         return None
-    view: dict[str, Any] = {"status": clinic.replan_status, "settings_version": int(clinic.replan_settings_version)}
+    view: dict[str, Any] = {
+        "status": clinic.replan_status,
+        "settings_version": int(clinic.replan_settings_version or 0),
+    }
     if clinic.replan_requested_at is not None:
         view["requested_at"] = iso_utc(clinic.replan_requested_at)
     if clinic.replan_finished_at is not None:

@@ -60,6 +60,14 @@ class Result(StrEnum):
     DUPLICATE = "duplicate"  # already sent, or being sent by another invocation
     STALE = "stale"  # the timer is out of date: the reminder is left alone
     DEFERRED = "deferred"  # quiet hours: re-armed for later
+    REJECTED = "rejected"  # the timer's event could not be read (`fire()` answers it so Scheduler does not retry)
+
+
+class WatchResult(StrEnum):
+    """What a running-late watch's firing came to (the fire function's answer for a `watch` timer)."""
+
+    WATCHED = "watched"  # the waiting room was refreshed (texts sent as due)
+    DAY_CLOSED = "day_closed"  # closing time: what was still open of the day was closed
 
 
 class DeliveryStatus(StrEnum):

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib.core.observability import logger
+from chalicelib.core.records import Clinic
 from chalicelib.core.words import Channel
 from chalicelib.meter.pricing import Charge, billing_month, charge_for
 from chalicelib.settings import PriceTable
 from chalicelib.store import usage as usage_store
-from chalicelib.store.models import Clinic
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from datetime import datetime
 from chalicelib.core.clock import Clock
 from chalicelib.core.errors import ChannelError
 from chalicelib.core.observability import count, logger
+from chalicelib.core.records import Clinic
 from chalicelib.core.words import Channel
 from chalicelib.meter.meter import UsageMeter
 from chalicelib.meter.pricing import Charge
@@ -29,7 +30,6 @@ from chalicelib.send.email import EmailChannel
 from chalicelib.send.sms import SmsChannel
 from chalicelib.send.whatsapp import WhatsAppChannel, WhatsAppTemplate
 from chalicelib.store import usage as usage_store
-from chalicelib.store.models import Clinic
 
 
 @dataclass(frozen=True)

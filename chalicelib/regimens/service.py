@@ -42,6 +42,7 @@ from chalicelib.core.errors import (
     TimerError,
 )
 from chalicelib.core.observability import logger
+from chalicelib.core.records import Clinic
 from chalicelib.core.timezones import local_time
 from chalicelib.core.words import DoseAdherence, DoseStatus, RegimenStatus
 from chalicelib.patients.matching import match_patient
@@ -58,7 +59,7 @@ from chalicelib.regimens.timing import (
 )
 from chalicelib.regimens.timing_read import Notes
 from chalicelib.store import clinics, patients, regimens
-from chalicelib.store.models import Clinic, Dose, Regimen
+from chalicelib.store.models import Dose, Regimen
 from chalicelib.store.patients import PatientWrite
 
 if TYPE_CHECKING:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
+from chalicelib.core import records
 from chalicelib.core.errors import NotFound
 from chalicelib.store.conditions import condition_failed
+from chalicelib.store.convert import to_record
 from chalicelib.store.models import Clinic
 
 
@@ -20,9 +22,9 @@ def remove_board_token_hash(clinic_id: str) -> None:
     _update(clinic_id, Clinic.board_token_hash.remove())
 
 
-def clinic_or_none(clinic_id: str) -> Clinic | None:
+def clinic_or_none(clinic_id: str) -> records.Clinic | None:
     try:
-        return Clinic.get(clinic_id)
+        return to_record(Clinic.get(clinic_id), records.Clinic)
     except DoesNotExist:
         return None
 

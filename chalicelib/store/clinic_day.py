@@ -15,14 +15,16 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
+from chalicelib.core import records
 from chalicelib.core.errors import AlreadyClaimed, NotFound, StaleVersion
 from chalicelib.store.conditions import condition_failed
+from chalicelib.store.convert import to_record
 from chalicelib.store.models import Appointment, Clinic, Patient, Reminder, VisitLengths, transaction
 
 
-def clinic(clinic_id: str) -> Clinic:
+def clinic(clinic_id: str) -> records.Clinic:
     try:
-        return Clinic.get(clinic_id)
+        return to_record(Clinic.get(clinic_id), records.Clinic)
     except DoesNotExist:
         raise NotFound("clinic") from None
 

@@ -13,48 +13,50 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
 
+from chalicelib.core import records
 from chalicelib.core.errors import AlreadyExists, NotFound, StaleVersion
 from chalicelib.core.words import ReplanStatus
 from chalicelib.store.conditions import condition_failed
+from chalicelib.store.convert import to_model, to_record, to_records
 from chalicelib.store.models import Clinic
 
 _SUMMARY = ["clinic_id", "name", "timezone", "status", "created_at"]
 
 
-def get_clinic(clinic_id: str, consistent: bool = False) -> Clinic:
+def get_clinic(clinic_id: str, consistent: bool = False) -> records.Clinic:
     """The clinic a request was authorised for, or that a stored item names. It is always there, so a missing
     one is not a domain outcome: PynamoDB's `DoesNotExist` propagates, as it always has."""
-    return Clinic.get(clinic_id, consistent_read=consistent)
+    return to_record(Clinic.get(clinic_id, consistent_read=consistent), records.Clinic)
 
 
-def find_clinic(clinic_id: str) -> Clinic | None:
+def find_clinic(clinic_id: str) -> records.Clinic | None:
     try:
-        return Clinic.get(clinic_id)
+        return to_record(Clinic.get(clinic_id), records.Clinic)
     except DoesNotExist:
         return None
 
 
-def create_clinic(clinic: Clinic) -> None:
+def create_clinic(clinic: records.Clinic) -> None:
     """Stores a new clinic; `AlreadyExists("clinic")` when one with its id is there already."""
     try:
-        clinic.save(condition=Clinic.clinic_id.does_not_exist())
+        to_model(clinic, Clinic).save(condition=Clinic.clinic_id.does_not_exist())
     except PutError as e:
         if condition_failed(e):
             raise AlreadyExists("clinic") from e
         raise
 
 
-def clinic_with_api_key_hash(api_key_hash: str) -> Clinic | None:
+def clinic_with_api_key_hash(api_key_hash: str) -> records.Clinic | None:
     """The clinic whose API key has this SHA-256 hash (through the `by-api-key-hash` index), or None."""
     for match in Clinic.by_api_key.query(api_key_hash, limit=1):
         return get_clinic(match.clinic_id)
     return None
 
 
-def all_clinics() -> list[Clinic]:
+def all_clinics() -> list[records.ClinicSummary]:
     """Every clinic of the stage, with its id, name, zone, status and creation time only. A scan: clinics are
     few, and only an admin's command lists them."""
-    return list(Clinic.scan(attributes_to_get=_SUMMARY))
+    return to_records(Clinic.scan(attributes_to_get=_SUMMARY), records.ClinicSummary)
 
 
 def set_api_key_hash(clinic_id: str, api_key_hash: str) -> None:
@@ -67,11 +69,11 @@ def set_status(clinic_id: str, status: str) -> None:
     _update_existing(clinic_id, Clinic.status.set(status))
 
 
-def clinic_with_whatsapp_sender(phone_number_id: str) -> Clinic | None:
+def clinic_with_whatsapp_sender(phone_number_id: str) -> records.Clinic | None:
     """The clinic whose WhatsApp sender this is. A filtered scan: clinics are few, and a WhatsApp event (an
     inbound message or a status) looks up the clinic once; a GSI is the step up when they are not."""
     for clinic in Clinic.scan(Clinic.whatsapp_phone_number_id == phone_number_id):
-        return clinic
+        return to_record(clinic, records.Clinic)
     return None
 
 
@@ -80,7 +82,7 @@ def set_whatsapp_phone_number_id(clinic_id: str, phone_number_id: str) -> None:
     _update_existing(clinic_id, Clinic.whatsapp_phone_number_id.set(phone_number_id))
 
 
-def set_settings(clinic: Clinic, timezone: str, policy: str, replan_requested_at: datetime | None) -> int:
+def set_settings(clinic: records.Clinic, timezone: str, policy: str, replan_requested_at: datetime | None) -> int:
     """Replaces the clinic's time zone and its policy (JSON) as the next settings version, which it returns;
     with `replan_requested_at`, marks a re-plan for that version pending in the same write. Conditioned on the
     version `clinic` was read at: `StaleVersion("clinic settings")` when another request replaced them since."""
@@ -102,7 +104,7 @@ def set_settings(clinic: Clinic, timezone: str, policy: str, replan_requested_at
         ]
     unchanged = Clinic.settings_version.does_not_exist() if read_at == 0 else Clinic.settings_version == read_at
     try:
-        clinic.update(actions=actions, condition=unchanged)
+        to_model(clinic, Clinic).update(actions=actions, condition=unchanged)
     except UpdateError as e:
         if condition_failed(e):
             raise StaleVersion("clinic settings") from e
@@ -110,10 +112,10 @@ def set_settings(clinic: Clinic, timezone: str, policy: str, replan_requested_at
     return version
 
 
-def current_clinic(clinic_id: str) -> Clinic | None:
+def current_clinic(clinic_id: str) -> records.Clinic | None:
     """The clinic read strongly consistent (a background job checks the settings version it was queued for)."""
     try:
-        return Clinic.get(clinic_id, consistent_read=True)
+        return to_record(Clinic.get(clinic_id, consistent_read=True), records.Clinic)
     except DoesNotExist:
         return None
 

@@ -25,10 +25,12 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
+from chalicelib.core import records
 from chalicelib.core.errors import AlreadyClaimed, StaleVersion
 from chalicelib.core.words import DeliveryStatus, Status
 from chalicelib.store import pending, reads
 from chalicelib.store.conditions import condition_failed
+from chalicelib.store.convert import to_record
 from chalicelib.store.models import Appointment, Clinic, Delivery, EmailSuppression, Patient, Reminder
 
 # --- the reads of a send (prefetched when the dispatcher asked for them) ------------------------------------
@@ -48,9 +50,9 @@ def appointment(clinic_id: str, appointment_id: str) -> Appointment | None:
         return None
 
 
-def clinic(clinic_id: str) -> Clinic:
+def clinic(clinic_id: str) -> records.Clinic:
     """The clinic; `Clinic.DoesNotExist` propagates (a send for a clinic that is gone is an error, not a skip)."""
-    return reads.get(Clinic, clinic_id)
+    return to_record(reads.get(Clinic, clinic_id), records.Clinic)
 
 
 def patient(clinic_id: str, patient_id: str) -> Patient:

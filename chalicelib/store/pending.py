@@ -17,11 +17,13 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
+from chalicelib.core import records
 from chalicelib.core.clock import iso_utc
 from chalicelib.core.errors import StaleVersion
 from chalicelib.core.words import Status
 from chalicelib.store import due_keys
 from chalicelib.store.conditions import condition_failed
+from chalicelib.store.convert import to_record
 from chalicelib.store.models import NEVER_CHECKED, Appointment, Clinic, Delivery, Regimen, Reminder
 
 
@@ -111,9 +113,9 @@ def appointment(clinic_id: str, appointment_id: str) -> Appointment | None:
         return None
 
 
-def clinic(clinic_id: str) -> Clinic | None:
+def clinic(clinic_id: str) -> records.Clinic | None:
     try:
-        return Clinic.get(clinic_id, consistent_read=True)
+        return to_record(Clinic.get(clinic_id, consistent_read=True), records.Clinic)
     except DoesNotExist:
         return None
 

@@ -20,9 +20,11 @@ from pynamodb.models import Model
 
 from chalicelib.core.observability import logger
 from chalicelib.store import models
+from chalicelib.store.convert import MODELS
 
 _M = TypeVar("_M", bound=Model)
-Key = tuple[type[Model], Any, Any]  # (model, hash key, range key or None)
+# (the record type, or the store's own model, hash key, range key or None): the domain names what it reads by record
+Key = tuple[type[Any], Any, Any]
 _MAX_KEYS = 100  # BatchGetItem's limit per request
 _ROUNDS = 3  # unprocessed keys are asked for again this many times, then read one by one if ever needed
 
@@ -35,7 +37,9 @@ def prefetched(keys: Iterable[Key]) -> Iterator[None]:
     with nothing fetched, so each item is read on its own and only a read that needs the failing table fails:
     a usage table that is down must not stop a confirmation (`chalicelib.meter.sender` sends it unmetered)."""
     try:
-        items: dict[tuple[str, Any, Any], Model | None] | None = batch_get(list(keys))
+        items: dict[tuple[str, Any, Any], Model | None] | None = batch_get(
+            [(MODELS.get(kind, kind), hash_key, range_key) for kind, hash_key, range_key in keys]
+        )
     except ClientError as e:
         logger.warning("prefetch failed", extra={"code": e.response.get("Error", {}).get("Code")})
         items = None

@@ -24,9 +24,11 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
+from chalicelib.core import records
 from chalicelib.core.errors import CareCueError
 from chalicelib.store import reads
 from chalicelib.store.conditions import condition_failed
+from chalicelib.store.convert import to_record
 from chalicelib.store.models import Clinic, Usage
 
 
@@ -147,6 +149,6 @@ def month_of(clinic_id: str, month: str) -> Usage:
         return Usage(clinic_id, month)
 
 
-def clinic(clinic_id: str) -> Clinic:
+def clinic(clinic_id: str) -> records.Clinic:
     """The clinic whose usage is asked for; `Clinic.DoesNotExist` propagates."""
-    return Clinic.get(clinic_id)
+    return to_record(Clinic.get(clinic_id), records.Clinic)

@@ -25,10 +25,11 @@ from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.clock import Clock
 from chalicelib.core.errors import AlreadyClaimed, ChannelError, NotFound, StaleVersion, TimerError
 from chalicelib.core.observability import count, logger
-from chalicelib.core.words import ClinicStatus
+from chalicelib.core.records import Clinic
+from chalicelib.core.words import ClinicStatus, WatchResult
 from chalicelib.meter.sender import MeteredSender
 from chalicelib.store import clinic_day
-from chalicelib.store.models import Appointment, Clinic
+from chalicelib.store.models import Appointment
 from chalicelib.visits.day import UNASSIGNED, local_day, provider_key
 from chalicelib.visits.status import ARRIVED, BOOKED, DAY_CLOSE, DAY_CLOSE_TARGET, FULFILLED, IN_PROGRESS
 from chalicelib.waiting.day import ProviderQueue, build_queue, day_appointments, provider_queues, provider_ratio
@@ -123,7 +124,7 @@ class WaitingService:
             "wait watch",
             extra={"clinic_id": event.clinic_id, "wait_texts": outcome.wait_texts, "late_texts": outcome.late_texts},
         )
-        return {"result": "watched", "watching": outcome.watching}
+        return {"result": WatchResult.WATCHED, "watching": outcome.watching}
 
     def close_day(self, clinic: Clinic, provider: str, day: date, closes: datetime) -> dict[str, Any]:
         """Closes what is still open of the provider's day at `closes` (see the module docstring); arms nothing."""
@@ -151,7 +152,7 @@ class WaitingService:
                 marked += 1
         extra = {"clinic_id": clinic.clinic_id, "closed_visits": closed, "marked_waiting": marked}
         logger.info("day closed", extra=extra)
-        return {"result": "day_closed", "closed_visits": closed, "marked_waiting": marked}
+        return {"result": WatchResult.DAY_CLOSED, "closed_visits": closed, "marked_waiting": marked}
 
     def _text_waiting(self, clinic: Clinic, queue: ProviderQueue) -> int:
         sent = 0

@@ -205,12 +205,7 @@ def store_lookups() -> tuple[Templates, OptedIn]:
     from chalicelib.clinics.policy import clinic_policy
     from chalicelib.core.words import Channel
     from chalicelib.patients.contacts import find_contact
-    from chalicelib.store.models import Clinic
-
-    def clinic_of(phone_number_id: str) -> Clinic | None:
-        for clinic in Clinic.scan(Clinic.whatsapp_phone_number_id == phone_number_id):
-            return clinic
-        return None
+    from chalicelib.store.clinics import clinic_with_whatsapp_sender as clinic_of
 
     def templates(phone_number_id: str) -> dict[tuple[str, str], str]:
         clinic = clinic_of(phone_number_id)

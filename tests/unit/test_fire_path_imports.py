@@ -14,12 +14,19 @@ from datetime import UTC, datetime
 import app
 from chalicelib.arm.envelope import parse_timer_event
 from chalicelib.clinics.policy import clinic_policy
-from chalicelib.store.models import Clinic
+from chalicelib.core.records import Clinic
 import chalicelib.composition, chalicelib.fire.fire, chalicelib.fire.dispatch, chalicelib.fire.appointment_messages
 import chalicelib.regimens.doses, chalicelib.waiting.service, chalicelib.meter.sender
 
 policy = json.dumps({"reminders": [{"before": "PT2H", "channel": "sms"}], "quiet_hours": None})
-clinic = Clinic("clinic_1", name="Example Clinic", timezone="America/New_York", policy=policy)
+clinic = Clinic(
+    clinic_id="clinic_1",
+    name="Example Clinic",
+    timezone="America/New_York",
+    api_key_hash="h1",
+    created_at=datetime(2026, 12, 1, tzinfo=UTC),
+    policy=policy,
+)
 assert clinic_policy(clinic).quiet_hours is None
 """
 BOOKING = """
