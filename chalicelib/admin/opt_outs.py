@@ -19,7 +19,9 @@ def register(commands: Any) -> None:
 
 
 def show_opt_outs(context: AdminContext, args: argparse.Namespace) -> dict[str, Any]:
+    from chalicelib.core import records
     from chalicelib.patients.service import patient_opt_outs
+    from chalicelib.store.convert import to_record
     from chalicelib.store.models import Patient
 
     context.bind_tables()
@@ -27,4 +29,8 @@ def show_opt_outs(context: AdminContext, args: argparse.Namespace) -> dict[str, 
         patient = Patient.get(args.clinic, args.patient)
     except DoesNotExist:
         raise NotFound(f"patient {args.patient} of clinic {args.clinic}") from None
-    return {"clinic_id": args.clinic, "patient_id": args.patient, "opt_out": patient_opt_outs(patient)}
+    return {
+        "clinic_id": args.clinic,
+        "patient_id": args.patient,
+        "opt_out": patient_opt_outs(to_record(patient, records.Patient)),
+    }

@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.clinics.policy import clinic_policy
-from chalicelib.core.records import Clinic
+from chalicelib.core.records import Clinic, Patient
 from chalicelib.core.words import Channel
 from chalicelib.patients.contacts import is_opted_out
 from chalicelib.plan.appointment_reminders import PlannedReminder, channels_for, plan_reminders
-from chalicelib.store.models import Patient
 
 
 def planned_reminders(

@@ -22,13 +22,13 @@ from chalicelib.arm.timers import ReminderTimers, Timer, schedule_name
 from chalicelib.core.clock import Clock, to_utc
 from chalicelib.core.errors import AlreadyExists, Conflict, InvalidRequest, StaleVersion, TimerError
 from chalicelib.core.observability import count, logger
-from chalicelib.core.records import Clinic
+from chalicelib.core.records import Clinic, Patient
 from chalicelib.core.words import AppointmentStatus, Kind, Status
 from chalicelib.fire.dispatch import DeliveryRequest, Dispatcher, TransientSendError
 from chalicelib.plan.appointment_reminders import PlannedReminder, channels_for, plan_notice
 from chalicelib.store import appointments as store
 from chalicelib.store.clinics import get_clinic
-from chalicelib.store.models import Appointment, Patient, Reminder
+from chalicelib.store.models import Appointment, Reminder
 from chalicelib.store.patients import PatientWrite, get_patient
 
 # A notice the channel could not take right now is retried by a timer this far ahead.

@@ -40,6 +40,53 @@ class Clinic:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Patient:
+    """A clinic's patient and how to reach them. Health data: never logged, never in a metric."""
+
+    clinic_id: str
+    patient_id: str
+    name: str
+    phone: str | None = None  # E.164
+    email: str | None = None
+    timezone: str | None = None  # else the clinic's
+    language: str = "en"
+    created_at: datetime
+    preferred_channel: str | None = None
+    external_ref: str | None = None
+    merged_into: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PatientKey:
+    """A lookup row: the clinic's patient with one normalised contact and name (docs/patients.md). A booking or
+    regimen claims its rows with a conditional put in its own transaction, so two racing bookings for a new
+    number end with one patient. Health data (a phone or email and a name): never logged."""
+
+    clinic_id: str
+    lookup: str  # "sms/+14155550100/pat example", "email/pat@example.org/pat example"
+    patient_id: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Contact:
+    """What a clinic knows about one phone number or email address, whichever patient record it is on: its
+    opt-out (kept per address, so a new booking cannot undo a STOP), recent SMS for the frequency caps, and when
+    an unrecognised reply was last answered. Health data: never logged."""
+
+    clinic_id: str
+    address: str  # E.164 phone, email in lower case, or "whatsapp:" + E.164
+    channel: str  # sms | email | whatsapp
+    opted_out_at: datetime | None = None
+    opt_out_source: str | None = None  # sms_reply | link | api | merge (merge-patients)
+    recent_sends: list[datetime] | None = None  # the last 7 days, for the caps
+    help_replied_at: datetime | None = None
+    opted_in_at: datetime | None = None
+    opt_in_source: str | None = None  # booking | regimen | api | whatsapp_inbound
+    last_inbound_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ClinicSummary:
     """A clinic as the stage's list of clinics shows it (the attributes the listing reads, and no more)."""
 

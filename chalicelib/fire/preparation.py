@@ -15,9 +15,9 @@ from chalicelib.render.templates import Message
 from chalicelib.render.whatsapp import TemplateFacts
 
 if TYPE_CHECKING:
-    from chalicelib.core.records import Clinic
+    from chalicelib.core.records import Clinic, Patient
     from chalicelib.fire.dispatch import DeliveryRequest
-    from chalicelib.store.models import Patient, Reminder
+    from chalicelib.store.models import Reminder
     from chalicelib.store.reads import Key
 
 

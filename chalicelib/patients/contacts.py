@@ -8,11 +8,10 @@ a STOP that lands while a reminder is being sent can never be overwritten by the
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import cast
 
+from chalicelib.core.records import Contact
 from chalicelib.core.words import Channel
 from chalicelib.store import patients as store
-from chalicelib.store.models import Contact
 
 CAP_PER_DAY = 1
 CAP_PER_WEEK = 3
@@ -70,5 +69,4 @@ def note_help_replied(clinic_id: str, phone: str, now: datetime, channel: Channe
 
 
 def _recent_sends(contact: Contact | None) -> list[datetime]:
-    # PynamoDB types a list attribute's items as attributes; read back, they are the datetimes that were stored.
-    return [cast(datetime, sent) for sent in (contact.recent_sends or [])] if contact else []
+    return list(contact.recent_sends or []) if contact else []

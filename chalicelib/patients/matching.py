@@ -17,15 +17,16 @@ holds for every record with that phone.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from chalicelib.core.records import Patient
 from chalicelib.core.words import Channel
 from chalicelib.patients.contacts import contact_address
 from chalicelib.patients.details import PatientDetails
 from chalicelib.patients.records import new_patient
 from chalicelib.store import patients as store
-from chalicelib.store.models import Patient
 from chalicelib.store.patients import PatientWrite
 
 # How the API names a contact, and the channel its lookup rows and opt-outs are kept under.
@@ -77,11 +78,11 @@ def match_patient(
         gains = _gains(patient, details, external_ref)
         if gains is None:
             continue  # the same name and one contact, but another phone, email or prescriber reference
-        for name, value in gains:
-            setattr(patient, name, value)  # what the request's messages go to; stored by the transaction
+        # What the request's messages go to; stored by the transaction.
+        gained: dict[str, Any] = dict(gains)
+        patient = replace(patient, **gained)
         return PatientWrite(patient, new=False, claims=unclaimed, gains=gains, matched=label)
-    patient = new_patient(clinic_id, details, now)
-    patient.external_ref = external_ref
+    patient = replace(new_patient(clinic_id, details, now), external_ref=external_ref)
     return PatientWrite(patient, new=True, claims=unclaimed)
 
 

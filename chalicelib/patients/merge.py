@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib.core.records import Patient
 from chalicelib.core.words import Channel
 from chalicelib.patients.contacts import is_opted_out, opt_out
 from chalicelib.patients.matching import CONTACTS, addresses, name_key, patient_lookups
 from chalicelib.store import patient_merge
 from chalicelib.store import patients as store
-from chalicelib.store.models import Patient
 
 
 @dataclass(frozen=True)
@@ -54,10 +54,13 @@ def apply(clinic_id: str, now: datetime) -> dict[str, Any]:
     patients = _active(clinic_id)
     merges = _merges(patients)
     done = []
+    filled: dict[str, Patient] = {}
     for merge in merges:
         done.append(_counted(clinic_id, merge))
         _move_references(clinic_id, merge)
-        _keep_contacts_and_opt_outs(clinic_id, merge, now)
+        filled[merge.keep.patient_id] = _keep_contacts_and_opt_outs(clinic_id, merge, now)
+    # The kept records as stored now, with the contacts they gained: what the lookup rows and the report read.
+    patients = [filled.get(patient.patient_id, patient) for patient in patients]
     lookups = _lookup_changes(clinic_id, patients, merges)
     for lookup, patient_id in lookups.items():
         store.point_lookup(clinic_id, lookup, patient_id, now)
@@ -130,17 +133,18 @@ def _move_references(clinic_id: str, merge: Merge) -> None:
     patient_merge.repoint([r for r in regimens if r.patient_id != keep], keep)
 
 
-def _keep_contacts_and_opt_outs(clinic_id: str, merge: Merge, now: datetime) -> None:
+def _keep_contacts_and_opt_outs(clinic_id: str, merge: Merge, now: datetime) -> Patient:
     keep = merge.keep
     phone = keep.phone or next((p.phone for p in merge.merge if p.phone), None)
     email = keep.email or next((p.email for p in merge.merge if p.email), None)
-    store.fill_contacts(keep, phone, email)
+    filled = store.fill_contacts(keep, phone, email)
     for label, channel in CONTACTS:
         kept_address = phone if label == "phone" else email
         if kept_address is None or is_opted_out(clinic_id, channel, kept_address):
             continue
         if any(_opted_out(clinic_id, channel, patient) for patient in merge.merge):
             opt_out(clinic_id, channel, kept_address, "merge", now)
+    return filled
 
 
 def _opted_out(clinic_id: str, channel: Channel, patient: Patient) -> bool:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.core.clock import Clock, iso_utc
 from chalicelib.core.errors import Conflict, FieldProblem, InvalidRequest, NotFound
 from chalicelib.core.fields import decode_json_object
+from chalicelib.core.records import Patient
 from chalicelib.core.validation import Context, problems_of
 from chalicelib.core.words import Channel
 from chalicelib.patients.bodies import PatientUpdateBody
@@ -22,7 +23,6 @@ from chalicelib.patients.contacts import find_contact, opt_in, opt_out
 from chalicelib.patients.matching import shares_contact_with
 from chalicelib.patients.whatsapp import opt_in_view
 from chalicelib.store import patients as store
-from chalicelib.store.models import Patient
 
 if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService
@@ -39,7 +39,9 @@ def patient_opt_outs(patient: Patient) -> dict[str, Any]:
         contact = find_contact(patient.clinic_id, channel, address) if address else None
         opted = contact is not None and contact.opted_out_at is not None
         opt_outs[channel.value] = (
-            {"at": iso_utc(contact.opted_out_at), "source": contact.opt_out_source} if opted and contact else None
+            {"at": iso_utc(contact.opted_out_at), "source": contact.opt_out_source}
+            if opted and contact and contact.opted_out_at
+            else None
         )
     return opt_outs
 

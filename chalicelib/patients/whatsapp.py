@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.core.records import Contact
 from chalicelib.core.words import Channel
 from chalicelib.patients.contacts import contact_address, find_contact
 from chalicelib.store import patients as store
-from chalicelib.store.models import Contact
 
 WINDOW = timedelta(hours=24)  # Meta's customer-service window
 

@@ -22,7 +22,7 @@ from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.clock import Clock, iso_utc, to_utc
 from chalicelib.core.errors import AlreadyExists, StaleVersion
 from chalicelib.core.observability import logger
-from chalicelib.core.records import Clinic
+from chalicelib.core.records import Clinic, Patient
 from chalicelib.core.timezones import local_time
 from chalicelib.core.words import Channel, DoseStatus, RegimenStatus, Result, Status
 from chalicelib.fire.dispatch import DeliveryRequest, Outcome
@@ -34,7 +34,7 @@ from chalicelib.regimens.timing import DoseTiming, dose_times
 from chalicelib.render.localized import language_of
 from chalicelib.render.templates import Message
 from chalicelib.store import clinics, regimens
-from chalicelib.store.models import Dose, Patient, Regimen, Reminder
+from chalicelib.store.models import Dose, Regimen, Reminder
 from chalicelib.store.patients import get_patient
 
 if TYPE_CHECKING:
@@ -98,6 +98,7 @@ class RegimenMessages:
         clinic = clinics.get_clinic(request.clinic_id)
         patient = get_patient(request.clinic_id, regimen.patient_id)
         channel = Channel(reminder.channel)
+        address: str | None
         if to_caregiver:
             address = regimen.caregiver_phone if channel is Channel.SMS else regimen.caregiver_email
         else:

@@ -29,9 +29,9 @@ def clinic(clinic_id: str) -> records.Clinic:
         raise NotFound("clinic") from None
 
 
-def patient(clinic_id: str, patient_id: str) -> Patient:
+def patient(clinic_id: str, patient_id: str) -> records.Patient:
     try:
-        return Patient.get(clinic_id, patient_id)
+        return to_record(Patient.get(clinic_id, patient_id), records.Patient)
     except DoesNotExist:
         raise NotFound("patient") from None
 

@@ -21,6 +21,9 @@ _M = TypeVar("_M", bound=Model)
 # Each record type and the model it is stored as.
 MODELS: dict[type[Any], type[Model]] = {
     records.Clinic: models.Clinic,
+    records.Patient: models.Patient,
+    records.PatientKey: models.PatientKey,
+    records.Contact: models.Contact,
 }
 
 

@@ -55,9 +55,9 @@ def clinic(clinic_id: str) -> records.Clinic:
     return to_record(reads.get(Clinic, clinic_id), records.Clinic)
 
 
-def patient(clinic_id: str, patient_id: str) -> Patient:
+def patient(clinic_id: str, patient_id: str) -> records.Patient:
     """The patient; `Patient.DoesNotExist` propagates, as for the clinic."""
-    return reads.get(Patient, clinic_id, patient_id)
+    return to_record(reads.get(Patient, clinic_id, patient_id), records.Patient)
 
 
 # --- the delivery item: claim, then one record of how it ended ----------------------------------------------

@@ -18,34 +18,36 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.core import records
 from chalicelib.core.words import DeliveryStatus
 from chalicelib.store import reads
 from chalicelib.store.conditions import condition_failed
+from chalicelib.store.convert import to_model, to_record, to_records
 from chalicelib.store.models import Contact, Delivery, Patient, PatientKey
 
 # --- patients ------------------------------------------------------------------------------------------------
 
 
-def get_patient(clinic_id: str, patient_id: str) -> Patient:
+def get_patient(clinic_id: str, patient_id: str) -> records.Patient:
     """The patient record a stored appointment or regimen names. It is always there, so a missing one is not a
     domain outcome: PynamoDB's `DoesNotExist` propagates, as it always has."""
-    return Patient.get(clinic_id, patient_id)
+    return to_record(Patient.get(clinic_id, patient_id), records.Patient)
 
 
-def patients_by_id(clinic_id: str, patient_ids: Sequence[str]) -> dict[str, Patient]:
+def patients_by_id(clinic_id: str, patient_ids: Sequence[str]) -> dict[str, records.Patient]:
     """The clinic's patients with these ids, in one BatchGetItem per 100 (a list page's patients)."""
     keys = [(clinic_id, patient_id) for patient_id in dict.fromkeys(patient_ids)]
-    return {patient.patient_id: patient for patient in Patient.batch_get(keys)}
+    return {patient.patient_id: patient for patient in to_records(Patient.batch_get(keys), records.Patient)}
 
 
-def find_patient(clinic_id: str, patient_id: str, consistent: bool = False) -> Patient | None:
+def find_patient(clinic_id: str, patient_id: str, consistent: bool = False) -> records.Patient | None:
     try:
-        return Patient.get(clinic_id, patient_id, consistent_read=consistent)
+        return to_record(Patient.get(clinic_id, patient_id, consistent_read=consistent), records.Patient)
     except DoesNotExist:
         return None
 
 
-def patients_with_phone(phone: str) -> list[Patient]:
+def patients_with_phone(phone: str) -> list[records.Patient]:
     """Every patient record (at any clinic) with this phone number, through the `by-phone` index; a record
     deleted since the index saw it is left out."""
     found = []
@@ -56,9 +58,11 @@ def patients_with_phone(phone: str) -> list[Patient]:
     return found
 
 
-def set_preferences(patient: Patient, preferred_channel: str | None, timezone: str | None, language: str) -> None:
+def set_preferences(
+    patient: records.Patient, preferred_channel: str | None, timezone: str | None, language: str
+) -> None:
     """Sets the patient's preferences; a None channel or zone removes it (the clinic's defaults apply)."""
-    patient.update(
+    to_model(patient, Patient).update(
         actions=[
             Patient.preferred_channel.set(preferred_channel)
             if preferred_channel is not None
@@ -69,24 +73,28 @@ def set_preferences(patient: Patient, preferred_channel: str | None, timezone: s
     )
 
 
-def clinic_patients(clinic_id: str) -> list[Patient]:
+def clinic_patients(clinic_id: str) -> list[records.Patient]:
     """Every patient record of the clinic, merged ones included (a query of the clinic's partition)."""
-    return list(Patient.query(clinic_id, consistent_read=True))
+    return to_records(Patient.query(clinic_id, consistent_read=True), records.Patient)
 
 
-def mark_merged(patient: Patient, into: str) -> None:
-    patient.update(actions=[Patient.merged_into.set(into)])
+def mark_merged(patient: records.Patient, into: str) -> None:
+    to_model(patient, Patient).update(actions=[Patient.merged_into.set(into)])
 
 
-def fill_contacts(patient: Patient, phone: str | None, email: str | None) -> None:
-    """Gives the patient the phone and email it lacks (a merge keeps what a merged record had)."""
+def fill_contacts(patient: records.Patient, phone: str | None, email: str | None) -> records.Patient:
+    """Gives the patient the phone and email it lacks (a merge keeps what a merged record had); the patient as
+    stored now."""
     actions: list[Action] = []
     if phone is not None and patient.phone is None:
         actions.append(Patient.phone.set(phone))
     if email is not None and patient.email is None:
         actions.append(Patient.email.set(email))
-    if actions:
-        patient.update(actions=actions)
+    if not actions:
+        return patient
+    stored = to_model(patient, Patient)
+    stored.update(actions=actions)  # reads the item back whole (ALL_NEW)
+    return to_record(stored, records.Patient)
 
 
 # --- lookup rows: "{channel}/{address}/{name key}" -> patient id (chalicelib.patients.matching) ----------------
@@ -107,15 +115,16 @@ def patients_by_lookup(clinic_id: str, lookups: Sequence[str]) -> dict[str, str]
     return found
 
 
-def lookups_for_address(clinic_id: str, channel: str, address: str) -> list[PatientKey]:
+def lookups_for_address(clinic_id: str, channel: str, address: str) -> list[records.PatientKey]:
     """Every lookup row of one contact, whatever the name: the patients that share it (a family's phone)."""
-    return list(
-        PatientKey.query(clinic_id, PatientKey.lookup.startswith(f"{channel}/{address}/"), consistent_read=True)
+    return to_records(
+        PatientKey.query(clinic_id, PatientKey.lookup.startswith(f"{channel}/{address}/"), consistent_read=True),
+        records.PatientKey,
     )
 
 
-def clinic_lookups(clinic_id: str) -> list[PatientKey]:
-    return list(PatientKey.query(clinic_id, consistent_read=True))
+def clinic_lookups(clinic_id: str) -> list[records.PatientKey]:
+    return to_records(PatientKey.query(clinic_id, consistent_read=True), records.PatientKey)
 
 
 def point_lookup(clinic_id: str, lookup: str, patient_id: str, now: datetime) -> None:
@@ -129,7 +138,7 @@ class PatientWrite:
     the attributes it gains if it is not (a contact it lacked, the prescriber's reference), and the lookup rows
     it claims, each put on the condition that no patient holds it yet."""
 
-    patient: Patient
+    patient: records.Patient
     new: bool
     claims: tuple[str, ...] = ()
     gains: tuple[tuple[str, str], ...] = ()  # (attribute, value) set on an existing patient
@@ -142,11 +151,11 @@ def add_patient(write: TransactWrite, patient_write: PatientWrite, now: datetime
     patient = patient_write.patient
     added = 0
     if patient_write.new:
-        write.save(patient, condition=Patient.patient_id.does_not_exist())
+        write.save(to_model(patient, Patient), condition=Patient.patient_id.does_not_exist())
         added += 1
     elif patient_write.gains:
         write.update(
-            patient,
+            to_model(patient, Patient),
             actions=[getattr(Patient, name).set(value) for name, value in patient_write.gains],
             condition=Patient.merged_into.does_not_exist(),
         )
@@ -162,7 +171,7 @@ def remove_patient(write: TransactWrite, patient_write: PatientWrite) -> None:
     """Undoes `add_patient` for a new patient (its record and the rows it claimed) in a transaction."""
     if not patient_write.new:
         return
-    write.delete(patient_write.patient)
+    write.delete(to_model(patient_write.patient, Patient))
     for lookup in patient_write.claims:
         write.delete(PatientKey(patient_write.patient.clinic_id, lookup))
 
@@ -170,10 +179,10 @@ def remove_patient(write: TransactWrite, patient_write: PatientWrite) -> None:
 # --- contacts: `address` is already normalised (chalicelib.patients.contacts.contact_address) ----------------
 
 
-def find_contact(clinic_id: str, address: str) -> Contact | None:
+def find_contact(clinic_id: str, address: str) -> records.Contact | None:
     """The address's contact record, prefetched or read now (`reads.get`), or None."""
     try:
-        return reads.get(Contact, clinic_id, address)
+        return to_record(reads.get(Contact, clinic_id, address), records.Contact)
     except DoesNotExist:
         return None
 

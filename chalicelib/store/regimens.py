@@ -14,9 +14,11 @@ from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 
+from chalicelib.core import records
 from chalicelib.core.errors import AlreadyExists, StaleVersion
 from chalicelib.core.words import DoseStatus
 from chalicelib.store.conditions import condition_failed, failed_items
+from chalicelib.store.convert import to_record
 from chalicelib.store.models import Dose, Patient, Regimen, Reminder, transaction
 from chalicelib.store.patients import PatientWrite, add_patient, remove_patient
 
@@ -86,11 +88,11 @@ def regimens_of_patient(clinic_id: str, patient_id: str) -> list[Regimen]:
     return list(Regimen.query(clinic_id, filter_condition=Regimen.patient_id == patient_id))
 
 
-def patient_by_external_ref(clinic_id: str, reference: str) -> Patient | None:
+def patient_by_external_ref(clinic_id: str, reference: str) -> records.Patient | None:
     """The clinic's patient the prescribing system calls `reference`. A query of the clinic's patients with a
     filter: fine at a clinic's size; an index would be the next step for a large one."""
     found = Patient.query(clinic_id, filter_condition=Patient.external_ref == reference)
-    return next(iter(found), None)
+    return next((to_record(patient, records.Patient) for patient in found), None)
 
 
 # --- doses ---------------------------------------------------------------------------------------------------

@@ -45,3 +45,10 @@ def test_a_clinic_goes_through_its_model_and_back_unchanged() -> None:
     model = to_model(clinic, MODELS[records.Clinic])
     assert model.serialize()["monthly_spend_cap_usd"] == {"N": "25.5"}
     assert to_record(model, records.Clinic) == clinic
+
+
+def test_a_contact_keeps_its_list_of_recent_sends() -> None:
+    sent = [datetime(2026, 12, 1, 9, tzinfo=UTC), datetime(2026, 12, 1, 10, 30, tzinfo=UTC)]
+    contact = records.Contact(clinic_id="cln_1", address="+14155550101", channel="sms", recent_sends=sent)
+    model = MODELS[records.Contact].from_raw_data(to_model(contact, MODELS[records.Contact]).serialize())
+    assert to_record(model, records.Contact) == contact
