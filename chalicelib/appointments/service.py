@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -22,13 +22,13 @@ from chalicelib.arm.timers import ReminderTimers, Timer, schedule_name
 from chalicelib.core.clock import Clock, to_utc
 from chalicelib.core.errors import AlreadyExists, Conflict, InvalidRequest, StaleVersion, TimerError
 from chalicelib.core.observability import count, logger
-from chalicelib.core.records import Clinic, Patient
+from chalicelib.core.records import Appointment, Clinic, Patient
 from chalicelib.core.words import AppointmentStatus, Kind, Status
 from chalicelib.fire.dispatch import DeliveryRequest, Dispatcher, TransientSendError
 from chalicelib.plan.appointment_reminders import PlannedReminder, channels_for, plan_notice
 from chalicelib.store import appointments as store
 from chalicelib.store.clinics import get_clinic
-from chalicelib.store.models import Appointment, Reminder
+from chalicelib.store.models import Reminder
 from chalicelib.store.patients import PatientWrite, get_patient
 
 # A notice the channel could not take right now is retried by a timer this far ahead.
@@ -73,10 +73,10 @@ class AppointmentService:
             appointment_id = appointment.appointment_id
             channels = channels_for(patient.phone, patient.email)
             if provider_sequence is not None:
-                appointment.provider_sequence = provider_sequence
+                appointment = replace(appointment, provider_sequence=provider_sequence)
             if not channels:
                 # Only a booking tool can send such a booking (the REST API rejects it): kept, never reminded.
-                appointment.contactless = True
+                appointment = replace(appointment, contactless=True)
             from chalicelib.appointments.reminder_plan import planned_reminders
 
             timed = planned_reminders(clinic, patient, appointment.start, appointment.timezone, now)
@@ -315,7 +315,7 @@ class AppointmentService:
         patient_write, appointment = _new_records(
             get_clinic(clinic_id), request, source, AppointmentStatus.CANCELLED, now
         )
-        appointment.provider_sequence = provider_sequence
+        appointment = replace(appointment, provider_sequence=provider_sequence)
         try:
             store.create(appointment, patient_write)
         except AlreadyExists as e:
@@ -435,8 +435,8 @@ def _new_records(
     patient_write = match_patient(clinic.clinic_id, request.patient, now)
     patient = patient_write.patient
     appointment = Appointment(
-        clinic.clinic_id,
-        _appointment_id(clinic.clinic_id, source, request.external_id),
+        clinic_id=clinic.clinic_id,
+        appointment_id=_appointment_id(clinic.clinic_id, source, request.external_id),
         patient_id=patient.patient_id,
         patient_matched=patient_write.matched,
         start=to_utc(request.start),

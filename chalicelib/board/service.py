@@ -12,9 +12,8 @@ from chalicelib.board.link import clinic_for_board, issue_board_link, revoke_boa
 from chalicelib.board.page import BoardPatient, BoardProvider, initials, render_board
 from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.clock import Clock
-from chalicelib.core.records import Clinic
+from chalicelib.core.records import Appointment, Clinic
 from chalicelib.store import clinic_day
-from chalicelib.store.models import Appointment
 from chalicelib.visits.day import UNASSIGNED
 from chalicelib.waiting.notices import rounded_minutes
 

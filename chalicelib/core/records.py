@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib.core.words import ClinicStatus
+from chalicelib.core.words import AppointmentStatus, ClinicStatus
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +84,56 @@ class Contact:
     opted_in_at: datetime | None = None
     opt_in_source: str | None = None  # booking | regimen | api | whatsapp_inbound
     last_inbound_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Appointment:
+    """A booked visit. `version` grows with every change; a timer armed for an older version never sends."""
+
+    clinic_id: str
+    appointment_id: str
+    patient_id: str
+    start: datetime
+    timezone: str  # the zone the patient reads times in
+    duration_minutes: float = 30
+    provider: str | None = None
+    location: str | None = None
+    source: str = "api"
+    external_id: str | None = None
+    status: str = AppointmentStatus.BOOKED
+    version: float = 1
+    created_at: datetime
+    updated_at: datetime
+    arrived_at: datetime | None = None
+    checked_in_by: str | None = None  # front_desk | patient_link | sms
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    noshow_at: datetime | None = None
+    closed_by: str | None = None
+    wait_promised_at: datetime | None = None  # when the last wait text said the patient would be called
+    wait_updates: float | None = None
+    wait_next_texted: bool | None = None
+    late_texts: float | None = None
+    late_step: float | None = None
+    provider_sequence: float | None = None
+    replanned_for: float | None = None
+    contactless: bool | None = None
+    confirmed_at: datetime | None = None  # the patient confirmed (by link or SMS reply)
+    confirmed_via: str | None = None  # link | sms
+    cancelled_via: str | None = None  # api | link
+    patient_matched: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BookingLink:
+    """A booking tool's id for a booking that CareCue first knew by another id (Cal.com's new uid after a
+    reschedule, Calendly's new invitee): it points at the appointment the first id created."""
+
+    clinic_id: str
+    link_key: str  # "{source}/{external_id}"
+    appointment_id: str
+    root_external_id: str  # the id the appointment's own id is derived from
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -37,7 +37,7 @@ from chalicelib.core.errors import (
     StaleVersion,
 )
 from chalicelib.core.observability import logger
-from chalicelib.core.records import Clinic
+from chalicelib.core.records import Appointment, Clinic
 from chalicelib.core.words import AppointmentStatus, WebhookOutcome
 from chalicelib.intake.context import ProviderContext
 from chalicelib.intake.credentials import WebhookCredentials
@@ -47,7 +47,6 @@ from chalicelib.intake.providers import ADAPTERS, Adapter
 from chalicelib.store import appointments as stored_appointments
 from chalicelib.store import booking_links
 from chalicelib.store.clinics import find_clinic
-from chalicelib.store.models import Appointment
 
 MAX_BODY_BYTES = 256 * 1024
 # Two deliveries of one booking racing each other: the loser re-reads; a third collision is left to the tool's retry.

@@ -18,7 +18,7 @@ from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.clock import Clock
 from chalicelib.core.errors import Conflict
 from chalicelib.core.observability import logger
-from chalicelib.core.records import Clinic
+from chalicelib.core.records import Appointment, Clinic
 from chalicelib.core.timezones import local_time
 from chalicelib.core.words import AppointmentStatus, Channel
 from chalicelib.links.page_words import page_text
@@ -27,7 +27,6 @@ from chalicelib.patients.contacts import opt_out
 from chalicelib.store import appointments as appointment_store
 from chalicelib.store import clinics as clinic_store
 from chalicelib.store import patients as patient_store
-from chalicelib.store.models import Appointment
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient

@@ -36,11 +36,11 @@ from typing import TYPE_CHECKING
 from chalicelib.arm.timers import Timer
 from chalicelib.clinics.policy import MAX_OFFSET, clinic_policy
 from chalicelib.core.errors import StaleVersion, TimerError
-from chalicelib.core.records import Clinic
+from chalicelib.core.records import Appointment, Clinic
 from chalicelib.core.words import AppointmentStatus, ClinicStatus, Kind, Status
 from chalicelib.plan.quiet_hours import defer_for_quiet_hours
 from chalicelib.store import due_keys, pending
-from chalicelib.store.models import Appointment, Reminder
+from chalicelib.store.models import Reminder
 
 if TYPE_CHECKING:
     from chalicelib.arm.timers import ReminderTimers

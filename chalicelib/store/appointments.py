@@ -16,10 +16,12 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
+from chalicelib.core import records
 from chalicelib.core.errors import AlreadyExists, NotFound, StaleVersion
 from chalicelib.core.words import AppointmentStatus
 from chalicelib.store import pending
 from chalicelib.store.conditions import condition_failed, failed_items
+from chalicelib.store.convert import to_model, to_record, to_records
 from chalicelib.store.models import Appointment, Reminder, transaction
 from chalicelib.store.patients import PatientWrite, add_patient
 
@@ -27,7 +29,7 @@ from chalicelib.store.patients import PatientWrite, add_patient
 Changes = Mapping[str, object | None]
 
 
-def get(clinic_id: str, appointment_id: str) -> Appointment:
+def get(clinic_id: str, appointment_id: str) -> records.Appointment:
     """The appointment, read strongly consistent; `NotFound("appointment")` when there is none."""
     found = find(clinic_id, appointment_id, consistent=True)
     if found is None:
@@ -35,9 +37,9 @@ def get(clinic_id: str, appointment_id: str) -> Appointment:
     return found
 
 
-def find(clinic_id: str, appointment_id: str, consistent: bool = False) -> Appointment | None:
+def find(clinic_id: str, appointment_id: str, consistent: bool = False) -> records.Appointment | None:
     try:
-        return Appointment.get(clinic_id, appointment_id, consistent_read=consistent)
+        return to_record(Appointment.get(clinic_id, appointment_id, consistent_read=consistent), records.Appointment)
     except DoesNotExist:
         return None
 
@@ -49,7 +51,7 @@ def reminders_of(appointment_id: str) -> list[Reminder]:
 
 def starting_between_page(
     clinic_id: str, start_from: datetime, start_to: datetime, after_key: dict[str, Any] | None, limit: int
-) -> tuple[list[Appointment], dict[str, Any] | None]:
+) -> tuple[list[records.Appointment], dict[str, Any] | None]:
     """At most `limit` of the clinic's appointments starting in the window, by start, after `after_key` (the
     previous page's last key, None for the first); and this page's last key, None after the last page."""
     found = Appointment.by_start.query(
@@ -58,16 +60,17 @@ def starting_between_page(
         limit=limit,
         last_evaluated_key=after_key,
     )
-    page = list(found)
+    page = to_records(found, records.Appointment)
     return page, found.last_evaluated_key
 
 
-def booked_starting_after(clinic_id: str, after: datetime) -> list[Appointment]:
+def booked_starting_after(clinic_id: str, after: datetime) -> list[records.Appointment]:
     """The clinic's `booked` appointments starting after `after`, by start."""
-    return list(
+    return to_records(
         Appointment.by_start.query(
             clinic_id, Appointment.start > after, filter_condition=Appointment.status == AppointmentStatus.BOOKED
-        )
+        ),
+        records.Appointment,
     )
 
 
@@ -82,7 +85,7 @@ def count_booked_starting_after(clinic_id: str, after: datetime) -> int:
 
 def booked_page(
     clinic_id: str, after: datetime, cursor: str | None, limit: int
-) -> tuple[list[Appointment], str | None]:
+) -> tuple[list[records.Appointment], str | None]:
     """At most `limit` of the clinic's `booked` appointments starting after `after`, by start, from `cursor`
     (None: the first); and the cursor of the next page, None after the last. A cursor is opaque JSON text."""
     found = Appointment.by_start.query(
@@ -92,19 +95,19 @@ def booked_page(
         limit=limit,
         last_evaluated_key=json.loads(cursor) if cursor else None,
     )
-    page = list(found)
+    page = to_records(found, records.Appointment)
     next_key = found.last_evaluated_key
     return page, json.dumps(next_key, sort_keys=True) if next_key else None
 
 
-def create(appointment: Appointment, patient: PatientWrite, reminders: Iterable[Reminder] = ()) -> None:
+def create(appointment: records.Appointment, patient: PatientWrite, reminders: Iterable[Reminder] = ()) -> None:
     """Stores a new booking with its patient (new, or reused with its lookup rows) and reminders, all or nothing;
     `AlreadyExists("appointment")` when an appointment with its id is already stored (the same `external_id`
     booked before, or concurrently); `AlreadyExists("patient")` when another request claimed one of the patient's
     lookup rows meanwhile (the caller matches the patient again and retries)."""
     try:
         with transaction() as write:
-            write.save(appointment, condition=Appointment.appointment_id.does_not_exist())
+            write.save(to_model(appointment, Appointment), condition=Appointment.appointment_id.does_not_exist())
             patient_items = add_patient(write, patient, appointment.created_at)
             for reminder in reminders:
                 write.save(reminder)
@@ -117,7 +120,9 @@ def create(appointment: Appointment, patient: PatientWrite, reminders: Iterable[
         raise
 
 
-def change(appointment: Appointment, expected_version: int, changes: Changes, reminders: Iterable[Reminder]) -> None:
+def change(
+    appointment: records.Appointment, expected_version: int, changes: Changes, reminders: Iterable[Reminder]
+) -> None:
     """Applies `changes` to the appointment and saves the reminders, all or nothing, only if the stored
     appointment is still at `expected_version`; else `StaleVersion("appointment")` and nothing is written."""
     actions = [
@@ -126,7 +131,9 @@ def change(appointment: Appointment, expected_version: int, changes: Changes, re
     ]
     try:
         with transaction() as write:
-            write.update(appointment, actions=actions, condition=Appointment.version == expected_version)
+            write.update(
+                to_model(appointment, Appointment), actions=actions, condition=Appointment.version == expected_version
+            )
             for reminder in reminders:
                 write.save(reminder)
     except TransactWriteError as e:
@@ -136,7 +143,7 @@ def change(appointment: Appointment, expected_version: int, changes: Changes, re
 
 
 def cancel(
-    appointment: Appointment,
+    appointment: records.Appointment,
     expected_version: int,
     now: datetime,
     via: str,
@@ -156,11 +163,11 @@ def cancel(
     change(appointment, expected_version, changes, reminders)
 
 
-def note_provider_sequence(appointment: Appointment, provider_sequence: int) -> None:
+def note_provider_sequence(appointment: records.Appointment, provider_sequence: int) -> None:
     """Records that a booking tool's event was applied although it changed nothing (the version stays, so no
     notice or timer planned for it goes stale); only ever moves the sequence forwards."""
     try:
-        appointment.update(
+        to_model(appointment, Appointment).update(
             actions=[Appointment.provider_sequence.set(provider_sequence)],
             condition=Appointment.provider_sequence.does_not_exist()
             | (Appointment.provider_sequence < provider_sequence),
@@ -170,9 +177,9 @@ def note_provider_sequence(appointment: Appointment, provider_sequence: int) -> 
             raise
 
 
-def confirm(appointment: Appointment, now: datetime, via: str) -> None:
+def confirm(appointment: records.Appointment, now: datetime, via: str) -> None:
     """Stamps the patient's confirmation (an update of those attributes only)."""
-    appointment.update(
+    to_model(appointment, Appointment).update(
         actions=[
             Appointment.confirmed_at.set(now),
             Appointment.confirmed_via.set(via),

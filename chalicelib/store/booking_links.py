@@ -9,14 +9,18 @@ from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib.core import records
 from chalicelib.core.errors import StaleVersion
 from chalicelib.store.conditions import condition_failed
+from chalicelib.store.convert import to_model, to_record
 from chalicelib.store.models import Appointment, BookingLink
 
 
-def find_link(clinic_id: str, source: str, external_id: str) -> BookingLink | None:
+def find_link(clinic_id: str, source: str, external_id: str) -> records.BookingLink | None:
     try:
-        return BookingLink.get(clinic_id, _link_key(source, external_id), consistent_read=True)
+        return to_record(
+            BookingLink.get(clinic_id, _link_key(source, external_id), consistent_read=True), records.BookingLink
+        )
     except DoesNotExist:
         return None
 
@@ -34,10 +38,10 @@ def save_link(
     ).save()
 
 
-def remember_sequence(appointment: Appointment, sequence: int) -> None:
+def remember_sequence(appointment: records.Appointment, sequence: int) -> None:
     """Records the tool's event as applied; `StaleVersion("appointment")` when it changed since it was read."""
     try:
-        appointment.update(
+        to_model(appointment, Appointment).update(
             actions=[Appointment.provider_sequence.set(sequence)],
             condition=Appointment.version == appointment.version,
         )

@@ -18,7 +18,7 @@ from pynamodb.expressions.update import Action
 from chalicelib.core import records
 from chalicelib.core.errors import AlreadyClaimed, NotFound, StaleVersion
 from chalicelib.store.conditions import condition_failed
-from chalicelib.store.convert import to_record
+from chalicelib.store.convert import to_model, to_record, to_records
 from chalicelib.store.models import Appointment, Clinic, Patient, Reminder, VisitLengths, transaction
 
 
@@ -36,17 +36,19 @@ def patient(clinic_id: str, patient_id: str) -> records.Patient:
         raise NotFound("patient") from None
 
 
-def appointment(clinic_id: str, appointment_id: str) -> Appointment:
+def appointment(clinic_id: str, appointment_id: str) -> records.Appointment:
     """The appointment as it is now (a strongly consistent read)."""
     try:
-        return Appointment.get(clinic_id, appointment_id, consistent_read=True)
+        return to_record(Appointment.get(clinic_id, appointment_id, consistent_read=True), records.Appointment)
     except DoesNotExist:
         raise NotFound("appointment") from None
 
 
-def appointments_starting(clinic_id: str, start: datetime, last: datetime) -> list[Appointment]:
+def appointments_starting(clinic_id: str, start: datetime, last: datetime) -> list[records.Appointment]:
     """The clinic's appointments (any status) starting from `start` to `last`, both included, by start."""
-    return list(Appointment.by_start.query(clinic_id, Appointment.start.between(start, last)))
+    return to_records(
+        Appointment.by_start.query(clinic_id, Appointment.start.between(start, last)), records.Appointment
+    )
 
 
 def reminders_of(appointment_id: str) -> list[Reminder]:
@@ -54,7 +56,7 @@ def reminders_of(appointment_id: str) -> list[Reminder]:
 
 
 def record_move(
-    appointment: Appointment,
+    appointment: records.Appointment,
     *,
     was: str,
     status: str,
@@ -86,7 +88,7 @@ def record_move(
     actions += [attribute.set(value) for attribute, value in stamps if value is not None]
     try:
         with transaction() as write:
-            write.update(appointment, actions=actions, condition=Appointment.status == was)
+            write.update(to_model(appointment, Appointment), actions=actions, condition=Appointment.status == was)
             for reminder in cancelled:
                 write.save(reminder)
     except TransactWriteError as e:
@@ -95,7 +97,9 @@ def record_move(
         raise
 
 
-def claim_wait_text(appointment: Appointment, *, promised_at: datetime, updates: int, next_texted: bool) -> None:
+def claim_wait_text(
+    appointment: records.Appointment, *, promised_at: datetime, updates: int, next_texted: bool
+) -> None:
     """Stores what a waiting patient is about to be texted, if what they were told is still what `appointment`
     was read with. AlreadyClaimed: another refresh texted this patient just now."""
     condition = _unchanged(Appointment.wait_promised_at, appointment.wait_promised_at)
@@ -109,7 +113,7 @@ def claim_wait_text(appointment: Appointment, *, promised_at: datetime, updates:
     _claim(appointment, actions, condition)
 
 
-def claim_late_text(appointment: Appointment, *, step: int, texts: int) -> None:
+def claim_late_text(appointment: records.Appointment, *, step: int, texts: int) -> None:
     """Stores a running-late text about to be sent, if the patient's late texts are still what `appointment`
     was read with. AlreadyClaimed: another refresh texted this patient just now."""
     condition = _unchanged(Appointment.late_step, appointment.late_step)
@@ -132,9 +136,9 @@ def save_visit_ratios(clinic_id: str, provider: str, ratios: list[float], update
     VisitLengths(clinic_id, provider, ratios=ratios, updated_at=updated_at).save()
 
 
-def _claim(appointment: Appointment, actions: list[Action], condition: Condition) -> None:
+def _claim(appointment: records.Appointment, actions: list[Action], condition: Condition) -> None:
     try:
-        appointment.update(actions=actions, condition=condition)
+        to_model(appointment, Appointment).update(actions=actions, condition=condition)
     except UpdateError as e:
         if condition_failed(e):
             raise AlreadyClaimed() from None

@@ -24,6 +24,8 @@ MODELS: dict[type[Any], type[Model]] = {
     records.Patient: models.Patient,
     records.PatientKey: models.PatientKey,
     records.Contact: models.Contact,
+    records.Appointment: models.Appointment,
+    records.BookingLink: models.BookingLink,
 }
 
 

@@ -43,9 +43,9 @@ def reminder(owner_id: str, reminder_id: str) -> Reminder | None:
         return None
 
 
-def appointment(clinic_id: str, appointment_id: str) -> Appointment | None:
+def appointment(clinic_id: str, appointment_id: str) -> records.Appointment | None:
     try:
-        return reads.get(Appointment, clinic_id, appointment_id)
+        return to_record(reads.get(Appointment, clinic_id, appointment_id), records.Appointment)
     except DoesNotExist:
         return None
 

@@ -6,15 +6,22 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import Any
 
+from pynamodb.models import Model
+
+from chalicelib.core import records
+from chalicelib.store.convert import MODELS, to_model, to_records
 from chalicelib.store.models import Appointment, Dose, Regimen, Reminder
 
-Named = Appointment | Regimen | Reminder | Dose
+Named = records.Appointment | Regimen | Reminder | Dose
 
 
-def appointments_of(clinic_id: str, patient_ids: Collection[str]) -> list[Appointment]:
+def appointments_of(clinic_id: str, patient_ids: Collection[str]) -> list[records.Appointment]:
     """The clinic's appointments of any of these patients (a query of its partition with a filter)."""
-    return list(Appointment.query(clinic_id, filter_condition=Appointment.patient_id.is_in(*patient_ids)))
+    return to_records(
+        Appointment.query(clinic_id, filter_condition=Appointment.patient_id.is_in(*patient_ids)), records.Appointment
+    )
 
 
 def regimens_of(clinic_id: str, patient_ids: Collection[str]) -> list[Regimen]:
@@ -41,4 +48,5 @@ def doses_naming(regimen_ids: Sequence[str], patient_ids: Collection[str]) -> li
 def repoint(items: Sequence[Named], patient_id: str) -> None:
     """Makes each item name `patient_id` (an update of that attribute only)."""
     for item in items:
-        item.update(actions=[type(item).patient_id.set(patient_id)])
+        stored: Any = item if isinstance(item, Model) else to_model(item, MODELS[type(item)])
+        stored.update(actions=[type(stored).patient_id.set(patient_id)])

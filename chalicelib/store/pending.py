@@ -106,9 +106,9 @@ def reminder(owner_id: str, reminder_id: str) -> Reminder | None:
         return None
 
 
-def appointment(clinic_id: str, appointment_id: str) -> Appointment | None:
+def appointment(clinic_id: str, appointment_id: str) -> records.Appointment | None:
     try:
-        return Appointment.get(clinic_id, appointment_id, consistent_read=True)
+        return to_record(Appointment.get(clinic_id, appointment_id, consistent_read=True), records.Appointment)
     except DoesNotExist:
         return None
 

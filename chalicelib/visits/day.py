@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from chalicelib.store.models import Appointment
+from chalicelib.core.records import Appointment
 
 UNASSIGNED = "unassigned"  # the provider key of appointments booked without one
 

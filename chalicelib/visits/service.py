@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Protocol
 from chalicelib.core.clock import Clock
 from chalicelib.core.errors import Conflict, StaleVersion, TimerError
 from chalicelib.core.observability import logger
+from chalicelib.core.records import Appointment
 from chalicelib.core.words import Status
 from chalicelib.store import clinic_day
-from chalicelib.store.models import Appointment
 from chalicelib.visits.day import local_day, provider_key
 from chalicelib.visits.status import BOOKED, TARGET, IllegalMove, Move, check_move
 

@@ -6,10 +6,9 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.clock import iso_utc
-from chalicelib.core.records import Clinic
+from chalicelib.core.records import Appointment, Clinic
 from chalicelib.core.timezones import local_time
 from chalicelib.store import clinic_day
-from chalicelib.store.models import Appointment
 from chalicelib.visits.form_status import form_states
 
 if TYPE_CHECKING:

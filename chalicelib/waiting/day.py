@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from chalicelib.core.records import Appointment
 from chalicelib.store import clinic_day
-from chalicelib.store.models import Appointment
 from chalicelib.visits.day import provider_key
 from chalicelib.visits.status import ARRIVED, BOOKED, CANCELLED, IN_PROGRESS
 from chalicelib.waiting.estimator import (

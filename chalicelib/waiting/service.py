@@ -25,11 +25,10 @@ from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.clock import Clock
 from chalicelib.core.errors import AlreadyClaimed, ChannelError, NotFound, StaleVersion, TimerError
 from chalicelib.core.observability import count, logger
-from chalicelib.core.records import Clinic
+from chalicelib.core.records import Appointment, Clinic
 from chalicelib.core.words import ClinicStatus, WatchResult
 from chalicelib.meter.sender import MeteredSender
 from chalicelib.store import clinic_day
-from chalicelib.store.models import Appointment
 from chalicelib.visits.day import UNASSIGNED, local_day, provider_key
 from chalicelib.visits.status import ARRIVED, BOOKED, DAY_CLOSE, DAY_CLOSE_TARGET, FULFILLED, IN_PROGRESS
 from chalicelib.waiting.day import ProviderQueue, build_queue, day_appointments, provider_queues, provider_ratio
