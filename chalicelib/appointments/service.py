@@ -22,13 +22,12 @@ from chalicelib.arm.timers import ReminderTimers, Timer, schedule_name
 from chalicelib.core.clock import Clock, to_utc
 from chalicelib.core.errors import AlreadyExists, Conflict, InvalidRequest, StaleVersion, TimerError
 from chalicelib.core.observability import count, logger
-from chalicelib.core.records import Appointment, Clinic, Patient
+from chalicelib.core.records import Appointment, Clinic, Patient, Reminder
 from chalicelib.core.words import AppointmentStatus, Kind, Status
 from chalicelib.fire.dispatch import DeliveryRequest, Dispatcher, TransientSendError
 from chalicelib.plan.appointment_reminders import PlannedReminder, channels_for, plan_notice
 from chalicelib.store import appointments as store
 from chalicelib.store.clinics import get_clinic
-from chalicelib.store.models import Reminder
 from chalicelib.store.patients import PatientWrite, get_patient
 
 # A notice the channel could not take right now is retried by a timer this far ahead.
@@ -194,10 +193,9 @@ class AppointmentService:
                 and dropped.status == Status.SCHEDULED
                 and dropped.reminder_id not in planned_ids
             ):
-                dropped.status = Status.CANCELLED.value
-                dropped.reason = "no_longer_planned"
-                dropped.updated_at = now
-                reminders.append(dropped)
+                reminders.append(
+                    replace(dropped, status=Status.CANCELLED.value, reason="no_longer_planned", updated_at=now)
+                )
         try:
             store.change(appointment, old_version, changes, reminders)
         except StaleVersion as e:
@@ -296,10 +294,10 @@ class AppointmentService:
             for r in self._reminders(appointment_id)
             if r.status == Status.SCHEDULED and r.reminder_id not in notice_ids
         ]
-        for reminder in pending:
-            reminder.status = Status.CANCELLED.value
-            reminder.reason = "appointment_cancelled"
-            reminder.updated_at = now
+        pending = [
+            replace(reminder, status=Status.CANCELLED.value, reason="appointment_cancelled", updated_at=now)
+            for reminder in pending
+        ]
         store.cancel(appointment, version - 1, now, via, provider_sequence, pending + notices)
         for reminder in pending:
             self._disarm(reminder)
@@ -480,8 +478,8 @@ def _reminder(
     clinic_id: str, owner_id: str, version: int, item: PlannedReminder, now: datetime, patient_id: str
 ) -> Reminder:
     return Reminder(
-        owner_id,
-        item.reminder_id,
+        owner_id=owner_id,
+        reminder_id=item.reminder_id,
         clinic_id=clinic_id,
         patient_id=patient_id,
         kind=item.kind.value,

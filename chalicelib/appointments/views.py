@@ -6,8 +6,8 @@ from typing import Any
 
 from chalicelib.appointments.service import AppointmentRecord
 from chalicelib.core.clock import iso_utc
+from chalicelib.core.records import Reminder
 from chalicelib.core.timezones import local_time
-from chalicelib.store.models import Reminder
 
 
 def appointment_view(record: AppointmentRecord) -> dict[str, Any]:

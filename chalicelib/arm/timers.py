@@ -30,7 +30,7 @@ from chalicelib.core.errors import TimerError
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
-    from chalicelib.store.models import Reminder
+    from chalicelib.core.records import Reminder
 
 __all__ = ["SCHEDULED_TIME", "ReminderTimers", "Timer", "schedule_name"]
 

@@ -137,6 +137,74 @@ class BookingLink:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Reminder:
+    """One message planned for an owner (an appointment today, a regimen later) on one channel."""
+
+    owner_id: str
+    reminder_id: str  # e.g. "reminder-24h.sms"
+    owner_type: str = "appointment"
+    clinic_id: str
+    kind: str  # confirmation | reminder | reschedule_notice | cancellation_notice
+    channel: str  # sms | email
+    send_at: datetime
+    status: str  # scheduled | sent | skipped | failed | cancelled | missed
+    reason: str | None = None
+    owner_version: float
+    patient_id: str | None = None
+    schedule_name: str | None = None
+    sent_at: datetime | None = None
+    updated_at: datetime
+    arm_failed: bool | None = None
+    due_key: str | None = None
+    due_sort: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivery:
+    """The claim and record of one send of one reminder occurrence; the claim makes a second fire a no-op."""
+
+    reminder_key: str  # "{owner_id}/{reminder_id}"
+    occurrence: str  # the scheduled time, ISO 8601 UTC
+    clinic_id: str
+    channel: str
+    status: str  # a DeliveryStatus
+    lease_until: datetime
+    claimed_at: datetime
+    attempts: float = 1
+    message_id: str | None = None
+    sent_at: datetime | None = None
+    lateness_seconds: float | None = None
+    sms_segments: float | None = None
+    failure: str | None = None
+    permanent_failure: bool = False
+    expires_at: datetime | None = None
+    receipt: str | None = None  # sent | delivered | read | failed
+    receipt_rank: float | None = None  # 1 sent, 2 delivered, 3 read, 4 failed: a receipt only moves up
+    delivered_at: datetime | None = None
+    read_at: datetime | None = None
+    receipt_failure: str | None = None  # e.g. whatsapp_131026
+    fallback_channel: str | None = None  # sms (or email)
+    fallback_status: str | None = None  # claimed | sent | failed | skipped
+    fallback_reason: str | None = None  # why the first channel did not do: e.g. whatsapp_131026
+    fallback_message_id: str | None = None
+    fallback_sent_at: datetime | None = None
+    fallback_failure: str | None = None  # the next channel's refusal, or why nothing went
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListedReminder:
+    """A pending reminder as the `by-due` index lists it (its keys, send time and timer name, and no more): what
+    the reconciler and the spend-cap release page through, each reading the reminder itself before deciding."""
+
+    owner_id: str
+    reminder_id: str
+    send_at: datetime
+    schedule_name: str | None = None
+    due_key: str | None = None
+    due_sort: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ClinicSummary:
     """A clinic as the stage's list of clinics shows it (the attributes the listing reads, and no more)."""
 

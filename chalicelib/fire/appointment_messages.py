@@ -11,7 +11,7 @@ from functools import cache, partial
 from typing import TYPE_CHECKING
 
 from chalicelib.arm.envelope import OwnerType
-from chalicelib.core.records import Appointment, Clinic, Patient
+from chalicelib.core.records import Appointment, Clinic, Patient, Reminder
 from chalicelib.core.timezones import local_time
 from chalicelib.core.words import AppointmentStatus, Channel, Kind, Result, Status
 from chalicelib.fire.dispatch import DeliveryRequest
@@ -19,7 +19,6 @@ from chalicelib.fire.preparation import NotSending, Ready
 from chalicelib.render.templates import Message
 from chalicelib.render.whatsapp import TemplateFacts
 from chalicelib.store import deliveries, reads
-from chalicelib.store.models import Reminder
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib.clinics.policy import clinic_policy
-from chalicelib.core.records import Contact
+from chalicelib.core.records import Contact, Reminder
 from chalicelib.core.words import Channel, Kind
 from chalicelib.fire.preparation import Ready
 from chalicelib.patients.contacts import cap_reached, find_contact, opted_out, record_sms_sent
 from chalicelib.plan.quiet_hours import defer_for_quiet_hours
-from chalicelib.store.models import Reminder
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,8 @@ from chalicelib.render.templates import Message
 from chalicelib.render.whatsapp import TemplateFacts
 
 if TYPE_CHECKING:
-    from chalicelib.core.records import Clinic, Patient
+    from chalicelib.core.records import Clinic, Patient, Reminder
     from chalicelib.fire.dispatch import DeliveryRequest
-    from chalicelib.store.models import Reminder
     from chalicelib.store.reads import Key
 
 

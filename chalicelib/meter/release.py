@@ -36,11 +36,10 @@ from typing import TYPE_CHECKING
 from chalicelib.arm.timers import Timer
 from chalicelib.clinics.policy import MAX_OFFSET, clinic_policy
 from chalicelib.core.errors import StaleVersion, TimerError
-from chalicelib.core.records import Appointment, Clinic
+from chalicelib.core.records import Appointment, Clinic, ListedReminder, Reminder
 from chalicelib.core.words import AppointmentStatus, ClinicStatus, Kind, Status
 from chalicelib.plan.quiet_hours import defer_for_quiet_hours
 from chalicelib.store import due_keys, pending
-from chalicelib.store.models import Reminder
 
 if TYPE_CHECKING:
     from chalicelib.arm.timers import ReminderTimers
@@ -143,14 +142,14 @@ class SpendCapRelease:
         """What the fire path checks first: an active clinic under its cap this month."""
         return clinic.status == ClinicStatus.ACTIVE and not self._meter.cap_reached(clinic, self._clock.now())
 
-    def _release(self, clinic: Clinic, held: Iterable[Reminder]) -> Release:
+    def _release(self, clinic: Clinic, held: Iterable[ListedReminder]) -> Release:
         fire_at = self._clock.now().replace(microsecond=0) + RELEASE_DELAY
         result = Release()
         for listed in held:  # the index lists only the released kinds; `_of_use` checks the stored kind again
             self._release_one(clinic, listed, fire_at, result)
         return result
 
-    def _release_one(self, clinic: Clinic, listed: Reminder, fire_at: datetime, result: Release) -> None:
+    def _release_one(self, clinic: Clinic, listed: ListedReminder, fire_at: datetime, result: Release) -> None:
         # The index is eventually consistent: what it listed is read again before anything is decided.
         reminder = pending.reminder(listed.owner_id, listed.reminder_id)
         if reminder is None:

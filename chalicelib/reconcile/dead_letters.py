@@ -18,12 +18,12 @@ from chalicelib.arm.envelope import OwnerType
 from chalicelib.arm.timers import SCHEDULED_TIME, ReminderTimers, Timer
 from chalicelib.core.clock import Clock, iso_utc
 from chalicelib.core.errors import TimerError
+from chalicelib.core.records import Reminder
 from chalicelib.core.words import RedriveOutcome, Result, Status
 from chalicelib.fire.dispatch import Dispatcher, TransientSendError
 from chalicelib.fire.fire import BadTimerEvent, parse_reminder_event
 from chalicelib.reconcile.reminders import ReminderReconciler
 from chalicelib.store import pending
-from chalicelib.store.models import Reminder
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

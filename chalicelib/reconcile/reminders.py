@@ -29,10 +29,10 @@ from chalicelib.arm.timers import RETRY_POLICY, ReminderTimers, Timer, schedule_
 from chalicelib.core.clock import Clock, iso_utc
 from chalicelib.core.errors import StaleVersion, TimerError
 from chalicelib.core.observability import count, logger
+from chalicelib.core.records import ListedReminder, Reminder
 from chalicelib.core.words import Status
 from chalicelib.store import pending
 from chalicelib.store.due_keys import SHARDS
-from chalicelib.store.models import Reminder
 
 if TYPE_CHECKING:
     from chalicelib.meter.release import SpendCapRelease
@@ -157,7 +157,7 @@ class ReminderReconciler:
                     else:
                         self._overdue(listed, result)
 
-    def _overdue(self, listed: Reminder, result: Reconciliation, unlist: bool = False) -> None:
+    def _overdue(self, listed: ListedReminder, result: Reconciliation, unlist: bool = False) -> None:
         """Past Scheduler's retries and still `scheduled`: missed, unless a send is under way or done (then the
         dead-letter path owns it, and an unarmed record of it has nothing left to arm)."""
         if self._delivery_started(listed):
@@ -171,7 +171,7 @@ class ReminderReconciler:
         if reminder is not None and reminder.status == Status.SCHEDULED and self.mark_missed(reminder, "no_delivery"):
             result.missed += 1
 
-    def _check_timer(self, listed: Reminder, result: Reconciliation) -> None:
+    def _check_timer(self, listed: ListedReminder, result: Reconciliation) -> None:
         name = listed.schedule_name
         if name is None:
             return
@@ -227,7 +227,7 @@ class ReminderReconciler:
         result.released = len(release.released)
         result.rearm_failed += len(release.not_armed)
 
-    def _rearm(self, listed: Reminder, result: Reconciliation) -> None:
+    def _rearm(self, listed: ListedReminder, result: Reconciliation) -> None:
         # The index is eventually consistent: re-read before acting on what it said.
         reminder = pending.reminder(listed.owner_id, listed.reminder_id)
         if reminder is None or reminder.status != Status.SCHEDULED:
@@ -262,7 +262,7 @@ class ReminderReconciler:
         count("RemindersMissed", channel=reminder.channel)
         return True
 
-    def _delivery_started(self, reminder: Reminder) -> bool:
+    def _delivery_started(self, reminder: ListedReminder | Reminder) -> bool:
         """A claim or a record for the planned occurrence: a send is under way, failed, or done."""
         return pending.delivery_started(f"{reminder.owner_id}/{reminder.reminder_id}", iso_utc(reminder.send_at))
 

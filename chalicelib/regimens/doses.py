@@ -22,7 +22,7 @@ from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.clock import Clock, iso_utc, to_utc
 from chalicelib.core.errors import AlreadyExists, StaleVersion
 from chalicelib.core.observability import logger
-from chalicelib.core.records import Clinic, Patient
+from chalicelib.core.records import Clinic, Patient, Reminder
 from chalicelib.core.timezones import local_time
 from chalicelib.core.words import Channel, DoseStatus, RegimenStatus, Result, Status
 from chalicelib.fire.dispatch import DeliveryRequest, Outcome
@@ -34,7 +34,7 @@ from chalicelib.regimens.timing import DoseTiming, dose_times
 from chalicelib.render.localized import language_of
 from chalicelib.render.templates import Message
 from chalicelib.store import clinics, regimens
-from chalicelib.store.models import Dose, Regimen, Reminder
+from chalicelib.store.models import Dose, Regimen
 from chalicelib.store.patients import get_patient
 
 if TYPE_CHECKING:
@@ -313,8 +313,8 @@ class RegimenDoses:
         self, regimen: Regimen, reminder_id: str, kind: DoseKind, at: datetime, channel: Channel, now: datetime
     ) -> Reminder | None:
         reminder = Reminder(
-            regimen.regimen_id,
-            reminder_id,
+            owner_id=regimen.regimen_id,
+            reminder_id=reminder_id,
             owner_type="regimen",
             clinic_id=regimen.clinic_id,
             kind=kind.value,

@@ -44,9 +44,9 @@ def find(clinic_id: str, appointment_id: str, consistent: bool = False) -> recor
         return None
 
 
-def reminders_of(appointment_id: str) -> list[Reminder]:
+def reminders_of(appointment_id: str) -> list[records.Reminder]:
     """Every reminder planned for the appointment, read strongly consistent."""
-    return list(Reminder.query(appointment_id, consistent_read=True))
+    return to_records(Reminder.query(appointment_id, consistent_read=True), records.Reminder)
 
 
 def starting_between_page(
@@ -100,7 +100,7 @@ def booked_page(
     return page, json.dumps(next_key, sort_keys=True) if next_key else None
 
 
-def create(appointment: records.Appointment, patient: PatientWrite, reminders: Iterable[Reminder] = ()) -> None:
+def create(appointment: records.Appointment, patient: PatientWrite, reminders: Iterable[records.Reminder] = ()) -> None:
     """Stores a new booking with its patient (new, or reused with its lookup rows) and reminders, all or nothing;
     `AlreadyExists("appointment")` when an appointment with its id is already stored (the same `external_id`
     booked before, or concurrently); `AlreadyExists("patient")` when another request claimed one of the patient's
@@ -110,7 +110,7 @@ def create(appointment: records.Appointment, patient: PatientWrite, reminders: I
             write.save(to_model(appointment, Appointment), condition=Appointment.appointment_id.does_not_exist())
             patient_items = add_patient(write, patient, appointment.created_at)
             for reminder in reminders:
-                write.save(reminder)
+                write.save(to_model(reminder, Reminder))
     except TransactWriteError as e:
         failed = failed_items(e)
         if 0 in failed:
@@ -121,7 +121,7 @@ def create(appointment: records.Appointment, patient: PatientWrite, reminders: I
 
 
 def change(
-    appointment: records.Appointment, expected_version: int, changes: Changes, reminders: Iterable[Reminder]
+    appointment: records.Appointment, expected_version: int, changes: Changes, reminders: Iterable[records.Reminder]
 ) -> None:
     """Applies `changes` to the appointment and saves the reminders, all or nothing, only if the stored
     appointment is still at `expected_version`; else `StaleVersion("appointment")` and nothing is written."""
@@ -135,7 +135,7 @@ def change(
                 to_model(appointment, Appointment), actions=actions, condition=Appointment.version == expected_version
             )
             for reminder in reminders:
-                write.save(reminder)
+                write.save(to_model(reminder, Reminder))
     except TransactWriteError as e:
         if condition_failed(e):
             raise StaleVersion("appointment") from e
@@ -148,7 +148,7 @@ def cancel(
     now: datetime,
     via: str,
     provider_sequence: int | None,
-    reminders: Iterable[Reminder],
+    reminders: Iterable[records.Reminder],
 ) -> None:
     """Marks the appointment cancelled at the next version, with its cancelled reminders and notices, if it is
     still at `expected_version`; else `StaleVersion("appointment")`."""
@@ -188,7 +188,7 @@ def confirm(appointment: records.Appointment, now: datetime, via: str) -> None:
     )
 
 
-def timer_refused(reminder: Reminder, now: datetime) -> None:
+def timer_refused(reminder: records.Reminder, now: datetime) -> None:
     """Scheduler refused the reminder's timer: recorded on it (the `unarmed` rows of `by-due`), so the hourly
     reconciler arms it again however far ahead it is due."""
     pending.mark_unarmed(reminder, now)

@@ -51,8 +51,8 @@ def appointments_starting(clinic_id: str, start: datetime, last: datetime) -> li
     )
 
 
-def reminders_of(appointment_id: str) -> list[Reminder]:
-    return list(Reminder.query(appointment_id, consistent_read=True))
+def reminders_of(appointment_id: str) -> list[records.Reminder]:
+    return to_records(Reminder.query(appointment_id, consistent_read=True), records.Reminder)
 
 
 def record_move(
@@ -62,7 +62,7 @@ def record_move(
     status: str,
     version: int,
     now: datetime,
-    cancelled: Sequence[Reminder] = (),
+    cancelled: Sequence[records.Reminder] = (),
     arrived_at: datetime | None = None,
     checked_in_by: str | None = None,
     started_at: datetime | None = None,
@@ -90,7 +90,7 @@ def record_move(
         with transaction() as write:
             write.update(to_model(appointment, Appointment), actions=actions, condition=Appointment.status == was)
             for reminder in cancelled:
-                write.save(reminder)
+                write.save(to_model(reminder, Reminder))
     except TransactWriteError as e:
         if condition_failed(e):
             raise StaleVersion("appointment") from e

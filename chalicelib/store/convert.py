@@ -26,6 +26,8 @@ MODELS: dict[type[Any], type[Model]] = {
     records.Contact: models.Contact,
     records.Appointment: models.Appointment,
     records.BookingLink: models.BookingLink,
+    records.Reminder: models.Reminder,
+    records.Delivery: models.Delivery,
 }
 
 

@@ -30,15 +30,15 @@ from chalicelib.core.errors import AlreadyClaimed, StaleVersion
 from chalicelib.core.words import DeliveryStatus, Status
 from chalicelib.store import pending, reads
 from chalicelib.store.conditions import condition_failed
-from chalicelib.store.convert import to_record
+from chalicelib.store.convert import to_model, to_record
 from chalicelib.store.models import Appointment, Clinic, Delivery, EmailSuppression, Patient, Reminder
 
 # --- the reads of a send (prefetched when the dispatcher asked for them) ------------------------------------
 
 
-def reminder(owner_id: str, reminder_id: str) -> Reminder | None:
+def reminder(owner_id: str, reminder_id: str) -> records.Reminder | None:
     try:
-        return reads.get(Reminder, owner_id, reminder_id)
+        return to_record(reads.get(Reminder, owner_id, reminder_id), records.Reminder)
     except DoesNotExist:
         return None
 
@@ -159,9 +159,9 @@ def record_receipt(reminder_key: str, occurrence: str, receipt: str, at: datetim
     return True
 
 
-def delivery(reminder_key: str, occurrence: str) -> Delivery | None:
+def delivery(reminder_key: str, occurrence: str) -> records.Delivery | None:
     try:
-        return Delivery.get(reminder_key, occurrence, consistent_read=True)
+        return to_record(Delivery.get(reminder_key, occurrence, consistent_read=True), records.Delivery)
     except DoesNotExist:
         return None
 
@@ -215,10 +215,10 @@ def settle(reminder_key: str, occurrence: str, status: DeliveryStatus, reason: s
 # --- the marks a send leaves on its reminder (each updates `reminder` in place) ------------------------------
 
 
-def mark_sent_if_version(reminder: Reminder, version: int, now: datetime) -> None:
+def mark_sent_if_version(reminder: records.Reminder, version: int, now: datetime) -> None:
     """`scheduled` → `sent`, only at `version`; `StaleVersion` when the reminder changed meanwhile."""
     try:
-        reminder.update(
+        to_model(reminder, Reminder).update(
             actions=[
                 *pending.status_actions(reminder, status=Status.SENT.value, reason=None),
                 Reminder.sent_at.set(now),
@@ -232,15 +232,15 @@ def mark_sent_if_version(reminder: Reminder, version: int, now: datetime) -> Non
         raise
 
 
-def set_status(reminder: Reminder, status: str, reason: str, now: datetime) -> None:
-    reminder.update(
+def set_status(reminder: records.Reminder, status: str, reason: str, now: datetime) -> None:
+    to_model(reminder, Reminder).update(
         actions=[*pending.status_actions(reminder, status=status, reason=reason), Reminder.updated_at.set(now)]
     )
 
 
-def defer(reminder: Reminder, until: datetime, reason: str, schedule_name: str, now: datetime) -> None:
+def defer(reminder: records.Reminder, until: datetime, reason: str, schedule_name: str, now: datetime) -> None:
     """The reminder now waits until `until` under the timer `schedule_name` (the reconciler looks for it)."""
-    reminder.update(
+    to_model(reminder, Reminder).update(
         actions=[
             *pending.status_actions(reminder, status=reminder.status, reason=reason, send_at=until),
             Reminder.schedule_name.set(schedule_name),

@@ -11,10 +11,10 @@ from typing import Any
 from pynamodb.models import Model
 
 from chalicelib.core import records
-from chalicelib.store.convert import MODELS, to_model, to_records
+from chalicelib.store.convert import MODELS, to_model, to_record, to_records
 from chalicelib.store.models import Appointment, Dose, Regimen, Reminder
 
-Named = records.Appointment | Regimen | Reminder | Dose
+Named = records.Appointment | Regimen | records.Reminder | Dose
 
 
 def appointments_of(clinic_id: str, patient_ids: Collection[str]) -> list[records.Appointment]:
@@ -28,10 +28,10 @@ def regimens_of(clinic_id: str, patient_ids: Collection[str]) -> list[Regimen]:
     return list(Regimen.query(clinic_id, filter_condition=Regimen.patient_id.is_in(*patient_ids)))
 
 
-def reminders_naming(appointment_ids: Sequence[str], patient_ids: Collection[str]) -> list[Reminder]:
+def reminders_naming(appointment_ids: Sequence[str], patient_ids: Collection[str]) -> list[records.Reminder]:
     """The reminders of these appointments that name one of these patients."""
     return [
-        reminder
+        to_record(reminder, records.Reminder)
         for appointment_id in appointment_ids
         for reminder in Reminder.query(appointment_id, filter_condition=Reminder.patient_id.is_in(*patient_ids))
     ]

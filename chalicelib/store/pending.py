@@ -23,12 +23,12 @@ from chalicelib.core.errors import StaleVersion
 from chalicelib.core.words import Status
 from chalicelib.store import due_keys
 from chalicelib.store.conditions import condition_failed
-from chalicelib.store.convert import to_record
+from chalicelib.store.convert import to_model, to_record, to_records
 from chalicelib.store.models import NEVER_CHECKED, Appointment, Clinic, Delivery, Regimen, Reminder
 
 
 def status_actions(
-    reminder: Reminder,
+    reminder: records.Reminder,
     *,
     status: str,
     reason: str | None,
@@ -66,29 +66,34 @@ def status_actions(
 # --- reads --------------------------------------------------------------------------------------------------
 
 
-def due_between(shard: int, day_start: datetime, start: datetime, end: datetime) -> list[Reminder]:
+def due_between(shard: int, day_start: datetime, start: datetime, end: datetime) -> list[records.ListedReminder]:
     """The `scheduled` reminders of one shard and UTC day (that of `day_start`) due from `start` to `end`,
     as the index lists them (keys, send time, timer name)."""
     key = due_keys.day_key(day_start.date(), shard)
-    return list(Reminder.by_due.query(key, Reminder.due_sort.between(iso_utc(start), iso_utc(end))))
+    return to_records(
+        Reminder.by_due.query(key, Reminder.due_sort.between(iso_utc(start), iso_utc(end))), records.ListedReminder
+    )
 
 
-def unarmed(shard: int, limit: int) -> list[Reminder]:
+def unarmed(shard: int, limit: int) -> list[records.ListedReminder]:
     """At most `limit` of the shard's reminders whose timer Scheduler refused, soonest first."""
-    return list(Reminder.by_due.query(due_keys.unarmed_key(shard), limit=limit))
+    return to_records(Reminder.by_due.query(due_keys.unarmed_key(shard), limit=limit), records.ListedReminder)
 
 
-def held_page(shard: int, after: str | None, limit: int, clinic_id: str | None = None) -> list[Reminder]:
+def held_page(shard: int, after: str | None, limit: int, clinic_id: str | None = None) -> list[records.ListedReminder]:
     """At most `limit` of the shard's reminders held by the spend cap, by clinic and send time, after the
     `due_sort` `after` (None: from the first); only `clinic_id`'s when given."""
     key = due_keys.held_key(shard)
     if clinic_id is not None:
         # After `after` within the clinic's rows: `after` plus the lowest character, up to the clinic's end.
         lowest = after + "\x00" if after is not None else f"{clinic_id}#"
-        return list(Reminder.by_due.query(key, Reminder.due_sort.between(lowest, f"{clinic_id}#\uffff"), limit=limit))
+        return to_records(
+            Reminder.by_due.query(key, Reminder.due_sort.between(lowest, f"{clinic_id}#\uffff"), limit=limit),
+            records.ListedReminder,
+        )
     if after is None:
-        return list(Reminder.by_due.query(key, limit=limit))
-    return list(Reminder.by_due.query(key, Reminder.due_sort > after, limit=limit))
+        return to_records(Reminder.by_due.query(key, limit=limit), records.ListedReminder)
+    return to_records(Reminder.by_due.query(key, Reminder.due_sort > after, limit=limit), records.ListedReminder)
 
 
 def regimens_to_check(shard: int, checked_before: datetime, limit: int) -> list[Regimen]:
@@ -99,9 +104,9 @@ def regimens_to_check(shard: int, checked_before: datetime, limit: int) -> list[
     )
 
 
-def reminder(owner_id: str, reminder_id: str) -> Reminder | None:
+def reminder(owner_id: str, reminder_id: str) -> records.Reminder | None:
     try:
-        return Reminder.get(owner_id, reminder_id, consistent_read=True)
+        return to_record(Reminder.get(owner_id, reminder_id, consistent_read=True), records.Reminder)
     except DoesNotExist:
         return None
 
@@ -139,10 +144,10 @@ def regimen(clinic_id: str, regimen_id: str) -> Regimen | None:
 # --- marks (each updates its record in place) ---------------------------------------------------------------
 
 
-def mark_missed(reminder: Reminder, reason: str, now: datetime) -> None:
+def mark_missed(reminder: records.Reminder, reason: str, now: datetime) -> None:
     """`scheduled` → `missed`; `StaleVersion` when the reminder is no longer `scheduled`."""
     try:
-        reminder.update(
+        to_model(reminder, Reminder).update(
             actions=[
                 *status_actions(reminder, status=Status.MISSED.value, reason=reason),
                 Reminder.updated_at.set(now),
@@ -156,7 +161,7 @@ def mark_missed(reminder: Reminder, reason: str, now: datetime) -> None:
 
 
 def move(
-    reminder: Reminder,
+    reminder: records.Reminder,
     *,
     was: tuple[str, str],
     status: str,
@@ -175,28 +180,30 @@ def move(
     if moved and schedule_name is not None:
         actions.append(Reminder.schedule_name.set(schedule_name))
     try:
-        reminder.update(actions=actions, condition=(Reminder.status == was[0]) & (Reminder.reason == was[1]))
+        to_model(reminder, Reminder).update(
+            actions=actions, condition=(Reminder.status == was[0]) & (Reminder.reason == was[1])
+        )
     except UpdateError as e:
         if condition_failed(e):
             raise StaleVersion("reminder") from e
         raise
 
 
-def mark_unarmed(reminder: Reminder, now: datetime) -> None:
+def mark_unarmed(reminder: records.Reminder, now: datetime) -> None:
     """Scheduler refused the reminder's timer: listed under `unarmed` until it is armed (if still scheduled)."""
     _if_scheduled(
         reminder, status_actions(reminder, status=Status.SCHEDULED.value, reason=reminder.reason, arm_failed=True), now
     )
 
 
-def mark_armed(reminder: Reminder, now: datetime) -> None:
+def mark_armed(reminder: records.Reminder, now: datetime) -> None:
     """Its timer is armed now: back under its day (if still scheduled)."""
     _if_scheduled(reminder, status_actions(reminder, status=Status.SCHEDULED.value, reason=reminder.reason), now)
 
 
-def _if_scheduled(reminder: Reminder, actions: list[Action], now: datetime) -> None:
+def _if_scheduled(reminder: records.Reminder, actions: list[Action], now: datetime) -> None:
     try:
-        reminder.update(
+        to_model(reminder, Reminder).update(
             actions=[*actions, Reminder.updated_at.set(now)], condition=Reminder.status == Status.SCHEDULED.value
         )
     except UpdateError as e:
@@ -204,11 +211,11 @@ def _if_scheduled(reminder: Reminder, actions: list[Action], now: datetime) -> N
             raise
 
 
-def unlist_held(reminder: Reminder, now: datetime) -> None:
+def unlist_held(reminder: records.Reminder, now: datetime) -> None:
     """A held reminder no longer of use (its appointment started, changed or is gone) stays `skipped` but leaves
     the index, so the release does not read it again."""
     try:
-        reminder.update(
+        to_model(reminder, Reminder).update(
             actions=[Reminder.due_key.remove(), Reminder.due_sort.remove(), Reminder.updated_at.set(now)],
             condition=(Reminder.status == Status.SKIPPED.value) & (Reminder.reason == due_keys.SPEND_CAP),
         )
@@ -255,7 +262,7 @@ def index_unlisted(now: datetime) -> dict[str, int]:
     return listed
 
 
-def write_many(reminders: list[Reminder]) -> None:
+def write_many(reminders: list[records.Reminder]) -> None:
     """Stores reminders in batches of 25 (BatchWriteItem), unconditionally: for seeding a stage (`make bench`),
     never for a booking, which writes its reminders in its own transaction."""
     with Reminder.batch_write() as batch:

@@ -18,7 +18,7 @@ from chalicelib.core import records
 from chalicelib.core.errors import AlreadyExists, StaleVersion
 from chalicelib.core.words import DoseStatus
 from chalicelib.store.conditions import condition_failed, failed_items
-from chalicelib.store.convert import to_record
+from chalicelib.store.convert import to_model, to_record
 from chalicelib.store.models import Dose, Patient, Regimen, Reminder, transaction
 from chalicelib.store.patients import PatientWrite, add_patient, remove_patient
 
@@ -153,16 +153,16 @@ def set_snoozes(dose: Dose, number: int) -> None:
 # --- the reminders a dose's messages are sent as -------------------------------------------------------------
 
 
-def create_reminder(reminder: Reminder) -> None:
+def create_reminder(reminder: records.Reminder) -> None:
     """Stores a new `regimen` reminder; `AlreadyExists("reminder")` when it is there already (a duplicate fire:
     the first one's reminder, and its delivery claim, decide)."""
     try:
-        reminder.save(condition=Reminder.reminder_id.does_not_exist())
+        to_model(reminder, Reminder).save(condition=Reminder.reminder_id.does_not_exist())
     except PutError as e:
         if condition_failed(e):
             raise AlreadyExists("reminder") from e
         raise
 
 
-def set_schedule_name(reminder: Reminder, name: str) -> None:
-    reminder.update(actions=[Reminder.schedule_name.set(name)])
+def set_schedule_name(reminder: records.Reminder, name: str) -> None:
+    to_model(reminder, Reminder).update(actions=[Reminder.schedule_name.set(name)])

@@ -15,6 +15,7 @@ The waiting room sits above this package (it reads visits' statuses and keys); a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -71,10 +72,10 @@ class VisitService:
         pending = []
         if was == BOOKED:
             pending = [r for r in clinic_day.reminders_of(appointment_id) if r.status == Status.SCHEDULED]
-            for reminder in pending:
-                reminder.status = Status.CANCELLED.value
-                reminder.reason = f"appointment_{TARGET[move]}"
-                reminder.updated_at = now
+            pending = [
+                replace(reminder, status=Status.CANCELLED.value, reason=f"appointment_{TARGET[move]}", updated_at=now)
+                for reminder in pending
+            ]
         try:
             clinic_day.record_move(
                 appointment,

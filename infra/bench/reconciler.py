@@ -102,8 +102,8 @@ def reminder_figures(world: Any, sizes: tuple[int, ...] = SIZES, due: int = DUE)
 def _seed(world: Any, first: int, until: int, *, due_soon: bool) -> int:
     """Reminders numbered `first` to `until` - 1: due soon (their timers armed), or spread 3 to 33 days ahead."""
     from chalicelib.arm.timers import Timer
+    from chalicelib.core.records import Reminder
     from chalicelib.store import pending
-    from chalicelib.store.models import Reminder
 
     now = world.clock.now()
     for start in range(first, until, _SEED_BATCH):
@@ -117,8 +117,8 @@ def _seed(world: Any, first: int, until: int, *, due_soon: bool) -> int:
             send_at = send_at.replace(microsecond=0)
             batch.append(
                 Reminder(
-                    owner_id,
-                    "reminder-24h.sms",
+                    owner_id=owner_id,
+                    reminder_id="reminder-24h.sms",
                     clinic_id=f"cln_bench{n % 10}",
                     kind="reminder",
                     channel="sms",
