@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib.core.words import AppointmentStatus, ClinicStatus
+from chalicelib.core.words import AppointmentStatus, ClinicStatus, DoseStatus, RegimenStatus
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -202,6 +202,65 @@ class ListedReminder:
     schedule_name: str | None = None
     due_key: str | None = None
     due_sort: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Regimen:
+    """A patient's medication regimen: one or more dosage instructions (several in a row make a taper), each
+    armed as Scheduler cron schedules in the patient's zone or as chained one-time schedules. `version` grows
+    with every pause, resume or stop; a timer armed for an older version sends nothing. The medication name is
+    health data: never logged, and in an SMS only when the clinic opts in."""
+
+    clinic_id: str
+    regimen_id: str
+    patient_id: str
+    medication: str  # display name
+    dose_text: str | None = None
+    timezone: str  # the zone the patient reads dose times in
+    instructions: str  # JSON list of normalised timings (chalicelib.regimens.timing.timing_json)
+    starts_at: datetime  # when the first instruction begins
+    status: str = RegimenStatus.ACTIVE
+    version: float = 1
+    timers: list[str] | None = None  # names of the schedules armed now
+    caregiver_first_name: str | None = None  # the patient's first name, as the caregiver knows it
+    caregiver_phone: str | None = None
+    caregiver_email: str | None = None
+    supply: float | None = None  # doses on hand when the regimen was created
+    refill_notice_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    patient_matched: str | None = None  # as on an appointment: phone | email, absent: a new patient
+    content_digest: str | None = None
+    timer_check: str | None = None  # "<shard>"
+    timers_checked_at: str | None = None  # ISO 8601 UTC, or NEVER_CHECKED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dose:
+    """One dose the patient was reminded of, and whether (and how) it was taken. Created when its timer fires."""
+
+    regimen_id: str
+    due_at: str  # ISO 8601 UTC: the timer's scheduled time
+    clinic_id: str
+    patient_id: str
+    timezone: str
+    status: str = DoseStatus.REMINDED  # a DoseStatus
+    reason: str | None = None  # why a dose was skipped (opted out, no contact)
+    taken_at: datetime | None = None
+    taken_via: str | None = None  # link | sms | api
+    snoozes: float = 0
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListedRegimen:
+    """An active regimen as the `by-timer-check` index lists it (its keys, and when its timers were last checked):
+    what the reconciler pages through, reading the regimen itself before it re-arms anything."""
+
+    clinic_id: str
+    regimen_id: str
+    timer_check: str | None = None
+    timers_checked_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,14 +9,13 @@ from typing import TYPE_CHECKING
 
 from chalicelib.core.clock import Clock
 from chalicelib.core.observability import logger
-from chalicelib.core.records import Clinic
+from chalicelib.core.records import Clinic, Regimen
 from chalicelib.core.timezones import local_time
 from chalicelib.links.page_words import page_text
 from chalicelib.links.service import Page, html_page, page, patient_language
 from chalicelib.links.tokens import InvalidLink
 from chalicelib.regimens.dose_links import DoseClaim, verify_dose
 from chalicelib.store import clinics, regimens
-from chalicelib.store.models import Regimen
 
 if TYPE_CHECKING:
     from chalicelib.links.service import LinkSigner

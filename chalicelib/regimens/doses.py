@@ -22,7 +22,7 @@ from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.clock import Clock, iso_utc, to_utc
 from chalicelib.core.errors import AlreadyExists, StaleVersion
 from chalicelib.core.observability import logger
-from chalicelib.core.records import Clinic, Patient, Reminder
+from chalicelib.core.records import Clinic, Dose, Patient, Regimen, Reminder
 from chalicelib.core.timezones import local_time
 from chalicelib.core.words import Channel, DoseStatus, RegimenStatus, Result, Status
 from chalicelib.fire.dispatch import DeliveryRequest, Outcome
@@ -34,7 +34,6 @@ from chalicelib.regimens.timing import DoseTiming, dose_times
 from chalicelib.render.localized import language_of
 from chalicelib.render.templates import Message
 from chalicelib.store import clinics, regimens
-from chalicelib.store.models import Dose, Regimen
 from chalicelib.store.patients import get_patient
 
 if TYPE_CHECKING:
@@ -229,8 +228,8 @@ class RegimenDoses:
 
     def _record_dose(self, regimen: Regimen, due: datetime, now: datetime) -> None:
         dose = Dose(
-            regimen.regimen_id,
-            iso_utc(due),
+            regimen_id=regimen.regimen_id,
+            due_at=iso_utc(due),
             clinic_id=regimen.clinic_id,
             patient_id=regimen.patient_id,
             timezone=regimen.timezone,

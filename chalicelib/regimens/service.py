@@ -42,7 +42,7 @@ from chalicelib.core.errors import (
     TimerError,
 )
 from chalicelib.core.observability import logger
-from chalicelib.core.records import Clinic
+from chalicelib.core.records import Clinic, Dose, Regimen
 from chalicelib.core.timezones import local_time
 from chalicelib.core.words import DoseAdherence, DoseStatus, RegimenStatus
 from chalicelib.patients.matching import match_patient
@@ -59,7 +59,6 @@ from chalicelib.regimens.timing import (
 )
 from chalicelib.regimens.timing_read import Notes
 from chalicelib.store import clinics, patients, regimens
-from chalicelib.store.models import Dose, Regimen
 from chalicelib.store.patients import PatientWrite
 
 if TYPE_CHECKING:
@@ -201,7 +200,7 @@ class RegimenService:
             regimen, past = self._new_regimen(clinic, regimen_id, request, patient_write, now)
             active = regimen.status == RegimenStatus.ACTIVE
             # The names go in with the write: should arming stop half way, the reconciler finds them missing.
-            regimen.timers = [a.name for a in self._timers.planned(regimen, now)] if active else []
+            regimen = replace(regimen, timers=[a.name for a in self._timers.planned(regimen, now)] if active else [])
             try:
                 regimens.create(regimen, patient_write)
                 break
@@ -240,8 +239,8 @@ class RegimenService:
         zone = patient.timezone or clinic.timezone
         instructions, past = _consecutive(request, zone, now)
         regimen = Regimen(
-            clinic.clinic_id,
-            regimen_id,
+            clinic_id=clinic.clinic_id,
+            regimen_id=regimen_id,
             patient_id=patient.patient_id,
             patient_matched=patient_write.matched,
             content_digest=content_digest(request) if request.external_id is not None else None,
@@ -257,9 +256,12 @@ class RegimenService:
             updated_at=now,
         )
         if request.caregiver is not None:
-            regimen.caregiver_first_name = request.caregiver.first_name
-            regimen.caregiver_phone = request.caregiver.phone
-            regimen.caregiver_email = request.caregiver.email
+            regimen = replace(
+                regimen,
+                caregiver_first_name=request.caregiver.first_name,
+                caregiver_phone=request.caregiver.phone,
+                caregiver_email=request.caregiver.email,
+            )
         return regimen, past
 
     def _repeat(self, stored: Regimen, request: NewRegimen) -> dict[str, Any]:
@@ -288,10 +290,10 @@ class RegimenService:
             return self.view(regimen)
         now = self._clock.now()
         previous, armed_before = regimen.status, list(regimen.timers or [])
-        regimen.version = int(regimen.version) + 1
-        regimen.status = status
-        regimen.updated_at = now
-        regimen.timers = [a.name for a in self._timers.planned(regimen, now)] if status == RegimenStatus.ACTIVE else []
+        regimen = replace(regimen, version=int(regimen.version) + 1, status=status, updated_at=now)
+        # Planned for the regimen at its new version: the timers' names carry it.
+        planned = [a.name for a in self._timers.planned(regimen, now)] if status == RegimenStatus.ACTIVE else []
+        regimen = replace(regimen, timers=planned)
         regimens.write(regimen)
         # The old timers are stale now (their version is behind): one Scheduler fails to delete sends nothing.
         self._timers.disarm_quietly(armed_before)
@@ -300,7 +302,7 @@ class RegimenService:
             try:
                 armed = self._timers.arm(regimen, now)
             except TimerError as e:
-                regimen.status, regimen.timers = previous, []
+                regimen = replace(regimen, status=previous, timers=[])
                 regimens.write(regimen)
                 logger.error("regimen not resumed: timers refused", extra={"regimen_id": regimen_id, "code": e.code})
                 raise SchedulerUnavailable(

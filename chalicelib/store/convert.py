@@ -28,6 +28,8 @@ MODELS: dict[type[Any], type[Model]] = {
     records.BookingLink: models.BookingLink,
     records.Reminder: models.Reminder,
     records.Delivery: models.Delivery,
+    records.Regimen: models.Regimen,
+    records.Dose: models.Dose,
 }
 
 

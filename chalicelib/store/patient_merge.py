@@ -8,13 +8,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from pynamodb.models import Model
-
 from chalicelib.core import records
 from chalicelib.store.convert import MODELS, to_model, to_record, to_records
 from chalicelib.store.models import Appointment, Dose, Regimen, Reminder
 
-Named = records.Appointment | Regimen | records.Reminder | Dose
+Named = records.Appointment | records.Regimen | records.Reminder | records.Dose
 
 
 def appointments_of(clinic_id: str, patient_ids: Collection[str]) -> list[records.Appointment]:
@@ -24,8 +22,10 @@ def appointments_of(clinic_id: str, patient_ids: Collection[str]) -> list[record
     )
 
 
-def regimens_of(clinic_id: str, patient_ids: Collection[str]) -> list[Regimen]:
-    return list(Regimen.query(clinic_id, filter_condition=Regimen.patient_id.is_in(*patient_ids)))
+def regimens_of(clinic_id: str, patient_ids: Collection[str]) -> list[records.Regimen]:
+    return to_records(
+        Regimen.query(clinic_id, filter_condition=Regimen.patient_id.is_in(*patient_ids)), records.Regimen
+    )
 
 
 def reminders_naming(appointment_ids: Sequence[str], patient_ids: Collection[str]) -> list[records.Reminder]:
@@ -37,9 +37,9 @@ def reminders_naming(appointment_ids: Sequence[str], patient_ids: Collection[str
     ]
 
 
-def doses_naming(regimen_ids: Sequence[str], patient_ids: Collection[str]) -> list[Dose]:
+def doses_naming(regimen_ids: Sequence[str], patient_ids: Collection[str]) -> list[records.Dose]:
     return [
-        dose
+        to_record(dose, records.Dose)
         for regimen_id in regimen_ids
         for dose in Dose.query(regimen_id, filter_condition=Dose.patient_id.is_in(*patient_ids))
     ]
@@ -48,5 +48,5 @@ def doses_naming(regimen_ids: Sequence[str], patient_ids: Collection[str]) -> li
 def repoint(items: Sequence[Named], patient_id: str) -> None:
     """Makes each item name `patient_id` (an update of that attribute only)."""
     for item in items:
-        stored: Any = item if isinstance(item, Model) else to_model(item, MODELS[type(item)])
+        stored: Any = to_model(item, MODELS[type(item)])
         stored.update(actions=[type(stored).patient_id.set(patient_id)])

@@ -96,11 +96,12 @@ def held_page(shard: int, after: str | None, limit: int, clinic_id: str | None =
     return to_records(Reminder.by_due.query(key, Reminder.due_sort > after, limit=limit), records.ListedReminder)
 
 
-def regimens_to_check(shard: int, checked_before: datetime, limit: int) -> list[Regimen]:
+def regimens_to_check(shard: int, checked_before: datetime, limit: int) -> list[records.ListedRegimen]:
     """At most `limit` of the shard's active regimens whose timers were last checked before `checked_before`
     (never checked first), as the index lists them (keys only)."""
-    return list(
-        Regimen.by_timer_check.query(f"{shard:02d}", Regimen.timers_checked_at < iso_utc(checked_before), limit=limit)
+    return to_records(
+        Regimen.by_timer_check.query(f"{shard:02d}", Regimen.timers_checked_at < iso_utc(checked_before), limit=limit),
+        records.ListedRegimen,
     )
 
 
@@ -134,9 +135,9 @@ def delivery_started(reminder_key: str, occurrence: str) -> bool:
     return True
 
 
-def regimen(clinic_id: str, regimen_id: str) -> Regimen | None:
+def regimen(clinic_id: str, regimen_id: str) -> records.Regimen | None:
     try:
-        return Regimen.get(clinic_id, regimen_id, consistent_read=True)
+        return to_record(Regimen.get(clinic_id, regimen_id, consistent_read=True), records.Regimen)
     except DoesNotExist:
         return None
 
@@ -270,15 +271,17 @@ def write_many(reminders: list[records.Reminder]) -> None:
             batch.save(reminder)
 
 
-def record_regimen_timers(regimen: Regimen, names: list[str]) -> None:
+def record_regimen_timers(regimen: records.Regimen, names: list[str]) -> None:
     """The names of the regimen's timers armed now."""
-    regimen.update(actions=[Regimen.timers.set(names)])
+    to_model(regimen, Regimen).update(actions=[Regimen.timers.set(names)])
 
 
-def stamp_regimen_checked(regimen: Regimen, now: datetime) -> None:
+def stamp_regimen_checked(regimen: records.Regimen, now: datetime) -> None:
     """The regimen's timers were checked now: it goes to the back of its shard (only while it is listed)."""
     try:
-        regimen.update(actions=[Regimen.timers_checked_at.set(iso_utc(now))], condition=Regimen.timer_check.exists())
+        to_model(regimen, Regimen).update(
+            actions=[Regimen.timers_checked_at.set(iso_utc(now))], condition=Regimen.timer_check.exists()
+        )
     except UpdateError as e:
         if not condition_failed(e):
             raise
