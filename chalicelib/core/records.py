@@ -98,6 +98,7 @@ class Appointment:
     duration_minutes: float = 30
     provider: str | None = None
     location: str | None = None
+    event_type: str | None = None  # the kind of visit, as the clinic's system names it
     source: str = "api"
     external_id: str | None = None
     status: str = AppointmentStatus.BOOKED
@@ -261,6 +262,60 @@ class ListedRegimen:
     regimen_id: str
     timer_check: str | None = None
     timers_checked_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Usage:
+    """A clinic's metered use in one calendar month (UTC), every counter grown by an atomic ADD per send."""
+
+    clinic_id: str
+    month: str  # "2026-12", UTC
+    sms_messages: float = 0
+    sms_segments: float = 0
+    emails: float = 0
+    whatsapp_messages: float | None = None  # absent on months before WhatsApp: read as 0
+    estimated_cost_usd: float = 0  # channel fees from the price table in settings
+    spend_cap_skips: float = 0  # reminders not sent because the cap was reached
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionnaireForm:
+    """A clinic's pre-visit form: the FHIR Questionnaire as the clinic sent it (`chalicelib.forms`)."""
+
+    clinic_id: str
+    questionnaire_id: str
+    resource: str  # the Questionnaire's JSON
+    title: str | None = None
+    version: float = 1
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionnaireAnswers:
+    """A patient's answers to one form for one appointment, as a FHIR QuestionnaireResponse. Health data: never
+    logged, never in a metric or a message; encrypted at rest like every table."""
+
+    clinic_id: str
+    response_key: str  # "{appointment_id}/{questionnaire_id}"
+    resource: str  # the QuestionnaireResponse's JSON
+    status: str  # in-progress | completed
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEntry:
+    """One change made through the API, a booking tool's webhook, a patient's link or the admin CLI: who (a key
+    id, `admin`, `booking_tool:<tool>`, `patient_link`), what (the route or command and the ids it named), when.
+    Ids only, never patient data; kept for `AUDIT_RETENTION` (`chalicelib.audit`), then DynamoDB's TTL drops it."""
+
+    clinic_id: str  # "stage" for a change to no one clinic (e.g. a new clinic)
+    entry: str  # "<ISO 8601 UTC>#<random>": in time order
+    actor: str
+    action: str  # "PATCH /v1/appointments/{appointment_id}", "admin rotate-api-key"
+    target: str | None = None  # JSON object of the ids the change named
+    status: float | None = None  # the HTTP status answered
+    expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

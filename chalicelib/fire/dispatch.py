@@ -46,7 +46,7 @@ from chalicelib.arm.envelope import OwnerType
 from chalicelib.core.clock import Clock, iso_utc, to_utc
 from chalicelib.core.errors import AlreadyClaimed, ChannelError, StaleVersion
 from chalicelib.core.observability import count, logger, metrics
-from chalicelib.core.records import Clinic, Reminder
+from chalicelib.core.records import Clinic, Reminder, Usage
 from chalicelib.core.words import Channel, ClinicStatus, DeliveryStatus, Result, Status
 from chalicelib.fire.preparation import NotSending, OwnerMessages, Ready
 from chalicelib.meter.meter import UsageMeter
@@ -57,7 +57,6 @@ from chalicelib.send.email import EmailChannel
 from chalicelib.send.sms import SmsChannel
 from chalicelib.send.whatsapp import WhatsAppChannel
 from chalicelib.store import deliveries, reads
-from chalicelib.store.models import Usage
 
 if TYPE_CHECKING:
     from chalicelib.arm.timers import ReminderTimers

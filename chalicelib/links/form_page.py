@@ -28,6 +28,7 @@ from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.clock import Clock
 from chalicelib.core.errors import NotFound
 from chalicelib.core.observability import logger
+from chalicelib.core.records import Appointment, Clinic
 from chalicelib.core.words import AppointmentStatus
 from chalicelib.forms.answers import enabled, given_of, questionnaire_response, read_answers
 from chalicelib.forms.questionnaire import Item, Questionnaire, read_questionnaire
@@ -39,7 +40,6 @@ from chalicelib.links.tokens import InvalidLink, Purpose, verify
 from chalicelib.store import appointments as appointment_store
 from chalicelib.store import clinics as clinic_store
 from chalicelib.store import forms as form_store
-from chalicelib.store.models import Appointment, Clinic
 
 if TYPE_CHECKING:
     from chalicelib.links.service import LinkSigner

@@ -8,7 +8,9 @@ import secrets
 from collections.abc import Mapping
 from datetime import datetime
 
+from chalicelib.core import records
 from chalicelib.core.clock import iso_utc
+from chalicelib.store.convert import to_records
 from chalicelib.store.models import AuditEntry
 
 # Entries in one second keep their order within a process (a frozen clock, or a burst of changes); across
@@ -36,6 +38,7 @@ def record(
     ).save()
 
 
-def entries(clinic_id: str, since: datetime, until: datetime) -> list[AuditEntry]:
+def entries(clinic_id: str, since: datetime, until: datetime) -> list[records.AuditEntry]:
     """The clinic's entries from `since` to `until`, oldest first."""
-    return list(AuditEntry.query(clinic_id, AuditEntry.entry.between(iso_utc(since), iso_utc(until) + "~")))
+    found = AuditEntry.query(clinic_id, AuditEntry.entry.between(iso_utc(since), iso_utc(until) + "~"))
+    return to_records(found, records.AuditEntry)

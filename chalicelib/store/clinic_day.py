@@ -1,8 +1,9 @@
 """The store of a clinic's day of visits: the day's appointments, each visit's move (one transaction with the
 reminders it cancels), the waiting-room texts' claims, and the providers' learned visit lengths.
 
-The visit and waiting-room packages ask these repositories in their own terms and get model instances back, or
-the domain errors of `chalicelib.core.errors`; PynamoDB's conditions and exceptions stay here.
+The visit and waiting-room packages ask these repositories in their own terms and get records
+(`chalicelib.core.records`) back, or the domain errors of `chalicelib.core.errors`; PynamoDB's conditions and
+exceptions stay here.
 """
 
 from __future__ import annotations

@@ -30,6 +30,10 @@ MODELS: dict[type[Any], type[Model]] = {
     records.Delivery: models.Delivery,
     records.Regimen: models.Regimen,
     records.Dose: models.Dose,
+    records.Usage: models.Usage,
+    records.QuestionnaireForm: models.QuestionnaireForm,
+    records.QuestionnaireAnswers: models.QuestionnaireAnswers,
+    records.AuditEntry: models.AuditEntry,
 }
 
 

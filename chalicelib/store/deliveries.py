@@ -212,7 +212,7 @@ def settle(reminder_key: str, occurrence: str, status: DeliveryStatus, reason: s
     Delivery(reminder_key, occurrence).update(actions=[Delivery.status.set(status), Delivery.failure.set(reason)])
 
 
-# --- the marks a send leaves on its reminder (each updates `reminder` in place) ------------------------------
+# --- the marks a send leaves on its reminder (the stored item; the record passed in is not changed) ---------
 
 
 def mark_sent_if_version(reminder: records.Reminder, version: int, now: datetime) -> None:

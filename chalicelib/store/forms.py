@@ -12,8 +12,10 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
+from chalicelib.core import records
 from chalicelib.core.errors import AlreadyExists, NotFound, StaleVersion
 from chalicelib.store.conditions import condition_failed
+from chalicelib.store.convert import to_record, to_records
 from chalicelib.store.models import QuestionnaireAnswers, QuestionnaireForm
 
 
@@ -51,15 +53,17 @@ def replace_form(
     return expected_version + 1
 
 
-def get_form(clinic_id: str, questionnaire_id: str) -> QuestionnaireForm:
+def get_form(clinic_id: str, questionnaire_id: str) -> records.QuestionnaireForm:
     try:
-        return QuestionnaireForm.get(clinic_id, questionnaire_id, consistent_read=True)
+        return to_record(
+            QuestionnaireForm.get(clinic_id, questionnaire_id, consistent_read=True), records.QuestionnaireForm
+        )
     except DoesNotExist:
         raise NotFound("questionnaire") from None
 
 
-def forms_of(clinic_id: str) -> list[QuestionnaireForm]:
-    return list(QuestionnaireForm.query(clinic_id))
+def forms_of(clinic_id: str) -> list[records.QuestionnaireForm]:
+    return to_records(QuestionnaireForm.query(clinic_id), records.QuestionnaireForm)
 
 
 def save_answers(
@@ -85,17 +89,19 @@ def answers_status(clinic_id: str, appointment_id: str, questionnaire_id: str) -
     return str(item.status)
 
 
-def answers_for(clinic_id: str, appointment_id: str, questionnaire_id: str) -> QuestionnaireAnswers | None:
+def answers_for(clinic_id: str, appointment_id: str, questionnaire_id: str) -> records.QuestionnaireAnswers | None:
     try:
-        return QuestionnaireAnswers.get(clinic_id, f"{appointment_id}/{questionnaire_id}", consistent_read=True)
+        found = QuestionnaireAnswers.get(clinic_id, f"{appointment_id}/{questionnaire_id}", consistent_read=True)
+        return to_record(found, records.QuestionnaireAnswers)
     except DoesNotExist:
         return None
 
 
-def answers_of(clinic_id: str, appointment_id: str) -> list[QuestionnaireAnswers]:
+def answers_of(clinic_id: str, appointment_id: str) -> list[records.QuestionnaireAnswers]:
     """Every form's answers for the appointment."""
-    return list(
-        QuestionnaireAnswers.query(clinic_id, QuestionnaireAnswers.response_key.startswith(f"{appointment_id}/"))
+    return to_records(
+        QuestionnaireAnswers.query(clinic_id, QuestionnaireAnswers.response_key.startswith(f"{appointment_id}/")),
+        records.QuestionnaireAnswers,
     )
 
 

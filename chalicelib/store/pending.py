@@ -142,7 +142,7 @@ def regimen(clinic_id: str, regimen_id: str) -> records.Regimen | None:
         return None
 
 
-# --- marks (each updates its record in place) ---------------------------------------------------------------
+# --- marks (each an update of the stored item; the record passed in is not changed) ------------------------
 
 
 def mark_missed(reminder: records.Reminder, reason: str, now: datetime) -> None:

@@ -140,13 +140,13 @@ def count_cap_skip(clinic_id: str, month: str, at: datetime) -> None:
     Usage(clinic_id, month).update(actions=[Usage.spend_cap_skips.add(1), Usage.updated_at.set(at)])
 
 
-def month_of(clinic_id: str, month: str) -> Usage:
+def month_of(clinic_id: str, month: str) -> records.Usage:
     """The month's counters (prefetched on the fire path), read eventually consistent; all zero before the first
     message of the month."""
     try:
-        return reads.get(Usage, clinic_id, month, consistent_read=False)
+        return to_record(reads.get(Usage, clinic_id, month, consistent_read=False), records.Usage)
     except DoesNotExist:
-        return Usage(clinic_id, month)
+        return records.Usage(clinic_id=clinic_id, month=month)
 
 
 def clinic(clinic_id: str) -> records.Clinic:

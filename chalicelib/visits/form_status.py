@@ -10,8 +10,8 @@ from typing import Any
 
 from chalicelib.clinics.form_settings import form_for
 from chalicelib.clinics.policy import clinic_policy
+from chalicelib.core.records import Appointment, Clinic
 from chalicelib.store import forms as form_store
-from chalicelib.store.models import Appointment, Clinic
 
 
 def form_states(clinic: Clinic, appointments: Iterable[Appointment]) -> dict[str, dict[str, Any] | None]:

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from chalicelib.core import records
+from chalicelib.store import models
+from chalicelib.store.clinics import _SUMMARY
 from chalicelib.store.convert import MODELS, to_model, to_record
 
 PAIRS = sorted(MODELS.items(), key=lambda pair: pair[0].__name__)
@@ -52,3 +54,22 @@ def test_a_contact_keeps_its_list_of_recent_sends() -> None:
     contact = records.Contact(clinic_id="cln_1", address="+14155550101", channel="sms", recent_sends=sent)
     model = MODELS[records.Contact].from_raw_data(to_model(contact, MODELS[records.Contact]).serialize())
     assert to_record(model, records.Contact) == contact
+
+
+@pytest.mark.parametrize(
+    ("listing", "model", "index"),
+    [
+        (records.ListedReminder, models.Reminder, models.Reminder.by_due),
+        (records.ListedRegimen, models.Regimen, models.Regimen.by_timer_check),
+    ],
+    ids=["ListedReminder", "ListedRegimen"],
+)
+def test_a_listing_has_what_its_index_projects(listing: type[Any], model: Any, index: Any) -> None:
+    # An index query returns the table's keys, the index's keys and the attributes it projects, nothing else.
+    projected = {model._hash_keyname, model._range_keyname, *index.Meta.attributes}
+    projected |= set(getattr(index.Meta.projection, "non_key_attributes", None) or [])
+    assert {field.name for field in fields(listing)} == projected
+
+
+def test_the_clinic_summary_has_what_the_listing_reads() -> None:
+    assert [field.name for field in fields(records.ClinicSummary)] == _SUMMARY
