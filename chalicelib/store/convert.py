@@ -1,21 +1,26 @@
 """The store's boundary: each PynamoDB model to its domain record (`chalicelib.core.records`) and back.
 
 One conversion each way, derived from the record's fields, which are the model's attributes by name
-(`tests/unit/test_store_records.py` checks that the two match, name for name). A record is built from every
-attribute the item has; a model is built from every field of the record, so a record written is stored whole.
+(`tests/unit/test_store_records.py` checks that the two match, name for name). A listing record
+(`ListedReminder`, `ListedRegimen`, `ClinicSummary`) is read the same way from what an index or projection
+returns; it is never written, so it has no entry in `MODELS`. A record is built from every attribute the item
+has; a model is built from every field of the record, so a record written is stored whole.
 """
 
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pynamodb.models import Model
 
 from chalicelib.core import records
 from chalicelib.store import models
 
-_R = TypeVar("_R")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_R = TypeVar("_R", bound="DataclassInstance")
 _M = TypeVar("_M", bound=Model)
 
 # Each record type and the model it is stored as.
@@ -40,7 +45,7 @@ MODELS: dict[type[Any], type[Model]] = {
 def to_record(model: Model, record_type: type[_R]) -> _R:
     """The record of a model read from a table."""
     values: dict[str, Any] = {}
-    for field in fields(record_type):  # type: ignore[arg-type]
+    for field in fields(record_type):
         value = getattr(model, field.name)
         values[field.name] = list(value) if isinstance(value, list) else value
     return record_type(**values)
@@ -51,7 +56,7 @@ def to_records(found: Any, record_type: type[_R]) -> list[_R]:
     return [to_record(model, record_type) for model in found]
 
 
-def to_model(record: Any, model_type: type[_M]) -> _M:
+def to_model(record: DataclassInstance, model_type: type[_M]) -> _M:
     """The model that writes a record, every field set (an absent one as `None`)."""
     values = {field.name: getattr(record, field.name) for field in fields(record)}
     return model_type(**values)
