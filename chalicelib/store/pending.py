@@ -268,7 +268,7 @@ def write_many(reminders: list[records.Reminder]) -> None:
     never for a booking, which writes its reminders in its own transaction."""
     with Reminder.batch_write() as batch:
         for reminder in reminders:
-            batch.save(reminder)
+            batch.save(to_model(reminder, Reminder))
 
 
 def record_regimen_timers(regimen: records.Regimen, names: list[str]) -> None:
