@@ -132,14 +132,14 @@ def book_appointment() -> Response:
 @app.route("/v1/appointments", methods=["GET"], authorizer=api_key)
 @http_errors
 def list_appointments() -> Response:
-    from chalicelib.appointments.views import appointment_view
+    from chalicelib.appointments.views import AppointmentPage, appointment_summary
 
     params = _request().query_params
     records, cursor = services().appointments.page_between(
         _clinic_id(), query_instant(params, "from"), query_instant(params, "to"), *query_page(params)
     )
-    items = [{k: v for k, v in appointment_view(r).items() if k != "reminders"} for r in records]
-    return Response({"appointments": items, "next": cursor}, headers=JSON)
+    page: AppointmentPage = {"appointments": [appointment_summary(r) for r in records], "next": cursor}
+    return Response(page, headers=JSON)
 
 
 @app.route("/v1/appointments/{appointment_id}", methods=["GET"], authorizer=api_key)
@@ -212,15 +212,19 @@ def queue() -> Response:
     from chalicelib.visits.views import queue_view
 
     params = dict(_request().query_params or {})
-    clinic, day, queues = services().waiting.queues(_clinic_id(), query_date(params, "date"), params.get("provider"))
-    return Response(queue_view(clinic, day, queues), headers=JSON)
+    # Every provider's queues: the ticket numbers count the whole clinic's day, as the board's do.
+    clinic, day, queues = services().waiting.queues(_clinic_id(), query_date(params, "date"), None)
+    return Response(queue_view(clinic, day, queues, params.get("provider")), headers=JSON)
 
 
 @app.route("/v1/board-link", methods=["POST"], authorizer=api_key)
 @http_errors
 def issue_board_link() -> Response:
+    from chalicelib.board.views import BoardLinkView
+
     token = services().board.issue_link(_clinic_id())
-    return Response({"token": token, "path": f"/board/{token}"}, status_code=201, headers=JSON)
+    link: BoardLinkView = {"token": token, "path": f"/board/{token}"}
+    return Response(link, status_code=201, headers=JSON)
 
 
 @app.route("/v1/board-link", methods=["DELETE"], authorizer=api_key)

@@ -1,9 +1,15 @@
 """The API's OpenAPI 3.1 document, generated from the code: the routes from the Chalice app's own route table
 (paths, methods, content types, which need the API key, each view's docstring), the request bodies from the
-validation models (`chalicelib.schemas`), and the one error envelope every 4xx and 5xx answers in. Nothing here
-is written by hand but the words for what the code cannot say (query parameters the views read one by one, and
-what each kind of route answers), so the document cannot drift from the code; `docs/openapi.json` is a copy a
-test keeps equal (`make openapi` writes it).
+validation models (`chalicelib.schemas`), each 2xx answer from the TypedDict its view returns (`response_types`,
+turned into JSON Schema by pydantic's TypeAdapter here and only here), the examples from
+`chalicelib.openapi_examples`, and the one error envelope every 4xx and 5xx answers in. Nothing here is written
+by hand but the words for what the code cannot say (query parameters the views read one by one, and what each
+kind of route answers), so the document cannot drift from the code; `docs/openapi.json` is a copy a test keeps
+equal (`make openapi` writes it).
+
+The answers' object schemas are closed (`additionalProperties: false`): a view that grows a field its type does
+not declare fails the fuzz's response-conformance check and tests/api/test_openapi.py, rather than going
+undocumented. A FHIR resource stays open (FHIR defines it, not CareCue).
 
 Served at `GET /openapi.json`. It imports pydantic and every model: never on a hot path."""
 
@@ -63,8 +69,71 @@ QUERY: dict[str, list[tuple[str, dict[str, Any], bool, str]]] = {
 }
 
 
+def response_types() -> dict[str, dict[str, Any]]:
+    """Route → 2xx status → the TypedDict its view returns (the FHIR routes answer a FHIR resource instead)."""
+    from chalicelib.appointments.views import AppointmentPage, AppointmentView
+    from chalicelib.board.views import BoardLinkView
+    from chalicelib.clinics.views import ClinicSettingsView
+    from chalicelib.forms.views import QuestionnaireList
+    from chalicelib.intake.views import WebhookIgnoredView, WebhookResultView
+    from chalicelib.meter.views import UsageView
+    from chalicelib.patients.views import PatientView
+    from chalicelib.regimens.views import AdherenceView, RegimenView
+    from chalicelib.visits.views import QueueView, VisitView
+
+    appointment, visit, regimen = (
+        "/v1/appointments/{appointment_id}",
+        "/v1/appointments/{appointment_id}/",
+        "/v1/regimens",
+    )
+    return {
+        "POST /v1/appointments": {"201": AppointmentView, "200": AppointmentView},
+        "GET /v1/appointments": {"200": AppointmentPage},
+        f"GET {appointment}": {"200": AppointmentView},
+        f"PATCH {appointment}": {"200": AppointmentView},
+        f"DELETE {appointment}": {"200": AppointmentView},
+        **{f"POST {visit}{move}": {"200": VisitView} for move in ("check-in", "start", "finish", "no-show")},
+        "GET /v1/queue": {"200": QueueView},
+        "POST /v1/board-link": {"201": BoardLinkView},
+        "GET /v1/usage": {"200": UsageView},
+        "GET /v1/clinic": {"200": ClinicSettingsView},
+        "PUT /v1/clinic": {"200": ClinicSettingsView},
+        "GET /v1/patients/{patient_id}": {"200": PatientView},
+        "PUT /v1/patients/{patient_id}": {"200": PatientView},
+        f"POST {regimen}": {"201": RegimenView, "200": RegimenView},
+        f"GET {regimen}/{{regimen_id}}": {"200": RegimenView},
+        f"PATCH {regimen}/{{regimen_id}}": {"200": RegimenView},
+        f"GET {regimen}/{{regimen_id}}/adherence": {"200": AdherenceView},
+        "GET /v1/questionnaires": {"200": QuestionnaireList},
+        "POST /webhooks/{provider}/{clinic_id}": {"200": WebhookResultView, "202": WebhookIgnoredView},
+    }
+
+
+# The FHIR routes answer HL7 FHIR R4 resources (application/fhir+json): open objects, FHIR's to define.
+FHIR_RESOURCE: dict[str, Any] = {
+    "type": "object",
+    "required": ["resourceType"],
+    "properties": {"resourceType": {"type": "string"}},
+    "description": "an HL7 FHIR R4 resource",
+}
+FHIR_ANSWERS = {
+    "POST /v1/questionnaires": "201",
+    "GET /v1/questionnaires/{questionnaire_id}": "200",
+    "PUT /v1/questionnaires/{questionnaire_id}": "200",
+    "GET /v1/appointments/{appointment_id}/questionnaire-response": "200",
+}
+STATUS_WORDS = {
+    "201": "created",
+    "200": "done",
+    "202": "accepted, and nothing to do (the reason is named)",
+    "204": "done, nothing to say",
+}
+
+
 def openapi_document(routes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """The document for a Chalice app's `routes` (path → method → RouteEntry)."""
+    from pydantic import TypeAdapter
+
     from chalicelib.schemas import request_models
 
     schemas: dict[str, Any] = {"ErrorEnvelope": ERROR_ENVELOPE}
@@ -75,11 +144,20 @@ def openapi_document(routes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         name = model.__name__
         schemas[name] = schema
         bodies[route] = {"$ref": REF.format(model=name)}
+    answers: dict[str, dict[str, Any]] = {}
+    for route, by_status in response_types().items():
+        for status, kind in by_status.items():
+            schema = TypeAdapter(kind).json_schema(ref_template=REF, mode="serialization")
+            for name, definition in schema.pop("$defs", {}).items():
+                schemas[name] = _closed(definition)
+            schemas[kind.__name__] = _closed(schema)
+            answers.setdefault(route, {})[status] = {"$ref": REF.format(model=kind.__name__)}
+    schemas["FhirResource"] = FHIR_RESOURCE
     paths: dict[str, Any] = {}
     for path in sorted(routes):
         for method in sorted(routes[path]):
             entry = routes[path][method]
-            paths.setdefault(path, {})[method.lower()] = _operation(f"{method} {path}", path, entry, bodies)
+            paths.setdefault(path, {})[method.lower()] = _operation(f"{method} {path}", path, entry, bodies, answers)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -99,6 +177,18 @@ def openapi_document(routes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _closed(schema: Any) -> Any:
+    """Every object schema with named properties refuses the ones it does not name."""
+    if isinstance(schema, dict):
+        closed = {key: _closed(value) for key, value in schema.items()}
+        if closed.get("type") == "object" and "properties" in closed:
+            closed.setdefault("additionalProperties", False)
+        return closed
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
+    return schema
+
+
 def _absent_not_null(schema: Any) -> Any:
     """Drops `"default": null` where the schema's type does not take null: in the models it means "absent"
     (a field left out), which OpenAPI says by the field not being required."""
@@ -115,7 +205,11 @@ def _absent_not_null(schema: Any) -> Any:
     return schema
 
 
-def _operation(route: str, path: str, entry: Any, bodies: Mapping[str, Any]) -> dict[str, Any]:
+def _operation(
+    route: str, path: str, entry: Any, bodies: Mapping[str, Any], answers: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    from chalicelib.openapi_examples import REQUESTS, RESPONSES
+
     doc = (entry.view_function.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
     operation: dict[str, Any] = {"operationId": entry.view_name, "summary": doc or entry.view_name.replace("_", " ")}
     parameters = [
@@ -134,15 +228,18 @@ def _operation(route: str, path: str, entry: Any, bodies: Mapping[str, Any]) -> 
     ]
     if parameters:
         operation["parameters"] = parameters
+    example = {"examples": {"example": {"value": REQUESTS[route]}}} if route in REQUESTS else {}
     if route in bodies:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": bodies[route]}}}
+        content = {"application/json": {"schema": bodies[route], **example}}
+        operation["requestBody"] = {"required": True, "content": content}
     elif route in _FREE_BODIES:  # a body the API reads but no model of ours describes; other routes take none
         types = [t for t in entry.content_types if t != "application/x-www-form-urlencoded"] or entry.content_types
         body = {"type": "object", "description": _FREE_BODIES.get(route, "a JSON object")}
-        operation["requestBody"] = {"required": False, "content": {t: {"schema": body} for t in types}}
+        described = {t: {"schema": body, **(example if t == "application/json" else {})} for t in types}
+        operation["requestBody"] = {"required": False, "content": described}
     if entry.authorizer is not None:
         operation["security"] = [{"apiKey": []}]
-    operation["responses"] = _responses(path, entry.method)
+    operation["responses"] = _responses(route, path, answers.get(route, {}), RESPONSES.get(route, {}))
     return operation
 
 
@@ -154,31 +251,33 @@ _FREE_BODIES = {
 }
 
 
-def _responses(path: str, method: str) -> dict[str, Any]:
+def _responses(route: str, path: str, answers: Mapping[str, Any], examples: Mapping[str, Any]) -> dict[str, Any]:
     envelope = _json({"$ref": REF.format(model="ErrorEnvelope")})
     error: dict[str, Any] = {"description": "refused: the error envelope", "content": envelope}
     if path.startswith(("/p/", "/d/", "/f/", "/board/")):
         html = {"text/html": {"schema": {"type": "string"}}}
-        ok: dict[str, Any] = {"description": "an HTML page", "content": html}
         # A page's own refusal (a link not valid, gone) is a page too; the gateway's refusals are the envelope.
         error = {"description": "refused: a page, or the error envelope", "content": {**html, **envelope}}
-    elif method == "DELETE" and path == "/v1/board-link":
-        ok = {"description": "done, nothing to say"}
-    else:
-        ok = {"description": "done", "content": _json({"type": "object"})}
-    status = "201" if method == "POST" and path in _CREATES else "200"
-    answers: dict[str, Any] = {status: ok, "4XX": error, "5XX": error}
-    if status == "201":
-        answers["200"] = {
-            "description": "the same request repeated: nothing changed",
-            "content": _json({"type": "object"}),
-        }
-    if method == "DELETE" and path == "/v1/board-link":
-        answers = {"204": ok, "4XX": error, "5XX": error}
-    return answers
-
-
-_CREATES = {"/v1/appointments", "/v1/regimens", "/v1/questionnaires", "/v1/board-link"}
+        return {"200": {"description": "an HTML page", "content": html}, "4XX": error, "5XX": error}
+    if route == "DELETE /v1/board-link":
+        return {"204": {"description": STATUS_WORDS["204"]}, "4XX": error, "5XX": error}
+    if route in FHIR_ANSWERS:
+        status = FHIR_ANSWERS[route]
+        resource: dict[str, Any] = {"schema": {"$ref": REF.format(model="FhirResource")}}
+        if status in examples:
+            resource["examples"] = {"example": {"value": examples[status]}}
+        content = {"application/fhir+json": resource}
+        return {status: {"description": "an HL7 FHIR R4 resource", "content": content}, "4XX": error, "5XX": error}
+    if not answers:  # a route that states no type of its own (the OpenAPI document itself)
+        return {"200": {"description": "done", "content": _json({"type": "object"})}, "4XX": error, "5XX": error}
+    ok: dict[str, Any] = {}
+    for status, schema in answers.items():
+        media: dict[str, Any] = {"schema": schema}
+        if status in examples:
+            media["examples"] = {"example": {"value": examples[status]}}
+        words = "the same request repeated: nothing changed" if status == "200" and "201" in answers else None
+        ok[status] = {"description": words or STATUS_WORDS[status], "content": {"application/json": media}}
+    return {**dict(sorted(ok.items())), "4XX": error, "5XX": error}
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,11 @@
-"""The JSON shape of an appointment in the REST API."""
+"""The JSON shape of an appointment in the REST API: TypedDicts the views return (mypy checks each view against
+its type; the OpenAPI document's response schemas are generated from them)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NotRequired
+
+from typing_extensions import TypedDict
 
 from chalicelib.appointments.service import AppointmentRecord
 from chalicelib.core.clock import iso_utc
@@ -10,7 +13,67 @@ from chalicelib.core.records import Reminder
 from chalicelib.core.timezones import local_time
 
 
-def appointment_view(record: AppointmentRecord) -> dict[str, Any]:
+class ReminderView(TypedDict):
+    """One message of the appointment: `reason` once skipped, failed or missed, `sent_at` once sent."""
+
+    id: str
+    kind: str
+    channel: str
+    send_at: str
+    status: str
+    reason: NotRequired[str]
+    sent_at: NotRequired[str]
+
+
+class AppointmentPatientView(TypedDict):
+    id: str
+    name: str
+    phone: str | None
+    email: str | None
+    timezone: str | None
+    language: str | None
+    matched: str | None
+
+
+class AppointmentSummary(TypedDict):
+    """An appointment without its reminders, as `GET /v1/appointments` lists it."""
+
+    id: str
+    status: str
+    start: str
+    start_local: str
+    timezone: str
+    duration_minutes: int
+    provider: str | None
+    location: str | None
+    source: str | None
+    external_id: str | None
+    event_type: str | None
+    version: int
+    confirmed_at: str | None
+    confirmed_via: str | None
+    cancelled_via: str | None
+    patient: AppointmentPatientView
+
+
+class AppointmentView(AppointmentSummary):
+    reminders: list[ReminderView]
+
+
+class AppointmentPage(TypedDict):
+    """A page of `GET /v1/appointments`; `next` is null after the last page."""
+
+    appointments: list[AppointmentSummary]
+    next: str | None
+
+
+def appointment_view(record: AppointmentRecord) -> AppointmentView:
+    reminders = sorted(record.reminders, key=lambda r: (r.send_at, r.reminder_id))
+    return {**appointment_summary(record), "reminders": [reminder_view(r) for r in reminders]}
+
+
+def appointment_summary(record: AppointmentRecord) -> AppointmentSummary:
+    """The appointment as a list shows it: without its reminders."""
     appointment, patient = record.appointment, record.patient
     return {
         "id": appointment.appointment_id,
@@ -18,13 +81,13 @@ def appointment_view(record: AppointmentRecord) -> dict[str, Any]:
         "start": iso_utc(appointment.start),
         "start_local": local_time(appointment.start, appointment.timezone).isoformat(),
         "timezone": appointment.timezone,
-        "duration_minutes": appointment.duration_minutes,
+        "duration_minutes": int(appointment.duration_minutes),
         "provider": appointment.provider,
         "location": appointment.location,
         "event_type": appointment.event_type,
         "source": appointment.source,
         "external_id": appointment.external_id,
-        "version": appointment.version,
+        "version": int(appointment.version),
         "confirmed_at": iso_utc(appointment.confirmed_at) if appointment.confirmed_at else None,
         "confirmed_via": appointment.confirmed_via,
         "cancelled_via": appointment.cancelled_via,
@@ -38,12 +101,11 @@ def appointment_view(record: AppointmentRecord) -> dict[str, Any]:
             # How the booking found the clinic's existing patient (phone | email), or None: a new patient.
             "matched": appointment.patient_matched,
         },
-        "reminders": [reminder_view(r) for r in sorted(record.reminders, key=lambda r: (r.send_at, r.reminder_id))],
     }
 
 
-def reminder_view(reminder: Reminder) -> dict[str, Any]:
-    view: dict[str, Any] = {
+def reminder_view(reminder: Reminder) -> ReminderView:
+    view: ReminderView = {
         "id": reminder.reminder_id,
         "kind": reminder.kind,
         "channel": reminder.channel,

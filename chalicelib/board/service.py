@@ -15,6 +15,7 @@ from chalicelib.core.clock import Clock
 from chalicelib.core.records import Appointment, Clinic
 from chalicelib.store import clinic_day
 from chalicelib.visits.day import UNASSIGNED
+from chalicelib.visits.views import ticket_numbers
 from chalicelib.waiting.notices import rounded_minutes
 
 if TYPE_CHECKING:
@@ -65,12 +66,8 @@ def board_page(clinic: Clinic, waiting: WaitingService, clock: Clock) -> str:
 
 
 def tickets(appointments: Iterable[Appointment]) -> dict[str, int]:
-    """A short number per appointment of the day, in the order patients arrived (or were called in without
-    checking in): 1, 2, 3… Stable for the day: a patient who arrives later always gets the next number, and a
-    number is never given twice, so the front desk can say "you are number 7"."""
-    arrived = [a for a in appointments if (a.arrived_at or a.started_at) is not None]
-    arrived.sort(key=lambda a: (a.arrived_at or a.started_at, a.appointment_id))
-    return {a.appointment_id: number for number, a in enumerate(arrived, start=1)}
+    """The day's ticket numbers (`chalicelib.visits.views.ticket_numbers`): the same as `GET /v1/queue` shows."""
+    return ticket_numbers(appointments)
 
 
 def board_labels(shown: list[Appointment], numbers: dict[str, int]) -> dict[str, str]:

@@ -37,6 +37,7 @@ from chalicelib.render.gsm7 import sanitise
 from chalicelib.render.segments import sms_segments
 
 if TYPE_CHECKING:
+    from chalicelib.clinics.views import PolicyView
     from chalicelib.core.records import Clinic
 
 DEFAULT_RULES: tuple[ReminderRule, ...] = (OffsetRule(timedelta(hours=24)), OffsetRule(timedelta(hours=2)))
@@ -180,7 +181,7 @@ def policy_from_json(data: Any, clinic_name: str) -> ClinicPolicy:
     )
 
 
-def policy_json(policy: ClinicPolicy) -> dict[str, Any]:
+def policy_json(policy: ClinicPolicy) -> PolicyView:
     return {
         "reminders": [_rule_json(rule) for rule in policy.reminder_rules],
         "quiet_hours": None

@@ -5,7 +5,7 @@ the background (`chalicelib.clinics.replan`): the PUT answers at once, and the c
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chalicelib.clinics.bodies import ClinicSettingsBody
 from chalicelib.clinics.policy import clinic_policy, policy_json
@@ -22,6 +22,7 @@ from chalicelib.store import forms as form_store
 if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService
     from chalicelib.clinics.replan import ClinicReplans
+    from chalicelib.clinics.views import ClinicSettingsView, ReplanView
 
 
 class ClinicSettingsService:
@@ -30,17 +31,17 @@ class ClinicSettingsService:
         self._appointments = appointments
         self._replans = replans
 
-    def view(self, clinic_id: str) -> dict[str, Any]:
+    def view(self, clinic_id: str) -> ClinicSettingsView:
         clinic = store.get_clinic(clinic_id)
         return {
             "id": clinic.clinic_id,
             "name": clinic.name,
             "timezone": clinic.timezone,
-            **policy_json(clinic_policy(clinic)),
+            **policy_json(clinic_policy(clinic)),  # type: ignore[typeddict-item]  # (replanned_appointments: PUT's)
             "replan": _replan_view(clinic),
         }
 
-    def replace(self, clinic_id: str, raw_body: bytes) -> dict[str, Any]:
+    def replace(self, clinic_id: str, raw_body: bytes) -> ClinicSettingsView:
         """Validates the whole body (400 naming every wrong field), stores it, and queues a re-plan if timing
         changed (or the last re-plan had not finished: it is started again for these settings)."""
         body = decode_json_object(raw_body)
@@ -72,11 +73,11 @@ class ClinicSettingsService:
         return {**self.view(clinic_id), "replanned_appointments": upcoming}
 
 
-def _replan_view(clinic: Clinic) -> dict[str, Any] | None:
+def _replan_view(clinic: Clinic) -> ReplanView | None:
     """The latest re-plan: pending since when, or done (how many appointments) or failed (why), and when."""
     if clinic.replan_status is None:
         return None
-    view: dict[str, Any] = {
+    view: ReplanView = {
         "status": clinic.replan_status,
         "settings_version": int(clinic.replan_settings_version or 0),
     }

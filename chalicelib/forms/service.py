@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.clock import Clock, iso_utc
 from chalicelib.core.errors import AlreadyExists, Conflict, InvalidRequest, NotFound, StaleVersion
 from chalicelib.core.fields import decode_json_object
 from chalicelib.forms.questionnaire import read_questionnaire
 from chalicelib.store import forms as store
+
+if TYPE_CHECKING:
+    from chalicelib.forms.views import QuestionnaireList
 
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
@@ -54,7 +57,7 @@ class Forms:
         stored = store.get_form(clinic_id, questionnaire_id)
         return {**json.loads(stored.resource), "meta": _meta(int(stored.version), iso_utc(stored.updated_at))}
 
-    def list(self, clinic_id: str) -> dict[str, Any]:
+    def list(self, clinic_id: str) -> QuestionnaireList:
         return {
             "questionnaires": [
                 {"id": f.questionnaire_id, "title": f.title, "version": int(f.version)}

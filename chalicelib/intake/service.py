@@ -22,7 +22,7 @@ production and the transport clock is also the system clock on the local stack (
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalicelib.appointments.request import AppointmentChange, NewAppointment
 from chalicelib.appointments.service import AppointmentService, external_appointment_id
@@ -48,6 +48,9 @@ from chalicelib.store import appointments as stored_appointments
 from chalicelib.store import booking_links
 from chalicelib.store.clinics import find_clinic
 
+if TYPE_CHECKING:
+    from chalicelib.intake.views import WebhookIgnoredView, WebhookResultView
+
 MAX_BODY_BYTES = 256 * 1024
 # Two deliveries of one booking racing each other: the loser re-reads; a third collision is left to the tool's retry.
 APPLY_ATTEMPTS = 3
@@ -56,7 +59,7 @@ APPLY_ATTEMPTS = 3
 @dataclass(frozen=True)
 class WebhookResult:
     status_code: int
-    body: dict[str, Any]
+    body: WebhookResultView | WebhookIgnoredView
 
 
 @dataclass(frozen=True)
@@ -225,15 +228,15 @@ def _find(clinic_id: str, appointment_id: str) -> Appointment | None:
     return stored_appointments.find(clinic_id, appointment_id, consistent=True)
 
 
-def _result_body(applied: Applied) -> dict[str, Any]:
+def _result_body(applied: Applied) -> WebhookResultView:
     appointment = applied.appointment
-    body: dict[str, Any] = {
+    body: WebhookResultView = {
         "appointment_id": appointment.appointment_id,
         "outcome": applied.outcome,
         "status": appointment.status,
         "start": iso_utc(appointment.start),
         "timezone": appointment.timezone,
-        "version": appointment.version,
+        "version": int(appointment.version),
     }
     if appointment.contactless:
         body["reminders"] = "none"

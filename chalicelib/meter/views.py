@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from typing_extensions import TypedDict
+
 from chalicelib.core.errors import InvalidRequest
 from chalicelib.meter.meter import MonthUsage
 from chalicelib.meter.pricing import billing_month, is_billing_month
@@ -34,7 +36,31 @@ def requested_month(params: Mapping[str, str] | None, now: datetime) -> str:
     return month
 
 
-def usage_view(usage: MonthUsage) -> dict[str, Any]:
+class MessageCounts(TypedDict):
+    sms: int
+    email: int
+    whatsapp: int
+
+
+class SpendCapView(TypedDict):
+    usd: float
+    reached: bool
+    reminders_skipped: int
+
+
+class UsageView(TypedDict):
+    """`GET /v1/usage`: a clinic's metered use in a month (UTC) and its spend cap."""
+
+    clinic_id: str
+    month: str
+    messages: MessageCounts
+    sms_segments: int
+    emails: int
+    estimated_cost_usd: float
+    spend_cap: SpendCapView
+
+
+def usage_view(usage: MonthUsage) -> UsageView:
     return {
         "clinic_id": usage.clinic_id,
         "month": usage.month,

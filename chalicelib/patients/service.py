@@ -10,7 +10,7 @@ patient it was merged into (docs/patients.md).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chalicelib.core.clock import Clock, iso_utc
 from chalicelib.core.errors import Conflict, FieldProblem, InvalidRequest, NotFound
@@ -26,11 +26,12 @@ from chalicelib.store import patients as store
 
 if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService
+    from chalicelib.patients.views import OptOutView, PatientView
 
 
-def patient_opt_outs(patient: Patient) -> dict[str, Any]:
+def patient_opt_outs(patient: Patient) -> dict[str, OptOutView | None]:
     """Per channel, when and how the patient's address opted out, or None: opt-outs are kept per address."""
-    opt_outs: dict[str, Any] = {}
+    opt_outs: dict[str, OptOutView | None] = {}
     for channel, address in (
         (Channel.SMS, patient.phone),
         (Channel.EMAIL, patient.email),
@@ -51,7 +52,7 @@ class PatientService:
         self._clock = clock
         self._appointments = appointments
 
-    def view(self, clinic_id: str, patient_id: str) -> dict[str, Any]:
+    def view(self, clinic_id: str, patient_id: str) -> PatientView:
         patient = self._patient(clinic_id, patient_id)
         opt_outs = patient_opt_outs(patient)
         return {
@@ -68,7 +69,7 @@ class PatientService:
             "whatsapp_opt_in": opt_in_view(patient.clinic_id, patient.phone),
         }
 
-    def update(self, clinic_id: str, patient_id: str, raw_body: bytes) -> dict[str, Any]:
+    def update(self, clinic_id: str, patient_id: str, raw_body: bytes) -> PatientView:
         body = decode_json_object(raw_body)
         patient = self._patient(clinic_id, patient_id)
         update, problems = problems_of(PatientUpdateBody, body, Context())

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalicelib.core.records import Contact
 from chalicelib.core.words import Channel
 from chalicelib.patients.contacts import contact_address, find_contact
 from chalicelib.store import patients as store
+
+if TYPE_CHECKING:
+    from chalicelib.patients.views import OptInView
 
 WINDOW = timedelta(hours=24)  # Meta's customer-service window
 
@@ -58,7 +61,7 @@ def whatsapp_state(clinic_id: str, phone: str, now: datetime) -> WhatsAppState:
     return state_of(find_contact(clinic_id, Channel.WHATSAPP, phone), now)
 
 
-def opt_in_view(clinic_id: str, phone: str | None) -> dict[str, Any] | None:
+def opt_in_view(clinic_id: str, phone: str | None) -> OptInView | None:
     """When and how the phone's WhatsApp opt-in was given, for the patient's view; None without one."""
     contact = find_contact(clinic_id, Channel.WHATSAPP, phone) if phone else None
     if contact is None or contact.opted_in_at is None:

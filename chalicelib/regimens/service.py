@@ -63,6 +63,7 @@ from chalicelib.store.patients import PatientWrite
 
 if TYPE_CHECKING:
     from chalicelib.arm.timers import ReminderTimers
+    from chalicelib.regimens.views import AdherenceView, DoseView, RegimenNote, RegimenView
 
 ADHERENCE_MAX_DAYS = 366
 # How often a regimen matches its patient again when another request stored that patient first.
@@ -185,7 +186,7 @@ class RegimenService:
         self._clock = clock
         self._timers = timers
 
-    def create(self, clinic_id: str, request: NewRegimen) -> tuple[dict[str, Any], bool]:
+    def create(self, clinic_id: str, request: NewRegimen) -> tuple[RegimenView, bool]:
         """The new regimen's view and True; for an `external_id` already created with the same content, that
         regimen and False; with different content, a Conflict naming the fields that differ."""
         regimen_id = _regimen_id(clinic_id, request.external_id)
@@ -228,7 +229,7 @@ class RegimenService:
                     f"the reminder scheduler refused the dose timers ({e.code}); nothing was stored or armed: retry"
                 ) from e
         logger.info("regimen created", extra={"clinic_id": clinic_id, "regimen_id": regimen.regimen_id})
-        notes = [{"field": field, "note": note} for field, note in (*request.notes, *past)]
+        notes: list[RegimenNote] = [{"field": field, "note": note} for field, note in (*request.notes, *past)]
         return {**self.view(regimen, armed), "notes": notes}, True
 
     def _new_regimen(
@@ -264,7 +265,7 @@ class RegimenService:
             )
         return regimen, past
 
-    def _repeat(self, stored: Regimen, request: NewRegimen) -> dict[str, Any]:
+    def _repeat(self, stored: Regimen, request: NewRegimen) -> RegimenView:
         """The stored regimen's view for a true repeat of its `external_id`; a Conflict when the content differs."""
         differing = differing_fields(stored.content_digest, request)
         if differing:
@@ -279,10 +280,10 @@ class RegimenService:
         """Deletes a regimen whose timers could not be armed (and the patient made for it): nothing half stored."""
         regimens.withdraw(regimen, patient)
 
-    def get(self, clinic_id: str, regimen_id: str) -> dict[str, Any]:
+    def get(self, clinic_id: str, regimen_id: str) -> RegimenView:
         return self.view(self._regimen(clinic_id, regimen_id))
 
-    def change_status(self, clinic_id: str, regimen_id: str, status: RegimenStatus) -> dict[str, Any]:
+    def change_status(self, clinic_id: str, regimen_id: str, status: RegimenStatus) -> RegimenView:
         regimen = self._regimen(clinic_id, regimen_id)
         if regimen.status == RegimenStatus.STOPPED:
             raise Conflict("a stopped regimen cannot be changed; create a new one")
@@ -311,13 +312,13 @@ class RegimenService:
         logger.info("regimen changed", extra={"regimen_id": regimen_id, "status": status})
         return self.view(regimen, armed)
 
-    def adherence(self, clinic_id: str, regimen_id: str, start: datetime, end: datetime) -> dict[str, Any]:
+    def adherence(self, clinic_id: str, regimen_id: str, start: datetime, end: datetime) -> AdherenceView:
         if end <= start or end - start > timedelta(days=ADHERENCE_MAX_DAYS):
             raise InvalidRequest.single("to", f"must be after from, at most {ADHERENCE_MAX_DAYS} days later")
         regimen = self._regimen(clinic_id, regimen_id)
         settings = clinic_policy(clinics.get_clinic(clinic_id)).medication
         now = self._clock.now()
-        doses = []
+        doses: list[DoseView] = []
         for dose in regimens.doses_due_between(regimen_id, iso_utc(start), iso_utc(end)):
             due = datetime.fromisoformat(dose.due_at)
             status = dose_status(dose, due, now, settings.follow_up, settings.caregiver_after)
@@ -336,7 +337,7 @@ class RegimenService:
         percentage = None if not counted else round(100 * len(taken) / len(counted), 1)
         return {"regimen_id": regimen_id, "doses": doses, "taken_percent": percentage}
 
-    def view(self, regimen: Regimen, armed: list[Armed] | None = None) -> dict[str, Any]:
+    def view(self, regimen: Regimen, armed: list[Armed] | None = None) -> RegimenView:
         now = self._clock.now()
         instructions = instructions_of(regimen)
         upcoming = next_doses(regimen, now) if regimen.status == RegimenStatus.ACTIVE else []

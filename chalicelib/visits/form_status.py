@@ -6,7 +6,8 @@ started, or saved part way). Never the answers: the clinic reads them by
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+
+from typing_extensions import TypedDict
 
 from chalicelib.clinics.form_settings import form_for
 from chalicelib.clinics.policy import clinic_policy
@@ -14,7 +15,14 @@ from chalicelib.core.records import Appointment, Clinic
 from chalicelib.store import forms as form_store
 
 
-def form_states(clinic: Clinic, appointments: Iterable[Appointment]) -> dict[str, dict[str, Any] | None]:
+class FormState(TypedDict):
+    """An appointment's pre-visit form in the queue: which questionnaire, and whether the patient sent it."""
+
+    questionnaire: str
+    done: bool
+
+
+def form_states(clinic: Clinic, appointments: Iterable[Appointment]) -> dict[str, FormState | None]:
     """Per appointment id: `{"questionnaire": id, "done": bool}`, or None when it has no form."""
     rules = clinic_policy(clinic).forms
     forms = {a.appointment_id: form_for(rules, a.provider, a.event_type) if rules else None for a in appointments}

@@ -1,0 +1,34 @@
+"""The JSON shape of `GET/PUT /v1/patients/{id}`: a TypedDict the patient service's view returns (mypy checks it;
+the OpenAPI document's response schema is generated from it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from typing_extensions import TypedDict
+
+
+class OptOutView(TypedDict):
+    at: str
+    source: str | None
+
+
+class OptInView(TypedDict):
+    at: str
+    source: str | None
+
+
+class PatientView(TypedDict):
+    """A patient's preferences and, per channel (sms, email, whatsapp), the address's opt-out or null."""
+
+    id: str
+    name: str
+    phone: str | None
+    email: str | None
+    preferred_channel: str | None
+    language: str | None
+    timezone: str | None
+    opt_out: dict[str, OptOutView | None]
+    shares_contact_with: list[dict[str, Any]]
+    merged_into: str | None
+    whatsapp_opt_in: OptInView | None
