@@ -40,6 +40,8 @@ def parse(request: WebhookRequest, context: ProviderContext) -> BookingEvent | I
     if not isinstance(booking, dict):
         raise InvalidRequest.single("data.object.booking", "is required")
     status = booking.get("status")
+    if status is not None and not isinstance(status, str):  # a list or an object cannot even be looked up
+        raise InvalidRequest.single("data.object.booking.status", "must be a Square booking status, e.g. ACCEPTED")
     if status in CANCELLED:
         kind = EventKind.CANCELLED
     elif status in BOOKED:
@@ -49,8 +51,10 @@ def parse(request: WebhookRequest, context: ProviderContext) -> BookingEvent | I
     version = booking.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
         raise InvalidRequest.single("data.object.booking.version", "must be a whole number")
-    segments = booking.get("appointment_segments") or []
-    total = sum(s.get("duration_minutes") or 0 for s in segments if isinstance(s, dict))
+    segments = booking.get("appointment_segments")
+    # Only whole minutes count: anything else in a segment is left out rather than failing the booking.
+    durations = [s.get("duration_minutes") for s in segments if isinstance(s, dict)] if isinstance(segments, list) else []
+    total = sum(d for d in durations if isinstance(d, int) and not isinstance(d, bool))
     customer = _customer(booking.get("customer_id"), context)
     name = " ".join(p for p in (customer.get("given_name"), customer.get("family_name")) if isinstance(p, str) and p)
     return BookingEvent(
