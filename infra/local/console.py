@@ -5,9 +5,15 @@ The coming sends are the Scheduler emulator's pending timers, each read back thr
 (`chalicelib.arm.envelope`). A reminder's text is worded by the app's own code for that reminder (`prepare` then
 `Ready.render` of its owner's messages, as the fire function does), with what is stored now: the text as it would
 go if it went now (routed by WhatsApp as the dispatcher would), nothing claimed or sent; the spend cap, quiet hours
-and frequency caps are left to the firing. The page shows the next `COMING_SHOWN` sends and the newest `SENT_SHOWN`
-messages, with their totals. A dose or watch timer words its messages only when it fires (what it sends depends on
-what happened by then), so it shows its kind and owner and says so. Recipients are masked (`+1 415 ••• ••01`,
+and frequency caps are left to the firing. A dose timer is worded the same way: the checks `dose_due` makes (the
+regimen, its version and status, the instruction, a planned dose), then the dose reminder it would create (held
+in memory, never stored) through `RegimenMessages.prepare` and `render`; its taken link is signed afresh when it
+goes. A running-late watch shows the texts its firing would send (running late to patients at home, wait updates
+to those checked in): the provider's queue as stored now, estimated at the watch's time (at the time it is
+armed for, not the console's "now": the lag it texts about is the lag at its firing), through the waiting
+room's own decisions and words (`chalicelib.waiting.notices`), nothing claimed; a watch at closing time says it
+closes the day. The page shows the next `COMING_SHOWN` sends and the newest `SENT_SHOWN` messages, with their
+totals. Recipients are masked (`+1 415 ••• ••01`,
 `p••@example.org`): the page is for seeing what goes where, and a screen is easily seen over a shoulder. Everything
 shown is HTML-escaped; the only markup made from data is a link (`<a>`) around an http(s) address in a message
 body. No JavaScript: the clock's controls are plain forms.
@@ -24,6 +30,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.core.clock import iso_utc
 
 if TYPE_CHECKING:
+    from chalicelib.arm.envelope import DoseTimerEvent, WatchTimerEvent
     from infra.local.stack import LocalStack
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
@@ -125,7 +132,7 @@ def _local(at_utc: str, zone: str | None) -> dict[str, str] | None:
 
 
 def _coming(stack: LocalStack, at: datetime, name: str, clinics: dict[str, Any]) -> dict[str, Any]:
-    from chalicelib.arm.envelope import BadTimerEvent, ReminderTimerEvent, parse_timer_event
+    from chalicelib.arm.envelope import BadTimerEvent, DoseTimerEvent, ReminderTimerEvent, parse_timer_event
 
     entry: dict[str, Any] = {"schedule": name, "at_utc": iso_utc(at)}
     try:
@@ -142,22 +149,17 @@ def _coming(stack: LocalStack, at: datetime, name: str, clinics: dict[str, Any])
     )
     if isinstance(event, ReminderTimerEvent):
         entry.update(_reminder(event, at, stack.clock.now()))
+    elif isinstance(event, DoseTimerEvent):
+        entry.update(_dose(event, at, stack.clock.now()))
     else:
-        entry.update(
-            owner_id=event.regimen_id if hasattr(event, "regimen_id") else getattr(event, "provider", None),
-            why=f"{event.kind.value} timer of {entry['owner_type']} {entry.get('owner_id')}",
-            note="worded only when it fires: what it sends depends on what has happened by then",
-        )
+        entry.update(_watch(event, at))
     return entry
 
 
 def _reminder(event: Any, at: datetime, now: datetime) -> dict[str, Any]:
     from chalicelib.composition import services
-    from chalicelib.core.words import ClinicStatus
     from chalicelib.fire.appointment_messages import AppointmentMessages
     from chalicelib.fire.dispatch import DeliveryRequest
-    from chalicelib.fire.preparation import NotSending
-    from chalicelib.fire.whatsapp_route import on_whatsapp
     from chalicelib.regimens.doses import RegimenMessages
     from chalicelib.store import deliveries
 
@@ -187,14 +189,25 @@ def _reminder(event: Any, at: datetime, now: datetime) -> dict[str, Any]:
         if owner_type == "appointment"
         else RegimenMessages(app.link_signer, app.settings.public_url)
     )
+    return _worded(owner, request, found, at, now, shown)
+
+
+def _worded(
+    owner: Any, request: Any, reminder: Any, at: datetime, now: datetime, shown: dict[str, Any]
+) -> dict[str, Any]:
+    """`shown` with the message its owner's `prepare` and `render` make of `reminder` now (nothing claimed)."""
+    from chalicelib.core.words import ClinicStatus
+    from chalicelib.fire.preparation import NotSending
+    from chalicelib.fire.whatsapp_route import on_whatsapp
+
     try:
-        prepared = owner.prepare(request, found)
+        prepared = owner.prepare(request, reminder)
         if isinstance(prepared, NotSending):
             return {**shown, "note": f"would send nothing now ({prepared.reason})"}
         if prepared.clinic.status != ClinicStatus.ACTIVE:
             return {**shown, "note": "would send nothing now (clinic_suspended)"}
         # The dispatcher's own routing: a phone message may go by WhatsApp instead (chalicelib.fire.whatsapp_route).
-        prepared = on_whatsapp(prepared, found.kind, now)
+        prepared = on_whatsapp(prepared, reminder.kind, now)
         message = prepared.render()
     except Exception as e:  # noqa: BLE001 - one timer the console cannot word must not hide all the others
         return {**shown, "note": f"could not be worded here ({type(e).__name__}); it is worded again when it fires"}
@@ -202,6 +215,133 @@ def _reminder(event: Any, at: datetime, now: datetime) -> dict[str, Any]:
     shown.update(to=mask(prepared.address), channel=prepared.channel.value, subject=message.subject, text=message.body)
     if local is not None:
         shown["local_time"] = local
+    return shown
+
+
+def _dose(event: DoseTimerEvent, at: datetime, now: datetime) -> dict[str, Any]:
+    """A dose timer: the dose reminder `dose_due` would send at `at`, worded as `_reminder` words one."""
+    from chalicelib.arm.envelope import OwnerType
+    from chalicelib.composition import services
+    from chalicelib.core.words import Channel, RegimenStatus, Status
+    from chalicelib.fire.dispatch import DeliveryRequest
+    from chalicelib.regimens.doses import RegimenMessages, _is_planned, stamp
+    from chalicelib.regimens.messages import DoseKind
+    from chalicelib.regimens.service import instructions_of
+    from chalicelib.store import regimens
+    from chalicelib.store.models import Reminder
+    from chalicelib.store.patients import get_patient
+
+    due = event.scheduled_time
+    shown: dict[str, Any] = {
+        "owner_id": event.regimen_id,
+        "why": f"dose of regimen {event.regimen_id} (instruction {event.instruction})",
+        "reminder_kind": DoseKind.DOSE.value,
+    }
+    regimen = regimens.find(event.clinic_id, event.regimen_id)
+    if regimen is None:
+        return {**shown, "note": "its regimen is gone: it will send nothing"}
+    if regimen.version != event.version or regimen.status != RegimenStatus.ACTIVE:
+        return {**shown, "note": "would send nothing now (regimen_changed)"}
+    instructions = instructions_of(regimen)
+    # dose_due's own check (a private helper of the fire path, read here so the console cannot disagree with it)
+    if not 0 <= event.instruction < len(instructions) or not _is_planned(instructions[event.instruction], regimen, due):
+        return {**shown, "note": "would send nothing now (not_a_planned_dose)"}
+    channel = Channel.SMS if get_patient(regimen.clinic_id, regimen.patient_id).phone else Channel.EMAIL
+    reminder_id = f"{DoseKind.DOSE.value}-{stamp(due)}.{channel.value}"  # as RegimenDoses._send names it
+    reminder = Reminder(  # in memory only: the firing creates (and claims) its own
+        regimen.regimen_id,
+        reminder_id,
+        owner_type="regimen",
+        clinic_id=regimen.clinic_id,
+        kind=DoseKind.DOSE.value,
+        channel=channel.value,
+        send_at=due,
+        status=Status.SCHEDULED.value,
+        owner_version=int(regimen.version),
+    )
+    request = DeliveryRequest(
+        regimen.clinic_id,
+        regimen.regimen_id,
+        reminder_id,
+        int(regimen.version),
+        due,
+        owner_type=OwnerType.REGIMEN,
+        dose_time=due,
+    )
+    app = services()
+    shown.update(reminder_id=reminder_id, channel=channel.value)
+    return _worded(RegimenMessages(app.link_signer, app.settings.public_url), request, reminder, at, now, shown)
+
+
+def _watch(event: WatchTimerEvent, at: datetime) -> dict[str, Any]:
+    """A running-late watch: the texts its refresh would send at `at`, from the queue as stored now."""
+    from chalicelib.clinics.policy import clinic_policy
+    from chalicelib.core.errors import NotFound
+    from chalicelib.core.words import ClinicStatus
+    from chalicelib.store import clinic_day
+    from chalicelib.visits.day import UNASSIGNED, local_day, provider_key
+    from chalicelib.visits.status import ARRIVED, BOOKED
+    from chalicelib.waiting.day import build_queue, day_appointments, provider_ratio
+    from chalicelib.waiting.notices import (
+        DEFAULT_LATE_THRESHOLD,
+        LATE_HORIZON,
+        WaitTold,
+        late_step,
+        late_text,
+        late_text_due,
+        wait_text,
+        wait_text_due,
+    )
+
+    provider = event.provider
+    shown: dict[str, Any] = {"owner_id": provider, "why": f"running-late watch of {provider}", "texts": []}
+    try:
+        clinic = clinic_day.clinic(event.clinic_id)
+    except NotFound:
+        return {**shown, "note": "its clinic is gone: it will send nothing"}
+    policy = clinic_policy(clinic)
+    day = local_day(event.scheduled_time, clinic.timezone)
+    if at >= policy.opening_hours.closes_at(day, clinic.timezone):
+        return {**shown, "note": "closes the provider's day at closing time: sends nothing"}
+    if clinic.status != ClinicStatus.ACTIVE:
+        return {**shown, "note": "would send nothing now (clinic_suspended)"}
+    appointments = [a for a in day_appointments(clinic.clinic_id, day, clinic.timezone) if provider_key(a) == provider]
+    queue = build_queue(provider, appointments, provider_ratio(clinic.clinic_id, provider), at)
+    texts: list[tuple[Any, str, str]] = []  # (appointment, kind, text), in WaitingService.refresh's order
+    for appointment in queue.appointments:
+        estimate = queue.estimates.get(appointment.appointment_id)
+        if appointment.status != ARRIVED or estimate is None:
+            continue
+        told = WaitTold(
+            appointment.wait_promised_at, int(appointment.wait_updates or 0), bool(appointment.wait_next_texted)
+        )
+        decision = wait_text_due(told, at, estimate.called_at, estimate.ahead, queue.in_progress is not None)
+        if decision is not None:
+            texts.append((appointment, f"wait_{decision.text}", wait_text(clinic.name, decision)))
+    step = late_step(queue.lag, DEFAULT_LATE_THRESHOLD)
+    for appointment in queue.appointments if step else []:
+        if appointment.status != BOOKED or not at < appointment.start <= at + LATE_HORIZON:
+            continue
+        quiet = policy.quiet_hours is not None and policy.quiet_hours.contains(
+            at, appointment.timezone or clinic.timezone
+        )
+        if late_text_due(step, int(appointment.late_step or 0), int(appointment.late_texts or 0), quiet):
+            named = None if provider == UNASSIGNED else provider
+            texts.append((appointment, "running_late", late_text(clinic.name, named, queue.lag)))
+    for appointment, kind, text in texts:
+        phone = clinic_day.patient(appointment.clinic_id, appointment.patient_id).phone
+        if phone:  # the waiting room texts by SMS only
+            shown["texts"].append(
+                {
+                    "appointment_id": appointment.appointment_id,
+                    "kind": kind,
+                    "channel": "sms",
+                    "to": mask(phone),
+                    "text": text,
+                }
+            )
+    if not shown["texts"]:
+        shown["note"] = "would text no one now: no patient is due a wait or running-late text at its time"
     return shown
 
 
@@ -278,6 +418,10 @@ def _shown(listed: list[Any], total: int) -> str:
 def _coming_html(c: dict[str, Any]) -> str:
     what = " · ".join(_e(part) for part in (c.get("channel"), c.get("to"), c.get("clinic")) if part)
     text = f"<pre>{linked(c['text'])}</pre>" if c.get("text") else ""
+    text += "".join(
+        f"<div class='meta'>{_e(t['kind'])} · {_e(t['channel'])} · {_e(t['to'])}</div><pre>{linked(t['text'])}</pre>"
+        for t in c.get("texts", [])
+    )
     subject = f"<div><strong>{_e(c['subject'])}</strong></div>" if c.get("subject") else ""
     note = f"<div><em>{_e(c['note'])}</em></div>" if c.get("note") else ""
     return (

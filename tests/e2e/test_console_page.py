@@ -1,19 +1,24 @@
-"""The local console (`/_local/`) on the running stack: a booking's coming reminders with masked recipients and
-local times, worded as they will go; the outbox with links; the clinic's usage; the clock's +1 day button; as
-JSON, and in headless Chromium at phone and desktop widths, with screenshots in test-artifacts/."""
+"""The local console (`/_local/`) on the running stack: a booking's coming reminders, a regimen's dose reminder and
+a running-late watch's texts, with masked recipients and local times, worded as they will go; the outbox with
+links; the clinic's usage; the clock's +1 day button; as JSON, and in headless Chromium at phone and desktop
+widths, with screenshots in test-artifacts/."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tests.e2e.conftest import NEW_YORK, Clinic, LocalStack, day_after, iso_z, without_confirm_link
-from tests.e2e.test_waiting_room import ARTIFACTS, browser  # noqa: F401 (the Chromium fixture)
+from tests.e2e.test_waiting_room import ARTIFACTS, Morning, browser  # noqa: F401 (the Chromium fixture)
 
 PHONE, EMAIL = "+14155550191", "pat.console@example.org"  # a number no other test on the shared stack uses
 MASKED_PHONE, MASKED_EMAIL = "+1 415 \u2022\u2022\u2022 \u2022\u202291", "p\u2022\u2022@example.org"
 JSON_ACCEPT = {"Accept": "application/json"}
+DOSE_PHONE, MASKED_DOSE_PHONE = "+14155550196", "+1 415 \u2022\u2022\u2022 \u2022\u202296"
+WATCH_PHONES = {"A": "+14155550192", "B": "+14155550193", "C": "+14155550194", "D": "+14155550195"}
+DOSE_LINK = re.compile(r"/d/\S+")
 
 
 def _book(stack: LocalStack, clinic: Clinic) -> tuple[str, Any]:
@@ -148,3 +153,78 @@ def test_the_clock_form_refuses_a_move_it_cannot_make_in_the_error_envelope(stac
     assert back[0] == 400 and back[1]["error"]["fields"][0]["field"] == "to"
     assert "cannot go back" in back[1]["error"]["message"]
     assert stack.now() - before < timedelta(minutes=1)
+
+
+def test_the_console_words_a_coming_dose_reminder_as_the_sms_that_goes(stack: LocalStack) -> None:
+    # GIVEN a daily 15:00 regimen made at noon in New York
+    clinic = stack.create_clinic("Console Dose Clinic", NEW_YORK)
+    noon = day_after(stack.now(), 1, 12, 0, NEW_YORK)
+    stack.advance_to(noon)
+    regimen = {
+        "patient": {"name": "Pat Example", "phone": DOSE_PHONE},
+        "medication": "Examplamab 10 mg",
+        "dose": "1 tablet",
+        "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d", "timeOfDay": ["15:00:00"]}},
+    }
+    status, created = stack.api(clinic).post("/v1/regimens", regimen)
+    assert status == 201, created
+    due = noon + timedelta(hours=3)
+
+    # WHEN the console is asked for JSON
+    data = _console(stack)
+
+    # THEN the dose is coming at 15:00 local (and in UTC), to the masked phone, worded, saying why
+    (dose,) = [c for c in data["coming"] if c.get("owner_id") == created["id"]]
+    assert (dose["kind"], dose["channel"], dose["to"]) == ("dose", "sms", MASKED_DOSE_PHONE)
+    assert dose["at_utc"] == iso_z(due)
+    assert dose["local_time"] == {"time": _ny(due), "zone": NEW_YORK}
+    assert dose["why"] == f"dose of regimen {created['id']} (instruction 0)"
+    assert clinic.name in dose["text"] and "/d/" in dose["text"]
+    assert DOSE_PHONE not in str(data)
+
+    # WHEN the clock passes 15:00
+    stack.advance_to(due + timedelta(seconds=1))
+
+    # THEN the SMS that went is the text the console showed, but for its taken link's token (signed afresh)
+    (went,) = [m for m in stack.outbox(DOSE_PHONE) if m["sent_at"] == iso_z(due)]
+    assert DOSE_LINK.sub("/d/", went["body"]) == DOSE_LINK.sub("/d/", dose["text"])
+
+
+def test_the_console_words_a_running_late_watchs_texts_as_they_go(stack: LocalStack) -> None:
+    # GIVEN the waiting room's morning: A's 09:30 visit runs long, B waits, C and D are still at home
+    clinic = stack.create_clinic("Console Watch Clinic", NEW_YORK)
+    morning = Morning(stack, clinic)
+    morning.go_to("08:00")
+    body = {"provider": "Dr. Rivera"}
+    ids = {}
+    for who, hhmm in zip("ABCD", ("09:30", "10:00", "10:30", "11:00"), strict=True):
+        patient = {"name": "Pat Example", "phone": WATCH_PHONES[who]}
+        ids[who] = stack.book_for(clinic, {**body, "patient": patient, "start": morning.at(hhmm).isoformat()})["id"]
+    morning.go_to("09:25")
+    assert morning.move(ids["A"], "check-in")[0] == 200
+    morning.go_to("09:30")
+    assert morning.move(ids["A"], "start")[0] == 200
+    morning.go_to("09:55")
+    assert morning.move(ids["B"], "check-in")[0] == 200
+    morning.go_to("10:05")
+
+    # WHEN the console is asked for JSON
+    (watch,) = [c for c in _console(stack)["coming"] if c["kind"] == "watch" and c["clinic_id"] == clinic.clinic_id]
+
+    # THEN the watch at 10:10 will tell C and D, masked, that Dr. Rivera runs 20 minutes late; B, here, nothing
+    assert watch["at_utc"] == iso_z(morning.at("10:10"))
+    assert watch["local_time"] == {"time": _ny(morning.at("10:10")), "zone": NEW_YORK}
+    late = f"{clinic.name}: Dr. Rivera is running about 20 min late today. "
+    late += "Please still arrive on time unless we tell you otherwise."
+    masked = {who: f"+1 415 \u2022\u2022\u2022 \u2022\u2022{phone[-2:]}" for who, phone in WATCH_PHONES.items()}
+    assert [(t["appointment_id"], t["kind"], t["to"], t["text"]) for t in watch["texts"]] == [
+        (ids["C"], "running_late", masked["C"], late),
+        (ids["D"], "running_late", masked["D"], late),
+    ]
+
+    # WHEN it fires
+    morning.go_to("10:10")
+
+    # THEN C and D got exactly that text
+    for who in "CD":
+        assert [m["body"] for m in stack.outbox(WATCH_PHONES[who]) if "running" in m["body"]] == [late]
