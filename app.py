@@ -132,14 +132,13 @@ def book_appointment() -> Response:
 @app.route("/v1/appointments", methods=["GET"], authorizer=api_key)
 @http_errors
 def list_appointments() -> Response:
-    from chalicelib.appointments.views import AppointmentPage, appointment_summary
+    from chalicelib.appointments.views import appointment_page
 
     params = _request().query_params
     records, cursor = services().appointments.page_between(
         _clinic_id(), query_instant(params, "from"), query_instant(params, "to"), *query_page(params)
     )
-    page: AppointmentPage = {"appointments": [appointment_summary(r) for r in records], "next": cursor}
-    return Response(page, headers=JSON)
+    return Response(appointment_page(records, cursor), headers=JSON)
 
 
 @app.route("/v1/appointments/{appointment_id}", methods=["GET"], authorizer=api_key)
@@ -220,11 +219,9 @@ def queue() -> Response:
 @app.route("/v1/board-link", methods=["POST"], authorizer=api_key)
 @http_errors
 def issue_board_link() -> Response:
-    from chalicelib.board.views import BoardLinkView
+    from chalicelib.board.views import board_link_view
 
-    token = services().board.issue_link(_clinic_id())
-    link: BoardLinkView = {"token": token, "path": f"/board/{token}"}
-    return Response(link, status_code=201, headers=JSON)
+    return Response(board_link_view(services().board.issue_link(_clinic_id())), status_code=201, headers=JSON)
 
 
 @app.route("/v1/board-link", methods=["DELETE"], authorizer=api_key)

@@ -67,6 +67,10 @@ class AppointmentPage(TypedDict):
     next: str | None
 
 
+def appointment_page(records: list[AppointmentRecord], cursor: str | None) -> AppointmentPage:
+    return {"appointments": [appointment_summary(r) for r in records], "next": cursor}
+
+
 def appointment_view(record: AppointmentRecord) -> AppointmentView:
     reminders = sorted(record.reminders, key=lambda r: (r.send_at, r.reminder_id))
     return {**appointment_summary(record), "reminders": [reminder_view(r) for r in reminders]}

@@ -11,3 +11,7 @@ class BoardLinkView(TypedDict):
 
     token: str
     path: str
+
+
+def board_link_view(token: str) -> BoardLinkView:
+    return {"token": token, "path": f"/board/{token}"}
