@@ -53,7 +53,9 @@ def parse(request: WebhookRequest, context: ProviderContext) -> BookingEvent | I
         raise InvalidRequest.single("data.object.booking.version", "must be a whole number")
     segments = booking.get("appointment_segments")
     # Only whole minutes count: anything else in a segment is left out rather than failing the booking.
-    durations = [s.get("duration_minutes") for s in segments if isinstance(s, dict)] if isinstance(segments, list) else []
+    durations = (
+        [s.get("duration_minutes") for s in segments if isinstance(s, dict)] if isinstance(segments, list) else []
+    )
     total = sum(d for d in durations if isinstance(d, int) and not isinstance(d, bool))
     customer = _customer(booking.get("customer_id"), context)
     name = " ".join(p for p in (customer.get("given_name"), customer.get("family_name")) if isinstance(p, str) and p)
