@@ -148,9 +148,11 @@ def openapi_document(routes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     for route, by_status in response_types().items():
         for status, kind in by_status.items():
             schema = TypeAdapter(kind).json_schema(ref_template=REF, mode="serialization")
-            for name, definition in schema.pop("$defs", {}).items():
-                schemas[name] = _closed(definition)
-            schemas[kind.__name__] = _closed(schema)
+            for name, definition in [*schema.pop("$defs", {}).items(), (kind.__name__, schema)]:
+                closed = _closed(definition)
+                # Two different shapes under one name would make one of them describe the other's answers.
+                if schemas.setdefault(name, closed) != closed:
+                    raise ValueError(f"two schemas are named {name}: rename one of the types")
             answers.setdefault(route, {})[status] = {"$ref": REF.format(model=kind.__name__)}
     schemas["FhirResource"] = FHIR_RESOURCE
     paths: dict[str, Any] = {}
