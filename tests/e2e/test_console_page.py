@@ -156,7 +156,8 @@ def test_the_clock_form_refuses_a_move_it_cannot_make_in_the_error_envelope(stac
 
 
 def test_the_console_words_a_coming_dose_reminder_as_the_sms_that_goes(stack: LocalStack) -> None:
-    # GIVEN a daily 15:00 regimen made at noon in New York
+    # GIVEN a 15:00 dose (one only: a dose cron without an end would fire on every later move of the shared
+    # stack's clock) of a regimen made at noon in New York
     clinic = stack.create_clinic("Console Dose Clinic", NEW_YORK)
     noon = day_after(stack.now(), 1, 12, 0, NEW_YORK)
     stack.advance_to(noon)
@@ -164,7 +165,7 @@ def test_the_console_words_a_coming_dose_reminder_as_the_sms_that_goes(stack: Lo
         "patient": {"name": "Pat Example", "phone": DOSE_PHONE},
         "medication": "Examplamab 10 mg",
         "dose": "1 tablet",
-        "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d", "timeOfDay": ["15:00:00"]}},
+        "timing": {"repeat": {"count": 1, "frequency": 1, "period": 1, "periodUnit": "d", "timeOfDay": ["15:00:00"]}},
     }
     status, created = stack.api(clinic).post("/v1/regimens", regimen)
     assert status == 201, created
@@ -188,6 +189,8 @@ def test_the_console_words_a_coming_dose_reminder_as_the_sms_that_goes(stack: Lo
     # THEN the SMS that went is the text the console showed, but for its taken link's token (signed afresh)
     (went,) = [m for m in stack.outbox(DOSE_PHONE) if m["sent_at"] == iso_z(due)]
     assert DOSE_LINK.sub("/d/", went["body"]) == DOSE_LINK.sub("/d/", dose["text"])
+    # AND that was the regimen's one dose: nothing of it is coming any more
+    assert [c for c in _console(stack)["coming"] if c.get("owner_id") == created["id"] and c["kind"] == "dose"] == []
 
 
 def test_the_console_words_a_running_late_watchs_texts_as_they_go(stack: LocalStack) -> None:
