@@ -17,7 +17,7 @@ FIGURES = (
     "cold start: authorizer / boto3 + client",
     "(channel fees + infrastructure) / channel fees",
     "log bytes per fire (INFO)",
-    "fire time / bare SNS publish",
+    "fire time / idealised floor, same run",
     "reconciler AWS calls, 500 / 250 pending",
     "reconciler wall on AWS, 500 / 250 pending",
 )
