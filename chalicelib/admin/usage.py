@@ -33,8 +33,7 @@ def register(commands: Any) -> None:
 def usage(context: AdminContext, args: argparse.Namespace) -> dict[str, Any] | str:
     from chalicelib.core import records
     from chalicelib.meter.views import CSV_COLUMNS, requested_month, usage_row
-    from chalicelib.store.convert import to_record
-    from chalicelib.store.models import Clinic
+    from chalicelib.store.clinics import all_clinics, get_clinic
 
     context.bind_tables()
     params = {"month": args.month} if args.month is not None else {}
@@ -43,7 +42,7 @@ def usage(context: AdminContext, args: argparse.Namespace) -> dict[str, Any] | s
     except InvalidRequest:
         raise InvalidRequest.single("--month", "must be a month as YYYY-MM, e.g. 2026-12") from None
     meter = context.services.usage
-    clinics = [to_record(clinic, records.Clinic) for clinic in sorted(Clinic.scan(), key=lambda c: c.clinic_id)]
+    clinics = [get_clinic(summary.clinic_id) for summary in all_clinics()]  # by id, from the by-status index
     rows = [usage_row(meter.month(clinic, month)) for clinic in clinics]
     if args.csv:
         text = io.StringIO()

@@ -28,7 +28,7 @@ def register(commands: Any) -> None:
 
 
 def set_whatsapp(context: AdminContext, args: argparse.Namespace) -> dict[str, Any]:
-    from chalicelib.store.clinics import set_whatsapp_phone_number_id
+    from chalicelib.store.clinics import clinic_with_whatsapp_sender, set_whatsapp_phone_number_id
 
     if not _PHONE_NUMBER_ID.match(args.phone_number_id) or len(args.phone_number_id) > 115:
         raise InvalidRequest.single("--phone-number-id", "must be phone-number-id-… or its ARN")
@@ -39,5 +39,9 @@ def set_whatsapp(context: AdminContext, args: argparse.Namespace) -> dict[str, A
         else args.phone_number_id
     )
     context.bind_tables()
+    # One clinic per sender: a WhatsApp event is routed by its sender alone (the `by-whatsapp-sender` index).
+    holder = clinic_with_whatsapp_sender(phone_number_id)
+    if holder is not None and holder.clinic_id != args.clinic:
+        raise InvalidRequest.single("--phone-number-id", "is another clinic's WhatsApp sender already")
     set_whatsapp_phone_number_id(args.clinic, phone_number_id)
     return {"clinic_id": args.clinic, "whatsapp_phone_number_id": phone_number_id}

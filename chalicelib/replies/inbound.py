@@ -38,6 +38,7 @@ from chalicelib.replies.keywords import Intent, intent_of
 from chalicelib.store import appointments as appointment_store
 from chalicelib.store import clinics as clinic_store
 from chalicelib.store import patients as patient_store
+from chalicelib.store.appointments import PatientAppointment
 from chalicelib.visits.day import local_day
 
 if TYPE_CHECKING:
@@ -124,6 +125,8 @@ class SmsReplies:
             if dose is not None:
                 return self._dose_reply(inbound, intent, dose, clinics, language)
             # No dose to answer: treated as any other text (help once a day, nothing to unknown numbers).
+        if intent is Intent.HERE and self._visits is not None:
+            return self._check_in(inbound, patients, clinics, now, language)  # today's, not the next, appointment
         upcoming = self._next_appointment(patients, now)
         clinic = _clinic_of(upcoming, clinics)
         if intent is Intent.HELP:
@@ -131,8 +134,6 @@ class SmsReplies:
             return self._log(inbound, intent, ReplyOutcome.HELPED)
         if intent is Intent.CONFIRM:
             return self._confirm(inbound, upcoming, clinic, language)
-        if intent is Intent.HERE and self._visits is not None:
-            return self._check_in(inbound, patients, clinics, now, language)
         return self._answer_once(inbound, clinic, now, language)
 
     def _check_in(
@@ -161,19 +162,23 @@ class SmsReplies:
             return self._log(inbound, Intent.HERE, ReplyOutcome.NOTHING_TO_CHECK_IN)
         return self._log(inbound, Intent.HERE, ReplyOutcome.CHECKED_IN, appointment_id=today.appointment_id)
 
-    def _today_appointment(self, patients: list[Patient], now: datetime) -> Appointment | None:
-        """The number's booked appointment on today's local date (late arrivals included), the earliest."""
-        ids = {(p.clinic_id, p.patient_id) for p in patients}
+    def _today_appointment(self, patients: list[Patient], now: datetime) -> PatientAppointment | None:
+        """The number's booked appointment on today's local date (late arrivals included), the earliest. Read by
+        patient (`by-patient`): each patient's booked appointments from `LATE_CHECK_IN` ago to a day ahead (the
+        end of today in any zone), never the clinic's."""
         candidates = [
             appointment
-            for clinic_id in {p.clinic_id for p in patients}
-            for appointment in appointment_store.booked_starting_after(clinic_id, now - LATE_CHECK_IN)
-            if (appointment.clinic_id, appointment.patient_id) in ids
-            and local_day(appointment.start, appointment.timezone) == local_day(now, appointment.timezone)
+            for p in patients
+            for appointment in appointment_store.booked_of_patient(
+                p.clinic_id, p.patient_id, now - LATE_CHECK_IN, now + timedelta(days=1), appointment_store.PATIENT_PAGE
+            )
+            if local_day(appointment.start, appointment.timezone) == local_day(now, appointment.timezone)
         ]
         return min(candidates, key=lambda a: a.start, default=None)
 
-    def _confirm(self, inbound: InboundSms, upcoming: Appointment | None, clinic: Clinic | None, language: str) -> str:
+    def _confirm(
+        self, inbound: InboundSms, upcoming: PatientAppointment | None, clinic: Clinic | None, language: str
+    ) -> str:
         if upcoming is None or clinic is None:
             self._reply(inbound, clinic, answer_text(Answer.NOTHING_TO_CONFIRM, language))
             return self._log(inbound, Intent.CONFIRM, ReplyOutcome.NOTHING_TO_CONFIRM)
@@ -223,13 +228,12 @@ class SmsReplies:
             return patients
         return [p for p in patients if p.clinic_id == inbound.clinic_id]
 
-    def _next_appointment(self, patients: list[Patient], now: datetime) -> Appointment | None:
-        ids = {(p.clinic_id, p.patient_id) for p in patients}
+    def _next_appointment(self, patients: list[Patient], now: datetime) -> PatientAppointment | None:
+        """The number's next booked appointment: each patient's first (`by-patient`), the earliest of those."""
         candidates = [
             appointment
-            for clinic_id in {p.clinic_id for p in patients}
-            for appointment in appointment_store.booked_starting_after(clinic_id, now)
-            if (appointment.clinic_id, appointment.patient_id) in ids
+            for p in patients
+            for appointment in appointment_store.booked_of_patient(p.clinic_id, p.patient_id, now)
         ]
         return min(candidates, key=lambda a: a.start, default=None)
 
@@ -273,7 +277,7 @@ def _first(clinics: list[Clinic]) -> Clinic | None:
     return clinics[0] if clinics else None
 
 
-def _clinic_of(appointment: Appointment | None, clinics: list[Clinic]) -> Clinic | None:
+def _clinic_of(appointment: PatientAppointment | None, clinics: list[Clinic]) -> Clinic | None:
     if appointment is not None:
         return next((c for c in clinics if c.clinic_id == appointment.clinic_id), None)
     return clinics[0] if clinics else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from chalicelib.core import records
 from chalicelib.core.errors import AlreadyExists, NotFound, StaleVersion
 from chalicelib.core.words import AppointmentStatus
-from chalicelib.store import pending
+from chalicelib.store import appointment_keys, pending
 from chalicelib.store.conditions import condition_failed, failed_items
 from chalicelib.store.convert import to_model, to_record, to_records
 from chalicelib.store.models import Appointment, Reminder, transaction
@@ -74,6 +75,42 @@ def booked_starting_after(clinic_id: str, after: datetime) -> list[records.Appoi
     )
 
 
+@dataclass(frozen=True)
+class PatientAppointment:
+    """One of a patient's appointments as the `by-patient` index holds it: its ids, start, zone and status. Read
+    the appointment itself (`get`) before changing it."""
+
+    clinic_id: str
+    appointment_id: str
+    patient_id: str
+    start: datetime
+    timezone: str
+    status: str
+
+
+# A reply reads one patient's upcoming appointments a page of this many at a time (a patient has a few).
+PATIENT_PAGE = 10
+
+
+def booked_of_patient(
+    clinic_id: str, patient_id: str, after: datetime, until: datetime | None = None, limit: int = 1
+) -> list[PatientAppointment]:
+    """The patient's first `limit` `booked` appointments at the clinic starting after `after` (and at `until` at
+    the latest), by start, through the `by-patient` index: what is read is this patient's appointments in the
+    window, never the clinic's."""
+    window = Appointment.start > after if until is None else Appointment.start.between(after, until)
+    found = Appointment.by_patient.query(
+        patient_id,
+        window,
+        filter_condition=(Appointment.status == AppointmentStatus.BOOKED) & (Appointment.clinic_id == clinic_id),
+        limit=limit,
+        page_size=PATIENT_PAGE,
+    )
+    return [
+        PatientAppointment(a.clinic_id, a.appointment_id, a.patient_id, a.start, a.timezone, a.status) for a in found
+    ]
+
+
 def count_booked_starting_after(clinic_id: str, after: datetime) -> int:
     """How many of the clinic's `booked` appointments start after `after`: one query per MB of the index."""
     return int(
@@ -98,6 +135,30 @@ def booked_page(
     page = to_records(found, records.Appointment)
     next_key = found.last_evaluated_key
     return page, json.dumps(next_key, sort_keys=True) if next_key else None
+
+
+def index_unlisted_providers() -> int:
+    """A one-off after the `by-provider` index was added (docs/operations.md, `index-pending`): gives every stored
+    appointment written without it its `clinic_provider` key; how many it gave. One scan; each appointment is
+    updated only if its provider is still as read and it has no key yet, so a change racing it is never undone
+    and a second run changes nothing."""
+    listed = 0
+    for appointment in Appointment.scan(Appointment.clinic_provider.does_not_exist()):
+        provider = appointment.provider
+        unchanged = Appointment.provider.does_not_exist() if provider is None else Appointment.provider == provider
+        try:
+            appointment.update(
+                actions=[
+                    Appointment.clinic_provider.set(appointment_keys.provider_key(appointment.clinic_id, provider))
+                ],
+                condition=unchanged & Appointment.clinic_provider.does_not_exist(),
+            )
+        except UpdateError as e:
+            if not condition_failed(e):
+                raise
+            continue
+        listed += 1
+    return listed
 
 
 def create(appointment: records.Appointment, patient: PatientWrite, reminders: Iterable[records.Reminder] = ()) -> None:
@@ -129,6 +190,10 @@ def change(
         _attribute(name).set(value) if value is not None else _attribute(name).remove()
         for name, value in changes.items()
     ]
+    if "provider" in changes:  # the `by-provider` index's key follows the provider, in the same write
+        provider = changes["provider"]
+        key = appointment_keys.provider_key(appointment.clinic_id, provider if isinstance(provider, str) else None)
+        actions.append(Appointment.clinic_provider.set(key))
     try:
         with transaction() as write:
             write.update(

@@ -18,6 +18,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.core import records
 from chalicelib.core.errors import AlreadyClaimed, NotFound, StaleVersion
+from chalicelib.store import appointment_keys
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.convert import to_model, to_record, to_records
 from chalicelib.store.models import Appointment, Clinic, Patient, Reminder, VisitLengths, transaction
@@ -50,6 +51,16 @@ def appointments_starting(clinic_id: str, start: datetime, last: datetime) -> li
     return to_records(
         Appointment.by_start.query(clinic_id, Appointment.start.between(start, last)), records.Appointment
     )
+
+
+def provider_appointments_starting(
+    clinic_id: str, provider: str, start: datetime, last: datetime
+) -> list[records.Appointment]:
+    """The appointments (any status) of one provider's queue at the clinic (`provider` as the waiting room keys
+    it: a name, or `unassigned`) starting from `start` to `last`, both included, by start, through the
+    `by-provider` index: the provider's day, not the clinic's."""
+    key = appointment_keys.provider_key(clinic_id, provider)
+    return to_records(Appointment.by_provider.query(key, Appointment.start.between(start, last)), records.Appointment)
 
 
 def reminders_of(appointment_id: str) -> list[records.Reminder]:

@@ -25,7 +25,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.words import AppointmentStatus, ClinicStatus, DoseStatus, RegimenStatus
-from chalicelib.store import due_keys
+from chalicelib.store import appointment_keys, due_keys
 
 if TYPE_CHECKING:
     import botocore.session
@@ -48,6 +48,29 @@ class ClinicsByApiKey(GlobalSecondaryIndex["Clinic"]):  # type: ignore[no-untype
         projection = KeysOnlyProjection()
 
     api_key_hash = UnicodeAttribute(hash_key=True)
+
+
+class ClinicsByStatus(GlobalSecondaryIndex["Clinic"]):  # type: ignore[no-untyped-call]
+    """Every clinic, by status and id: what the admin's `list-clinics` and `usage` read (a query per status, a
+    page per MB) instead of scanning the table. Projected: the summary those commands print."""
+
+    class Meta:
+        index_name = "by-status"
+        projection = IncludeProjection(["name", "timezone", "created_at", "monthly_spend_cap_usd"])
+
+    status = UnicodeAttribute(hash_key=True)
+    clinic_id = UnicodeAttribute(range_key=True)
+
+
+class ClinicsByWhatsAppSender(GlobalSecondaryIndex["Clinic"]):  # type: ignore[no-untyped-call]
+    """The clinic of a WhatsApp sender (its End User Messaging Social phone-number id, set by `set-whatsapp`):
+    what a WhatsApp event is routed by. Sparse: a clinic without WhatsApp has no row."""
+
+    class Meta:
+        index_name = "by-whatsapp-sender"
+        projection = KeysOnlyProjection()
+
+    whatsapp_phone_number_id = UnicodeAttribute(hash_key=True)
 
 
 class Clinic(Model):
@@ -78,6 +101,8 @@ class Clinic(Model):
     replan_reason = UnicodeAttribute(null=True)  # why it failed: an error's class name, never data
     # The clinic's WhatsApp sender in AWS End User Messaging Social (`set-whatsapp`); none: no WhatsApp.
     whatsapp_phone_number_id = UnicodeAttribute(null=True)
+    by_status = ClinicsByStatus()
+    by_whatsapp_sender = ClinicsByWhatsAppSender()
 
 
 class PatientsByPhone(GlobalSecondaryIndex["Patient"]):  # type: ignore[no-untyped-call]
@@ -139,6 +164,32 @@ class AppointmentsByStart(GlobalSecondaryIndex["Appointment"]):  # type: ignore[
     start = UTCDateTimeAttribute(range_key=True)
 
 
+class AppointmentsByPatient(GlobalSecondaryIndex["Appointment"]):  # type: ignore[no-untyped-call]
+    """A patient's appointments by start: what an SMS or WhatsApp reply looks up (the patient's next booked one,
+    or today's), instead of every upcoming appointment of the clinic. Patient ids are random (64 bits), so a
+    partition is one patient's; the reader checks the clinic all the same. Projected: what the reply reads."""
+
+    class Meta:
+        index_name = "by-patient"
+        projection = IncludeProjection(["start", "timezone", "status"])
+
+    patient_id = UnicodeAttribute(hash_key=True)
+    start = UTCDateTimeAttribute(range_key=True)
+
+
+class AppointmentsByProvider(GlobalSecondaryIndex["Appointment"]):  # type: ignore[no-untyped-call]
+    """One provider's appointments at one clinic by start (`chalicelib.store.appointment_keys`): what a visit
+    move and the running-late watch read of the provider's day, instead of the clinic's whole day. Everything
+    projected, as on `by-start`: the watch's moves and claims are conditioned on what it read."""
+
+    class Meta:
+        index_name = "by-provider"
+        projection = AllProjection()
+
+    clinic_provider = UnicodeAttribute(hash_key=True)
+    start = UTCDateTimeAttribute(range_key=True)
+
+
 class Appointment(Model):
     """A booked visit. `version` grows with every change; a timer armed for an older version never sends."""
 
@@ -191,6 +242,15 @@ class Appointment(Model):
     cancelled_via = UnicodeAttribute(null=True)  # api | link
     # How the booking found its patient: phone | email (an existing patient reused); absent: a new patient.
     patient_matched = UnicodeAttribute(null=True)
+    by_patient = AppointmentsByPatient()
+    # The `by-provider` index's key, "<clinic_id>#<provider or unassigned>" (`appointment_keys.provider_key`):
+    # set on every full save here, and by `chalicelib.store.appointments.change` when the provider changes.
+    clinic_provider = UnicodeAttribute(null=True)
+    by_provider = AppointmentsByProvider()
+
+    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        self.clinic_provider = appointment_keys.provider_key(self.clinic_id, self.provider)
+        return super().serialize(null_check=null_check)
 
 
 class RemindersByDue(GlobalSecondaryIndex["Reminder"]):  # type: ignore[no-untyped-call]

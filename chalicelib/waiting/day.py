@@ -45,6 +45,14 @@ def day_appointments(clinic_id: str, day: date, zone: str) -> list[Appointment]:
     return [a for a in found if a.status != CANCELLED]
 
 
+def provider_day_appointments(clinic_id: str, provider: str, day: date, zone: str) -> list[Appointment]:
+    """One provider's queue of `day_appointments` (`provider` as `provider_key` names it), read by provider and
+    day (the `by-provider` index): a refresh or a watch firing reads that provider's day, not the clinic's."""
+    start, end = day_window(day, zone)
+    found = clinic_day.provider_appointments_starting(clinic_id, provider, start, end - timedelta(microseconds=1))
+    return [a for a in found if a.status != CANCELLED]
+
+
 def provider_ratio(clinic_id: str, provider: str) -> float:
     return learned_ratio(clinic_day.visit_ratios(clinic_id, provider))
 

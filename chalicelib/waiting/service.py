@@ -31,7 +31,14 @@ from chalicelib.meter.sender import MeteredSender
 from chalicelib.store import clinic_day
 from chalicelib.visits.day import UNASSIGNED, local_day, provider_key
 from chalicelib.visits.status import ARRIVED, BOOKED, DAY_CLOSE, DAY_CLOSE_TARGET, FULFILLED, IN_PROGRESS
-from chalicelib.waiting.day import ProviderQueue, build_queue, day_appointments, provider_queues, provider_ratio
+from chalicelib.waiting.day import (
+    ProviderQueue,
+    build_queue,
+    day_appointments,
+    provider_day_appointments,
+    provider_queues,
+    provider_ratio,
+)
 from chalicelib.waiting.estimator import HISTORY_SIZE, visit_ratio
 from chalicelib.waiting.notices import (
     DEFAULT_LATE_THRESHOLD,
@@ -66,9 +73,10 @@ class WaitingService:
         now = self._clock.now()
         clinic = clinic_day.clinic(clinic_id)
         day = day or local_day(now, clinic.timezone)
-        appointments = day_appointments(clinic_id, day, clinic.timezone)
         if provider is not None:
-            appointments = [a for a in appointments if provider_key(a) == provider]
+            appointments = provider_day_appointments(clinic_id, provider, day, clinic.timezone)
+        else:
+            appointments = day_appointments(clinic_id, day, clinic.timezone)
         return clinic, day, provider_queues(clinic_id, appointments, now)
 
     def record_visit(self, appointment: Appointment) -> None:
@@ -90,7 +98,7 @@ class WaitingService:
         now = self._clock.now()
         clinic = clinic_day.clinic(clinic_id)
         day = local_day(now, clinic.timezone)
-        appointments = [a for a in day_appointments(clinic_id, day, clinic.timezone) if provider_key(a) == provider]
+        appointments = provider_day_appointments(clinic_id, provider, day, clinic.timezone)
         queue = build_queue(provider, appointments, provider_ratio(clinic_id, provider), now)
         wait_texts = late_texts = 0
         if clinic.status == ClinicStatus.ACTIVE:
@@ -128,9 +136,9 @@ class WaitingService:
     def close_day(self, clinic: Clinic, provider: str, day: date, closes: datetime) -> dict[str, Any]:
         """Closes what is still open of the provider's day at `closes` (see the module docstring); arms nothing."""
         closed = marked = 0
-        for appointment in day_appointments(clinic.clinic_id, day, clinic.timezone):
+        for appointment in provider_day_appointments(clinic.clinic_id, provider, day, clinic.timezone):
             target = DAY_CLOSE_TARGET.get(appointment.status)
-            if provider_key(appointment) != provider or target is None:
+            if target is None:
                 continue
             try:
                 clinic_day.record_move(
