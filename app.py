@@ -23,6 +23,7 @@ from chalice.app import (
 from chalicelib.arm.envelope import TimerKind
 from chalicelib.composition import services
 from chalicelib.core.errors import FieldProblem, InvalidRequest
+from chalicelib.core.heap import settle
 from chalicelib.core.observability import logger, metrics
 from chalicelib.edge.http import (
     FHIR_JSON,
@@ -505,3 +506,6 @@ def form_link(token: str) -> Response:
 def form_link_save(token: str) -> Response:
     """One step of the form posted: saved in progress, or sent (completed) by its last button."""
     return _page(services().form_pages.save(token, _body()))
+
+
+settle()  # what `import app` built lives as long as the process: later full collections skip it (core/heap.py)

@@ -21,6 +21,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.clock import Clock, SystemClock
+from chalicelib.core.heap import settle
 from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ class LazyClient:
             with CLIENT_LOCK:
                 if self._client is None:
                     self._client = self._make()
+                    settle()  # the client lives as long as the process: no full collection walks it again
         return getattr(self._client, name)
 
 

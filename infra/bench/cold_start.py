@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -44,6 +45,7 @@ def run_child(task: dict[str, Any]) -> dict[str, Any]:
     """One fresh interpreter, from the project root: the JSON line it prints last."""
     env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "carecue-bench-pycache")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(  # noqa: S603 - our own interpreter, our own module
         [sys.executable, "-m", "infra.bench.cold_child"],
         input=json.dumps(task),
@@ -54,9 +56,12 @@ def run_child(task: dict[str, Any]) -> dict[str, Any]:
         check=False,
         timeout=120,
     )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise RuntimeError(f"cold start {task['mode']} failed:\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    # The child's CPU time, user and system: what a busy shared machine distorts far less than the wall time.
+    result["cpu_seconds"] = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     return result
 
 
@@ -198,9 +203,11 @@ def figures(results: dict[str, list[dict[str, Any]]]) -> list[tuple[str, float, 
     ):
         total = median_ms(mode)
         clients = ", ".join(["dynamodb (PynamoDB)", *results[mode][0]["clients"]])
+        cpu = median_ms(mode, "cpu_seconds") / median_ms("floor", "cpu_seconds")
         detail = (
             f"median of {runs} fresh processes: {total:.0f} ms (import app {median_ms(mode, 'import_seconds'):.0f} ms"
-            f" of it; clients made: {clients}) against import boto3 + one DynamoDB client {floor:.0f} ms"
+            f" of it; clients made: {clients}) against import boto3 + one DynamoDB client {floor:.0f} ms; "
+            f"CPU time {cpu:.2f}x"
         )
         rows.append((label, total / floor, target, detail))
     return rows
