@@ -53,7 +53,9 @@ def clinic_with_api_key_hash(api_key_hash: str) -> records.Clinic | None:
 
 def all_clinics() -> list[records.ClinicSummary]:
     """Every clinic of the stage by id, with its id, name, zone, status and creation time only: one query of the
-    `by-status` index per status (a page per MB of it), never a scan of the table."""
+    `by-status` index per status (a page per MB of it), never a scan of the table. A clinic whose `status` was
+    hand-edited to a word that is no `ClinicStatus` (docs/operations.md: only `active` and `suspended` mean
+    anything) is not listed."""
     found = [clinic for status in ClinicStatus for clinic in Clinic.by_status.query(status.value)]
     return to_records(sorted(found, key=lambda clinic: clinic.clinic_id), records.ClinicSummary)
 
