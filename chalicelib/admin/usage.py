@@ -31,7 +31,6 @@ def register(commands: Any) -> None:
 
 
 def usage(context: AdminContext, args: argparse.Namespace) -> dict[str, Any] | str:
-    from chalicelib.core import records
     from chalicelib.meter.views import CSV_COLUMNS, requested_month, usage_row
     from chalicelib.store.clinics import all_clinics, get_clinic
 

@@ -26,7 +26,7 @@ from chalicelib.core.clock import Clock
 from chalicelib.core.errors import ChannelError, Conflict, InvalidRequest
 from chalicelib.core.json_input import load_json
 from chalicelib.core.observability import count, logger
-from chalicelib.core.records import Appointment, Clinic, Dose, Patient
+from chalicelib.core.records import Clinic, Dose, Patient
 from chalicelib.core.timezones import local_time
 from chalicelib.core.words import Channel, ReplyOutcome
 from chalicelib.patients.contacts import find_contact, note_help_replied, opt_in, opt_out
