@@ -123,6 +123,7 @@ class Appointment:
     confirmed_via: str | None = None  # link | sms
     cancelled_via: str | None = None  # api | link
     patient_matched: str | None = None
+    clinic_provider: str | None = None  # the `by-provider` index's key, derived by the store on every save
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -56,7 +56,7 @@ class ClinicsByStatus(GlobalSecondaryIndex["Clinic"]):  # type: ignore[no-untype
 
     class Meta:
         index_name = "by-status"
-        projection = IncludeProjection(["name", "timezone", "created_at", "monthly_spend_cap_usd"])
+        projection = IncludeProjection(["name", "timezone", "created_at"])
 
     status = UnicodeAttribute(hash_key=True)
     clinic_id = UnicodeAttribute(range_key=True)
