@@ -14,14 +14,16 @@ $(INSTALLED): requirements.txt requirements-dev.txt requirements-lock.txt
 	touch $(INSTALLED)
 
 # Options of the local stack (`.venv/bin/python -m infra.local --help`), each optional:
-# `make run PORT=8001 AWS_PORT=5001 CLOCK_START=2026-11-30T14:00:00Z FROZEN=1 DATA=dir RESET=1 ARGS='...'`.
+# `make run PORT=8001 AWS_PORT=5001 CLOCK_START=2026-11-30T14:00:00Z FROZEN=1 DATA=dir RESET=1 ARGS='...'`;
+# `FAULTS='scheduler=0.3,sns=0.3' FAULTS_SEED=7` fails a share of the app's AWS calls (docs/reliability.md).
 # FROZEN and RESET take 1 (0, no or an empty value mean off); ARGS is passed as is, after the others. `exec`:
 # the stack is make's own child, so a SIGTERM to make (which make passes on) reaches it.
 on = $(filter-out 0 no false,$(1))
 run: $(INSTALLED)
 	exec $(BIN)/python -m infra.local $(if $(PORT),--port $(PORT)) $(if $(AWS_PORT),--aws-port $(AWS_PORT)) \
 		$(if $(CLOCK_START),--clock-start $(CLOCK_START)) $(if $(call on,$(FROZEN)),--frozen-clock) \
-		$(if $(DATA),--data '$(DATA)') $(if $(call on,$(RESET)),--reset) $(ARGS)
+		$(if $(DATA),--data '$(DATA)') $(if $(call on,$(RESET)),--reset) \
+		$(if $(FAULTS),--faults '$(FAULTS)') $(if $(FAULTS_SEED),--faults-seed '$(FAULTS_SEED)') $(ARGS)
 
 test: lint imports typecheck lint-templates audit-templates browser faketime
 	$(BIN)/python -m pytest -p no:cacheprovider -q tests

@@ -21,6 +21,7 @@ from types import FrameType
 
 from chalicelib.edge.gateway import API_BURST_LIMIT, API_RATE_LIMIT
 from infra.local.clock import SimulatedClock
+from infra.local.faults import FaultSwitch
 from infra.local.persistence import DataError, DataFolder, Snapshot
 from infra.local.stack import PROJECT_DIR, LocalStack, PortInUse
 
@@ -49,19 +50,39 @@ def main() -> int:
         default=f"{API_RATE_LIMIT:g},{API_BURST_LIMIT}",
         help="API Gateway's throttle as RATE,BURST requests a second (default: the AWS stages' own)",
     )
+    parser.add_argument(
+        "--faults",
+        default=os.environ.get("CARECUE_FAULTS", ""),
+        help="fail that share of the app's calls to each AWS service as AWS fails them, e.g. "
+        "'scheduler=0.3,sns=0.3,dynamodb=0.1' (also ses, ssm; env CARECUE_FAULTS; docs/reliability.md)",
+    )
+    parser.add_argument(
+        "--faults-seed",
+        default=os.environ.get("CARECUE_FAULTS_SEED"),
+        help="seed the fault draw, for a run that fails the same calls again (env CARECUE_FAULTS_SEED)",
+    )
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     args = parser.parse_args()
 
     start = datetime.fromisoformat(args.clock_start) if args.clock_start else None
     folder = DataFolder(args.data)
     try:
+        faults = FaultSwitch.from_settings(args.faults, args.faults_seed)
         saved = folder.open(reset=args.reset)
         clock = _clock(saved, start, args.frozen_clock)
     except (DataError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     rate, _, burst = args.throttle.partition(",")
-    stack = LocalStack(args.port, args.aws_port, clock, data=folder, saved=saved, throttle=(float(rate), int(burst)))
+    stack = LocalStack(
+        args.port,
+        args.aws_port,
+        clock,
+        data=folder,
+        saved=saved,
+        throttle=(float(rate), int(burst)),
+        faults=faults,
+    )
     stopped = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -83,6 +104,8 @@ def main() -> int:
     print(f"Clock:         {stack.addresses.api}/_local/clock   (now {stack.clock.now().isoformat()})", flush=True)
     kept = f"restored, {len(saved.outbox)} message(s) in the outbox" if saved is not None else "started empty"
     print(f"Data:          {args.data}   ({kept}; --reset or make run RESET=1 starts empty)", flush=True)
+    if faults is not None:
+        print(f"Faults:        {faults.describe()}   ({stack.addresses.api}/_local/faults)", flush=True)
     print("Ready. Ctrl-C stops.", flush=True)
     # Woken every fraction of a second: Python runs a signal handler on the main thread only, and a SIGTERM the
     # kernel hands to one of the servers' threads would not wake a main thread blocked in a plain wait().

@@ -13,7 +13,10 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from infra.local.faults import FaultSwitch
 
 # Requests that only read (by operation name, for the JSON protocols' X-Amz-Target), and ReceiveMessage: the
 # queue worker polls every second, and what a receive changes (a receive count, a visibility timeout) is
@@ -67,7 +70,10 @@ def may_change(environ: dict[str, Any]) -> bool:
 
 
 class AwsServer:
-    def __init__(self, host: str, port: int, gate: Gate, on_change: Callable[[], None]) -> None:
+    def __init__(
+        self, host: str, port: int, gate: Gate, on_change: Callable[[], None], faults: FaultSwitch | None = None
+    ) -> None:
+        self._faults = faults  # the fault switch (infra/local/faults.py): refuses a share of the app's requests
         self._host = host
         self._port = port
         self._gate = gate
@@ -85,6 +91,9 @@ class AwsServer:
         dynamodb = threading.Lock()
 
         def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            refused = self._faults.refuse(environ, start_response) if self._faults is not None else None
+            if refused is not None:
+                return refused  # as AWS refuses it: moto never sees it, so nothing changed
             # The whole answer is read inside the gate: moto may build it lazily from its state. DynamoDB requests
             # go one at a time: moto's TransactWriteItems checks, writes and rolls back (by restoring whole tables)
             # with no lock, so two at once can both pass a condition or undo each other's writes; DynamoDB's are

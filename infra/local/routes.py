@@ -98,6 +98,11 @@ def add_local_routes(app: Chalice, stack: LocalStack) -> None:
         wait = params.get("wait") not in (None, "", "0", "false")
         return Response(stack.saved_state(wait), headers=JSON)
 
+    @app.route("/_local/faults", methods=["GET"])
+    def faults() -> Response:
+        """What the fault switch (infra/local/faults.py) has done so far; `{"faults": null}` when it is off."""
+        return Response({"faults": stack.faults.figures() if stack.faults is not None else None}, headers=JSON)
+
     @app.route("/_local/sms/inbound", methods=["POST"])
     def inbound_sms() -> Response:
         """A patient's SMS reply, injected as End User Messaging would publish it to the inbound topic."""

@@ -29,6 +29,7 @@ from chalicelib.core.clock import SystemClock, iso_utc
 from chalicelib.edge.gateway import API_BURST_LIMIT, API_RATE_LIMIT
 from infra.local.aws_server import AwsServer, Gate
 from infra.local.clock import SimulatedClock
+from infra.local.faults import FaultSwitch, from_the_app, mark_app_requests
 from infra.local.outbox import Outbox
 from infra.local.persistence import DataFolder, Snapshot, Snapshotter, dumps, moto_state, restore_moto
 from infra.local.queue_worker import QueueWorker
@@ -66,9 +67,12 @@ class LocalStack:
         data: DataFolder | None = None,
         saved: Snapshot | None = None,
         throttle: tuple[float, int] = (API_RATE_LIMIT, API_BURST_LIMIT),
+        faults: FaultSwitch | None = None,
     ) -> None:
-        """`data`: the folder snapshots go to (none: nothing is kept); `saved`: the snapshot to start from."""
+        """`data`: the folder snapshots go to (none: nothing is kept); `saved`: the snapshot to start from;
+        `faults`: the fault switch (infra/local/faults.py), none when no fault is asked for."""
         self.clock = clock
+        self.faults = faults
         self._throttle = throttle  # API Gateway's stage throttle: requests a second, burst (as the template sets)
         self._data = data
         self._saved = saved
@@ -104,7 +108,7 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call drowns the app's own
         if self._saved is not None:
             restore_moto(self._saved.moto)  # before the first request: moto answers from the restored state
-        self._moto = AwsServer(HOST, self._aws_port, self._gate, self._changed)
+        self._moto = AwsServer(HOST, self._aws_port, self._gate, self._changed, self.faults)
         try:
             self._moto.start()
         except OSError:
@@ -135,6 +139,8 @@ class LocalStack:
         session = boto3.Session(region_name=settings.region)
         self.outbox = Outbox(self.clock)
         self.outbox.attach(session)
+        if self.faults is not None:
+            mark_app_requests(session)  # before any client is made: clients copy the session's hooks
         if self._saved is not None:
             self.outbox.restore(self._saved.outbox)
         from infra.local.whatsapp_emulator import WhatsAppEmulator, store_lookups
@@ -143,8 +149,10 @@ class LocalStack:
         self.whatsapp.attach(session)
         self._whatsapp_lock = threading.Lock()
         # The simulated clock is the app's "now"; signature freshness keeps the real clock (composition docstring).
-        services = configure(settings, self.clock, session, transport_clock=SystemClock())
+        # Provisioned first, as the tests do: provision binds the tables to a connection of their own, and the
+        # composition then binds them to the app's session (its hooks, the fault switch's mark, included).
         provision(settings, session)
+        services = configure(settings, self.clock, session, transport_clock=SystemClock())
         self._ssm = session.client("ssm", region_name=settings.region)
         self._stage = settings.stage
         self.publish()
@@ -280,7 +288,10 @@ class LocalStack:
         invocation = self._invocations if not event.path.startswith("/_local/") else contextlib.nullcontext()
         with self._gate.work(), invocation:
             try:
-                return get_response(event)
+                if event.path.startswith("/_local/"):
+                    return get_response(event)
+                with from_the_app():
+                    return get_response(event)
             finally:
                 self.run_jobs()
                 self.deliver_whatsapp_events()  # the statuses of what the request sent, as the WABA's topic would
@@ -406,11 +417,13 @@ def _require_free_port(port: int, variable: str) -> None:
 def _fire(event: Any, context: Any) -> Any:
     """Invokes the fire function as Lambda would, with the event as a JSON round trip (as Scheduler sends it)."""
     handler = importlib.import_module("app").fire
-    return handler(json.loads(json.dumps(event)), context)
+    with from_the_app():
+        return handler(json.loads(json.dumps(event)), context)
 
 
 def _reconcile(event: Any, context: Any) -> Any:
-    return importlib.import_module("app").reconcile(event, context)
+    with from_the_app():
+        return importlib.import_module("app").reconcile(event, context)
 
 
 def _floor_hour(moment: datetime) -> datetime:
@@ -418,15 +431,18 @@ def _floor_hour(moment: datetime) -> datetime:
 
 
 def _replan(event: Any, context: Any) -> Any:
-    return importlib.import_module("app").replan(event, context)
+    with from_the_app():
+        return importlib.import_module("app").replan(event, context)
 
 
 def _whatsapp_events(event: Any, context: Any) -> Any:
-    return importlib.import_module("app").whatsapp_events(event, context)
+    with from_the_app():
+        return importlib.import_module("app").whatsapp_events(event, context)
 
 
 def _inbound_sms(event: Any, context: Any) -> Any:
-    return importlib.import_module("app").inbound_sms(event, context)
+    with from_the_app():
+        return importlib.import_module("app").inbound_sms(event, context)
 
 
 def sns_event(sender: str, to: str | None, body: str, message_id: str, now: datetime) -> dict[str, Any]:
