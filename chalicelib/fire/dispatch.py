@@ -10,6 +10,12 @@ the message but before the record is written, a retry after the lease sends agai
 place a patient can get a message twice, and it is milliseconds wide. The reminder is marked sent only at the
 version the send was for, so one moved while its message was on the way still goes at its new time.
 
+Under AWS faults (docs/reliability.md): an invocation that finds the claim held by another that has not settled it
+raises `ClaimHeld`, so Scheduler retries it rather than count it done (the holder may have failed before sending
+without releasing the claim: the retry after the lease sends). A send whose record DynamoDB refuses is not raised
+(a retry would send it again after the lease): logged, counted (SentNotRecorded), the claim left as it is. A record
+written and a reminder mark refused raises; the retry finds the delivery sent and makes the mark good.
+
 The order is the design's: reload the reminder and its owner; re-check everything that may discard the message
 (the reminder's status, the owner's version and status, the clinic, the spend cap, opt-outs, quiet hours and the
 frequency caps); claim; only then word it (`Ready.render`), so nothing is worded for a message that will not go;
@@ -99,6 +105,12 @@ class TransientSendError(Exception):
     """The channel failed in a way a retry may fix; the claim was released so a retry can send."""
 
 
+class ClaimHeld(TransientSendError):
+    """Another invocation holds the occurrence's claim and has not settled it: it may be sending now, or it failed
+    without releasing the claim. Raised so that Scheduler tries again: once the holder records its send, a retry
+    finds it sent; if the holder died, a retry after the lease takes the claim over and sends."""
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -171,7 +183,7 @@ class Dispatcher:
             return self._skip(request, reminder, verdict.skip_reason)
 
         if not self._claim(request, prepared.channel):
-            return self._log(request, Outcome(Result.DUPLICATE, "claimed_elsewhere"))
+            return self._claimed_elsewhere(request, reminder)
         message = self._render(request, prepared)
         try:
             sent = self._sender.send(
@@ -185,8 +197,24 @@ class Dispatcher:
             self._settle_claim(request, DeliveryStatus.SKIPPED, "spend_cap")
             self._meter.record_cap_skip(request.clinic_id, self._clock.now())
             return self._skip(request, reminder, "spend_cap")
-        note_sent(prepared, verdict, self._clock.now())
-        return self._record_sent(request, reminder, sent.message_id, sent.charge)
+        recorded = self._record_sent(request, reminder, sent.message_id, sent.charge)
+        try:
+            note_sent(prepared, verdict, self._clock.now())
+        except Exception:  # the caps' bookkeeping: a retry for it would find the message sent, so none is asked
+            logger.exception("send not noted for the caps", extra={"owner_id": request.owner_id})
+        return recorded
+
+    def _claimed_elsewhere(self, request: DeliveryRequest, reminder: Reminder) -> Outcome:
+        """The claim failed: the occurrence was sent (the reminder's mark is made good if a fault kept it from
+        being made), settled without a send, or is held by another invocation (`ClaimHeld`, so Scheduler retries)."""
+        delivery = deliveries.delivery(request.reminder_key, iso_utc(request.occurrence))
+        if delivery is not None and delivery.status == DeliveryStatus.SENT:
+            self._mark_reminder_sent(request, reminder, delivery.sent_at or self._clock.now())
+            return self._log(request, Outcome(Result.DUPLICATE, "already_sent"))
+        if delivery is not None and delivery.status in (DeliveryStatus.CLAIMED, DeliveryStatus.RETRYING):
+            self._log(request, Outcome(Result.DUPLICATE, "claim_held"))
+            raise ClaimHeld(request.reminder_key)
+        return self._log(request, Outcome(Result.DUPLICATE, "claimed_elsewhere"))
 
     def _refused_then_fall_back(
         self, request: DeliveryRequest, reminder: Reminder, planned: Ready, reason: str
@@ -310,14 +338,27 @@ class Dispatcher:
     def _record_sent(self, request: DeliveryRequest, reminder: Reminder, message_id: str, charge: Charge) -> Outcome:
         now = self._clock.now()
         lateness = max(0.0, (now - to_utc(request.occurrence)).total_seconds())
-        deliveries.record_sent(
-            request.reminder_key,
-            iso_utc(request.occurrence),
-            message_id=message_id,
-            sent_at=now,
-            lateness_seconds=lateness,
-            sms_segments=charge.sms_segments if charge.channel is Channel.SMS else None,
-        )
+        try:
+            deliveries.record_sent(
+                request.reminder_key,
+                iso_utc(request.occurrence),
+                message_id=message_id,
+                sent_at=now,
+                lateness_seconds=lateness,
+                sms_segments=charge.sms_segments if charge.channel is Channel.SMS else None,
+            )
+        except Exception:
+            # The channel took the message but DynamoDB refused its record (past botocore's retries). Raising would
+            # have Scheduler retry, and a retry after the claim's lease would send it a second time: the claim stays
+            # as it is, and the gap is logged and counted instead (docs/reliability.md).
+            logger.exception("sent but not recorded", extra={"owner_id": request.owner_id})
+            count("SentNotRecorded", channel=reminder.channel)
+            try:
+                self._mark_reminder_sent(request, reminder, now)  # so that the clinic sees it sent
+            except Exception:
+                logger.exception("sent reminder not marked", extra={"owner_id": request.owner_id})
+            return self._log(request, Outcome(Result.SENT, "not_recorded", message_id))
+        # A refusal from here on raises: the retry finds the delivery sent and makes the reminder's mark good.
         self._mark_reminder_sent(request, reminder, now)
         count("RemindersSent", channel=reminder.channel)
         metrics.add_metric(name="ReminderLatenessSeconds", unit=MetricUnit.Seconds, value=lateness)

@@ -181,6 +181,10 @@ class RegimenDoses:
         elif outcome.result == Result.SENT:
             self._arm_follow_ups(regimen, due, channel, now)
             self._maybe_refill(regimen, timing, due, channel, now)
+        elif outcome.reason == "already_sent":
+            # Scheduler's retry of a dose whose first fire sent the reminder and then failed (Scheduler refused the
+            # follow-up's timer): the follow-ups are armed again (the same names: an update, never a second one).
+            self._arm_follow_ups(regimen, due, channel, now)
         return self._log(event, outcome.result, outcome.reason)
 
     def _note_link(self, regimen: Regimen, index: int, name: str) -> None:
