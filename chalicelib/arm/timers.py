@@ -132,6 +132,22 @@ class ReminderTimers:
             raise TimerError(_code(e)) from e
         return names
 
+    def ensure_group(self) -> bool:
+        """Creates the stage's schedule group if it is gone (deleted by hand: every timer in it went with it); True
+        when it had to. The reconciler calls it first, so that its re-arming finds a group to arm in."""
+        try:
+            self._scheduler.get_schedule_group(Name=self._group)
+            return False
+        except ClientError as e:
+            if _code(e) != "ResourceNotFoundException":
+                raise TimerError(_code(e)) from e
+        try:
+            self._scheduler.create_schedule_group(Name=self._group)
+        except ClientError as e:
+            if _code(e) != "ConflictException":  # created meanwhile (another run): there is a group, as wanted
+                raise TimerError(_code(e)) from e
+        return True
+
     def is_armed(self, name: str) -> bool:
         """Whether a timer of this name is in the stage's group now: one GetSchedule, so the reconciler checks just
         the timers it needs to, not a listing of every timer."""

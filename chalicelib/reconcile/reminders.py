@@ -6,8 +6,10 @@ Its cost follows the work due, not the work pending (docs/performance.md). It re
 (`chalicelib.store.due_keys`), shard by shard, for the few UTC days that hold the window that matters: reminders
 due in the next `LOOKAHEAD`, whose timers it checks one GetSchedule each, and reminders overdue by more than
 `MISSED_AFTER` (up to `OVERDUE_LOOKBACK` further back), which it marks missed. It also reads every shard's
-`unarmed` rows (a timer Scheduler refused, however far ahead), and arms those. It sends nothing itself: a
-re-armed timer goes through the fire path's claim like any other, so nothing goes out twice.
+`unarmed` rows (a timer Scheduler refused, however far ahead), and arms those. It first makes sure the stage's
+schedule group exists, recreating it when it was deleted (with every timer in it), so that the re-arming has a
+group to arm in. It sends nothing itself: a re-armed timer goes through the fire path's claim like any other, so
+nothing goes out twice.
 
 Active medication regimens are checked a page at a time, least recently checked first (`by-timer-check`): one
 whose timers are not all armed is armed again from its timing. Reminders the spend cap held back are released
@@ -109,6 +111,7 @@ class ReminderReconciler:
         now = self._clock.now()
         result = Reconciliation()
         seen: set[tuple[str, str]] = set()
+        self._ensure_group()
         self._check_unarmed(now, result, seen)
         self._check_due(now, result, seen)
         if self._regimen_timers is not None:
@@ -117,6 +120,18 @@ class ReminderReconciler:
             self._release_held(result)
         logger.info("reminders reconciled", extra=result.as_dict())
         return result
+
+    def _ensure_group(self) -> None:
+        """The schedule group, recreated if it was deleted: the steps below then re-arm what it held (the timers due
+        in `LOOKAHEAD` now, later ones as they come into it) and what Scheduler refused meanwhile."""
+        try:
+            recreated = self._timers.ensure_group()
+        except TimerError as e:
+            logger.error("schedule group not checked", extra={"code": e.code})
+            return
+        if recreated:
+            logger.warning("schedule group recreated")
+            count("ScheduleGroupRecreated", channel="scheduler")
 
     def _check_unarmed(self, now: datetime, result: Reconciliation, seen: set[tuple[str, str]]) -> None:
         """Every shard's reminders whose timer Scheduler refused: armed now if still ahead, missed if long past."""

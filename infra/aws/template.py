@@ -490,6 +490,13 @@ def _functions(stage: str) -> dict[str, Any]:
             "Resource": _arn("scheduler", f"schedule/{prefix}/*"),
         },
         {
+            # The reconciler recreates the stage's group if it was deleted (chalicelib/arm/timers.py ensure_group).
+            "Sid": "TimerGroup",
+            "Effect": "Allow",
+            "Action": ["scheduler:GetScheduleGroup", "scheduler:CreateScheduleGroup"],
+            "Resource": _arn("scheduler", f"schedule-group/{prefix}"),
+        },
+        {
             # ListSchedules has no resource-level permission: AWS only accepts "*" for it.
             "Sid": "ListTimers",
             "Effect": "Allow",
