@@ -363,8 +363,12 @@ class AppointmentService:
             )
             try:
                 self._dispatcher.deliver(request)
-            except TransientSendError:
-                # The same timer path as any reminder retries it, keyed on the same occurrence.
+            except Exception as e:
+                # A channel's transient error, or AWS refusing a write of the send (its claim, say): the same timer
+                # path as any reminder retries it, keyed on the same occurrence (its claim says whether it went).
+                # Raising would answer a 5xx for a booking that is stored, whose repeat sends no notice.
+                if not isinstance(e, TransientSendError):
+                    logger.exception("notice not sent", extra={"reminder": reminder.reminder_id})
                 self._arm_at(reminder, self._clock.now() + NOTICE_RETRY_DELAY)
 
 

@@ -187,3 +187,29 @@ def test_a_sent_mark_dynamodb_refuses_is_made_good_by_the_retry_without_a_second
     assert mine == [(1, "UpdateError"), (2, None)]
     assert [m["sent_at"] for m in reminder_sms(aws)] == ["2026-12-01T15:00:00Z"]
     assert status(api, clinic, appointment_id) == "sent"
+
+
+def test_a_confirmation_whose_claim_dynamodb_refuses_still_goes_once_and_the_booking_stands(
+    api: Client, aws: World, clinic: ClinicKeys, clock: SimulatedClock
+) -> None:
+    # GIVEN DynamoDB refuses the confirmation's claim once (past botocore's retries)
+    claim = RefusedOnce(dynamodb(aws), "UpdateItem", lambda p: '-deliveries"' in str(p.get("body")))
+    timers = Timers(aws, clock)
+
+    # WHEN the booking is made
+    body = {"external_id": "ext-claim-1", "patient": {"name": "Pat Example", "phone": PHONE}, "start": START}
+    booked = api.http.post("/v1/appointments", headers=clinic.headers, body=json.dumps(body))
+    claim.end()
+
+    # THEN it stands (201, not a 5xx that a client would repeat and that would send nothing), and the confirmation
+    # goes a minute later by the notice's retry timer, once
+    assert len(claim.refused) == 1
+    assert booked.status_code == 201, booked.json_body
+    assert aws.sent("sms") == []
+    timers.go_to(clock.now() + timedelta(minutes=30))
+    confirmations = [m for m in aws.sent("sms") if m["to"] == PHONE]
+    assert [m["sent_at"] for m in confirmations] == ["2026-11-30T14:01:00Z"]
+    assert "reminder of your appointment" not in confirmations[0]["body"]
+    again = api.http.post("/v1/appointments", headers=clinic.headers, body=json.dumps(body))
+    assert again.status_code in (200, 201) and again.json_body["id"] == booked.json_body["id"]
+    assert len([m for m in aws.sent("sms") if m["to"] == PHONE]) == 1
