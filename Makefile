@@ -37,9 +37,11 @@ MOVED_CLOCK ?= $(shell date -u -d '+5 years' '+%Y-%m-%d %H:%M:%S')
 test-moved-clock: $(INSTALLED) faketime
 	TZ=UTC faketime '$(MOVED_CLOCK)' $(BIN)/python -m pytest -p no:cacheprovider -q tests/integration tests/api
 
-# Not part of `make test`: cost, log and speed figures against their targets (a few minutes on 2 cores).
+# Not part of `make test`: cost, log and speed figures against their targets (a few minutes on 2 cores), then the
+# full chaos run under the fault switch (infra/bench/chaos.py, docs/reliability.md: tens of minutes).
 bench: $(INSTALLED)
 	$(BIN)/python -m infra.bench
+	$(BIN)/python -m infra.bench.chaos
 
 # The OpenAPI document the API serves at /openapi.json, written to docs/ (a test fails when the two differ).
 .PHONY: openapi
