@@ -37,10 +37,14 @@ MOVED_CLOCK ?= $(shell date -u -d '+5 years' '+%Y-%m-%d %H:%M:%S')
 test-moved-clock: $(INSTALLED) faketime
 	TZ=UTC faketime '$(MOVED_CLOCK)' $(BIN)/python -m pytest -p no:cacheprovider -q tests/integration tests/api
 
-# Not part of `make test`: cost, log and speed figures against their targets (a few minutes on 2 cores), then the
-# full chaos run under the fault switch (infra/bench/chaos.py, docs/reliability.md: tens of minutes).
+# Not part of `make test`: cost, log and speed figures against their targets (a few minutes on 2 cores).
 bench: $(INSTALLED)
 	$(BIN)/python -m infra.bench
+
+# Not part of `make test` or `make bench`: the full chaos run under the fault switch (infra/bench/chaos.py,
+# docs/reliability.md: tens of minutes, most of it botocore's back-off); `make test` runs a small one.
+.PHONY: chaos
+chaos: $(INSTALLED)
 	$(BIN)/python -m infra.bench.chaos
 
 # The OpenAPI document the API serves at /openapi.json, written to docs/ (a test fails when the two differ).
