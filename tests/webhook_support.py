@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chalicelib.core.errors import UpstreamUnavailable
+from chalicelib.core.errors import NotFound, UpstreamUnavailable
 from chalicelib.intake.lookups import BookingLookups
 from chalicelib.intake.signatures import sign_timestamped
 
@@ -66,6 +66,8 @@ class FakeAcuity:
         self.calls.append((user_id, api_key, appointment_id))
         if self.down:
             raise UpstreamUnavailable("the booking tool's API answered 503")
+        if appointment_id not in self.appointments:
+            raise NotFound("the booking tool's appointment")  # Acuity's 404, as HttpAcuityClient reports it
         return self.appointments[appointment_id]
 
 

@@ -13,7 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from chalicelib.core.errors import UpstreamUnavailable
+from chalicelib.core.errors import NotFound, UpstreamUnavailable
 
 # Booking tools wait about 10 s for an answer; the lookup must fit inside it with room for DynamoDB.
 LOOKUP_TIMEOUT_SECONDS = 4.0
@@ -21,7 +21,7 @@ LOOKUP_TIMEOUT_SECONDS = 4.0
 
 class AcuityClient(Protocol):
     def appointment(self, user_id: str, api_key: str, appointment_id: str) -> dict[str, Any]:
-        """GET /api/v1/appointments/{id}: the appointment as Acuity documents it."""
+        """GET /api/v1/appointments/{id}: the appointment as Acuity documents it; NotFound if Acuity has none."""
         ...
 
 
@@ -44,6 +44,10 @@ def _get_json(url: str, authorization: str) -> dict[str, Any]:
         with urllib.request.urlopen(request, timeout=LOOKUP_TIMEOUT_SECONDS) as response:  # noqa: S310 - fixed https
             body = json.loads(response.read())
     except urllib.error.HTTPError as e:
+        if e.code == 404:
+            # The id the tool sent is not known to its own API (deleted, or never its own): no retry will find it,
+            # so the tool is answered 404, not a 5xx that it would retry for days.
+            raise NotFound("the booking tool's appointment") from e
         raise UpstreamUnavailable(f"the booking tool's API answered {e.code}") from e
     except (urllib.error.URLError, TimeoutError, ValueError) as e:
         raise UpstreamUnavailable(f"the booking tool's API could not be read ({type(e).__name__})") from e
