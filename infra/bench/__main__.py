@@ -14,6 +14,10 @@
    call, each against `import boto3` + one DynamoDB client timed in the same run, moto's server in the bench's
    process.
 6. The dependency layer's size unpacked, from `make package-files` (which trims it: `infra.aws.package_contents`).
+7. The local stack's memory, stop and HTTP front (`infra.bench.memory`): `python -m infra.local` booked through
+   the API up to `--memory-bookings` appointments (1,000: 10,000 take far longer than the bench's 10 minutes on 2
+   cores), its process tree's RSS read from /proc at checkpoints and projected to 10,000 bookings, then 16
+   concurrent clients' GETs counted for resets and SIGTERM timed.
 
 `--smoke` runs every figure once on a handful of items, so that `make test` (tests/bench) keeps the bench from
 rotting: it prints the same report, judges no target (timings of one run on a busy machine mean nothing), and
@@ -496,6 +500,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reconciler-sizes", type=int, nargs="+", default=None, help="pending reminders (1000 10000 50000)"
     )
+    parser.add_argument(
+        "--memory-bookings",
+        type=int,
+        default=None,
+        help="bookings on the local stack for figure 7 (1000; 10000 to measure the target's size; 0 skips it)",
+    )
     args = parser.parse_args(argv)
     args.reconciler_sizes = args.reconciler_sizes or SIZES
     if args.smoke:
@@ -503,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         args.reconciler_sizes = SMOKE_SIZES
 
     from infra.bench.cold_start import cold_start_figures, layer_figure
+    from infra.bench.memory import memory_figures
 
     started = time.perf_counter()
     bench_environment()
@@ -523,6 +534,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.smoke:
         figures.append(Figure(*layer_figure()))
     figures += reconciler
+    if args.memory_bookings != 0:
+        memory_rows, memory_notes = memory_figures(args.smoke, args.memory_bookings)
+        figures += [Figure(*row) for row in memory_rows]
+        notes += memory_notes
     notes += cost_notes + throughput_notes
     notes += reconciler_notes
 

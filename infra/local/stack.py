@@ -129,6 +129,8 @@ class LocalStack:
         from chalicelib.composition import configure
         from chalicelib.settings import Settings
         from infra.local.gateway import TokenBucket, answer_in_envelope
+        from infra.local.moto_memory import bound as bound_moto
+        from infra.local.moto_memory import stop_tracking_instances
         from infra.local.provision import provision
         from infra.local.routes import add_local_routes
 
@@ -136,6 +138,7 @@ class LocalStack:
         config = factory.create_config_obj(chalice_stage_name="local")
         app = factory.load_chalice_app(config.environment_variables)
         settings = Settings.from_env()
+        bound_moto(settings.region)  # before the first request: infra/local/moto_memory.py
         session = boto3.Session(region_name=settings.region)
         self.outbox = Outbox(self.clock)
         self.outbox.attach(session)
@@ -152,6 +155,7 @@ class LocalStack:
         # Provisioned first, as the tests do: provision binds the tables to a connection of their own, and the
         # composition then binds them to the app's session (its hooks, the fault switch's mark, included).
         provision(settings, session)
+        stop_tracking_instances()  # any moto model class the provisioning loaded besides CareCue's services
         services = configure(settings, self.clock, session, transport_clock=SystemClock())
         self._ssm = session.client("ssm", region_name=settings.region)
         self._stage = settings.stage
@@ -363,10 +367,12 @@ class LocalStack:
         if self._server is not None:
             self._server.shutdown()  # no new requests; those in flight finish
         if self.snapshots is not None:
-            self.snapshots.stop()
+            self.snapshots.stop(STOP_WAIT_SECONDS)
         with self._gate.quiet(timeout=STOP_WAIT_SECONDS) as quiet:
-            if quiet and self.snapshots is not None:
-                self.snapshots.save_now(self._snapshot())  # the last one, with whatever came since the one before
+            if quiet and self.snapshots is not None and self.snapshots.unsaved():
+                # The last one, with whatever came since the one before; none when nothing did (on a large state a
+                # snapshot takes a second or more, and the stop has 5).
+                self.snapshots.save_now(self._snapshot())
             if self._moto is not None:
                 self._moto.stop()
         for thread in self._threads:

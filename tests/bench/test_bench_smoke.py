@@ -20,6 +20,9 @@ FIGURES = (
     "fire time / idealised floor, same run",
     "reconciler AWS calls, 500 / 250 pending",
     "reconciler wall on AWS, 500 / 250 pending",
+    "local stack RSS at 10,000 bookings, from 20 (MB)",
+    "local stack SIGTERM to exit (s)",
+    "failed GETs, 16 concurrent clients",
 )
 
 
@@ -41,3 +44,4 @@ def test_the_bench_runs_every_figure_and_prints_each_next_to_its_target() -> Non
         assert len(printed) == 1, (figure, done.stdout[-3000:])
         assert printed[0].startswith("SMOKE") and "target <=" in printed[0], printed[0]
     assert "AWS API calls per sent reminder:" in done.stdout
+    assert "memory step: 20 bookings in" in done.stdout
