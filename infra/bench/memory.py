@@ -4,8 +4,9 @@ key (each with its two SMS reminders armed and its confirmation sent), then some
 through the clock route.
 
 Measured from outside, as an operator would: the resident memory (VmRSS from /proc) of the stack's whole process
-tree at each checkpoint (250, 500, 1k, 2k, 5k and 10k bookings, up to the number asked); 16 threads of concurrent GETs against the API at
-that size, counting every connection reset or refused; and the seconds from SIGTERM to the process's exit.
+tree at each checkpoint (250, 500, 1k, 2k, 5k and 10k bookings, up to the number asked); 16 threads of
+concurrent GETs of one appointment at that size, counting every reset, refusal or error status; and the seconds
+from SIGTERM to the process's exit. The process tree is the stack's own: its data folder is a temporary one.
 
 The bookings are spread over 100 fictional phone numbers (+1 415 555 01xx) and 30 days of slots, so that the
 tables, the timers and the outbox all grow as a clinic's would. One booking client at a time: the stack runs one
