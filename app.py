@@ -256,6 +256,25 @@ def booking_webhook(provider: str, clinic_id: str) -> Response:
     return Response(result.body, status_code=result.status_code, headers=JSON)
 
 
+@app.route("/webhooks/messenger", methods=["GET"])
+@http_errors
+def messenger_subscription() -> Response:
+    """Meta's webhook subscription check: the challenge echoed for the clinic's verify token, else a 403."""
+    challenge = services().messenger_webhook.verify_subscription(_request().query_params)
+    return Response(challenge, headers={"Content-Type": "text/plain; charset=utf-8"})
+
+
+@app.route("/webhooks/messenger", methods=["POST"])
+@http_errors
+def messenger_webhook() -> Response:
+    """A clinic's Facebook Page events (a referral that links the patient, a message), signed by Meta's app."""
+    from chalicelib.replies.messenger import SIGNATURE_HEADER
+
+    headers = {name.lower(): value for name, value in (_request().headers or {}).items()}
+    received = services().messenger_webhook.receive(_body(), headers.get(SIGNATURE_HEADER))
+    return Response(received.as_dict(), headers=JSON)
+
+
 @app.route("/v1/usage", methods=["GET"], authorizer=api_key)
 @http_errors
 def get_usage() -> Response:

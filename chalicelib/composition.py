@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from chalicelib.audit import AuditTrail
     from chalicelib.board.service import Board
     from chalicelib.clinics.access import ClinicAccess
+    from chalicelib.clinics.messenger_credentials import MessengerCredentials
     from chalicelib.clinics.replan import ClinicReplans
     from chalicelib.clinics.service import ClinicService
     from chalicelib.clinics.settings_service import ClinicSettingsService
@@ -55,8 +56,10 @@ if TYPE_CHECKING:
     from chalicelib.regimens.doses import RegimenDoses, RegimenMessages
     from chalicelib.regimens.service import RegimenService, RegimenTimers
     from chalicelib.replies.inbound import SmsReplies
+    from chalicelib.replies.messenger import MessengerWebhook
     from chalicelib.replies.whatsapp import WhatsAppEvents
     from chalicelib.send.email_feedback import EmailFeedback
+    from chalicelib.send.messenger import MessengerApi, MessengerChannel
     from chalicelib.send.sms import SmsChannel
     from chalicelib.send.whatsapp import WhatsAppChannel
     from chalicelib.visits.service import VisitService
@@ -184,7 +187,7 @@ class Services:
         on WhatsApp too (the answers to a patient who wrote on WhatsApp)."""
         from chalicelib.meter.sender import MeteredSender
 
-        return MeteredSender(self.clock, self.usage, self.sms, whatsapp=self.whatsapp)
+        return MeteredSender(self.clock, self.usage, self.sms, whatsapp=self.whatsapp, messenger=self.messenger)
 
     @cached_property
     def whatsapp(self) -> WhatsAppChannel:
@@ -192,6 +195,33 @@ class Services:
         from chalicelib.send.whatsapp import WhatsAppChannel
 
         return WhatsAppChannel(lambda: self._client("socialmessaging"))
+
+    @cached_property
+    def messenger_api(self) -> MessengerApi:
+        """Meta's Send API; the tests and the local stack assign `infra.local.messenger_fake` before a send."""
+        from chalicelib.send.messenger import GraphApi
+
+        return GraphApi()
+
+    @cached_property
+    def messenger_credentials(self) -> MessengerCredentials:
+        """The clinics' Page tokens, app secrets and verify tokens in SSM, read through one cache."""
+        from chalicelib.clinics.messenger_credentials import MessengerCredentials
+
+        return MessengerCredentials(self.ssm, self.settings.parameter_path)
+
+    @cached_property
+    def messenger(self) -> MessengerChannel:
+        """Messenger by the clinic's Page, its access token read from SSM when a message goes (cached)."""
+        from chalicelib.send.messenger import MessengerChannel
+
+        return MessengerChannel(lambda: self.messenger_api, self.messenger_credentials.page_token)
+
+    @cached_property
+    def messenger_webhook(self) -> MessengerWebhook:
+        from chalicelib.replies.messenger import MessengerWebhook
+
+        return MessengerWebhook(self.clock, self.messenger_credentials, self.link_signer.key, self.replies)
 
     @cached_property
     def email_feedback(self) -> EmailFeedback:
@@ -218,7 +248,9 @@ class Services:
             configuration_set=self.settings.ses_configuration_set,
             undeliverable=undeliverable,
         )
-        return Dispatcher(self.clock, self.sms, email, owners, self.usage, self.reminder_timers, self.whatsapp)
+        return Dispatcher(
+            self.clock, self.sms, email, owners, self.usage, self.reminder_timers, self.whatsapp, self.messenger
+        )
 
     def _regimen_messages(self) -> RegimenMessages:
         from chalicelib.regimens.doses import RegimenMessages

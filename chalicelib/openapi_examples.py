@@ -108,7 +108,7 @@ BOARD_LINK: BoardLinkView = {"token": "brd_Zm9yLWV4YW1wbGUtb25seQ", "path": "/bo
 USAGE: UsageView = {
     "clinic_id": "cln_5a4b3c2d1e",
     "month": "2026-12",
-    "messages": {"sms": 120, "email": 40, "whatsapp": 0},
+    "messages": {"sms": 120, "email": 40, "whatsapp": 0, "messenger": 0},
     "sms_segments": 131,
     "emails": 40,
     "estimated_cost_usd": 1.03,
@@ -135,6 +135,7 @@ CLINIC: ClinicSettingsView = {
     "check_in_window_minutes": 60,
     "whatsapp": {},
     "forms": [{"questionnaire": "intake-v1"}],
+    "messenger": {},
     "replan": {"status": "done", "settings_version": 2, "requested_at": "2026-11-30T14:00:00Z",
                "finished_at": "2026-11-30T14:00:03Z", "appointments": 12},
     "replanned_appointments": 12,
@@ -152,6 +153,7 @@ PATIENT: PatientView = {
     "shares_contact_with": [],
     "merged_into": None,
     "whatsapp_opt_in": None,
+    "messenger": None,
 }
 
 REGIMEN: RegimenView = {

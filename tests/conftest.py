@@ -20,6 +20,7 @@ from chalicelib.composition import Services
 from chalicelib.core.clock import Clock
 from chalicelib.settings import Settings, local_environment
 from infra.local.clock import SimulatedClock
+from infra.local.messenger_fake import FakeMessengerApi
 from infra.local.outbox import Outbox
 from infra.local.provision import provision
 from infra.local.whatsapp_emulator import WhatsAppEmulator, store_lookups
@@ -92,7 +93,9 @@ def aws(clock: SimulatedClock, transport_clock: Clock) -> Iterator[World]:
         whatsapp = WhatsAppEmulator(clock, *store_lookups())
         whatsapp.attach(session)
         provision(settings, session)
-        yield World(composition.configure(settings, clock, session, transport_clock), outbox, session, whatsapp)
+        services = composition.configure(settings, clock, session, transport_clock)
+        services.messenger_api = FakeMessengerApi(clock, outbox)  # Meta's Send API, as the local stack fakes it
+        yield World(services, outbox, session, whatsapp)
         composition.reset()
 
 

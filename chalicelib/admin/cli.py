@@ -22,6 +22,7 @@ from chalicelib.admin import (
     clinics,
     dead_letters,
     indexes,
+    messenger,
     opt_outs,
     patients,
     usage,
@@ -34,7 +35,19 @@ from chalicelib.core.clock import Clock, SystemClock
 from chalicelib.core.errors import CareCueError
 from chalicelib.settings import point_aws_at, stage_from_env
 
-COMMAND_MODULES = [clinics, clinic_access, dead_letters, webhooks, usage, opt_outs, patients, audit, indexes, whatsapp]
+COMMAND_MODULES = [
+    clinics,
+    clinic_access,
+    dead_letters,
+    webhooks,
+    usage,
+    opt_outs,
+    patients,
+    audit,
+    indexes,
+    whatsapp,
+    messenger,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

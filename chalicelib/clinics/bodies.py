@@ -396,6 +396,13 @@ class FormBody(Body):
         return FormRule(self.questionnaire, tuple(self.providers or ()), tuple(self.event_types or ()))
 
 
+class MessengerBody(WhatsAppBody):
+    """`messenger`: the clinic's Messenger utility templates, the same shape and rule as WhatsApp's
+    (`chalicelib.clinics.messenger_settings`)."""
+
+    unknown_problem: ClassVar[str | None] = "is not a Messenger setting"
+
+
 def _timezone(value: Any) -> str:
     if not isinstance(value, str) or not is_known_timezone(value):
         raise problem("must be an IANA time zone such as America/New_York")
@@ -464,6 +471,7 @@ class ClinicSettingsBody(Body):
     forms: Annotated[list[FormBody], Field(max_length=MAX_FORMS), BeforeValidator(_form_list)] = Field(
         default_factory=list
     )
+    messenger: MessengerBody | None = None
 
     def to_policy(self) -> ClinicPolicy:
         default = ClinicPolicy()
@@ -486,4 +494,5 @@ class ClinicSettingsBody(Body):
             check_in_window_minutes=self.check_in_window_minutes,
             whatsapp=self.whatsapp.settings() if self.whatsapp else NO_WHATSAPP,
             forms=tuple(form.rule() for form in self.forms),
+            messenger=self.messenger.settings() if self.messenger else NO_WHATSAPP,
         )

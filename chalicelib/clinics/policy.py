@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.clinics.form_settings import FormRule, forms_from_json, forms_json
 from chalicelib.clinics.medication import DEFAULT_MEDICATION, MedicationSettings, medication_from_json, medication_json
+from chalicelib.clinics.messenger_settings import NO_MESSENGER, messenger_from_json, messenger_json
 from chalicelib.clinics.whatsapp_settings import NO_WHATSAPP, WhatsAppSettings, whatsapp_from_json, whatsapp_json
 from chalicelib.core.fields import read_clock, read_duration
 from chalicelib.core.words import Kind
@@ -91,6 +92,8 @@ class ClinicPolicy:
     )
     whatsapp: WhatsAppSettings = NO_WHATSAPP  # the clinic's approved templates (chalicelib.clinics.whatsapp_settings)
     forms: tuple[FormRule, ...] = ()  # the pre-visit forms and the appointments they are for (form_settings)
+    # Its Messenger utility templates (chalicelib.clinics.messenger_settings).
+    messenger: WhatsAppSettings = NO_MESSENGER
 
     def reminder_policy(self) -> ReminderPolicy:
         return ReminderPolicy(rules=self.reminder_rules, quiet_hours=self.quiet_hours)
@@ -178,6 +181,7 @@ def policy_from_json(data: Any, clinic_name: str) -> ClinicPolicy:
         check_in_window_minutes=_window(data.get("check_in_window_minutes", default.check_in_window_minutes)),
         whatsapp=whatsapp_from_json(data.get("whatsapp")),
         forms=forms_from_json(data.get("forms")),
+        messenger=messenger_from_json(data.get("messenger")),
     )
 
 
@@ -201,6 +205,7 @@ def policy_json(policy: ClinicPolicy) -> PolicyView:
         "check_in_window_minutes": policy.check_in_window_minutes,
         "whatsapp": whatsapp_json(policy.whatsapp),
         "forms": forms_json(policy.forms),
+        "messenger": messenger_json(policy.messenger),
     }
 
 
@@ -236,6 +241,7 @@ _STORED = frozenset(
         "check_in_window_minutes",
         "whatsapp",
         "forms",
+        "messenger",
     }
 )
 T = TypeVar("T")

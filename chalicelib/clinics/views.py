@@ -30,6 +30,7 @@ class PolicyView(TypedDict):
     check_in_window_minutes: int
     whatsapp: dict[str, Any]
     forms: list[dict[str, Any]]
+    messenger: dict[str, Any]
 
 
 class ReplanView(TypedDict):

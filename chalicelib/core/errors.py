@@ -85,6 +85,10 @@ class SignatureMismatch(SignatureRejected):
     would cause exactly this, so the intake reads them once more, bypassing the cache, before refusing."""
 
 
+class Forbidden(CareCueError):
+    """A request that proves nothing it must (Meta's webhook subscription check with a wrong verify token)."""
+
+
 class UpstreamUnavailable(CareCueError):
     """A booking tool's own API could not be read (Acuity, Square); the tool retries the webhook later."""
 

@@ -37,6 +37,7 @@ class Clinic:
     replan_appointments: float | None = None
     replan_reason: str | None = None
     whatsapp_phone_number_id: str | None = None
+    messenger_page_id: str | None = None  # the clinic's Facebook Page (set-messenger)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +54,7 @@ class Patient:
     created_at: datetime
     preferred_channel: str | None = None
     external_ref: str | None = None
+    messenger_psid: str | None = None  # the patient's page-scoped id, once they linked Messenger
     merged_into: str | None = None
 
 
@@ -84,6 +86,7 @@ class Contact:
     opted_in_at: datetime | None = None
     opt_in_source: str | None = None  # booking | regimen | api | whatsapp_inbound
     last_inbound_at: datetime | None = None
+    patient_id: str | None = None  # Messenger only: the patient the PSID was linked to
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -275,6 +278,7 @@ class Usage:
     sms_segments: float = 0
     emails: float = 0
     whatsapp_messages: float | None = None  # absent on months before WhatsApp: read as 0
+    messenger_messages: float | None = None  # absent on months before Messenger: read as 0
     estimated_cost_usd: float = 0  # channel fees from the price table in settings
     spend_cap_skips: float = 0  # reminders not sent because the cap was reached
     updated_at: datetime | None = None

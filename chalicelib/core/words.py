@@ -18,6 +18,7 @@ class Channel(StrEnum):
     SMS = "sms"
     EMAIL = "email"
     WHATSAPP = "whatsapp"  # through AWS End User Messaging Social: only to a patient who opted in
+    MESSENGER = "messenger"  # Meta's Send API, to a patient who linked the clinic's Page (chalicelib.send.messenger)
 
 
 class Status(StrEnum):

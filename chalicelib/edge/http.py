@@ -12,6 +12,7 @@ from chalice.app import Request, Response, RouteEntry
 from chalicelib.core.errors import (
     CareCueError,
     Conflict,
+    Forbidden,
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
@@ -54,6 +55,8 @@ def to_response(error: CareCueError) -> Response:
         return Response(error_body("conflict", str(error)), status_code=409, headers=JSON)
     if isinstance(error, SignatureRejected):
         return Response(error_body("unauthorized", str(error)), status_code=401, headers=JSON)
+    if isinstance(error, Forbidden):
+        return Response(error_body("forbidden", str(error)), status_code=403, headers=JSON)
     if isinstance(error, SchedulerUnavailable):
         return Response(error_body("scheduler_unavailable", str(error)), status_code=503, headers=JSON)
     if isinstance(error, TimerError):
@@ -161,6 +164,7 @@ QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "GET /v1/usage": frozenset({"month"}),
     "GET /v1/regimens/{regimen_id}/adherence": frozenset({"from", "to"}),
     "POST /webhooks/{provider}/{clinic_id}": frozenset({"token"}),
+    "GET /webhooks/messenger": frozenset({"hub.mode", "hub.verify_token", "hub.challenge"}),
 }
 
 

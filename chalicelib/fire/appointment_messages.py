@@ -129,9 +129,25 @@ class AppointmentMessages:
         form_link = form()
         facts = LocalizedFacts(clinic.name, local_start, appointment.location, link, policy.contact_phone, form_link)
         message = render_localized(kind, channel, facts, patient.language, policy.templates)
+        if kind is Kind.CONFIRMATION:
+            message = self._offer_messenger(message, clinic, patient, appointment)
         if channel is Channel.EMAIL:
             message = self._email_parts(message, kind, clinic, patient, appointment, address, form_link)
         return message
+
+    def _offer_messenger(self, message: Message, clinic: Clinic, patient: Patient, appointment: Appointment) -> Message:
+        """A clinic with Messenger offers its `m.me` link in the confirmation, to a patient not linked yet: the
+        ref names the patient (`chalicelib.links.messenger_ref`), so opening it links their PSID to them."""
+        from chalicelib.links.messenger_ref import REF_LIFETIME, MessengerRef, can_sign, m_me_link, sign_ref
+        from chalicelib.render.messenger_link import with_messenger_link
+
+        if self._links is None or not clinic.messenger_page_id or patient.messenger_psid:
+            return message
+        if not can_sign(clinic.clinic_id, patient.patient_id):
+            return message
+        ref = MessengerRef(clinic.clinic_id, patient.patient_id, appointment.start + REF_LIFETIME)
+        link = m_me_link(clinic.messenger_page_id, sign_ref(ref, self._links.key()))
+        return with_messenger_link(message, link, patient.language)
 
     def _email_parts(
         self,

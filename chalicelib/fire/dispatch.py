@@ -29,6 +29,9 @@ A usage write DynamoDB refuses does not hold the reminder back.
 
 Everything a send reads first is fetched in one round trip (`chalicelib.store.reads`).
 
+Messenger (`chalicelib.fire.messenger_route`) is routed the same way for a patient who prefers it; a message the
+Send API refuses for good at once goes on its planned channel in the same request, as WhatsApp's does.
+
 Fallback: a message routed to WhatsApp (`chalicelib.fire.whatsapp_route`) that WhatsApp refuses for good at once,
 or later reports `failed` (`fall_back`, from the WABA's status events), goes once on the channel it was planned
 for (SMS; the route only takes SMS-planned messages), with the same words in the patient's language. The fallback
@@ -60,6 +63,7 @@ from chalicelib.meter.pricing import Charge, billing_month
 from chalicelib.meter.sender import MeteredSender, Sent
 from chalicelib.render.templates import Message
 from chalicelib.send.email import EmailChannel
+from chalicelib.send.messenger import MessengerChannel
 from chalicelib.send.sms import SmsChannel
 from chalicelib.send.whatsapp import WhatsAppChannel
 from chalicelib.store import deliveries, reads
@@ -121,10 +125,13 @@ class Dispatcher:
         meter: UsageMeter,
         timers: ReminderTimers | None = None,
         whatsapp: WhatsAppChannel | None = None,
+        messenger: MessengerChannel | None = None,
     ) -> None:
         self._clock = clock
-        self._sender = MeteredSender(clock, meter, sms, email, whatsapp)  # counts under the cap, sends, takes back
+        # Counts under the cap, sends, takes back.
+        self._sender = MeteredSender(clock, meter, sms, email, whatsapp, messenger)
         self._whatsapp = whatsapp is not None
+        self._messenger = messenger is not None
         self._owners = owners  # by Reminder.owner_type
         self._meter = meter
         self._timers = timers  # to re-arm a reminder deferred by quiet hours
@@ -172,6 +179,10 @@ class Dispatcher:
             from chalicelib.fire.whatsapp_route import on_whatsapp
 
             prepared = on_whatsapp(prepared, reminder.kind, self._clock.now())  # WhatsApp first, else as planned
+        if self._messenger and prepared is planned:
+            from chalicelib.fire.messenger_route import on_messenger
+
+            prepared = on_messenger(prepared, reminder.kind, self._clock.now())  # Messenger first, else as planned
         from chalicelib.fire.patient_rules import check_patient_rules, note_sent
 
         verdict = check_patient_rules(prepared, reminder, self._clock.now())

@@ -35,6 +35,7 @@ class MonthUsage:
     spend_cap_usd: float
     spend_cap_skips: int
     whatsapp_messages: int = 0
+    messenger_messages: int = 0
 
     @property
     def spend_cap_reached(self) -> bool:
@@ -97,6 +98,7 @@ class UsageMeter:
             spend_cap_usd=self.spend_cap(clinic),
             spend_cap_skips=int(usage.spend_cap_skips or 0),
             whatsapp_messages=int(usage.whatsapp_messages or 0),
+            messenger_messages=int(usage.messenger_messages or 0),
         )
 
     def spend_cap(self, clinic: Clinic) -> float:
@@ -116,4 +118,6 @@ def _counts(charge: Charge) -> dict[str, int]:
         return {"sms_messages": 1, "sms_segments": charge.sms_segments}
     if charge.channel is Channel.WHATSAPP:
         return {"whatsapp_messages": 1}
+    if charge.channel is Channel.MESSENGER:
+        return {"messenger_messages": 1}
     return {"emails": 1}

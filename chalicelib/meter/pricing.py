@@ -31,6 +31,8 @@ def charge_for(prices: PriceTable, channel: Channel, address: str, body: str, *,
     """`template`: a WhatsApp template message (Meta's fee by country plus AWS's), else a free-form one (AWS's)."""
     if channel is Channel.EMAIL:
         return Charge(channel, 0, prices.email_usd)
+    if channel is Channel.MESSENGER:
+        return Charge(channel, 0, 0.0)  # Meta charges nothing for Messenger messages, template or not
     if channel is Channel.WHATSAPP:
         meta = by_calling_code(prices.whatsapp_template_usd, prices.other_whatsapp_template_usd, address)
         return Charge(channel, 0, round((meta if template else 0.0) + prices.whatsapp_aws_fee_usd, 8))

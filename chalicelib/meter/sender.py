@@ -27,6 +27,7 @@ from chalicelib.meter.pricing import Charge
 from chalicelib.render.gsm7 import sanitise
 from chalicelib.render.templates import Message
 from chalicelib.send.email import EmailChannel
+from chalicelib.send.messenger import MessengerChannel, MessengerTemplate
 from chalicelib.send.sms import SmsChannel
 from chalicelib.send.whatsapp import WhatsAppChannel, WhatsAppTemplate
 from chalicelib.store import usage as usage_store
@@ -46,12 +47,14 @@ class MeteredSender:
         sms: SmsChannel,
         email: EmailChannel | None = None,
         whatsapp: WhatsAppChannel | None = None,
+        messenger: MessengerChannel | None = None,
     ) -> None:
         self._clock = clock
         self._meter = meter
         self._sms = sms
         self._email = email
         self._whatsapp = whatsapp
+        self._messenger = messenger
 
     def send(
         self,
@@ -70,7 +73,7 @@ class MeteredSender:
         no month to count it in, so it goes uncounted, and is counted as a metric (UnbilledMessages).
 
         On WhatsApp the clinic's sender sends (`clinic.whatsapp_phone_number_id`); `callback` is the key Meta
-        echoes in the message's statuses."""
+        echoes in the message's statuses. On Messenger the clinic's Page sends to `to`, the patient's PSID."""
         text = text_as_sent(channel, message)
         template = message.whatsapp_template is not None
         if clinic is None:
@@ -107,6 +110,18 @@ class MeteredSender:
                 return self._whatsapp.send_text(sender, to, text, callback)
             template = WhatsAppTemplate(call.name, call.language_code, call.parameters)
             return self._whatsapp.send_template(sender, to, template, callback)
+        if channel is Channel.MESSENGER:
+            # On Messenger `to` is the patient's page-scoped id; the clinic's Page sends.
+            page = clinic.messenger_page_id if clinic is not None else None
+            if self._messenger is None or clinic is None or not page:
+                raise ValueError("no Messenger channel to send with")
+            messenger_call = message.messenger_template
+            if messenger_call is None:
+                return self._messenger.send_text(clinic.clinic_id, page, to, text)
+            sent_template = MessengerTemplate(
+                messenger_call.name, messenger_call.language_code, messenger_call.parameters
+            )
+            return self._messenger.send_template(clinic.clinic_id, page, to, sent_template)
         if self._email is None:
             raise ValueError("no email channel to send with")
         return self._email.send_message(to, message)

@@ -23,6 +23,7 @@ CSV_COLUMNS = (
     "spend_cap_reached",
     "spend_cap_skips",
     "whatsapp_messages",
+    "messenger_messages",
 )
 
 
@@ -40,6 +41,7 @@ class MessageCounts(TypedDict):
     sms: int
     email: int
     whatsapp: int
+    messenger: int
 
 
 class SpendCapView(TypedDict):
@@ -64,7 +66,12 @@ def usage_view(usage: MonthUsage) -> UsageView:
     return {
         "clinic_id": usage.clinic_id,
         "month": usage.month,
-        "messages": {"sms": usage.sms_messages, "email": usage.emails, "whatsapp": usage.whatsapp_messages},
+        "messages": {
+            "sms": usage.sms_messages,
+            "email": usage.emails,
+            "whatsapp": usage.whatsapp_messages,
+            "messenger": usage.messenger_messages,
+        },
         "sms_segments": usage.sms_segments,
         "emails": usage.emails,
         "estimated_cost_usd": usage.estimated_cost_usd,
@@ -89,4 +96,5 @@ def usage_row(usage: MonthUsage) -> dict[str, Any]:
         "spend_cap_reached": usage.spend_cap_reached,
         "spend_cap_skips": usage.spend_cap_skips,
         "whatsapp_messages": usage.whatsapp_messages,
+        "messenger_messages": usage.messenger_messages,
     }

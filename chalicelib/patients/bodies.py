@@ -34,7 +34,7 @@ def _booking_channel(value: Any) -> Channel | None:
     try:
         return Channel(value)
     except ValueError:
-        raise problem("must be sms, email or whatsapp") from None
+        raise problem("must be sms, email, whatsapp or messenger") from None
 
 
 class PatientBody(Body):
@@ -74,7 +74,7 @@ def _preferred_channel(value: Any) -> Channel | None:
     try:
         return Channel(value)
     except ValueError:
-        raise problem("must be sms, email, whatsapp or null") from None
+        raise problem("must be sms, email, whatsapp, messenger or null") from None
 
 
 def _preference_language(value: Any) -> str:

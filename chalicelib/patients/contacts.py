@@ -22,6 +22,8 @@ def contact_address(channel: Channel, address: str) -> str:
     """The Contact key: a phone's WhatsApp record is apart from its SMS one, so a STOP on one leaves the other."""
     if channel is Channel.WHATSAPP:
         return f"whatsapp:{address.strip()}"
+    if channel is Channel.MESSENGER:
+        return f"messenger:{address.strip()}"  # the patient's page-scoped id (PSID), not a phone
     return address.strip().lower() if channel is Channel.EMAIL else address.strip()
 
 

@@ -21,6 +21,7 @@ from chalicelib.core.words import Channel
 from chalicelib.patients.bodies import PatientUpdateBody
 from chalicelib.patients.contacts import find_contact, opt_in, opt_out
 from chalicelib.patients.matching import shares_contact_with
+from chalicelib.patients.messenger import link_view
 from chalicelib.patients.whatsapp import opt_in_view
 from chalicelib.store import patients as store
 
@@ -67,6 +68,7 @@ class PatientService:
             "shares_contact_with": shares_contact_with(patient),
             "merged_into": patient.merged_into,
             "whatsapp_opt_in": opt_in_view(patient.clinic_id, patient.phone),
+            "messenger": link_view(patient.clinic_id, patient.messenger_psid),
         }
 
     def update(self, clinic_id: str, patient_id: str, raw_body: bytes) -> PatientView:

@@ -32,3 +32,4 @@ class PatientView(TypedDict):
     shares_contact_with: list[dict[str, Any]]
     merged_into: str | None
     whatsapp_opt_in: OptInView | None
+    messenger: OptInView | None  # when and how the patient linked Messenger (chalicelib.patients.messenger)

@@ -32,6 +32,8 @@ class Message:
     # WhatsApp only: the template to send (`body` is then its words as filled in, for the record); None on
     # WhatsApp is a free-form text of `body`, which Meta allows only inside the customer-service window.
     whatsapp_template: TemplateCall | None = None
+    # Messenger only, the same way: a utility template outside the standard messaging window, else None (a text).
+    messenger_template: TemplateCall | None = None
 
 
 def twelve_hour(moment: datetime) -> str:

@@ -12,7 +12,8 @@ cap only the STOP and HELP answers, which the carriers require, still go (counte
 
 The same words answer a WhatsApp message (`chalicelib.replies.whatsapp`): an `InboundSms` with `channel`
 WhatsApp is scoped to the clinic whose WhatsApp number it was sent to, answered by WhatsApp (the patient just
-opened the 24-hour window), and its STOP and START change the WhatsApp opt-out only.
+opened the 24-hour window), and its STOP and START change the WhatsApp opt-out only. A Messenger message
+(`chalicelib.replies.messenger`) is the same, by the clinic's Page, to and by the patient's page-scoped id.
 """
 
 from __future__ import annotations
@@ -64,7 +65,15 @@ class InboundSms:
     to_phone: str | None
     body: str
     channel: Channel = Channel.SMS
-    clinic_id: str | None = None  # a WhatsApp message's clinic (the owner of the number it was sent to)
+    clinic_id: str | None = None  # a WhatsApp or Messenger message's clinic (the owner of the number or Page)
+    # Messenger: the patient's page-scoped id, where the answer goes and what its opt-out is kept by; `from_phone`
+    # is then the linked patient's phone ("" for a PSID linked to no patient), by which their appointments are found.
+    reply_to: str | None = None
+
+    @property
+    def address(self) -> str:
+        """Where the patient wrote from on the message's channel: the PSID on Messenger, else the phone."""
+        return self.reply_to if self.reply_to is not None else self.from_phone
 
 
 def parse_inbound(message: str) -> InboundSms:
@@ -109,14 +118,14 @@ class SmsReplies:
         language = reply_language(p.language for p in patients)
         if intent is Intent.STOP:
             for each in clinics:
-                opt_out(each.clinic_id, inbound.channel, inbound.from_phone, f"{inbound.channel.value}_reply", now)
+                opt_out(each.clinic_id, inbound.channel, inbound.address, f"{inbound.channel.value}_reply", now)
             names = ", ".join(each.name for each in clinics) or "CareCue"
             text = answer_text(Answer.STOPPED, language, names=names)
             self._reply(inbound, _first(clinics), text, required_by_carrier=True)
             return self._log(inbound, intent, ReplyOutcome.OPTED_OUT)
         if intent is Intent.START:
             for each in clinics:
-                opt_in(each.clinic_id, inbound.channel, inbound.from_phone)
+                opt_in(each.clinic_id, inbound.channel, inbound.address)
             names = ", ".join(each.name for each in clinics) or "CareCue"
             self._reply(inbound, _first(clinics), answer_text(Answer.STARTED, language, names=names))
             return self._log(inbound, intent, ReplyOutcome.OPTED_IN)
@@ -213,16 +222,18 @@ class SmsReplies:
     def _answer_once(self, inbound: InboundSms, clinic: Clinic | None, now: datetime, language: str) -> str:
         if clinic is None:
             return self._log(inbound, Intent.OTHER, ReplyOutcome.UNKNOWN_NUMBER)
-        contact = find_contact(clinic.clinic_id, inbound.channel, inbound.from_phone)
+        contact = find_contact(clinic.clinic_id, inbound.channel, inbound.address)
         if contact is not None and contact.opted_out_at is not None:
             return self._log(inbound, Intent.OTHER, ReplyOutcome.OPTED_OUT_NO_REPLY)
         if contact is not None and contact.help_replied_at and now - contact.help_replied_at < HELP_REPEAT_AFTER:
             return self._log(inbound, Intent.OTHER, ReplyOutcome.ALREADY_ANSWERED)
-        note_help_replied(clinic.clinic_id, inbound.from_phone, now, inbound.channel)
+        note_help_replied(clinic.clinic_id, inbound.address, now, inbound.channel)
         self._reply(inbound, clinic, _help_text(clinic, language))
         return self._log(inbound, Intent.OTHER, ReplyOutcome.ANSWERED_WITH_HELP)
 
     def _patients(self, inbound: InboundSms) -> list[Patient]:
+        if not inbound.from_phone:
+            return []  # a Messenger user linked to no patient
         patients = patient_store.patients_with_phone(inbound.from_phone)
         if inbound.clinic_id is None:
             return patients
@@ -245,11 +256,11 @@ class SmsReplies:
     ) -> None:
         """Answers through the metered path, counted to `clinic`; the spend cap holds back all but STOP and HELP."""
         try:
-            if inbound.channel is Channel.WHATSAPP:
+            if inbound.channel in (Channel.WHATSAPP, Channel.MESSENGER):
                 sent = self._sender.send(
                     clinic,
-                    Channel.WHATSAPP,
-                    inbound.from_phone,
+                    inbound.channel,
+                    inbound.address,
                     Message(None, text),
                     required_by_carrier=required_by_carrier,
                 )

@@ -86,6 +86,19 @@ def set_whatsapp_phone_number_id(clinic_id: str, phone_number_id: str) -> None:
     _update_existing(clinic_id, Clinic.whatsapp_phone_number_id.set(phone_number_id))
 
 
+def clinic_with_messenger_page(page_id: str) -> records.Clinic | None:
+    """The clinic whose Facebook Page this is (a filtered scan: clinics are few, and a webhook reads it once; an
+    index like WhatsApp's by-whatsapp-sender is the step up)."""
+    for clinic in Clinic.scan(Clinic.messenger_page_id == page_id):
+        return to_record(clinic, records.Clinic)
+    return None
+
+
+def set_messenger_page_id(clinic_id: str, page_id: str) -> None:
+    """Connects the clinic's Facebook Page; `NotFound("clinic …")` when there is no such clinic."""
+    _update_existing(clinic_id, Clinic.messenger_page_id.set(page_id))
+
+
 def set_settings(clinic: records.Clinic, timezone: str, policy: str, replan_requested_at: datetime | None) -> int:
     """Replaces the clinic's time zone and its policy (JSON) as the next settings version, which it returns;
     with `replan_requested_at`, marks a re-plan for that version pending in the same write. Conditioned on the

@@ -103,6 +103,8 @@ class Clinic(Model):
     whatsapp_phone_number_id = UnicodeAttribute(null=True)
     by_status = ClinicsByStatus()
     by_whatsapp_sender = ClinicsByWhatsAppSender()
+    # The clinic's Facebook Page (`set-messenger`; its token and app secret are in SSM); none: no Messenger.
+    messenger_page_id = UnicodeAttribute(null=True)
 
 
 class PatientsByPhone(GlobalSecondaryIndex["Patient"]):  # type: ignore[no-untyped-call]
@@ -135,6 +137,8 @@ class Patient(Model):
     # The prescribing system's reference to this patient (a FHIR subject such as Patient/123 that is not a
     # CareCue id), so its later MedicationRequests find the same patient.
     external_ref = UnicodeAttribute(null=True)
+    # The patient's page-scoped id on the clinic's Facebook Page, once they linked Messenger (its referral).
+    messenger_psid = UnicodeAttribute(null=True)
     by_phone = PatientsByPhone()
     # Set when `merge-patients` merged this record into another: its appointments, regimens and reminders now
     # name that one. Kept (not deleted) so an id a clinic system or an armed timer still holds resolves.
@@ -404,6 +408,8 @@ class Contact(Model):
     opted_in_at = UTCDateTimeAttribute(null=True)
     opt_in_source = UnicodeAttribute(null=True)  # booking | regimen | api | whatsapp_inbound
     last_inbound_at = UTCDateTimeAttribute(null=True)
+    # Messenger only (address "messenger:" + PSID, chalicelib.patients.messenger): the patient it was linked to.
+    patient_id = UnicodeAttribute(null=True)
 
 
 class Usage(Model):
@@ -418,6 +424,7 @@ class Usage(Model):
     sms_segments = NumberAttribute(default=0)
     emails = NumberAttribute(default=0)
     whatsapp_messages = NumberAttribute(null=True)  # absent on months before WhatsApp: read as 0
+    messenger_messages = NumberAttribute(null=True)  # absent on months before Messenger: read as 0
     estimated_cost_usd = NumberAttribute(default=0)  # channel fees from the price table in settings
     spend_cap_skips = NumberAttribute(default=0)  # reminders not sent because the cap was reached
     updated_at = UTCDateTimeAttribute(null=True)

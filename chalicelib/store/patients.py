@@ -231,6 +231,18 @@ def set_last_inbound(clinic_id: str, channel: str, address: str, now: datetime) 
     _update(clinic_id, channel, address, [Contact.last_inbound_at.set(now)])
 
 
+def set_contact_patient(clinic_id: str, channel: str, address: str, patient_id: str) -> None:
+    """The patient a Messenger PSID was linked to (the latest link wins: a referral names the patient)."""
+    _update(clinic_id, channel, address, [Contact.patient_id.set(patient_id)])
+
+
+def set_messenger_psid(clinic_id: str, patient_id: str, psid: str) -> None:
+    """Records the patient's page-scoped id on their record (only an existing record: a link names a patient)."""
+    Patient(clinic_id, patient_id).update(
+        actions=[Patient.messenger_psid.set(psid)], condition=Patient.patient_id.exists()
+    )
+
+
 def set_help_replied(clinic_id: str, channel: str, address: str, now: datetime) -> None:
     _update(clinic_id, channel, address, [Contact.help_replied_at.set(now)])
 

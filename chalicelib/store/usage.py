@@ -7,7 +7,7 @@ before a send is conditioned on the month's estimated cost being under the cap (
 racing for the last room under the cap only one is counted, and the other's write does nothing. Taking a count
 back off is the same ADD with negated amounts, unconditioned. Only the counters of the message's channel are
 touched (an SMS adds to `sms_messages` and `sms_segments`, an email to `emails`, a WhatsApp message to
-`whatsapp_messages`).
+`whatsapp_messages`, a Messenger one to `messenger_messages`).
 
 A write DynamoDB refuses for any other reason (throttled past botocore's retries, say) is a PynamoDB error;
 a caller that must not be held back by one runs the write under `refusals()`, which turns it into
@@ -59,9 +59,12 @@ def add(
     sms_segments: int | None = None,
     emails: int | None = None,
     whatsapp_messages: int | None = None,
+    messenger_messages: int | None = None,
 ) -> None:
     """Adds to the month's counters unconditionally; a counter left None is not touched."""
-    _add(clinic_id, month, at, cost_usd, sms_messages, sms_segments, emails, None, whatsapp_messages)
+    _add(
+        clinic_id, month, at, cost_usd, sms_messages, sms_segments, emails, None, whatsapp_messages, messenger_messages
+    )
 
 
 def add_under_cap(
@@ -75,11 +78,23 @@ def add_under_cap(
     sms_segments: int | None = None,
     emails: int | None = None,
     whatsapp_messages: int | None = None,
+    messenger_messages: int | None = None,
 ) -> bool:
     """Adds as `add` if the month's estimated cost is still under `cap_usd`; False, with nothing added, if not."""
     under_cap = Usage.estimated_cost_usd.does_not_exist() | (Usage.estimated_cost_usd < cap_usd)
     try:
-        _add(clinic_id, month, at, cost_usd, sms_messages, sms_segments, emails, under_cap, whatsapp_messages)
+        _add(
+            clinic_id,
+            month,
+            at,
+            cost_usd,
+            sms_messages,
+            sms_segments,
+            emails,
+            under_cap,
+            whatsapp_messages,
+            messenger_messages,
+        )
     except UpdateError as e:
         if condition_failed(e):
             return False
@@ -97,6 +112,7 @@ def take_back(
     sms_segments: int | None = None,
     emails: int | None = None,
     whatsapp_messages: int | None = None,
+    messenger_messages: int | None = None,
 ) -> None:
     """Takes amounts counted by `add_under_cap` (or `add`) back off the month."""
     _add(
@@ -109,6 +125,7 @@ def take_back(
         None if emails is None else -emails,
         None,
         None if whatsapp_messages is None else -whatsapp_messages,
+        None if messenger_messages is None else -messenger_messages,
     )
 
 
@@ -122,6 +139,7 @@ def _add(
     emails: int | None,
     condition: Condition | None,
     whatsapp_messages: int | None = None,
+    messenger_messages: int | None = None,
 ) -> None:
     actions: list[Action] = [Usage.estimated_cost_usd.add(cost_usd), Usage.updated_at.set(at)]
     if sms_messages is not None:
@@ -132,6 +150,8 @@ def _add(
         actions.append(Usage.emails.add(emails))
     if whatsapp_messages is not None:
         actions.append(Usage.whatsapp_messages.add(whatsapp_messages))
+    if messenger_messages is not None:
+        actions.append(Usage.messenger_messages.add(messenger_messages))
     Usage(clinic_id, month).update(actions=actions, condition=condition)
 
 

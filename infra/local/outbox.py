@@ -1,4 +1,5 @@
-"""The local stack's outbox: every SMS and email that SNS or SES accepted, with the simulated time it left.
+"""The local stack's outbox: every SMS and email that SNS or SES accepted (and every Messenger message the Send API's
+fake took, `record`), with the simulated time it left.
 
 It listens on the boto3 session the app's clients are made from (botocore's event hooks), so it records
 exactly what the production channel code asked AWS to send and what AWS accepted, nothing the app reports
@@ -47,6 +48,11 @@ class Outbox:
     def messages(self) -> list[dict[str, Any]]:
         with self._lock:
             return [asdict(message) for message in self._messages]
+
+    def record(self, channel: str, to: str, subject: str | None, body: str, message_id: str) -> None:
+        """A message sent through an API that is not AWS's (Messenger's Send API, `infra.local.messenger_fake`)."""
+        with self._lock:
+            self._messages.append(SentMessage(channel, to, subject, body, iso_utc(self._clock.now()), message_id))
 
     def restore(self, messages: list[dict[str, Any]]) -> None:
         """The messages of a saved outbox (the local stack's snapshot), oldest first."""

@@ -157,6 +157,9 @@ class LocalStack:
         provision(settings, session)
         stop_tracking_instances()  # any moto model class the provisioning loaded besides CareCue's services
         services = configure(settings, self.clock, session, transport_clock=SystemClock())
+        from infra.local.messenger_fake import FakeMessengerApi
+
+        services.messenger_api = FakeMessengerApi(self.clock, self.outbox)  # Meta's Send API has no emulator
         self._ssm = session.client("ssm", region_name=settings.region)
         self._stage = settings.stage
         self.publish()

@@ -88,7 +88,7 @@ def assert_usage_is_the_outbox(day: Day) -> None:
     sms, emails = day.aws.sent("sms"), day.aws.sent("email")
     segments = sum(sms_segments(m["body"]) for m in sms)
     usage = day.usage()
-    assert usage["messages"] == {"sms": len(sms), "email": len(emails), "whatsapp": 0}
+    assert usage["messages"] == {"sms": len(sms), "email": len(emails), "whatsapp": 0, "messenger": 0}
     assert usage["sms_segments"] == segments
     assert usage["emails"] == len(emails)
     assert usage["estimated_cost_usd"] == pytest.approx(segments * US_SMS + len(emails) * EMAIL)

@@ -44,16 +44,16 @@ def test_every_send_is_counted_in_the_month_with_its_estimated_cost(
     assert after_booking == {
         "clinic_id": clinic.clinic_id,
         "month": "2026-11",
-        "messages": {"sms": 1, "email": 1, "whatsapp": 0},
+        "messages": {"sms": 1, "email": 1, "whatsapp": 0, "messenger": 0},
         "sms_segments": 1,
         "emails": 1,
         "estimated_cost_usd": pytest.approx(US_SMS + EMAIL),
         "spend_cap": {"usd": 100.0, "reached": False, "reminders_skipped": 0},
     }
-    assert after_reminder["messages"] == {"sms": 1, "email": 0, "whatsapp": 0}
+    assert after_reminder["messages"] == {"sms": 1, "email": 0, "whatsapp": 0, "messenger": 0}
     assert after_reminder["estimated_cost_usd"] == pytest.approx(US_SMS)
     assert Delivery.get(f"{appointment_id}/reminder-24h.sms", "2026-12-01T15:00:00Z").sms_segments == 1
-    assert usage(api, clinic, "?month=2026-10")["messages"] == {"sms": 0, "email": 0, "whatsapp": 0}
+    assert usage(api, clinic, "?month=2026-10")["messages"] == {"sms": 0, "email": 0, "whatsapp": 0, "messenger": 0}
 
 
 def test_usage_is_per_clinic(api: Client, aws: World, clinic: ClinicKeys) -> None:
@@ -64,7 +64,7 @@ def test_usage_is_per_clinic(api: Client, aws: World, clinic: ClinicKeys) -> Non
 
     assert usage(api, clinic)["messages"]["sms"] == 1
     assert theirs["clinic_id"] == other.clinic_id
-    assert theirs["messages"] == {"sms": 0, "email": 0, "whatsapp": 0}
+    assert theirs["messages"] == {"sms": 0, "email": 0, "whatsapp": 0, "messenger": 0}
 
 
 def test_a_bad_month_is_a_400_naming_the_field(api: Client, clinic: ClinicKeys) -> None:

@@ -67,7 +67,7 @@ def test_a_c_on_whatsapp_confirms_and_is_answered_on_whatsapp_in_spanish_and_opt
     assert contact is not None and contact.opt_in_source == "whatsapp_inbound"
     assert contact.last_inbound_at == aws.services.clock.now()
     usage = api.http.get("/v1/usage", headers=connected.headers).json_body
-    assert usage["messages"] == {"sms": 1, "email": 0, "whatsapp": 1}
+    assert usage["messages"] == {"sms": 1, "email": 0, "whatsapp": 1, "messenger": 0}
 
 
 def test_stop_on_whatsapp_stops_whatsapp_only_and_the_next_message_goes_by_sms(

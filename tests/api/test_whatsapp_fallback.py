@@ -87,7 +87,12 @@ def test_a_failed_status_sends_the_same_message_once_by_sms_and_a_duplicate_send
         "whatsapp_131026",
     )
     assert delivery.fallback_message_id and delivery.fallback_message_id != delivery.message_id
-    assert usage(api, connected) == {"sms": 1, "email": 0, "whatsapp": 1}  # counted when WhatsApp took it
+    assert usage(api, connected) == {
+        "sms": 1,
+        "email": 0,
+        "whatsapp": 1,
+        "messenger": 0,
+    }  # counted when WhatsApp took it
 
 
 def test_a_message_whatsapp_refuses_at_once_goes_by_sms_at_once_and_is_not_charged_on_whatsapp(
@@ -111,7 +116,12 @@ def test_a_message_whatsapp_refuses_at_once_goes_by_sms_at_once_and_is_not_charg
         "sent",
         "whatsapp_ValidationException",
     )
-    assert usage(api, connected) == {"sms": 1, "email": 0, "whatsapp": 0}  # the refused message is taken back
+    assert usage(api, connected) == {
+        "sms": 1,
+        "email": 0,
+        "whatsapp": 0,
+        "messenger": 0,
+    }  # the refused message is taken back
 
 
 def test_no_fallback_to_sms_for_a_patient_who_opted_out_of_sms(api: Client, aws: World, connected: ClinicKeys) -> None:
@@ -124,4 +134,4 @@ def test_no_fallback_to_sms_for_a_patient_who_opted_out_of_sms(api: Client, aws:
     assert [m["channel"] for m in aws.sent()] == ["whatsapp"]
     delivery = delivery_of(booked)
     assert (delivery.fallback_status, delivery.fallback_failure) == ("skipped", "opted_out_sms")
-    assert usage(api, connected) == {"sms": 0, "email": 0, "whatsapp": 1}
+    assert usage(api, connected) == {"sms": 0, "email": 0, "whatsapp": 1, "messenger": 0}

@@ -134,6 +134,6 @@ def test_usage_counts_whatsapp_apart_at_the_template_price_plus_the_aws_fee(
     book(api, connected, phone="+14155550102")  # an SMS patient
 
     usage = api.http.get("/v1/usage", headers=connected.headers).json_body
-    assert usage["messages"] == {"sms": 1, "email": 0, "whatsapp": 1}
+    assert usage["messages"] == {"sms": 1, "email": 0, "whatsapp": 1, "messenger": 0}
     # +1 has no Meta rate of its own in the default table: the highest listed (0.0325) plus AWS's 0.005.
     assert usage["estimated_cost_usd"] == pytest.approx(0.00831 + 0.0325 + 0.005)

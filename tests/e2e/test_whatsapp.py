@@ -108,4 +108,4 @@ def test_a_number_not_on_whatsapp_gets_the_confirmation_by_sms_exactly_once(stac
         stack.outbox(phone)[1]["body"] == f"Riverside Family Clinic: su cita es el {day} {start.day} de {month}, 10:00."
     )
     status, usage = stack.api(clinic).get("/v1/usage")
-    assert (status, usage["messages"]) == (200, {"sms": 1, "email": 0, "whatsapp": 1})
+    assert (status, usage["messages"]) == (200, {"sms": 1, "email": 0, "whatsapp": 1, "messenger": 0})

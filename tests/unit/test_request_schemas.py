@@ -83,6 +83,18 @@ VALID: dict[str, list[dict[str, Any]]] = {
                     }
                 }
             },
+            "messenger": {
+                "templates": {
+                    "reminder": {
+                        "en": {
+                            "name": "carecue_reminder",
+                            "body": "{{1}}: your appointment is on {{2}} at {{3}}.",
+                            "parameters": ["clinic", "day", "time"],
+                            "language_code": "en_US",
+                        }
+                    }
+                }
+            },
         },
         {"quiet_hours": None, "opening_hours": None, "medication": None, "reminders": None},
         {"forms": [{"questionnaire": "intake", "providers": ["Dr. Example"], "event_types": ["New patient"]}]},

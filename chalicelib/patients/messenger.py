@@ -1,0 +1,80 @@
+"""A patient's Messenger: the link between a patient and their page-scoped id (PSID) on the clinic's Facebook Page,
+when and how it was made, the Messenger opt-out (a STOP on Messenger stops Messenger only) and the 24-hour
+standard messaging window a patient's message (or referral, or postback) opens.
+
+Kept on the `Contact` item keyed `messenger:<PSID>` (apart from the phone's SMS and WhatsApp records): `opted_in_at`
+and `opt_in_source` say when and how the patient linked (`messenger_referral`, `messenger_postback`,
+`messenger_optin`), `patient_id` whom the PSID stands for, `last_inbound_at` when the window opened; the patient's
+record carries `messenger_psid`, so a send finds the PSID in the patient it already read. A link is made only by a
+ref CareCue signed for that patient (`chalicelib.links.messenger_ref`); the first link's time and source are kept,
+and a later ref for another patient of the same clinic moves the PSID to them (the ref is the patient's own).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from chalicelib.core.words import Channel
+from chalicelib.patients.contacts import contact_address, find_contact
+from chalicelib.store import patients as store
+from chalicelib.core.records import Contact
+
+if TYPE_CHECKING:
+    from chalicelib.patients.views import OptInView
+
+WINDOW = timedelta(hours=24)  # Meta's standard messaging window
+
+
+@dataclass(frozen=True)
+class MessengerState:
+    """What a send needs to know of one PSID."""
+
+    linked: bool
+    opted_out: bool
+    window_open: bool
+
+    @property
+    def may_send(self) -> bool:
+        return self.linked and not self.opted_out
+
+
+def link(clinic_id: str, patient_id: str, psid: str, source: str, now: datetime) -> None:
+    """Links the PSID to the patient (a signed ref said so) and opens the window: the patient just acted."""
+    address = contact_address(Channel.MESSENGER, psid)
+    store.set_messenger_psid(clinic_id, patient_id, psid)
+    store.set_contact_patient(clinic_id, Channel.MESSENGER.value, address, patient_id)
+    store.set_opt_in(clinic_id, Channel.MESSENGER.value, address, source, now)
+    store.set_last_inbound(clinic_id, Channel.MESSENGER.value, address, now)
+
+
+def record_inbound(clinic_id: str, psid: str, now: datetime) -> None:
+    """A patient's message opens the window (it links nothing: only a signed ref names a patient)."""
+    store.set_last_inbound(clinic_id, Channel.MESSENGER.value, contact_address(Channel.MESSENGER, psid), now)
+
+
+def linked_patient(clinic_id: str, psid: str) -> str | None:
+    contact = find_contact(clinic_id, Channel.MESSENGER, psid)
+    return contact.patient_id if contact is not None and contact.opted_in_at is not None else None
+
+
+def state_of(contact: Contact | None, now: datetime) -> MessengerState:
+    if contact is None:
+        return MessengerState(False, False, False)
+    window = contact.last_inbound_at is not None and now - contact.last_inbound_at < WINDOW
+    return MessengerState(contact.opted_in_at is not None, contact.opted_out_at is not None, window)
+
+
+def messenger_state(clinic_id: str, psid: str, now: datetime) -> MessengerState:
+    return state_of(find_contact(clinic_id, Channel.MESSENGER, psid), now)
+
+
+def link_view(clinic_id: str, psid: str | None) -> OptInView | None:
+    """When and how the patient linked Messenger, for the patient's view; None when they have not."""
+    contact = find_contact(clinic_id, Channel.MESSENGER, psid) if psid else None
+    if contact is None or contact.opted_in_at is None:
+        return None
+    from chalicelib.core.clock import iso_utc
+
+    return {"at": iso_utc(contact.opted_in_at), "source": contact.opt_in_source}
