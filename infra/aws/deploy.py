@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -25,9 +26,15 @@ from chalicelib.settings import parameter_path, resource_prefix
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 # The SAM transform (AWS::Serverless-2016-10-31) expands macros; the scheduler role has a fixed name.
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
-PARAMETERS = {"admin_email": "AdminEmail", "ses_sender": "SesSender", "public_url": "PublicUrl"}
+PARAMETERS = {
+    "admin_email": "AdminEmail",
+    "ses_sender": "SesSender",
+    "public_url": "PublicUrl",
+    "whatsapp_phone_number_arns": "WhatsAppPhoneNumberArns",
+}
 # Parameters with a default in the template: a first deploy may leave them out.
-OPTIONAL_PARAMETERS = {"public_url"}
+OPTIONAL_PARAMETERS = {"public_url", "whatsapp_phone_number_arns"}
+_WHATSAPP_ARN = re.compile(r"^arn:aws[a-z-]*:social-messaging:[a-z0-9-]+:\d{12}:phone-number-id/[0-9a-zA-Z]+$")
 
 
 class DeployError(RuntimeError):
@@ -54,15 +61,29 @@ def point_at_uploads(template: dict[str, Any], uploads: dict[str, tuple[str, str
     return template
 
 
-def parameter_values(stack_exists: bool, given: dict[str, str | None]) -> list[dict[str, Any]]:
-    """Given values win; an update without one keeps the stack's; a first deploy needs them all."""
+def parameter_values(
+    stack_exists: bool, given: dict[str, str | None], previous: frozenset[str] | None = None
+) -> list[dict[str, Any]]:
+    """Given values win; an update without one keeps the stack's (`previous`, when known, names the parameters the
+    stack has: one added to the template since takes its default, as CloudFormation cannot keep what it never had);
+    a first deploy needs them all but the optional ones."""
+    arns = given.get("whatsapp_phone_number_arns")
+    if arns and not all(_WHATSAPP_ARN.match(arn.strip()) for arn in arns.split(",")):
+        raise DeployError(
+            "--whatsapp-phone-number-arns must be phone number ARNs, comma separated: "
+            "arn:aws:social-messaging:REGION:ACCOUNT:phone-number-id/ID"
+        )
     values: list[dict[str, Any]] = []
     for option, name in PARAMETERS.items():
         value = given.get(option)
         if value:
+            if option == "whatsapp_phone_number_arns":
+                value = ",".join(arn.strip() for arn in value.split(","))
             values.append({"ParameterKey": name, "ParameterValue": value})
-        elif stack_exists:
+        elif stack_exists and (previous is None or name in previous):
             values.append({"ParameterKey": name, "UsePreviousValue": True})
+        elif stack_exists and option in OPTIONAL_PARAMETERS:
+            continue
         elif option in OPTIONAL_PARAMETERS:
             continue
         else:
@@ -183,7 +204,7 @@ class Deployer:
             ChangeSetName=f"{name}-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}",
             ChangeSetType="UPDATE" if exists else "CREATE",
             TemplateURL=template_url,
-            Parameters=parameter_values(exists, given),
+            Parameters=parameter_values(exists, given, self._previous_parameters() if exists else None),
             Capabilities=CAPABILITIES,
             Tags=[{"Key": "application", "Value": "carecue"}, {"Key": "stage", "Value": self._stage}],
         )
@@ -214,6 +235,10 @@ class Deployer:
             self._cloudformation.update_termination_protection(EnableTerminationProtection=True, StackName=name)
         return self._outputs()
 
+    def _previous_parameters(self) -> frozenset[str]:
+        stack = self._cloudformation.describe_stacks(StackName=stack_name(self._stage))["Stacks"][0]
+        return frozenset(parameter["ParameterKey"] for parameter in stack.get("Parameters", []))
+
     def _outputs(self) -> dict[str, str]:
         stack = self._cloudformation.describe_stacks(StackName=stack_name(self._stage))["Stacks"][0]
         return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
@@ -226,6 +251,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--admin-email", help="where alarms go (needed on a stage's first deploy)")
     parser.add_argument("--ses-sender", help="the SES-verified From address (needed on a stage's first deploy)")
     parser.add_argument("--public-url", help="where patients open their links, e.g. https://api.clinic.example")
+    parser.add_argument(
+        "--whatsapp-phone-number-arns",
+        help="the stage's WhatsApp senders, comma separated (arn:aws:social-messaging:…:phone-number-id/…); "
+        "an update without it keeps the stack's",
+    )
     parser.add_argument("--bucket", help="S3 bucket for the code and template (default: carecue-deploy-ACCOUNT-REGION)")
     args = parser.parse_args(argv)
     import boto3
@@ -237,7 +267,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         outputs = Deployer(session, args.stage, args.bucket).deploy(
-            {"admin_email": args.admin_email, "ses_sender": args.ses_sender, "public_url": args.public_url}
+            {
+                "admin_email": args.admin_email,
+                "ses_sender": args.ses_sender,
+                "public_url": args.public_url,
+                "whatsapp_phone_number_arns": args.whatsapp_phone_number_arns,
+            }
         )
     except DeployError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -151,11 +151,37 @@ def test_a_first_deploy_needs_the_admin_email_and_the_sender_and_an_update_keeps
         {"ParameterKey": "AdminEmail", "UsePreviousValue": True},
         {"ParameterKey": "SesSender", "ParameterValue": "reminders@example.org"},
         {"ParameterKey": "PublicUrl", "UsePreviousValue": True},
+        {"ParameterKey": "WhatsAppPhoneNumberArns", "UsePreviousValue": True},
     ]
     # The patients' link address is optional on a first deploy: without it messages go out without links.
     assert parameter_values(False, {"admin_email": "ops@example.org", "ses_sender": "reminders@example.org"}) == [
         {"ParameterKey": "AdminEmail", "ParameterValue": "ops@example.org"},
         {"ParameterKey": "SesSender", "ParameterValue": "reminders@example.org"},
+    ]
+
+
+def test_deploy_passes_the_whatsapp_senders_and_an_update_without_them_keeps_the_stacks() -> None:
+    arn = "arn:aws:social-messaging:us-east-1:123456789012:phone-number-id/0123456789abcdef"
+    given: dict[str, str | None] = {"whatsapp_phone_number_arns": f"{arn}, {arn}0"}
+
+    assert parameter_values(True, given)[-1] == {
+        "ParameterKey": "WhatsAppPhoneNumberArns",
+        "ParameterValue": f"{arn},{arn}0",
+    }
+    assert {"ParameterKey": "WhatsAppPhoneNumberArns", "UsePreviousValue": True} in parameter_values(True, {})
+    # A stack deployed before the template had the parameter cannot keep it: it takes the template's default.
+    older = frozenset({"AdminEmail", "SesSender", "PublicUrl"})
+    assert all(v["ParameterKey"] != "WhatsAppPhoneNumberArns" for v in parameter_values(True, {}, older))
+    with pytest.raises(DeployError, match="--whatsapp-phone-number-arns"):
+        parameter_values(True, {"whatsapp_phone_number_arns": "phone-number-id-0123456789abcdef"})
+
+
+def test_the_functions_read_only_the_stages_parameters_where_the_messenger_secrets_are() -> None:
+    template = merge_template("prod")
+    ssm = [s for s in statements(template) if "ssm:GetParametersByPath" in as_list(s["Action"])]
+
+    assert [s["Resource"] for s in ssm] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/carecue/prod/*"}
     ]
 
 
