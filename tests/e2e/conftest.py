@@ -199,12 +199,13 @@ class LocalStack:
         """The REST API as `clinic`'s system calls it (with its key), or with no key at all."""
         return Http(self.api_url, {"Authorization": f"Bearer {clinic.api_key}"} if clinic else {})
 
-    def admin(self, *args: str) -> CliRun:
+    def admin(self, *args: str, env: dict[str, str] | None = None) -> CliRun:
+        """The admin command line against the stack; `env` adds variables (secrets a command reads from them)."""
         command = [sys.executable, "-m", "chalicelib.admin", "--endpoint-url", self.aws_url, *args]
         done = subprocess.run(
             command,
             cwd=REPO_ROOT,
-            env=stack_environment(),
+            env={**stack_environment(), **(env or {})},
             capture_output=True,
             text=True,
             timeout=CLI_TIMEOUT_SECONDS,
