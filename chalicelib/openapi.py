@@ -66,6 +66,11 @@ QUERY: dict[str, list[tuple[str, dict[str, Any], bool, str]]] = {
     "POST /webhooks/{provider}/{clinic_id}": [
         ("token", {"type": "string"}, False, "the clinic's form-webhook secret, for tools that cannot sign")
     ],
+    "GET /webhooks/messenger": [
+        ("hub.mode", {"type": "string", "enum": ["subscribe"]}, True, "Meta's subscription check"),
+        ("hub.verify_token", {"type": "string"}, True, "the verify token set-messenger printed"),
+        ("hub.challenge", {"type": "string"}, True, "echoed as text/plain when the token is right"),
+    ],
 }
 
 
@@ -250,6 +255,7 @@ _FREE_BODIES = {
     "PUT /v1/questionnaires/{questionnaire_id}": "an HL7 FHIR R4 Questionnaire",
     "POST /webhooks/{provider}/{clinic_id}": "the booking tool's own event, signed as the tool signs it",
     "POST /f/{token}": "a form post: _step, _action (next, back or complete) and each question's answers by linkId",
+    "POST /webhooks/messenger": "Meta's Page webhook event, signed X-Hub-Signature-256 with the app secret",
 }
 
 
@@ -263,6 +269,9 @@ def _responses(route: str, path: str, answers: Mapping[str, Any], examples: Mapp
         return {"200": {"description": "an HTML page", "content": html}, "4XX": error, "5XX": error}
     if route == "DELETE /v1/board-link":
         return {"204": {"description": STATUS_WORDS["204"]}, "4XX": error, "5XX": error}
+    if route == "GET /webhooks/messenger":  # Meta's subscription check: the challenge, as text
+        text = {"text/plain": {"schema": {"type": "string"}}}
+        return {"200": {"description": "hub.challenge, echoed", "content": text}, "4XX": error, "5XX": error}
     if route in FHIR_ANSWERS:
         status = FHIR_ANSWERS[route]
         resource: dict[str, Any] = {"schema": {"$ref": REF.format(model="FhirResource")}}

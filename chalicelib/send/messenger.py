@@ -18,14 +18,14 @@ dispatcher sends the message on its planned channel instead; transient for a rat
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.core.errors import ChannelError
+
+if TYPE_CHECKING:
+    import urllib.error
 
 GRAPH_URL = "https://graph.facebook.com"
 GRAPH_API_VERSION = "v20.0"
@@ -80,6 +80,11 @@ class GraphApi:
         self._version = version
 
     def send(self, page_id: str, page_token: str, message: dict[str, Any]) -> str:
+        # urllib (http.client, email…) is imported by a send, not by every fire that never messages on Messenger.
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
         url = f"{self._base}/{self._version}/{urllib.parse.quote(page_id, safe='')}/messages"
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {page_token}"}
         data = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()

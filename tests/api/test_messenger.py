@@ -14,7 +14,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.links.messenger_ref import MessengerRef, sign_ref
-from chalicelib.store.models import Contact, Patient
+from chalicelib.store.models import Contact, Delivery, Patient
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
 from tests.messenger_support import (
@@ -281,3 +281,23 @@ def test_stop_on_messenger_stops_messenger_only(api: Client, aws: World, clinic:
     assert fire_when_due(aws, booked["id"], "reminder-24h.sms")["result"] == "sent"
 
     assert [m["channel"] for m in aws.sent()] == ["sms", "messenger", "sms"]  # confirmation, STOP answer, reminder
+
+
+def test_a_message_the_send_api_refuses_goes_once_by_sms_in_the_same_request(
+    api: Client, aws: World, clinic: ClinicKeys, verify_token: str
+) -> None:
+    booked = linked_by_referral(api, aws, clinic)
+    # The Page's token was deleted from SSM since (the clinic disconnected it): the Send API cannot be called.
+    aws.session.client("ssm").delete_parameter(Name=f"/carecue/test/clinics/{clinic.clinic_id}/messenger/page-token")
+    aws.services.messenger_credentials.for_clinic(clinic.clinic_id, fresh=True)
+
+    assert fire_when_due(aws, booked["id"], "reminder-24h.sms")["result"] == "sent"
+
+    assert [(m["channel"], m["to"]) for m in aws.sent()] == [("sms", PHONE), ("sms", PHONE)]
+    delivery = Delivery.get(f"{booked['id']}/reminder-24h.sms", "2026-12-01T15:00:00Z")
+    assert (delivery.channel, delivery.failure, delivery.fallback_channel, delivery.fallback_status) == (
+        "messenger",
+        "messenger_not_connected",
+        "sms",
+        "sent",
+    )
