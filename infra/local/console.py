@@ -96,6 +96,7 @@ def console_data(stack: LocalStack) -> dict[str, Any]:
                     "sms_segments": int(usage.sms_segments) if usage else 0,
                     "emails": int(usage.emails) if usage else 0,
                     "whatsapp_messages": int(usage.whatsapp_messages or 0) if usage else 0,
+                    "messenger_messages": int(usage.messenger_messages or 0) if usage else 0,
                     "estimated_cost_usd": float(usage.estimated_cost_usd) if usage else 0.0,
                     "spend_cap_skips": int(usage.spend_cap_skips) if usage else 0,
                 },
@@ -207,7 +208,12 @@ def _worded(
         if prepared.clinic.status != ClinicStatus.ACTIVE:
             return {**shown, "note": "would send nothing now (clinic_suspended)"}
         # The dispatcher's own routing: a phone message may go by WhatsApp instead (chalicelib.fire.whatsapp_route).
-        prepared = on_whatsapp(prepared, reminder.kind, now)
+        routed = on_whatsapp(prepared, reminder.kind, now)
+        if routed is prepared:  # and by Messenger, for a patient who linked and prefers it (messenger_route)
+            from chalicelib.fire.messenger_route import on_messenger
+
+            routed = on_messenger(prepared, reminder.kind, now)
+        prepared = routed
         message = prepared.render()
     except Exception as e:  # noqa: BLE001 - one timer the console cannot word must not hide all the others
         return {**shown, "note": f"could not be worded here ({type(e).__name__}); it is worded again when it fires"}
@@ -445,6 +451,7 @@ def _clinic_html(c: dict[str, Any]) -> str:
         f"<li class='card clinic' data-clinic-id='{_e(c['clinic_id'])}'><strong>{_e(c['name'])}</strong>"
         f" <small>{_e(c['timezone'])} · {_e(c['status'])}"
         f"</small><div class='meta'>{_e(u['month'])}: {_e(u['sms_messages'])} SMS ({_e(u['sms_segments'])} segments),"
-        f" {_e(u['emails'])} emails, {_e(u['whatsapp_messages'])} WhatsApp, about ${u['estimated_cost_usd']:.4f},"
+        f" {_e(u['emails'])} emails, {_e(u['whatsapp_messages'])} WhatsApp,"
+        f" {_e(u['messenger_messages'])} Messenger, about ${u['estimated_cost_usd']:.4f},"
         f" {_e(u['spend_cap_skips'])} skipped at the spend cap</div></li>"
     )
