@@ -17,7 +17,7 @@ from tests.e2e.conftest import Clinic, LocalStack, day_after
 
 PAGE_ID = "000000000000188"  # no other e2e test uses it: the stack is shared by the session
 PSID = "0000000000000188"
-PHONE = "+14155550188"
+PHONE = "+14155550178"
 APP_SECRET = "e2e-app-secret-not-a-real-one"
 TEMPLATES = {
     "reminder": {
@@ -58,7 +58,8 @@ def test_a_patient_links_messenger_through_the_referral_and_then_gets_the_remind
     assert (status, refused["error"]["code"]) == (403, "forbidden")
 
     # GIVEN a patient who prefers Messenger books: the SMS confirmation offers the clinic's m.me link
-    start = day_after(stack.now(), 2, 10, 0, "America/New_York")
+    # Three days ahead: the 24-hour reminder is then at least a day after the referral, its window closed.
+    start = day_after(stack.now(), 3, 10, 0, "America/New_York")
     patient = {"name": "Pat Example", "phone": PHONE, "preferred_channel": "messenger"}
     booked = stack.book_for(clinic, {"patient": patient, "start": start.isoformat()})
     [confirmation] = stack.outbox(PHONE)
@@ -88,7 +89,7 @@ def test_a_patient_links_messenger_through_the_referral_and_then_gets_the_remind
     status, view = stack.api(clinic).get(f"/v1/patients/{booked['patient']['id']}")
     assert view["messenger"]["source"] == "messenger_referral"
 
-    # THEN the 24-hour reminder, a day later (the window long closed), goes by Messenger as the template
+    # THEN the 24-hour reminder, more than a day later (the window closed), goes by Messenger as the template
     stack.advance_to(start - timedelta(hours=24) + timedelta(minutes=1))
     assert [m["channel"] for m in stack.outbox(PHONE)] == ["sms"]  # nothing more by SMS
     [reminder] = stack.outbox(PSID)
