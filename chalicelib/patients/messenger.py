@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from chalicelib.core.records import Contact
 from chalicelib.core.words import Channel
 from chalicelib.patients.contacts import contact_address, find_contact
 from chalicelib.store import patients as store
-from chalicelib.core.records import Contact
 
 if TYPE_CHECKING:
     from chalicelib.patients.views import OptInView

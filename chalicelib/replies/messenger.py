@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.core.clock import Clock
 from chalicelib.core.errors import Forbidden, InvalidRequest, SignatureMismatch, SignatureRejected
 from chalicelib.core.observability import logger
+from chalicelib.core.records import Clinic
 from chalicelib.core.words import Channel
 from chalicelib.links.messenger_ref import verify_ref
 from chalicelib.links.tokens import InvalidLink
@@ -46,7 +47,6 @@ from chalicelib.patients.messenger import link, linked_patient, record_inbound
 from chalicelib.replies.inbound import InboundSms
 from chalicelib.store import clinics as clinic_store
 from chalicelib.store import patients as patient_store
-from chalicelib.core.records import Clinic
 
 if TYPE_CHECKING:
     from chalicelib.clinics.messenger_credentials import MessengerCredentials
