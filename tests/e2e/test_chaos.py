@@ -2,7 +2,7 @@
 of its own under the fault switch `scheduler=0.3,sns=0.3,ses=0.3,dynamodb=0.1`. Every confirmation, reminder, dose
 reminder and follow-up reaches its patient exactly once; bookings the API answered with a 5xx are sent again by
 the client with the same `external_id` and count once. The full run (200 appointments, 20 regimens, three days)
-takes far longer than `make test` can give it, so it is part of `make bench` (docs/reliability.md)."""
+takes far longer than `make test` can give it, so it is `make chaos` (docs/reliability.md)."""
 
 from __future__ import annotations
 
