@@ -162,9 +162,9 @@ class MessengerWebhook:
     def _event(self, clinic: Clinic, page: str, event: Any) -> Received:
         if not isinstance(event, dict):
             return Received()
-        sender = (event.get("sender") or {}).get("id")
-        recipient = (event.get("recipient") or {}).get("id")
-        if not isinstance(sender, str) or not sender or sender == page or recipient not in (None, page):
+        sender, recipient = _id_of(event.get("sender")), _id_of(event.get("recipient"))
+        to_another = "recipient" in event and recipient != page  # named, but not this Page (or malformed)
+        if not isinstance(sender, str) or not sender or sender == page or to_another:
             return Received(events=1)  # an echo of the Page's own message, or not to this Page
         wrote = min(_timestamp(event.get("timestamp")) or self._clock.now(), self._clock.now())
         ref, source = _ref_of(event)
@@ -233,13 +233,23 @@ def _ref_of(event: dict[str, Any]) -> tuple[str | None, str]:
     """The ref an event carries, and how the patient came (the link's source recorded with it)."""
     for source, holder in (
         ("messenger_referral", event.get("referral")),
-        ("messenger_postback", (event.get("postback") or {}).get("referral")),
+        ("messenger_postback", _field(event.get("postback"), "referral")),
         ("messenger_optin", event.get("optin")),
     ):
         ref = holder.get("ref") if isinstance(holder, dict) else None
         if isinstance(ref, str) and ref:
             return ref, source
     return None, ""
+
+
+def _field(holder: Any, name: str) -> Any:
+    """`holder[name]` when `holder` is an object, else None: a signed event can still have any shape."""
+    return holder.get(name) if isinstance(holder, dict) else None
+
+
+def _id_of(party: Any) -> Any:
+    """The `id` of an event's `sender` or `recipient`, None when it has none."""
+    return _field(party, "id")
 
 
 def _plus(a: Received, b: Received) -> Received:

@@ -6,8 +6,11 @@ document does not allow is refused, in the error envelope.
 Webhooks are fuzzed signed, too: for each booking tool, generated bodies and mutations of the tool's documented
 events (tests/fixtures/webhooks), each signed over its final bytes the way that tool signs (a requests `auth`
 that runs after the body is serialized), to a clinic connected to all six tools. A signed body the tool's reader
-cannot use is a 4xx in the envelope, never a 5xx. Acuity is connected without a user id and Square without an
-access token, so no delivery reaches their APIs (no network but 127.0.0.1).
+cannot use is a 4xx in the envelope, never a 5xx. Messenger's webhook is fuzzed the same way: mutations of Meta's
+documented Page events (a message, an m.me referral, a delivery, a read), signed `X-Hub-Signature-256` with the
+clinic's app secret; the mutations stay inside `entry[].messaging[]`, since the Page id is what names the clinic
+whose secret checks the signature (a body naming no connected Page is rightly a 401). Acuity is connected
+without a user id and Square without an access token, so no delivery reaches their APIs (no network but 127.0.0.1).
 
 Bounded: a few examples per operation and per tool, derandomized, so `make test` stays short and a failure reruns
 the same way."""
@@ -37,6 +40,7 @@ from tests.e2e.conftest import (
     address,
     free_ports,
 )
+from tests.messenger_support import signature as messenger_signature
 from tests.webhook_support import FIXTURES, fixture, signature_headers
 
 EXAMPLES_PER_OPERATION = 6
@@ -44,6 +48,7 @@ GENERATED_PER_TOOL = 8  # schemathesis' own bodies for the webhook operation, pe
 MUTATED_PER_TOOL = 25  # mutations of the tool's documented events, per tool
 WEBHOOK = "/webhooks/{provider}/{clinic_id}"
 TOOLS = ("calcom", "calendly", "square", "acuity", "typeform", "form")
+MESSENGER_APP_SECRET, MESSENGER_PAGE = "fuzz-app-secret-not-a-real-one", "000000000000002"  # the fixtures' Page
 SQUARE_KEY, ACUITY_KEY = "sq-fuzz-signature-key", "acuity-fuzz-api-key"
 EVENTS: dict[str, list[Any]] = {
     "calcom": [fixture("calcom", f"booking_{n}.json") for n in ("created", "rescheduled", "cancelled")],
@@ -55,12 +60,18 @@ EVENTS: dict[str, list[Any]] = {
         {"full_name": "Pat Example", "phone": "+14155550141", "visit_date": "2026-12-03", "visit_time": "10:00",
          "tz": "America/New_York", "submission_id": "fuzz-1"}
     ],
+    "messenger": [
+        fixture("messenger", n)
+        for n in ("message_text.json", "messaging_referral.json", "message_delivery.json", "message_read.json")
+    ],
 }  # fmt: skip
+MUTATED_UNDER: dict[str, tuple[Any, ...]] = {"messenger": ("entry", 0, "messaging")}  # where mutations may land
 
 document = openapi_document(app.routes)
 schema = schemathesis.openapi.from_dict(document)
 webhooks = schemathesis.openapi.from_dict(document).include(path=WEBHOOK)
 OPERATION = schema[WEBHOOK]["POST"]
+MESSENGER = schema["/webhooks/messenger"]["POST"]
 ANSWERS: Counter[tuple[str, str, int]] = Counter()  # (test, tool, status): printed at the end (pytest -s)
 SETTINGS = settings(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
@@ -84,7 +95,10 @@ class Signed(requests.auth.AuthBase):
         body = request.body or b""
         raw = body.encode("utf-8") if isinstance(body, str) else body
         secret = self.target.secrets[self.tool]
-        request.headers.update(signature_headers(self.tool, secret, raw, int(time.time()), self.target.square_url))
+        if self.tool == "messenger":
+            request.headers["X-Hub-Signature-256"] = messenger_signature(raw, secret)
+        else:
+            request.headers.update(signature_headers(self.tool, secret, raw, int(time.time()), self.target.square_url))
         return request
 
 
@@ -109,12 +123,18 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
             assert run.returncode == 0, run.stderr
         url = stack.admin("webhook-url", "--clinic", cid, "--provider", "square")
         assert url.returncode == 0, url.stderr
+        secrets = {
+            "CARECUE_MESSENGER_PAGE_TOKEN": "fuzz-page-token",
+            "CARECUE_MESSENGER_APP_SECRET": MESSENGER_APP_SECRET,
+        }
+        run = stack.admin("set-messenger", "--clinic", cid, "--page-id", MESSENGER_PAGE, env=secrets)
+        assert run.returncode == 0, run.stderr
         chosen = {tool: clinic.webhook_secret for tool in ("calcom", "calendly", "typeform", "form")}
         yield Target(
             stack.api_url,
             {"Authorization": f"Bearer {clinic.api_key}"},
             cid,
-            {**chosen, "square": SQUARE_KEY, "acuity": ACUITY_KEY},
+            {**chosen, "square": SQUARE_KEY, "acuity": ACUITY_KEY, "messenger": MESSENGER_APP_SECRET},
             json.loads(url.stdout)["url"],
         )
     finally:
@@ -179,8 +199,10 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 def mutated(draw: st.DrawFn, tool: str) -> Any:
     """One of the tool's documented events with a few leaves or branches replaced or removed."""
     event = json.loads(json.dumps(draw(st.sampled_from(EVENTS[tool]))))
+    under = MUTATED_UNDER.get(tool, ())
     for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.sampled_from(_paths(event)[1:] or [()]))
+        paths = [path for path in _paths(event)[1:] if path[: len(under)] == under and len(path) > len(under)]
+        path = draw(st.sampled_from(paths or [()]))
         if not path:
             break
         parent = event
@@ -193,7 +215,7 @@ def mutated(draw: st.DrawFn, tool: str) -> Any:
     return event
 
 
-@pytest.mark.parametrize("tool", TOOLS)
+@pytest.mark.parametrize("tool", (*TOOLS, "messenger"))
 def test_signed_mutations_of_each_tools_events_are_applied_or_refused_in_the_envelope(
     tool: str, target: Target
 ) -> None:
@@ -205,9 +227,12 @@ def test_signed_mutations_of_each_tools_events_are_applied_or_refused_in_the_env
             media = "application/x-www-form-urlencoded"
         else:
             body, media = event, "application/json"
-        case = OPERATION.Case(
-            path_parameters={"provider": tool, "clinic_id": target.clinic_id}, body=body, media_type=media
-        )
+        if tool == "messenger":
+            case = MESSENGER.Case(body=body, media_type=media)
+        else:
+            case = OPERATION.Case(
+                path_parameters={"provider": tool, "clinic_id": target.clinic_id}, body=body, media_type=media
+            )
         response = case.call_and_validate(
             base_url=target.base_url,
             auth=Signed(tool, target),
