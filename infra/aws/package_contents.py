@@ -1,6 +1,8 @@
-"""Trims and checks what `chalice package` wrote: the Lambda code holds CareCue's runtime only (never tests or the
-local stack), the dependency layer only the data CareCue reads, and it prints the size of each zip, unpacked
-before and after. `python -m infra.aws.package_contents build/dev/package`.
+"""Trims, compiles and checks what `chalice package` wrote: the Lambda code holds CareCue's runtime only (never
+tests or the local stack), the dependency layer only the data CareCue reads, both zips the bytecode of their
+modules compiled here (`infra.aws.bytecode`: Lambda's code folders are read-only, so without it every cold start
+compiles from source), and it prints the size of each zip, unpacked before and after.
+`python -m infra.aws.package_contents build/dev/package`.
 
 Trimmed from the layer: Babel's CLDR locale data (`babel/locale-data/*.dat`, 1,000-odd locales, 30 MB) but for
 the languages CareCue writes messages in (`chalicelib.render.localized.LANGUAGES`), the locales they inherit
@@ -20,11 +22,14 @@ botocore, and checks that every client the composition root makes is in `AWS_SER
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from infra.aws.bytecode import RUNTIME, bytecode_share, compile_zip, stale_bytecode
 
 # Top-level names that must never reach Lambda: test code, the local stack, tools.
 FORBIDDEN = ("tests", "infra", "moto", "pytest", "hypothesis", "mypy", "ruff", "cfnlint")
@@ -36,9 +41,19 @@ def forbidden_entries(zip_path: Path) -> list[str]:
     # A layer's packages sit under python/lib/pythonX.Y/site-packages/; the function's at the top.
     tops = {name.split("site-packages/", 1)[-1].split("/", 1)[0] for name in names}
     bad = {top for top in tops if top.split(".", 1)[0] in FORBIDDEN}
-    if any(name.startswith("chalicelib/") and "__pycache__/" in name for name in names):
-        bad.add("chalicelib bytecode")
+    if stale_bytecode(zip_path):
+        bad.add("bytecode not compiled by the package step from the source beside it")
     return sorted(bad)
+
+
+def runtimes(package_dir: Path) -> set[str]:
+    """The Lambda runtimes the packaged template names (`python3.11`, ...)."""
+    template = json.loads((package_dir / "sam.json").read_text())
+    return {
+        str(resource.get("Properties", {}).get("Runtime"))
+        for resource in template.get("Resources", {}).values()
+        if resource.get("Type") == "AWS::Serverless::Function"
+    }
 
 
 _LOCALE_DATA = "babel/locale-data/"
@@ -113,6 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: no zip in {args[0]}", file=sys.stderr)
         return 1
     failed = False
+    named = runtimes(Path(args[0]))
+    compile_here = named == {RUNTIME}  # bytecode is for one Python version: this one, the functions' runtime
+    if not compile_here:
+        print(f"note: the functions run {sorted(named)}, this is {RUNTIME}: the zips ship source only", file=sys.stderr)
     for zip_path in zips:
         before = unpacked_bytes(zip_path)
         files, dropped = trim_layer(zip_path)
@@ -121,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{zip_path}: {before / 1e6:.1f} MB unpacked as built; removed {files} unused files "
                 f"({dropped / 1e6:.1f} MB: Babel locales, botocore service data and examples)"
             )
+        if compile_here:
+            compile_zip(zip_path, "/opt" if zip_path.name.startswith("layer") else "/var/task")
+            with_bytecode, modules = bytecode_share(zip_path)
+            print(f"{zip_path}: bytecode for {with_bytecode} of {modules} modules ({RUNTIME}, unchecked hash)")
         unpacked = unpacked_bytes(zip_path)
         print(f"{zip_path}: {zip_path.stat().st_size / 1e6:.2f} MB zipped, {unpacked / 1e6:.1f} MB unpacked")
         bad = forbidden_entries(zip_path)

@@ -9,8 +9,8 @@ four alike. Each figure is a median.
 Every child runs from bytecode, boto3 and CareCue alike: caching is on in the children whatever the caller's
 PYTHONDONTWRITEBYTECODE, into a cache of the bench's own (PYTHONPYCACHEPREFIX, under the temp directory), which
 the warm-up round fills. Measuring CareCue compiled from source against boto3 from bytecode would compare
-unlike things. (On Lambda a module runs from bytecode only if the package holds it: the layer Chalice builds
-holds none, and /opt is read-only, so each cold start there compiles what it imports.)
+unlike things. (On Lambda a module runs from bytecode only if the package holds it, since /var/task and /opt are
+read-only: `make package` compiles both zips, infra/aws/bytecode.py.)
 
 The fire's reminders are booked through the API first, so their events are the ones Scheduler passes and the
 message carries a signed patient link (the key read from SSM), as on AWS; the bookings' own cold starts book

@@ -146,3 +146,73 @@ def test_every_client_the_composition_root_makes_is_of_a_service_the_layer_keeps
     }
     assert {"sns", "ssm"} <= made  # the walk finds the composition root's clients
     assert made | {"dynamodb"} <= AWS_SERVICES  # DynamoDB: PynamoDB's client
+
+
+# --- bytecode compiled at package time (infra.aws.bytecode) -------------------------------------------------------
+
+
+def _zip_of(path: Path, files: dict[str, str]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return path
+
+
+def _run_from(folder: Path, program: str) -> subprocess.CompletedProcess[str]:
+    # As on Lambda: the code folder read-only to Python (no bytecode written), nothing else on the path.
+    environment = {"PATH": os.environ["PATH"], "PYTHONPATH": str(folder), "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(
+        [sys.executable, "-c", program], env=environment, capture_output=True, text=True, check=False
+    )
+
+
+def test_the_runtime_imports_the_shipped_bytecode_without_reading_the_source(tmp_path: Path) -> None:
+    from infra.aws.bytecode import bytecode_share, compile_zip, stale_bytecode
+
+    zip_path = _zip_of(tmp_path / "code.zip", {"pkg/__init__.py": "", "pkg/mod.py": "ANSWER = 'compiled'\n"})
+
+    assert compile_zip(zip_path, "/var/task") == 2
+    assert bytecode_share(zip_path) == (2, 2) and stale_bytecode(zip_path) == []
+    unpacked = tmp_path / "task"
+    zipfile.ZipFile(zip_path).extractall(unpacked)
+    # Unchecked hash-based bytecode: the import takes it as it is, so a changed source beside it is not read.
+    (unpacked / "pkg" / "mod.py").write_text("ANSWER = 'source'\n")
+    done = _run_from(unpacked, "import pkg.mod, sys; print(pkg.mod.ANSWER, pkg.mod.__cached__ is not None)")
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["compiled", "True"]
+
+
+def test_bytecode_not_made_from_the_source_beside_it_is_refused(tmp_path: Path) -> None:
+    from infra.aws.bytecode import compile_zip, pyc_name, stale_bytecode
+    from infra.aws.package_contents import forbidden_entries
+
+    zip_path = _zip_of(tmp_path / "code.zip", {"chalicelib/a.py": "A = 1\n", "chalicelib/b.py": "B = 1\n"})
+    compile_zip(zip_path, "/var/task")
+    with zipfile.ZipFile(zip_path) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    entries["chalicelib/a.py"] = b"A = 2\n"  # edited after the compile
+    entries["chalicelib/__pycache__/c.cpython-311.pyc"] = entries[pyc_name("chalicelib/b.py")]  # no source
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+
+    assert stale_bytecode(zip_path) == [pyc_name("chalicelib/a.py"), "chalicelib/__pycache__/c.cpython-311.pyc"]
+    assert forbidden_entries(zip_path) == ["bytecode not compiled by the package step from the source beside it"]
+    compile_zip(zip_path, "/var/task")  # compiling again replaces it all
+    assert stale_bytecode(zip_path) == []
+
+
+def test_a_developers_timestamp_bytecode_is_refused(tmp_path: Path) -> None:
+    import py_compile
+
+    from infra.aws.bytecode import pyc_name, stale_bytecode
+
+    source = tmp_path / "a.py"
+    source.write_text("A = 1\n")
+    pyc = py_compile.compile(str(source), cfile=str(tmp_path / "a.pyc"))  # the default: timestamp-based
+    zip_path = _zip_of(tmp_path / "code.zip", {"chalicelib/a.py": "A = 1\n"})
+    with zipfile.ZipFile(zip_path, "a") as archive:
+        archive.write(pyc, pyc_name("chalicelib/a.py"))
+
+    assert stale_bytecode(zip_path) == [pyc_name("chalicelib/a.py")]

@@ -106,6 +106,7 @@ def test_the_packaged_template_carries_the_merge_and_ships_no_test_or_local_stac
         pytest.skip("run `make package` (make test does) to build the dev package")
     import zipfile
 
+    from infra.aws.bytecode import bytecode_share
     from infra.aws.package_contents import forbidden_entries
 
     template = json.loads((package / "sam.json").read_text())
@@ -117,6 +118,8 @@ def test_the_packaged_template_carries_the_merge_and_ships_no_test_or_local_stac
     assert functions["Reconcile"]["Properties"]["Events"]["ReconcileEvent"]["Properties"]["Schedule"] == "rate(1 hour)"
     for zip_path in package.glob("*.zip"):
         assert forbidden_entries(zip_path) == []
+        with_bytecode, modules = bytecode_share(zip_path)  # every module imports on Lambda without compiling
+        assert modules > 0 and with_bytecode == modules, zip_path.name
     code = zipfile.ZipFile(package / "deployment.zip").namelist()
     assert "app.py" in code and "chalicelib/reconcile/reminders.py" in code
     assert not any(name.startswith(("tests/", "infra/")) for name in code)
