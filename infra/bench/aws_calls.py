@@ -30,6 +30,9 @@ class CallLog:
     write_units: float = 0.0
 
     def attach(self, events: Any) -> None:
+        # before-parameter-build carries the operation's own parameters (ConsistentRead, Item, RequestItems);
+        # before-call has only the HTTP request. Both share the request's context, read back after the call.
+        events.register("before-parameter-build", self._parameters)
         events.register("before-call", self._before)
         events.register("after-call", self._after)
 
@@ -46,9 +49,11 @@ class CallLog:
     def count(self, service: str) -> int:
         return sum(n for name, n in self.calls.items() if name.startswith(f"{service}."))
 
-    def _before(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context["bench_started"] = time.perf_counter()
+    def _parameters(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         context["bench_params"] = params
+
+    def _before(self, context: dict[str, Any], **_: Any) -> None:
+        context["bench_started"] = time.perf_counter()
 
     def _after(self, model: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         name = f"{model.service_model.service_name}.{model.name}"
@@ -66,6 +71,15 @@ class CallLog:
         elif operation in ("Query", "Scan"):
             units = _units(sum(_size(item) for item in parsed.get("Items", [])), _READ_UNIT_BYTES)
             self.read_units += units if params.get("ConsistentRead") else units / 2
+        elif operation == "BatchGetItem":  # each item is its own read, rounded up on its own
+            for table, items in parsed.get("Responses", {}).items():
+                consistent = (params.get("RequestItems", {}).get(table) or {}).get("ConsistentRead")
+                units = sum(_units(_size(item), _READ_UNIT_BYTES) for item in items)
+                self.read_units += units if consistent else units / 2
+        elif operation == "TransactGetItems":
+            self.read_units += 2 * sum(
+                _units(_size(answer.get("Item")), _READ_UNIT_BYTES) for answer in parsed.get("Responses", [])
+            )
         elif operation in _WRITES:
             self.write_units += _units(
                 max(_size(params.get("Item")), _size(parsed.get("Attributes"))), _WRITE_UNIT_BYTES
@@ -74,8 +88,6 @@ class CallLog:
             for item in params.get("TransactItems", []):
                 (action,) = item.values()
                 self.write_units += 2 * _units(_size(action.get("Item")), _WRITE_UNIT_BYTES)
-        elif operation in ("TransactGetItems", "BatchGetItem"):
-            self.read_units += 2 * max(1, len(params.get("TransactItems", [])))
 
 
 def _size(item: Any) -> int:
