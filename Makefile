@@ -25,8 +25,13 @@ run: $(INSTALLED)
 		$(if $(DATA),--data '$(DATA)') $(if $(call on,$(RESET)),--reset) \
 		$(if $(FAULTS),--faults '$(FAULTS)') $(if $(FAULTS_SEED),--faults-seed '$(FAULTS_SEED)') $(ARGS)
 
+# pytest on both cores (pytest-xdist), a test file per worker at a time: a file's module-scoped stack stays in one
+# worker, and each worker starts its own shared local stack for tests/e2e. `make test WORKERS=0` runs in one process.
+WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -q $(if $(filter-out 0,$(WORKERS)),-n $(WORKERS) --dist loadfile)
+
 test: lint imports typecheck lint-templates audit-templates browser faketime
-	$(BIN)/python -m pytest -p no:cacheprovider -q tests
+	$(PYTEST) tests
 	$(MAKE) --no-print-directory test-moved-clock
 
 # The integration and API tiers once more with the machine's clock moved (libfaketime), so a test that leans on
@@ -35,7 +40,7 @@ test: lint imports typecheck lint-templates audit-templates browser faketime
 MOVED_CLOCK ?= $(shell date -u -d '+5 years' '+%Y-%m-%d %H:%M:%S')
 .PHONY: test-moved-clock
 test-moved-clock: $(INSTALLED) faketime
-	TZ=UTC faketime '$(MOVED_CLOCK)' $(BIN)/python -m pytest -p no:cacheprovider -q tests/integration tests/api
+	TZ=UTC faketime '$(MOVED_CLOCK)' $(PYTEST) tests/integration tests/api
 
 # Not part of `make test`: cost, log and speed figures against their targets (a few minutes on 2 cores).
 bench: $(INSTALLED)
@@ -88,7 +93,8 @@ BUILD := build/$(STAGE)
 
 .PHONY: package deploy lint-templates package-files
 
-# The merge template from the models and settings, Chalice's package with it, and a check of the zips.
+# The merge template from the models and settings, Chalice's package with it, then the zips trimmed, compiled to
+# bytecode for the runtime (Lambda cannot write it) and checked (infra/aws/package_contents.py).
 package-files: $(INSTALLED)
 	$(BIN)/python -m infra.aws.template --stage $(STAGE) --out $(BUILD)/resources.json
 	rm -rf $(BUILD)/package
