@@ -161,9 +161,7 @@ def _zip_of(path: Path, files: dict[str, str]) -> Path:
 def _run_from(folder: Path, program: str) -> subprocess.CompletedProcess[str]:
     # As on Lambda: the code folder read-only to Python (no bytecode written), nothing else on the path.
     environment = {"PATH": os.environ["PATH"], "PYTHONPATH": str(folder), "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.run(
-        [sys.executable, "-c", program], env=environment, capture_output=True, text=True, check=False
-    )
+    return subprocess.run([sys.executable, "-c", program], env=environment, capture_output=True, text=True, check=False)
 
 
 def test_the_runtime_imports_the_shipped_bytecode_without_reading_the_source(tmp_path: Path) -> None:
