@@ -371,7 +371,18 @@ def read_patient(patient_id: str) -> Response:
 @app.route("/v1/patients/{patient_id}", methods=["PUT"], authorizer=api_key)
 @http_errors
 def update_patient(patient_id: str) -> Response:
-    return Response(services().patients.update(_clinic_id(), patient_id, _body()), headers=JSON)
+    from chalicelib.audit import key_id
+
+    actor = key_id(_request().headers.get("authorization"))  # the change's author in the patient's history
+    return Response(services().patients.update(_clinic_id(), patient_id, _body(), actor), headers=JSON)
+
+
+@app.route("/v1/patients/{patient_id}/changes", methods=["GET"], authorizer=api_key)
+@http_errors
+def patient_changes(patient_id: str) -> Response:
+    """The patient's detail changes (phone, email, language, channel, time zone), newest first, in pages."""
+    cursor, limit = query_page(_request().query_params)
+    return Response(services().patients.changes(_clinic_id(), patient_id, cursor, limit), headers=JSON)
 
 
 @app.route("/openapi.json", methods=["GET"])
@@ -525,6 +536,18 @@ def form_link(token: str) -> Response:
 def form_link_save(token: str) -> Response:
     """One step of the form posted: saved in progress, or sent (completed) by its last button."""
     return _page(services().form_pages.save(token, _body()))
+
+
+@app.route("/u/{token}", methods=["GET"])
+def details_link(token: str) -> Response:
+    """The patient's "update my details" page (chalicelib.links.details_page); nothing changes on GET."""
+    return _page(services().details_pages.show(token))
+
+
+@app.route("/u/{token}", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+def details_link_post(token: str) -> Response:
+    """New details saved, a code sent to a new phone or email, or the code entered that proves it."""
+    return _page(services().details_pages.post(token, _body()))
 
 
 settle()  # what `import app` built lives as long as the process: later full collections skip it (core/heap.py)

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from chalicelib.forms.service import Forms
     from chalicelib.intake.lookups import BookingLookups
     from chalicelib.intake.service import WebhookIntake
+    from chalicelib.links.details_page import DetailsPages
     from chalicelib.links.form_page import FormPages
     from chalicelib.links.service import LinkSigner, PatientLinks
     from chalicelib.meter.meter import UsageMeter
@@ -402,6 +403,23 @@ class Services:
         from chalicelib.regimens.dose_pages import DosePages
 
         return DosePages(self.clock, self.link_signer, self.regimen_doses)
+
+    @cached_property
+    def details_pages(self) -> DetailsPages:
+        """The patient's "update my details" page; its codes go by SMS or email through the one metered send."""
+        from chalicelib.links.details_page import DetailsPages
+        from chalicelib.meter.sender import MeteredSender
+        from chalicelib.send.email import EmailChannel
+        from chalicelib.send.email_feedback import undeliverable
+
+        email = EmailChannel(
+            self.ses,
+            self.settings.ses_sender,
+            configuration_set=self.settings.ses_configuration_set,
+            undeliverable=undeliverable,
+        )
+        sender = MeteredSender(self.clock, self.usage, self.sms, email)
+        return DetailsPages(self.clock, self.link_signer, sender, self.patients)
 
     @cached_property
     def form_pages(self) -> FormPages:

@@ -54,6 +54,10 @@ QUERY: dict[str, list[tuple[str, dict[str, Any], bool, str]]] = {
         ("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, False, "page size"),
         ("next", {"type": "string"}, False, "the cursor the previous page gave"),
     ],
+    "GET /v1/patients/{patient_id}/changes": [
+        ("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, False, "page size"),
+        ("next", {"type": "string"}, False, "the cursor the previous page gave"),
+    ],
     "GET /v1/queue": [
         ("date", {"type": "string", "format": "date"}, False, "the clinic's local day (default today)"),
         ("provider", {"type": "string"}, False, "one provider's queue only"),
@@ -82,7 +86,7 @@ def response_types() -> dict[str, dict[str, Any]]:
     from chalicelib.forms.views import QuestionnaireList
     from chalicelib.intake.views import WebhookIgnoredView, WebhookResultView
     from chalicelib.meter.views import UsageView
-    from chalicelib.patients.views import PatientView
+    from chalicelib.patients.views import PatientChangePage, PatientView
     from chalicelib.regimens.views import AdherenceView, RegimenView
     from chalicelib.visits.views import QueueView, VisitView
 
@@ -105,6 +109,7 @@ def response_types() -> dict[str, dict[str, Any]]:
         "PUT /v1/clinic": {"200": ClinicSettingsView},
         "GET /v1/patients/{patient_id}": {"200": PatientView},
         "PUT /v1/patients/{patient_id}": {"200": PatientView},
+        "GET /v1/patients/{patient_id}/changes": {"200": PatientChangePage},
         f"POST {regimen}": {"201": RegimenView, "200": RegimenView},
         f"GET {regimen}/{{regimen_id}}": {"200": RegimenView},
         f"PATCH {regimen}/{{regimen_id}}": {"200": RegimenView},
@@ -255,6 +260,7 @@ _FREE_BODIES = {
     "PUT /v1/questionnaires/{questionnaire_id}": "an HL7 FHIR R4 Questionnaire",
     "POST /webhooks/{provider}/{clinic_id}": "the booking tool's own event, signed as the tool signs it",
     "POST /f/{token}": "a form post: _step, _action (next, back or complete) and each question's answers by linkId",
+    "POST /u/{token}": "a details post: _action (save, verify or resend), the new details, the codes sent",
     "POST /webhooks/messenger": "Meta's Page webhook event, signed X-Hub-Signature-256 with the app secret",
 }
 
@@ -262,7 +268,7 @@ _FREE_BODIES = {
 def _responses(route: str, path: str, answers: Mapping[str, Any], examples: Mapping[str, Any]) -> dict[str, Any]:
     envelope = _json({"$ref": REF.format(model="ErrorEnvelope")})
     error: dict[str, Any] = {"description": "refused: the error envelope", "content": envelope}
-    if path.startswith(("/p/", "/d/", "/f/", "/board/")):
+    if path.startswith(("/p/", "/d/", "/f/", "/u/", "/board/")):
         html = {"text/html": {"schema": {"type": "string"}}}
         # A page's own refusal (a link not valid, gone) is a page too; the gateway's refusals are the envelope.
         error = {"description": "refused: a page, or the error envelope", "content": {**html, **envelope}}

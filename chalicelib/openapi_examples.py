@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from chalicelib.forms.views import QuestionnaireList
     from chalicelib.intake.views import WebhookIgnoredView, WebhookResultView
     from chalicelib.meter.views import UsageView
-    from chalicelib.patients.views import PatientView
+    from chalicelib.patients.views import PatientChangePage, PatientView
     from chalicelib.regimens.views import AdherenceView, RegimenView
     from chalicelib.visits.views import QueueView, VisitView
 
@@ -231,6 +231,16 @@ CALCOM_EVENT: dict[str, Any] = {
     },
 }
 
+PATIENT_CHANGES: PatientChangePage = {
+    "changes": [
+        {"at": "2026-12-01T15:04:10Z", "field": "phone", "old": "+14155550101", "new": "+14155550102",
+         "by": "patient", "actor": "patient_link", "proof": "sms_code"},
+        {"at": "2026-11-30T14:00:00Z", "field": "preferred_channel", "old": None, "new": "email",
+         "by": "clinic", "actor": "api_key:3f2a9c1e5b7d", "proof": None},
+    ],
+    "next": None,
+}  # fmt: skip
+
 # Route → the example request body.
 REQUESTS: dict[str, Any] = {
     "POST /v1/appointments": {
@@ -277,6 +287,7 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "PUT /v1/clinic": {"200": CLINIC},
     "GET /v1/patients/{patient_id}": {"200": PATIENT},
     "PUT /v1/patients/{patient_id}": {"200": PATIENT},
+    "GET /v1/patients/{patient_id}/changes": {"200": PATIENT_CHANGES},
     "POST /v1/regimens": {"201": REGIMEN, "200": REGIMEN},
     "GET /v1/regimens/{regimen_id}": {"200": REGIMEN},
     "PATCH /v1/regimens/{regimen_id}": {"200": {**REGIMEN, "status": "paused"}},

@@ -432,9 +432,11 @@ def _new_records(
 ) -> tuple[PatientWrite, Appointment]:
     """The patient (the clinic's patient with this contact and name, else a new one: chalicelib.patients.matching)
     and the appointment items of a new booking, not yet stored."""
+    from chalicelib.patients.changes import booking_actor, by_of
     from chalicelib.patients.matching import match_patient
 
-    patient_write = match_patient(clinic.clinic_id, request.patient, now)
+    actor = booking_actor(source)
+    patient_write = replace(match_patient(clinic.clinic_id, request.patient, now), changed_by=(by_of(actor), actor))
     patient = patient_write.patient
     appointment = Appointment(
         clinic_id=clinic.clinic_id,

@@ -324,6 +324,42 @@ class AuditEntry:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PatientChange:
+    """One change to a patient's contact details (phone, email, language, preferred channel, time zone): what it
+    was and became, when, and who made it (the patient by their link, the clinic, a booking tool). The values are
+    patient data, shown to the clinic by `GET /v1/patients/{id}/changes`: never logged."""
+
+    clinic_id: str
+    change_key: str  # "{patient_id}#{ISO 8601 UTC}#{sequence}": a patient's changes in time order
+    patient_id: str
+    field: str  # phone | email | language | preferred_channel | timezone
+    old: str | None = None
+    new: str | None = None
+    by: str  # patient | clinic | booking_tool
+    actor: str  # patient_link | api_key:<12 hex> | api | booking_tool:<tool>
+    proof: str | None = None  # sms_code | email_code: how a new phone or email was proven
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactProof:
+    """A new phone or email a patient asked for, waiting for the one-time code sent to it: only the code's HMAC,
+    its expiry and the tries made; and the recent sends, for the rate limit (`chalicelib.links.contact_codes`).
+    The address is patient data: never logged."""
+
+    clinic_id: str
+    proof_key: str  # "{patient_id}/{field}"
+    patient_id: str
+    field: str  # phone | email
+    address: str | None = None  # the new phone (E.164) or email the code was sent to
+    code_hash: str | None = None  # HMAC-SHA256 of the code and the address, under the stage's link key
+    expires_at: datetime | None = None
+    tries: float = 0
+    sent_at: list[datetime] | None = None  # the codes sent in the last hour
+    forget_at: datetime  # DynamoDB's TTL drops the item a day after the last code
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ClinicSummary:
     """A clinic as the stage's list of clinics shows it (the attributes the listing reads, and no more)."""
 

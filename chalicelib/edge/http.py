@@ -161,6 +161,7 @@ def query_instant(params: Mapping[str, str] | None, name: str) -> datetime:
 QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "GET /v1/appointments": frozenset({"from", "to", "limit", "next"}),
     "GET /v1/queue": frozenset({"date", "provider"}),
+    "GET /v1/patients/{patient_id}/changes": frozenset({"limit", "next"}),
     "GET /v1/usage": frozenset({"month"}),
     "GET /v1/regimens/{regimen_id}/adherence": frozenset({"from", "to"}),
     "POST /webhooks/{provider}/{clinic_id}": frozenset({"token"}),

@@ -66,10 +66,16 @@ class LinkSigner:
         if not self._public_url or not can_link(clinic_id, appointment_id):
             return None
         # A form can still be filled in the waiting room, and a late patient can still check in.
-        lifetimes = {Purpose.STOP: STOP_LINK_LIFETIME, Purpose.CHECK_IN: LATE_CHECK_IN, Purpose.FORM: LATE_CHECK_IN}
+        lifetimes = {
+            Purpose.STOP: STOP_LINK_LIFETIME,
+            Purpose.CHECK_IN: LATE_CHECK_IN,
+            Purpose.FORM: LATE_CHECK_IN,
+            Purpose.DETAILS: STOP_LINK_LIFETIME,  # details are the patient's, not the visit's: as long as "stop"
+        }
         expires = start + lifetimes.get(purpose, timedelta())
         token = sign(LinkClaim(purpose, clinic_id, appointment_id, expires), self.key())
-        return f"{self._public_url}/{'f' if purpose is Purpose.FORM else 'p'}/{token}"
+        page = {Purpose.FORM: "f", Purpose.DETAILS: "u"}.get(purpose, "p")
+        return f"{self._public_url}/{page}/{token}"
 
     def key(self) -> bytes:
         from aws_lambda_powertools.utilities.parameters import SSMProvider
@@ -126,7 +132,17 @@ class PatientLinks:
                 form += (
                     f'<form method="post" action="{html.escape(here)}"><button type="submit">{label}</button></form>'
                 )
+        form += self._details_link(appointment, language)
         return Page(200, html_page(clinic.name, f"<p>{html.escape(words(question[0]))}</p>{form}", language))
+
+    def _details_link(self, appointment: Appointment, language: str) -> str:
+        """The patient's "update my details" link (`chalicelib.links.details_page`), offered under the button."""
+        from chalicelib.links.details_words import details_text
+
+        url = self._signer.url(Purpose.DETAILS, appointment.clinic_id, appointment.appointment_id, appointment.start)
+        if url is None:
+            return ""
+        return f'<p><a href="{html.escape(url)}">{html.escape(details_text("Update my details", language))}</a></p>'
 
     def _check_in_open(self, appointment: Appointment, clinic: Clinic) -> bool:
         now = self._clock.now()
@@ -178,8 +194,8 @@ class PatientLinks:
             claim = verify(token, self._signer.key(), self._clock.now())
         except InvalidLink as e:
             return _refused(type(e).__name__)
-        if claim.purpose is Purpose.FORM:
-            return _refused("FormLink")  # a form's link opens its own page, /f/{token}
+        if claim.purpose in (Purpose.FORM, Purpose.DETAILS):
+            return _refused("OwnPageLink")  # a form's and the details' links open their own pages, /f/ and /u/
         appointment = appointment_store.find(claim.clinic_id, claim.appointment_id)
         clinic = clinic_store.find_clinic(claim.clinic_id) if appointment is not None else None
         if appointment is None or clinic is None:

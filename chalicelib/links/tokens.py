@@ -26,6 +26,7 @@ class Purpose(StrEnum):
     STOP = "stop"
     CHECK_IN = "check_in"  # "I'm here", offered on the patient's confirm page on the day
     FORM = "form"  # the appointment's pre-visit form (`/f/{token}`, chalicelib.links.form_page)
+    DETAILS = "details"  # the patient's "update my details" (`/u/{token}`, chalicelib.links.details_page)
 
 
 _CODES = {
@@ -35,6 +36,7 @@ _CODES = {
     Purpose.STOP: b"s",
     Purpose.CHECK_IN: b"h",
     Purpose.FORM: b"f",
+    Purpose.DETAILS: b"u",
 }
 _PURPOSES = {code: purpose for purpose, code in _CODES.items()}
 _CLINIC = re.compile(r"^cln_([0-9a-f]{12})$")

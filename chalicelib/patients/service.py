@@ -19,6 +19,7 @@ from chalicelib.core.records import Patient
 from chalicelib.core.validation import Context, problems_of
 from chalicelib.core.words import Channel
 from chalicelib.patients.bodies import PatientUpdateBody
+from chalicelib.patients.changes import apply_changes, change_page, differing
 from chalicelib.patients.contacts import find_contact, opt_in, opt_out
 from chalicelib.patients.matching import shares_contact_with
 from chalicelib.patients.messenger import link_view
@@ -27,7 +28,7 @@ from chalicelib.store import patients as store
 
 if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService
-    from chalicelib.patients.views import OptOutView, PatientView
+    from chalicelib.patients.views import OptOutView, PatientChangePage, PatientView
 
 
 def patient_opt_outs(patient: Patient) -> dict[str, OptOutView | None]:
@@ -71,17 +72,19 @@ class PatientService:
             "messenger": link_view(patient.clinic_id, patient.messenger_psid),
         }
 
-    def update(self, clinic_id: str, patient_id: str, raw_body: bytes) -> PatientView:
+    def update(self, clinic_id: str, patient_id: str, raw_body: bytes, actor: str = "api") -> PatientView:
+        """Applies the clinic's change (`actor`: the API key's id), its detail changes recorded in the patient's
+        history in the same write (`chalicelib.patients.changes`)."""
         body = decode_json_object(raw_body)
         patient = self._patient(clinic_id, patient_id)
         update, problems = problems_of(PatientUpdateBody, body, Context())
-        wanted = update.opt_out if update is not None else {}
+        opt_outs = update.opt_out if update is not None else {}
         for channel, address in (
             (Channel.SMS, patient.phone),
             (Channel.EMAIL, patient.email),
             (Channel.WHATSAPP, patient.phone),
         ):
-            if channel in wanted and not address:
+            if channel in opt_outs and not address:
                 problems.append(FieldProblem(f"opt_out.{channel}", "the patient has no address on this channel"))
         if problems or update is None:
             raise InvalidRequest(problems)
@@ -91,9 +94,10 @@ class PatientService:
         timezone = update.timezone if "timezone" in sent else patient.timezone
 
         changed = (preferred, timezone) != (patient.preferred_channel, patient.timezone)
-        store.set_preferences(patient, preferred or None, timezone or None, language)
         now = self._clock.now()
-        for channel, value in wanted.items():
+        wanted = {"preferred_channel": preferred or None, "timezone": timezone or None, "language": language}
+        apply_changes(patient, differing(patient, wanted), actor, now)
+        for channel, value in opt_outs.items():
             address = patient.email if channel is Channel.EMAIL else patient.phone
             assert address is not None  # checked above
             if value:
@@ -101,12 +105,21 @@ class PatientService:
             else:
                 changed |= opt_in(clinic_id, channel, address)
         if changed:
-            for appointment in self._appointments.upcoming(clinic_id, patient_id):
-                try:
-                    self._appointments.replan(clinic_id, appointment.appointment_id)
-                except Conflict:
-                    continue  # changed meanwhile by a request that planned it with these preferences
+            self.replan_upcoming(clinic_id, patient_id)
         return self.view(clinic_id, patient_id)
+
+    def replan_upcoming(self, clinic_id: str, patient_id: str) -> None:
+        """Re-plans the patient's upcoming appointments after a change of where or when their reminders go."""
+        for appointment in self._appointments.upcoming(clinic_id, patient_id):
+            try:
+                self._appointments.replan(clinic_id, appointment.appointment_id)
+            except Conflict:
+                continue  # changed meanwhile by a request that planned it with these preferences
+
+    def changes(self, clinic_id: str, patient_id: str, cursor: str | None, limit: int) -> PatientChangePage:
+        """The patient's detail changes, newest first, a page at a time (404 for another clinic's patient)."""
+        self._patient(clinic_id, patient_id)
+        return change_page(clinic_id, patient_id, cursor, limit)
 
     def _patient(self, clinic_id: str, patient_id: str) -> Patient:
         patient = store.find_patient(clinic_id, patient_id, consistent=True)

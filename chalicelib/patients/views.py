@@ -33,3 +33,24 @@ class PatientView(TypedDict):
     merged_into: str | None
     whatsapp_opt_in: OptInView | None
     messenger: OptInView | None  # when and how the patient linked Messenger (chalicelib.patients.messenger)
+
+
+class PatientChangeView(TypedDict):
+    """One change to a patient's details: the field, its value before and after (null: none), when, who made it
+    (`by`: patient, clinic or booking_tool; `actor`: the link, the API key's id, the tool), and for a new phone
+    or email how the patient proved it (`sms_code`, `email_code`)."""
+
+    at: str
+    field: str
+    old: str | None
+    new: str | None
+    by: str
+    actor: str
+    proof: str | None
+
+
+class PatientChangePage(TypedDict):
+    """A page of `GET /v1/patients/{id}/changes`, newest first; `next` is null after the last page."""
+
+    changes: list[PatientChangeView]
+    next: str | None

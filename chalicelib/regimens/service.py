@@ -398,7 +398,11 @@ class RegimenService:
                 )
         details = request.patient
         assert details is not None  # the request parser requires one of the three
-        return match_patient(clinic.clinic_id, details, now, external_ref=request.external_ref)
+        # POST /v1/regimens is the clinic's: a contact it gives an existing patient is the clinic's change.
+        return replace(
+            match_patient(clinic.clinic_id, details, now, external_ref=request.external_ref),
+            changed_by=("clinic", "api"),
+        )
 
 
 def _regimen_id(clinic_id: str, external_id: str | None) -> str:

@@ -39,6 +39,8 @@ MODELS: dict[type[Any], type[Model]] = {
     records.QuestionnaireForm: models.QuestionnaireForm,
     records.QuestionnaireAnswers: models.QuestionnaireAnswers,
     records.AuditEntry: models.AuditEntry,
+    records.PatientChange: models.PatientChange,
+    records.ContactProof: models.ContactProof,
 }
 
 

@@ -555,6 +555,44 @@ class AuditEntry(Model):
     expires_at = TTLAttribute()
 
 
+class PatientChange(Model):
+    """One change to a patient's contact details, who made it and when (`chalicelib.patients.changes`). The old
+    and new values are patient data: shown to the clinic, never logged."""
+
+    class Meta:
+        table_name = "unbound-patient-changes"
+
+    clinic_id = UnicodeAttribute(hash_key=True)
+    change_key = UnicodeAttribute(range_key=True)  # "{patient_id}#{ISO 8601 UTC}#{sequence}"
+    patient_id = UnicodeAttribute()
+    field = UnicodeAttribute()  # phone | email | language | preferred_channel | timezone
+    old = UnicodeAttribute(null=True)
+    new = UnicodeAttribute(null=True)
+    by = UnicodeAttribute()  # patient | clinic | booking_tool
+    actor = UnicodeAttribute()  # patient_link | api_key:<12 hex> | api | booking_tool:<tool>
+    proof = UnicodeAttribute(null=True)  # sms_code | email_code
+    at = UTCDateTimeAttribute()
+
+
+class ContactProof(Model):
+    """A new phone or email waiting for its one-time code (`chalicelib.links.contact_codes`): the code's HMAC
+    only, its expiry, the tries, the recent sends. Dropped by TTL a day after the last code."""
+
+    class Meta:
+        table_name = "unbound-contact-proofs"
+
+    clinic_id = UnicodeAttribute(hash_key=True)
+    proof_key = UnicodeAttribute(range_key=True)  # "{patient_id}/{field}"
+    patient_id = UnicodeAttribute()
+    field = UnicodeAttribute()  # phone | email
+    address = UnicodeAttribute(null=True)
+    code_hash = UnicodeAttribute(null=True)
+    expires_at = UTCDateTimeAttribute(null=True)
+    tries = NumberAttribute(default=0)
+    sent_at = ListAttribute(of=UTCDateTimeAttribute, null=True)
+    forget_at = TTLAttribute()
+
+
 TABLES: dict[str, type[Model]] = {
     "clinics": Clinic,
     "patients": Patient,
@@ -572,6 +610,8 @@ TABLES: dict[str, type[Model]] = {
     "questionnaires": QuestionnaireForm,
     "questionnaire-responses": QuestionnaireAnswers,
     "audit": AuditEntry,
+    "patient-changes": PatientChange,
+    "contact-proofs": ContactProof,
 }
 
 

@@ -58,21 +58,6 @@ def patients_with_phone(phone: str) -> list[records.Patient]:
     return found
 
 
-def set_preferences(
-    patient: records.Patient, preferred_channel: str | None, timezone: str | None, language: str
-) -> None:
-    """Sets the patient's preferences; a None channel or zone removes it (the clinic's defaults apply)."""
-    to_model(patient, Patient).update(
-        actions=[
-            Patient.preferred_channel.set(preferred_channel)
-            if preferred_channel is not None
-            else Patient.preferred_channel.remove(),
-            Patient.timezone.set(timezone) if timezone is not None else Patient.timezone.remove(),
-            Patient.language.set(language),
-        ]
-    )
-
-
 def clinic_patients(clinic_id: str) -> list[records.Patient]:
     """Every patient record of the clinic, merged ones included (a query of the clinic's partition)."""
     return to_records(Patient.query(clinic_id, consistent_read=True), records.Patient)
@@ -143,6 +128,8 @@ class PatientWrite:
     claims: tuple[str, ...] = ()
     gains: tuple[tuple[str, str], ...] = ()  # (attribute, value) set on an existing patient
     matched: str | None = None  # phone | email: how an existing patient was found; None for a new one
+    # (by, actor) of the request, when it may give an existing patient a contact: its history records it.
+    changed_by: tuple[str, str] | None = None
 
 
 def add_patient(write: TransactWrite, patient_write: PatientWrite, now: datetime) -> int:
@@ -160,6 +147,15 @@ def add_patient(write: TransactWrite, patient_write: PatientWrite, now: datetime
             condition=Patient.merged_into.does_not_exist(),
         )
         added += 1
+        if patient_write.changed_by is not None:
+            from chalicelib.store.patient_changes import FieldChange, add_changes, change_items
+
+            # A gain is a contact the patient lacked, so it was absent before.
+            gained = [
+                FieldChange(name, None, value) for name, value in patient_write.gains if name in ("phone", "email")
+            ]
+            by, actor = patient_write.changed_by
+            added += add_changes(write, change_items(patient, gained, by, actor, now, None))
     for lookup in patient_write.claims:
         row = PatientKey(patient.clinic_id, lookup, patient_id=patient.patient_id, created_at=now)
         write.save(row, condition=PatientKey.lookup.does_not_exist())

@@ -31,7 +31,9 @@ def book(api: Client, clinic: ClinicKeys, language: str) -> dict[str, Any]:
 
 
 def paragraphs(page: bytes) -> list[str]:
-    return re.findall(r"<(?:p|button type=\"submit\")>([^<]*)<", page.decode())
+    """The page's texts: paragraphs, buttons and links (the "update my details" link under the button)."""
+    found = re.findall(r"<(?:p|button type=\"submit\"|a href=\"[^\"]*\")>([^<]*)(?=<)", page.decode())
+    return [text for text in found if text]
 
 
 def test_the_confirm_page_in_arabic_reads_right_to_left(api: Client, aws: World, clinic: ClinicKeys) -> None:
@@ -42,7 +44,7 @@ def test_the_confirm_page_in_arabic_reads_right_to_left(api: Client, aws: World,
     pressed = api.http.post(path, headers=FORM, body="")
 
     assert '<html lang="ar" dir="rtl">' in opened.body.decode()
-    assert paragraphs(opened.body) == ["هل تؤكد موعدك الأربعاء 2 ديسمبر، 10:00 ص؟", "تأكيد"]
+    assert paragraphs(opened.body) == ["هل تؤكد موعدك الأربعاء 2 ديسمبر، 10:00 ص؟", "تأكيد", "تحديث بياناتي"]
     assert (pressed.status_code, paragraphs(pressed.body)) == (
         200,
         ["شكرا. تم تأكيد موعدك الأربعاء 2 ديسمبر، 10:00 ص."],
@@ -59,7 +61,11 @@ def test_the_cancel_page_in_spanish(api: Client, aws: World, clinic: ClinicKeys)
     pressed = api.http.post(path, headers=FORM, body="")
 
     assert '<html lang="es">' in opened.body.decode()
-    assert paragraphs(opened.body) == ["¿Cancela su cita del mié 2 de dic, 10:00?", "Cancelar la cita"]
+    assert paragraphs(opened.body) == [
+        "¿Cancela su cita del mié 2 de dic, 10:00?",
+        "Cancelar la cita",
+        "Actualizar mis datos",
+    ]
     assert paragraphs(pressed.body) == ["Su cita del mié 2 de dic, 10:00 queda cancelada."]
 
 

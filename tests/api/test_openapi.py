@@ -144,7 +144,8 @@ def test_every_routes_real_answer_is_valid_against_its_documented_schema(api: Cl
     walk.call("PUT", "/v1/clinic", "PUT /v1/clinic", {"reminders": [{"before": "PT2H", "channel": "sms"}]})
     patient = f"/v1/patients/{appointment['patient']['id']}"
     walk.call("GET", patient, "GET /v1/patients/{patient_id}")
-    walk.call("PUT", patient, "PUT /v1/patients/{patient_id}", {"opt_out": {"email": True}})
+    walk.call("PUT", patient, "PUT /v1/patients/{patient_id}", {"opt_out": {"email": True}, "language": "es"})
+    walk.call("GET", f"{patient}/changes", "GET /v1/patients/{patient_id}/changes")
     regimen_body = {
         "patient": {"name": "Pat Example", "phone": "+14155550131"},
         "medication": "Examplamab 10 mg",

@@ -13,6 +13,7 @@ from chalicelib.store.models import (
     TABLES,
     Appointment,
     AuditEntry,
+    ContactProof,
     Clinic,
     Delivery,
     Reminder,
@@ -86,8 +87,10 @@ def test_the_ttls_in_the_template_are_the_models_ttl_attributes() -> None:
     assert properties["TimeToLiveSpecification"] == {"AttributeName": Delivery.expires_at.attr_name, "Enabled": True}
     audit = resources["AuditTable"]["Properties"]
     assert audit["TimeToLiveSpecification"] == {"AttributeName": AuditEntry.expires_at.attr_name, "Enabled": True}
+    proofs = resources["ContactProofsTable"]["Properties"]
+    assert proofs["TimeToLiveSpecification"] == {"AttributeName": ContactProof.forget_at.attr_name, "Enabled": True}
     ttl_tables = [name for name, r in resources.items() if "TimeToLiveSpecification" in r.get("Properties", {})]
-    assert sorted(ttl_tables) == ["AuditTable", "DeliveriesTable"]
+    assert sorted(ttl_tables) == ["AuditTable", "ContactProofsTable", "DeliveriesTable"]
 
 
 def test_the_models_read_and_write_the_tables_the_template_creates(aws: World) -> None:
