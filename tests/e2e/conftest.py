@@ -91,7 +91,7 @@ def spoken(moment: datetime, zone: str) -> str:
 # What the run hands out that must never reach the stack's log: link and board tokens in paths and answers, a
 # form webhook's ?token= secret, and the API keys and webhook secrets the admin CLI prints.
 _SECRET_PATTERNS = (
-    re.compile(r"/(?:p|d|f|board)/([A-Za-z0-9_\-.~]{16,})"),
+    re.compile(r"/(?:p|d|f|u|board)/([A-Za-z0-9_\-.~]{16,})"),
     re.compile(r"[?&]token=([^&\s\"]{8,})"),
     re.compile(r'"(?:api_key|webhook_secret|secret|token)"\s*:\s*"([^"]{8,})"'),
     re.compile(r"Bearer (\S{8,})"),
