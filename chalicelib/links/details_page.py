@@ -197,14 +197,20 @@ class DetailsPages:
             sent = self._sender.send(clinic, channel, address, _code_message(field, code, clinic.name, language))
         except ChannelError as e:
             logger.info("contact code not sent", extra={"patient_id": patient.patient_id, "code": e.code})
+            self._unsent(proof)
             return details_text("We could not send a code to it. Please check it, or call the clinic.", language), 200
-        if sent is None:
-            return details_text(
-                "We cannot send a code just now. Please try again later, or call the clinic.", language
-            ), 200
+        if sent is None:  # the clinic's month is at its spend cap
+            logger.info("contact code not sent", extra={"patient_id": patient.patient_id, "code": "SpendCap"})
+            self._unsent(proof)
+            text = "We cannot send a code just now. Please try again later, or call the clinic."
+            return details_text(text, language), 200
         logger.info("contact code sent", extra={"patient_id": patient.patient_id, "field": field})
         count("ContactCodesSent", channel=channel.value)
         return None
+
+    def _unsent(self, proof: ContactProof) -> None:
+        """A code that did not go out proves nothing: its hash goes, the send still counts for the rate limit."""
+        proof_store.save_proof(replace(proof, address=None, code_hash=None, expires_at=None))
 
     def _resend(self, opened: _Opened) -> Page:
         refused: dict[str, str] = {}

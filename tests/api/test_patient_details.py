@@ -15,10 +15,14 @@ from urllib.parse import urlencode
 import pytest
 from chalice.test import Client
 
+from chalicelib.core.words import Channel
 from chalicelib.links.tokens import Purpose
+from chalicelib.patients.contacts import opt_out
 from infra.local.clock import SimulatedClock
+from tests.api.test_webhooks import Hooks, hooks  # noqa: F401 (the booking tools' fixture)
 from tests.conftest import ClinicKeys, World
 from tests.timer_support import fire_stored
+from tests.webhook_support import fixture
 
 PHONE = "+14155550141"
 NEW_PHONE = "+14155550142"
@@ -366,3 +370,35 @@ def test_no_phone_email_or_code_reaches_the_log(
     assert {"contact code sent", "patient details changed"} <= messages
     for secret in (NEW_PHONE, PHONE, "pat.new@example.org", code):
         assert secret not in logged
+
+
+def test_a_booking_tool_that_adds_an_email_is_named_in_the_history(hooks: Hooks) -> None:  # noqa: F811
+    # The clinic booked the patient with a phone only; the tool's booking of the same person brings an email.
+    keys = ClinicKeys(hooks.clinic_id, hooks.clinic_key)
+    body = {"patient": {"name": "Pat Example", "phone": "+14155550101"}, "start": "2026-12-03T10:00:00-05:00"}
+    booked = hooks.api.http.post("/v1/appointments", headers=keys.headers, body=json.dumps(body)).json_body
+
+    answer = hooks.post("calcom", fixture("calcom", "booking_created.json"))
+
+    assert answer.json_body["outcome"] == "booked"
+    (change,) = changes(hooks.api, keys, booked["patient"]["id"]).json_body["changes"]
+    assert {k: change[k] for k in ("field", "old", "new", "by", "actor", "proof")} == {
+        "field": "email",
+        "old": None,
+        "new": "pat@example.org",
+        "by": "booking_tool",
+        "actor": "booking_tool:calcom",
+        "proof": None,
+    }
+
+
+def test_a_number_that_sent_stop_gets_no_code(
+    api: Client, aws: World, clinic: ClinicKeys, booked: dict[str, Any]
+) -> None:
+    opt_out(clinic.clinic_id, Channel.SMS, NEW_PHONE, "sms_reply", aws.services.clock.now())
+
+    refused = post(api, details_path(aws, clinic, booked), _action="save", phone=NEW_PHONE)
+
+    assert "This number asked for no text messages from the clinic. Reply START from it" in text(refused)
+    assert [m for m in aws.sent() if m["to"] == NEW_PHONE] == []
+    assert patient(api, clinic, booked["patient"]["id"])["phone"] == PHONE
