@@ -18,6 +18,7 @@ from tests.e2e.test_waiting_room import ARTIFACTS, browser  # noqa: F401 (the Ch
 # Numbers no other test on the shared stack uses.
 OLD_PHONE, NEW_PHONE = "+14155550181", "+14155550182"
 BROWSER_OLD, BROWSER_NEW = "+14155550183", "+14155550184"
+ARABIC_PHONE = "+14155550185"
 PATIENT_LINK = re.compile(r"http://127\.0\.0\.1:\d+(/p/[A-Za-z0-9_-]+)")
 DETAILS_LINK = re.compile(r'<a href="http://127\.0\.0\.1:\d+(/u/[A-Za-z0-9_-]+)">Update my details</a>')
 CODE = re.compile(r"^(\d{6}) is your code to confirm your new phone number for ")
@@ -146,3 +147,27 @@ def test_a_patient_changes_their_phone_on_a_phone_sized_screen(stack: LocalStack
     assert_phone_ready(browser, "en")
     _, shown = stack.api(clinic).get(f"/v1/patients/{booked['patient']['id']}")
     assert shown["phone"] == BROWSER_NEW
+
+
+def test_the_details_page_in_arabic_reads_right_to_left_on_a_phone(stack: LocalStack, browser: Any) -> None:  # noqa: F811
+    # GIVEN an Arabic-speaking patient's reminder
+    clinic = stack.create_clinic("Details Arabic Clinic", NEW_YORK)
+    start = day_after(stack.now(), 2, 11, 0, NEW_YORK)
+    patient = {"name": "Pat Example", "phone": ARABIC_PHONE, "language": "ar"}
+    stack.book_for(clinic, {"patient": patient, "start": start.isoformat()})
+    stack.advance_to(start - timedelta(hours=24) + ONE_SECOND)
+    linked = [found for m in stack.outbox(ARABIC_PHONE) if (found := PATIENT_LINK.search(m["body"]))]
+    assert linked
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    # WHEN they follow "update my details" (in Arabic) on a phone
+    browser.set_window_size(*PHONE_WINDOW)
+    browser.get(stack.api_url + linked[-1][1])
+    browser.find_element("link text", "تحديث بياناتي").click()
+
+    # THEN the page is in Arabic, right to left, every input with its label, and the number reads left to right
+    assert_phone_ready(browser, "ar")
+    assert browser.find_element("tag name", "h1").text == "بياناتك"
+    assert browser.find_element("id", "d-phone").get_attribute("dir") == "ltr"
+    assert browser.find_element("id", "d-language-2").is_selected()  # العربية
+    assert browser.save_screenshot(str(ARTIFACTS / "patient-details-ar.png"))
