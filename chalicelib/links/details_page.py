@@ -157,7 +157,7 @@ class DetailsPages:
                 refused[name], status = outcome
         if changes:
             self._replanner.replan_upcoming(patient.clinic_id, patient.patient_id)
-        note = details_text("Your details are saved.", opened.language) if changes and not new else None
+        note = details_text("Your details are saved.", opened.language) if changes else None
         given = {name: posted.get(name, "") for name in refused}
         return self._page(opened, given=given, problems=refused, note=note, status=status)
 

@@ -402,3 +402,21 @@ def test_a_number_that_sent_stop_gets_no_code(
     assert "This number asked for no text messages from the clinic. Reply START from it" in text(refused)
     assert [m for m in aws.sent() if m["to"] == NEW_PHONE] == []
     assert patient(api, clinic, booked["patient"]["id"])["phone"] == PHONE
+
+
+def test_only_a_details_link_opens_the_details_page(
+    api: Client, aws: World, clinic: ClinicKeys, booked: dict[str, Any]
+) -> None:
+    confirm = aws.services.link_signer.url(
+        Purpose.CONFIRM, clinic.clinic_id, booked["id"], datetime.fromisoformat(booked["start"])
+    )
+    assert confirm is not None
+    token = confirm.rsplit("/", 1)[1]
+    details = details_path(aws, clinic, booked)
+
+    assert api.http.get(f"/u/{token}").status_code == 404  # a confirm link is not a details link
+    assert api.http.get(details.replace("/u/", "/p/")).status_code == 404  # nor the other way round
+    tampered = details[:-2] + ("AA" if not details.endswith("AA") else "BB")
+    refused = post(api, tampered, _action="save", phone=NEW_PHONE)
+    assert refused.status_code == 404 and "This link is not valid or has expired. Nothing was changed." in text(refused)
+    assert [m for m in aws.sent() if m["to"] == NEW_PHONE] == []
