@@ -40,13 +40,17 @@ def register(commands: Any) -> None:
 
 def set_messenger(context: AdminContext, args: argparse.Namespace) -> dict[str, Any]:
     from chalicelib.clinics.messenger_credentials import APP_SECRET, PAGE_TOKEN, VERIFY_TOKEN, parameter_name
-    from chalicelib.store.clinics import set_messenger_page_id
+    from chalicelib.store.clinics import clinic_with_messenger_page, set_messenger_page_id
 
     if not _PAGE_ID.match(args.page_id):
         raise InvalidRequest.single("--page-id", "must be the Facebook Page's id, digits only")
     token = _secret(PAGE_TOKEN_ENV, "Page access token: ", "--page-token")
     app_secret = _secret(APP_SECRET_ENV, "Meta app secret: ", "--app-secret")
     context.bind_tables()
+    # One clinic per Page: a Messenger event is routed by its Page alone (the `by-messenger-page` index).
+    holder = clinic_with_messenger_page(args.page_id)
+    if holder is not None and holder.clinic_id != args.clinic:
+        raise InvalidRequest.single("--page-id", "is another clinic's Facebook Page already")
     set_messenger_page_id(args.clinic, args.page_id)  # NotFound for no such clinic, before any secret is stored
     ssm = context.client("ssm")
     names = {key: parameter_name(context.parameter_path, args.clinic, key) for key in (PAGE_TOKEN, APP_SECRET)}

@@ -87,10 +87,13 @@ def set_whatsapp_phone_number_id(clinic_id: str, phone_number_id: str) -> None:
 
 
 def clinic_with_messenger_page(page_id: str) -> records.Clinic | None:
-    """The clinic whose Facebook Page this is (a filtered scan: clinics are few, and a webhook reads it once; an
-    index like WhatsApp's by-whatsapp-sender is the step up)."""
-    for clinic in Clinic.scan(Clinic.messenger_page_id == page_id):
-        return to_record(clinic, records.Clinic)
+    """The clinic whose Facebook Page this is, through the sparse `by-messenger-page` index (one query of at most
+    one row, then the clinic), or None. `set-messenger` refuses a Page another clinic has, so there is one; a
+    clinic that moved to another Page since the index saw it is not taken for its owner."""
+    for match in Clinic.by_messenger_page.query(page_id, limit=1):
+        clinic = find_clinic(match.clinic_id)
+        if clinic is not None and clinic.messenger_page_id == page_id:
+            return clinic
     return None
 
 

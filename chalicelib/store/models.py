@@ -73,6 +73,17 @@ class ClinicsByWhatsAppSender(GlobalSecondaryIndex["Clinic"]):  # type: ignore[n
     whatsapp_phone_number_id = UnicodeAttribute(hash_key=True)
 
 
+class ClinicsByMessengerPage(GlobalSecondaryIndex["Clinic"]):  # type: ignore[no-untyped-call]
+    """The clinic of a Facebook Page (its id, set by `set-messenger`): what a Messenger webhook event is routed
+    by. Sparse: a clinic without Messenger has no row."""
+
+    class Meta:
+        index_name = "by-messenger-page"
+        projection = KeysOnlyProjection()
+
+    messenger_page_id = UnicodeAttribute(hash_key=True)
+
+
 class Clinic(Model):
     """A clinic: the tenant. Its API key is stored only as a SHA-256 hash."""
 
@@ -105,6 +116,7 @@ class Clinic(Model):
     by_whatsapp_sender = ClinicsByWhatsAppSender()
     # The clinic's Facebook Page (`set-messenger`; its token and app secret are in SSM); none: no Messenger.
     messenger_page_id = UnicodeAttribute(null=True)
+    by_messenger_page = ClinicsByMessengerPage()
 
 
 class PatientsByPhone(GlobalSecondaryIndex["Patient"]):  # type: ignore[no-untyped-call]

@@ -1,6 +1,7 @@
 """Every request reads what it needs, not the clinic's (or the stage's) whole table (issue 18, "every request
 bounded"): an SMS or WhatsApp reply finds the patient's own appointment by patient, the running-late watch reads
-its provider's day, the admin's listing queries an index, and a WhatsApp event finds its clinic by its sender.
+its provider's day, the admin's listing queries an index, and a WhatsApp or Messenger event finds its clinic by its
+sender or its Page.
 Each test fills the clinic with other patients' or other providers' appointments and shows, with botocore hooks
 on the app's DynamoDB client (tests/reads_support.py), that none of them is read, next to what the user sees.
 The clock is frozen at Monday 30 November 2026, 09:00 in New York."""
@@ -23,12 +24,14 @@ from chalicelib.store.models import Appointment
 from infra.local.clock import SimulatedClock
 from tests.api.test_clinic_policy_and_replies import text_in
 from tests.conftest import ClinicKeys, World
+from tests.messenger_support import PAGE_ID, PSID, connect_messenger, m_me_ref, page_event, post_event, referral, text
 from tests.reads_support import dynamodb_reads
 from tests.whatsapp_support import connect_whatsapp, deliver_events
 
 PHONE = "+14155550183"
 OTHERS = 40
 SENDER = "phone-number-id-00000000000000000000000000000183"
+OTHER_PAGE = "000000000000183"  # another clinic's Facebook Page
 
 
 def book(api: Client, clinic: ClinicKeys, start: str, provider: str | None = "Dr. Rivera", **patient: Any) -> str:
@@ -216,6 +219,63 @@ def test_a_whatsapp_reply_finds_its_clinic_by_sender_with_one_query(
     lookups = reads.of("clinics", "by-whatsapp-sender")
     assert lookups and {r.items for r in lookups} == {1}
     assert reads.scans == []
+
+
+def test_a_messenger_event_finds_its_clinic_by_page_with_one_query_and_acts_in_that_clinic_only(
+    api: Client,
+    aws: World,
+    clinic: ClinicKeys,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Clinic B has its own Page and the same patient (same name, same phone), booked the same day.
+    other = aws.services.clinics.create("Hillside Clinic", "America/New_York")
+    other_keys = ClinicKeys(other.clinic_id, other.api_key)
+    connect_messenger(api, clinic, monkeypatch, capsys)
+    assert main(["--stage", "test", "set-messenger", "--clinic", other.clinic_id, "--page-id", OTHER_PAGE]) == 0
+    capsys.readouterr()
+    mine = book(api, clinic, "2026-12-02T10:00:00-05:00", preferred_channel="messenger")
+    theirs = book(api, other_keys, "2026-12-02T11:00:00-05:00", preferred_channel="messenger")
+    confirmation = next(m["body"] for m in aws.sent("sms") if f"m.me/{PAGE_ID}?" in m["body"])
+    now = aws.services.clock.now()
+
+    with dynamodb_reads() as reads:
+        linked = post_event(api, page_event(referral(m_me_ref(confirmation), now)))
+        replied = post_event(api, page_event(text("C", "m_bounded_0001", now)))
+
+    assert (linked.status_code, linked.json_body["linked"]) == (200, 1)
+    assert (replied.status_code, replied.json_body["messages"]) == (200, 1)
+    mine_patient = api.http.get(f"/v1/appointments/{mine}", headers=clinic.headers).json_body["patient"]["id"]
+    theirs_patient = api.http.get(f"/v1/appointments/{theirs}", headers=other_keys.headers).json_body["patient"]["id"]
+    assert api.http.get(f"/v1/patients/{mine_patient}", headers=clinic.headers).json_body["messenger"] is not None
+    assert api.http.get(f"/v1/patients/{theirs_patient}", headers=other_keys.headers).json_body["messenger"] is None
+    assert Appointment.get(clinic.clinic_id, mine).confirmed_via == "messenger"
+    assert Appointment.get(other.clinic_id, theirs).confirmed_via is None
+    answer = aws.sent()[-1]
+    assert (answer["channel"], answer["to"]) == ("messenger", PSID)
+    assert answer["body"].startswith("Riverside Family Clinic: thank you, your appointment on Wed 2 Dec")
+    # Each event's route, and the fake Send API's own check of the answer's Page: one row each time.
+    lookups = reads.of("clinics", "by-messenger-page")
+    assert len(lookups) >= 2 and {r.items for r in lookups} == {1}
+    assert reads.scans == []
+
+
+def test_set_messenger_refuses_a_page_another_clinic_has(
+    api: Client,
+    aws: World,
+    clinic: ClinicKeys,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    other = aws.services.clinics.create("Hillside Clinic", "Europe/Berlin")
+    connect_messenger(api, clinic, monkeypatch, capsys)
+
+    code = main(["--stage", "test", "set-messenger", "--clinic", other.clinic_id, "--page-id", PAGE_ID])
+
+    assert code != 0
+    assert "--page-id" in capsys.readouterr().err
+    assert clinic_store.clinic_with_messenger_page(PAGE_ID).clinic_id == clinic.clinic_id  # type: ignore[union-attr]
+    assert clinic_store.find_clinic(other.clinic_id).messenger_page_id is None  # type: ignore[union-attr]
 
 
 def test_set_whatsapp_refuses_a_sender_another_clinic_has(
