@@ -4,8 +4,10 @@ bookings reused patients. Records that share a contact under different names (a 
 left apart.
 
 The oldest record of a group is kept. It takes the appointments, reminders, regimens and doses of the others, the
-contacts it lacked, and the stricter opt-outs (a channel any of them opted out of stays opted out); the others are
-marked `merged_into` (kept, so an id a clinic system still holds resolves). Every lookup row ends up naming the
+contacts it lacked, the stricter opt-outs (a channel any of them opted out of stays opted out) and a Messenger link
+it lacked (`chalicelib.patients.messenger.move_link`); the others are marked `merged_into` (kept, so an id a clinic
+system still holds resolves). WhatsApp's opt-in, opt-out and window are kept per phone number, so they go with the
+phone the kept record has (its own, or the one it takes); nothing of them is moved. Every lookup row ends up naming the
 kept patient, including rows of records stored before lookup rows were kept.
 
 A plan is ids and counts only, never patient data. Applying is idempotent: merged records are out of every later
@@ -22,6 +24,7 @@ from chalicelib.core.records import Patient
 from chalicelib.core.words import Channel
 from chalicelib.patients.contacts import is_opted_out, opt_out
 from chalicelib.patients.matching import CONTACTS, addresses, name_key, patient_lookups
+from chalicelib.patients.messenger import move_link
 from chalicelib.store import patient_merge
 from chalicelib.store import patients as store
 
@@ -58,7 +61,8 @@ def apply(clinic_id: str, now: datetime) -> dict[str, Any]:
     for merge in merges:
         done.append(_counted(clinic_id, merge))
         _move_references(clinic_id, merge)
-        filled[merge.keep.patient_id] = _keep_contacts_and_opt_outs(clinic_id, merge, now)
+        kept = _keep_contacts_and_opt_outs(clinic_id, merge, now)
+        filled[merge.keep.patient_id] = move_link(clinic_id, kept, merge.merge)
     # The kept records as stored now, with the contacts they gained: what the lookup rows and the report read.
     patients = [filled.get(patient.patient_id, patient) for patient in patients]
     lookups = _lookup_changes(clinic_id, patients, merges)

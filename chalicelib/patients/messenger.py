@@ -8,15 +8,20 @@ and `opt_in_source` say when and how the patient linked (`messenger_referral`, `
 record carries `messenger_psid`, so a send finds the PSID in the patient it already read. A link is made only by a
 ref CareCue signed for that patient (`chalicelib.links.messenger_ref`); the first link's time and source are kept,
 and a later ref for another patient of the same clinic moves the PSID to them (the ref is the patient's own).
+
+`merge-patients` moves a link to the record it keeps (`move_link`): the kept record keeps its own PSID, else takes
+the one of the oldest merged record that has one, and every PSID linked to a merged record names the kept patient
+from then on. The opt-out and the window are the PSID's and go with it unchanged.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from chalicelib.core.records import Contact
+from chalicelib.core.records import Contact, Patient
 from chalicelib.core.words import Channel
 from chalicelib.patients.contacts import contact_address, find_contact
 from chalicelib.store import patients as store
@@ -47,6 +52,21 @@ def link(clinic_id: str, patient_id: str, psid: str, source: str, now: datetime)
     store.set_contact_patient(clinic_id, Channel.MESSENGER.value, address, patient_id)
     store.set_opt_in(clinic_id, Channel.MESSENGER.value, address, source, now)
     store.set_last_inbound(clinic_id, Channel.MESSENGER.value, address, now)
+
+
+def move_link(clinic_id: str, keep: Patient, merged: Sequence[Patient]) -> Patient:
+    """A merge's Messenger: the PSIDs linked to the merged records (oldest first) name the kept patient, and the
+    kept record takes the first of them when it has none of its own; the kept record as stored now. Safe to run
+    again: a PSID that names the kept patient, or was linked since to someone else, is left."""
+    for patient in merged:
+        contact = find_contact(clinic_id, Channel.MESSENGER, patient.messenger_psid) if patient.messenger_psid else None
+        if contact is not None and contact.patient_id == patient.patient_id:
+            store.set_contact_patient(clinic_id, Channel.MESSENGER.value, contact.address, keep.patient_id)
+    psid = keep.messenger_psid or next((p.messenger_psid for p in merged if p.messenger_psid), None)
+    if psid is None or psid == keep.messenger_psid:
+        return keep
+    store.set_messenger_psid(clinic_id, keep.patient_id, psid)
+    return replace(keep, messenger_psid=psid)
 
 
 def record_inbound(clinic_id: str, psid: str, now: datetime) -> None:

@@ -14,9 +14,10 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.links.messenger_ref import MessengerRef, sign_ref
-from chalicelib.store.models import Contact, Delivery, Patient
+from chalicelib.store.models import Contact, Delivery, Patient, PatientKey
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
+from tests.integration.test_admin_operations import admin
 from tests.messenger_support import (
     PAGE_ID,
     PSID,
@@ -43,9 +44,9 @@ def verify_token(
     return connect_messenger(api, clinic, monkeypatch, capsys)
 
 
-def book(api: Client, clinic: ClinicKeys, **patient: Any) -> dict[str, Any]:
+def book(api: Client, clinic: ClinicKeys, start: str = "2026-12-02T10:00:00-05:00", **patient: Any) -> dict[str, Any]:
     who = {"name": "Pat Example", "phone": PHONE, **patient}
-    body = {"patient": who, "start": "2026-12-02T10:00:00-05:00"}
+    body = {"patient": who, "start": start}
     response = api.http.post("/v1/appointments", headers=clinic.headers, body=json.dumps(body))
     assert response.status_code == 201, response.json_body
     return dict(response.json_body)
@@ -57,9 +58,11 @@ def patient_view(api: Client, clinic: ClinicKeys, patient_id: str) -> dict[str, 
     return dict(response.json_body)
 
 
-def linked_by_referral(api: Client, aws: World, clinic: ClinicKeys, **patient: Any) -> dict[str, Any]:
+def linked_by_referral(
+    api: Client, aws: World, clinic: ClinicKeys, start: str = "2026-12-02T10:00:00-05:00", **patient: Any
+) -> dict[str, Any]:
     """Books, takes the ref from the SMS confirmation's m.me link and sends Meta's referral event for it."""
-    booked = book(api, clinic, preferred_channel="messenger", **patient)
+    booked = book(api, clinic, start, preferred_channel="messenger", **patient)
     ref = m_me_ref(aws.sent("sms")[-1]["body"])
     response = post_event(api, page_event(referral(ref, aws.services.clock.now())))
     assert response.status_code == 200, response.json_body
@@ -301,3 +304,42 @@ def test_a_message_the_send_api_refuses_goes_once_by_sms_in_the_same_request(
         "sms",
         "sent",
     )
+
+
+# --- merge-patients ---------------------------------------------------------------------------------------------
+
+
+def test_merge_patients_moves_a_messenger_link_to_the_record_it_keeps(
+    api: Client,
+    aws: World,
+    clinic: ClinicKeys,
+    verify_token: str,
+    clock: SimulatedClock,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Two records of one person from before bookings reused patients; the newer one linked Messenger.
+    first = book(api, clinic, preferred_channel="messenger")
+    for row in PatientKey.scan():
+        row.delete()
+    clock.advance(timedelta(minutes=1))
+    second = linked_by_referral(api, aws, clinic, start="2026-12-03T10:00:00-05:00")
+    kept, merged = first["patient"]["id"], second["patient"]["id"]
+    assert kept != merged and patient_view(api, clinic, kept)["messenger"] is None
+
+    code, out, _ = admin(capsys, "merge-patients", "--clinic", clinic.clinic_id, "--apply")
+    assert (code, out["merges"][0]["keep"]) == (0, kept)
+
+    assert patient_view(api, clinic, kept)["messenger"] == {
+        "at": "2026-11-30T14:01:00Z",
+        "source": "messenger_referral",
+    }
+    assert Contact.get(clinic.clinic_id, f"messenger:{PSID}").patient_id == kept
+    # The kept record's own reminder now goes by Messenger, where before the merge it had no PSID to go to.
+    assert fire_when_due(aws, first["id"], "reminder-24h.sms")["result"] == "sent"
+    reminder = aws.sent()[-1]
+    assert (reminder["channel"], reminder["to"]) == ("messenger", PSID)
+    assert reminder["body"].startswith("Riverside Family Clinic: your appointment is on Wed 2 Dec at 10:00 AM.")
+    # Run again: nothing left to merge, the link stays.
+    code, out, _ = admin(capsys, "merge-patients", "--clinic", clinic.clinic_id, "--apply")
+    assert (code, out["merges"]) == (0, [])
+    assert Patient.get(clinic.clinic_id, kept).messenger_psid == PSID
