@@ -149,7 +149,12 @@ PATIENT: PatientView = {
     "preferred_channel": "sms",
     "language": "en",
     "timezone": None,
-    "opt_out": {"sms": None, "email": {"at": "2026-11-30T14:00:00Z", "source": "link"}, "whatsapp": None},
+    "opt_out": {
+        "sms": None,
+        "email": {"at": "2026-11-30T14:00:00Z", "source": "link"},
+        "whatsapp": None,
+        "messenger": None,
+    },
     "shares_contact_with": [],
     "merged_into": None,
     "whatsapp_opt_in": None,

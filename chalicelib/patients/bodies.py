@@ -89,11 +89,18 @@ def _preference_timezone(value: Any) -> str | None:
     return value
 
 
+# Messenger's opt-out is kept by the patient's page-scoped id, as a STOP on Messenger keeps it
+# (chalicelib.patients.messenger): only a patient who linked Messenger has one to set.
+_OPT_OUT_CHANNELS = ("sms", "email", "whatsapp", "messenger")
+
+
 def _opt_out(value: Any) -> dict[Channel, bool]:
     if not isinstance(value, dict) or any(
-        key not in ("sms", "email", "whatsapp") or not isinstance(flag, bool) for key, flag in value.items()
+        key not in _OPT_OUT_CHANNELS or not isinstance(flag, bool) for key, flag in value.items()
     ):
-        raise problem('must be {"sms": true|false, "email": true|false, "whatsapp": true|false}')
+        raise problem(
+            'must be {"sms": true|false, "email": true|false, "whatsapp": true|false, "messenger": true|false}'
+        )
     return {Channel(key): flag for key, flag in value.items()}
 
 
@@ -128,6 +135,7 @@ class PatientUpdateBody(Body):
                     "sms": {"type": "boolean"},
                     "email": {"type": "boolean"},
                     "whatsapp": {"type": "boolean"},
+                    "messenger": {"type": "boolean"},
                 },
                 "additionalProperties": False,
             }

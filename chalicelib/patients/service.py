@@ -31,14 +31,21 @@ if TYPE_CHECKING:
     from chalicelib.patients.views import OptOutView, PatientChangePage, PatientView
 
 
-def patient_opt_outs(patient: Patient) -> dict[str, OptOutView | None]:
-    """Per channel, when and how the patient's address opted out, or None: opt-outs are kept per address."""
-    opt_outs: dict[str, OptOutView | None] = {}
-    for channel, address in (
+def opt_out_addresses(patient: Patient) -> tuple[tuple[Channel, str | None], ...]:
+    """The address each channel's opt-out is kept by: the phone (SMS, WhatsApp), the email, and on Messenger the
+    page-scoped id the patient linked (a STOP on Messenger is kept by it too); None where the patient has none."""
+    return (
         (Channel.SMS, patient.phone),
         (Channel.EMAIL, patient.email),
         (Channel.WHATSAPP, patient.phone),
-    ):
+        (Channel.MESSENGER, patient.messenger_psid),
+    )
+
+
+def patient_opt_outs(patient: Patient) -> dict[str, OptOutView | None]:
+    """Per channel, when and how the patient's address opted out, or None: opt-outs are kept per address."""
+    opt_outs: dict[str, OptOutView | None] = {}
+    for channel, address in opt_out_addresses(patient):
         contact = find_contact(patient.clinic_id, channel, address) if address else None
         opted = contact is not None and contact.opted_out_at is not None
         opt_outs[channel.value] = (
@@ -79,13 +86,15 @@ class PatientService:
         patient = self._patient(clinic_id, patient_id)
         update, problems = problems_of(PatientUpdateBody, body, Context())
         opt_outs = update.opt_out if update is not None else {}
-        for channel, address in (
-            (Channel.SMS, patient.phone),
-            (Channel.EMAIL, patient.email),
-            (Channel.WHATSAPP, patient.phone),
-        ):
+        addresses = dict(opt_out_addresses(patient))
+        for channel, address in addresses.items():
             if channel in opt_outs and not address:
-                problems.append(FieldProblem(f"opt_out.{channel}", "the patient has no address on this channel"))
+                missing = (
+                    "the patient has not linked Messenger"
+                    if channel is Channel.MESSENGER
+                    else "the patient has no address on this channel"
+                )
+                problems.append(FieldProblem(f"opt_out.{channel}", missing))
         if problems or update is None:
             raise InvalidRequest(problems)
         sent = update.model_fields_set
@@ -98,7 +107,7 @@ class PatientService:
         wanted = {"preferred_channel": preferred or None, "timezone": timezone or None, "language": language}
         apply_changes(patient, differing(patient, wanted), actor, now)
         for channel, value in opt_outs.items():
-            address = patient.email if channel is Channel.EMAIL else patient.phone
+            address = addresses[channel]
             assert address is not None  # checked above
             if value:
                 changed |= opt_out(clinic_id, channel, address, "api", now)

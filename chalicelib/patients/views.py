@@ -19,7 +19,7 @@ class OptInView(TypedDict):
 
 
 class PatientView(TypedDict):
-    """A patient's preferences and, per channel (sms, email, whatsapp), the address's opt-out or null."""
+    """A patient's preferences and, per channel (sms, email, whatsapp, messenger), the address's opt-out or null."""
 
     id: str
     name: str

@@ -229,7 +229,12 @@ def test_patient_preferences_and_opt_outs_are_read_and_written(api: Client, clin
     assert response.status_code == 200, response.json_body
     body = api.http.get(f"/v1/patients/{patient_id}", headers=clinic.headers).json_body
     assert (body["preferred_channel"], body["language"], body["timezone"]) == ("email", "es", "Europe/Madrid")
-    assert body["opt_out"] == {"sms": {"at": "2026-11-30T14:00:00Z", "source": "api"}, "email": None, "whatsapp": None}
+    assert body["opt_out"] == {
+        "sms": {"at": "2026-11-30T14:00:00Z", "source": "api"},
+        "email": None,
+        "whatsapp": None,
+        "messenger": None,
+    }
     bad = put(api, clinic, f"/v1/patients/{patient_id}", {"preferred_channel": "fax", "language": "Spanish!"})
     assert [f["field"] for f in bad.json_body["error"]["fields"]] == ["preferred_channel", "language"]
     assert api.http.get("/v1/patients/pat_nobody", headers=clinic.headers).status_code == 404

@@ -343,3 +343,70 @@ def test_merge_patients_moves_a_messenger_link_to_the_record_it_keeps(
     code, out, _ = admin(capsys, "merge-patients", "--clinic", clinic.clinic_id, "--apply")
     assert (code, out["merges"]) == (0, [])
     assert Patient.get(clinic.clinic_id, kept).messenger_psid == PSID
+
+
+# --- the Messenger opt-out in PUT /v1/patients/{id} -------------------------------------------------------------
+
+
+def put_patient(api: Client, clinic: ClinicKeys, patient_id: str, body: dict[str, Any]) -> Any:
+    return api.http.put(f"/v1/patients/{patient_id}", headers=clinic.headers, body=json.dumps(body))
+
+
+def test_the_clinic_opts_a_linked_patient_out_of_messenger_as_a_stop_there_would(
+    api: Client, aws: World, clinic: ClinicKeys, verify_token: str, clock: SimulatedClock
+) -> None:
+    booked = linked_by_referral(api, aws, clinic)
+    patient_id = booked["patient"]["id"]
+
+    response = put_patient(api, clinic, patient_id, {"opt_out": {"messenger": True}})
+
+    assert response.status_code == 200, response.json_body
+    shown = patient_view(api, clinic, patient_id)["opt_out"]
+    assert shown == {
+        "sms": None,
+        "email": None,
+        "whatsapp": None,
+        "messenger": {"at": "2026-11-30T14:00:00Z", "source": "api"},
+    }
+    stored = Contact.get(clinic.clinic_id, f"messenger:{PSID}")  # where a STOP on Messenger is kept
+    assert (stored.channel, stored.opt_out_source) == ("messenger", "api")
+    # Messenger stops, SMS goes on: the reminder goes by SMS to the phone.
+    assert fire_when_due(aws, booked["id"], "reminder-24h.sms")["result"] == "sent"
+    assert [(m["channel"], m["to"]) for m in aws.sent()] == [("sms", PHONE), ("sms", PHONE)]
+
+    undone = put_patient(api, clinic, patient_id, {"opt_out": {"messenger": False}})
+
+    assert undone.status_code == 200, undone.json_body
+    assert undone.json_body["opt_out"]["messenger"] is None
+    assert Contact.get(clinic.clinic_id, f"messenger:{PSID}").opted_out_at is None
+
+
+def test_a_stop_on_messenger_shows_in_the_patient_view(
+    api: Client, aws: World, clinic: ClinicKeys, verify_token: str
+) -> None:
+    booked = linked_by_referral(api, aws, clinic)
+    post_event(api, page_event(text("STOP", "m_0006", aws.services.clock.now())))
+
+    shown = patient_view(api, clinic, booked["patient"]["id"])["opt_out"]
+
+    assert shown["messenger"] == {"at": "2026-11-30T14:00:00Z", "source": "messenger_reply"}
+    assert shown["sms"] is None
+
+
+def test_a_messenger_opt_out_for_a_patient_who_never_linked_is_a_400_naming_it_and_stores_nothing(
+    api: Client, aws: World, clinic: ClinicKeys, verify_token: str
+) -> None:
+    patient_id = book(api, clinic)["patient"]["id"]
+
+    response = put_patient(api, clinic, patient_id, {"opt_out": {"messenger": True, "sms": True}, "language": "es"})
+    bad = put_patient(api, clinic, patient_id, {"opt_out": {"messenger": "yes"}})
+
+    assert response.status_code == 400
+    assert [(f["field"], f["problem"]) for f in response.json_body["error"]["fields"]] == [
+        ("opt_out.messenger", "the patient has not linked Messenger")
+    ]
+    assert bad.status_code == 400
+    assert [f["field"] for f in bad.json_body["error"]["fields"]] == ["opt_out"]
+    view = patient_view(api, clinic, patient_id)
+    assert view["opt_out"] == {"sms": None, "email": None, "whatsapp": None, "messenger": None}
+    assert view["language"] == "en"  # nothing half stored

@@ -103,6 +103,7 @@ VALID: dict[str, list[dict[str, Any]]] = {
         {"preferred_channel": "email", "language": "es", "timezone": "Europe/Madrid", "opt_out": {"sms": True}},
         {"preferred_channel": None, "timezone": None, "opt_out": {"email": False}},
         {"preferred_channel": "whatsapp", "opt_out": {"whatsapp": True}},
+        {"preferred_channel": "messenger", "opt_out": {"messenger": True}},
     ],
     "POST /v1/regimens": [
         {
