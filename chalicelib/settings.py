@@ -189,6 +189,28 @@ def stage_from_env() -> str | None:
     return os.environ.get("CARECUE_STAGE") or None
 
 
+# The admin's `set-messenger` takes a Page's secrets from these variables (or a prompt), never as arguments.
+MESSENGER_PAGE_TOKEN_ENV = "CARECUE_MESSENGER_PAGE_TOKEN"  # noqa: S105 - the name of a variable, not a secret
+MESSENGER_APP_SECRET_ENV = "CARECUE_MESSENGER_APP_SECRET"  # noqa: S105 - the name of a variable, not a secret
+
+
+@dataclass(frozen=True)
+class MessengerSecrets:
+    """The Page access token and the Meta app secret in the admin's environment, for `set-messenger`; None where
+    a variable is unset or blank (the command then asks for it in a terminal). Never logged, never printed."""
+
+    page_token: str | None = field(default=None, repr=False)
+    app_secret: str | None = field(default=None, repr=False)
+
+
+def messenger_secrets_from_env(environ: Mapping[str, str] | None = None) -> MessengerSecrets:
+    env = os.environ if environ is None else environ
+    return MessengerSecrets(
+        page_token=env.get(MESSENGER_PAGE_TOKEN_ENV, "").strip() or None,
+        app_secret=env.get(MESSENGER_APP_SECRET_ENV, "").strip() or None,
+    )
+
+
 def point_aws_at(endpoint_url: str, region: str = "us-east-1") -> None:
     """Sends every AWS client this process creates to `endpoint_url` (the local stack's moto server).
 

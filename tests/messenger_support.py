@@ -14,7 +14,8 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.admin.cli import main
-from chalicelib.admin.messenger import APP_SECRET_ENV, PAGE_TOKEN_ENV
+from chalicelib.settings import MESSENGER_APP_SECRET_ENV as APP_SECRET_ENV
+from chalicelib.settings import MESSENGER_PAGE_TOKEN_ENV as PAGE_TOKEN_ENV
 from tests.conftest import ClinicKeys
 
 PAGE_ID = "000000000000001"

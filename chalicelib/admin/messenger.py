@@ -1,19 +1,20 @@
 """Admin command: connect a clinic's Facebook Page to Messenger (`set-messenger --clinic ID --page-id ID`).
 
 The Page access token and the Meta app's secret are secrets: they are read from the environment
-(`CARECUE_MESSENGER_PAGE_TOKEN`, `CARECUE_MESSENGER_APP_SECRET`) or, when those are unset and the command runs in
-a terminal, asked for without echo, never taken as arguments (which shell history and `ps` would keep), and
-stored as SSM SecureString parameters under the stage's prefix (`chalicelib.clinics.messenger_credentials`),
-never in DynamoDB, never printed. The webhook's verify token is generated (`<clinic_id>.<random>`, so the one
-webhook URL knows whose it is) and printed once to paste into the app's dashboard; running the command again keeps
-it. The clinic's utility templates are named in `PUT /v1/clinic` (`chalicelib.clinics.messenger_settings`).
+(`CARECUE_MESSENGER_PAGE_TOKEN`, `CARECUE_MESSENGER_APP_SECRET`, through `chalicelib.settings`, the one reader of
+the environment) or, when those are unset or blank and the command runs in a terminal, asked for without echo;
+never taken as arguments (which shell history and `ps` would keep). They are stored as SSM SecureString
+parameters under the stage's prefix (`chalicelib.clinics.messenger_credentials`), never in DynamoDB, never
+printed. The webhook's verify token is generated (`<clinic_id>.<random>`, so the one webhook URL knows whose it
+is) and printed once to paste into the app's dashboard; running the command again keeps it. A Page belongs to
+one clinic (events are routed by the Page alone): a Page another clinic has is refused. The clinic's utility
+templates are named in `PUT /v1/clinic` (`chalicelib.clinics.messenger_settings`).
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import re
 import secrets
 import sys
@@ -21,9 +22,10 @@ from typing import Any
 
 from chalicelib.admin.context import AdminContext
 from chalicelib.core.errors import InvalidRequest
+from chalicelib.settings import MESSENGER_APP_SECRET_ENV, MESSENGER_PAGE_TOKEN_ENV, messenger_secrets_from_env
 
-PAGE_TOKEN_ENV = "CARECUE_MESSENGER_PAGE_TOKEN"  # noqa: S105 - the name of a variable, not a secret
-APP_SECRET_ENV = "CARECUE_MESSENGER_APP_SECRET"  # noqa: S105 - the name of a variable, not a secret
+PAGE_TOKEN_ENV = MESSENGER_PAGE_TOKEN_ENV  # noqa: S105 - the name of a variable, not a secret
+APP_SECRET_ENV = MESSENGER_APP_SECRET_ENV  # noqa: S105 - the name of a variable, not a secret
 _PAGE_ID = re.compile(r"^[0-9]{1,32}$")  # Facebook Page ids are numbers
 
 
@@ -44,8 +46,9 @@ def set_messenger(context: AdminContext, args: argparse.Namespace) -> dict[str, 
 
     if not _PAGE_ID.match(args.page_id):
         raise InvalidRequest.single("--page-id", "must be the Facebook Page's id, digits only")
-    token = _secret(PAGE_TOKEN_ENV, "Page access token: ", "--page-token")
-    app_secret = _secret(APP_SECRET_ENV, "Meta app secret: ", "--app-secret")
+    given = messenger_secrets_from_env()
+    token = _secret(given.page_token, PAGE_TOKEN_ENV, "Page access token: ", "--page-token")
+    app_secret = _secret(given.app_secret, APP_SECRET_ENV, "Meta app secret: ", "--app-secret")
     context.bind_tables()
     # One clinic per Page: a Messenger event is routed by its Page alone (the `by-messenger-page` index).
     holder = clinic_with_messenger_page(args.page_id)
@@ -73,8 +76,8 @@ def set_messenger(context: AdminContext, args: argparse.Namespace) -> dict[str, 
     return result
 
 
-def _secret(variable: str, prompt: str, what: str) -> str:
-    value = os.environ.get(variable)
+def _secret(value: str | None, variable: str, prompt: str, what: str) -> str:
+    """The secret the environment gave, else the one typed at a prompt without echo (in a terminal only)."""
     if value is None and sys.stdin.isatty():
         value = getpass.getpass(prompt)
     if not value or not value.strip():

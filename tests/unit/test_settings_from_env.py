@@ -6,7 +6,15 @@ import dataclasses
 
 import pytest
 
-from chalicelib.settings import Settings, SettingsError, local_environment, parameter_path, resource_prefix
+from chalicelib.settings import (
+    MessengerSecrets,
+    Settings,
+    SettingsError,
+    local_environment,
+    messenger_secrets_from_env,
+    parameter_path,
+    resource_prefix,
+)
 
 ENV = {
     "CARECUE_STAGE": "dev",
@@ -107,3 +115,13 @@ def test_local_environment_is_a_complete_environment() -> None:
     assert settings.region == "eu-west-1"
     assert settings.fire_function_arn == "arn:aws:lambda:eu-west-1:000000000000:function:carecue-local-1-fire"
     assert settings.dead_letter_queue_arn == "arn:aws:sqs:eu-west-1:000000000000:carecue-local-1-reminders-dlq"
+
+
+def test_the_admins_messenger_secrets_are_read_from_the_environment_and_blank_is_none() -> None:
+    given = messenger_secrets_from_env(
+        {"CARECUE_MESSENGER_PAGE_TOKEN": " test-page-token-not-a-real-one\n", "CARECUE_MESSENGER_APP_SECRET": "  "}
+    )
+
+    assert (given.page_token, given.app_secret) == ("test-page-token-not-a-real-one", None)
+    assert "test-page-token" not in repr(given)  # a traceback or a debug print shows no secret
+    assert messenger_secrets_from_env({}) == MessengerSecrets(None, None)
