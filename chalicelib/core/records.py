@@ -109,7 +109,7 @@ class Appointment:
     created_at: datetime
     updated_at: datetime
     arrived_at: datetime | None = None
-    checked_in_by: str | None = None  # front_desk | patient_link | sms
+    checked_in_by: str | None = None  # front_desk | patient_link | sms | whatsapp | messenger
     started_at: datetime | None = None
     finished_at: datetime | None = None
     noshow_at: datetime | None = None

@@ -148,9 +148,10 @@ class SmsReplies:
     def _check_in(
         self, inbound: InboundSms, patients: list[Patient], clinics: list[Clinic], now: datetime, language: str
     ) -> str:
-        """HERE: the patient's appointment today is checked in as the front desk would (`checked_in_by: sms`), and
-        the wait-time text follows from the waiting room as it does for the front desk; before the clinic's
-        check-in window opens, the patient is told when it does."""
+        """HERE: the patient's appointment today is checked in as the front desk would, recorded by the channel
+        the reply came on (`checked_in_by: sms`, `whatsapp`, `messenger`), and the wait-time text follows from the
+        waiting room, on that channel; before the clinic's check-in window opens, the patient is told when it
+        does."""
         assert self._visits is not None
         today = self._today_appointment(patients, now)
         clinic = _clinic_of(today, clinics)
@@ -165,7 +166,7 @@ class SmsReplies:
             self._reply(inbound, clinic, text)
             return self._log(inbound, Intent.HERE, ReplyOutcome.CHECK_IN_NOT_OPEN)
         try:
-            self._visits.check_in(today.clinic_id, today.appointment_id, source="sms")
+            self._visits.check_in(today.clinic_id, today.appointment_id, source=inbound.channel.value)
         except Conflict:
             self._reply(inbound, clinic, answer_text(Answer.NOTHING_TO_CHECK_IN, language))
             return self._log(inbound, Intent.HERE, ReplyOutcome.NOTHING_TO_CHECK_IN)

@@ -230,7 +230,7 @@ class Appointment(Model):
     by_start = AppointmentsByStart()
     # The day of the visit (status also arrived | in-progress | fulfilled | noshow), stamped by each move.
     arrived_at = UTCDateTimeAttribute(null=True)
-    checked_in_by = UnicodeAttribute(null=True)  # front_desk | patient_link | sms
+    checked_in_by = UnicodeAttribute(null=True)  # front_desk | patient_link | sms | whatsapp | messenger
     started_at = UTCDateTimeAttribute(null=True)
     finished_at = UTCDateTimeAttribute(null=True)
     noshow_at = UTCDateTimeAttribute(null=True)

@@ -1,7 +1,9 @@
 """The day of the visit: check-in, called in (start), finish and no-show, each stamping its time.
 
-`check_in` is the one entry point for every way a patient arrives: the front desk's API call today, and the
-patient's "I'm here" link or "HERE" text reply when those exist (they call it with their `source`).
+`check_in` is the one entry point for every way a patient arrives: the front desk's API call, the patient's
+"I'm here" link, and a "HERE" reply, recorded by the channel it came on (`sms`, `whatsapp`, `messenger`: the front
+desk sees how the patient arrived, as `confirmed_via` says how they confirmed, and the waiting room answers on
+that channel).
 
 A move is one DynamoDB transaction: the appointment's new status and time, conditioned on the status it was
 read in, and, when the appointment leaves `booked`, its pending reminders cancelled (a patient in the waiting
@@ -31,7 +33,7 @@ from chalicelib.visits.status import BOOKED, TARGET, IllegalMove, Move, check_mo
 if TYPE_CHECKING:
     from chalicelib.arm.timers import ReminderTimers
 
-CHECK_IN_SOURCES = ("front_desk", "patient_link", "sms")
+CHECK_IN_SOURCES = ("front_desk", "patient_link", "sms", "whatsapp", "messenger")
 
 
 class WaitingRoom(Protocol):

@@ -13,6 +13,11 @@ Each text is claimed before it is sent, by a conditional write of what the patie
 appointment: two refreshes at once (a finish and a watch timer) text once. A crash between the claim and the
 send loses that one text rather than risking two; these texts are courtesy, not reminders. They are metered
 like every message (`chalicelib.meter.sender`), so the clinic's spend cap holds them back too.
+
+A patient who checked in by a HERE on WhatsApp or Messenger (`checked_in_by`) gets their wait texts there, as a
+free-form text: they just wrote on that channel, so its 24-hour window is open. Not when they opted out of it
+since, nor when the clinic has disconnected it; then, and when the channel refuses the text, it goes by SMS as
+for everyone else. Running-late texts go to patients still at home, who have written nothing: those stay SMS.
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.clock import Clock
 from chalicelib.core.errors import AlreadyClaimed, ChannelError, NotFound, StaleVersion, TimerError
 from chalicelib.core.observability import count, logger
-from chalicelib.core.records import Appointment, Clinic
-from chalicelib.core.words import ClinicStatus, WatchResult
+from chalicelib.core.records import Appointment, Clinic, Patient
+from chalicelib.core.words import Channel, ClinicStatus, WatchResult
 from chalicelib.meter.sender import MeteredSender
+from chalicelib.patients.contacts import is_opted_out
+from chalicelib.render.templates import Message
 from chalicelib.store import clinic_day
 from chalicelib.visits.day import UNASSIGNED, local_day, provider_key
 from chalicelib.visits.status import ARRIVED, BOOKED, DAY_CLOSE, DAY_CLOSE_TARGET, FULFILLED, IN_PROGRESS
@@ -214,6 +221,21 @@ class WaitingService:
     def _send(self, clinic: Clinic, appointment: Appointment, body: str, kind: str) -> int:
         patient = clinic_day.patient(appointment.clinic_id, appointment.patient_id)
         extra = {"clinic_id": appointment.clinic_id, "appointment_id": appointment.appointment_id, "kind": kind}
+        chat = _chat_of(clinic, appointment, patient) if kind.startswith("wait_") else None
+        if chat is not None:
+            channel, address = chat
+            try:
+                sent = self._sender.send(clinic, channel, address, Message(None, body))
+            except ChannelError as e:
+                logger.warning("waiting text failed", extra={**extra, "code": e.code, "channel": channel.value})
+                count("WaitingTextsFailed", channel=channel.value)
+            else:
+                if sent is None:
+                    logger.info("waiting text not sent", extra={**extra, "reason": "spend_cap"})
+                    return 0
+                logger.info("waiting text sent", extra={**extra, "channel": channel.value})
+                count("WaitingTextsSent", channel=channel.value)
+                return 1
         if not patient.phone:
             logger.info("waiting text not sent", extra={**extra, "reason": "no_phone"})
             return 0
@@ -229,3 +251,15 @@ class WaitingService:
         logger.info("waiting text sent", extra=extra)
         count("WaitingTextsSent", channel="sms")
         return 1
+
+
+def _chat_of(clinic: Clinic, appointment: Appointment, patient: Patient) -> tuple[Channel, str] | None:
+    """The chat channel a patient checked in on, and their address there, while the clinic still has it and the
+    patient has not opted out of it; None: SMS."""
+    if appointment.checked_in_by == Channel.WHATSAPP.value and clinic.whatsapp_phone_number_id and patient.phone:
+        channel, address = Channel.WHATSAPP, patient.phone
+    elif appointment.checked_in_by == Channel.MESSENGER.value and clinic.messenger_page_id and patient.messenger_psid:
+        channel, address = Channel.MESSENGER, patient.messenger_psid
+    else:
+        return None
+    return None if is_opted_out(clinic.clinic_id, channel, address) else (channel, address)
