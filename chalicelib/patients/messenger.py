@@ -11,47 +11,36 @@ and a later ref for another patient of the same clinic moves the PSID to them (t
 
 `merge-patients` moves a link to the record it keeps (`move_link`): the kept record keeps its own PSID, else takes
 the one of the oldest merged record that has one, and every PSID linked to a merged record names the kept patient
-from then on. The opt-out and the window are the PSID's and go with it unchanged.
+from then on. The opt-out and the window are the PSID's and go with it unchanged. What Messenger shares with
+WhatsApp (the state a send reads, the window, the view of the opt-in) is `chalicelib.patients.chat_contacts`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from chalicelib.core.records import Contact, Patient
+from chalicelib.core.records import Patient
 from chalicelib.core.words import Channel
+from chalicelib.patients import chat_contacts
+from chalicelib.patients.chat_contacts import ChatState
 from chalicelib.patients.contacts import contact_address, find_contact
 from chalicelib.store import patients as store
 
 if TYPE_CHECKING:
     from chalicelib.patients.views import OptInView
 
-WINDOW = timedelta(hours=24)  # Meta's standard messaging window
-
-
-@dataclass(frozen=True)
-class MessengerState:
-    """What a send needs to know of one PSID."""
-
-    linked: bool
-    opted_out: bool
-    window_open: bool
-
-    @property
-    def may_send(self) -> bool:
-        return self.linked and not self.opted_out
+MessengerState = ChatState  # what a send needs to know of one PSID: `opted_in` is "linked"
 
 
 def link(clinic_id: str, patient_id: str, psid: str, source: str, now: datetime) -> None:
     """Links the PSID to the patient (a signed ref said so) and opens the window: the patient just acted."""
-    address = contact_address(Channel.MESSENGER, psid)
     store.set_messenger_psid(clinic_id, patient_id, psid)
-    store.set_contact_patient(clinic_id, Channel.MESSENGER.value, address, patient_id)
-    store.set_opt_in(clinic_id, Channel.MESSENGER.value, address, source, now)
-    store.set_last_inbound(clinic_id, Channel.MESSENGER.value, address, now)
+    store.set_contact_patient(clinic_id, Channel.MESSENGER.value, contact_address(Channel.MESSENGER, psid), patient_id)
+    chat_contacts.record_opt_in(clinic_id, Channel.MESSENGER, psid, source, now)
+    chat_contacts.open_window(clinic_id, Channel.MESSENGER, psid, now)
 
 
 def move_link(clinic_id: str, keep: Patient, merged: Sequence[Patient]) -> Patient:
@@ -71,7 +60,7 @@ def move_link(clinic_id: str, keep: Patient, merged: Sequence[Patient]) -> Patie
 
 def record_inbound(clinic_id: str, psid: str, now: datetime) -> None:
     """A patient's message opens the window (it links nothing: only a signed ref names a patient)."""
-    store.set_last_inbound(clinic_id, Channel.MESSENGER.value, contact_address(Channel.MESSENGER, psid), now)
+    chat_contacts.open_window(clinic_id, Channel.MESSENGER, psid, now)
 
 
 def linked_patient(clinic_id: str, psid: str) -> str | None:
@@ -79,22 +68,10 @@ def linked_patient(clinic_id: str, psid: str) -> str | None:
     return contact.patient_id if contact is not None and contact.opted_in_at is not None else None
 
 
-def state_of(contact: Contact | None, now: datetime) -> MessengerState:
-    if contact is None:
-        return MessengerState(False, False, False)
-    window = contact.last_inbound_at is not None and now - contact.last_inbound_at < WINDOW
-    return MessengerState(contact.opted_in_at is not None, contact.opted_out_at is not None, window)
-
-
 def messenger_state(clinic_id: str, psid: str, now: datetime) -> MessengerState:
-    return state_of(find_contact(clinic_id, Channel.MESSENGER, psid), now)
+    return chat_contacts.chat_state(clinic_id, Channel.MESSENGER, psid, now)
 
 
 def link_view(clinic_id: str, psid: str | None) -> OptInView | None:
     """When and how the patient linked Messenger, for the patient's view; None when they have not."""
-    contact = find_contact(clinic_id, Channel.MESSENGER, psid) if psid else None
-    if contact is None or contact.opted_in_at is None:
-        return None
-    from chalicelib.core.clock import iso_utc
-
-    return {"at": iso_utc(contact.opted_in_at), "source": contact.opt_in_source}
+    return chat_contacts.opt_in_view(clinic_id, Channel.MESSENGER, psid)

@@ -52,7 +52,7 @@ class FakeMessengerApi:
         if not isinstance(psid, str) or not psid.isdigit():
             raise graph_error(400, {"error": {"code": 100, "message": "recipient.id must be a PSID"}})
         state = messenger_state(clinic.clinic_id, psid, self._clock.now())
-        if not state.linked:
+        if not state.opted_in:  # the PSID is linked to a patient
             raise graph_error(400, {"error": {"code": 551, "message": "This person isn't available right now"}})
         kind = message.get("messaging_type")
         content = message.get("message") or {}
