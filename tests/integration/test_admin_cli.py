@@ -80,7 +80,12 @@ def test_show_opt_outs_tells_when_and_how_a_patient_opted_out_without_printing_c
     assert json.loads(out) == {
         "clinic_id": clinic.clinic_id,
         "patient_id": patient_id,
-        "opt_out": {"sms": {"at": "2026-11-30T15:00:00Z", "source": "sms_reply"}, "email": None, "whatsapp": None},
+        "opt_out": {
+            "sms": {"at": "2026-11-30T15:00:00Z", "source": "sms_reply"},
+            "email": None,
+            "whatsapp": None,
+            "messenger": None,
+        },
     }
     assert "+14155550100" not in out and "example.org" not in out and "Pat" not in out
 
