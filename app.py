@@ -424,6 +424,28 @@ def read_questionnaire_response(appointment_id: str) -> Response:
     return Response(services().forms.response_for(_clinic_id(), appointment_id), headers=FHIR_JSON)
 
 
+@app.route("/v1/conversations", methods=["GET"], authorizer=api_key)
+@http_errors
+def list_conversations() -> Response:
+    """The clinic's inbox: its patients' threads, the latest message first, each with its unread count."""
+    return Response(services().inbox.threads(_clinic_id(), *query_page(_request().query_params)), headers=JSON)
+
+
+@app.route("/v1/conversations/{patient_id}", methods=["GET"], authorizer=api_key)
+@http_errors
+def read_conversation(patient_id: str) -> Response:
+    """One patient's thread, both ways, newest first, with each message's channel; opening it marks it read."""
+    page = query_page(_request().query_params)
+    return Response(services().inbox.thread(_clinic_id(), patient_id, *page), headers=JSON)
+
+
+@app.route("/v1/conversations/{patient_id}/messages", methods=["POST"], authorizer=api_key)
+@http_errors
+def answer_conversation(patient_id: str) -> Response:
+    """The staff's answer, sent on the patient's channel (metered) and kept in the thread."""
+    return Response(services().inbox.answer(_clinic_id(), patient_id, _body()), status_code=201, headers=JSON)
+
+
 # AWS End User Messaging publishes inbound SMS to this topic (its two-way SMS setting names it).
 INBOUND_SMS_TOPIC = "carecue-inbound-sms"
 

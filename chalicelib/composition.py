@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from chalicelib.clinics.settings_service import ClinicSettingsService
     from chalicelib.fire.dispatch import Dispatcher
     from chalicelib.forms.service import Forms
+    from chalicelib.inbox.service import Inbox
     from chalicelib.intake.lookups import BookingLookups
     from chalicelib.intake.service import WebhookIntake
     from chalicelib.links.details_page import DetailsPages
@@ -306,7 +307,26 @@ class Services:
     def replies(self) -> SmsReplies:
         from chalicelib.replies.inbound import SmsReplies
 
-        return SmsReplies(self.clock, self.metered_sms, self.appointments, self.regimen_doses, self.visits)
+        return SmsReplies(self.clock, self.metered_sms, self.appointments, self.regimen_doses, self.visits, self.inbox)
+
+    @cached_property
+    def inbox(self) -> Inbox:
+        """The clinics' inboxes: the staff's answers on the patient's channel and the notice email, all metered."""
+        from chalicelib.inbox.service import Inbox
+        from chalicelib.meter.sender import MeteredSender
+        from chalicelib.send.email import EmailChannel
+        from chalicelib.send.email_feedback import undeliverable
+
+        email = EmailChannel(
+            self.ses,
+            self.settings.ses_sender,
+            configuration_set=self.settings.ses_configuration_set,
+            undeliverable=undeliverable,
+        )
+        sender = MeteredSender(
+            self.clock, self.usage, self.sms, email=email, whatsapp=self.whatsapp, messenger=self.messenger
+        )
+        return Inbox(self.clock, sender, self.settings.public_url or None)
 
     @cached_property
     def whatsapp_events(self) -> WhatsAppEvents:

@@ -58,6 +58,14 @@ QUERY: dict[str, list[tuple[str, dict[str, Any], bool, str]]] = {
         ("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, False, "page size"),
         ("next", {"type": "string"}, False, "the cursor the previous page gave"),
     ],
+    "GET /v1/conversations": [
+        ("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, False, "page size"),
+        ("next", {"type": "string"}, False, "the cursor the previous page gave"),
+    ],
+    "GET /v1/conversations/{patient_id}": [
+        ("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, False, "page size"),
+        ("next", {"type": "string"}, False, "the cursor of older messages the previous page gave"),
+    ],
     "GET /v1/queue": [
         ("date", {"type": "string", "format": "date"}, False, "the clinic's local day (default today)"),
         ("provider", {"type": "string"}, False, "one provider's queue only"),
@@ -84,6 +92,7 @@ def response_types() -> dict[str, dict[str, Any]]:
     from chalicelib.board.views import BoardLinkView
     from chalicelib.clinics.views import ClinicSettingsView
     from chalicelib.forms.views import QuestionnaireList
+    from chalicelib.inbox.views import AnswerView, ConversationList, ThreadView
     from chalicelib.intake.views import WebhookIgnoredView, WebhookResultView
     from chalicelib.meter.views import UsageView
     from chalicelib.patients.views import PatientChangePage, PatientView
@@ -115,6 +124,9 @@ def response_types() -> dict[str, dict[str, Any]]:
         f"PATCH {regimen}/{{regimen_id}}": {"200": RegimenView},
         f"GET {regimen}/{{regimen_id}}/adherence": {"200": AdherenceView},
         "GET /v1/questionnaires": {"200": QuestionnaireList},
+        "GET /v1/conversations": {"200": ConversationList},
+        "GET /v1/conversations/{patient_id}": {"200": ThreadView},
+        "POST /v1/conversations/{patient_id}/messages": {"201": AnswerView},
         "POST /webhooks/{provider}/{clinic_id}": {"200": WebhookResultView, "202": WebhookIgnoredView},
     }
 

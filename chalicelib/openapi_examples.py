@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from chalicelib.board.views import BoardLinkView
     from chalicelib.clinics.views import ClinicSettingsView
     from chalicelib.forms.views import QuestionnaireList
+    from chalicelib.inbox.views import AnswerView, ConversationList, MessageView, ThreadView
     from chalicelib.intake.views import WebhookIgnoredView, WebhookResultView
     from chalicelib.meter.views import UsageView
     from chalicelib.patients.views import PatientChangePage, PatientView
@@ -136,10 +137,50 @@ CLINIC: ClinicSettingsView = {
     "whatsapp": {},
     "forms": [{"questionnaire": "intake-v1"}],
     "messenger": {},
+    "inbox": {"hours": "Mon-Fri 8 AM to 6 PM", "urgent_phone": "911", "notice_email": "desk@example.com"},
     "replan": {"status": "done", "settings_version": 2, "requested_at": "2026-11-30T14:00:00Z",
                "finished_at": "2026-11-30T14:00:03Z", "appointments": 12},
     "replanned_appointments": 12,
 }  # fmt: skip
+
+_PATIENT_MESSAGE: MessageView = {
+    "id": "2026-12-01T14:02:00+00:00#in-example-1",
+    "direction": "in",
+    "sender": "patient",
+    "channel": "sms",
+    "text": "Can I come at 3 instead?",
+    "at": "2026-12-01T14:02:00Z",
+    "sms_segments": None,
+}
+_STAFF_MESSAGE: MessageView = {
+    "id": "2026-12-01T14:10:00+00:00#sns-example-1",
+    "direction": "out",
+    "sender": "staff",
+    "channel": "sms",
+    "text": "Yes, 3 PM works. See you then.",
+    "at": "2026-12-01T14:10:00Z",
+    "sms_segments": 1,
+}
+CONVERSATIONS: ConversationList = {
+    "conversations": [
+        {
+            "patient_id": "pat_8e1d2c3b4a596877",
+            "unread": 1,
+            "last_message_at": "2026-12-01T14:02:00Z",
+            "last_direction": "in",
+            "channel": "sms",
+        }
+    ],
+    "next": None,
+}
+THREAD: ThreadView = {
+    "patient_id": "pat_8e1d2c3b4a596877",
+    "unread": 0,
+    "channel": "sms",
+    "messages": [_STAFF_MESSAGE, _PATIENT_MESSAGE],
+    "next": None,
+}
+ANSWER: AnswerView = {"patient_id": "pat_8e1d2c3b4a596877", "message": _STAFF_MESSAGE}
 
 PATIENT: PatientView = {
     "id": "pat_8e1d2c3b4a596877",
@@ -260,7 +301,9 @@ REQUESTS: dict[str, Any] = {
         "reminders": [{"before": "P1D", "channel": "sms"}, {"before": "PT2H", "channel": "sms"}],
         "quiet_hours": {"start": "21:00", "end": "08:00"},
         "board_labels": "tickets",
+        "inbox": {"hours": "Mon-Fri 8 AM to 6 PM", "urgent_phone": "911", "notice_email": "desk@example.com"},
     },
+    "POST /v1/conversations/{patient_id}/messages": {"text": "Yes, 3 PM works. See you then."},
     "PUT /v1/patients/{patient_id}": {"preferred_channel": "email", "opt_out": {"sms": True}},
     "POST /v1/regimens": {
         "patient": {"name": "Pat Example", "phone": "+14155550101"},
@@ -298,6 +341,9 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "PATCH /v1/regimens/{regimen_id}": {"200": {**REGIMEN, "status": "paused"}},
     "GET /v1/regimens/{regimen_id}/adherence": {"200": ADHERENCE},
     "GET /v1/questionnaires": {"200": QUESTIONNAIRES},
+    "GET /v1/conversations": {"200": CONVERSATIONS},
+    "GET /v1/conversations/{patient_id}": {"200": THREAD},
+    "POST /v1/conversations/{patient_id}/messages": {"201": ANSWER},
     "POST /v1/questionnaires": {"201": STORED_QUESTIONNAIRE},
     "GET /v1/questionnaires/{questionnaire_id}": {"200": STORED_QUESTIONNAIRE},
     "PUT /v1/questionnaires/{questionnaire_id}": {"200": REPLACED_QUESTIONNAIRE},

@@ -22,6 +22,7 @@ def request_models() -> dict[str, type[Body]]:
     """Route → the model that validates its body (and whose JSON Schema `request_schemas` gives)."""
     from chalicelib.appointments.bodies import AppointmentChangeBody, NewAppointmentBody
     from chalicelib.clinics.bodies import ClinicSettingsBody
+    from chalicelib.inbox.bodies import StaffAnswerBody
     from chalicelib.patients.bodies import PatientUpdateBody
     from chalicelib.regimens.bodies import NewRegimenBody, RegimenStatusBody
 
@@ -32,5 +33,6 @@ def request_models() -> dict[str, type[Body]]:
         "PUT /v1/patients/{patient_id}": PatientUpdateBody,
         "POST /v1/regimens": NewRegimenBody,
         "PATCH /v1/regimens/{regimen_id}": RegimenStatusBody,
+        "POST /v1/conversations/{patient_id}/messages": StaffAnswerBody,
     }
     return models

@@ -1,6 +1,6 @@
 """`PUT /v1/clinic` as models of the validation kit (`chalicelib.core.validation`): the clinic's time zone and
 policy (reminder rules, quiet hours, caps, contact details, SMS templates, medication settings, opening hours,
-board labels, WhatsApp templates, pre-visit forms),
+board labels, WhatsApp templates, pre-visit forms, the inbox),
 every wrong field named, and the API's JSON Schema of the body (`chalicelib.schemas`). pydantic models:
 imported by the settings route only; the fire path reads a stored policy with `policy.policy_from_json`.
 
@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, Va
 from pydantic_core import InitErrorDetails
 
 from chalicelib.clinics.form_settings import MAX_FORMS, MAX_NAMES, FormRule
+from chalicelib.clinics.inbox_settings import EMERGENCY_DIGITS, MAX_HOURS, NO_INBOX_SETTINGS, InboxSettings
 from chalicelib.clinics.medication import MedicationSettings
 from chalicelib.clinics.policy import (
     MAX_OFFSET,
@@ -403,6 +404,41 @@ class MessengerBody(WhatsAppBody):
     unknown_problem: ClassVar[str | None] = "is not a Messenger setting"
 
 
+# --- the inbox -----------------------------------------------------------------------------------------
+
+_EMERGENCY = re.compile(r"[0-9]{" + f"{EMERGENCY_DIGITS[0]},{EMERGENCY_DIGITS[1]}" + "}")
+
+
+def _urgent_phone(value: Any, info: ValidationInfo) -> str | None:
+    """A phone (stored in E.164, read as `contact_phone` is) or a local emergency number such as 911 or 112."""
+    if isinstance(value, str) and _EMERGENCY.fullmatch(value.strip()):
+        return value.strip()
+    try:
+        return _contact_phone(value, info)
+    except ValueError:
+        raise problem("must be a phone number or a local emergency number such as 911 or 112") from None
+
+
+class InboxBody(Body):
+    """`inbox`: what the automatic answer to a patient's message says (`hours`, `urgent_phone`) and where the
+    "a patient wrote" notice goes (`notice_email`); `chalicelib.clinics.inbox_settings`."""
+
+    unknown_problem: ClassVar[str | None] = "is not an inbox setting (hours, urgent_phone, notice_email)"
+    object_problem: ClassVar[str] = 'must be an object such as {"hours": "Mon-Fri 8 AM to 6 PM"}'
+    hours: Annotated[Annotated[str, Field(min_length=1, max_length=MAX_HOURS)] | None, _bounded_text(1, MAX_HOURS)] = (
+        None
+    )
+    urgent_phone: Annotated[
+        str | None,
+        BeforeValidator(_urgent_phone),
+        WithJsonSchema({"anyOf": [{"type": "string", "description": "a phone or e.g. 911"}, {"type": "null"}]}),
+    ] = None
+    notice_email: Email = None
+
+    def settings(self) -> InboxSettings:
+        return InboxSettings(self.hours, self.urgent_phone, self.notice_email)
+
+
 def _timezone(value: Any) -> str:
     if not isinstance(value, str) or not is_known_timezone(value):
         raise problem("must be an IANA time zone such as America/New_York")
@@ -472,6 +508,7 @@ class ClinicSettingsBody(Body):
         default_factory=list
     )
     messenger: MessengerBody | None = None
+    inbox: InboxBody | None = None
 
     def to_policy(self) -> ClinicPolicy:
         default = ClinicPolicy()
@@ -495,4 +532,5 @@ class ClinicSettingsBody(Body):
             whatsapp=self.whatsapp.settings() if self.whatsapp else NO_WHATSAPP,
             forms=tuple(form.rule() for form in self.forms),
             messenger=self.messenger.settings() if self.messenger else NO_WHATSAPP,
+            inbox=self.inbox.settings() if self.inbox else NO_INBOX_SETTINGS,
         )

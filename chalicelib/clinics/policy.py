@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from chalicelib.clinics.form_settings import FormRule, forms_from_json, forms_json
+from chalicelib.clinics.inbox_settings import NO_INBOX_SETTINGS, InboxSettings, inbox_from_json, inbox_json
 from chalicelib.clinics.medication import DEFAULT_MEDICATION, MedicationSettings, medication_from_json, medication_json
 from chalicelib.clinics.messenger_settings import NO_MESSENGER, messenger_from_json, messenger_json
 from chalicelib.clinics.whatsapp_settings import NO_WHATSAPP, WhatsAppSettings, whatsapp_from_json, whatsapp_json
@@ -94,6 +95,8 @@ class ClinicPolicy:
     forms: tuple[FormRule, ...] = ()  # the pre-visit forms and the appointments they are for (form_settings)
     # Its Messenger utility templates (chalicelib.clinics.messenger_settings).
     messenger: WhatsAppSettings = NO_MESSENGER
+    # The inbox's automatic answer (hours, urgent number) and notice email (chalicelib.clinics.inbox_settings).
+    inbox: InboxSettings = NO_INBOX_SETTINGS
 
     def reminder_policy(self) -> ReminderPolicy:
         return ReminderPolicy(rules=self.reminder_rules, quiet_hours=self.quiet_hours)
@@ -182,6 +185,7 @@ def policy_from_json(data: Any, clinic_name: str) -> ClinicPolicy:
         whatsapp=whatsapp_from_json(data.get("whatsapp")),
         forms=forms_from_json(data.get("forms")),
         messenger=messenger_from_json(data.get("messenger")),
+        inbox=inbox_from_json(data.get("inbox")),
     )
 
 
@@ -206,6 +210,7 @@ def policy_json(policy: ClinicPolicy) -> PolicyView:
         "whatsapp": whatsapp_json(policy.whatsapp),
         "forms": forms_json(policy.forms),
         "messenger": messenger_json(policy.messenger),
+        "inbox": inbox_json(policy.inbox),
     }
 
 
@@ -242,6 +247,7 @@ _STORED = frozenset(
         "whatsapp",
         "forms",
         "messenger",
+        "inbox",
     }
 )
 T = TypeVar("T")

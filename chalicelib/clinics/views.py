@@ -31,6 +31,7 @@ class PolicyView(TypedDict):
     whatsapp: dict[str, Any]
     forms: list[dict[str, Any]]
     messenger: dict[str, Any]
+    inbox: dict[str, Any]
 
 
 class ReplanView(TypedDict):

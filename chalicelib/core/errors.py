@@ -39,7 +39,12 @@ class NotFound(CareCueError):
 
 
 class Conflict(CareCueError):
-    """The request is well formed but the resource's state forbids it (e.g. moving a cancelled appointment)."""
+    """The request is well formed but the resource's state forbids it (e.g. moving a cancelled appointment).
+    `code` is the error envelope's code: "conflict", or a word naming why (e.g. "window_closed")."""
+
+    def __init__(self, message: str = "", code: str = "conflict") -> None:
+        self.code = code
+        super().__init__(message)
 
 
 class UnknownClinic(CareCueError):

@@ -368,3 +368,51 @@ class ClinicSummary:
     timezone: str
     status: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Conversation:
+    """One patient's thread in the clinic's inbox (`chalicelib.inbox`). Health data (an address): never logged."""
+
+    clinic_id: str
+    patient_id: str
+    recent: str  # "<last_at ISO 8601 UTC>#<patient_id>"
+    last_at: datetime
+    last_direction: str  # in | out
+    channel: str  # sms | whatsapp | messenger: where the patient last wrote from
+    address: str  # the phone (SMS, WhatsApp) or page-scoped id (Messenger) they wrote from
+    last_inbound_at: datetime
+    created_at: datetime
+    unread: float = 0
+    read_at: datetime | None = None
+    notice_at: datetime | None = None
+    auto_answered_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListedConversation:
+    """A thread as the clinic's inbox lists it (the `by-recent` index's projection)."""
+
+    clinic_id: str
+    patient_id: str
+    recent: str
+    unread: float
+    last_at: datetime
+    last_direction: str
+    channel: str
+    last_inbound_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationMessage:
+    """One message of a thread, either way. Health data: never logged, in a metric or in an email."""
+
+    thread: str  # "<clinic_id>#<patient_id>"
+    entry: str  # "<ISO 8601 UTC>#<message id>"
+    direction: str  # in | out
+    channel: str
+    text: str
+    at: datetime
+    sender: str  # patient | staff
+    message_id: str
+    sms_segments: float | None = None

@@ -141,6 +141,8 @@ class ReplyOutcome(StrEnum):
     CHECKED_IN = "checked_in"
     CHECK_IN_NOT_OPEN = "check_in_not_open"
     NOTHING_TO_CHECK_IN = "nothing_to_check_in"
+    IN_INBOX = "in_inbox"  # free text: in the clinic's inbox (chalicelib.inbox), with the day's automatic answer
+    IN_INBOX_ANSWERED = "in_inbox_answered"  # the same, the day's automatic answer already given
 
 
 class RedriveOutcome(StrEnum):

@@ -52,7 +52,7 @@ def to_response(error: CareCueError) -> Response:
     if isinstance(error, NotFound):
         return Response(error_body("not_found", str(error)), status_code=404, headers=JSON)
     if isinstance(error, Conflict):
-        return Response(error_body("conflict", str(error)), status_code=409, headers=JSON)
+        return Response(error_body(error.code, str(error)), status_code=409, headers=JSON)
     if isinstance(error, SignatureRejected):
         return Response(error_body("unauthorized", str(error)), status_code=401, headers=JSON)
     if isinstance(error, Forbidden):
@@ -162,6 +162,8 @@ QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "GET /v1/appointments": frozenset({"from", "to", "limit", "next"}),
     "GET /v1/queue": frozenset({"date", "provider"}),
     "GET /v1/patients/{patient_id}/changes": frozenset({"limit", "next"}),
+    "GET /v1/conversations": frozenset({"limit", "next"}),
+    "GET /v1/conversations/{patient_id}": frozenset({"limit", "next"}),
     "GET /v1/usage": frozenset({"month"}),
     "GET /v1/regimens/{regimen_id}/adherence": frozenset({"from", "to"}),
     "POST /webhooks/{provider}/{clinic_id}": frozenset({"token"}),

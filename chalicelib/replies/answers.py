@@ -10,7 +10,7 @@ segment and Arabic one UCS-2 segment with a 25-character clinic name.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 
 from chalicelib.render.localized import language_of
@@ -29,6 +29,7 @@ class Answer(StrEnum):
     HELP_UNKNOWN = "help_unknown"
     CHECK_IN_OPENS = "check_in_opens"
     NOTHING_TO_CHECK_IN = "nothing_to_check_in"
+    IN_INBOX = "in_inbox"  # the automatic answer to a message that went to the clinic's inbox
 
 
 _ANSWERS: dict[str, dict[Answer, str]] = {
@@ -45,6 +46,8 @@ _ANSWERS: dict[str, dict[Answer, str]] = {
         Answer.HELP_UNKNOWN: "CareCue appointment reminders. Reply STOP to stop texts.",
         Answer.CHECK_IN_OPENS: "{clinic}: check-in for your appointment on {when} opens at {at}. Reply HERE then.",
         Answer.NOTHING_TO_CHECK_IN: "CareCue: there is no appointment today to check in for from this number.",
+        Answer.IN_INBOX: "{clinic}: thank you, the clinic has your message and replies during its hours: {when}. "
+        "{contact}",
     },
     "es": {
         Answer.STOPPED: "{names}: no recibirá más mensajes. Responda START para volver a recibirlos.",
@@ -62,6 +65,7 @@ _ANSWERS: dict[str, dict[Answer, str]] = {
         Answer.CHECK_IN_OPENS: "{clinic}: el registro de llegada de su cita del {when} se abre a {the_hour}. "
         "Responda AQUÍ entonces.",
         Answer.NOTHING_TO_CHECK_IN: "CareCue: no hay ninguna cita hoy para registrar la llegada desde este número.",
+        Answer.IN_INBOX: "{clinic}: gracias, la clínica tiene su mensaje y responde en su horario: {when}. {contact}",
     },
     "ar": {
         Answer.STOPPED: "{names}: لن تصلك رسائل أخرى. أرسل START لاستئنافها.",
@@ -76,10 +80,22 @@ _ANSWERS: dict[str, dict[Answer, str]] = {
         Answer.HELP_UNKNOWN: "تذكيرات مواعيد CareCue. أرسل STOP لإيقاف الرسائل.",
         Answer.CHECK_IN_OPENS: "{clinic}: يبدأ تسجيل الوصول لموعدك {when} الساعة {at}. أرسل وصلت عندها.",
         Answer.NOTHING_TO_CHECK_IN: "CareCue: لا يوجد موعد اليوم لتسجيل الوصول من هذا الرقم.",
+        Answer.IN_INBOX: "{clinic}: شكرا، وصلت رسالتك إلى العيادة وسترد خلال ساعات عملها: {when}. {contact}",
     },
 }
 _CALL = {"en": "Call {phone}.", "es": "Llame al {phone}.", "ar": "اتصل على {phone}."}
 _SEE = {"en": "See {url}.", "es": "Vea {url}.", "ar": "راجع {url}."}
+_URGENT = {
+    "en": "If it is urgent, call {phone}.",
+    "es": "Si es urgente, llame al {phone}.",
+    "ar": "إذا كان الأمر عاجلا، اتصل على {phone}.",
+}
+_EMERGENCY = {
+    "en": "If it is urgent, call your local emergency number.",
+    "es": "Si es urgente, llame al número local de emergencias.",
+    "ar": "إذا كان الأمر عاجلا، اتصل برقم الطوارئ المحلي.",
+}
+_HOURS = {"en": "{open} to {close}", "es": "de {open} a {close}", "ar": "من {open} إلى {close}"}
 _ASK = {"en": "Please contact the clinic.", "es": "Contacte con la clínica.", "ar": "يرجى التواصل مع العيادة."}
 
 
@@ -95,6 +111,24 @@ def contact_text(language: str, phone: str | None, booking_url: str | None) -> s
     if booking_url:
         return _SEE[language].format(url=booking_url)
     return _ASK[language]
+
+
+def inbox_answer(
+    language: str, clinic: str, hours: str | None, opens: time, closes: time, urgent_phone: str | None
+) -> str:
+    """The day's automatic answer to a message that went to the clinic's inbox: when the clinic replies (its own
+    `hours` text, else its opening hours in the patient's language) and whom to call if it is urgent."""
+    from chalicelib.render.templates import clock_text
+
+    language = language if language in _ANSWERS else "en"
+    if hours is None:
+        day = date(2000, 1, 3)  # any day: only the wall-clock time is shown
+        hours = _HOURS[language].format(
+            open=clock_text(datetime.combine(day, opens), language),
+            close=clock_text(datetime.combine(day, closes), language),
+        )
+    urgent = _URGENT[language].format(phone=urgent_phone) if urgent_phone else _EMERGENCY[language]
+    return _ANSWERS[language][Answer.IN_INBOX].format(clinic=clinic, when=hours, contact=urgent)
 
 
 def answer_text(

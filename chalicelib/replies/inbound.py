@@ -5,8 +5,12 @@ file (they all text from the same sender, so the carrier-level STOP covers them 
 START or UNSTOP opts back in; HELP answers with the clinic's name and contact; C, YES or CONFIRM confirms the
 patient's next appointment. PARAR and ALTO also mean STOP, AYUDA HELP, POSPONER and تأجيل SNOOZE (see
 `keywords`). Answers are in the language of the patients with the number (`answers.reply_language`).
-Anything else is answered with the help text at most once a day, so that an auto-responder on the other end
-cannot start a loop. Each inbound message is handled once: SNS can deliver it twice, and its id is claimed
+Anything else is a message to the clinic: it goes to the clinic's inbox (`chalicelib.inbox`), in the thread of the
+patient with the number (the one whose next appointment it is, else the clinic's first), and is answered at
+most once a day with when the clinic replies and whom to call if it is urgent (so that an auto-responder on the
+other end cannot start a loop). A number no patient of the clinic has (a stranger writing to the clinic's
+WhatsApp number or Page) has no thread: it gets the help text at most once a day, as before. Each inbound
+message is handled once: SNS can deliver it twice, and its id is claimed
 first. Every answer is metered to the clinic it speaks for (`chalicelib.meter.sender`); at the clinic's spend
 cap only the STOP and HELP answers, which the carriers require, still go (counted all the same).
 
@@ -34,7 +38,7 @@ from chalicelib.patients.contacts import find_contact, note_help_replied, opt_in
 from chalicelib.render.gsm7 import sanitise
 from chalicelib.render.localized import day_and_time
 from chalicelib.render.templates import Message
-from chalicelib.replies.answers import Answer, answer_text, contact_text, reply_language
+from chalicelib.replies.answers import Answer, answer_text, contact_text, inbox_answer, reply_language
 from chalicelib.replies.keywords import Intent, intent_of
 from chalicelib.store import appointments as appointment_store
 from chalicelib.store import clinics as clinic_store
@@ -44,6 +48,7 @@ from chalicelib.visits.day import local_day
 
 if TYPE_CHECKING:
     from chalicelib.appointments.service import AppointmentService
+    from chalicelib.inbox.service import Inbox
     from chalicelib.meter.sender import MeteredSender
     from chalicelib.regimens.doses import RegimenDoses
     from chalicelib.visits.service import VisitService
@@ -97,12 +102,14 @@ class SmsReplies:
         appointments: AppointmentService,
         doses: RegimenDoses | None = None,
         visits: VisitService | None = None,
+        inbox: Inbox | None = None,
     ) -> None:
         self._clock = clock
         self._sender = sender  # every answer is metered; the spend cap holds back all but STOP and HELP
         self._appointments = appointments
         self._doses = doses  # "1", "T", "TAKEN" and "SNOOZE" answer a dose reminder
         self._visits = visits  # "HERE" checks the patient in
+        self._inbox = inbox  # anything that is not a keyword goes to the clinic's inbox
 
     def handle(self, inbound: InboundSms) -> str | None:
         """Acts on one inbound SMS and sends at most one reply; returns the outcome (for the log and tests)."""
@@ -143,7 +150,33 @@ class SmsReplies:
             return self._log(inbound, intent, ReplyOutcome.HELPED)
         if intent is Intent.CONFIRM:
             return self._confirm(inbound, upcoming, clinic, language)
+        patient = _patient_of(upcoming, clinic, patients)
+        if self._inbox is not None and clinic is not None and patient is not None:
+            return self._to_inbox(inbound, clinic, patient, language)
         return self._answer_once(inbound, clinic, now, language)
+
+    def _to_inbox(self, inbound: InboundSms, clinic: Clinic, patient: Patient, language: str) -> str:
+        """The message goes in the patient's thread; the day's automatic answer follows, unless the patient
+        stopped this channel. The message is stored first: if that fails, the claim on the inbound message is
+        given back and the error raised, so the channel's retry stores it."""
+        assert self._inbox is not None
+        try:
+            answer_due = self._inbox.receive(
+                clinic, patient.patient_id, inbound.channel, inbound.address, inbound.body, inbound.message_id
+            )
+        except Exception:
+            patient_store.release_inbound_sms(inbound.message_id)
+            logger.error("inbound message not stored, released for a retry", extra={"inbound_id": inbound.message_id})
+            raise
+        contact = find_contact(clinic.clinic_id, inbound.channel, inbound.address)
+        if not answer_due or (contact is not None and contact.opted_out_at is not None):
+            return self._log(inbound, Intent.OTHER, ReplyOutcome.IN_INBOX_ANSWERED, clinic_id=clinic.clinic_id)
+        policy = clinic_policy(clinic)
+        urgent = policy.inbox.urgent_phone or policy.contact_phone
+        hours = policy.opening_hours
+        text = inbox_answer(language, clinic.name, policy.inbox.hours, hours.open, hours.close, urgent)
+        self._reply(inbound, clinic, text)
+        return self._log(inbound, Intent.OTHER, ReplyOutcome.IN_INBOX, clinic_id=clinic.clinic_id)
 
     def _check_in(
         self, inbound: InboundSms, patients: list[Patient], clinics: list[Clinic], now: datetime, language: str
@@ -282,6 +315,21 @@ class SmsReplies:
             "inbound sms", extra={"inbound_id": inbound.message_id, "intent": intent.value, "outcome": outcome, **extra}
         )
         return outcome
+
+
+def _patient_of(
+    appointment: PatientAppointment | None, clinic: Clinic | None, patients: list[Patient]
+) -> Patient | None:
+    """Whose thread a message goes in: the patient of the number's next appointment at the clinic, else the
+    clinic's first patient with the number (a family sharing a phone writes into one thread)."""
+    if clinic is None:
+        return None
+    at_clinic = [p for p in patients if p.clinic_id == clinic.clinic_id]
+    if appointment is not None:
+        found = next((p for p in at_clinic if p.patient_id == appointment.patient_id), None)
+        if found is not None:
+            return found
+    return at_clinic[0] if at_clinic else None
 
 
 def _first(clinics: list[Clinic]) -> Clinic | None:

@@ -41,6 +41,8 @@ MODELS: dict[type[Any], type[Model]] = {
     records.AuditEntry: models.AuditEntry,
     records.PatientChange: models.PatientChange,
     records.ContactProof: models.ContactProof,
+    records.Conversation: models.Conversation,
+    records.ConversationMessage: models.ConversationMessage,
 }
 
 

@@ -603,6 +603,58 @@ class ContactProof(Model):
     tries = NumberAttribute(default=0)
     sent_at = ListAttribute(of=UTCDateTimeAttribute, null=True)
     forget_at = TTLAttribute()
+class ConversationsByRecent(GlobalSecondaryIndex["Conversation"]):  # type: ignore[no-untyped-call]
+    """A clinic's inbox, newest first: one row per thread, keyed by the clinic and "<last message at>#<patient>"
+    (`GET /v1/conversations` reads a page of it, never the table). Projected: the row without its address."""
+
+    class Meta:
+        index_name = "by-recent"
+        projection = IncludeProjection(["unread", "last_at", "last_direction", "channel", "last_inbound_at"])
+
+    clinic_id = UnicodeAttribute(hash_key=True)
+    recent = UnicodeAttribute(range_key=True)
+
+
+class Conversation(Model):
+    """One patient's thread in the clinic's inbox (`chalicelib.inbox`): its unread count, the channel and address
+    the patient last wrote from, and the claims of the hourly notice email and the daily automatic answer. The
+    messages are in `ConversationMessage`. Health data (an address): never logged."""
+
+    class Meta:
+        table_name = "unbound-conversations"
+
+    clinic_id = UnicodeAttribute(hash_key=True)
+    patient_id = UnicodeAttribute(range_key=True)
+    recent = UnicodeAttribute()  # "<last_at ISO 8601 UTC>#<patient_id>": the `by-recent` index's sort key
+    last_at = UTCDateTimeAttribute()
+    last_direction = UnicodeAttribute()  # in | out
+    unread = NumberAttribute(default=0)  # patient messages since the staff last opened or answered the thread
+    channel = UnicodeAttribute()  # sms | whatsapp | messenger: where the patient last wrote from
+    address = UnicodeAttribute()  # the phone (SMS, WhatsApp) or page-scoped id (Messenger) they wrote from
+    last_inbound_at = UTCDateTimeAttribute()  # the chat channels' 24-hour window runs from it
+    created_at = UTCDateTimeAttribute()
+    read_at = UTCDateTimeAttribute(null=True)
+    notice_at = UTCDateTimeAttribute(null=True)  # the last notice email claimed (one an hour at most)
+    auto_answered_at = UTCDateTimeAttribute(null=True)  # the last automatic answer claimed (one a day at most)
+    by_recent = ConversationsByRecent()
+
+
+class ConversationMessage(Model):
+    """One message of a thread, either way: the patient's words or the staff's answer. Health data: the text is
+    encrypted at rest like every table, and never logged, counted in a metric or put in an email."""
+
+    class Meta:
+        table_name = "unbound-conversation-messages"
+
+    thread = UnicodeAttribute(hash_key=True)  # "<clinic_id>#<patient_id>"
+    entry = UnicodeAttribute(range_key=True)  # "<ISO 8601 UTC>#<message id>": in time order
+    direction = UnicodeAttribute()  # in | out
+    channel = UnicodeAttribute()  # sms | whatsapp | messenger
+    text = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    sender = UnicodeAttribute()  # patient | staff
+    message_id = UnicodeAttribute()  # the inbound message's id, or the channel's id of the answer sent
+    sms_segments = NumberAttribute(null=True)  # an answer sent by SMS: what it was charged for
 
 
 TABLES: dict[str, type[Model]] = {
@@ -624,6 +676,8 @@ TABLES: dict[str, type[Model]] = {
     "audit": AuditEntry,
     "patient-changes": PatientChange,
     "contact-proofs": ContactProof,
+    "conversations": Conversation,
+    "conversation-messages": ConversationMessage,
 }
 
 

@@ -282,3 +282,9 @@ def claim_inbound_sms(message_id: str, channel: str, now: datetime, retention: t
             return False
         raise
     return True
+
+
+def release_inbound_sms(message_id: str) -> None:
+    """Gives an inbound message's claim back, so the channel's retry handles it again: what it asked could not
+    be stored (the inbox never loses a message by claiming it and then failing)."""
+    Delivery(f"inbound/{message_id}", "reply").delete()

@@ -346,7 +346,9 @@ def test_c_confirms_the_next_appointment_and_the_api_shows_it(api: Client, aws: 
     assert api.http.get(f"/v1/appointments/{later['id']}", headers=clinic.headers).json_body["confirmed_at"] is None
 
 
-def test_anything_else_is_answered_once_with_the_help_text(api: Client, aws: World, clinic: ClinicKeys) -> None:
+def test_anything_else_goes_to_the_inbox_and_is_answered_once_a_day(
+    api: Client, aws: World, clinic: ClinicKeys
+) -> None:
     book(api, clinic)
     before = len(aws.sent("sms"))
 
@@ -354,8 +356,12 @@ def test_anything_else_is_answered_once_with_the_help_text(api: Client, aws: Wor
     text_in(aws, "Hello??", "in-6")
 
     answers = aws.sent("sms")[before:]
-    assert len(answers) == 1
-    assert answers[0]["body"].startswith("Riverside Family Clinic appointment reminders.")
+    assert [a["body"] for a in answers] == [
+        "Riverside Family Clinic: thank you, the clinic has your message and replies during its hours: 8:00 AM to "
+        "6:00 PM. If it is urgent, call your local emergency number."
+    ]
+    (thread,) = api.http.get("/v1/conversations", headers=clinic.headers).json_body["conversations"]
+    assert thread["unread"] == 2
 
 
 def test_a_reminder_status_is_unchanged_by_an_unrelated_reply(api: Client, aws: World, clinic: ClinicKeys) -> None:
