@@ -1,5 +1,6 @@
 """Every message CareCue sends is metered, through one path, on every channel: a clinic's day with every kind
-of message (appointment, dose, caregiver and refill texts, SMS answers, waiting-room and running-late texts)
+of message (appointment, dose, caregiver and refill texts, SMS answers, the inbox's automatic answer and the
+staff's answer, waiting-room and running-late texts)
 leaves `GET /v1/usage` equal to the outbox, message for message and segment for segment; at the spend cap only
 the answers the carriers require (STOP and HELP) still go, and they are counted."""
 
@@ -69,6 +70,12 @@ class Day:
         event = sns_event(PHONES[who], None, body, f"in-{self._inbound}", self.clock.now())
         self.api.lambda_.invoke("inbound_sms", event)
 
+    def answer(self, text: str) -> Any:
+        """The staff answer the latest thread in the inbox."""
+        listed = self.api.http.get("/v1/conversations", headers=self.clinic.headers).json_body["conversations"]
+        path = f"/v1/conversations/{listed[0]['patient_id']}/messages"
+        return self.api.http.post(path, headers=self.clinic.headers, body=json.dumps({"text": text}))
+
     def texts(self, who: str) -> list[str]:
         return [m["body"] for m in self.aws.sent("sms") if m["to"] == PHONES[who]]
 
@@ -125,6 +132,7 @@ def test_a_day_with_every_kind_of_message_is_metered_message_for_message(day: Da
     day.text_in("R", "C")
     day.text_in("R", "HELP")
     day.text_in("R", "Can I come at 3?")
+    assert day.answer("Yes, 3 PM works. See you then.").status_code == 201
     day.text_in("S", "STOP")
     day.text_in("S", "START")
     # AND M's 08:00 dose goes unanswered (follow-up 08:30, caregiver 09:00) while the morning runs late
@@ -151,7 +159,9 @@ def test_a_day_with_every_kind_of_message_is_metered_message_for_message(day: Da
     # THEN every kind of message went out
     assert any("is confirmed" in t for t in day.texts("R"))
     help_text = "Riverside Family Clinic appointment reminders. Please contact the clinic. Reply C to confirm, "
-    assert [t for t in day.texts("R") if t.startswith(help_text)] == [help_text + "STOP to stop texts."] * 2
+    assert [t for t in day.texts("R") if t.startswith(help_text)] == [help_text + "STOP to stop texts."]
+    assert any("the clinic has your message" in t for t in day.texts("R"))  # the inbox's automatic answer
+    assert "Yes, 3 PM works. See you then." in day.texts("R")  # the staff's answer
     assert any("reminder of your appointment" in t for t in day.texts("R"))
     assert [t for t in day.texts("S") if "no more texts" in t or "texts again" in t] == [
         "Riverside Family Clinic: you will get no more texts. Reply START to get them again.",
@@ -184,7 +194,9 @@ def test_at_its_spend_cap_a_clinic_still_answers_stop_and_help_and_counts_them_b
     assert day.usage()["spend_cap"]["reached"] is True
 
     day.text_in("A", "HELP")
-    day.text_in("A", "Can I come at 3?")  # the once-a-day help text is courtesy: held back
+    day.text_in("A", "Can I come at 3?")  # the inbox's automatic answer is courtesy: held back
+    refused = day.answer("Yes")  # and so is the staff's answer, refused with a reason
+    assert (refused.status_code, refused.json_body["error"]["code"]) == (409, "spend_cap_reached")
     day.go_to("09:25")
     day.move(a, "check-in")  # no wait text
     day.text_in("A", "STOP")

@@ -18,7 +18,7 @@ from openapi_spec_validator import validate
 
 from app import app
 from chalicelib.openapi import openapi_document, response_types
-from tests.conftest import World
+from tests.conftest import TEST_NOW, World
 from tests.webhook_support import fixture
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
@@ -166,6 +166,13 @@ def test_every_routes_real_answer_is_valid_against_its_documented_schema(api: Cl
     walk.call("GET", "/v1/questionnaires/intake-v1", "GET /v1/questionnaires/{questionnaire_id}")
     walk.call("PUT", "/v1/questionnaires/intake-v1", "PUT /v1/questionnaires/{questionnaire_id}", form)
     walk.call("POST", "/v1/board-link", "POST /v1/board-link")
+    from infra.local.stack import sns_event
+
+    api.lambda_.invoke("inbound_sms", sns_event("+14155550131", None, "Can I come at 3?", "in-openapi-1", TEST_NOW))
+    walk.call("GET", "/v1/conversations", "GET /v1/conversations")
+    thread = f"/v1/conversations/{appointment['patient']['id']}"
+    walk.call("POST", f"{thread}/messages", "POST /v1/conversations/{patient_id}/messages", {"text": "Yes, 3 PM."})
+    walk.call("GET", thread, "GET /v1/conversations/{patient_id}")
     event = json.dumps(fixture("calcom", "booking_created.json")).encode()
     signed = {"X-Cal-Signature-256": hmac.new(created.webhook_secret.encode(), event, hashlib.sha256).hexdigest()}
     webhook = f"/webhooks/calcom/{created.clinic_id}"

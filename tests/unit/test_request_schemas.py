@@ -98,6 +98,7 @@ VALID: dict[str, list[dict[str, Any]]] = {
         },
         {"quiet_hours": None, "opening_hours": None, "medication": None, "reminders": None},
         {"forms": [{"questionnaire": "intake", "providers": ["Dr. Example"], "event_types": ["New patient"]}]},
+        {"inbox": {"hours": "Mon-Fri 8 AM to 6 PM", "urgent_phone": "911", "notice_email": "desk@example.com"}},
     ],
     "PUT /v1/patients/{patient_id}": [
         {"preferred_channel": "email", "language": "es", "timezone": "Europe/Madrid", "opt_out": {"sms": True}},
@@ -129,6 +130,7 @@ VALID: dict[str, list[dict[str, Any]]] = {
         },
     ],
     "PATCH /v1/regimens/{regimen_id}": [{"status": "paused"}],
+    "POST /v1/conversations/{patient_id}/messages": [{"text": "Yes, 3 PM works."}],
 }
 
 # A bad body per route, wrong only in ways a JSON Schema can say, and the fields at fault.
@@ -167,6 +169,7 @@ BAD: dict[str, dict[str, Any]] = {
         "instructions": [{"timing": TIMING, "route": "oral"}],
     },
     "PATCH /v1/regimens/{regimen_id}": {"status": "gone"},
+    "POST /v1/conversations/{patient_id}/messages": {"text": "", "channel": "sms"},
 }
 
 
