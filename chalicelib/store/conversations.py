@@ -21,6 +21,9 @@ from chalicelib.store.convert import to_record, to_records
 from chalicelib.store.models import Conversation, ConversationMessage, transaction
 
 
+_ATTEMPTS = 3
+
+
 def thread_key(clinic_id: str, patient_id: str) -> str:
     return f"{clinic_id}#{patient_id}"
 
@@ -69,9 +72,21 @@ def record_inbound(
         Conversation.unread.add(1),
     ]
     message = _message(clinic_id, patient_id, "in", channel, text, message_id, now, "patient")
-    with transaction() as write:
-        write.save(message, condition=ConversationMessage.entry.does_not_exist())
-        write.update(row, actions=actions)
+    for attempt in range(_ATTEMPTS):
+        try:
+            with transaction() as write:
+                write.save(message, condition=ConversationMessage.entry.does_not_exist())
+                write.update(row, actions=actions)
+            return
+        except TransactWriteError as e:
+            # Two messages of one thread at the same moment meet on its row (DynamoDB's TransactionConflict):
+            # the whole transaction was cancelled, so it is written again as it was. A message already stored
+            # (the same entry) is a repeat: nothing to do.
+            reasons = [reason.code for reason in e.cancellation_reasons or [] if reason is not None]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return
+            if "TransactionConflict" not in reasons or attempt == _ATTEMPTS - 1:
+                raise
 
 
 def record_outbound(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -360,3 +361,60 @@ def test_a_whatsapp_message_is_answered_on_whatsapp_inside_the_window_and_by_sms
     assert (outside.status_code, outside.json_body["message"]["channel"]) == (201, "sms")
     assert [m["body"] for m in aws.sent("whatsapp") if m["to"] == PHONE][-1] == "Yes, of course."
     assert inbox.texts()[-1] == "See you tomorrow."
+
+
+def test_two_replies_at_the_same_moment_send_one_notice_and_one_automatic_answer_and_keep_both(
+    served_aws: World,
+) -> None:
+    from chalicelib.appointments.request import parse_new_appointment
+    from chalicelib.replies.inbound import InboundSms
+
+    aws = served_aws
+    made = aws.services.clinics.create("Riverside Family Clinic", "America/New_York")
+    aws.services.clinic_settings.replace(made.clinic_id, json.dumps({"inbox": {"notice_email": DESK}}).encode())
+    now = aws.services.clock.now()
+    body = {"patient": {"name": "Pat Example", "phone": PHONE}, "start": "2026-12-02T10:00:00-05:00"}
+    booked = aws.services.appointments.book(made.clinic_id, parse_new_appointment(json.dumps(body).encode(), now))
+    racers = 4
+    start = threading.Barrier(racers)
+    failures: list[BaseException] = []
+
+    def racer(number: int) -> None:
+        start.wait()
+        try:
+            aws.services.replies.handle(InboundSms(f"race-{number}", PHONE, None, f"Hello {number}"))
+        except BaseException as e:  # noqa: BLE001 - reported by the assertion below
+            failures.append(e)
+
+    threads = [threading.Thread(target=racer, args=(n,)) for n in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert len([m for m in aws.sent("email") if m["to"] == DESK]) == 1
+    assert len([m for m in aws.sent("sms") if m["to"] == PHONE and "has your message" in m["body"]]) == 1
+    row = Conversation.get(made.clinic_id, booked.patient.patient_id)
+    assert row.unread == racers
+    texts = {m.text for m in ConversationMessage.query(f"{made.clinic_id}#{booked.patient.patient_id}")}
+    assert texts == {f"Hello {n}" for n in range(racers)}
+
+
+def test_the_inbox_and_a_thread_are_read_by_bounded_queries_not_scans(inbox: Inbox) -> None:
+    from tests.reads_support import dynamodb_reads
+
+    patients = [inbox.book(f"+1415555{160 + n:04d}") for n in range(5)]
+    for n in range(5):
+        inbox.text_in("Hello", f"+1415555{160 + n:04d}")
+
+    with dynamodb_reads() as reads:
+        listed = inbox.threads("?limit=2").json_body
+        inbox.thread(patients[0], "?limit=1")
+
+    assert len(listed["conversations"]) == 2
+    assert reads.scans == []
+    (listing,) = reads.of("conversations", "by-recent")
+    assert listing.items == 2  # a page, not the clinic's five threads
+    (messages,) = reads.of("conversation-messages")
+    assert messages.items == 1
