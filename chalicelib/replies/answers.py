@@ -80,7 +80,7 @@ _ANSWERS: dict[str, dict[Answer, str]] = {
         Answer.HELP_UNKNOWN: "تذكيرات مواعيد CareCue. أرسل STOP لإيقاف الرسائل.",
         Answer.CHECK_IN_OPENS: "{clinic}: يبدأ تسجيل الوصول لموعدك {when} الساعة {at}. أرسل وصلت عندها.",
         Answer.NOTHING_TO_CHECK_IN: "CareCue: لا يوجد موعد اليوم لتسجيل الوصول من هذا الرقم.",
-        Answer.IN_INBOX: "{clinic}: شكرا، وصلت رسالتك إلى العيادة وسترد خلال ساعات عملها: {when}. {contact}",
+        Answer.IN_INBOX: "{clinic}: شكرا، وصلت رسالتك وسترد العيادة في ساعات عملها: {when}. {contact}",
     },
 }
 _CALL = {"en": "Call {phone}.", "es": "Llame al {phone}.", "ar": "اتصل على {phone}."}
@@ -88,12 +88,12 @@ _SEE = {"en": "See {url}.", "es": "Vea {url}.", "ar": "راجع {url}."}
 _URGENT = {
     "en": "If it is urgent, call {phone}.",
     "es": "Si es urgente, llame al {phone}.",
-    "ar": "إذا كان الأمر عاجلا، اتصل على {phone}.",
+    "ar": "للحالات العاجلة اتصل على {phone}.",
 }
 _EMERGENCY = {
-    "en": "If it is urgent, call your local emergency number.",
-    "es": "Si es urgente, llame al número local de emergencias.",
-    "ar": "إذا كان الأمر عاجلا، اتصل برقم الطوارئ المحلي.",
+    "en": "If it is urgent, call emergency services.",
+    "es": "Si es urgente, llame a emergencias.",
+    "ar": "للحالات العاجلة اتصل بالطوارئ.",
 }
 _HOURS = {"en": "{open} to {close}", "es": "de {open} a {close}", "ar": "من {open} إلى {close}"}
 _ASK = {"en": "Please contact the clinic.", "es": "Contacte con la clínica.", "ar": "يرجى التواصل مع العيادة."}

@@ -358,7 +358,7 @@ def test_anything_else_goes_to_the_inbox_and_is_answered_once_a_day(
     answers = aws.sent("sms")[before:]
     assert [a["body"] for a in answers] == [
         "Riverside Family Clinic: thank you, the clinic has your message and replies during its hours: 8:00 AM to "
-        "6:00 PM. If it is urgent, call your local emergency number."
+        "6:00 PM. If it is urgent, call emergency services."
     ]
     (thread,) = api.http.get("/v1/conversations", headers=clinic.headers).json_body["conversations"]
     assert thread["unread"] == 2

@@ -27,7 +27,7 @@ DESK = "desk@example.com"
 SENDER = "phone-number-id-0123456789abcdef0123456789abcdef"
 AUTO_EN = (
     "Riverside Family Clinic: thank you, the clinic has your message and replies during its hours: 8:00 AM to "
-    "6:00 PM. If it is urgent, call your local emergency number."
+    "6:00 PM. If it is urgent, call emergency services."
 )
 
 

@@ -162,6 +162,7 @@ ARABIC_TWO_SEGMENTS = {
     Answer.SNOOZE_REFUSED,
     Answer.HELP,
     Answer.CHECK_IN_OPENS,
+    Answer.IN_INBOX,
 }
 
 
@@ -171,6 +172,20 @@ def test_what_each_reply_answer_costs_in_each_language() -> None:
     arabic = {a: count_segments(t).segments for a, t in answers_in("ar").items()}
     assert {a for a, n in arabic.items() if n == 2} == ARABIC_TWO_SEGMENTS
     assert {a for a, n in arabic.items() if n > 2} == set()
+
+
+def test_the_inboxs_automatic_answer_costs_one_segment_in_english_and_spanish_and_two_in_arabic() -> None:
+    from datetime import time
+
+    from chalicelib.replies.answers import inbox_answer
+
+    for urgent in (None, "911", "+14155550199"):
+        for hours in (None, "Mon-Fri 8 AM to 6 PM"):
+            costs = {
+                language: count_segments(sanitise(inbox_answer(language, CLINIC, hours, time(8), time(18), urgent)))
+                for language in ("en", "es", "ar")
+            }
+            assert {language: c.segments for language, c in costs.items()} == {"en": 1, "es": 1, "ar": 2}
 
 
 @pytest.mark.parametrize(
