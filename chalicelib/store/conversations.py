@@ -20,7 +20,6 @@ from chalicelib.store.conditions import condition_failed
 from chalicelib.store.convert import to_record, to_records
 from chalicelib.store.models import Conversation, ConversationMessage, transaction
 
-
 _ATTEMPTS = 3
 
 
