@@ -442,8 +442,10 @@ def read_conversation(patient_id: str) -> Response:
 @app.route("/v1/conversations/{patient_id}/messages", methods=["POST"], authorizer=api_key)
 @http_errors
 def answer_conversation(patient_id: str) -> Response:
-    """The staff's answer, sent on the patient's channel (metered) and kept in the thread."""
-    return Response(services().inbox.answer(_clinic_id(), patient_id, _body()), status_code=201, headers=JSON)
+    """The staff's answer, sent on the patient's channel (metered) and kept in the thread (200: a repeat of its
+    `external_id`, nothing sent again)."""
+    view, created = services().inbox.answer(_clinic_id(), patient_id, _body())
+    return Response(view, status_code=201 if created else 200, headers=JSON)
 
 
 # AWS End User Messaging publishes inbound SMS to this topic (its two-way SMS setting names it).

@@ -126,7 +126,7 @@ def response_types() -> dict[str, dict[str, Any]]:
         "GET /v1/questionnaires": {"200": QuestionnaireList},
         "GET /v1/conversations": {"200": ConversationList},
         "GET /v1/conversations/{patient_id}": {"200": ThreadView},
-        "POST /v1/conversations/{patient_id}/messages": {"201": AnswerView},
+        "POST /v1/conversations/{patient_id}/messages": {"201": AnswerView, "200": AnswerView},
         "POST /webhooks/{provider}/{clinic_id}": {"200": WebhookResultView, "202": WebhookIgnoredView},
     }
 

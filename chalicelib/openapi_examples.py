@@ -303,7 +303,10 @@ REQUESTS: dict[str, Any] = {
         "board_labels": "tickets",
         "inbox": {"hours": "Mon-Fri 8 AM to 6 PM", "urgent_phone": "911", "notice_email": "desk@example.com"},
     },
-    "POST /v1/conversations/{patient_id}/messages": {"text": "Yes, 3 PM works. See you then."},
+    "POST /v1/conversations/{patient_id}/messages": {
+        "text": "Yes, 3 PM works. See you then.",
+        "external_id": "ehr-msg-1",
+    },
     "PUT /v1/patients/{patient_id}": {"preferred_channel": "email", "opt_out": {"sms": True}},
     "POST /v1/regimens": {
         "patient": {"name": "Pat Example", "phone": "+14155550101"},
@@ -343,7 +346,7 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "GET /v1/questionnaires": {"200": QUESTIONNAIRES},
     "GET /v1/conversations": {"200": CONVERSATIONS},
     "GET /v1/conversations/{patient_id}": {"200": THREAD},
-    "POST /v1/conversations/{patient_id}/messages": {"201": ANSWER},
+    "POST /v1/conversations/{patient_id}/messages": {"201": ANSWER, "200": ANSWER},
     "POST /v1/questionnaires": {"201": STORED_QUESTIONNAIRE},
     "GET /v1/questionnaires/{questionnaire_id}": {"200": STORED_QUESTIONNAIRE},
     "PUT /v1/questionnaires/{questionnaire_id}": {"200": REPLACED_QUESTIONNAIRE},

@@ -1,4 +1,5 @@
-"""`POST /v1/conversations/{patient_id}/messages` as a model of the validation kit: the staff's answer, `text`,
+"""`POST /v1/conversations/{patient_id}/messages` as a model of the validation kit: the staff's answer, `text`
+(and optionally the client's `external_id`, which makes a retry send nothing twice),
 bounded in characters and in SMS segments (counted as the SMS is sent: GSM-7 where it fits, else UCS-2), since
 an answer on a chat channel may go by SMS when the chat window has closed (`chalicelib.inbox.channel`)."""
 
@@ -8,7 +9,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
-from chalicelib.core.validation import Body, problem
+from chalicelib.core.validation import Body, Text, problem
 from chalicelib.render.gsm7 import sanitise
 from chalicelib.render.segments import count_segments
 
@@ -34,7 +35,7 @@ def _text(value: Any) -> str:
 class StaffAnswerBody(Body):
     """The staff's answer to a patient's thread."""
 
-    unknown_problem: ClassVar[str | None] = "is not part of an answer (text)"
+    unknown_problem: ClassVar[str | None] = "is not part of an answer (text, external_id)"
     missing_problem: ClassVar[str] = "is required: the answer's text"
     text: Annotated[
         Annotated[str, Field(min_length=1, max_length=MAX_TEXT)],
@@ -48,3 +49,5 @@ class StaffAnswerBody(Body):
             }
         ),
     ]
+    # The client's own id of this answer: sent again with the same id, it is not sent twice (200, the stored one).
+    external_id: Text = None

@@ -15,7 +15,9 @@ message in their thread; the staff list the threads, read one and answer it on t
 - **The automatic answer**, at most once a day per thread, claimed the same way; its words are the patient's
   language's (`chalicelib.replies.answers.inbox_answer`), sent by the reply path like every answer.
 - **The staff's answer** goes by `chalicelib.inbox.channel.answer_channel`, through the metered sender; at the
-  spend cap it is refused (409 `spend_cap_reached`), nothing sent, nothing stored.
+  spend cap it is refused (409 `spend_cap_reached`), nothing sent, nothing stored. With an `external_id` it is
+  sent once: the id is claimed before the send (given back if nothing went), and a repeat answers the answer
+  stored (200), or 409 `in_progress` while the first is still being sent.
 
 Message text is health data: it is stored (encrypted at rest like every table) and answered to the clinic's
 API key, never logged, never in a metric, never in the notice email.
@@ -41,11 +43,13 @@ from chalicelib.store import conversations as store
 from chalicelib.store import patients as patient_store
 
 if TYPE_CHECKING:
+    from chalicelib.inbox.channel import Route
     from chalicelib.inbox.views import AnswerView, ConversationList, ConversationSummary, MessageView, ThreadView
     from chalicelib.meter.sender import MeteredSender
 
 NOTICE_EVERY = timedelta(hours=1)
 AUTO_ANSWER_EVERY = timedelta(days=1)
+_CLAIM_KEPT = timedelta(days=30)  # how long a repeat of an answer's `external_id` is recognised
 NOTICE_SUBJECT = "A patient wrote: open the CareCue inbox"
 
 
@@ -124,24 +128,48 @@ class Inbox:
             "next": _write_cursor(last),
         }
 
-    def answer(self, clinic_id: str, patient_id: str, raw_body: bytes) -> AnswerView:
-        """Sends the staff's answer on the patient's channel (`answer_channel`) and stores it in the thread."""
+    def answer(self, clinic_id: str, patient_id: str, raw_body: bytes) -> tuple[AnswerView, bool]:
+        """Sends the staff's answer on the patient's channel (`answer_channel`) and stores it in the thread; True
+        when it was sent now, False for a repeat of an `external_id` already sent (nothing sent again)."""
         from chalicelib.core.validation import Context, read_json
         from chalicelib.inbox.bodies import StaffAnswerBody
         from chalicelib.inbox.channel import answer_channel
-        from chalicelib.meter.sender import text_as_sent
 
         body = read_json(StaffAnswerBody, raw_body, Context())
         patient = patient_store.find_patient(clinic_id, patient_id, consistent=True)
         if patient is None:
             raise NotFound("patient")
+        external_id = body.external_id
+        if external_id is not None:
+            repeat = store.answer_sent(clinic_id, patient_id, external_id)
+            if repeat is not None:
+                return {"patient_id": patient_id, "message": _message_view(repeat)}, False
         conversation = store.find(clinic_id, patient_id)
         if conversation is None:
             raise Conflict("the patient has not written: the inbox answers a patient's message", code="no_conversation")
         clinic = clinic_store.get_clinic(clinic_id)
         now = self._clock.now()
         route = answer_channel(clinic, conversation, patient, now)
-        message = Message(None, body.text)
+        if external_id is not None and not store.claim_answer(clinic_id, patient_id, external_id, now, _CLAIM_KEPT):
+            repeat = store.answer_sent(clinic_id, patient_id, external_id)
+            if repeat is not None:
+                return {"patient_id": patient_id, "message": _message_view(repeat)}, False
+            raise Conflict("an answer with this external_id is being sent: read the thread", code="in_progress")
+        try:
+            stored = self._send(clinic, patient_id, route, body.text, now)
+        except Exception:
+            if external_id is not None:
+                store.release_answer(clinic_id, patient_id, external_id)  # nothing went: a retry may send it
+            raise
+        if external_id is not None:
+            store.mark_answer_sent(clinic_id, patient_id, external_id, stored.entry)
+        return {"patient_id": patient_id, "message": _message_view(stored)}, True
+
+    def _send(self, clinic: Clinic, patient_id: str, route: Route, text: str, now: datetime) -> ConversationMessage:
+        from chalicelib.meter.sender import text_as_sent
+
+        clinic_id = clinic.clinic_id
+        message = Message(None, text)
         try:
             sent = self._sender.send(clinic, route.channel, route.to, message)
         except ChannelError as e:
@@ -153,22 +181,21 @@ class Inbox:
             raise UpstreamUnavailable(f"the {route.channel.value} channel is unavailable ({e.code}): retry") from e
         if sent is None:
             raise Conflict("the clinic's month is at its spend cap: nothing was sent", code="spend_cap_reached")
-        text = text_as_sent(route.channel, message)
-        segments = sms_segments(text) if route.channel is Channel.SMS else None
-        store.record_outbound(clinic_id, patient_id, route.channel.value, text, sent.message_id, segments, now)
+        as_sent = text_as_sent(route.channel, message)
+        segments = sms_segments(as_sent) if route.channel is Channel.SMS else None
+        store.record_outbound(clinic_id, patient_id, route.channel.value, as_sent, sent.message_id, segments, now)
         count("InboxAnswers", channel=route.channel.value)
-        stored = ConversationMessage(
+        return ConversationMessage(
             thread=store.thread_key(clinic_id, patient_id),
             entry=f"{now.isoformat()}#{sent.message_id}",
             direction="out",
             channel=route.channel.value,
-            text=text,
+            text=as_sent,
             at=now,
             sender="staff",
             message_id=sent.message_id,
             sms_segments=segments,
         )
-        return {"patient_id": patient_id, "message": _message_view(stored)}
 
 
 def notice_email(clinic: Clinic, patient_id: str, public_url: str | None) -> Message:

@@ -11,14 +11,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.core import records
 from chalicelib.core.errors import NotFound
+from chalicelib.core.words import DeliveryStatus
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.convert import to_record, to_records
-from chalicelib.store.models import Conversation, ConversationMessage, transaction
+from chalicelib.store.models import Conversation, ConversationMessage, Delivery, transaction
 
 _ATTEMPTS = 3
 
@@ -191,3 +192,53 @@ def release_notice(clinic_id: str, patient_id: str, claimed_at: datetime) -> Non
 def claim_auto_answer(clinic_id: str, patient_id: str, now: datetime, every: timedelta) -> bool:
     """True for the one caller that may send the thread's automatic answer now (none in the last `every`)."""
     return _claim(clinic_id, patient_id, Conversation.auto_answered_at, now, every)
+
+
+# --- a staff answer sent once per `external_id` ----------------------------------------------------------------
+
+
+def _answer_claim(clinic_id: str, patient_id: str, external_id: str) -> Delivery:
+    return Delivery(f"answer/{clinic_id}/{patient_id}/{external_id}", "answer")
+
+
+def claim_answer(clinic_id: str, patient_id: str, external_id: str, now: datetime, retention: timedelta) -> bool:
+    """Claims the answer a client names `external_id` (a `deliveries` item kept for `retention`); False when it
+    was claimed before: the answer is being sent or was sent (`answer_sent` says which)."""
+    claim = _answer_claim(clinic_id, patient_id, external_id)
+    claim.clinic_id = clinic_id
+    claim.channel = "-"
+    claim.status = DeliveryStatus.CLAIMED
+    claim.lease_until = claim.claimed_at = now
+    claim.expires_at = now + retention
+    try:
+        claim.save(condition=Delivery.reminder_key.does_not_exist())
+    except PutError as e:
+        if condition_failed(e):
+            return False
+        raise
+    return True
+
+
+def mark_answer_sent(clinic_id: str, patient_id: str, external_id: str, entry: str) -> None:
+    claim = _answer_claim(clinic_id, patient_id, external_id)
+    claim.update(actions=[Delivery.status.set(DeliveryStatus.SENT), Delivery.message_id.set(entry)])
+
+
+def release_answer(clinic_id: str, patient_id: str, external_id: str) -> None:
+    """Gives the claim back: nothing was sent, so the client's retry may send it."""
+    _answer_claim(clinic_id, patient_id, external_id).delete()
+
+
+def answer_sent(clinic_id: str, patient_id: str, external_id: str) -> records.ConversationMessage | None:
+    """The answer stored for `external_id`, or None while it is still being sent (or the claim has gone)."""
+    try:
+        claim = Delivery.get(f"answer/{clinic_id}/{patient_id}/{external_id}", "answer", consistent_read=True)
+    except DoesNotExist:
+        return None
+    if claim.status != DeliveryStatus.SENT or not claim.message_id:
+        return None
+    try:
+        found = ConversationMessage.get(thread_key(clinic_id, patient_id), claim.message_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+    return to_record(found, records.ConversationMessage)

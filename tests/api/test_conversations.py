@@ -135,6 +135,41 @@ def test_the_staff_answer_reaches_the_patients_phone_is_metered_and_kept_in_the_
     assert (row["last_direction"], row["unread"], row["last_message_at"]) == ("out", 0, "2026-11-30T14:10:00Z")
 
 
+def test_an_answer_sent_again_with_its_external_id_is_sent_once(inbox: Inbox) -> None:
+    patient = inbox.book()
+    inbox.text_in("Can I come at 3?")
+    texted = len(inbox.texts())
+
+    first = inbox.answer(patient, {"text": "Yes, 3 PM works.", "external_id": "ehr-msg-1"})
+    again = inbox.answer(patient, {"text": "Yes, 3 PM works.", "external_id": "ehr-msg-1"})
+    other = inbox.answer(patient, {"text": "See you then.", "external_id": "ehr-msg-2"})
+
+    assert (first.status_code, again.status_code, other.status_code) == (201, 200, 201)
+    assert again.json_body == first.json_body
+    assert inbox.texts()[texted:] == ["Yes, 3 PM works.", "See you then."]
+    outgoing = [m["text"] for m in inbox.thread(patient).json_body["messages"] if m["direction"] == "out"]
+    assert outgoing == ["See you then.", "Yes, 3 PM works."]
+
+
+def test_an_answer_the_spend_cap_held_back_can_be_sent_with_its_external_id_once_the_cap_is_raised(
+    inbox: Inbox, clock: SimulatedClock
+) -> None:
+    from chalicelib.admin.cli import main as admin
+
+    patient = inbox.book()
+    inbox.text_in("Can I come at 3?")
+    cap = ["--stage", "test", "set-spend-cap", "--clinic", inbox.clinic.clinic_id, "--usd"]
+    assert admin([*cap, "0.001"], clock=clock) == 0
+
+    held = inbox.answer(patient, {"text": "Yes.", "external_id": "ehr-msg-9"})
+    assert admin([*cap, "50"], clock=clock) == 0
+    sent = inbox.answer(patient, {"text": "Yes.", "external_id": "ehr-msg-9"})
+
+    assert (held.status_code, held.json_body["error"]["code"]) == (409, "spend_cap_reached")
+    assert sent.status_code == 201  # the claim was given back: nothing had gone
+    assert inbox.texts()[-1] == "Yes."
+
+
 def test_a_ucs2_answer_is_counted_in_ucs2_segments(inbox: Inbox) -> None:
     patient = inbox.book()
     inbox.text_in("¿Puedo ir a las 3?")

@@ -130,7 +130,7 @@ VALID: dict[str, list[dict[str, Any]]] = {
         },
     ],
     "PATCH /v1/regimens/{regimen_id}": [{"status": "paused"}],
-    "POST /v1/conversations/{patient_id}/messages": [{"text": "Yes, 3 PM works."}],
+    "POST /v1/conversations/{patient_id}/messages": [{"text": "Yes, 3 PM works.", "external_id": "ehr-msg-1"}],
 }
 
 # A bad body per route, wrong only in ways a JSON Schema can say, and the fields at fault.
