@@ -200,9 +200,12 @@ class Inbox:
 
 def notice_email(clinic: Clinic, patient_id: str, public_url: str | None) -> Message:
     """The clinic's notice: that a patient wrote, and where to read it; never the patient's words or contact."""
+    where = (
+        f"{public_url.rstrip('/')}/v1/conversations/{patient_id}" if public_url else f"/v1/conversations/{patient_id}"
+    )
     body = (
         f"A patient of {clinic.name} wrote a message. Open the inbox to read and answer it: "
-        f"GET /v1/conversations/{patient_id} (patient id {patient_id}).\n\n"
+        f"GET {where} (patient id {patient_id}).\n\n"
         "This notice is sent at most once an hour per conversation. It holds no message text: messages are "
         "health data and are only in the inbox."
     )
