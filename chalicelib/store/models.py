@@ -603,6 +603,8 @@ class ContactProof(Model):
     tries = NumberAttribute(default=0)
     sent_at = ListAttribute(of=UTCDateTimeAttribute, null=True)
     forget_at = TTLAttribute()
+
+
 class ConversationsByRecent(GlobalSecondaryIndex["Conversation"]):  # type: ignore[no-untyped-call]
     """A clinic's inbox, newest first: one row per thread, keyed by the clinic and "<last message at>#<patient>"
     (`GET /v1/conversations` reads a page of it, never the table). Projected: the row without its address."""
