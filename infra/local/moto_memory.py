@@ -18,9 +18,9 @@ to 1.9 GB, and each booking took longer than the one before. Three things in mot
   helpers read. The local stack's outbox (infra/local/outbox.py) keeps its own copy of each, so moto's lists
   keep only the latest `KEPT_SENT_MESSAGES`.
 
-`bound(region)` applies all three; the local stack calls it once moto's backends are loaded (after a restored
-snapshot, before the first request). Nothing here is in the Lambda package, and the tests' in-process moto is
-left as it is.
+`bound(region)` applies all three, and the faster queries and listings of `infra/local/moto_queries.py`; the local
+stack calls it once moto's backends are loaded (after a restored snapshot, before the first request). Nothing here
+is in the Lambda package, and the tests' in-process moto is left as it is.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ from collections import OrderedDict
 from typing import Any
 
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
+
+from infra.local.moto_queries import LocalTable, speed_up
 
 KEPT_SENT_MESSAGES = 200
 
@@ -78,6 +81,13 @@ class LocalDynamoDBBackend(DynamoDBBackend):
         from moto.dynamodb import urls
 
         return urls
+
+    def create_table(self, name: str, **params: Any) -> Table:  # type: ignore[override]
+        # Each table queries through LocalTable (infra/local/moto_queries.py), those created after `bound` too.
+        table = super().create_table(name, **params)
+        if type(table) is Table:
+            table.__class__ = LocalTable  # type: ignore[type-abstract]
+        return table
 
     def transact_write_items(self, transact_items: list[dict[str, Any]]) -> None:
         backups = self._touched_items(transact_items)
@@ -157,6 +167,7 @@ def bound(region: str) -> None:
     dynamodb: Any = get_backend("dynamodb")
     sns: Any = get_backend("sns")
     ses: Any = get_backend("ses")
+    scheduler: Any = get_backend("scheduler")
     for _, _, backend in dynamodb.iter_backends():
         if type(backend) is DynamoDBBackend:
             backend.__class__ = LocalDynamoDBBackend
@@ -166,3 +177,4 @@ def bound(region: str) -> None:
     for _, _, backend in ses.iter_backends():
         if not isinstance(backend.sent_messages, _LatestList):
             backend.sent_messages = _LatestList(backend.sent_messages[-KEPT_SENT_MESSAGES:])
+    speed_up(dynamodb, scheduler)

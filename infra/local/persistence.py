@@ -170,9 +170,13 @@ class Snapshotter:
     """Writes a snapshot in a background thread after each change it is told of; changes that come while one is
     being written are all in the next one, so a busy minute costs a snapshot per write, not one per request."""
 
-    def __init__(self, folder: DataFolder, capture: Callable[[], bytes]) -> None:
+    def __init__(
+        self, folder: DataFolder, capture: Callable[[], bytes], after_write: Callable[[], object] | None = None
+    ) -> None:
+        """`after_write` is called once each snapshot the thread took is written and its bytes are let go."""
         self._folder = folder
         self._capture = capture
+        self._after_write = after_write
         self._changed = threading.Condition()
         self._dirty = False
         self._writing = False
@@ -247,6 +251,9 @@ class Snapshotter:
                 with self._write_lock:
                     self._folder.write(data)
                 self._count(len(data), captured, started)
+                del data  # before `after_write`: the local stack gives the allocator's free memory back there
+                if self._after_write is not None:
+                    self._after_write()
                 self._spacing = min(MAX_SPACING_SECONDS, SPACING_FACTOR * (time.perf_counter() - started))
             finally:
                 with self._changed:

@@ -89,6 +89,8 @@ logger = logging.getLogger(__name__)
 # A schedule that re-arms itself for "now" on every invocation would otherwise loop for ever; 10,000 is more
 # than a year of hourly reminders for one patient (8,760) and still returns in seconds.
 MAX_FIRINGS_PER_CALL = 10_000
+# ListSchedules gives at most 100 schedules a page (its MaxResults); moto defaults to 50.
+PAGE_SIZE = 100
 # Scheduler's defaults when a schedule has no RetryPolicy (API Reference, RetryPolicy).
 DEFAULT_MAX_RETRY_ATTEMPTS = 185
 DEFAULT_MAX_EVENT_AGE = timedelta(seconds=86_400)
@@ -270,8 +272,17 @@ class SchedulerEmulator:
         now: Callable[[], datetime] | None = None,
         max_firings_per_call: int = MAX_FIRINGS_PER_CALL,
         interrupted: Callable[[], bool] | None = None,
+        writes: Callable[[], int] | None = None,
     ) -> None:
         self._client = scheduler_client
+        # How many writes the Scheduler has taken (creates, updates, deletes of schedules and groups, anyone's), when
+        # the caller can tell (the local stack counts them in moto: infra/local/moto_queries.py). With it, `fire_due`
+        # lists the schedules again after an invocation only if someone other than the emulator wrote meanwhile:
+        # one listing of 20,000 schedules is 200 requests, and firing a day of a large clinic's reminders would
+        # otherwise list them once per reminder.
+        self._writes = writes
+        self._listed_at: int | None = None  # the count when the last listing began
+        self._own_writes = 0  # the emulator's own writes since then (its deletes after completion)
         self._sqs = sqs_client  # for the dead-letter queues; without it a dead-lettered event is only logged
         self._group = group_name
         self._invoke = invoke
@@ -336,16 +347,19 @@ class SchedulerEmulator:
 
         Before each invocation `on_time` (if given) receives the instant the firing happens: its scheduled
         time, or the latest instant already reached if that is later (one armed in the past fires late).
-        Schedules are listed again after every invocation, because an invocation may create, update or
-        delete schedules, and a schedule it arms for a time up to `up_to` fires in this same call.
+        Schedules are listed again after every invocation (with `writes`, after one that wrote to the Scheduler),
+        because an invocation may create, update or delete schedules, and a schedule it arms for a time up to
+        `up_to` fires in this same call.
         """
         limit = _utc(up_to)
         firings: list[Firing] = []
         with self._lock:
+            schedules: list[_Schedule] | None = None
             while True:
                 if self._interrupted is not None and self._interrupted():
                     return firings  # not up to `limit`: nothing past the last firing is settled
-                schedules = self._load()
+                if schedules is None or not self._listing_current():
+                    schedules = self._load()
                 earliest = self._earliest(schedules, limit)
                 retry = self._earliest_retry(limit)
                 if earliest is None and retry is None:
@@ -375,10 +389,23 @@ class SchedulerEmulator:
             self._delete_completed_recurring(schedules, limit)
         return firings
 
+    def _listing_current(self) -> bool:
+        """Whether no one but the emulator has written to the Scheduler since the last listing began (False when
+        that cannot be told): the schedules listed then, less the ones the emulator deleted, are all there are."""
+        if self._writes is None or self._listed_at is None:
+            return False
+        return self._writes() == self._listed_at + self._own_writes
+
     def _load(self) -> list[_Schedule]:
+        # Counted before listing: a write during the listing makes the next check list again.
+        self._listed_at = self._writes() if self._writes is not None else None
+        self._own_writes = 0
         enabled: list[_Schedule] = []
         listed: set[str] = set()
-        for page in self._client.get_paginator("list_schedules").paginate(GroupName=self._group):
+        pages = self._client.get_paginator("list_schedules").paginate(
+            GroupName=self._group, PaginationConfig={"PageSize": PAGE_SIZE}
+        )
+        for page in pages:
             for summary in page["Schedules"]:
                 name = summary["Name"]
                 listed.add(name)
@@ -612,6 +639,7 @@ class SchedulerEmulator:
                 self._delete(schedule.name)
 
     def _delete(self, name: str) -> None:
+        self._own_writes += 1  # one request, counted by the Scheduler whether it finds the schedule or not
         try:
             self._client.delete_schedule(Name=name, GroupName=self._group)
         except self._client.exceptions.ResourceNotFoundException:

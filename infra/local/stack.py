@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ from typing import Any
 
 from chalicelib.core.clock import SystemClock, iso_utc
 from chalicelib.edge.gateway import API_BURST_LIMIT, API_RATE_LIMIT
+from infra.local import allocator
 from infra.local.aws_server import AwsServer, Gate
 from infra.local.clock import SimulatedClock
 from infra.local.faults import FaultSwitch, from_the_app, mark_app_requests
@@ -48,6 +50,10 @@ LISTEN_BACKLOG = 256
 # A move of the clock by a day would otherwise run the reconciler 24 times; it is idempotent and each run looks at
 # the whole clinic, so only the latest few hours passed are run (their firings still happen in order between them).
 MAX_RECONCILES_PER_MOVE = 3
+# The scheduler tick's spacing: at least the tick's period, else this many times what the last tick took, at most
+# MAX_TICK_SECONDS (well within the minute Scheduler allows itself).
+TICK_SPACING_FACTOR = 4.0
+MAX_TICK_SECONDS = 20.0
 _HOUR = timedelta(hours=1)
 
 
@@ -97,6 +103,8 @@ class LocalStack:
     def start(self) -> None:
         from chalicelib.settings import point_aws_at
 
+        allocator.limit_arenas()  # before the stack starts a thread: infra/local/allocator.py
+
         # Both servers bind with SO_REUSEADDR; the check does too, so only a program listening there counts.
         _require_free_port(self._aws_port, "AWS_PORT")
         _require_free_port(self._api_port, "PORT")
@@ -115,7 +123,8 @@ class LocalStack:
             raise PortInUse(f"port {self._aws_port} on {HOST} is in use; choose another with AWS_PORT=...") from None
         self._start_app()
         if self._data is not None:
-            self.snapshots = Snapshotter(self._data, self._capture)
+            # The allocator's free memory given back after each snapshot, the largest transient allocation here.
+            self.snapshots = Snapshotter(self._data, self._capture, after_write=allocator.trim)
             self.snapshots.start()
             self.snapshots.changed()  # the first one holds what provisioning created (the link signing key...)
         if self._tick_seconds:
@@ -131,6 +140,7 @@ class LocalStack:
         from infra.local.gateway import TokenBucket, answer_in_envelope
         from infra.local.moto_memory import bound as bound_moto
         from infra.local.moto_memory import stop_tracking_instances
+        from infra.local.moto_queries import scheduler_writes
         from infra.local.provision import provision
         from infra.local.routes import add_local_routes
 
@@ -184,6 +194,7 @@ class LocalStack:
             sqs_client=services.sqs,  # the reminders' dead-letter queue, on moto
             now=self.clock.now,
             interrupted=self._stopping.is_set,
+            writes=scheduler_writes,  # lists again after a firing only if someone wrote (moto_queries.py)
         )
         self._reconcile_context = LambdaContext(function_name=f"{settings.resource_prefix}-reconcile", memory_size=256)
         self._region = settings.region
@@ -395,12 +406,20 @@ class LocalStack:
         return dumps(Snapshot(moto_state(), self.scheduler.memory(), self.outbox.messages(), self.clock.state()))
 
     def _tick(self) -> None:
-        # Real Scheduler fires within a minute of the due time; a one-second poll is well inside that.
-        while not self._stopping.wait(self._tick_seconds):
+        # Real Scheduler fires within a minute of the due time; a one-second poll is well inside that. Each tick
+        # lists every schedule (200 requests at 10,000 bookings), so the next one waits TICK_SPACING_FACTOR times
+        # as long as the last took, at most MAX_TICK_SECONDS: on a large state the tick takes a bounded share of
+        # the time, as the snapshots do (infra/local/persistence.py).
+        assert self._tick_seconds is not None  # noqa: S101 - started only with one
+        wait = self._tick_seconds
+        while not self._stopping.wait(wait):
+            started = time.perf_counter()
             with self._gate.work():
                 self.fire_due_now()
                 self.run_jobs()  # a job whose visibility timeout ran out is tried again, as SQS would
                 self.deliver_whatsapp_events()
+            spent = time.perf_counter() - started
+            wait = min(MAX_TICK_SECONDS, max(self._tick_seconds, TICK_SPACING_FACTOR * spent))
 
     def _spawn(self, target: Any, name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
