@@ -283,6 +283,7 @@ class SchedulerEmulator:
         self._writes = writes
         self._listed_at: int | None = None  # the count when the last listing began
         self._own_writes = 0  # the emulator's own writes since then (its deletes after completion)
+        self._listed: list[_Schedule] | None = None  # what that listing found enabled
         self._sqs = sqs_client  # for the dead-letter queues; without it a dead-lettered event is only logged
         self._group = group_name
         self._invoke = invoke
@@ -312,6 +313,7 @@ class SchedulerEmulator:
             self._memory = dict(memory["schedules"])
             self._reached = memory["reached"]
             self._retries = list(memory.get("retries", []))  # a snapshot from before retries has none
+            self._listed = None  # listed again against the memory restored
 
     def due(self, up_to: datetime, per_schedule: int | None = None) -> list[tuple[datetime, str]]:
         """(scheduled_time, schedule_name) of every occurrence not yet fired up to `up_to`, in firing order.
@@ -354,7 +356,8 @@ class SchedulerEmulator:
         limit = _utc(up_to)
         firings: list[Firing] = []
         with self._lock:
-            schedules: list[_Schedule] | None = None
+            # The last listing still holds if no one wrote since (an idle stack's tick lists nothing).
+            schedules = self._listed if self._listing_current() else None
             while True:
                 if self._interrupted is not None and self._interrupted():
                     return firings  # not up to `limit`: nothing past the last firing is settled
@@ -392,7 +395,7 @@ class SchedulerEmulator:
     def _listing_current(self) -> bool:
         """Whether no one but the emulator has written to the Scheduler since the last listing began (False when
         that cannot be told): the schedules listed then, less the ones the emulator deleted, are all there are."""
-        if self._writes is None or self._listed_at is None:
+        if self._writes is None or self._listed_at is None or self._listed is None:
             return False
         return self._writes() == self._listed_at + self._own_writes
 
@@ -427,6 +430,7 @@ class SchedulerEmulator:
             del self._memory[name]
         for name in set(self._details) - listed:
             del self._details[name]
+        self._listed = enabled
         return enabled
 
     def _remember(self, schedule: _Schedule) -> None:

@@ -7,7 +7,9 @@ emulator's (moto's global Scheduler, restored to moto's class afterwards)."""
 
 from __future__ import annotations
 
+import io
 import json
+import pickle
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -24,6 +26,7 @@ from moto.utilities.paginator import InvalidToken
 from infra.local.clock import SimulatedClock
 from infra.local.moto_memory import LocalDynamoDBBackend
 from infra.local.moto_queries import LocalSchedulerBackend, LocalTable, scheduler_writes
+from infra.local.persistence import _Pickler
 from infra.local.scheduler_emulator import SchedulerEmulator
 
 ACCOUNT = "123456789012"
@@ -295,3 +298,46 @@ def test_the_emulator_told_of_writes_fires_the_same_and_lists_once(local_schedul
     # Listed again after the two invocations that wrote, not after every firing.
     assert listed_told == 3
     assert len(listings) - 1 == 11  # without: once before each of the 10 firings, and once to find none is left
+
+
+def test_a_snapshot_of_the_local_scheduler_lists_the_same_after_it_is_read(two_schedulers: tuple[Any, Any]) -> None:
+    _, local = two_schedulers
+    before = listing(local, 10)
+
+    restored = pickle.loads(dumps_backend(local))  # noqa: S301 - written just above
+
+    assert type(restored) is LocalSchedulerBackend
+    assert listing(restored, 10) == before
+    _schedules(restored, ["after-restart"])
+    assert "after-restart" in [name for page, _ in listing(restored, 10) for name in page]
+
+
+def dumps_backend(backend: Any) -> bytes:
+    """As the local stack's snapshot writes moto's backends (infra/local/persistence.py)."""
+    buffer = io.BytesIO()
+    _Pickler(buffer).dump(backend)
+    return buffer.getvalue()
+
+
+def test_the_emulator_told_of_writes_lists_again_only_once_someone_wrote(local_scheduler: Any) -> None:
+    client = local_scheduler
+    listings = []
+    client.meta.events.register("before-call.scheduler.ListSchedules", lambda **_: listings.append(1))
+    arm(client, "later", "2026-01-05T09:00:00")
+    clock = SimulatedClock(start=JAN_1, frozen=True)
+    emulator = SchedulerEmulator(client, GROUP, Target(), now=clock.now, writes=scheduler_writes)
+
+    assert emulator.fire_due(datetime(2026, 1, 2, tzinfo=UTC)) == []
+    assert emulator.fire_due(datetime(2026, 1, 3, tzinfo=UTC)) == []  # an idle tick: nothing written since
+    listed_idle = len(listings)
+    arm(client, "soon", "2026-01-03T10:00:00")
+    fired = emulator.fire_due(datetime(2026, 1, 4, tzinfo=UTC))
+
+    assert listed_idle == 1
+    assert [firing.schedule_name for firing in fired] == ["soon"]  # armed after the last listing: seen
+    assert len(listings) == 2
+
+
+class Target:
+    def __call__(self, arn: str, event: Any) -> Any:
+        return {"ok": True}
