@@ -150,10 +150,10 @@ class DataFolder:
 
 
 # A snapshot holds requests off while it captures (pickles) the state, which grows with it: at 1,000 bookings a
-# capture took 0.8 s on the loaded 2-core machine, and it grows with the state. The next one waits SPACING_FACTOR times as
-# long as the last took (at most MAX_SPACING_SECONDS, which is only reached past 10,000 bookings), so requests are
-# held off at most 1 / (1 + SPACING_FACTOR) of the time; what a kill -9 can lose grows to that spacing
-# (docs/local-stack.md). A clean stop loses nothing.
+# capture took 0.8 to 1.8 s on the loaded 2-core machine. The next one waits SPACING_FACTOR times as long as the
+# last took (at most MAX_SPACING_SECONDS, reached only by a capture of 15 s), so requests are held off at most
+# 1 / (1 + SPACING_FACTOR) of the time; what a kill -9 can lose grows to that spacing (docs/local-stack.md). A clean
+# stop loses nothing.
 SPACING_FACTOR = 4.0
 MAX_SPACING_SECONDS = 60.0
 
