@@ -16,9 +16,10 @@ Two reads in moto 5.2 cost time in proportion to everything stored, none of it C
   cost S²/50 steps: at 20,000 schedules (10,000 bookings) one listing, which the Scheduler emulator made on every
   tick and after every firing, would be 400 requests each building, sorting and walking all 20,000.
   `LocalSchedulerBackend` keeps the listing it built until a schedule or a group is created, changed or deleted,
-  and finds a page's token by a lookup: the same pages and the same tokens as moto's. It counts those writes, too (`scheduler_writes`): the emulator lists again after a firing only if someone wrote.
+  and finds a page's token by a lookup: the same pages and the same tokens as moto's. It counts those writes, too
+  (`scheduler_writes`): the emulator lists again after a firing only if someone wrote.
 
-`speed_up(backends)` applies both; `infra/local/moto_memory.bound` calls it with moto's bounds. Nothing here is in
+`speed_up(dynamodb, scheduler)` applies both; `infra/local/moto_memory.bound` calls it with moto's bounds. Nothing here is in
 the Lambda package, and the tests' in-process moto is left as it is.
 """
 
