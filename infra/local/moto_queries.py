@@ -19,8 +19,8 @@ Two reads in moto 5.2 cost time in proportion to everything stored, none of it C
   and finds a page's token by a lookup: the same pages and the same tokens as moto's. It counts those writes, too
   (`scheduler_writes`): the emulator lists again after a firing only if someone wrote.
 
-`speed_up(dynamodb, scheduler)` applies both; `infra/local/moto_memory.bound` calls it with moto's bounds. Nothing here is in
-the Lambda package, and the tests' in-process moto is left as it is.
+`speed_up(dynamodb, scheduler)` applies both; `infra/local/moto_memory.bound` calls it with moto's bounds. Nothing
+here is in the Lambda package, and the tests' in-process moto is left as it is.
 """
 
 from __future__ import annotations
