@@ -208,8 +208,9 @@ class Dispatcher:
                 prepared.clinic, prepared.channel, prepared.address, message, callback=delivery_callback(request)
             )
         except ChannelError as e:
-            if e.permanent and prepared.channel is not planned.channel:
-                return self._refused_then_fall_back(request, reminder, planned, f"{prepared.channel.value}_{e.code}")
+            following = self._next_channel(request, reminder, planned, prepared.channel) if e.permanent else None
+            if following is not None:
+                return self._refused_then_fall_back(request, reminder, following, f"{prepared.channel.value}_{e.code}")
             return self._fail(request, reminder, e, prepared.channel)
         if sent is None:  # the month reached its cap since the check above (the sender counted the metric)
             self._settle_claim(request, DeliveryStatus.SKIPPED, "spend_cap")
@@ -252,6 +253,44 @@ class Dispatcher:
             return other if isinstance(other, Ready) else None
         return None
 
+    def _next_channel(
+        self, request: DeliveryRequest, reminder: Reminder, planned: Ready, failed: Channel
+    ) -> Ready | None:
+        """The channel after `failed` in the patient's order that can carry the same message, as it goes there; None
+        when there is none. A chat channel carries it only with a template or in the window (`chat_route`); the
+        other planned channel (email for a phone message, the phone for an email) only for an appointment's message
+        that is not planned there too (a rule's `both`: never two channels for one message but by `both`)."""
+        from chalicelib.fire.channel_order import can_receive, channel_order
+        from chalicelib.fire.chat_route import on_chat
+        from chalicelib.plan.channel_order import slot_of
+
+        order = channel_order(planned.clinic, planned.patient)
+        later = order[order.index(failed) + 1 :] if failed in order else order
+        now = self._clock.now()
+        for channel in later:
+            if channel is failed:
+                continue
+            slot = slot_of(channel)
+            base: Ready | None = planned if slot is planned.channel else None
+            if base is None:
+                if reminder.owner_type != OwnerType.APPOINTMENT or not can_receive(
+                    planned.clinic, planned.patient, slot, now
+                ):
+                    continue
+                if deliveries.reminder(request.owner_id, sibling_id(reminder.reminder_id, slot)) is not None:
+                    continue  # the same message has its own reminder there
+                other = self._owners[reminder.owner_type].prepare(request, replace(reminder, channel=slot.value))
+                base = other if isinstance(other, Ready) else None
+            if base is None:
+                continue
+            if channel is slot:
+                return base
+            if channel in self._chats:
+                routed = on_chat(channel, base, reminder.kind, now)
+                if routed is not None:
+                    return routed
+        return None
+
     def _claimed_elsewhere(self, request: DeliveryRequest, reminder: Reminder) -> Outcome:
         """The claim failed: the occurrence was sent (the reminder's mark is made good if a fault kept it from
         being made), settled without a send, or is held by another invocation (`ClaimHeld`, so Scheduler retries)."""
@@ -267,8 +306,8 @@ class Dispatcher:
     def _refused_then_fall_back(
         self, request: DeliveryRequest, reminder: Reminder, planned: Ready, reason: str
     ) -> Outcome:
-        """WhatsApp refused the message at once: the delivery records the refusal, and the message goes on the
-        planned channel now; the reminder is sent if that channel took it, failed otherwise."""
+        """The channel refused the message for good at once: the delivery records the refusal, and the message goes
+        on the next channel (`planned`) now; the reminder is sent if that channel took it, failed otherwise."""
         deliveries.record_failed(request.reminder_key, iso_utc(request.occurrence), reason)
         sent = self._send_fallback(request.reminder_key, iso_utc(request.occurrence), planned, reason)
         if isinstance(sent, str):
@@ -280,14 +319,14 @@ class Dispatcher:
         return self._log(request, Outcome(Result.SENT, reason, sent.message_id), fallback=planned.channel.value)
 
     def fall_back(self, reminder_key: str, occurrence: str, reason: str) -> bool:
-        """A channel reported a sent message failed (`reason`, e.g. whatsapp_131026): the same message goes once
-        on the channel it was planned for. False when nothing went (already fallen back, the reminder or its
-        owner changed, the patient opted out of that channel, or the channel refused)."""
+        """A channel reported a sent message failed (`reason`: whatsapp_131026, email_bounce_general): the same
+        message goes once on the next channel of the patient's order (`_next_channel`). False when nothing went
+        (already fallen back, the reminder or its owner changed, no next channel, or that channel refused)."""
         delivery = deliveries.delivery(reminder_key, occurrence)
         owner_id, _, reminder_id = reminder_key.rpartition("/")
         reminder = deliveries.reminder(owner_id, reminder_id)
-        if delivery is None or reminder is None or delivery.channel == reminder.channel:
-            return False  # nothing to fall back to: the message went on its planned channel
+        if delivery is None or reminder is None:
+            return False
         request = DeliveryRequest(
             delivery.clinic_id,
             owner_id,
@@ -303,7 +342,11 @@ class Dispatcher:
             why = planned.reason if isinstance(planned, NotSending) else "clinic_suspended"
             logger.info("no fallback", extra={"owner_id": owner_id, "reason": why})
             return False
-        sent = self._send_fallback(reminder_key, occurrence, planned, reason)
+        following = self._next_channel(request, reminder, planned, Channel(delivery.channel))
+        if following is None:
+            logger.info("no fallback", extra={"owner_id": owner_id, "reason": "no_next_channel"})
+            return False
+        sent = self._send_fallback(reminder_key, occurrence, following, reason)
         logger.info("fallback", extra={"owner_id": owner_id, "reason": reason, "sent": not isinstance(sent, str)})
         return not isinstance(sent, str)
 
