@@ -227,9 +227,10 @@ class Services:
 
     @cached_property
     def email_feedback(self) -> EmailFeedback:
+        from chalicelib.fire.receipts import record_receipt
         from chalicelib.send.email_feedback import EmailFeedback
 
-        return EmailFeedback(self.clock)
+        return EmailFeedback(self.clock, record_receipt, self.dispatcher.fall_back)
 
     @cached_property
     def dispatcher(self) -> Dispatcher:

@@ -76,10 +76,11 @@ class AppointmentService:
             if not channels:
                 # Only a booking tool can send such a booking (the REST API rejects it): kept, never reminded.
                 appointment = replace(appointment, contactless=True)
-            from chalicelib.appointments.reminder_plan import planned_reminders
+            from chalicelib.appointments.reminder_plan import notice_channels, planned_reminders, receivable
 
-            timed = planned_reminders(clinic, patient, appointment.start, appointment.timezone, now)
-            plan = plan_notice(Kind.CONFIRMATION, channels, now, 1) + timed
+            order = receivable(clinic, patient, now)  # read once for the reminders and the confirmation
+            timed = planned_reminders(clinic, patient, appointment.start, appointment.timezone, now, order)
+            plan = plan_notice(Kind.CONFIRMATION, notice_channels(clinic, patient, now, order), now, 1) + timed
             reminders = [_reminder(clinic_id, appointment_id, 1, item, now, patient.patient_id) for item in plan]
             try:
                 store.create(appointment, patient_write, reminders)
@@ -171,19 +172,19 @@ class AppointmentService:
         for name in ("duration_minutes", "provider", "location"):
             if name in change.present:
                 changes[name] = getattr(change, name)  # None removes it
-        channels = channels_for(patient.phone, patient.email)
         start = to_utc(change.start) if change.start is not None else appointment.start
         earlier = {r.reminder_id: r for r in self._reminders(appointment_id)}
-        from chalicelib.appointments.reminder_plan import planned_reminders
+        from chalicelib.appointments.reminder_plan import notice_channels, planned_reminders, receivable
 
         clinic = get_clinic(clinic_id)
         zone = patient.timezone or clinic.timezone  # as at booking; either may have changed since
         if zone != appointment.timezone:
             changes["timezone"] = zone
-        timed = planned_reminders(clinic, patient, start, zone, now)
+        order = receivable(clinic, patient, now)  # read once for the reminders and the notice
+        timed = planned_reminders(clinic, patient, start, zone, now, order)
         plan = [item for item in timed if not _already_done(item, earlier)]
         if moved:
-            plan += plan_notice(Kind.RESCHEDULE_NOTICE, channels, now, version)
+            plan += plan_notice(Kind.RESCHEDULE_NOTICE, notice_channels(clinic, patient, now, order), now, version)
         reminders = [_reminder(clinic_id, appointment_id, version, item, now, patient.patient_id) for item in plan]
         # A reminder the new plan no longer has (the clinic changed its schedule) is cancelled, not left waiting.
         planned_ids = {item.reminder_id for item in timed}
@@ -282,9 +283,12 @@ class AppointmentService:
         _refuse_older_event(appointment, provider_sequence)
         patient = get_patient(clinic_id, appointment.patient_id)
         version = int(appointment.version) + 1
+        from chalicelib.appointments.reminder_plan import notice_channels
+
+        channels = notice_channels(get_clinic(clinic_id), patient, now)
         notices = [
             _reminder(clinic_id, appointment_id, version, item, now, patient.patient_id)
-            for item in plan_notice(Kind.CANCELLATION_NOTICE, channels_for(patient.phone, patient.email), now, version)
+            for item in plan_notice(Kind.CANCELLATION_NOTICE, channels, now, version)
         ]
         # A racing cancel's notice may already be stored (read after its commit): it is the same notice, written
         # once in this transaction, never cancelled as if it were a pending reminder.

@@ -11,6 +11,7 @@ from chalicelib.appointments.service import AppointmentRecord
 from chalicelib.core.clock import iso_utc
 from chalicelib.core.records import Reminder
 from chalicelib.core.timezones import local_time
+from chalicelib.fire.receipts import DeliveryView
 
 
 class ReminderView(TypedDict):
@@ -23,6 +24,9 @@ class ReminderView(TypedDict):
     status: str
     reason: NotRequired[str]
     sent_at: NotRequired[str]
+    # How it went, once sent or failed: the channel it went on, its receipts, lateness, any fallback
+    # (`chalicelib.fire.receipts`).
+    delivery: NotRequired[DeliveryView]
 
 
 class AppointmentPatientView(TypedDict):
@@ -72,8 +76,14 @@ def appointment_page(records: list[AppointmentRecord], cursor: str | None) -> Ap
 
 
 def appointment_view(record: AppointmentRecord) -> AppointmentView:
+    from chalicelib.fire.receipts import receipts_of
+
     reminders = sorted(record.reminders, key=lambda r: (r.send_at, r.reminder_id))
-    return {**appointment_summary(record), "reminders": [reminder_view(r) for r in reminders]}
+    receipts = receipts_of(reminders)
+    return {
+        **appointment_summary(record),
+        "reminders": [reminder_view(r, receipts.get(r.reminder_id)) for r in reminders],
+    }
 
 
 def appointment_summary(record: AppointmentRecord) -> AppointmentSummary:
@@ -108,7 +118,7 @@ def appointment_summary(record: AppointmentRecord) -> AppointmentSummary:
     }
 
 
-def reminder_view(reminder: Reminder) -> ReminderView:
+def reminder_view(reminder: Reminder, delivery: DeliveryView | None = None) -> ReminderView:
     view: ReminderView = {
         "id": reminder.reminder_id,
         "kind": reminder.kind,
@@ -120,4 +130,6 @@ def reminder_view(reminder: Reminder) -> ReminderView:
         view["reason"] = reminder.reason
     if reminder.sent_at:
         view["sent_at"] = iso_utc(reminder.sent_at)
+    if delivery is not None:
+        view["delivery"] = delivery
     return view

@@ -1,6 +1,6 @@
 """`PUT /v1/clinic` as models of the validation kit (`chalicelib.core.validation`): the clinic's time zone and
 policy (reminder rules, quiet hours, caps, contact details, SMS templates, medication settings, opening hours,
-board labels, WhatsApp templates, pre-visit forms, the inbox),
+board labels, WhatsApp templates, pre-visit forms, the inbox, the channel order),
 every wrong field named, and the API's JSON Schema of the body (`chalicelib.schemas`). pydantic models:
 imported by the settings route only; the fire path reads a stored policy with `policy.policy_from_json`.
 
@@ -26,6 +26,7 @@ from chalicelib.clinics.policy import (
     PLACEHOLDERS,
     ClinicPolicy,
     OpeningHours,
+    channel_order_problem,
     template_problem,
 )
 from chalicelib.clinics.whatsapp_settings import KINDS as WHATSAPP_KINDS
@@ -52,8 +53,9 @@ from chalicelib.core.validation import (
     problem,
     whole_number,
 )
-from chalicelib.core.words import Kind
+from chalicelib.core.words import Channel, Kind
 from chalicelib.plan.appointment_reminders import ChannelChoice, LocalClockRule, OffsetRule, ReminderRule
+from chalicelib.plan.channel_order import DEFAULT_ORDER
 from chalicelib.plan.event_timing import DEFAULT_WHEN_TIMES
 from chalicelib.plan.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
 
@@ -92,7 +94,7 @@ def _channel(value: Any) -> ChannelChoice:
     try:
         return ChannelChoice(value)
     except ValueError:
-        raise problem("must be sms, email, both or preferred") from None
+        raise problem("must be order, sms, email, both or preferred") from None
 
 
 def _offset(value: timedelta | None) -> timedelta | None:
@@ -103,11 +105,12 @@ def _offset(value: timedelta | None) -> timedelta | None:
 
 class ReminderRuleBody(Body):
     """One reminder: `{"before": "PT2H"}` ahead of the start, or `{"days_before": 1, "at": "18:00"}` on the
-    clinic's clock; `channel` sms, email, both (the default) or preferred. Each part is checked even when
-    another is wrong."""
+    clinic's clock; `channel` (`ChannelChoice`): order (the default: one message, on the first channel of the
+    patient's channel order they can receive it on), sms, email, both (one to the phone and one by email) or
+    preferred (the same as order). Each part is checked even when another is wrong."""
 
     unknown_problem: ClassVar[str | None] = None  # a rule of neither shape is named as a whole instead
-    channel: Annotated[ChannelChoice, BeforeValidator(_channel)] = ChannelChoice.BOTH
+    channel: Annotated[ChannelChoice, BeforeValidator(_channel)] = ChannelChoice.ORDER
     before: Annotated[IsoDuration | None, AfterValidator(_offset)] = None
     days_before: Annotated[
         Annotated[int, Field(ge=0, le=30)] | None, BeforeValidator(_optional(whole_number(0, 30)))
@@ -439,6 +442,22 @@ class InboxBody(Body):
         return InboxSettings(self.hours, self.urgent_phone, self.notice_email)
 
 
+def _channel_order(value: Any) -> Any:
+    message = channel_order_problem(value)
+    if message is not None:
+        raise problem(message)
+    return value
+
+
+_CHANNEL_ORDER_SCHEMA = {
+    "type": "array",
+    "items": {"enum": [channel.value for channel in Channel]},
+    "uniqueItems": True,
+    "description": "the clinic's order of channels; a patient's preferred channel goes first. Every message goes "
+    "on the first the patient can receive it on (an address, opted in, not opted out). Must include sms and email.",
+}
+
+
 def _timezone(value: Any) -> str:
     if not isinstance(value, str) or not is_known_timezone(value):
         raise problem("must be an IANA time zone such as America/New_York")
@@ -509,6 +528,13 @@ class ClinicSettingsBody(Body):
     )
     messenger: MessengerBody | None = None
     inbox: InboxBody | None = None
+    channel_order: Annotated[list[Channel], BeforeValidator(_channel_order), WithJsonSchema(_CHANNEL_ORDER_SCHEMA)] = (
+        Field(
+            default_factory=lambda: list(DEFAULT_ORDER), json_schema_extra={"default": [c.value for c in DEFAULT_ORDER]}
+        )
+    )
+    # The notices' channel (confirmation, reschedule, cancellation), as a reminder rule's `channel`.
+    notice_channel: Annotated[ChannelChoice, BeforeValidator(_channel)] = ChannelChoice.ORDER
 
     def to_policy(self) -> ClinicPolicy:
         default = ClinicPolicy()
@@ -533,4 +559,6 @@ class ClinicSettingsBody(Body):
             forms=tuple(form.rule() for form in self.forms),
             messenger=self.messenger.settings() if self.messenger else NO_WHATSAPP,
             inbox=self.inbox.settings() if self.inbox else NO_INBOX_SETTINGS,
+            channel_order=tuple(Channel(channel) for channel in self.channel_order),
+            notice_channel=self.notice_channel,
         )

@@ -26,7 +26,7 @@ from chalicelib.clinics.medication import DEFAULT_MEDICATION, MedicationSettings
 from chalicelib.clinics.messenger_settings import NO_MESSENGER, messenger_from_json, messenger_json
 from chalicelib.clinics.whatsapp_settings import NO_WHATSAPP, WhatsAppSettings, whatsapp_from_json, whatsapp_json
 from chalicelib.core.fields import read_clock, read_duration
-from chalicelib.core.words import Kind
+from chalicelib.core.words import Channel, Kind
 from chalicelib.plan.appointment_reminders import (
     ChannelChoice,
     LocalClockRule,
@@ -34,6 +34,7 @@ from chalicelib.plan.appointment_reminders import (
     ReminderPolicy,
     ReminderRule,
 )
+from chalicelib.plan.channel_order import DEFAULT_ORDER
 from chalicelib.plan.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
 from chalicelib.render.gsm7 import sanitise
 from chalicelib.render.segments import sms_segments
@@ -97,6 +98,12 @@ class ClinicPolicy:
     messenger: WhatsAppSettings = NO_MESSENGER
     # The inbox's automatic answer (hours, urgent number) and notice email (chalicelib.clinics.inbox_settings).
     inbox: InboxSettings = NO_INBOX_SETTINGS
+    # The patients' channel order before their own preference (chalicelib.plan.channel_order): every message goes
+    # on the first of these the patient can receive it on; SMS and email are always in it.
+    channel_order: tuple[Channel, ...] = DEFAULT_ORDER
+    # Where the confirmation, reschedule and cancellation notices go, as a reminder rule's `channel`: by default
+    # one message on the patient's order; `both` for the phone and the email (the email carries the .ics).
+    notice_channel: ChannelChoice = ChannelChoice.ORDER
 
     def reminder_policy(self) -> ReminderPolicy:
         return ReminderPolicy(rules=self.reminder_rules, quiet_hours=self.quiet_hours)
@@ -186,6 +193,8 @@ def policy_from_json(data: Any, clinic_name: str) -> ClinicPolicy:
         forms=forms_from_json(data.get("forms")),
         messenger=messenger_from_json(data.get("messenger")),
         inbox=inbox_from_json(data.get("inbox")),
+        channel_order=_channel_order(data.get("channel_order", [c.value for c in default.channel_order])),
+        notice_channel=ChannelChoice(_typed(data.get("notice_channel", default.notice_channel.value), str)),
     )
 
 
@@ -211,6 +220,8 @@ def policy_json(policy: ClinicPolicy) -> PolicyView:
         "forms": forms_json(policy.forms),
         "messenger": messenger_json(policy.messenger),
         "inbox": inbox_json(policy.inbox),
+        "channel_order": [channel.value for channel in policy.channel_order],
+        "notice_channel": policy.notice_channel.value,
     }
 
 
@@ -248,6 +259,8 @@ _STORED = frozenset(
         "forms",
         "messenger",
         "inbox",
+        "channel_order",
+        "notice_channel",
     }
 )
 T = TypeVar("T")
@@ -269,6 +282,23 @@ def _window(value: Any) -> int:
     return minutes
 
 
+def channel_order_problem(value: Any) -> str | None:
+    """What is wrong with a clinic's channel order, or None (the body's check and the stored form's are one)."""
+    names = {channel.value for channel in Channel}
+    valid = isinstance(value, list) and all(isinstance(item, str) and item in names for item in value)
+    if not valid or len(set(value)) != len(value):
+        return f"must list channels among {sorted(names)}, each at most once"
+    if not {Channel.SMS.value, Channel.EMAIL.value} <= set(value):
+        return "must include sms and email (every patient has a phone or an email; a chat channel may be left out)"
+    return None
+
+
+def _channel_order(value: Any) -> tuple[Channel, ...]:
+    if channel_order_problem(value) is not None:
+        raise ValueError("channel_order")
+    return tuple(Channel(item) for item in value)
+
+
 def _board_labels(value: Any) -> str:
     if value not in BOARD_LABELS:
         raise ValueError("board_labels")
@@ -287,7 +317,7 @@ def _clocks(value: Any, *names: str) -> list[time]:
 
 
 def _rule_from_json(item: Any) -> ReminderRule:
-    channel = ChannelChoice(_typed(item, dict).get("channel", "both"))
+    channel = ChannelChoice(_typed(item, dict).get("channel", ChannelChoice.ORDER.value))
     if item.keys() <= {"before", "channel"}:
         before = read_duration(_typed(item["before"], str))
         if before is None or not timedelta(minutes=5) <= before <= MAX_OFFSET:

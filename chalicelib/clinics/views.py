@@ -32,6 +32,8 @@ class PolicyView(TypedDict):
     forms: list[dict[str, Any]]
     messenger: dict[str, Any]
     inbox: dict[str, Any]
+    channel_order: list[str]
+    notice_channel: str
 
 
 class ReplanView(TypedDict):

@@ -29,23 +29,23 @@ A usage write DynamoDB refuses does not hold the reminder back.
 
 Everything a send reads first is fetched in one round trip (`chalicelib.store.reads`).
 
-Messenger (`chalicelib.fire.messenger_route`) is routed the same way for a patient who prefers it; a message the
-Send API refuses for good at once goes on its planned channel in the same request, as WhatsApp's does.
+Channels: a message planned for the patient's phone goes on the first of WhatsApp, Messenger and SMS in the
+patient's channel order that can carry it (`chalicelib.fire.chat_route`); one planned for email by email.
 
-Fallback: a message routed to WhatsApp (`chalicelib.fire.whatsapp_route`) that WhatsApp refuses for good at once,
-or later reports `failed` (`fall_back`, from the WABA's status events), goes once on the channel it was planned
-for (SMS; the route only takes SMS-planned messages), with the same words in the patient's language. The fallback
-is claimed on the delivery with a conditional write (`deliveries.claim_fallback`), so a duplicate or late status
-sends nothing more, and it is metered on the channel it went by. It respects an opt-out of that channel but not
-quiet hours or the frequency caps: it is the same message, already due, that the patient has not received. A
-fallback the next channel refuses (even transiently) is recorded and not retried: never two messages on one
-channel for one reminder.
+Fallback: a message routed to WhatsApp or Messenger (`chalicelib.fire.chat_route`) that the channel refuses for good
+at once, or that WhatsApp later reports `failed` (`fall_back`, from the WABA's status events), goes once on the
+channel it was planned for (SMS; the route only takes SMS-planned messages), with the same words in the patient's
+language. The fallback is claimed on the delivery with a conditional write (`deliveries.claim_fallback`), so a
+duplicate or late status sends nothing more, and it is metered on the channel it went by. It respects an opt-out of
+that channel but not quiet hours or the frequency caps: it is the same message, already due, that the patient has
+not received. A fallback the next channel refuses (even transiently) is recorded and not retried: never two messages
+on one channel for one reminder.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -105,6 +105,11 @@ def delivery_callback(request: DeliveryRequest) -> str:
     return f"{request.reminder_key}|{iso_utc(request.occurrence)}"
 
 
+def sibling_id(reminder_id: str, channel: Channel) -> str:
+    """The id the same message has when it is planned on `channel` too (`reminder-24h.sms` → `reminder-24h.email`)."""
+    return f"{reminder_id.rpartition('.')[0]}.{channel.value}"
+
+
 class TransientSendError(Exception):
     """The channel failed in a way a retry may fix; the claim was released so a retry can send."""
 
@@ -130,8 +135,12 @@ class Dispatcher:
         self._clock = clock
         # Counts under the cap, sends, takes back.
         self._sender = MeteredSender(clock, meter, sms, email, whatsapp, messenger)
-        self._whatsapp = whatsapp is not None
-        self._messenger = messenger is not None
+        # The chat channels this dispatcher can send on (a test's may have neither).
+        self._chats = frozenset(
+            channel
+            for channel, adapter in ((Channel.WHATSAPP, whatsapp), (Channel.MESSENGER, messenger))
+            if adapter is not None
+        )
         self._owners = owners  # by Reminder.owner_type
         self._meter = meter
         self._timers = timers  # to re-arm a reminder deferred by quiet hours
@@ -174,18 +183,16 @@ class Dispatcher:
             return self._skip(request, reminder, "clinic_suspended")
         if self._meter.cap_reached(prepared.clinic, self._clock.now()):
             return self._skip_over_spend_cap(request, reminder)
-        planned = prepared  # the channel the message goes on if WhatsApp does not take it
-        if self._whatsapp:
-            from chalicelib.fire.whatsapp_route import on_whatsapp
-
-            prepared = on_whatsapp(prepared, reminder.kind, self._clock.now())  # WhatsApp first, else as planned
-        if self._messenger and prepared is planned:
-            from chalicelib.fire.messenger_route import on_messenger
-
-            prepared = on_messenger(prepared, reminder.kind, self._clock.now())  # Messenger first, else as planned
+        planned = prepared  # the channel the message goes on if no chat channel takes it
+        prepared = self._route(prepared, reminder.kind)
         from chalicelib.fire.patient_rules import check_patient_rules, note_sent
 
         verdict = check_patient_rules(prepared, reminder, self._clock.now())
+        if verdict.skip_reason == f"opted_out_{prepared.channel.value}":
+            moved = self._next_slot(request, reminder, prepared)
+            if moved is not None:
+                planned, prepared = moved, self._route(moved, reminder.kind)
+                verdict = check_patient_rules(prepared, reminder, self._clock.now())
         if verdict.defer_until is not None:
             if self._timers is None:  # nothing to re-arm with: never send in quiet hours
                 return self._skip(request, reminder, "quiet_hours")
@@ -201,8 +208,9 @@ class Dispatcher:
                 prepared.clinic, prepared.channel, prepared.address, message, callback=delivery_callback(request)
             )
         except ChannelError as e:
-            if e.permanent and prepared.channel is not planned.channel:
-                return self._refused_then_fall_back(request, reminder, planned, f"{prepared.channel.value}_{e.code}")
+            following = self._next_channel(request, reminder, planned, prepared.channel) if e.permanent else None
+            if following is not None:
+                return self._refused_then_fall_back(request, reminder, following, f"{prepared.channel.value}_{e.code}")
             return self._fail(request, reminder, e, prepared.channel)
         if sent is None:  # the month reached its cap since the check above (the sender counted the metric)
             self._settle_claim(request, DeliveryStatus.SKIPPED, "spend_cap")
@@ -214,6 +222,74 @@ class Dispatcher:
         except Exception:  # the caps' bookkeeping: a retry for it would find the message sent, so none is asked
             logger.exception("send not noted for the caps", extra={"owner_id": request.owner_id})
         return recorded
+
+    def _route(self, planned: Ready, kind: str) -> Ready:
+        """A message planned for the phone goes on the first of WhatsApp, Messenger and SMS in the patient's channel
+        order that can carry it (`chalicelib.fire.chat_route`)."""
+        if not self._chats:
+            return planned
+        from chalicelib.fire.chat_route import route
+
+        return route(planned, kind, self._clock.now(), self._chats)
+
+    def _next_slot(self, request: DeliveryRequest, reminder: Reminder, planned: Ready) -> Ready | None:
+        """The patient opted out of the channel an appointment's message was planned for (and no chat channel took
+        it): the next channel of their order they can receive it on, the phone's for an email and the email for
+        the phone (`chalicelib.fire.channel_order`), unless the same message is planned there too (a rule's
+        `both`: never two channels for one message but by `both`). None: it stays as planned, and is skipped."""
+        if reminder.owner_type != OwnerType.APPOINTMENT:
+            return None  # a dose reminder is planned for SMS only
+        from chalicelib.fire.channel_order import can_receive, channel_order
+        from chalicelib.plan.channel_order import slot_of
+
+        now = self._clock.now()
+        for channel in channel_order(planned.clinic, planned.patient):
+            slot = slot_of(channel)
+            if slot is planned.channel or not can_receive(planned.clinic, planned.patient, channel, now):
+                continue
+            if deliveries.reminder(request.owner_id, sibling_id(reminder.reminder_id, slot)) is not None:
+                return None  # the same message has its own reminder there
+            other = self._owners[reminder.owner_type].prepare(request, replace(reminder, channel=slot.value))
+            return other if isinstance(other, Ready) else None
+        return None
+
+    def _next_channel(
+        self, request: DeliveryRequest, reminder: Reminder, planned: Ready, failed: Channel
+    ) -> Ready | None:
+        """The channel after `failed` in the patient's order that can carry the same message, as it goes there; None
+        when there is none. A chat channel carries it only with a template or in the window (`chat_route`); the
+        other planned channel (email for a phone message, the phone for an email) only for an appointment's message
+        that is not planned there too (a rule's `both`: never two channels for one message but by `both`)."""
+        from chalicelib.fire.channel_order import can_receive, channel_order
+        from chalicelib.fire.chat_route import on_chat
+        from chalicelib.plan.channel_order import slot_of
+
+        order = channel_order(planned.clinic, planned.patient)
+        later = order[order.index(failed) + 1 :] if failed in order else order
+        now = self._clock.now()
+        for channel in later:
+            if channel is failed:
+                continue
+            slot = slot_of(channel)
+            base: Ready | None = planned if slot is planned.channel else None
+            if base is None:
+                if reminder.owner_type != OwnerType.APPOINTMENT or not can_receive(
+                    planned.clinic, planned.patient, slot, now
+                ):
+                    continue
+                if deliveries.reminder(request.owner_id, sibling_id(reminder.reminder_id, slot)) is not None:
+                    continue  # the same message has its own reminder there
+                other = self._owners[reminder.owner_type].prepare(request, replace(reminder, channel=slot.value))
+                base = other if isinstance(other, Ready) else None
+            if base is None:
+                continue
+            if channel is slot:
+                return base
+            if channel in self._chats:
+                routed = on_chat(channel, base, reminder.kind, now)
+                if routed is not None:
+                    return routed
+        return None
 
     def _claimed_elsewhere(self, request: DeliveryRequest, reminder: Reminder) -> Outcome:
         """The claim failed: the occurrence was sent (the reminder's mark is made good if a fault kept it from
@@ -230,8 +306,8 @@ class Dispatcher:
     def _refused_then_fall_back(
         self, request: DeliveryRequest, reminder: Reminder, planned: Ready, reason: str
     ) -> Outcome:
-        """WhatsApp refused the message at once: the delivery records the refusal, and the message goes on the
-        planned channel now; the reminder is sent if that channel took it, failed otherwise."""
+        """The channel refused the message for good at once: the delivery records the refusal, and the message goes
+        on the next channel (`planned`) now; the reminder is sent if that channel took it, failed otherwise."""
         deliveries.record_failed(request.reminder_key, iso_utc(request.occurrence), reason)
         sent = self._send_fallback(request.reminder_key, iso_utc(request.occurrence), planned, reason)
         if isinstance(sent, str):
@@ -243,14 +319,14 @@ class Dispatcher:
         return self._log(request, Outcome(Result.SENT, reason, sent.message_id), fallback=planned.channel.value)
 
     def fall_back(self, reminder_key: str, occurrence: str, reason: str) -> bool:
-        """A channel reported a sent message failed (`reason`, e.g. whatsapp_131026): the same message goes once
-        on the channel it was planned for. False when nothing went (already fallen back, the reminder or its
-        owner changed, the patient opted out of that channel, or the channel refused)."""
+        """A channel reported a sent message failed (`reason`: whatsapp_131026, email_bounce_general): the same
+        message goes once on the next channel of the patient's order (`_next_channel`). False when nothing went
+        (already fallen back, the reminder or its owner changed, no next channel, or that channel refused)."""
         delivery = deliveries.delivery(reminder_key, occurrence)
         owner_id, _, reminder_id = reminder_key.rpartition("/")
         reminder = deliveries.reminder(owner_id, reminder_id)
-        if delivery is None or reminder is None or delivery.channel == reminder.channel:
-            return False  # nothing to fall back to: the message went on its planned channel
+        if delivery is None or reminder is None:
+            return False
         request = DeliveryRequest(
             delivery.clinic_id,
             owner_id,
@@ -266,7 +342,11 @@ class Dispatcher:
             why = planned.reason if isinstance(planned, NotSending) else "clinic_suspended"
             logger.info("no fallback", extra={"owner_id": owner_id, "reason": why})
             return False
-        sent = self._send_fallback(reminder_key, occurrence, planned, reason)
+        following = self._next_channel(request, reminder, planned, Channel(delivery.channel))
+        if following is None:
+            logger.info("no fallback", extra={"owner_id": owner_id, "reason": "no_next_channel"})
+            return False
+        sent = self._send_fallback(reminder_key, occurrence, following, reason)
         logger.info("fallback", extra={"owner_id": owner_id, "reason": reason, "sent": not isinstance(sent, str)})
         return not isinstance(sent, str)
 

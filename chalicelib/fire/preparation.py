@@ -29,7 +29,7 @@ class Ready:
     render: Callable[[], Message]  # the words, called after the claim: only a message that goes is worded
     starts_at: datetime | None = None  # what the reminder is for, if it has a start (quiet hours defer before it)
     zone: str | None = None  # the zone the patient reads times in
-    # The facts a WhatsApp template is filled with (chalicelib.fire.whatsapp_route), called after the claim as
+    # The facts a WhatsApp template is filled with (chalicelib.fire.chat_route), called after the claim as
     # `render` is; None for a message that has no WhatsApp template kind.
     template_facts: Callable[[], TemplateFacts] | None = None
 

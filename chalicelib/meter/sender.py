@@ -73,7 +73,8 @@ class MeteredSender:
         no month to count it in, so it goes uncounted, and is counted as a metric (UnbilledMessages).
 
         On WhatsApp the clinic's sender sends (`clinic.whatsapp_phone_number_id`); `callback` is the key Meta
-        echoes in the message's statuses. On Messenger the clinic's Page sends to `to`, the patient's PSID."""
+        echoes in the message's statuses (on email, the message tag SES echoes in its events). On Messenger the
+        clinic's Page sends to `to`, the patient's PSID."""
         text = text_as_sent(channel, message)
         template = message.whatsapp_template is not None
         if clinic is None:
@@ -124,7 +125,7 @@ class MeteredSender:
             return self._messenger.send_template(clinic.clinic_id, page, to, sent_template)
         if self._email is None:
             raise ValueError("no email channel to send with")
-        return self._email.send_message(to, message)
+        return self._email.send_message(to, message, callback)
 
     def _count(self, clinic: Clinic, at: datetime, charge: Charge, required_by_carrier: bool) -> bool:
         """Counts the message before it goes; False when the month is at its spend cap and the message may wait."""

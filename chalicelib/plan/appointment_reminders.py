@@ -3,12 +3,13 @@ patient's contacts and preferences, the clinic's policy and the current time. No
 
 A clinic's reminder schedule is a list of rules: an offset before the start (elapsed time, so "2 hours before"
 is 2 real hours across a DST change) or a local-clock rule ("the day before at 18:00", on the wall clocks of the
-patient's zone, by the DST rule of `local_clock`). Each rule names a channel: sms, email, both, or the
-patient's preferred one. Quiet hours then defer a reminder (see `quiet_hours`)."""
+patient's zone, by the DST rule of `local_clock`). Each rule names a channel (`ChannelChoice`): by default one
+message, on the first channel of the patient's channel order (`chalicelib.plan.channel_order`); or sms, email,
+or both. Quiet hours then defer a reminder (see `quiet_hours`)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
@@ -16,15 +17,22 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.core.clock import to_utc
 from chalicelib.core.words import Channel, Kind, Status
+from chalicelib.plan.channel_order import slot_of
 from chalicelib.plan.local_clock import local_instant
 from chalicelib.plan.quiet_hours import QuietHours, defer_for_quiet_hours
 
 
 class ChannelChoice(StrEnum):
-    SMS = "sms"
-    EMAIL = "email"
-    BOTH = "both"  # every channel the patient has a contact for
-    PREFERRED = "preferred"  # the patient's preferred channel, else the first they can be reached on
+    """Where one rule's reminder goes. Never two channels for one reminder unless the rule says `both`."""
+
+    # The default: one message, on the first channel of the patient's channel order they can receive it on.
+    ORDER = "order"
+    SMS = "sms"  # the patient's phone only: SMS, or WhatsApp / Messenger ahead of SMS in the patient's order
+    EMAIL = "email"  # email only
+    # Two messages, one to the phone (the first of WhatsApp, Messenger and SMS in the patient's order that can
+    # carry it) and one by email, for a patient who has both; one message for a patient with one of them.
+    BOTH = "both"
+    PREFERRED = "preferred"  # the older name of `order` (the preferred channel is first in the order): the same
 
 
 @dataclass(frozen=True)
@@ -32,7 +40,7 @@ class OffsetRule:
     """A reminder this long before the start, in elapsed time."""
 
     before: timedelta
-    channel: ChannelChoice = ChannelChoice.BOTH
+    channel: ChannelChoice = ChannelChoice.ORDER
 
     @property
     def label(self) -> str:
@@ -48,7 +56,7 @@ class LocalClockRule:
 
     days_before: int
     at: time
-    channel: ChannelChoice = ChannelChoice.BOTH
+    channel: ChannelChoice = ChannelChoice.ORDER
 
     @property
     def label(self) -> str:
@@ -66,7 +74,7 @@ ReminderRule = OffsetRule | LocalClockRule
 class ReminderPolicy:
     """By default: confirm at booking, remind 24 h and 2 h before, no quiet hours. A clinic's policy
     (`chalicelib.clinics.policy`) gives its own `rules` and quiet hours; `reminders_before` is the short form of
-    offset rules on both channels."""
+    offset rules on the patient's channel order."""
 
     confirm_at_booking: bool = True
     reminders_before: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=2))
@@ -107,12 +115,22 @@ def lead_label(lead: timedelta) -> str:
 
 
 def rule_channels(
-    choice: ChannelChoice, channels: list[Channel], preferred: Channel | None, opted_out: Collection[Channel] = ()
+    choice: ChannelChoice,
+    channels: list[Channel],
+    preferred: Channel | None,
+    opted_out: Collection[Channel] = (),
+    order: Sequence[Channel] | None = None,
 ) -> list[Channel]:
-    """The channels one rule sends on, among those the patient has a contact for (`channels`)."""
+    """The channels one rule sends on, among those the patient has a contact for (`channels`). `order`: the
+    channels the patient can receive a message on, in their channel order (a chat channel stands for the phone);
+    without it, the preferred channel, else the first of `channels` not opted out."""
     if choice is ChannelChoice.BOTH:
         return list(channels)
-    if choice is ChannelChoice.PREFERRED:
+    if choice in (ChannelChoice.ORDER, ChannelChoice.PREFERRED):
+        if order is not None:
+            first = [slot_of(channel) for channel in order if slot_of(channel) in channels]
+            if first:
+                return first[:1]
         reachable = [channel for channel in channels if channel not in opted_out] or list(channels)
         if preferred in reachable:
             return [preferred]
@@ -129,6 +147,7 @@ def plan_reminders(
     zone: str = "UTC",
     preferred: Channel | None = None,
     opted_out: Collection[Channel] = (),
+    order: Sequence[Channel] | None = None,
 ) -> list[PlannedReminder]:
     """The timed reminders before `start`, earliest first, with times read in `zone` (the patient's).
 
@@ -138,9 +157,9 @@ def plan_reminders(
     """
     start = to_utc(start)
     timed: list[tuple[datetime, int, PlannedReminder]] = []
-    for order, rule in enumerate(policy.effective_rules()):
+    for position, rule in enumerate(policy.effective_rules()):
         due = rule.due(start, zone)
-        for channel in rule_channels(rule.channel, channels, preferred, opted_out):
+        for channel in rule_channels(rule.channel, channels, preferred, opted_out, order):
             reminder_id = f"reminder-{rule.label}.{channel}"
             status, reason, send_at = Status.SCHEDULED, None, due
             if due <= now:
@@ -154,7 +173,7 @@ def plan_reminders(
                 else:
                     send_at = deferred
             timed.append(
-                (to_utc(due), order, PlannedReminder(reminder_id, Kind.REMINDER, channel, send_at, status, reason))
+                (to_utc(due), position, PlannedReminder(reminder_id, Kind.REMINDER, channel, send_at, status, reason))
             )
     # Earliest first; rules due at the same instant keep the clinic's order.
     return [item for _, _, item in sorted(timed, key=lambda entry: (entry[0], entry[1]))]

@@ -112,7 +112,9 @@ class WhatsAppEvents:
         at = _timestamp(status.get("timestamp")) or self._clock.now()
         errors = status.get("errors") or [{}]
         failure = f"whatsapp_{errors[0].get('code', 'unknown')}" if receipt == "failed" else None
-        changed = deliveries.record_receipt(reminder_key, occurrence, receipt, at, failure)
+        from chalicelib.fire.receipts import record_receipt
+
+        changed = record_receipt(reminder_key, occurrence, receipt, at, failure)
         if changed:
             count("WhatsAppReceipts", channel=Channel.WHATSAPP.value)
         logger.info("whatsapp status", extra={"status": receipt, "changed": changed, "failure": failure})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +15,9 @@ if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
 
     from chalicelib.render.templates import Message
+
+# The message tag that carries the delivery's key; SES echoes a configuration set's tags in each of its events.
+DELIVERY_TAG = "carecue-delivery"
 
 # Codes after which sending the same message again cannot succeed.
 # Refusals that are about this message or its recipient: sending it again would be refused again.
@@ -53,12 +58,19 @@ class EmailChannel:
             # It bounced for good or its owner complained: sending again would only hurt the sender's reputation.
             raise ChannelError("AddressUndeliverable", permanent=True)
 
-    def send(self, address: str, subject: str, body: str) -> str:
-        """Sends one plain-text email and returns SES's message id."""
+    def _tagged(self, callback: str | None) -> dict[str, Any]:
+        if callback is None:
+            return self._options
+        # Harmless without a configuration set (SES then publishes no events to echo them in).
+        return {**self._options, "Tags": [{"Name": DELIVERY_TAG, "Value": delivery_tag_value(callback)}]}
+
+    def send(self, address: str, subject: str, body: str, callback: str | None = None) -> str:
+        """Sends one plain-text email and returns SES's message id; `callback`, the delivery's key, goes as the
+        `carecue-delivery` message tag, so that SES's events find the delivery."""
         self._refuse_undeliverable(address)
         try:
             response = self._ses.send_email(
-                **self._options,
+                **self._tagged(callback),
                 Source=self._sender,
                 Destination={"ToAddresses": [address]},
                 Message={
@@ -70,14 +82,14 @@ class EmailChannel:
             raise _channel_error(e) from e
         return response["MessageId"]
 
-    def send_message(self, address: str, message: Message) -> str:
+    def send_message(self, address: str, message: Message, callback: str | None = None) -> str:
         """Sends `message`: as MIME (text, HTML, .ics, List-Unsubscribe) when it has more than text."""
         if message.html is None and message.calendar is None and message.unsubscribe_url is None:
-            return self.send(address, message.subject or "", message.body)
+            return self.send(address, message.subject or "", message.body, callback)
         self._refuse_undeliverable(address)
         try:
             response = self._ses.send_raw_email(
-                **self._options,
+                **self._tagged(callback),
                 Source=self._sender,
                 Destinations=[address],
                 RawMessage={"Data": mime_message(self._sender, address, message)},
@@ -85,6 +97,22 @@ class EmailChannel:
         except ClientError as e:
             raise _channel_error(e) from e
         return response["MessageId"]
+
+
+def delivery_tag_value(callback: str) -> str:
+    """A delivery's key (`{owner_id}/{reminder_id}|{occurrence}`) as a message tag value, which SES allows only
+    letters, digits, `_` and `-` in: base64url without padding."""
+    return base64.urlsafe_b64encode(callback.encode()).decode().rstrip("=")
+
+
+def delivery_of_tag(value: str) -> tuple[str, str] | None:
+    """(reminder key, occurrence) from a tag value `delivery_tag_value` made; None for anything else."""
+    try:
+        callback = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    reminder_key, bar, occurrence = callback.rpartition("|")
+    return (reminder_key, occurrence) if bar and "/" in reminder_key and occurrence else None
 
 
 def mime_message(sender: str, address: str, message: Message) -> bytes:

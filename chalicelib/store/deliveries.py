@@ -138,9 +138,12 @@ def record_failed(reminder_key: str, occurrence: str, reason: str) -> None:
 RECEIPT_RANKS = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
 
 
-def record_receipt(reminder_key: str, occurrence: str, receipt: str, at: datetime, failure: str | None) -> bool:
-    """A channel's receipt for a sent delivery; False (and nothing written) when the delivery is not there or
-    already has this receipt or a later one: a status delivered twice, or late, changes nothing."""
+def record_receipt(
+    reminder_key: str, occurrence: str, receipt: str, at: datetime, failure: str | None
+) -> records.Delivery | None:
+    """A channel's receipt for a sent delivery, and the delivery as it now is; None (and nothing written) when the
+    delivery is not there or already has this receipt or a later one: a status delivered twice, or late, changes
+    nothing."""
     rank = RECEIPT_RANKS[receipt]
     actions: list[Action] = [Delivery.receipt.set(receipt), Delivery.receipt_rank.set(rank)]
     if receipt == "delivered":
@@ -150,13 +153,24 @@ def record_receipt(reminder_key: str, occurrence: str, receipt: str, at: datetim
     elif failure is not None:
         actions.append(Delivery.receipt_failure.set(failure))
     later = Delivery.receipt_rank.does_not_exist() | (Delivery.receipt_rank < rank)
+    item = Delivery(reminder_key, occurrence)
     try:
-        Delivery(reminder_key, occurrence).update(actions=actions, condition=Delivery.reminder_key.exists() & later)
+        item.update(actions=actions, condition=Delivery.reminder_key.exists() & later)
     except UpdateError as e:
         if condition_failed(e):
-            return False
+            return None
         raise
-    return True
+    return to_record(item, records.Delivery)  # PynamoDB read the item back (ALL_NEW)
+
+
+def latest_deliveries(reminder_keys: list[str]) -> dict[str, records.Delivery]:
+    """Each reminder's latest delivery (its last occurrence), by reminder key; a reminder never sent has none.
+    One query per key: an appointment has a handful of reminders."""
+    found: dict[str, records.Delivery] = {}
+    for key in reminder_keys:
+        for item in Delivery.query(key, scan_index_forward=False, limit=1):
+            found[key] = to_record(item, records.Delivery)
+    return found
 
 
 def delivery(reminder_key: str, occurrence: str) -> records.Delivery | None:

@@ -198,8 +198,8 @@ def _worded(
 ) -> dict[str, Any]:
     """`shown` with the message its owner's `prepare` and `render` make of `reminder` now (nothing claimed)."""
     from chalicelib.core.words import ClinicStatus
+    from chalicelib.fire.chat_route import route
     from chalicelib.fire.preparation import NotSending
-    from chalicelib.fire.whatsapp_route import on_whatsapp
 
     try:
         prepared = owner.prepare(request, reminder)
@@ -207,13 +207,9 @@ def _worded(
             return {**shown, "note": f"would send nothing now ({prepared.reason})"}
         if prepared.clinic.status != ClinicStatus.ACTIVE:
             return {**shown, "note": "would send nothing now (clinic_suspended)"}
-        # The dispatcher's own routing: a phone message may go by WhatsApp instead (chalicelib.fire.whatsapp_route).
-        routed = on_whatsapp(prepared, reminder.kind, now)
-        if routed is prepared:  # and by Messenger, for a patient who linked and prefers it (messenger_route)
-            from chalicelib.fire.messenger_route import on_messenger
-
-            routed = on_messenger(prepared, reminder.kind, now)
-        prepared = routed
+        # The dispatcher's own routing: a phone message may go by WhatsApp or Messenger instead, by the patient's
+        # channel order (chalicelib.fire.chat_route).
+        prepared = route(prepared, reminder.kind, now)
         message = prepared.render()
     except Exception as e:  # noqa: BLE001 - one timer the console cannot word must not hide all the others
         return {**shown, "note": f"could not be worded here ({type(e).__name__}); it is worded again when it fires"}

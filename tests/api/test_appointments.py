@@ -47,7 +47,8 @@ def test_booking_confirms_at_once_and_arms_a_timer_per_reminder(api: Client, aws
     assert body["start_local"] == "2026-12-02T10:00:00-05:00"
     reminders = by_id(body["reminders"])
     assert reminders["confirmation.sms"]["status"] == "sent"
-    assert reminders["confirmation.email"]["status"] == "sent"
+    # One channel per message: the first of the clinic's order the patient can receive it on (SMS by default).
+    assert "confirmation.email" not in reminders and "reminder-2h.email" not in reminders
     assert reminders["reminder-24h.sms"] == {
         "id": "reminder-24h.sms",
         "kind": "reminder",
@@ -55,21 +56,17 @@ def test_booking_confirms_at_once_and_arms_a_timer_per_reminder(api: Client, aws
         "send_at": "2026-12-01T15:00:00Z",
         "status": "scheduled",
     }
-    assert reminders["reminder-2h.email"]["send_at"] == "2026-12-02T13:00:00Z"
+    assert reminders["reminder-2h.sms"]["send_at"] == "2026-12-02T13:00:00Z"
 
     sms = aws.sent("sms")
     assert [(m["to"], m["body"]) for m in sms] == [
         ("+14155550100", "Riverside Family Clinic: your appointment is booked for Wed 2 Dec at 10:00 AM.")
     ]
-    (email,) = aws.sent("email")
-    assert email["subject"] == "Riverside Family Clinic: Appointment booked: Wed 2 Dec at 10:00 AM"
-    assert "Place: Room 4" in email["body"]
+    assert aws.sent("email") == []
 
     armed = schedules(aws)
     appointment_id = body["id"]
-    assert sorted(armed) == sorted(
-        f"{appointment_id}.reminder-{lead}.{channel}" for lead in ("24h", "2h") for channel in ("sms", "email")
-    )
+    assert sorted(armed) == sorted(f"{appointment_id}.reminder-{lead}.sms" for lead in ("24h", "2h"))
     timer = armed[f"{appointment_id}.reminder-24h.sms"]
     assert timer["ScheduleExpression"] == "at(2026-12-01T15:00:00)"
     assert timer["ScheduleExpressionTimezone"] == "UTC"
@@ -216,7 +213,7 @@ def test_booking_the_same_external_id_twice_books_once(api: Client, aws: World, 
 
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.json_body["id"] == second.json_body["id"]
-    assert stored_counts() == {"Appointment": 1, "Patient": 1, "Reminder": 6}
+    assert stored_counts() == {"Appointment": 1, "Patient": 1, "Reminder": 3}
     assert len(aws.sent("sms")) == 1
 
 
@@ -239,7 +236,7 @@ def test_repeat_of_an_external_id_with_different_content_is_a_409_naming_the_fie
     again = post(api, clinic, booking(external_id="ehr-1001"))
     assert again.status_code == 200
     assert again.json_body == first.json_body
-    assert stored_counts() == {"Appointment": 1, "Patient": 1, "Reminder": 6}
+    assert stored_counts() == {"Appointment": 1, "Patient": 1, "Reminder": 3}
     assert len(aws.sent("sms")) == 1
 
 
@@ -306,7 +303,7 @@ def test_rescheduling_moves_the_timers_and_tells_the_patient(api: Client, aws: W
     timer = schedules(aws)[f"{appointment_id}.reminder-24h.sms"]
     assert timer["ScheduleExpression"] == "at(2026-12-02T20:30:00)"
     assert json.loads(timer["Target"]["Input"])["version"] == 2
-    assert len(schedules(aws)) == 4
+    assert len(schedules(aws)) == 2  # the 24 h and 2 h reminders, on SMS only
 
 
 def test_a_patch_repeated_changes_nothing_and_the_first_notice_still_goes(

@@ -54,7 +54,8 @@ def test_a_new_clinic_reads_the_default_policy(api: Client, clinic: ClinicKeys) 
     assert response.status_code == 200
     body = response.json_body
     assert body["timezone"] == "America/New_York"
-    assert body["reminders"] == [{"before": "P1D", "channel": "both"}, {"before": "PT2H", "channel": "both"}]
+    assert body["reminders"] == [{"before": "P1D", "channel": "order"}, {"before": "PT2H", "channel": "order"}]
+    assert body["channel_order"] == ["sms", "whatsapp", "messenger", "email"]
     assert body["quiet_hours"] == {"start": "21:00", "end": "08:00"}
     assert body["frequency_caps"] is False
     assert body["sms_segment_limit"] == 2
@@ -192,8 +193,8 @@ def test_a_bad_hand_edit_in_the_console_is_logged_and_the_defaults_apply(
 
         # THEN the defaults apply, nothing crashes, and the log names the item but not its content
         assert settings.status_code == 200
-        assert settings.json_body["reminders"][0] == {"before": "P1D", "channel": "both"}
-        assert {r["id"] for r in booked["reminders"]} >= {"reminder-24h.sms", "reminder-2h.email"}
+        assert settings.json_body["reminders"][0] == {"before": "P1D", "channel": "order"}
+        assert {r["id"] for r in booked["reminders"]} >= {"reminder-24h.sms", "reminder-2h.sms"}
         invalid = [r for r in caplog.records if r.getMessage() == "clinic policy invalid, using defaults"]
         assert invalid, "the bad edit was not logged"
         assert (getattr(invalid[0], "clinic_id", None), getattr(invalid[0], "table", None)) == (
@@ -240,17 +241,36 @@ def test_patient_preferences_and_opt_outs_are_read_and_written(api: Client, clin
     assert api.http.get("/v1/patients/pat_nobody", headers=clinic.headers).status_code == 404
 
 
-def test_opted_out_of_sms_still_gets_the_email_reminder(
+def test_opted_out_of_sms_gets_the_reminder_by_email_instead(
     api: Client, aws: World, clinic: ClinicKeys, clock: SimulatedClock
 ) -> None:
+    # The reminder was planned for SMS, the first channel of the order; the opt-out re-plans it on the next one.
     booked = book(api, clinic)
     put(api, clinic, f"/v1/patients/{booked['patient']['id']}", {"opt_out": {"sms": True}})
     clock.set(datetime.fromisoformat("2026-12-01T15:00:20Z"))
 
-    assert fire(aws, f"{booked['id']}.reminder-24h.sms") == {"result": "skipped", "reason": "opted_out_sms"}
+    planned = reminders(api, clinic, booked["id"])
+    assert (planned["reminder-24h.sms"]["status"], planned["reminder-24h.email"]["status"]) == (
+        "cancelled",
+        "scheduled",
+    )
     assert fire(aws, f"{booked['id']}.reminder-24h.email")["result"] == "sent"
-    assert reminders(api, clinic, booked["id"])["reminder-24h.sms"]["reason"] == "opted_out_sms"
-    assert [m["channel"] for m in aws.sent() if m["sent_at"] >= "2026-12-01"] == ["email"]
+    assert fire(aws, f"{booked['id']}.reminder-24h.email")["result"] == "duplicate"
+    sent = [m for m in aws.sent() if m["sent_at"] >= "2026-12-01"]
+    assert [(m["channel"], m["to"]) for m in sent] == [("email", EMAIL)]
+    assert "Wed 2 Dec at 10:00 AM" in sent[0]["subject"]
+
+
+def test_opted_out_of_both_channels_gets_nothing(
+    api: Client, aws: World, clinic: ClinicKeys, clock: SimulatedClock
+) -> None:
+    booked = book(api, clinic)
+    put(api, clinic, f"/v1/patients/{booked['patient']['id']}", {"opt_out": {"sms": True, "email": True}})
+    clock.set(datetime.fromisoformat("2026-12-01T15:00:20Z"))
+
+    assert fire(aws, f"{booked['id']}.reminder-24h.sms") == {"result": "skipped", "reason": "opted_out_sms"}
+    assert "reminder-24h.email" not in reminders(api, clinic, booked["id"])
+    assert [m for m in aws.sent() if m["sent_at"] >= "2026-12-01"] == []
 
 
 def test_a_late_timer_in_quiet_hours_is_deferred_to_their_end(
@@ -276,7 +296,8 @@ def test_a_late_timer_in_quiet_hours_is_deferred_to_their_end(
 def test_the_frequency_caps_skip_a_second_sms_within_a_day(
     api: Client, aws: World, clinic: ClinicKeys, clock: SimulatedClock
 ) -> None:
-    put(api, clinic, "/v1/clinic", {"frequency_caps": True})
+    # "both": every reminder also by email, which the caps do not hold back
+    put(api, clinic, "/v1/clinic", {"frequency_caps": True, "reminders": [{"before": "P1D", "channel": "both"}]})
     # Booked Monday 09:00 for Tuesday 10:00: the confirmation SMS and the 24 h reminder are an hour apart.
     booked = book(api, clinic, start="2026-12-01T10:00:00-05:00")
     clock.set(datetime.fromisoformat("2026-11-30T15:00:05Z"))
@@ -295,7 +316,7 @@ def test_each_sms_records_its_encoding_cost_in_segments(api: Client, clinic: Cli
 # --- two-way SMS -------------------------------------------------------------------------------------------
 
 
-def test_stop_opts_out_with_one_reply_and_then_only_email_goes_out(
+def test_stop_opts_out_with_one_reply_and_then_the_reminder_goes_by_email(
     api: Client, aws: World, clinic: ClinicKeys, clock: SimulatedClock
 ) -> None:
     booked = book(api, clinic)
@@ -310,8 +331,8 @@ def test_stop_opts_out_with_one_reply_and_then_only_email_goes_out(
     patient = api.http.get(f"/v1/patients/{booked['patient']['id']}", headers=clinic.headers).json_body
     assert patient["opt_out"]["sms"]["source"] == "sms_reply"
     clock.set(datetime.fromisoformat("2026-12-01T15:00:20Z"))
-    assert fire(aws, f"{booked['id']}.reminder-24h.sms")["reason"] == "opted_out_sms"
-    assert fire(aws, f"{booked['id']}.reminder-24h.email")["result"] == "sent"
+    assert fire(aws, f"{booked['id']}.reminder-24h.sms")["result"] == "sent"
+    assert aws.sent()[-1]["channel"] == "email"  # the next channel of the order, once
 
     text_in(aws, "start", "in-2")
     assert "texts again" in aws.sent("sms")[-1]["body"]

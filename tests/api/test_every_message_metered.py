@@ -104,7 +104,12 @@ def assert_usage_is_the_outbox(day: Day) -> None:
 def test_a_day_with_every_kind_of_message_is_metered_message_for_message(day: Day) -> None:
     # GIVEN a patient booked for tomorrow (confirmation by SMS and email, the 24-hour reminders at 10:00 today),
     # a patient who will text STOP, a twice-daily regimen with a caregiver and a small supply, and Dr. Rivera's
-    # morning of four patients
+    # morning of four patients; the clinic asks for "both" (SMS and email) for its notices and reminders
+    both = {
+        "notice_channel": "both",
+        "reminders": [{"before": "P1D", "channel": "both"}, {"before": "PT2H", "channel": "both"}],
+    }
+    assert day.api.http.put("/v1/clinic", headers=day.clinic.headers, body=json.dumps(both)).status_code == 200
     day.book("R", at("10:00").replace(day=2), email="pat@example.org")
     day.book("S", at("10:00").replace(day=3))
     regimen = {

@@ -139,7 +139,9 @@ def test_stop_then_a_new_booking_still_sends_no_sms(api: Client, aws: World, cli
     assert second["patient"]["id"] == first["patient"]["id"]
     assert len(texts_to(aws, PHONE)) == texted
     reminders = {r["id"]: r for r in second["reminders"]}
-    assert reminders["confirmation.sms"]["status"] == "skipped"
+    # The patient kept their email: the confirmation goes there, the next channel of their order, and not by SMS.
+    assert "confirmation.sms" not in reminders
+    assert reminders["confirmation.email"]["status"] == "sent"
     assert patient_view(api, clinic, second["patient"]["id"])["opt_out"]["sms"]["source"] == "sms_reply"
 
 

@@ -116,6 +116,8 @@ def test_another_clinics_questionnaire_cannot_be_attached(api: Client, aws: Worl
 def test_the_confirmation_carries_the_form_link_by_sms_and_email(
     api: Client, aws: World, with_form: ClinicKeys
 ) -> None:
+    settings = send(api, with_form, "GET", "/v1/clinic").json_body
+    assert send(api, with_form, "PUT", "/v1/clinic", {**settings, "notice_channel": "both"}).status_code == 200
     book(api, with_form, patient={"email": "pat@example.org"})
 
     (sms,) = aws.sent("sms")

@@ -35,7 +35,10 @@ def usage(api: Client, clinic: ClinicKeys, query: str = "") -> Any:
 def test_every_send_is_counted_in_the_month_with_its_estimated_cost(
     api: Client, aws: World, clinic: ClinicKeys
 ) -> None:
-    appointment_id = book(api, clinic, phone="+14155550100", email="pat@example.org")  # confirmation: SMS + email
+    # the clinic asks for its notices on both channels: the confirmation goes by SMS and by email
+    both = {"notice_channel": "both"}
+    assert api.http.put("/v1/clinic", headers=clinic.headers, body=json.dumps(both)).status_code == 200
+    appointment_id = book(api, clinic, phone="+14155550100", email="pat@example.org")
 
     after_booking = usage(api, clinic)
     assert fire_when_due(aws, appointment_id, "reminder-24h.sms") == {"result": "sent", "reason": None}

@@ -247,6 +247,13 @@ class LocalStack:
         assert status == 200, body
         return [m for m in body["messages"] if not addresses or m["to"] in addresses]
 
+    def ask_for_both(self, clinic: Clinic) -> None:
+        """The clinic asks for `both` (the phone and the email) for its notices and its 24 h and 2 h reminders,
+        where by default each message goes on one channel, the first of the patient's order."""
+        both = [{"before": "P1D", "channel": "both"}, {"before": "PT2H", "channel": "both"}]
+        status, body = self.api(clinic).request("PUT", "/v1/clinic", {"reminders": both, "notice_channel": "both"})
+        assert status == 200, body
+
     def book_for(self, clinic: Clinic, body: dict[str, Any]) -> dict[str, Any]:
         status, booked = self.api(clinic).post("/v1/appointments", body)
         assert status == 201, booked

@@ -23,7 +23,9 @@ DOSE_LINK = re.compile(r"/d/\S+")
 
 def _book(stack: LocalStack, clinic: Clinic) -> tuple[str, Any]:
     """With the clock moved to a noon in New York, an appointment at 15:00 the day after: its 24 h reminder is due
-    within the next day, its 2 h one after it, both outside quiet hours (which would defer them)."""
+    within the next day, its 2 h one after it, both outside quiet hours (which would defer them); the clinic asks
+    for both channels."""
+    stack.ask_for_both(clinic)
     noon = day_after(stack.now(), 1, 12, 0, NEW_YORK)
     stack.advance_to(noon)
     start = noon + timedelta(hours=27)

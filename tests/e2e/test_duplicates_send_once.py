@@ -44,6 +44,7 @@ def invoke_twice(stack: LocalStack, schedule_name: str) -> str:
 
 
 def test_a_booking_sent_twice_and_a_timer_fired_twice_reach_the_patient_once(stack: LocalStack, clinic: Clinic) -> None:
+    stack.ask_for_both(clinic)  # SMS and email, as this test checks both
     phone, email = "+14155550104", "pat.twice@example.org"
     now = stack.now()
     start = day_after(now, 2, 10, 0, NEW_YORK)

@@ -24,7 +24,9 @@ from tests.e2e.conftest import (
 def test_booking_confirms_at_once_then_reminds_24_h_and_2_h_before_in_local_time(
     stack: LocalStack, clinic: Clinic
 ) -> None:
-    # GIVEN a patient with a phone and an email, booked two days ahead at 10:00 New York time
+    # GIVEN a patient with a phone and an email, booked two days ahead at 10:00 New York time, at a clinic that
+    # asks for both channels
+    stack.ask_for_both(clinic)
     phone, email = "+14155550101", "pat.reminders@example.org"
     now = stack.now()
     start = day_after(now, 2, 10, 0, NEW_YORK)

@@ -20,6 +20,7 @@ from tests.e2e.conftest import (
 
 
 def test_rescheduling_tells_the_patient_and_reminds_at_the_new_time_only(stack: LocalStack, clinic: Clinic) -> None:
+    stack.ask_for_both(clinic)  # SMS and email, as this test checks both
     # GIVEN a booking two days ahead at 10:00 New York time
     phone, email = "+14155550102", "pat.reschedule@example.org"
     now = stack.now()
@@ -80,6 +81,7 @@ def test_rescheduling_tells_the_patient_and_reminds_at_the_new_time_only(stack: 
 
 
 def test_cancelling_tells_the_patient_once_and_no_reminder_follows(stack: LocalStack, clinic: Clinic) -> None:
+    stack.ask_for_both(clinic)  # SMS and email, as this test checks both
     # GIVEN a booking two days ahead, with its four reminder timers armed
     phone, email = "+14155550103", "pat.cancel@example.org"
     now = stack.now()

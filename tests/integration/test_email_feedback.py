@@ -45,11 +45,12 @@ def test_after_a_permanent_bounce_no_email_goes_to_the_address_but_sms_still_doe
     assert deliver_feedback(bounce) == {"kind": "bounce", "addresses": 1}
     assert ADDRESS not in capsys.readouterr().out.lower()  # the log line names no address
 
-    appointment_id = book(aws, clinic, email=ADDRESS)
+    # a patient who prefers email: the undeliverable address is passed over for the next channel, SMS
+    appointment_id = book(aws, clinic, email=ADDRESS, preferred_channel="email")
     assert [m["to"] for m in aws.sent("email")] == []
     assert [m["to"] for m in aws.sent("sms")] == ["+14155550100"]
-    assert reminder_status(appointment_id, "confirmation.email") == ("failed", "email_AddressUndeliverable")
-    assert fire(timer_event(aws, appointment_id, "reminder-24h.email"))["result"] == "failed"
+    assert reminder_status(appointment_id, "confirmation.sms")[0] == "sent"
+    assert fire(timer_event(aws, appointment_id, "reminder-24h.sms"))["result"] == "sent"
     assert aws.sent("email") == []
     stored = EmailSuppression.get(address_hash(ADDRESS))
     assert (stored.reason, stored.detail) == ("bounce", "General")
@@ -61,7 +62,7 @@ def test_a_complaint_stops_email_to_the_address(aws: World, clinic: ClinicKeys) 
 
     assert deliver_feedback(complaint) == {"kind": "complaint", "addresses": 1}
 
-    book(aws, clinic, email=ADDRESS)
+    book(aws, clinic, email=ADDRESS, preferred_channel="email")
     assert aws.sent("email") == []
 
 
@@ -73,5 +74,5 @@ def test_a_transient_bounce_or_an_unknown_message_changes_nothing(aws: World, cl
     assert deliver_feedback(transient) == {"kind": "ignored", "addresses": 0}
     assert deliver_feedback("not json") == {"kind": "ignored", "addresses": 0}
 
-    book(aws, clinic, email=ADDRESS)
+    book(aws, clinic, email=ADDRESS, preferred_channel="email")
     assert [m["to"] for m in aws.sent("email")] == [ADDRESS]

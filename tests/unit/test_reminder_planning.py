@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from chalicelib.core.clock import to_utc
 from chalicelib.core.words import Channel, Kind, Status
 from chalicelib.plan.appointment_reminders import (
+    ChannelChoice,
+    OffsetRule,
     PlannedReminder,
     ReminderPolicy,
     channels_for,
@@ -67,19 +69,43 @@ def test_lead_label_is_whole_hours_or_minutes(lead: timedelta, label: str) -> No
 # --- plan_reminders ------------------------------------------------------------------------------------------
 
 
-def test_default_policy_plans_24h_and_2h_reminders_per_channel() -> None:
+def test_default_policy_plans_24h_and_2h_reminders_on_one_channel() -> None:
+    # A patient with a phone and an email gets each reminder once, on the first channel of the order (SMS).
     planned = plan_reminders(START, BOTH, NOW)
 
     day_before = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
     two_hours_before = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     assert planned == [
         PlannedReminder("reminder-24h.sms", Kind.REMINDER, Channel.SMS, day_before, Status.SCHEDULED),
-        PlannedReminder("reminder-24h.email", Kind.REMINDER, Channel.EMAIL, day_before, Status.SCHEDULED),
         PlannedReminder("reminder-2h.sms", Kind.REMINDER, Channel.SMS, two_hours_before, Status.SCHEDULED),
-        PlannedReminder("reminder-2h.email", Kind.REMINDER, Channel.EMAIL, two_hours_before, Status.SCHEDULED),
     ]
     assert all(item.needs_timer for item in planned)
     assert all(item.reason is None for item in planned)
+
+
+def test_both_plans_one_reminder_to_the_phone_and_one_by_email() -> None:
+    rules = (OffsetRule(timedelta(hours=24), ChannelChoice.BOTH),)
+
+    planned = plan_reminders(START, BOTH, NOW, ReminderPolicy(rules=rules))
+
+    assert [item.reminder_id for item in planned] == ["reminder-24h.sms", "reminder-24h.email"]
+
+
+def test_the_order_picks_the_first_channel_the_patient_can_receive_on() -> None:
+    # email first in the order: the reminder goes by email; a chat channel first stands for the phone
+    assert [p.channel for p in plan_reminders(START, BOTH, NOW, order=[Channel.EMAIL, Channel.SMS])] == [
+        Channel.EMAIL,
+        Channel.EMAIL,
+    ]
+    assert [p.channel for p in plan_reminders(START, BOTH, NOW, order=[Channel.WHATSAPP, Channel.EMAIL])] == [
+        Channel.SMS,
+        Channel.SMS,
+    ]
+    # a Messenger-only patient's phone is unknown: the first channel with an address is email
+    assert [p.channel for p in plan_reminders(START, [Channel.EMAIL], NOW, order=[Channel.MESSENGER])] == [
+        Channel.EMAIL,
+        Channel.EMAIL,
+    ]
 
 
 def test_reminder_whose_time_has_passed_is_skipped_not_armed() -> None:
@@ -183,7 +209,8 @@ def test_every_reminder_is_scheduled_in_the_future_or_skipped_in_the_past(
 ) -> None:
     planned = plan_reminders(start, channels, now, ReminderPolicy(reminders_before=tuple(leads)))
 
-    expected_order = [(lead, channel) for lead in sorted(leads, reverse=True) for channel in channels]
+    # one channel per reminder by default: the first the patient has
+    expected_order = [(lead, channel) for lead in sorted(leads, reverse=True) for channel in channels[:1]]
     assert len(planned) == len(expected_order)
     for item, (lead, channel) in zip(planned, expected_order, strict=True):
         assert item.reminder_id == f"reminder-{lead_label(lead)}.{channel}"

@@ -71,6 +71,8 @@ VALID: dict[str, list[dict[str, Any]]] = {
             "opening_hours": {"open": "09:00", "close": "17:00"},
             "board_labels": "tickets",
             "check_in_window_minutes": 45,
+            "channel_order": ["whatsapp", "email", "sms"],
+            "notice_channel": "both",
             "whatsapp": {
                 "templates": {
                     "reminder": {
@@ -147,6 +149,7 @@ BAD: dict[str, dict[str, Any]] = {
         "frequency_caps": "yes",
         "sms_segment_limit": 11,
         "sender_name": "",
+        "channel_order": ["sms", "sms"],
         "medication": {"refill_days": 0, "colour": "blue"},
         "opening_hours": {"open": "8am", "close": "18:00", "lunch": "12:00"},
         "whatsapp": {

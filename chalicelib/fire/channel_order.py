@@ -1,0 +1,100 @@
+"""Which channels a patient can receive a message on, in their channel order: the clinic's order (`PUT /v1/clinic`
+`channel_order`, default SMS, WhatsApp, Messenger, email) with the patient's preferred channel first
+(`chalicelib.plan.channel_order`).
+
+A patient can receive a message on a channel when all of these hold:
+- an address for it: a phone for SMS, an email for email, a phone and the clinic's WhatsApp sender for WhatsApp,
+  a linked Messenger PSID and the clinic's Page for Messenger;
+- opted in where the channel needs it (WhatsApp's opt-in, Messenger's link);
+- not opted out of it (STOP on that channel, `PUT /v1/patients/{id}` `opt_out`), and for email not an address
+  SES reported undeliverable.
+
+`patient_channel` is the one answer to "which channel does this patient get a message on now", for a free text
+(a staff's reply from the inbox): the first channel of the order the patient can receive it on, a chat channel
+only inside its 24-hour window (outside it Meta takes only an approved template, which a free text is not).
+
+Reminders use `receivable_order` when they are planned (`chalicelib.appointments.reminder_plan`) and the chat route
+(`chalicelib.fire.chat_route`) when they fire, because opt-ins, windows and templates change in between.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib.clinics.policy import clinic_policy
+from chalicelib.core.records import Clinic, Patient
+from chalicelib.core.words import Channel
+from chalicelib.plan.channel_order import patient_order
+
+
+@dataclass(frozen=True)
+class PatientChannel:
+    channel: Channel
+    address: str  # E.164 for SMS and WhatsApp, the email, or the page-scoped id on Messenger
+
+
+def channel_order(clinic: Clinic, patient: Patient) -> tuple[Channel, ...]:
+    """The patient's channel order: the clinic's, with the patient's preferred channel first."""
+    known = {channel.value: channel for channel in Channel}
+    preferred = known.get(patient.preferred_channel or "")
+    return patient_order(clinic_policy(clinic).channel_order, preferred)
+
+
+def address_on(clinic: Clinic, patient: Patient, channel: Channel) -> str | None:
+    """Where a message on `channel` goes, or None when the patient (or the clinic) has no address for it."""
+    if channel is Channel.SMS:
+        return patient.phone
+    if channel is Channel.EMAIL:
+        return patient.email
+    if channel is Channel.WHATSAPP:
+        return patient.phone if clinic.whatsapp_phone_number_id else None
+    return patient.messenger_psid if clinic.messenger_page_id else None
+
+
+def can_receive(clinic: Clinic, patient: Patient, channel: Channel, now: datetime) -> bool:
+    """An address, opted in where the channel needs it, not opted out (one contact read, two for email)."""
+    return _state(clinic, patient, channel, now) is not None
+
+
+def receivable_order(clinic: Clinic, patient: Patient, now: datetime) -> list[Channel]:
+    """The channels of the patient's order they can receive a message on, in that order."""
+    return [channel for channel in channel_order(clinic, patient) if can_receive(clinic, patient, channel, now)]
+
+
+def patient_channel(clinic: Clinic, patient: Patient, now: datetime) -> PatientChannel | None:
+    """The channel a free text to this patient goes on now, and its address; None when there is none (every
+    channel opted out, or a chat-only patient outside the window)."""
+    for channel in channel_order(clinic, patient):
+        state = _state(clinic, patient, channel, now)
+        if state is None or (channel in (Channel.WHATSAPP, Channel.MESSENGER) and not state[1]):
+            continue
+        return PatientChannel(channel, state[0])
+    return None
+
+
+def _state(clinic: Clinic, patient: Patient, channel: Channel, now: datetime) -> tuple[str, bool] | None:
+    """(address, window open) when the patient can receive a message on `channel`, else None."""
+    address = address_on(clinic, patient, channel)
+    if not address:
+        return None
+    if channel is Channel.WHATSAPP:
+        from chalicelib.patients.whatsapp import whatsapp_state
+
+        whatsapp = whatsapp_state(clinic.clinic_id, address, now)
+        return (address, whatsapp.window_open) if whatsapp.may_send else None
+    if channel is Channel.MESSENGER:
+        from chalicelib.patients.messenger import messenger_state
+
+        messenger = messenger_state(clinic.clinic_id, address, now)
+        return (address, messenger.window_open) if messenger.may_send else None
+    from chalicelib.patients.contacts import is_opted_out
+
+    if is_opted_out(clinic.clinic_id, channel, address):
+        return None
+    if channel is Channel.EMAIL:
+        from chalicelib.send.email_feedback import undeliverable
+
+        if undeliverable(address):
+            return None
+    return (address, True)

@@ -1,0 +1,104 @@
+"""The chat channels at fire time: which of a patient's phone messages go by WhatsApp or Messenger, and as what
+(`route`). One route for both: they differ only in the patient's address (the phone, or the linked PSID), the
+clinic's sender (`set-whatsapp`'s phone number, `set-messenger`'s Page) and where their templates are kept.
+
+A message planned for the patient's phone (the `.sms` reminder or notice) walks the patient's channel order
+(`chalicelib.fire.channel_order`: the clinic's `channel_order` with the patient's preferred channel first) and goes
+on the first of WhatsApp, Messenger and SMS there that can carry it. A chat channel can when
+- the clinic has connected it, and the patient opted in (WhatsApp) or linked the Page (Messenger) and has not
+  opted out of it (a STOP on that channel);
+- and either the 24-hour window is open (the patient wrote in the last 24 hours): the message goes as a free-form
+  text, in CareCue's own words for it in the patient's language; or the clinic has an approved template for the
+  message's kind in the patient's language: it goes as that template, filled in (`chalicelib.render.whatsapp`).
+
+Otherwise the walk goes on (to the next chat channel or to SMS). A message planned for email goes by email.
+Only appointment messages (confirmation, reminder, reschedule, cancellation) are routed: the other kinds a clinic
+may name a template for (dose, follow-up, caregiver, wait-time, running late) still go by SMS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from chalicelib.clinics.policy import clinic_policy
+from chalicelib.core.words import Channel, Kind
+from chalicelib.fire.channel_order import channel_order
+from chalicelib.fire.preparation import Ready
+from chalicelib.render.templates import Message
+from chalicelib.render.whatsapp import filled, template_call
+
+if TYPE_CHECKING:
+    from chalicelib.patients.messenger import MessengerState
+    from chalicelib.patients.whatsapp import WhatsAppState
+
+# CareCue's message kinds under the names a clinic's templates are kept by.
+TEMPLATE_KINDS = {
+    Kind.CONFIRMATION.value: "confirmation",
+    Kind.REMINDER.value: "reminder",
+    Kind.RESCHEDULE_NOTICE.value: "reschedule",
+    Kind.CANCELLATION_NOTICE.value: "cancellation",
+}
+
+
+ALL_CHATS = frozenset({Channel.WHATSAPP, Channel.MESSENGER})
+
+
+def route(ready: Ready, kind: str, now: datetime, chats: frozenset[Channel] = ALL_CHATS) -> Ready:
+    """`ready` as it goes on the first channel of the patient's order that carries it; unchanged for SMS (and
+    for a message planned for email). `chats`: the chat channels the caller can send on."""
+    if ready.channel is not Channel.SMS:
+        return ready
+    for channel in channel_order(ready.clinic, ready.patient):
+        if channel is Channel.SMS:
+            return ready
+        if channel in chats:
+            routed = on_chat(channel, ready, kind, now)
+            if routed is not None:
+                return routed
+    return ready
+
+
+def on_chat(channel: Channel, ready: Ready, kind: str, now: datetime) -> Ready | None:
+    """`ready` as it goes on `channel` (WhatsApp or Messenger), or None when that channel cannot carry it."""
+    clinic, patient = ready.clinic, ready.patient
+    template_kind = TEMPLATE_KINDS.get(kind)
+    if ready.channel is not Channel.SMS or template_kind is None or ready.template_facts is None:
+        return None
+    policy = clinic_policy(clinic)
+    state: WhatsAppState | MessengerState | None
+    if channel is Channel.WHATSAPP:
+        from chalicelib.patients.whatsapp import whatsapp_state
+
+        address: str | None = ready.address if clinic.whatsapp_phone_number_id else None
+        state = whatsapp_state(clinic.clinic_id, address, now) if address else None
+        templates = policy.whatsapp
+    else:
+        from chalicelib.patients.messenger import messenger_state
+
+        address = patient.messenger_psid if clinic.messenger_page_id else None
+        state = messenger_state(clinic.clinic_id, address, now) if address else None
+        templates = policy.messenger
+    if address is None or state is None or not state.may_send:
+        return None
+    sms_words = ready.render
+    if state.window_open:
+
+        def free_form() -> Message:
+            return Message(None, sms_words().body)
+
+        return replace(ready, channel=channel, address=address, render=free_form)
+    template = templates.template(template_kind, patient.language)
+    if template is None:
+        return None
+    facts = ready.template_facts
+
+    def as_template() -> Message:
+        call = template_call(template.name, template.language_code, template.parameters, facts(), patient.language)
+        words = filled(template.body, call.parameters)
+        if channel is Channel.WHATSAPP:
+            return Message(None, words, whatsapp_template=call)
+        return Message(None, words, messenger_template=call)
+
+    return replace(ready, channel=channel, address=address, render=as_template)
