@@ -25,10 +25,10 @@ run: $(INSTALLED)
 		$(if $(DATA),--data '$(DATA)') $(if $(call on,$(RESET)),--reset) \
 		$(if $(FAULTS),--faults '$(FAULTS)') $(if $(FAULTS_SEED),--faults-seed '$(FAULTS_SEED)') $(ARGS)
 
-# pytest on both cores (pytest-xdist), a test file per worker at a time: a file's module-scoped stack stays in one
-# worker, and each worker starts its own shared local stack for tests/e2e. `make test WORKERS=0` runs in one process.
+# pytest on both cores (pytest-xdist): a test file to one worker at a time, and tests/e2e, whose files share one
+# local stack and its clock, all to one worker in order (tests/conftest.py). `make test WORKERS=0`: one process.
 WORKERS ?= 2
-PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -q $(if $(filter-out 0,$(WORKERS)),-n $(WORKERS) --dist loadfile)
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -q $(if $(filter-out 0,$(WORKERS)),-n $(WORKERS) --dist loadgroup)
 
 test: lint imports typecheck lint-templates audit-templates browser faketime
 	$(PYTEST) tests

@@ -57,6 +57,16 @@ class ClinicKeys:
         return {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"}
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """How `make test` shares the tests between its pytest-xdist workers (`--dist loadgroup`): a test file to one
+    worker at a time, so a module's own stack stays in one process; and the whole of tests/e2e to one worker, in
+    order, since its files share one local stack whose simulated clock each moves forwards: run out of order, a
+    file finds the clock past the dates it books for (seen when the tier was spread over two workers)."""
+    for item in items:
+        path = item.path.relative_to(config.rootpath).as_posix()
+        item.add_marker(pytest.mark.xdist_group("e2e" if path.startswith("tests/e2e/") else path))
+
+
 @pytest.fixture
 def clock() -> SimulatedClock:
     return SimulatedClock(start=TEST_NOW, frozen=True)
