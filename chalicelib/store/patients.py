@@ -87,7 +87,10 @@ def fill_contacts(
         )
         changes = [FieldChange(name, None, value) for name, value in gains]
         add_changes(write, change_items(patient, changes, by, actor, at, None))
-    return dataclasses.replace(patient, **dict(gains))
+    gained = dict(gains)
+    return dataclasses.replace(
+        patient, phone=gained.get("phone", patient.phone), email=gained.get("email", patient.email)
+    )
 
 
 # --- lookup rows: "{channel}/{address}/{name key}" -> patient id (chalicelib.patients.matching) ----------------
