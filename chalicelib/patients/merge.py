@@ -28,6 +28,8 @@ from chalicelib.patients.messenger import move_link
 from chalicelib.store import patient_merge
 from chalicelib.store import patients as store
 
+MERGE_ACTOR = "admin:merge-patients"  # the clinic's admin, by the command line: who gave a kept record a contact
+
 
 @dataclass(frozen=True)
 class Merge:
@@ -141,7 +143,7 @@ def _keep_contacts_and_opt_outs(clinic_id: str, merge: Merge, now: datetime) -> 
     keep = merge.keep
     phone = keep.phone or next((p.phone for p in merge.merge if p.phone), None)
     email = keep.email or next((p.email for p in merge.merge if p.email), None)
-    filled = store.fill_contacts(keep, phone, email)
+    filled = store.fill_contacts(keep, phone, email, now, "clinic", MERGE_ACTOR)  # in its change history
     for label, channel in CONTACTS:
         kept_address = phone if label == "phone" else email
         if kept_address is None or is_opted_out(clinic_id, channel, kept_address):

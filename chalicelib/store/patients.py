@@ -9,6 +9,7 @@ sender's note of an SMS can then never overwrite a STOP that arrived while the m
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ from chalicelib.core.words import DeliveryStatus
 from chalicelib.store import reads
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.convert import to_model, to_record, to_records
-from chalicelib.store.models import Contact, Delivery, Patient, PatientKey
+from chalicelib.store.models import Contact, Delivery, Patient, PatientKey, transaction
 
 # --- patients ------------------------------------------------------------------------------------------------
 
@@ -67,19 +68,29 @@ def mark_merged(patient: records.Patient, into: str) -> None:
     to_model(patient, Patient).update(actions=[Patient.merged_into.set(into)])
 
 
-def fill_contacts(patient: records.Patient, phone: str | None, email: str | None) -> records.Patient:
-    """Gives the patient the phone and email it lacks (a merge keeps what a merged record had); the patient as
-    stored now."""
-    actions: list[Action] = []
-    if phone is not None and patient.phone is None:
-        actions.append(Patient.phone.set(phone))
-    if email is not None and patient.email is None:
-        actions.append(Patient.email.set(email))
-    if not actions:
+def fill_contacts(
+    patient: records.Patient, phone: str | None, email: str | None, at: datetime, by: str, actor: str
+) -> records.Patient:
+    """Gives the patient the phone and email it lacks (a merge keeps what a merged record had), with an entry in
+    the patient's change history for each, in one transaction; the patient as stored now."""
+    from chalicelib.store.patient_changes import FieldChange, add_changes, change_items
+
+    gains = [(name, value) for name, value in (("phone", phone), ("email", email)) if value is not None]
+    gains = [(name, value) for name, value in gains if getattr(patient, name) is None]
+    if not gains:
         return patient
-    stored = to_model(patient, Patient)
-    stored.update(actions=actions)  # reads the item back whole (ALL_NEW)
-    return to_record(stored, records.Patient)
+    with transaction() as write:
+        write.update(
+            to_model(patient, Patient),
+            actions=[getattr(Patient, name).set(value) for name, value in gains],
+            condition=Patient.patient_id.exists(),
+        )
+        changes = [FieldChange(name, None, value) for name, value in gains]
+        add_changes(write, change_items(patient, changes, by, actor, at, None))
+    gained = dict(gains)
+    return dataclasses.replace(
+        patient, phone=gained.get("phone", patient.phone), email=gained.get("email", patient.email)
+    )
 
 
 # --- lookup rows: "{channel}/{address}/{name key}" -> patient id (chalicelib.patients.matching) ----------------

@@ -125,14 +125,26 @@ def press(driver: Any, action: str) -> None:
     """Presses a button, and waits for the page its post answers with (a click does not wait for it): the old
     page gone, and the new one loaded whole, so the next lookup does not find a node of a page still loading (on
     a busy machine Chromium answered "Node with given id does not belong to the document" without the second)."""
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
 
     page = driver.find_element("tag name", "html")
     driver.find_element("css selector", f"button[value='{action}']").click()
     wait = WebDriverWait(driver, PAGE_TIMEOUT_SECONDS)
-    wait.until(expected_conditions.staleness_of(page))
+    wait.until(lambda _: _gone(page))
     wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def _gone(element: Any) -> bool:
+    """Whether `element`'s page has been replaced. Selenium's `staleness_of` expects a stale-element error only,
+    but Chromium can answer a node of the page just left with "Node with given id does not belong to the
+    document", a plain WebDriverException (it failed the test so under load): either way the old page is gone."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        element.is_enabled()
+    except WebDriverException:  # StaleElementReferenceException is one too
+        return True
+    return False
 
 
 def test_a_patient_fills_the_form_on_a_phone_and_the_clinic_reads_it_as_fhir(
