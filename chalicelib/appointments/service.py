@@ -8,19 +8,17 @@ cancellation) go out at once through the same dispatcher the timers use.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, cast
 
 from chalicelib.appointments.request import AppointmentChange, NewAppointment
 from chalicelib.arm.envelope import OwnerType
 from chalicelib.arm.timers import ReminderTimers, Timer, schedule_name
 from chalicelib.core.clock import Clock, to_utc
-from chalicelib.core.errors import AlreadyExists, Conflict, InvalidRequest, StaleVersion, TimerError
+from chalicelib.core.cursors import read_cursor, write_cursor
+from chalicelib.core.errors import AlreadyExists, Conflict, StaleVersion, TimerError
 from chalicelib.core.observability import count, logger
 from chalicelib.core.records import Appointment, Clinic, Patient, Reminder
 from chalicelib.core.words import AppointmentStatus, Kind, Status
@@ -122,11 +120,11 @@ class AppointmentService:
         cursor of the next page (None after the last)."""
         from chalicelib.store.patients import patients_by_id
 
-        after = _read_cursor(cursor, clinic_id)
+        after = read_cursor(cursor, _CURSOR_KEYS, ("clinic_id", clinic_id))
         found, last = store.starting_between_page(clinic_id, to_utc(start_from), to_utc(start_to), after, limit)
         patients = patients_by_id(clinic_id, [a.patient_id for a in found])
         records = [AppointmentRecord(a, patients[a.patient_id], []) for a in found if a.patient_id in patients]
-        return records, _write_cursor(last) if last else None
+        return records, write_cursor(last)
 
     def change(
         self,
@@ -382,29 +380,6 @@ _COMPARED_PATIENT = ("name", "phone", "email", "timezone", "language")
 
 
 _CURSOR_KEYS = {"clinic_id", "appointment_id", "start"}
-
-
-def _write_cursor(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode().rstrip("=")
-
-
-def _read_cursor(cursor: str | None, clinic_id: str) -> dict[str, Any] | None:
-    """The page key a `next` cursor holds; a cursor this clinic was not given is a 400 naming it."""
-    if cursor is None:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError):
-        key = None
-    valid = (
-        isinstance(key, dict)
-        and set(key) == _CURSOR_KEYS
-        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
-        and key["clinic_id"]["S"] == clinic_id
-    )
-    if not valid:
-        raise InvalidRequest.single("next", "is not a cursor this list gave; start again without it")
-    return cast("dict[str, Any]", key)
 
 
 def _changes_nothing(appointment: Appointment, change: AppointmentChange) -> bool:

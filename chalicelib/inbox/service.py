@@ -25,14 +25,13 @@ API key, never logged, never in a metric, never in the notice email.
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.clock import Clock
-from chalicelib.core.errors import ChannelError, Conflict, InvalidRequest, NotFound, UpstreamUnavailable
+from chalicelib.core.cursors import read_cursor, write_cursor
+from chalicelib.core.errors import ChannelError, Conflict, NotFound, UpstreamUnavailable
 from chalicelib.core.observability import count, logger
 from chalicelib.core.records import Clinic, ConversationMessage, ListedConversation
 from chalicelib.core.words import Channel
@@ -108,14 +107,14 @@ class Inbox:
 
     def threads(self, clinic_id: str, cursor: str | None, limit: int) -> ConversationList:
         """A page of the clinic's threads, the latest message first."""
-        found, last = store.threads_page(clinic_id, _read_cursor(cursor, clinic_id, _THREAD_KEYS), limit)
-        return {"conversations": [_summary(row) for row in found], "next": _write_cursor(last)}
+        found, last = store.threads_page(clinic_id, read_cursor(cursor, _THREAD_KEYS, ("clinic_id", clinic_id)), limit)
+        return {"conversations": [_summary(row) for row in found], "next": write_cursor(last)}
 
     def thread(self, clinic_id: str, patient_id: str, cursor: str | None, limit: int) -> ThreadView:
         """A page of one thread, newest first; opening it marks it read. 404 for no such patient at the clinic."""
         if patient_store.find_patient(clinic_id, patient_id, consistent=True) is None:
             raise NotFound("patient")
-        after = _read_cursor(cursor, clinic_id, _MESSAGE_KEYS, store.thread_key(clinic_id, patient_id))
+        after = read_cursor(cursor, _MESSAGE_KEYS, ("thread", store.thread_key(clinic_id, patient_id)))
         messages, last = store.messages_page(clinic_id, patient_id, after, limit)
         conversation = store.find(clinic_id, patient_id)
         if conversation is not None and conversation.unread:
@@ -125,7 +124,7 @@ class Inbox:
             "unread": 0,
             "channel": conversation.channel if conversation is not None else None,
             "messages": [_message_view(m) for m in messages],
-            "next": _write_cursor(last),
+            "next": write_cursor(last),
         }
 
     def answer(self, clinic_id: str, patient_id: str, raw_body: bytes) -> tuple[AnswerView, bool]:
@@ -245,31 +244,3 @@ def _code(error: Exception) -> str:
 
 _THREAD_KEYS = {"clinic_id", "patient_id", "recent"}
 _MESSAGE_KEYS = {"thread", "entry"}
-
-
-def _write_cursor(key: dict[str, Any] | None) -> str | None:
-    if not key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode().rstrip("=")
-
-
-def _read_cursor(
-    cursor: str | None, clinic_id: str, keys: set[str], thread: str | None = None
-) -> dict[str, Any] | None:
-    """The page key a `next` cursor holds; a cursor this clinic (and thread) was not given is a 400 naming it."""
-    if cursor is None:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError):
-        key = None
-    valid = (
-        isinstance(key, dict)
-        and set(key) == keys
-        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
-        and (key["thread"]["S"] == thread if thread is not None else key["clinic_id"]["S"] == clinic_id)
-    )
-    if not valid:
-        raise InvalidRequest.single("next", "is not a cursor this list gave")
-    assert isinstance(key, dict)
-    return key
