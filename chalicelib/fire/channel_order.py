@@ -9,9 +9,8 @@ A patient can receive a message on a channel when all of these hold:
 - not opted out of it (STOP on that channel, `PUT /v1/patients/{id}` `opt_out`), and for email not an address
   SES reported undeliverable.
 
-`patient_channel` is the one answer to "which channel does this patient get a message on now", for a free text
-(a staff's reply from the inbox): the first channel of the order the patient can receive it on, a chat channel
-only inside its 24-hour window (outside it Meta takes only an approved template, which a free text is not).
+A staff's free-text answer from the inbox is not routed here: it goes where the patient last wrote
+(`chalicelib.inbox.channel`), which is what a patient who wrote on one channel expects.
 
 Reminders use `receivable_order` when they are planned (`chalicelib.appointments.reminder_plan`) and the chat route
 (`chalicelib.fire.chat_route`) when they fire, because opt-ins, windows and templates change in between.
@@ -19,19 +18,12 @@ Reminders use `receivable_order` when they are planned (`chalicelib.appointments
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.records import Clinic, Patient
 from chalicelib.core.words import Channel
 from chalicelib.plan.channel_order import patient_order
-
-
-@dataclass(frozen=True)
-class PatientChannel:
-    channel: Channel
-    address: str  # E.164 for SMS and WhatsApp, the email, or the page-scoped id on Messenger
 
 
 def channel_order(clinic: Clinic, patient: Patient) -> tuple[Channel, ...]:
@@ -60,17 +52,6 @@ def can_receive(clinic: Clinic, patient: Patient, channel: Channel, now: datetim
 def receivable_order(clinic: Clinic, patient: Patient, now: datetime) -> list[Channel]:
     """The channels of the patient's order they can receive a message on, in that order."""
     return [channel for channel in channel_order(clinic, patient) if can_receive(clinic, patient, channel, now)]
-
-
-def patient_channel(clinic: Clinic, patient: Patient, now: datetime) -> PatientChannel | None:
-    """The channel a free text to this patient goes on now, and its address; None when there is none (every
-    channel opted out, or a chat-only patient outside the window)."""
-    for channel in channel_order(clinic, patient):
-        state = _state(clinic, patient, channel, now)
-        if state is None or (channel in (Channel.WHATSAPP, Channel.MESSENGER) and not state[1]):
-            continue
-        return PatientChannel(channel, state[0])
-    return None
 
 
 def _state(clinic: Clinic, patient: Patient, channel: Channel, now: datetime) -> tuple[str, bool] | None:

@@ -6,17 +6,11 @@ email). What the patient sees: which channel got the message, its words and loca
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 from chalice.test import Client
 
-from chalicelib.core.words import Channel
-from chalicelib.fire.channel_order import PatientChannel, patient_channel
-from chalicelib.patients.whatsapp import record_inbound
-from chalicelib.store.clinics import get_clinic, set_whatsapp_phone_number_id
-from chalicelib.store.patients import get_patient
-from infra.local.clock import SimulatedClock
+from chalicelib.store.clinics import set_whatsapp_phone_number_id
 from tests.conftest import ClinicKeys, World
 from tests.timer_support import armed_expressions, fire_when_due
 
@@ -150,21 +144,3 @@ def test_a_bad_channel_order_is_a_400_naming_it_and_nothing_is_stored(api: Clien
         "messenger",
         "email",
     ]
-
-
-def test_the_channel_a_free_text_goes_on_is_whatsapp_only_inside_the_window(
-    api: Client, aws: World, clinic: ClinicKeys, clock: SimulatedClock
-) -> None:
-    # The inbox's question ("which channel does this patient get my text on now?"), answered by patient_channel.
-    set_whatsapp_phone_number_id(clinic.clinic_id, SENDER)
-    assert settings(api, clinic, {"channel_order": ["whatsapp", "sms", "email"]}).status_code == 200
-    patient_id = book(api, clinic, whatsapp_opt_in=True)["patient"]["id"]
-    patient = get_patient(clinic.clinic_id, patient_id)
-
-    assert patient_channel(get_clinic(clinic.clinic_id), patient, clock.now()) == PatientChannel(Channel.SMS, PHONE)
-    record_inbound(clinic.clinic_id, PHONE, clock.now())  # the patient wrote on WhatsApp
-    assert patient_channel(get_clinic(clinic.clinic_id), patient, clock.now()) == PatientChannel(
-        Channel.WHATSAPP, PHONE
-    )
-    later = clock.now() + timedelta(hours=25)
-    assert patient_channel(get_clinic(clinic.clinic_id), patient, later) == PatientChannel(Channel.SMS, PHONE)
