@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from infra.local.ports import free_ports
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FAULTS = "scheduler=0.3,sns=0.3,ses=0.3,dynamodb=0.1"
@@ -108,7 +109,7 @@ class _Stack:
     """`python -m infra.local` with the fault switch on, in a subprocess; its output collected by a thread."""
 
     def __init__(self, data: Path, faults: str, seed: int) -> None:
-        ports = _free_ports(2)
+        ports = free_ports(2)
         self.api = f"http://127.0.0.1:{ports[0]}"
         self.aws = f"http://127.0.0.1:{ports[1]}"
         command = [sys.executable, "-m", "infra.local", "--port", str(ports[0]), "--aws-port", str(ports[1])]
@@ -161,17 +162,6 @@ def _environment() -> dict[str, str]:
     }
     env["PYTHONUNBUFFERED"] = "1"
     return env
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def _http(url: str, method: str = "GET", body: Any = None, key: str | None = None) -> tuple[int, Any]:

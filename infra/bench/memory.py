@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from infra.local.ports import free_ports
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLOCK_START = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # a Monday, 09:00 in New York
@@ -57,17 +58,6 @@ _TIMEOUT_SECONDS = 60.0
 _FIRE_TIMEOUT_SECONDS = 600.0
 _FIRE_STEP = timedelta(days=1)  # the reconciler runs at most 3 times a move (infra/local/stack.py)
 _SLOTS = 30 * 24 * 4  # quarter hours over 30 days
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def tree_rss_mb(pid: int) -> float:

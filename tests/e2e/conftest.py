@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from infra.local.ports import free_ports
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY = "Ready. Ctrl-C stops."
@@ -43,18 +44,6 @@ CLI_TIMEOUT_SECONDS = 60.0
 # reach AWS only through the stack's own endpoint.
 _INHERITED_SETTINGS = ("AWS_ENDPOINT_URL", "AWS_PROFILE")
 _INHERITED_PREFIX = "CARECUE_"
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports the kernel calls free on 127.0.0.1, all distinct because the sockets are open together."""
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def stack_environment() -> dict[str, str]:

@@ -4,7 +4,6 @@ real AWS server on 127.0.0.1; requests not made by the app are never faulted."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +16,7 @@ from botocore.retries import standard
 
 from infra.local.aws_server import AwsServer, Gate
 from infra.local.faults import REFUSALS, FaultSwitch, from_the_app, mark_app_requests, parse_rates, parse_seed
+from infra.local.ports import free_ports
 
 
 def test_the_setting_reads_a_share_per_service() -> None:
@@ -54,18 +54,12 @@ def test_no_share_above_zero_is_no_switch() -> None:
     assert switch is not None and switch.describe() == "sns=0.25, ssm=0.5 (seed 7)"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, FaultSwitch]]:
     """The stack's AWS server failing every one of the app's requests to every service."""
     from moto.core.base_backend import BackendDict
 
-    port = _free_port()
+    (port,) = free_ports(1)
     switch = FaultSwitch(dict.fromkeys(REFUSALS, 1.0), seed=11)
     server = AwsServer("127.0.0.1", port, Gate(), lambda: None, switch)
     server.start()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from infra.local.ports import free_ports
 from tests.webhook_support import body_of, fixture, signature_headers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -41,12 +41,7 @@ def parse_instant(text: str) -> datetime:
 
 class Stack:
     def __init__(self, data: Path) -> None:
-        sockets = [socket.socket() for _ in range(2)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        self.api_port, self.aws_port = (sock.getsockname()[1] for sock in sockets)
-        for sock in sockets:
-            sock.close()
+        self.api_port, self.aws_port = free_ports(2)
         self.env = {
             k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "CARECUE_STAGE")
         }
