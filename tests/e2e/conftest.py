@@ -391,6 +391,21 @@ def secrets_in(log: str, secrets: set[str]) -> list[str]:
 
 
 @pytest.fixture
+def own_stack(tmp_path: Path) -> Iterator[LocalStack]:
+    """A stack of the test's own, for a test that breaks what it runs on (a deleted schedule group, refused
+    sends): the shared one stays whole for the others."""
+    api_port, aws_port = free_ports(2)
+    process = StackProcess(api_port, aws_port, tmp_path / "data")
+    process.start()
+    try:
+        process.wait_ready(READY_TIMEOUT_SECONDS)
+        yield LocalStack(address(process.output, "CareCue API:"), address(process.output, "Local AWS:"), process)
+    finally:
+        process.terminate(STOP_TIMEOUT_SECONDS)
+        process.kill()
+
+
+@pytest.fixture
 def clinic(stack: LocalStack) -> Clinic:
     """A fresh clinic in New York for each test, so that no test sees another's appointments."""
     return stack.create_clinic()

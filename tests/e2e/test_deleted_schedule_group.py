@@ -5,43 +5,22 @@ once, at its planned time. Its own stack: the other tests' timers would go with 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
 
 from tests.e2e.conftest import (
     NEW_YORK,
     ONE_SECOND,
-    READY_TIMEOUT_SECONDS,
-    STOP_TIMEOUT_SECONDS,
     LocalStack,
-    StackProcess,
-    address,
     day_after,
-    free_ports,
     iso_z,
 )
 from tests.e2e.test_duplicates_send_once import SCHEDULE_GROUP, scheduler_client
 
 EARLIER = "+14155550186"  # numbers no other test uses
 LATER = "+14155550187"
-
-
-@pytest.fixture
-def own_stack(tmp_path: Path) -> Iterator[LocalStack]:
-    api_port, aws_port = free_ports(2)
-    process = StackProcess(api_port, aws_port, tmp_path / "data")
-    process.start()
-    try:
-        process.wait_ready(READY_TIMEOUT_SECONDS)
-        yield LocalStack(address(process.output, "CareCue API:"), address(process.output, "Local AWS:"), process)
-    finally:
-        process.terminate(STOP_TIMEOUT_SECONDS)
-        process.kill()
 
 
 def stored_reminder(stack: LocalStack, appointment_id: str, reminder_id: str) -> dict[str, Any]:

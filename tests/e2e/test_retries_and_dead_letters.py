@@ -6,42 +6,20 @@ sender every email goes from."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
 
 from tests.e2e.conftest import (
     NEW_YORK,
     ONE_SECOND,
-    READY_TIMEOUT_SECONDS,
-    STOP_TIMEOUT_SECONDS,
     Clinic,
     LocalStack,
-    StackProcess,
-    address,
     day_after,
     fired_for,
     iso_z,
 )
-
-
-@pytest.fixture
-def own_stack(tmp_path: Path) -> Iterator[LocalStack]:
-    from tests.e2e.conftest import free_ports
-
-    api_port, aws_port = free_ports(2)
-    process = StackProcess(api_port, aws_port, tmp_path / "data")
-    process.start()
-    try:
-        process.wait_ready(READY_TIMEOUT_SECONDS)
-        yield LocalStack(address(process.output, "CareCue API:"), address(process.output, "Local AWS:"), process)
-    finally:
-        process.terminate(STOP_TIMEOUT_SECONDS)
-        process.kill()
 
 
 def ses(stack: LocalStack) -> Any:
