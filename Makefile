@@ -110,7 +110,8 @@ deploy: package
 	$(BIN)/python -m infra.aws.deploy --stage $(STAGE) $(if $(REGION),--region $(REGION)) \
 		$(if $(ADMIN_EMAIL),--admin-email $(ADMIN_EMAIL)) $(if $(SES_SENDER),--ses-sender $(SES_SENDER)) \
 		$(if $(PUBLIC_URL),--public-url $(PUBLIC_URL)) $(if $(DEPLOY_BUCKET),--bucket $(DEPLOY_BUCKET)) \
-		$(if $(WHATSAPP_PHONE_NUMBER_ARNS),--whatsapp-phone-number-arns $(WHATSAPP_PHONE_NUMBER_ARNS))
+		$(if $(WHATSAPP_PHONE_NUMBER_ARNS),--whatsapp-phone-number-arns $(WHATSAPP_PHONE_NUMBER_ARNS)) \
+		$(if $(TOPICS_KEY_ARN),--topics-key-arn $(TOPICS_KEY_ARN))
 
 # Both stages' templates, linted in one cfn-lint run (its start-up is most of its time). The dependency layer
 # is cached in .chalice/deployments by the requirements' hash: only the first run on a clone downloads wheels.

@@ -72,10 +72,10 @@ TABLE_KEY = (
 TOPIC_KEY = (
     "CKV_AWS_26",
     "Only AWS services publish here (End User Messaging SMS and Social, SES, CloudWatch alarms), and AWS lets them "
-    "publish to "
-    "an encrypted topic only under a customer-managed key whose policy names them: the AWS-managed alias/aws/sns "
-    "key would silently drop every patient's SMS reply (STOP included), every bounce and every alarm. "
-    f"{CMK_COST[0].upper()}{CMK_COST[1:]}. SNS holds a message only until it is delivered, over TLS.",
+    "publish to an encrypted topic only under a customer-managed key whose policy names them: the AWS-managed "
+    "alias/aws/sns key would silently drop every patient's SMS reply (STOP included), every bounce and every alarm. "
+    "A stage deployed with TopicsKeyArn (such a key) encrypts every topic with it; by default none, as "
+    f"{CMK_COST}. SNS holds a message only until it is delivered, over TLS.",
 )
 QUEUE_KEY = (
     "CKV_AWS_27",

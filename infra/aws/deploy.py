@@ -31,9 +31,10 @@ PARAMETERS = {
     "ses_sender": "SesSender",
     "public_url": "PublicUrl",
     "whatsapp_phone_number_arns": "WhatsAppPhoneNumberArns",
+    "topics_key_arn": "TopicsKeyArn",
 }
 # Parameters with a default in the template: a first deploy may leave them out.
-OPTIONAL_PARAMETERS = {"public_url", "whatsapp_phone_number_arns"}
+OPTIONAL_PARAMETERS = {"public_url", "whatsapp_phone_number_arns", "topics_key_arn"}
 _WHATSAPP_ARN = re.compile(r"^arn:aws[a-z-]*:social-messaging:[a-z0-9-]+:\d{12}:phone-number-id/[0-9a-zA-Z]+$")
 
 
@@ -256,6 +257,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the stage's WhatsApp senders, comma separated (arn:aws:social-messaging:…:phone-number-id/…); "
         "an update without it keeps the stack's",
     )
+    parser.add_argument(
+        "--topics-key-arn",
+        help="a customer-managed KMS key ARN to encrypt the SNS topics with (docs/security.md); "
+        "an update without it keeps the stack's",
+    )
     parser.add_argument("--bucket", help="S3 bucket for the code and template (default: carecue-deploy-ACCOUNT-REGION)")
     args = parser.parse_args(argv)
     import boto3
@@ -272,6 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "ses_sender": args.ses_sender,
                 "public_url": args.public_url,
                 "whatsapp_phone_number_arns": args.whatsapp_phone_number_arns,
+                "topics_key_arn": args.topics_key_arn,
             }
         )
     except DeployError as e:

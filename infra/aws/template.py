@@ -125,9 +125,18 @@ def merge_template(stage: str) -> dict[str, Any]:
                 "Description": "The stage's WhatsApp senders in End User Messaging Social, comma separated "
                 "(arn:aws:social-messaging:REGION:ACCOUNT:phone-number-id/ID); empty: the stage sends no WhatsApp",
             },
+            "TopicsKeyArn": {
+                "Type": "String",
+                "Default": "",
+                "Description": "A customer-managed KMS key (about $1 a month) whose key policy lets sms-voice, "
+                "social-messaging, ses and cloudwatch use it: the SNS topics are encrypted with it "
+                "(docs/security.md); empty: they are not",
+                "AllowedPattern": r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36})?$",
+            },
         },
         "Conditions": {
-            "HasWhatsApp": {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "WhatsAppPhoneNumberArns"}]}, ""]}]}
+            "HasWhatsApp": {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "WhatsAppPhoneNumberArns"}]}, ""]}]},
+            "EncryptTopics": {"Fn::Not": [{"Fn::Equals": [{"Ref": "TopicsKeyArn"}, ""]}]},
         },
         "Globals": {
             "Function": {
@@ -369,17 +378,23 @@ def _messaging(stage: str) -> dict[str, Any]:
             },
         }
 
+    def topic(name: str) -> dict[str, Any]:
+        # AWS services publish to these topics only under a key whose policy names them, so the AWS-managed
+        # alias/aws/sns key cannot be used (docs/security.md): the stage's own key, when it is given one.
+        key = {"Fn::If": ["EncryptTopics", {"Ref": "TopicsKeyArn"}, {"Ref": "AWS::NoValue"}]}
+        return {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"{prefix}-{name}", "KmsMasterKeyId": key}}
+
     return {
         # Two-way SMS (AWS End User Messaging) publishes patients' replies here; point the origination
         # identity's two-way channel at this topic.
-        "InboundSmsTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"{prefix}-inbound-sms"}},
+        "InboundSmsTopic": topic("inbound-sms"),
         "InboundSmsTopicPolicy": topic_policy("InboundSmsTopic", "sms-voice.amazonaws.com"),
         # The WhatsApp Business Account's event destination (inbound messages and statuses): set it to this topic
         # in the End User Messaging Social console. A standard topic: the service refuses FIFO ones.
-        "WhatsAppEventsTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"{prefix}-whatsapp-events"}},
+        "WhatsAppEventsTopic": topic("whatsapp-events"),
         "WhatsAppEventsTopicPolicy": topic_policy("WhatsAppEventsTopic", "social-messaging.amazonaws.com"),
         # Bounces and complaints of every email sent with the configuration set arrive here.
-        "EmailFeedbackTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"{prefix}-email-feedback"}},
+        "EmailFeedbackTopic": topic("email-feedback"),
         "EmailFeedbackTopicPolicy": topic_policy("EmailFeedbackTopic", "ses.amazonaws.com"),
         "EmailConfigurationSet": {"Type": "AWS::SES::ConfigurationSet", "Properties": {"Name": prefix}},
         "EmailFeedbackDestination": {
@@ -394,7 +409,7 @@ def _messaging(stage: str) -> dict[str, Any]:
                 },
             },
         },
-        "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"{prefix}-alarms"}},
+        "AlarmTopic": topic("alarms"),
         "AlarmEmail": {
             "Type": "AWS::SNS::Subscription",
             "Properties": {"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email", "Endpoint": {"Ref": "AdminEmail"}},

@@ -4,6 +4,7 @@ function needs, prod's protection. `make test` also lints the packaged template 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,7 @@ def test_a_first_deploy_needs_the_admin_email_and_the_sender_and_an_update_keeps
         {"ParameterKey": "SesSender", "ParameterValue": "reminders@example.org"},
         {"ParameterKey": "PublicUrl", "UsePreviousValue": True},
         {"ParameterKey": "WhatsAppPhoneNumberArns", "UsePreviousValue": True},
+        {"ParameterKey": "TopicsKeyArn", "UsePreviousValue": True},
     ]
     # The patients' link address is optional on a first deploy: without it messages go out without links.
     assert parameter_values(False, {"admin_email": "ops@example.org", "ses_sender": "reminders@example.org"}) == [
@@ -167,7 +169,7 @@ def test_deploy_passes_the_whatsapp_senders_and_an_update_without_them_keeps_the
     arn = "arn:aws:social-messaging:us-east-1:123456789012:phone-number-id/0123456789abcdef"
     given: dict[str, str | None] = {"whatsapp_phone_number_arns": f"{arn}, {arn}0"}
 
-    assert parameter_values(True, given)[-1] == {
+    assert parameter_values(True, given)[-2] == {
         "ParameterKey": "WhatsAppPhoneNumberArns",
         "ParameterValue": f"{arn},{arn}0",
     }
@@ -306,6 +308,34 @@ def test_every_queue_is_encrypted_at_rest_without_a_paid_key(stage: str) -> None
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_every_topic_is_encrypted_with_the_stages_own_key_when_it_is_given_one(stage: str) -> None:
+    template = merge_template(stage)
+    topics = {k: r["Properties"] for k, r in template["Resources"].items() if r.get("Type") == "AWS::SNS::Topic"}
+    pattern = re.compile(template["Parameters"]["TopicsKeyArn"]["AllowedPattern"])
+
+    assert set(topics) == {"InboundSmsTopic", "WhatsAppEventsTopic", "EmailFeedbackTopic", "AlarmTopic"}
+    for name, topic in topics.items():
+        assert topic["KmsMasterKeyId"] == {
+            "Fn::If": ["EncryptTopics", {"Ref": "TopicsKeyArn"}, {"Ref": "AWS::NoValue"}]
+        }, name
+    assert template["Conditions"]["EncryptTopics"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "TopicsKeyArn"}, ""]}]}
+    assert template["Parameters"]["TopicsKeyArn"]["Default"] == ""
+    # The AWS-managed key would drop what the services publish (docs/security.md): only a key ARN is taken.
+    assert pattern.match("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+    assert not pattern.match("alias/aws/sns")
+    assert not pattern.match("arn:aws:kms:us-east-1:123456789012:alias/aws/sns")
+
+
+def test_deploy_passes_the_topics_key_and_an_update_without_it_keeps_the_stacks() -> None:
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+    assert {"ParameterKey": "TopicsKeyArn", "ParameterValue": key} in parameter_values(True, {"topics_key_arn": key})
+    assert {"ParameterKey": "TopicsKeyArn", "UsePreviousValue": True} in parameter_values(True, {})
+    older = frozenset({"AdminEmail", "SesSender", "PublicUrl", "WhatsAppPhoneNumberArns"})
+    assert all(v["ParameterKey"] != "TopicsKeyArn" for v in parameter_values(True, {}, older))
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_the_api_writes_an_access_log_with_a_retention_and_without_paths_queries_or_addresses(stage: str) -> None:
     resources = merge_template(stage)["Resources"]
     setting = resources["RestAPI"]["Properties"]["AccessLogSetting"]
@@ -419,9 +449,9 @@ def test_whatsapp_may_send_exactly_from_the_stages_own_senders_and_its_events_to
     assert [(s["Principal"], s["Action"]) for s in policy] == [
         ({"Service": "social-messaging.amazonaws.com"}, "sns:Publish")
     ]
-    assert template["Resources"]["WhatsAppEventsTopic"]["Properties"] == {
-        "TopicName": f"carecue-{stage}-whatsapp-events"
-    }
+    events_topic = template["Resources"]["WhatsAppEventsTopic"]["Properties"]
+    assert events_topic["TopicName"] == f"carecue-{stage}-whatsapp-events"
+    assert "FifoTopic" not in events_topic  # the service refuses FIFO topics
 
 
 def test_the_stage_throttle_is_the_one_the_local_stack_applies() -> None:
