@@ -11,12 +11,15 @@ patient language, the template it had approved, states the template's body text 
         "body": "{{1}}: su cita es el {{2}} a las {{3}}.",
         "parameters": ["clinic", "day", "time"]}}}}
 
-- kinds: confirmation, reminder, reschedule, cancellation, dose, follow-up, caregiver, wait-time, running-late;
+- kinds: confirmation, reminder, reschedule, cancellation, dose (also a snoozed dose's re-reminder), follow-up
+  (a dose's "have you taken it?"), caregiver, wait-time, running-late (a refill reminder has no template: it
+  goes on a chat channel only inside the 24-hour window, else by SMS);
 - language: the patient's language tag (`es`, `es-MX`); a patient in `es-MX` uses `es-MX`, else `es`;
 - `language_code` (optional): Meta's code for the template's language when it is not the tag with `_` for `-`;
 - parameters: `clinic`, `day`, `time`, `place`, `link`, `phone`, filled in the patient's language. Their count
   must be the number of placeholders in `body` (Meta refuses a send with any other count), which is checked here,
-  when the clinic saves, instead of at every send; `link` only on kinds that carry a link (reminder, dose);
+  when the clinic saves, instead of at every send; `link` only on kinds that carry a link (reminder: the confirm
+  link; dose and follow-up: the dose's taken link);
   `form` (the pre-visit form's link) on confirmation and reminder only (`-` when there is no form to fill).
 
 CareCue keeps `body` so it can show the words the patient got (the outbox, the local stack) and check the
@@ -42,7 +45,7 @@ KINDS = (
     "running-late",
 )
 PARAMETERS = frozenset({"clinic", "day", "time", "place", "link", "phone", "form"})
-_LINKED_KINDS = frozenset({"reminder", "dose"})
+_LINKED_KINDS = frozenset({"reminder", "dose", "follow-up"})  # follow-up: the dose's taken link
 _FORM_KINDS = frozenset({"confirmation", "reminder"})
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _META_LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Za-z0-9]{2,8})?$")

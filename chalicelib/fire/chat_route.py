@@ -39,7 +39,15 @@ TEMPLATE_KINDS = {
     Kind.REMINDER.value: "reminder",
     Kind.RESCHEDULE_NOTICE.value: "reschedule",
     Kind.CANCELLATION_NOTICE.value: "cancellation",
+    # A regimen's messages (`chalicelib.regimens.messages.DoseKind`, named here by value: regimens sits above fire).
+    # A snooze's re-reminder is the dose again.
+    "dose": "dose",
+    "dose_snooze": "dose",
+    "dose_follow_up": "follow-up",
 }
+# Kinds that may go on a chat channel inside the 24-hour window though no template kind names them (outside it
+# they go by SMS): the refill reminder.
+WINDOW_ONLY_KINDS = frozenset({"refill"})
 
 
 ALL_CHATS = frozenset({Channel.WHATSAPP, Channel.MESSENGER})
@@ -64,7 +72,7 @@ def on_chat(channel: Channel, ready: Ready, kind: str, now: datetime) -> Ready |
     """`ready` as it goes on `channel` (WhatsApp or Messenger), or None when that channel cannot carry it."""
     clinic, patient = ready.clinic, ready.patient
     template_kind = TEMPLATE_KINDS.get(kind)
-    if ready.channel is not Channel.SMS or template_kind is None or ready.template_facts is None:
+    if ready.channel is not Channel.SMS or (template_kind is None and kind not in WINDOW_ONLY_KINDS):
         return None
     policy = clinic_policy(clinic)
     state: WhatsAppState | MessengerState | None
@@ -89,10 +97,10 @@ def on_chat(channel: Channel, ready: Ready, kind: str, now: datetime) -> Ready |
             return Message(None, sms_words().body)
 
         return replace(ready, channel=channel, address=address, render=free_form)
-    template = templates.template(template_kind, patient.language)
-    if template is None:
-        return None
     facts = ready.template_facts
+    template = templates.template(template_kind, patient.language) if template_kind is not None else None
+    if template is None or facts is None:
+        return None
 
     def as_template() -> Message:
         call = template_call(template.name, template.language_code, template.parameters, facts(), patient.language)

@@ -14,7 +14,7 @@ one-time timers armed with the dose; each checks at fire time that the dose is s
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.arm.envelope import DoseTimerEvent, OwnerType
@@ -37,9 +37,12 @@ from chalicelib.store import clinics, regimens
 from chalicelib.store.patients import get_patient
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from chalicelib.arm.timers import ReminderTimers
     from chalicelib.fire.dispatch import Dispatcher
     from chalicelib.links.service import LinkSigner
+    from chalicelib.render.whatsapp import TemplateFacts
     from chalicelib.store.reads import Key
 
 MAX_SNOOZES = 3
@@ -104,8 +107,10 @@ class RegimenMessages:
             address = patient.phone if channel is Channel.SMS else patient.email
         if not address:
             return NotSending(Result.SKIPPED, "no_contact", Status.SKIPPED)
-        words = partial(self._words, kind, clinic, patient, regimen, due, channel, to_caregiver)
-        return Ready(clinic, patient, channel, address, words, None, regimen.timezone)
+        link = cache(partial(self._link, regimen, due)) if not to_caregiver else _no_link
+        words = partial(self._words, kind, clinic, patient, regimen, due, channel, to_caregiver, link)
+        facts = partial(_template_facts, clinic, regimen, due, link)
+        return Ready(clinic, patient, channel, address, words, None, regimen.timezone, facts)
 
     def _words(
         self,
@@ -116,6 +121,7 @@ class RegimenMessages:
         due: datetime,
         channel: Channel,
         to_caregiver: bool,
+        link: Callable[[], str | None],
     ) -> Message:
         """The message, worded only once the dispatcher has claimed its send."""
         settings = clinic_policy(clinic).medication
@@ -125,7 +131,7 @@ class RegimenMessages:
             local_time(due, regimen.timezone),
             regimen.medication if named else None,
             regimen.dose_text if named else None,
-            self._link(regimen, due) if not to_caregiver else None,
+            link(),
             int(settings.snooze.total_seconds() // 60),
             first_name=regimen.caregiver_first_name,
             days_left=settings.refill_days,
@@ -138,6 +144,20 @@ class RegimenMessages:
             return None
         token = sign_dose(DoseClaim(regimen.clinic_id, regimen.regimen_id, due), self._links.key())
         return f"{self._public_url}/d/{token}"
+
+
+def _no_link() -> str | None:
+    return None  # a caregiver's alert carries no taken link: the caregiver does not take the dose
+
+
+def _template_facts(clinic: Clinic, regimen: Regimen, due: datetime, link: Callable[[], str | None]) -> TemplateFacts:
+    """What a clinic's WhatsApp or Messenger template for a dose message is filled with (`chalicelib.fire.chat_route`):
+    the clinic, the dose's day and time in the regimen's zone, its taken link and the clinic's phone. Never the
+    medication's name: a template is approved once for every patient, and names are the clinic's choice per SMS."""
+    from chalicelib.render.whatsapp import TemplateFacts
+
+    phone = clinic_policy(clinic).contact_phone
+    return TemplateFacts(clinic.name, local_time(due, regimen.timezone), link=link(), phone=phone)
 
 
 class RegimenDoses:
