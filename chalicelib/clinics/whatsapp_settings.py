@@ -16,7 +16,10 @@ patient language, the template it had approved, states the template's body text 
   goes on a chat channel only inside the 24-hour window, else by SMS);
 - language: the patient's language tag (`es`, `es-MX`); a patient in `es-MX` uses `es-MX`, else `es`;
 - `language_code` (optional): Meta's code for the template's language when it is not the tag with `_` for `-`;
-- parameters: `clinic`, `day`, `time`, `place`, `link`, `phone`, filled in the patient's language. Their count
+- parameters: `clinic`, `day`, `time`, `place`, `link`, `phone`, filled in the patient's language (on a dose
+  message `day` and `time` are the dose's; on the waiting-room kinds the appointment's), and the facts only some
+  kinds have: `name` (caregiver: the patient's first name as the caregiver knows it), `minutes` (wait-time: the
+  estimated wait; running-late: how late the provider runs), `provider` (running-late). Their count
   must be the number of placeholders in `body` (Meta refuses a send with any other count), which is checked here,
   when the clinic saves, instead of at every send; `link` only on kinds that carry a link (reminder: the confirm
   link; dose and follow-up: the dose's taken link);
@@ -44,9 +47,15 @@ KINDS = (
     "wait-time",
     "running-late",
 )
-PARAMETERS = frozenset({"clinic", "day", "time", "place", "link", "phone", "form"})
-_LINKED_KINDS = frozenset({"reminder", "dose", "follow-up"})  # follow-up: the dose's taken link
-_FORM_KINDS = frozenset({"confirmation", "reminder"})
+PARAMETERS = frozenset({"clinic", "day", "time", "place", "link", "phone", "form", "name", "minutes", "provider"})
+# The facts only some kinds have, each with the kinds that have it and how a refusal names it.
+_ONLY_ON: dict[str, tuple[frozenset[str], str]] = {
+    "link": (frozenset({"reminder", "dose", "follow-up"}), "link"),  # dose, follow-up: the dose's taken link
+    "form": (frozenset({"confirmation", "reminder"}), "form link"),
+    "name": (frozenset({"caregiver"}), "patient's name"),
+    "minutes": (frozenset({"wait-time", "running-late"}), "minutes"),
+    "provider": (frozenset({"running-late"}), "provider"),
+}
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _META_LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Za-z0-9]{2,8})?$")
 _NAME = re.compile(r"^[a-z0-9_]{1,512}$")  # Meta's template names: lower case, digits and underscores
@@ -139,10 +148,11 @@ def _template(kind: str, value: Any, where: Loc, problems: list[tuple[Loc, str]]
     if not isinstance(parameters, list) or not all(isinstance(p, str) and p in PARAMETERS for p in parameters):
         problems.append(((*where, "parameters"), f"must list facts among {', '.join(sorted(PARAMETERS))}"))
         parameters = None
-    elif "link" in parameters and kind not in _LINKED_KINDS:
-        problems.append(((*where, "parameters"), f"a {kind} message carries no link"))
-    elif "form" in parameters and kind not in _FORM_KINDS:
-        problems.append(((*where, "parameters"), f"a {kind} message carries no form link"))
+    else:
+        for fact, (kinds, what) in _ONLY_ON.items():
+            if fact in parameters and kind not in kinds:
+                problems.append(((*where, "parameters"), f"a {kind} message carries no {what}"))
+                break
     if body is not None and parameters is not None:
         numbers = placeholders(body)
         if numbers != list(range(1, len(numbers) + 1)):

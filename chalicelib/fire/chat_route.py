@@ -26,6 +26,7 @@ from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.words import Channel, Kind
 from chalicelib.fire.channel_order import channel_order
 from chalicelib.fire.preparation import Ready
+from chalicelib.plan.channel_order import patient_order
 from chalicelib.render.templates import Message
 from chalicelib.render.whatsapp import filled, template_call
 
@@ -44,6 +45,7 @@ TEMPLATE_KINDS = {
     "dose": "dose",
     "dose_snooze": "dose",
     "dose_follow_up": "follow-up",
+    "caregiver_alert": "caregiver",
 }
 # Kinds that may go on a chat channel inside the 24-hour window though no template kind names them (outside it
 # they go by SMS): the refill reminder.
@@ -58,7 +60,7 @@ def route(ready: Ready, kind: str, now: datetime, chats: frozenset[Channel] = AL
     for a message planned for email). `chats`: the chat channels the caller can send on."""
     if ready.channel is not Channel.SMS:
         return ready
-    for channel in channel_order(ready.clinic, ready.patient):
+    for channel in order_of(ready):
         if channel is Channel.SMS:
             return ready
         if channel in chats:
@@ -68,12 +70,22 @@ def route(ready: Ready, kind: str, now: datetime, chats: frozenset[Channel] = AL
     return ready
 
 
+def order_of(ready: Ready) -> tuple[Channel, ...]:
+    """The channel order `ready` walks: the patient's (`chalicelib.fire.channel_order`); for a message to someone
+    else (a caregiver) the clinic's own, since the patient's preferred channel is the patient's choice."""
+    if ready.for_patient:
+        return channel_order(ready.clinic, ready.patient)
+    return patient_order(clinic_policy(ready.clinic).channel_order, None)
+
+
 def on_chat(channel: Channel, ready: Ready, kind: str, now: datetime) -> Ready | None:
     """`ready` as it goes on `channel` (WhatsApp or Messenger), or None when that channel cannot carry it."""
     clinic, patient = ready.clinic, ready.patient
     template_kind = TEMPLATE_KINDS.get(kind)
     if ready.channel is not Channel.SMS or (template_kind is None and kind not in WINDOW_ONLY_KINDS):
         return None
+    if channel is Channel.MESSENGER and not ready.for_patient:
+        return None  # the linked PSID is the patient's: a caregiver has none
     policy = clinic_policy(clinic)
     state: WhatsAppState | MessengerState | None
     if channel is Channel.WHATSAPP:

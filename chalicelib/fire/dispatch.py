@@ -260,11 +260,11 @@ class Dispatcher:
         when there is none. A chat channel carries it only with a template or in the window (`chat_route`); the
         other planned channel (email for a phone message, the phone for an email) only for an appointment's message
         that is not planned there too (a rule's `both`: never two channels for one message but by `both`)."""
-        from chalicelib.fire.channel_order import can_receive, channel_order
-        from chalicelib.fire.chat_route import on_chat
+        from chalicelib.fire.channel_order import can_receive
+        from chalicelib.fire.chat_route import on_chat, order_of
         from chalicelib.plan.channel_order import slot_of
 
-        order = channel_order(planned.clinic, planned.patient)
+        order = order_of(planned)  # a caregiver's alert walks the clinic's order, not the patient's
         later = order[order.index(failed) + 1 :] if failed in order else order
         now = self._clock.now()
         for channel in later:

@@ -32,6 +32,10 @@ class Ready:
     # The facts a WhatsApp template is filled with (chalicelib.fire.chat_route), called after the claim as
     # `render` is; None for a message that has no WhatsApp template kind.
     template_facts: Callable[[], TemplateFacts] | None = None
+    # False: the message is for someone else than the patient (a regimen's caregiver, at `address`). Then only
+    # that address may carry it on a chat channel (WhatsApp, if that number opted in), never the patient's
+    # Messenger, and the patient's preferred channel does not order it (`chalicelib.fire.chat_route.order_of`).
+    for_patient: bool = True
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from chalicelib.core.words import Channel, DoseStatus, RegimenStatus, Result, St
 from chalicelib.fire.dispatch import DeliveryRequest, Outcome
 from chalicelib.fire.preparation import NotSending, Ready
 from chalicelib.regimens.dose_links import DoseClaim, can_link, sign_dose
-from chalicelib.regimens.messages import DoseFacts, DoseKind, dose_message
+from chalicelib.regimens.messages import DoseFacts, DoseKind, caregiver_name, dose_message
 from chalicelib.regimens.service import RegimenTimers, instruction_start, instructions_of
 from chalicelib.regimens.timing import DoseTiming, dose_times
 from chalicelib.render.localized import language_of
@@ -109,8 +109,11 @@ class RegimenMessages:
             return NotSending(Result.SKIPPED, "no_contact", Status.SKIPPED)
         link = cache(partial(self._link, regimen, due)) if not to_caregiver else _no_link
         words = partial(self._words, kind, clinic, patient, regimen, due, channel, to_caregiver, link)
-        facts = partial(_template_facts, clinic, regimen, due, link)
-        return Ready(clinic, patient, channel, address, words, None, regimen.timezone, facts)
+        name = caregiver_name(regimen.caregiver_first_name, language_of(patient.language)) if to_caregiver else None
+        facts = partial(_template_facts, clinic, regimen, due, link, name)
+        # A caregiver's alert goes to the caregiver's own phone: on WhatsApp only if that number opted in
+        # (`chalicelib.fire.chat_route`), in the clinic's channel order.
+        return Ready(clinic, patient, channel, address, words, None, regimen.timezone, facts, not to_caregiver)
 
     def _words(
         self,
@@ -150,14 +153,17 @@ def _no_link() -> str | None:
     return None  # a caregiver's alert carries no taken link: the caregiver does not take the dose
 
 
-def _template_facts(clinic: Clinic, regimen: Regimen, due: datetime, link: Callable[[], str | None]) -> TemplateFacts:
+def _template_facts(
+    clinic: Clinic, regimen: Regimen, due: datetime, link: Callable[[], str | None], name: str | None
+) -> TemplateFacts:
     """What a clinic's WhatsApp or Messenger template for a dose message is filled with (`chalicelib.fire.chat_route`):
-    the clinic, the dose's day and time in the regimen's zone, its taken link and the clinic's phone. Never the
-    medication's name: a template is approved once for every patient, and names are the clinic's choice per SMS."""
+    the clinic, the dose's day and time in the regimen's zone, its taken link (not on a caregiver's alert), the
+    clinic's phone and, for the caregiver, whom the alert is about. Never the medication's name: a template is
+    approved once for every patient, and names are the clinic's choice per SMS."""
     from chalicelib.render.whatsapp import TemplateFacts
 
     phone = clinic_policy(clinic).contact_phone
-    return TemplateFacts(clinic.name, local_time(due, regimen.timezone), link=link(), phone=phone)
+    return TemplateFacts(clinic.name, local_time(due, regimen.timezone), link=link(), phone=phone, name=name)
 
 
 class RegimenDoses:

@@ -111,6 +111,12 @@ _SUBJECT: dict[str, dict[DoseKind, str]] = {
 _SOMEONE = {"en": "Your family member", "es": "su familiar", "ar": "فرد من عائلتك"}
 
 
+def caregiver_name(first_name: str | None, language: str) -> str:
+    """Whom a caregiver's alert names: the patient's first name as the caregiver knows it, else "your family
+    member" in `language` (as `localized.language_of` gives)."""
+    return first_name or _SOMEONE.get(language, _SOMEONE["en"])
+
+
 def _day_text(moment: datetime, language: str) -> str:
     if language not in _DAY:
         return short_day(moment)
@@ -147,7 +153,7 @@ def dose_message(kind: DoseKind, facts: DoseFacts, language: str = "en", channel
         tap=_TAP[language].format(link=facts.link) if facts.link else "",
         mark=_MARK[language].format(link=facts.link) if facts.link else "",
         minutes=facts.snooze_minutes,
-        name=facts.first_name or _SOMEONE[language],
+        name=caregiver_name(facts.first_name, language),
         at=at,
         the_hour=hour,
         day=_day_text(due, language),

@@ -1,6 +1,7 @@
 """A WhatsApp template's parameters in the patient's language (pure): the facts a clinic's template names
-(`clinic`, `day`, `time`, `place`, `link`, `phone`; `chalicelib.clinics.whatsapp_settings`) as text, and the
-template's words with them filled in, which is what the patient reads and what CareCue records.
+(`clinic`, `day`, `time`, `place`, `link`, `phone`, `form`, `name`, `minutes`, `provider`;
+`chalicelib.clinics.whatsapp_settings`) as text, and the template's words with them filled in, which is what the
+patient reads and what CareCue records.
 
 The day and time are CLDR's in the patient's language (`mar, 1 dic` and `9:00` in Spanish), English as CareCue's
 English texts write them (`Tue 1 Dec`, `9:00 AM`). Meta refuses an empty parameter, so a fact the message does not
@@ -28,6 +29,9 @@ class TemplateFacts:
     link: str | None = None
     phone: str | None = None
     form: str | None = None  # the pre-visit form's link (confirmation, day-before reminder, while unanswered)
+    name: str | None = None  # a caregiver's alert: the patient's first name, as the caregiver knows it
+    minutes: int | None = None  # the waiting room's: the estimated wait, or how late the provider runs
+    provider: str | None = None  # a running-late text: the provider's name
 
 
 def fact_values(facts: TemplateFacts, language: str) -> dict[str, str]:
@@ -37,6 +41,9 @@ def fact_values(facts: TemplateFacts, language: str) -> dict[str, str]:
         "link": facts.link,
         "phone": facts.phone,
         "form": facts.form,
+        "name": facts.name,
+        "minutes": str(facts.minutes) if facts.minutes is not None else None,
+        "provider": facts.provider,
     }
     day = time = None
     if facts.local_start is not None:

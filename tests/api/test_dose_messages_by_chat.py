@@ -1,9 +1,13 @@
 """Dose messages on the patient's channel: a regimen's dose reminder, its snoozed re-reminder, its follow-up and
 the refill reminder walk the patient's channel order as appointment messages do. Outside the 24-hour window a
-WhatsApp-first patient gets the clinic's approved template for the kind (`dose`, `follow-up`, `refill`) in their
-language, filled in; inside it CareCue's own words; SMS when there is no template; a number not on WhatsApp gets
-the dose once by SMS. The replies on WhatsApp (1, POSPONER) answer the dose there, and every message is counted on
-its channel in GET /v1/usage."""
+WhatsApp-first patient gets the clinic's approved template for the kind (`dose`, `follow-up`) in their language,
+filled in; inside it CareCue's own words; SMS when there is no template (the refill reminder has no template kind:
+by WhatsApp only inside the window); a number not on WhatsApp gets the dose once by SMS. The replies on WhatsApp
+(1, POSPONER) answer the dose there, and every message is counted on its channel in GET /v1/usage.
+
+The caregiver's alert goes to the caregiver's own number: by WhatsApp only when that number opted in (it wrote to
+the clinic's WhatsApp number), in the clinic's channel order (the patient's preference is the patient's), never by
+the patient's Messenger, and once by SMS when WhatsApp reports it failed."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ import pytest
 from chalice.test import Client
 
 from infra.local.clock import SimulatedClock
-from tests.api.test_regimens import PHONE, Week, ny, twice_daily
+from tests.api.test_regimens import CAREGIVER, PHONE, Week, ny, twice_daily
 from tests.conftest import ClinicKeys, World
 from tests.whatsapp_support import connect_whatsapp, deliver_events
 
@@ -41,7 +45,8 @@ LINK = re.compile(r"https://carecue\.example/d/[A-Za-z0-9_-]{44}")
 
 
 class Requests:
-    """Every SendWhatsAppMessage request as AWS End User Messaging Social receives it (the Meta message JSON)."""
+    """Every SendWhatsAppMessage request as AWS End User Messaging Social receives it (the Meta message JSON).
+    Made before the first WhatsApp send: a boto3 client copies its session's event hooks when it is made."""
 
     def __init__(self, world: World) -> None:
         self.messages: list[dict[str, Any]] = []
@@ -236,4 +241,113 @@ def test_inside_the_window_the_refill_reminder_goes_by_whatsapp_too(week: Week) 
 
     assert [(at, channel, text) for at, channel, text in received(week) if at == "08:00"][1:] == [
         ("08:00", "whatsapp", REFILL_ES)
+    ]
+
+
+CAREGIVER_TEMPLATE: dict[str, Any] = {
+    "es": {
+        "name": "carecue_caregiver",
+        "body": "{{1}}: {{2}} no ha confirmado la dosis de las {{3}}.",
+        "parameters": ["clinic", "name", "time"],
+    }
+}
+CAREGIVER_SMS_ES = f"{CLINIC}: Pat no ha confirmado la dosis de las 8:00 del sab 13 de mar."
+
+
+def caregiver_case(week: Week, order: list[str]) -> dict[str, Any]:
+    """A Spanish-speaking patient who prefers WhatsApp, with a caregiver; the clinic's channel order `order`."""
+    templates = {**TEMPLATES, "caregiver": CAREGIVER_TEMPLATE}
+    body = json.dumps({"channel_order": order, "whatsapp": {"templates": templates}})
+    assert week.api.http.put("/v1/clinic", headers=week.clinic.headers, body=body).status_code == 200
+    patient = {"name": "Pat Example", "phone": PHONE, "language": "es"}
+    patient |= {"whatsapp_opt_in": True, "preferred_channel": "whatsapp"}
+    created = week.post("/v1/regimens", twice_daily(patient=patient))
+    assert created.status_code == 201, created.json_body
+    return dict(created.json_body)
+
+
+def to_caregiver(week: Week) -> list[tuple[str, str, str]]:
+    return [(ny_time(m["sent_at"]), m["channel"], m["body"]) for m in week.aws.sent() if m["to"] == CAREGIVER]
+
+
+def test_a_caregiver_whose_number_wrote_to_the_clinic_on_whatsapp_gets_the_alert_there(week: Week) -> None:
+    # GIVEN a clinic whose order puts WhatsApp first, and a caregiver who writes to its WhatsApp number on Friday
+    # at noon (that opts the caregiver's own number in, and opens its 24-hour window until Saturday noon)
+    requests = Requests(week.aws)
+    week.aws.whatsapp.inbound(SENDER, CAREGIVER, "hola")
+    deliver_events(week.aws)
+    caregiver_case(week, ["whatsapp", "sms", "messenger", "email"])
+
+    # WHEN no dose is taken until Sunday morning
+    week.go_to(ny("2027-03-14T09:10"))
+
+    # THEN each alert went to the caregiver's number by WhatsApp: inside the window in CareCue's Spanish words,
+    # after it as the clinic's Spanish template naming the patient's first name and the dose time
+    alerts = [(channel, text) for at, channel, text in to_caregiver(week) if "confirmado" in text]
+    assert alerts == [
+        ("whatsapp", f"{CLINIC}: Pat no ha confirmado la dosis de las 8:00 del sáb 13 de mar."),
+        ("whatsapp", f"{CLINIC}: Pat no ha confirmado la dosis de las 20:00."),
+        ("whatsapp", f"{CLINIC}: Pat no ha confirmado la dosis de las 8:00."),
+    ]
+    assert [t for t in requests.templates() if t[0] == "carecue_caregiver"] == [
+        ("carecue_caregiver", "es", [CLINIC, "Pat", "20:00"]),
+        ("carecue_caregiver", "es", [CLINIC, "Pat", "8:00"]),
+    ]
+
+
+def test_a_caregiver_without_a_whatsapp_opt_in_of_their_own_gets_the_alert_by_sms(week: Week) -> None:
+    # GIVEN the patient's own WhatsApp opt-in and preference, WhatsApp first in the clinic's order
+    caregiver_case(week, ["whatsapp", "sms", "messenger", "email"])
+
+    week.go_to(ny("2027-03-13T09:10"))
+
+    # THEN the patient's opt-in does not reach the caregiver's number: the alert goes by SMS
+    assert to_caregiver(week) == [("09:00", "sms", CAREGIVER_SMS_ES)]
+    assert [channel for _, channel, _ in received(week)] == ["whatsapp", "whatsapp"]  # the dose and the follow-up
+
+
+def test_the_patients_preferred_channel_does_not_order_the_caregivers_alert(week: Week) -> None:
+    # GIVEN a caregiver opted in on WhatsApp, and the clinic's default order (SMS first); the patient prefers WhatsApp
+    week.aws.whatsapp.inbound(SENDER, CAREGIVER, "hola")
+    deliver_events(week.aws)
+    caregiver_case(week, ["sms", "whatsapp", "messenger", "email"])
+
+    week.go_to(ny("2027-03-13T09:10"))
+
+    # THEN the patient's messages go by WhatsApp, the caregiver's alert by SMS, the clinic's first channel
+    assert [channel for _, channel, _ in received(week)] == ["whatsapp", "whatsapp"]
+    assert [m for m in to_caregiver(week) if "confirmado" in m[2]] == [("09:00", "sms", CAREGIVER_SMS_ES)]
+
+
+def test_a_caregiver_is_never_sent_the_patients_messenger(
+    week: Week, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chalicelib.patients.messenger import link
+    from tests.messenger_support import PSID, connect_messenger
+
+    # GIVEN a clinic with Messenger first in its order, and the patient linked to its Page
+    connect_messenger(week.api, week.clinic, monkeypatch, capsys, templates={})
+    regimen = caregiver_case(week, ["messenger", "sms", "whatsapp", "email"])
+    link(week.clinic.clinic_id, regimen["patient_id"], PSID, "messenger_referral", week.clock.now())
+
+    week.go_to(ny("2027-03-13T09:10"))
+
+    # THEN the caregiver's alert goes to the caregiver's phone by SMS, nothing of it to the patient's PSID
+    assert to_caregiver(week) == [("09:00", "sms", CAREGIVER_SMS_ES)]
+    assert [r for r in week.aws.services.messenger_api.requests if "no ha confirmado" in json.dumps(r)] == []
+
+
+def test_a_caregivers_alert_whatsapp_reports_failed_goes_once_by_sms(week: Week) -> None:
+    week.aws.whatsapp.inbound(SENDER, CAREGIVER, "hola")
+    deliver_events(week.aws)
+    week.aws.whatsapp.not_on_whatsapp(CAREGIVER)  # since then, the number has left WhatsApp
+    caregiver_case(week, ["whatsapp", "sms", "messenger", "email"])
+
+    week.go_to(ny("2027-03-13T09:01"))
+    statuses = deliver_events(week.aws)  # the alert's failed status (131026), among the patient's receipts
+    deliver_events(week.aws, statuses)  # delivered again: nothing more
+
+    assert [m for m in to_caregiver(week) if "confirmado" in m[2]] == [
+        ("09:00", "whatsapp", f"{CLINIC}: Pat no ha confirmado la dosis de las 8:00 del sáb 13 de mar."),
+        ("09:01", "sms", CAREGIVER_SMS_ES),
     ]

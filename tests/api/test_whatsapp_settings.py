@@ -113,6 +113,35 @@ def test_a_template_whose_parameters_do_not_match_its_placeholders_is_refused_na
     assert api.http.get("/v1/clinic", headers=clinic.headers).json_body["whatsapp"] == {"templates": {}}
 
 
+def test_the_facts_only_some_kinds_have_are_refused_on_the_others_and_accepted_on_theirs(
+    api: Client, clinic: ClinicKeys
+) -> None:
+    def template(*parameters: str) -> dict[str, Any]:
+        body = " ".join(f"{{{{{n}}}}}" for n in range(1, len(parameters) + 1))
+        return {"en": {"name": "carecue_example", "body": body, "parameters": list(parameters)}}
+
+    wrong = {"dose": template("clinic", "name"), "reminder": template("minutes"), "wait-time": template("provider")}
+    right = {
+        "caregiver": template("clinic", "name", "time"),
+        "wait-time": template("clinic", "minutes"),
+        "running-late": template("clinic", "provider", "minutes", "time"),
+        "follow-up": template("clinic", "time", "link"),
+    }
+
+    refused = put_clinic(api, clinic, {"whatsapp": {"templates": wrong}})
+    accepted = put_clinic(api, clinic, {"whatsapp": {"templates": right}})
+
+    assert refused.status_code == 400
+    assert {f["field"]: f["problem"] for f in refused.json_body["error"]["fields"]} == {
+        "whatsapp.templates.dose.en.parameters": "a dose message carries no patient's name",
+        "whatsapp.templates.reminder.en.parameters": "a reminder message carries no minutes",
+        "whatsapp.templates.wait-time.en.parameters": "a wait-time message carries no provider",
+    }
+    assert accepted.status_code == 200, accepted.json_body
+    stored = api.http.get("/v1/clinic", headers=clinic.headers).json_body["whatsapp"]["templates"]
+    assert sorted(stored) == ["caregiver", "follow-up", "running-late", "wait-time"]
+
+
 def test_a_booking_records_the_whatsapp_opt_in_with_when_and_how_and_the_preferred_channel(
     api: Client, clinic: ClinicKeys
 ) -> None:
