@@ -46,6 +46,11 @@ TEMPLATE_KINDS = {
     "dose_snooze": "dose",
     "dose_follow_up": "follow-up",
     "caregiver_alert": "caregiver",
+    # The waiting room's texts (`chalicelib.waiting.service`): the three wait texts share one template kind.
+    "wait_check_in": "wait-time",
+    "wait_update": "wait-time",
+    "wait_next": "wait-time",
+    "running_late": "running-late",
 }
 # Kinds that may go on a chat channel inside the 24-hour window though no template kind names them (outside it
 # they go by SMS): the refill reminder.

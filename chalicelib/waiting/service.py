@@ -14,23 +14,32 @@ appointment: two refreshes at once (a finish and a watch timer) text once. A cra
 send loses that one text rather than risking two; these texts are courtesy, not reminders. They are metered
 like every message (`chalicelib.meter.sender`), so the clinic's spend cap holds them back too.
 
-A patient who checked in by a HERE on WhatsApp or Messenger (`checked_in_by`) gets their wait texts there, as a
-free-form text: they just wrote on that channel, so its 24-hour window is open. Not when they opted out of it
-since, nor when the clinic has disconnected it; then, and when the channel refuses the text, it goes by SMS as
-for everyone else. Running-late texts go to patients still at home, who have written nothing: those stay SMS.
+Channels. Every waiting-room text (wait-time after any check-in, running late) walks the patient's channel order
+as an appointment message does (`chalicelib.fire.chat_route`): on WhatsApp or Messenger when the clinic has
+connected it and the patient opted in (or linked the Page) and not out, as a free-form text inside the patient's
+24-hour window, else as the clinic's template for the kind (`wait-time`, `running-late`) in the patient's
+language, filled with the clinic, the appointment's day, time and place, the clinic's phone, `minutes` (the
+estimate, or how late the provider runs; "you're next" says 5, the least an estimate says) and, running late,
+`provider`; otherwise by SMS. A patient who checked in by a HERE on WhatsApp or Messenger (`checked_in_by`) gets
+their wait texts on that channel first, as a free-form text (they just wrote there: its window is open). A text a
+chat channel refuses goes on the next channel of the order, SMS last; a chat text's later failure (WhatsApp's
+`failed` status) is not fallen back: these texts have no delivery record, and are stale minutes later. No text
+goes by SMS to a number that sent STOP (nor on a chat channel the patient stopped); waiting-room texts are never
+sent by email.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.clock import Clock
 from chalicelib.core.errors import AlreadyClaimed, ChannelError, NotFound, StaleVersion, TimerError
 from chalicelib.core.observability import count, logger
 from chalicelib.core.records import Appointment, Clinic, Patient
+from chalicelib.core.timezones import local_time
 from chalicelib.core.words import Channel, ClinicStatus, WatchResult
 from chalicelib.meter.sender import MeteredSender
 from chalicelib.patients.contacts import is_opted_out
@@ -50,14 +59,20 @@ from chalicelib.waiting.estimator import HISTORY_SIZE, visit_ratio
 from chalicelib.waiting.notices import (
     DEFAULT_LATE_THRESHOLD,
     LATE_HORIZON,
+    ROUND_TO_MINUTES,
     WaitTold,
     late_step,
     late_text,
     late_text_due,
+    rounded_minutes,
     wait_text,
     wait_text_due,
 )
 from chalicelib.waiting.watch import WatchEvent, WatchTimers
+
+if TYPE_CHECKING:
+    from chalicelib.fire.preparation import Ready
+    from chalicelib.render.whatsapp import TemplateFacts
 
 
 @dataclass(frozen=True)
@@ -192,7 +207,9 @@ class WaitingService:
                 )
             except AlreadyClaimed:
                 continue  # another refresh texted this patient just now
-            sent += self._send(clinic, appointment, wait_text(clinic.name, decision), f"wait_{decision.text}")
+            # "You're next" names no wait: a template that does says the least an estimate says.
+            facts = self._facts(clinic, minutes=decision.minutes or ROUND_TO_MINUTES)
+            sent += self._send(clinic, appointment, wait_text(clinic.name, decision), f"wait_{decision.text}", facts)
         return sent
 
     def _text_at_home(self, clinic: Clinic, queue: ProviderQueue, now: datetime) -> int:
@@ -215,42 +232,90 @@ class WaitingService:
             except AlreadyClaimed:
                 continue  # another refresh texted this patient just now
             provider = None if queue.provider == UNASSIGNED else queue.provider
-            sent += self._send(clinic, appointment, late_text(clinic.name, provider, queue.lag), "running_late")
+            facts = self._facts(clinic, minutes=rounded_minutes(queue.lag), provider=provider)
+            sent += self._send(clinic, appointment, late_text(clinic.name, provider, queue.lag), "running_late", facts)
         return sent
 
-    def _send(self, clinic: Clinic, appointment: Appointment, body: str, kind: str) -> int:
+    def _facts(self, clinic: Clinic, minutes: int, provider: str | None = None) -> TemplateFacts:
+        """A waiting-room template's facts but the appointment's own (`_planned` adds them)."""
+        from chalicelib.render.whatsapp import TemplateFacts
+
+        phone = clinic_policy(clinic).contact_phone
+        return TemplateFacts(clinic.name, None, phone=phone, minutes=minutes, provider=provider)
+
+    def _send(self, clinic: Clinic, appointment: Appointment, body: str, kind: str, facts: TemplateFacts) -> int:
+        """Sends one waiting-room text on the patient's channel (the module docstring says which); 1 when sent."""
+        from chalicelib.fire.chat_route import ALL_CHATS, route
+
         patient = clinic_day.patient(appointment.clinic_id, appointment.patient_id)
         extra = {"clinic_id": appointment.clinic_id, "appointment_id": appointment.appointment_id, "kind": kind}
-        chat = _chat_of(clinic, appointment, patient) if kind.startswith("wait_") else None
-        if chat is not None:
-            channel, address = chat
-            try:
-                sent = self._sender.send(clinic, channel, address, Message(None, body))
-            except ChannelError as e:
-                logger.warning("waiting text failed", extra={**extra, "code": e.code, "channel": channel.value})
-                count("WaitingTextsFailed", channel=channel.value)
-            else:
-                if sent is None:
-                    logger.info("waiting text not sent", extra={**extra, "reason": "spend_cap"})
-                    return 0
-                logger.info("waiting text sent", extra={**extra, "channel": channel.value})
-                count("WaitingTextsSent", channel=channel.value)
-                return 1
+        tried: frozenset[Channel] = frozenset()
+        here = _chat_of(clinic, appointment, patient) if kind.startswith("wait_") else None
+        if here is not None:
+            channel, address = here
+            sent = self._on_chat(clinic, channel, address, Message(None, body), extra)
+            if sent is not None:
+                return sent
+            tried = frozenset({channel})
+        planned = _planned(clinic, appointment, patient, body, facts)
+        while True:  # each pass tries one more chat channel: at most two
+            routed = route(planned, kind, self._clock.now(), ALL_CHATS - tried)
+            if routed.channel is Channel.SMS:
+                break
+            sent = self._on_chat(clinic, routed.channel, routed.address, routed.render(), extra)
+            if sent is not None:
+                return sent
+            tried |= {routed.channel}
         if not patient.phone:
             logger.info("waiting text not sent", extra={**extra, "reason": "no_phone"})
             return 0
+        if is_opted_out(clinic.clinic_id, Channel.SMS, patient.phone):
+            logger.info("waiting text not sent", extra={**extra, "reason": "opted_out_sms"})
+            return 0
         try:
-            sent = self._sender.send_sms(clinic, patient.phone, body)
+            sent_sms = self._sender.send_sms(clinic, patient.phone, body)
         except ChannelError as e:
             logger.warning("waiting text failed", extra={**extra, "code": e.code})
             count("WaitingTextsFailed", channel="sms")
             return 0
-        if sent is None:  # claimed, so this text is lost rather than sent late: it would be stale by then
+        if sent_sms is None:  # claimed, so this text is lost rather than sent late: it would be stale by then
             logger.info("waiting text not sent", extra={**extra, "reason": "spend_cap"})
             return 0
         logger.info("waiting text sent", extra=extra)
         count("WaitingTextsSent", channel="sms")
         return 1
+
+    def _on_chat(
+        self, clinic: Clinic, channel: Channel, address: str, message: Message, extra: dict[str, str]
+    ) -> int | None:
+        """1 sent, 0 held back by the spend cap, None refused by the channel (the text goes on the next one)."""
+        try:
+            sent = self._sender.send(clinic, channel, address, message)
+        except ChannelError as e:
+            logger.warning("waiting text failed", extra={**extra, "code": e.code, "channel": channel.value})
+            count("WaitingTextsFailed", channel=channel.value)
+            return None
+        if sent is None:
+            logger.info("waiting text not sent", extra={**extra, "reason": "spend_cap"})
+            return 0
+        logger.info("waiting text sent", extra={**extra, "channel": channel.value})
+        count("WaitingTextsSent", channel=channel.value)
+        return 1
+
+
+def _planned(clinic: Clinic, appointment: Appointment, patient: Patient, body: str, facts: TemplateFacts) -> Ready:
+    """The text as planned for the patient's phone, for the channel walk (`chalicelib.fire.chat_route.route`)."""
+    from chalicelib.fire.preparation import Ready
+
+    zone = patient.timezone or appointment.timezone or clinic.timezone
+
+    def words() -> Message:
+        return Message(None, body)
+
+    def template_facts() -> TemplateFacts:
+        return replace(facts, local_start=local_time(appointment.start, zone), place=appointment.location)
+
+    return Ready(clinic, patient, Channel.SMS, patient.phone or "", words, appointment.start, zone, template_facts)
 
 
 def _chat_of(clinic: Clinic, appointment: Appointment, patient: Patient) -> tuple[Channel, str] | None:
