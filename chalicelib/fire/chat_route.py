@@ -12,8 +12,20 @@ on the first of WhatsApp, Messenger and SMS there that can carry it. A chat chan
   message's kind in the patient's language: it goes as that template, filled in (`chalicelib.render.whatsapp`).
 
 Otherwise the walk goes on (to the next chat channel or to SMS). A message planned for email goes by email.
-Only appointment messages (confirmation, reminder, reschedule, cancellation) are routed: the other kinds a clinic
-may name a template for (dose, follow-up, caregiver, wait-time, running late) still go by SMS.
+
+Which messages are routed, under the template kind a clinic names (`TEMPLATE_KINDS`):
+- appointment messages: confirmation, reminder, reschedule, cancellation;
+- a regimen's (`chalicelib.regimens.doses`): the dose and a snoozed dose's re-reminder (`dose`), the follow-up
+  (`follow-up`), the caregiver's alert (`caregiver`); the refill reminder has no template kind, so it goes on a
+  chat channel only inside the window (`WINDOW_ONLY_KINDS`);
+- the waiting room's (`chalicelib.waiting.service`, which walks the same route without the dispatcher): the three
+  wait texts (`wait-time`) and the running-late text (`running-late`).
+
+A message to someone else than the patient (`Ready.for_patient` false: a regimen's caregiver) walks the clinic's
+own channel order (`order_of`: the patient's preferred channel is the patient's choice, not the caregiver's), may
+go by WhatsApp only to its own address when that number opted in itself (a caregiver's number opts in as anyone's
+does: by writing to the clinic's WhatsApp number; the patient's opt-in is the patient's), and never by Messenger
+(the linked PSID is the patient's).
 """
 
 from __future__ import annotations

@@ -9,6 +9,12 @@ scheduled time, makes a duplicate fire a no-op, and opt-outs, spend caps and met
 Dose messages are notices in the dispatcher's terms (not `Kind.REMINDER`): the patient chose the dose times, so
 quiet hours and frequency caps do not hold them back; opt-outs do. The follow-up and the caregiver alert are
 one-time timers armed with the dose; each checks at fire time that the dose is still not taken.
+
+Each goes on the patient's channel as an appointment message does (`chalicelib.fire.chat_route`): by WhatsApp or
+Messenger as the clinic's `dose` / `follow-up` template (filled with the dose's day and time, the taken link, the
+clinic's phone; never the medication's name) or inside the 24-hour window as the SMS words, else by SMS; the
+caregiver's alert to the caregiver's own number (`caregiver` template, naming the patient's first name), by
+WhatsApp only when that number opted in. The replies 1 and SNOOZE work on WhatsApp and Messenger as by SMS.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ the refill reminder walk the patient's channel order as appointment messages do.
 WhatsApp-first patient gets the clinic's approved template for the kind (`dose`, `follow-up`) in their language,
 filled in; inside it CareCue's own words; SMS when there is no template (the refill reminder has no template kind:
 by WhatsApp only inside the window); a number not on WhatsApp gets the dose once by SMS. The replies on WhatsApp
-(1, POSPONER) answer the dose there, and every message is counted on its channel in GET /v1/usage.
+(1, POSPONER) answer the dose there, and every message is counted on its channel in GET /v1/usage. A patient
+linked on Messenger who prefers it gets the doses from the clinic's Page the same way.
 
 The caregiver's alert goes to the caregiver's own number: by WhatsApp only when that number opted in (it wrote to
 the clinic's WhatsApp number), in the clinic's channel order (the patient's preference is the patient's), never by
@@ -351,3 +352,55 @@ def test_a_caregivers_alert_whatsapp_reports_failed_goes_once_by_sms(week: Week)
         ("09:00", "whatsapp", f"{CLINIC}: Pat no ha confirmado la dosis de las 8:00 del sáb 13 de mar."),
         ("09:01", "sms", CAREGIVER_SMS_ES),
     ]
+
+
+def test_a_patient_linked_on_messenger_who_prefers_it_gets_the_dose_there_free_form_then_as_the_utility_template(
+    week: Week, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chalicelib.patients.messenger import link
+    from tests.messenger_support import PAGE_ID, PSID, connect_messenger
+
+    # GIVEN an English-speaking patient who prefers Messenger and links it on Friday at noon (the link opens the
+    # 24-hour window until Saturday noon), and the Page's utility template for doses
+    dose_en = {
+        "en": {
+            "name": "carecue_dose",
+            "body": "{{1}}: time for your {{2}} medicine. Taken: {{3}}",
+            "parameters": ["clinic", "time", "link"],
+            "language_code": "en_US",
+        }
+    }
+    connect_messenger(week.api, week.clinic, monkeypatch, capsys, templates={"dose": dose_en})
+    patient = {"name": "Pat Example", "phone": PHONE, "preferred_channel": "messenger"}
+    created = week.post("/v1/regimens", twice_daily(patient=patient, caregiver=None))
+    assert created.status_code == 201, created.json_body
+    link(week.clinic.clinic_id, created.json_body["patient_id"], PSID, "messenger_referral", week.clock.now())
+
+    # WHEN Saturday's 08:00 and 20:00 doses fall due, neither answered
+    week.go_to(ny("2027-03-13T20:05"))
+
+    # THEN everything went by Messenger from the clinic's Page: inside the window CareCue's words, after it the
+    # Page's utility template, filled in
+    requests = week.aws.services.messenger_api.requests
+    assert [(r["page_id"], r["messaging_type"]) for r in requests] == [
+        (PAGE_ID, "RESPONSE"),  # the 08:00 dose
+        (PAGE_ID, "RESPONSE"),  # its 08:30 follow-up
+        (PAGE_ID, "UTILITY"),  # the 20:00 dose
+    ]
+    payload = requests[2]["message"]["attachment"]["payload"]
+    assert (payload["template_name"], payload["language"]) == ("carecue_dose", "en_US")
+    assert [with_link(p["text"]) for c in payload["components"] for p in c["parameters"]] == [
+        CLINIC,
+        "8:00 PM",
+        "{link}",
+    ]
+    sent = [(ny_time(m["sent_at"]), m["channel"], with_link(m["body"])) for m in week.aws.sent() if m["to"] == PSID]
+    assert sent[2] == ("20:00", "messenger", f"{CLINIC}: time for your 8:00 PM medicine. Taken: {{link}}")
+    assert [m for m in week.aws.sent() if m["to"] == PHONE] == []
+    assert sent[0] == (
+        "08:00",
+        "messenger",
+        f"{CLINIC}: time for your 8:00 AM medicine. Reply 1 when taken or tap {{link}}. "
+        "Reply SNOOZE to be reminded in 15 min.",
+    )
+    assert usage(week) == {"sms": 0, "email": 0, "whatsapp": 0, "messenger": 3}

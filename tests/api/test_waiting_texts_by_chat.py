@@ -3,12 +3,14 @@ text to a patient still at home walk the patient's channel order, as appointment
 patient gets the clinic's `wait-time` / `running-late` template in their language (filled with the wait or the
 lag in minutes, the provider and the appointment's time) outside the 24-hour window, CareCue's own words inside
 it, SMS when the clinic has no template; a text the chat channel refuses goes by SMS; each is metered on its
-channel. A number that sent STOP gets no waiting-room text by SMS. The morning is Tuesday 1 December 2026 in New
+channel; a patient linked on Messenger gets them from the clinic's Page the same way. A number that sent STOP
+gets no waiting-room text by SMS. The morning is Tuesday 1 December 2026 in New
 York, with Dr. Rivera's patients booked through the REST API and the running-late watch fired as Scheduler would."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -216,3 +218,38 @@ def test_a_patient_who_texted_stop_gets_no_waiting_room_text(day: Day) -> None:
     # AND the queue still has B in the waiting room: the check-in stood, only the text was not sent
     rows = [r for p in day.queue().json_body["providers"] for r in p["appointments"]]
     assert {r["id"]: r["status"] for r in rows}[b] == "arrived"
+
+
+def test_a_patient_linked_on_messenger_gets_the_front_desks_wait_text_from_the_page(
+    day: Day, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chalicelib.patients.messenger import link
+    from tests.messenger_support import PSID, connect_messenger
+
+    # GIVEN a patient who prefers Messenger and linked the clinic's Page two days ago (the window has closed)
+    wait_en = {
+        "en": {
+            "name": "carecue_wait_time",
+            "body": "{{1}}: you are checked in. Wait: about {{2}} min.",
+            "parameters": ["clinic", "minutes"],
+            "language_code": "en_US",
+        }
+    }
+    connect_messenger(day.api, day.clinic, monkeypatch, capsys, templates={"wait-time": wait_en})
+    a = book(day, "A", "09:00", preferred_channel="messenger")
+    patient_id = day.api.http.get(f"/v1/appointments/{a}", headers=day.clinic.headers).json_body["patient"]["id"]
+    link(day.clinic.clinic_id, patient_id, PSID, "messenger_referral", at("08:00") - timedelta(days=2))
+
+    # WHEN the front desk checks the patient in
+    day.go_to("08:50")
+    day.move(a, "check-in")
+
+    # THEN the wait text comes from the Page as its utility template, filled in; nothing by SMS
+    (request,) = [r for r in day.aws.services.messenger_api.requests if r["messaging_type"] == "UTILITY"]
+    payload = request["message"]["attachment"]["payload"]
+    assert payload["template_name"] == "carecue_wait_time"
+    assert [(m["channel"], m["body"]) for m in day.aws.sent() if m["to"] == PSID] == [
+        ("messenger", f"{CLINIC}: you are checked in. Wait: about 10 min.")
+    ]
+    assert waiting_texts(day, "A") == []
+    assert usage(day)["messenger"] == 1
