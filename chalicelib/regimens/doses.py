@@ -70,8 +70,9 @@ def stamp(due: datetime) -> str:
 
 
 def due_of(reminder_id: str) -> datetime:
-    """The dose time in a reminder id such as `follow-202703140800.sms`. Read for one release only: for the
-    follow-up, caregiver and snooze timers armed before their envelope carried `dose_time`."""
+    """The dose time in a reminder id such as `follow-202703140800.sms`: for the follow-up, caregiver and snooze
+    timers armed before their envelope carried `dose_time` (one release), and for a fallback
+    (`Dispatcher.fall_back`), whose status event names only the delivery (reminder key and occurrence)."""
     part = reminder_id.split(".", 1)[0].split("-")[1]
     return datetime.strptime(part, "%Y%m%d%H%M").replace(tzinfo=UTC)
 
