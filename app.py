@@ -23,7 +23,7 @@ from chalice.app import (
 from chalicelib.arm.envelope import TimerKind
 from chalicelib.composition import services
 from chalicelib.core.errors import FieldProblem, InvalidRequest
-from chalicelib.core.heap import settle
+from chalicelib.core.heap import hold_until_served, served, settle
 from chalicelib.core.observability import logger, metrics
 from chalicelib.edge.http import (
     FHIR_JSON,
@@ -60,6 +60,7 @@ def observe(event: Any, get_response: Any) -> Any:
         if metrics.metric_set:
             metrics.flush_metrics()
         logger.remove_keys(["route", "method", "function"])
+        served()  # the first invocation is over: the collector runs again (core/heap.py)
 
 
 @app.middleware("http")
@@ -94,7 +95,10 @@ def audit_trail(event: Request, get_response: Any) -> Response:
 
 @app.authorizer()
 def api_key(auth_request: AuthRequest) -> AuthResponse:
-    clinic_id = services().clinics.authenticate(auth_request.token)
+    try:  # no middleware wraps an authorizer: it says itself when its invocation is over (core/heap.py)
+        clinic_id = services().clinics.authenticate(auth_request.token)
+    finally:
+        served()
     if clinic_id is None:
         return AuthResponse(routes=[], principal_id="anonymous")
     return AuthResponse(routes=["*"], principal_id=clinic_id)
@@ -575,3 +579,4 @@ def details_link_post(token: str) -> Response:
 
 
 settle()  # what `import app` built lives as long as the process: later full collections skip it (core/heap.py)
+hold_until_served()  # on Lambda, no collection while the first invocation builds the rest (core/heap.py)

@@ -19,3 +19,39 @@ def test_a_process_freezes_at_most_freezes_times_and_then_leaves_new_objects_to_
 
     assert gc.get_freeze_count() == frozen
     assert built_later
+
+
+HOLD = """
+import gc, os, sys
+from chalicelib.core.heap import hold_until_served, served
+hold_until_served()
+held = not gc.isenabled()
+served()
+after_first = gc.isenabled()
+gc.disable()
+served()  # a later invocation changes nothing
+print(held, after_first, gc.isenabled())
+"""
+
+
+def _hold_in_fresh_interpreter(lambda_function: str | None) -> str:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {name: value for name, value in os.environ.items() if name != "AWS_LAMBDA_FUNCTION_NAME"}
+    if lambda_function:
+        env["AWS_LAMBDA_FUNCTION_NAME"] = lambda_function
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", HOLD], cwd=root, env=env, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def test_on_lambda_the_collector_is_off_until_the_first_invocation_is_served_and_then_on_for_good() -> None:
+    assert _hold_in_fresh_interpreter("carecue-dev-fire") == "True True False"
+
+
+def test_outside_lambda_nothing_is_held() -> None:
+    # The tests, the local stack and the admin CLI import the app and may never invoke a handler.
+    assert _hold_in_fresh_interpreter(None) == "False True False"
