@@ -4,7 +4,9 @@ one DynamoDB client timed in the same run (the floor any Python Lambda on AWS pa
 Each cold start is its own interpreter (`infra.bench.cold_child`), so nothing is imported or built before it;
 the AWS it talks to is moto's server on 127.0.0.1 in the bench's process, never in the child's. The four kinds
 alternate round by round, after one warm-up round that is not counted, so a busy moment on the machine hits all
-four alike. Each figure is a median.
+four alike. Each figure is a median, of the wall time and, beside it, of the child's own CPU time over the same
+span (what a shared machine distorts least). `python -m infra.bench.cold_start [--runs N]` runs these three
+figures alone, on the same moto server set-up as `make bench`.
 
 Every child runs from bytecode, boto3 and CareCue alike: caching is on in the children whatever the caller's
 PYTHONDONTWRITEBYTECODE, into a cache of the bench's own (PYTHONPYCACHEPREFIX, under the temp directory), which
@@ -240,3 +242,26 @@ def layer_figure() -> tuple[str, float, float, str]:
     report = [line for line in done.stdout.splitlines() if "layer-deployment.zip" in line]
     megabytes = unpacked_bytes(layer) / 1e6
     return "dependency layer unpacked (MB)", megabytes, LAYER_MB_TARGET, "; ".join(report) or str(layer)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The cold-start figures alone (`python -m infra.bench.cold_start`): exit status 1 when one misses."""
+    import argparse
+
+    from infra.bench.__main__ import _restored_environment, bench_environment, local_aws
+
+    parser = argparse.ArgumentParser(prog="python -m infra.bench.cold_start", description=main.__doc__)
+    parser.add_argument("--runs", type=int, default=9, help="counted fresh processes per figure (9)")
+    args = parser.parse_args(argv)
+    bench_environment()
+    with _restored_environment(), local_aws(server=True) as world:
+        rows = cold_start_figures(world, args.runs)
+    print(f"CareCue cold starts ({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end)")
+    for name, value, target, detail in rows:
+        print(f"{'PASS' if value <= target else 'FAIL'}  {name:48} {value:10.4f}   target <= {target:g}")
+        print(f"      {detail}")
+    return 0 if all(value <= target for _, value, target, _ in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
