@@ -18,6 +18,10 @@ Two kinds of record, in the order they happened:
   Scheduler emulator remembered or forgot), written after each request the HTTP front answers and after each
   tick of the timers: never bigger than the change.
 
+Why requests rather than pickled per-request deltas of moto's state: moto tracks no changes, so a delta would
+mean pickling whole backends or tables again (a booking's transaction touches three tables, which grow with every
+booking), while a request is a few kilobytes whatever the state's size and moto itself knows how to apply it.
+
 Framing: each record is `length (4 bytes) | crc32 (4 bytes) | pickle`, written with one `os.write` on a file
 opened with O_APPEND. A record whose length runs past the end of its file or whose checksum is wrong (a `kill -9`
 mid-write) ends that file's reading and is ignored, never fatal; each start appends to a new file, so a torn tail
