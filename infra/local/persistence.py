@@ -364,4 +364,14 @@ class _Pickler(pickle.Pickler):
         # moto's defaultdict subclasses (SSM's ParameterDict) take other arguments than a factory.
         for cls in _subclasses(defaultdict):
             table[cls] = _reduce_defaultdict
+        # Each DynamoDB item through a line of Python: the C pickler otherwise holds the GIL for the whole
+        # capture (seconds on a large state), and the stop's own thread could not run until it ended.
+        from moto.dynamodb.models.dynamo_type import Item
+
+        table[Item] = _reduce_yielding
         self.dispatch_table = table
+
+
+def _reduce_yielding(obj: Any) -> Any:
+    """What pickle does by default for `obj`, from Python code, where the interpreter lets other threads run."""
+    return obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
