@@ -324,8 +324,11 @@ class SchedulerEmulator:
     def memory_changes(self) -> dict[str, Any] | None:
         """What `memory()` gained or lost since the last call (None: nothing): the memory of each schedule name
         that changed (None for one forgotten), and the instant reached and the pending retries when they changed.
-        `apply_memory_changes` folds it into a `memory()`."""
-        with self._lock:
+        `apply_memory_changes` folds it into a `memory()`. Never waits: while another thread is firing (the lock
+        is held for all of `fire_due`) it says None, and the changes are told by a later call."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
             told = (self._reached, list(self._retries))
             if not self._changed_names and told == self._told:
                 return None
@@ -338,6 +341,8 @@ class SchedulerEmulator:
             self._changed_names = set()
             self._told = told
             return changes
+        finally:
+            self._lock.release()
 
     def due(self, up_to: datetime, per_schedule: int | None = None) -> list[tuple[datetime, str]]:
         """(scheduled_time, schedule_name) of every occurrence not yet fired up to `up_to`, in firing order.

@@ -406,10 +406,11 @@ class LocalStack:
         if self.snapshots is not None:
             self.snapshots.stop()
         # Only work in flight is waited for, never a snapshot's capture (which holds no work in flight).
-        self._gate.idle(timeout=STOP_WAIT_SECONDS)
+        idle = self._gate.idle(timeout=STOP_WAIT_SECONDS)
         if self._data is not None and self._data.journal is not None:
-            with contextlib.suppress(Exception):
-                self._record_stack()  # what the last firing moved (it was interrupted between two)
+            if idle:  # else a firing still holds the emulator (a call in botocore's retries): it is not waited for
+                with contextlib.suppress(Exception):
+                    self._record_stack()  # what the last firing moved (it was interrupted between two)
             self._data.journal.close()  # any later AWS request or answer is refused, never answered unjournaled
         if self._moto is not None:
             self._moto.stop()
