@@ -17,7 +17,8 @@
 7. The local stack's memory, stop and HTTP front (`infra.bench.memory`): `python -m infra.local` booked through
    the API up to `--memory-bookings` appointments (1,000: 10,000 take far longer than the bench's 10 minutes on 2
    cores), its process tree's RSS read from /proc at checkpoints and projected to 10,000 bookings, then 16
-   concurrent clients' GETs counted for resets and SIGTERM timed.
+   concurrent clients' GETs counted for resets and SIGTERM timed (also right after a restart), and a start on
+   the stopped stack's data (snapshot and journal) timed, its outbox checked whole.
 
 `--smoke` runs every figure once on a handful of items, so that `make test` (tests/bench) keeps the bench from
 rotting: it prints the same report, judges no target (timings of one run on a busy machine mean nothing), and

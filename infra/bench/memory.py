@@ -5,8 +5,11 @@ through the clock route.
 
 Measured from outside, as an operator would: the resident memory (VmRSS from /proc) of the stack's whole process
 tree at each checkpoint (250, 500, 1k, 2k, 5k and 10k bookings, up to the number asked); 16 threads of
-concurrent GETs of one appointment at that size, counting every reset, refusal or error status; and the seconds
-from SIGTERM to the process's exit. The process tree is the stack's own: its data folder is a temporary one.
+concurrent GETs of one appointment at that size, counting every reset, refusal or error status; the seconds
+from SIGTERM to the process's exit (the stop writes no snapshot: the journal has every answered change,
+infra/local/journal.py); and the seconds a start on that data folder takes to be ready (the last snapshot and the
+journal since replayed), with the outbox checked whole. The process tree is the stack's own: its data folder is
+a temporary one.
 
 The bookings are spread over 100 fictional phone numbers (+1 415 555 01xx) and 30 days of slots, so that the
 tables, the timers and the outbox all grow as a clinic's would. One booking client at a time: the stack runs one
@@ -49,6 +52,8 @@ DEFAULT_BOOKINGS = 1_000
 SMOKE_CHECKPOINTS = (10, 20)
 RSS_TARGET_MB = 1024.0  # the whole process tree after the last checkpoint
 STOP_TARGET_SECONDS = 5.0
+# A start on a large state, snapshot and journal: the e2e tests' wait for a stack to be ready.
+RESTART_TARGET_SECONDS = 60.0
 CONCURRENT_CLIENTS = 16
 GETS_PER_CLIENT = 25
 SMOKE_GETS_PER_CLIENT = 2
@@ -98,13 +103,20 @@ class MemoryRun:
     get_failures: list[str] = field(default_factory=list)
     stop_seconds: float | None = None
     stopped_cleanly: bool = False
+    outbox_before_stop: int = 0
+    restart_seconds: float | None = None
+    # SIGTERM as soon as the restarted stack is ready: in the middle of the snapshot each start takes at once
+    restart_stop_seconds: float | None = None
+    outbox_after_restart: int = 0
+    journal: str = ""  # the restarted stack's "Journal:" line
     total_seconds: float = 0.0
 
 
 class _Stack:
     """`python -m infra.local` in a subprocess; its output drained by a thread so no pipe can fill."""
 
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, reset: bool = True) -> None:
+        self.started = time.perf_counter()
         self.api_port, self.aws_port = free_ports(2)
         self.api = f"http://127.0.0.1:{self.api_port}"
         self.aws = f"http://127.0.0.1:{self.aws_port}"
@@ -116,7 +128,7 @@ class _Stack:
             str(self.api_port),
             "--aws-port",
             str(self.aws_port),
-            "--reset",
+            *(["--reset"] if reset else []),
             "--data",
             str(data),
             "--frozen-clock",
@@ -150,8 +162,8 @@ class _Stack:
                 self._ready.set()
         self._ready.set()
 
-    def wait_ready(self) -> None:
-        if not self._ready.wait(_TIMEOUT_SECONDS) or self.process.poll() is not None:
+    def wait_ready(self, timeout: float = _TIMEOUT_SECONDS) -> None:
+        if not self._ready.wait(timeout) or self.process.poll() is not None:
             self.kill()
             raise RuntimeError("the local stack did not start:\n" + "".join(self.output[-50:]))
 
@@ -272,9 +284,27 @@ def run(checkpoints: tuple[int, ...] = CHECKPOINTS, gets_per_client: int = GETS_
             # An appointment as a clinic's system reads it: the authorizer's and the route's reads, at that size.
             path = f"/v1/appointments/{first}"
             result.gets, result.get_failures = _concurrent_gets(stack.api, key, path, gets_per_client)
+            result.outbox_before_stop = _outbox_size(stack)
             result.stop_seconds, result.stopped_cleanly = _terminate(stack)
         finally:
             stack.kill()
+        # Started again on what the stop left (the last snapshot and the journal since), and stopped at once: the
+        # worst moment, as the start's first snapshot is being captured. Then once more, to read the outbox.
+        again = _Stack(data, reset=False)
+        try:
+            again.wait_ready(2 * RESTART_TARGET_SECONDS)
+            result.restart_seconds = time.perf_counter() - again.started
+            result.journal = next((" ".join(line.split()) for line in again.output if line.startswith("Journal:")), "")
+            result.restart_stop_seconds, _ = _terminate(again)
+        finally:
+            again.kill()
+        reading = _Stack(data, reset=False)
+        try:
+            reading.wait_ready(2 * RESTART_TARGET_SECONDS)
+            result.outbox_after_restart = _outbox_size(reading)
+            _terminate(reading)
+        finally:
+            reading.kill()
     result.total_seconds = time.perf_counter() - started
     return result
 
@@ -297,6 +327,13 @@ def _fire_some(stack: _Stack, booked: int) -> tuple[int, float]:
             raise RuntimeError(f"moving the clock answered {status}: {body}")
         fired += len(body["fired"])
     return fired, time.perf_counter() - started
+
+
+def _outbox_size(stack: _Stack) -> int:
+    status, body = _request(f"{stack.api}/_local/outbox", "GET", timeout=_FIRE_TIMEOUT_SECONDS)
+    if status != 200:
+        raise RuntimeError(f"the outbox answered {status}")
+    return len(body["messages"])
 
 
 def _terminate(stack: _Stack) -> tuple[float | None, bool]:
@@ -328,6 +365,7 @@ def memory_figures(smoke: bool, bookings: int | None = None) -> tuple[list[tuple
     last = measured.checkpoints[-1]
     at = ", ".join(f"{c.bookings:,}: {c.rss_mb:.0f} MB at {c.seconds:.0f} s" for c in measured.checkpoints)
     stop = measured.stop_seconds if measured.stop_seconds is not None else float("inf")
+    restart_stop = measured.restart_stop_seconds if measured.restart_stop_seconds is not None else float("inf")
     slope = _growth_per_booking(measured.checkpoints)
     if last.bookings >= TARGET_BOOKINGS:
         name, value = f"local stack RSS after {last.bookings:,} bookings (MB)", measured.final_rss_mb
@@ -346,9 +384,19 @@ def memory_figures(smoke: bool, bookings: int | None = None) -> tuple[list[tuple
         ),
         (
             "local stack SIGTERM to exit (s)",
-            stop,
+            max(stop, restart_stop),
             STOP_TARGET_SECONDS,
-            f"at {last.bookings:,} bookings; exit status {'0' if measured.stopped_cleanly else 'not 0'}",
+            f"at {last.bookings:,} bookings: {stop:.2f} s after the fire step and the GETs (exit status "
+            f"{'0' if measured.stopped_cleanly else 'not 0'}), {restart_stop:.2f} s right after a restart (during "
+            "its first snapshot's capture); the worse of the two",
+        ),
+        (
+            "local stack start again on its data (s)",
+            measured.restart_seconds if measured.restart_seconds is not None else float("inf"),
+            RESTART_TARGET_SECONDS,
+            f"at {last.bookings:,} bookings, to ready; {measured.journal or 'no journal to replay'}; outbox "
+            f"{measured.outbox_after_restart:,} messages of {measured.outbox_before_stop:,} before the stop"
+            + ("" if measured.outbox_after_restart == measured.outbox_before_stop else ": **LOST MESSAGES**"),
         ),
         (
             f"failed GETs, {CONCURRENT_CLIENTS} concurrent clients",

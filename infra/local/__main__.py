@@ -104,6 +104,16 @@ def main() -> int:
     print(f"Clock:         {stack.addresses.api}/_local/clock   (now {stack.clock.now().isoformat()})", flush=True)
     kept = f"restored, {len(saved.outbox)} message(s) in the outbox" if saved is not None else "started empty"
     print(f"Data:          {args.data}   ({kept}; --reset or make run RESET=1 starts empty)", flush=True)
+    if stack.replayed is not None or folder.torn:
+        # What the journal had since the last snapshot (infra/local/journal.py); a replayed request answered
+        # otherwise than the first time would mean the replay is not faithful: it is said, not hidden.
+        replayed = stack.replayed.requests if stack.replayed is not None else 0
+        differed = stack.replayed.differed if stack.replayed is not None else 0
+        print(
+            f"Journal:       replayed {replayed} AWS request(s), {differed} answered differently; "
+            f"{folder.replayed_changes} change(s) of the stack; {folder.torn} torn record(s) ignored",
+            flush=True,
+        )
     if faults is not None:
         print(f"Faults:        {faults.describe()}   ({stack.addresses.api}/_local/faults)", flush=True)
     print("Ready. Ctrl-C stops.", flush=True)

@@ -1,27 +1,35 @@
 """The local stack's AWS: moto's server app on 127.0.0.1, in a thread of this process, behind a gate.
 
-It owns serving moto (as `moto.server.ThreadedMotoServer` does, with the same app and request handler) and two
+It owns serving moto (as `moto.server.ThreadedMotoServer` does, with the same app and request handler) and three
 things that class cannot do: every AWS request passes through the stack's `Gate`, so a snapshot of moto's state
-(`infra/local/persistence.py`) is never taken in the middle of one; and after each request that may have changed
-something it calls `on_change`, which is what schedules the next snapshot. The server binds in `start()`, on the
+(`infra/local/persistence.py`) is never taken in the middle of one; each request that may change something runs
+one at a time, at an instant and from a seed of its own, and is appended to the journal (infra/local/journal.py)
+before its answer leaves, and `replay` runs the journal's requests again at a start; and after each such request
+it calls `on_change`, which is what schedules the next snapshot. The server binds in `start()`, on the
 caller's thread, so a port another program holds is an error there rather than a dead server thread.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
+import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from infra.local.journal import AwsRecord, Journal, install_moto_clock, moto_time, now_for_moto
 
 if TYPE_CHECKING:
     from infra.local.faults import FaultSwitch
 
-# Requests that only read (by operation name, for the JSON protocols' X-Amz-Target), and ReceiveMessage: the
-# queue worker polls every second, and what a receive changes (a receive count, a visibility timeout) is
-# worth no snapshot: lost, the message is simply received again.
-_READS = ("Get", "List", "Describe", "Query", "Scan", "BatchGet", "ReceiveMessage")
+# Requests that only read (by operation name, for the JSON protocols' X-Amz-Target). Not ReceiveMessage: it makes
+# receipt handles and moves visibility timeouts, which a replayed DeleteMessage needs (one that received nothing
+# is not journaled: the queue worker polls every second).
+_READS = ("Get", "List", "Describe", "Query", "Scan", "BatchGet")
 
 
 class Gate:
@@ -44,6 +52,11 @@ class Gate:
             with self._changed:
                 self._busy -= 1
                 self._changed.notify_all()
+
+    def idle(self, timeout: float) -> bool:
+        """Waits until no work is in flight (True), or `timeout` seconds (False); holds nothing off."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._busy == 0, timeout)
 
     @contextmanager
     def quiet(self, timeout: float | None = None) -> Iterator[bool]:
@@ -69,11 +82,56 @@ def may_change(environ: dict[str, Any]) -> bool:
     return not (operation and operation.startswith(_READS))
 
 
+def _request_body(environ: dict[str, Any]) -> bytes:
+    length = environ.get("CONTENT_LENGTH")
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    if length:
+        return bytes(stream.read(int(length)))
+    return bytes(stream.read()) if environ.get("wsgi.input_terminated") else b""
+
+
+def _recorded(environ: dict[str, Any]) -> dict[str, str]:
+    """What of a WSGI environ a replay needs: its text entries (method, path, query, headers, server name)."""
+    return {
+        key: value
+        for key, value in environ.items()
+        if isinstance(value, str) and not key.startswith(("wsgi.", "werkzeug."))
+    }
+
+
+def _digest(status: str, body: bytes) -> str:
+    return f"{status.split(' ', 1)[0]} {hashlib.blake2b(body, digest_size=12).hexdigest()}"
+
+
+def _nothing_received(environ: dict[str, Any], body: bytes) -> bool:
+    """An SQS ReceiveMessage that got no message changed nothing: the queue worker polls every second."""
+    return str(environ.get("HTTP_X_AMZ_TARGET", "")).endswith(".ReceiveMessage") and b'"Messages"' not in body
+
+
+@dataclass
+class Replay:
+    requests: int = 0
+    differed: int = 0  # answered otherwise than the first time (reported at start; see journal.py)
+
+
 class AwsServer:
     def __init__(
-        self, host: str, port: int, gate: Gate, on_change: Callable[[], None], faults: FaultSwitch | None = None
+        self,
+        host: str,
+        port: int,
+        gate: Gate,
+        on_change: Callable[[], None],
+        faults: FaultSwitch | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self._faults = faults  # the fault switch (infra/local/faults.py): refuses a share of the app's requests
+        self._journal = journal
+        self._app: Any = None
+        # Requests that may change moto's state, one at a time: DynamoDB's transactions are not atomic under
+        # threads (below), and a journaled request must draw moto's random numbers alone to be replayable.
+        self._serial = threading.Lock()
         self._host = host
         self._port = port
         self._gate = gate
@@ -86,9 +144,9 @@ class AwsServer:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import ThreadedWSGIServer
 
+        install_moto_clock()  # before moto answers anything: journal.py
         moto_app = DomainDispatcherApplication(create_backend_app)
-
-        dynamodb = threading.Lock()
+        self._app = moto_app
 
         def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
             refused = self._faults.refuse(environ, start_response) if self._faults is not None else None
@@ -98,17 +156,23 @@ class AwsServer:
             # go one at a time: moto's TransactWriteItems checks, writes and rolls back (by restoring whole tables)
             # with no lock, so two at once can both pass a condition or undo each other's writes; DynamoDB's are
             # atomic. (The admin CLI and tests call moto from other processes, so the app's own lock is not enough.)
-            serial = dynamodb if str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_") else None
+            changes = may_change(environ)
+            dynamodb = str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_")
+            serial = self._serial if changes or dynamodb else None
             with self._gate.work(), serial or contextlib.nullcontext():
-                answer = moto_app(environ, start_response)
-                try:
-                    body = b"".join(answer)
-                finally:
-                    close = getattr(answer, "close", None)
-                    if close is not None:
-                        close()
-            if may_change(environ):
-                self._on_change()
+                if not changes:
+                    return [self._answer(environ, start_response)[1]]
+                request_body = _request_body(environ)
+                environ["wsgi.input"] = io.BytesIO(request_body)
+                at, seed = now_for_moto(), secrets.randbits(64)
+                with moto_time(at, seed):
+                    status, body = self._answer(environ, start_response)
+                if _nothing_received(environ, body):
+                    return [body]
+                if self._journal is not None:
+                    # Before the answer leaves (JournalClosed, at the stop, makes it a 500: never answered).
+                    self._journal.append(AwsRecord(at, seed, _recorded(environ), request_body, _digest(status, body)))
+            self._on_change()
             return [body]
 
         class Server(ThreadedWSGIServer):
@@ -118,6 +182,52 @@ class AwsServer:
         self._server = Server(self._host, self._port, app, MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="carecue-aws", daemon=True)
         self._thread.start()
+
+    def _answer(self, environ: dict[str, Any], start_response: Any) -> tuple[str, bytes]:
+        """moto's answer, read whole (moto may build it lazily from its state), and its status line."""
+        statuses: list[str] = []
+
+        def started(status: str, headers: Any, exc_info: Any = None) -> Any:
+            statuses.append(status)
+            return (
+                start_response(status, headers, exc_info) if exc_info is not None else start_response(status, headers)
+            )
+
+        answer = self._app(environ, started)
+        try:
+            body = b"".join(answer)
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+        return (statuses[-1] if statuses else "200 OK"), body
+
+    def replay(self, records: list[AwsRecord]) -> Replay:
+        """Runs the journal's requests into moto again, in order, each at its instant and from its seed (at a
+        start, before any other request)."""
+        done = Replay()
+
+        def ignore(status: str, headers: Any, exc_info: Any = None) -> None:
+            return None
+
+        with self._serial:
+            for record in records:
+                environ: dict[str, Any] = {
+                    **record.environ,
+                    "wsgi.input": io.BytesIO(record.body),
+                    "wsgi.url_scheme": "http",
+                    "wsgi.errors": io.StringIO(),
+                    "wsgi.multithread": True,
+                    "wsgi.multiprocess": False,
+                    "wsgi.run_once": False,
+                    "wsgi.version": (1, 0),
+                }
+                with moto_time(record.at, record.seed):
+                    status, body = self._answer(environ, ignore)
+                done.requests += 1
+                if _digest(status, body) != record.answer:
+                    done.differed += 1
+        return done
 
     def stop(self) -> None:
         if self._server is not None:

@@ -49,6 +49,11 @@ class Outbox:
         with self._lock:
             return [asdict(message) for message in self._messages]
 
+    def since(self, count: int) -> tuple[list[dict[str, Any]], int]:
+        """The messages after the first `count`, and how many there are now (the local stack's journal)."""
+        with self._lock:
+            return [asdict(message) for message in self._messages[count:]], len(self._messages)
+
     def record(self, channel: str, to: str, subject: str | None, body: str, message_id: str) -> None:
         """A message sent through an API that is not AWS's (Messenger's Send API, `infra.local.messenger_fake`)."""
         with self._lock:

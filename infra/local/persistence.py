@@ -1,6 +1,6 @@
-"""The local stack's state on disk: one snapshot file in a data folder (default `.carecue-local/`), written after
-every answered request that changed something and read at start, so a stopped stack (Ctrl-C, SIGTERM, even
-`kill -9`) comes back with everything it had.
+"""The local stack's state on disk: in a data folder (default `.carecue-local/`), one snapshot file and the
+write-ahead journal of what changed since (infra/local/journal.py); both are read at start, so a stopped stack
+(Ctrl-C, SIGTERM, even `kill -9`) comes back with everything it had answered.
 
 A snapshot holds moto's state for every AWS service CareCue uses (every DynamoDB table and item, the Scheduler
 schedules, SSM parameters and secrets, the SQS queues and their messages, SNS and SES), the Scheduler
@@ -13,7 +13,9 @@ their fresh equivalents.
 
 It does not own when a snapshot is taken (the local stack takes it at a quiet moment, between requests, so a
 snapshot never holds half a request) nor what the stack does with it. Writing is atomic (a temporary file,
-fsync, rename): a `kill -9` leaves the previous snapshot or the new one, never a torn file. A pickle is only as
+fsync, rename): a `kill -9` leaves the previous snapshot or the new one, never a torn file. A snapshot only
+compacts the journal (the segments it covers are deleted once it is on disk): every answered change is in the
+journal already, so nothing waits for a snapshot, not even the stop. A pickle is only as
 stable as the moto and Python versions that wrote it: a snapshot from other versions is refused with a hint to
 start empty (`--reset`), never half read.
 """
@@ -33,6 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+from infra.local.journal import AwsRecord, Journal, StackRecord, read_records, segments
 
 FORMAT = 1
 SNAPSHOT = "state.pickle"
@@ -57,6 +61,7 @@ class Snapshot:
     outbox: list[dict[str, Any]]
     clock: dict[str, Any]
     versions: dict[str, Any] = field(default_factory=lambda: versions())
+    journal_segment: int = 0  # the last journal segment whose changes it holds
 
 
 def versions() -> dict[str, Any]:
@@ -97,10 +102,16 @@ class DataFolder:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock: IO[bytes] | None = None
+        self.journal: Journal | None = None  # appended to from the start on
+        self.to_replay: list[AwsRecord] = []  # the journal's AWS requests after the snapshot, for moto
+        self.replayed_changes = 0  # the stack's own changes folded into the snapshot returned
+        self.torn = 0  # journal files that ended in a torn record (ignored)
 
     def open(self, reset: bool) -> Snapshot | None:
-        """Takes the folder (DataError if another stack has it) and returns its snapshot, or None when there is
-        none or `reset` asks to start empty (the old snapshot is then removed)."""
+        """Takes the folder (DataError if another stack has it) and returns its state, or None when there is
+        none or `reset` asks to start empty (the old snapshot and journal are then removed). The state is the
+        snapshot with the journal's own changes of the stack folded in; the journal's AWS requests are left in
+        `to_replay` for moto, and `journal` is open on a new segment."""
         import fcntl
 
         self.path.mkdir(parents=True, exist_ok=True)
@@ -111,10 +122,46 @@ class DataFolder:
             self._lock.close()
             raise DataError(f"{self.path} is in use by another local stack; stop it or choose --data DIR") from None
         try:
-            return self._read(reset)
+            snapshot = self._read(reset)
         except DataError:
             self._lock.close()  # the stack does not start: the folder is free again
             raise
+        covered = snapshot.journal_segment if snapshot is not None else 0
+        found = segments(self.path)
+        if reset:
+            for _, path in found:
+                path.unlink()
+            found = []
+        for number, path in found:
+            if number <= covered:
+                path.unlink()  # already in the snapshot: a crash came between its rename and the compaction
+        read = read_records([path for number, path in found if number > covered])
+        self.torn = read.torn
+        snapshot = self._fold(snapshot, read.records)
+        self.journal = Journal(self.path, max([covered, *(number for number, _ in found)]) + 1)
+        return snapshot
+
+    def _fold(self, snapshot: Snapshot | None, records: list[AwsRecord | StackRecord]) -> Snapshot | None:
+        """The snapshot with the journal's stack records applied (in order) and its AWS records set aside."""
+        from infra.local.scheduler_emulator import apply_memory_changes
+
+        own = [record for record in records if isinstance(record, StackRecord)]
+        self.to_replay = [record for record in records if isinstance(record, AwsRecord)]
+        clocks = [record.clock for record in own if record.clock is not None]
+        if snapshot is None:
+            if not clocks:
+                # Killed before its start was journaled (the start's own record is its first): nothing answered.
+                self.to_replay = []
+                return None
+            snapshot = Snapshot({}, {"schedules": {}, "reached": None, "retries": []}, [], clocks[0])
+        for record in own:
+            snapshot.outbox.extend(record.outbox)
+            if record.scheduler is not None:
+                apply_memory_changes(snapshot.scheduler, record.scheduler)
+        if clocks:
+            snapshot.clock = clocks[-1]
+        self.replayed_changes = len(own)
+        return snapshot
 
     def _read(self, reset: bool) -> Snapshot | None:
         snapshot_file = self.path / SNAPSHOT
@@ -152,10 +199,13 @@ class DataFolder:
 # A snapshot holds requests off while it captures (pickles) the state, which grows with it: at 1,000 bookings a
 # capture took 0.8 to 1.8 s on the loaded 2-core machine. The next one waits SPACING_FACTOR times as long as the
 # last took (at most MAX_SPACING_SECONDS, reached only by a capture of 15 s), so requests are held off at most
-# 1 / (1 + SPACING_FACTOR) of the time; what a kill -9 can lose grows to that spacing (docs/local-stack.md). A clean
-# stop loses nothing.
+# 1 / (1 + SPACING_FACTOR) of the time. Nothing is lost meanwhile (the journal has it); the spacing bounds the
+# journal a start replays, and so does JOURNAL_MAX_BYTES: past it the next snapshot is taken without waiting.
 SPACING_FACTOR = 4.0
 MAX_SPACING_SECONDS = 60.0
+# ...and at least this long: a snapshot after every small change would only rewrite the journal's work.
+MIN_SPACING_SECONDS = 5.0
+JOURNAL_MAX_BYTES = 2 * 1024 * 1024  # about 900 records: a start replayed 574 in some 35 s at 7,700 bookings (load ~7)
 
 
 @dataclass
@@ -172,9 +222,13 @@ class Snapshotter:
     being written are all in the next one, so a busy minute costs a snapshot per write, not one per request."""
 
     def __init__(
-        self, folder: DataFolder, capture: Callable[[], bytes], after_write: Callable[[], object] | None = None
+        self,
+        folder: DataFolder,
+        capture: Callable[[], tuple[bytes, int]],
+        after_write: Callable[[], object] | None = None,
     ) -> None:
-        """`after_write` is called once each snapshot the thread took is written and its bytes are let go."""
+        """`capture` gives a snapshot and the last journal segment it covers (deleted once it is written);
+        `after_write` is called once each snapshot the thread took is written and its bytes are let go."""
         self._folder = folder
         self._capture = capture
         self._after_write = after_write
@@ -184,7 +238,6 @@ class Snapshotter:
         self._stopped = False
         self._wanted = False  # someone waits for the save: no spacing
         self._spacing = 0.0  # seconds before the next snapshot: SPACING_FACTOR times what the last one took
-        self._write_lock = threading.Lock()  # the stop's last snapshot and the thread's never write at once
         self.stats = SnapshotStats()
         self._thread = threading.Thread(target=self._run, name="carecue-snapshots", daemon=True)
 
@@ -192,8 +245,11 @@ class Snapshotter:
         self._thread.start()
 
     def changed(self) -> None:
+        journal = self._folder.journal
         with self._changed:
             self._dirty = True
+            if journal is not None and journal.bytes > JOURNAL_MAX_BYTES:
+                self._wanted = True  # a long journal makes a slow start: compact it now
             self._changed.notify_all()
 
     @property
@@ -208,28 +264,12 @@ class Snapshotter:
                 self._changed.notify_all()
             return self._changed.wait_for(lambda: not self._dirty and not self._writing, timeout)
 
-    def stop(self, timeout: float) -> None:
-        """No snapshot is started by the thread from now on; one it is taking is finished (up to `timeout` s)."""
+    def stop(self) -> None:
+        """No snapshot is started by the thread from now on. One it is writing is not waited for: the process may
+        end in the middle of it (the previous snapshot and the journal stay whole, journal.py)."""
         with self._changed:
             self._stopped = True
             self._changed.notify_all()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def unsaved(self) -> bool:
-        """Whether a change told is not on disk yet: what `save_now` is for, at the stop."""
-        with self._changed:
-            return self._dirty or self._writing
-
-    def save_now(self, data: bytes) -> None:
-        """The stop's last snapshot, captured by the caller at its quiet moment."""
-        started = time.perf_counter()
-        with self._write_lock:
-            self._folder.write(data)
-        with self._changed:
-            self._dirty = False
-            self._changed.notify_all()
-        self._count(len(data), 0.0, started)
 
     def _run(self) -> None:
         while True:
@@ -247,15 +287,17 @@ class Snapshotter:
                 self._writing = True
             try:
                 started = time.perf_counter()
-                data = self._capture()
+                data, covered = self._capture()
                 captured = (time.perf_counter() - started) * 1000
-                with self._write_lock:
-                    self._folder.write(data)
+                self._folder.write(data)
+                if self._folder.journal is not None:
+                    self._folder.journal.drop_through(covered)
                 self._count(len(data), captured, started)
                 del data  # before `after_write`: the local stack gives the allocator's free memory back there
                 if self._after_write is not None:
                     self._after_write()
-                self._spacing = min(MAX_SPACING_SECONDS, SPACING_FACTOR * (time.perf_counter() - started))
+                spent = time.perf_counter() - started
+                self._spacing = min(MAX_SPACING_SECONDS, max(MIN_SPACING_SECONDS, SPACING_FACTOR * spent))
             finally:
                 with self._changed:
                     self._writing = False
@@ -322,4 +364,14 @@ class _Pickler(pickle.Pickler):
         # moto's defaultdict subclasses (SSM's ParameterDict) take other arguments than a factory.
         for cls in _subclasses(defaultdict):
             table[cls] = _reduce_defaultdict
+        # Each DynamoDB item through a line of Python: the C pickler otherwise holds the GIL for the whole
+        # capture (seconds on a large state), and the stop's own thread could not run until it ended.
+        from moto.dynamodb.models.dynamo_type import Item
+
+        table[Item] = _reduce_yielding
         self.dispatch_table = table
+
+
+def _reduce_yielding(obj: Any) -> Any:
+    """What pickle does by default for `obj`, from Python code, where the interpreter lets other threads run."""
+    return obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)

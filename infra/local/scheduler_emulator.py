@@ -294,6 +294,10 @@ class SchedulerEmulator:
         self._lock = threading.RLock()
         self._memory: dict[str, _Memory] = {}
         self._retries: list[_Retry] = []  # pending retries, in no order
+        # The names whose memory changed (or was forgotten) since `memory_changes` last told, and what it told of
+        # the rest: the local stack's journal records only the change (infra/local/journal.py).
+        self._changed_names: set[str] = set()
+        self._told: tuple[datetime | None, list[_Retry]] = (None, [])
         # Keyed by name, checked against (CreationDate, LastModificationDate) from the listing, so that a
         # firing costs one ListSchedules and a GetSchedule only for schedules that changed.
         self._details: dict[str, _Schedule] = {}
@@ -314,6 +318,31 @@ class SchedulerEmulator:
             self._reached = memory["reached"]
             self._retries = list(memory.get("retries", []))  # a snapshot from before retries has none
             self._listed = None  # listed again against the memory restored
+            self._changed_names = set()
+            self._told = (self._reached, list(self._retries))
+
+    def memory_changes(self) -> dict[str, Any] | None:
+        """What `memory()` gained or lost since the last call (None: nothing): the memory of each schedule name
+        that changed (None for one forgotten), and the instant reached and the pending retries when they changed.
+        `apply_memory_changes` folds it into a `memory()`. Never waits: while another thread is firing (the lock
+        is held for all of `fire_due`) it says None, and the changes are told by a later call."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            told = (self._reached, list(self._retries))
+            if not self._changed_names and told == self._told:
+                return None
+            changes = {
+                # Copies, made under the lock: the record is written while the emulator goes on firing.
+                "schedules": {name: _copied(self._memory.get(name)) for name in self._changed_names},
+                "reached": self._reached,
+                "retries": list(self._retries),
+            }
+            self._changed_names = set()
+            self._told = told
+            return changes
+        finally:
+            self._lock.release()
 
     def due(self, up_to: datetime, per_schedule: int | None = None) -> list[tuple[datetime, str]]:
         """(scheduled_time, schedule_name) of every occurrence not yet fired up to `up_to`, in firing order.
@@ -428,6 +457,7 @@ class SchedulerEmulator:
         # A deleted schedule is forgotten, so one re-created under its name is a new schedule.
         for name in set(self._memory) - listed:
             del self._memory[name]
+            self._changed_names.add(name)
         for name in set(self._details) - listed:
             del self._details[name]
         self._listed = enabled
@@ -441,9 +471,11 @@ class SchedulerEmulator:
                 version=schedule.modified,
                 version_seen=self._seen_at(schedule.modified),
             )
+            self._changed_names.add(schedule.name)
         elif memory.version != schedule.modified:
             memory.version = schedule.modified
             memory.version_seen = self._seen_at(schedule.modified)
+            self._changed_names.add(schedule.name)
 
     def _seen_at(self, stamped: datetime) -> datetime:
         return _utc(self._now()) if self._now is not None else stamped
@@ -523,6 +555,7 @@ class SchedulerEmulator:
             memory.fired_once.add(scheduled_time)
         else:
             memory.last_fired = scheduled_time
+        self._changed_names.add(schedule.name)
 
     def _reach(self, scheduled_time: datetime) -> datetime:
         reached = scheduled_time
@@ -765,3 +798,19 @@ def _utc(moment: datetime) -> datetime:
 
 def _utc_or_none(moment: datetime | None) -> datetime | None:
     return None if moment is None else _utc(moment)
+
+
+def _copied(memory: _Memory | None) -> _Memory | None:
+    return None if memory is None else dataclasses.replace(memory, fired_once=set(memory.fired_once))
+
+
+def apply_memory_changes(memory: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Folds `SchedulerEmulator.memory_changes()` into a `memory()` (a snapshot's, at a start)."""
+    schedules = memory.setdefault("schedules", {})
+    for name, remembered in changes["schedules"].items():
+        if remembered is None:
+            schedules.pop(name, None)
+        else:
+            schedules[name] = remembered
+    memory["reached"] = changes["reached"]
+    memory["retries"] = list(changes["retries"])

@@ -32,6 +32,7 @@ from infra.local import allocator
 from infra.local.aws_server import AwsServer, Gate
 from infra.local.clock import SimulatedClock
 from infra.local.faults import FaultSwitch, from_the_app, mark_app_requests
+from infra.local.journal import JournalClosed, StackRecord
 from infra.local.outbox import Outbox
 from infra.local.persistence import DataFolder, Snapshot, Snapshotter, dumps, moto_state, restore_moto
 from infra.local.queue_worker import QueueWorker
@@ -99,6 +100,12 @@ class LocalStack:
         # The latest hour boundary the reconciler ran for. Not in the snapshot: after a restart hours count from the
         # restored clock, which is where the stack stopped.
         self._reconciled_hour = _floor_hour(clock.now())
+        # What the journal has of the stack's own state (infra/local/journal.py): the outbox's length and the
+        # clock's settings last journaled.
+        self._record_lock = threading.Lock()
+        self._outbox_journaled = 0
+        self._clock_journaled: tuple[Any, ...] | None = None
+        self.replayed: Any = None  # what the start replayed of the journal (aws_server.Replay)
 
     def start(self) -> None:
         from chalicelib.settings import point_aws_at
@@ -116,7 +123,8 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call drowns the app's own
         if self._saved is not None:
             restore_moto(self._saved.moto)  # before the first request: moto answers from the restored state
-        self._moto = AwsServer(HOST, self._aws_port, self._gate, self._changed, self.faults)
+        journal = self._data.journal if self._data is not None else None
+        self._moto = AwsServer(HOST, self._aws_port, self._gate, self._changed, self.faults, journal)
         try:
             self._moto.start()
         except OSError:
@@ -126,7 +134,10 @@ class LocalStack:
             # The allocator's free memory given back after each snapshot, the largest transient allocation here.
             self.snapshots = Snapshotter(self._data, self._capture, after_write=allocator.trim)
             self.snapshots.start()
-            self.snapshots.changed()  # the first one holds what provisioning created (the link signing key...)
+            # The first one holds what provisioning created (the link signing key...) and compacts the journal
+            # this start replayed.
+            self.snapshots.changed()
+            self._record_stack(force=True)  # the start's clock: a journal with no snapshot yet begins there
         if self._tick_seconds:
             self._spawn(self._tick, "carecue-scheduler")
 
@@ -149,6 +160,10 @@ class LocalStack:
         app = factory.load_chalice_app(config.environment_variables)
         settings = Settings.from_env()
         bound_moto(settings.region)  # before the first request: infra/local/moto_memory.py
+        if self._data is not None and self._data.to_replay:
+            # What was answered since the snapshot, into the same (bounded) moto, before anything else asks it.
+            self.replayed = self._moto.replay(self._data.to_replay)
+            self._data.to_replay = []
         session = boto3.Session(region_name=settings.region)
         self.outbox = Outbox(self.clock)
         self.outbox.attach(session)
@@ -156,6 +171,7 @@ class LocalStack:
             mark_app_requests(session)  # before any client is made: clients copy the session's hooks
         if self._saved is not None:
             self.outbox.restore(self._saved.outbox)
+            self._outbox_journaled = len(self._saved.outbox)
         from infra.local.whatsapp_emulator import WhatsAppEmulator, store_lookups
 
         self.whatsapp = WhatsAppEmulator(self.clock, *store_lookups())  # moto has no End User Messaging Social
@@ -313,6 +329,7 @@ class LocalStack:
             finally:
                 self.run_jobs()
                 self.deliver_whatsapp_events()  # the statuses of what the request sent, as the WABA's topic would
+                self._record_stack()  # journaled and synced before the answer leaves
 
     def run_jobs(self) -> int:
         with self._jobs_lock:
@@ -327,6 +344,7 @@ class LocalStack:
         if self.snapshots is None:
             return {"data": None}
         saved = self.snapshots.wait_saved(SAVE_WAIT_SECONDS) if wait else self.snapshots.wait_saved(0)
+        journal = self._data.journal if self._data is not None else None
         stats = self.snapshots.stats
         return {
             "data": str(self.snapshots.folder),
@@ -336,6 +354,9 @@ class LocalStack:
             "last_snapshot_ms": round(stats.last_total_ms, 1),
             "last_requests_held_ms": round(stats.last_capture_ms, 1),
             "mean_snapshot_ms": round(stats.total_ms / stats.taken, 1) if stats.taken else None,
+            # Since the last snapshot: what a start would replay (infra/local/journal.py)
+            "journal_records": journal.records if journal is not None else None,
+            "journal_bytes": journal.bytes if journal is not None else None,
         }
 
     def pending(self) -> list[dict[str, str]]:
@@ -376,34 +397,60 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stops within seconds whatever the state's size: work in flight is interrupted between two firings
-        or two jobs (the rest runs after the next start) and waited for, then the servers close."""
+        or two jobs (the rest runs after the next start) and waited for, then the journal is synced and closed
+        and the servers close. No snapshot is written: the journal already holds every answered change, and
+        the next start compacts it (a snapshot being written in the background is abandoned, harmlessly)."""
         self._stopping.set()
         if self._server is not None:
             self._server.shutdown()  # no new requests; those in flight finish
         if self.snapshots is not None:
-            self.snapshots.stop(STOP_WAIT_SECONDS)
-        with self._gate.quiet(timeout=STOP_WAIT_SECONDS) as quiet:
-            if quiet and self.snapshots is not None and self.snapshots.unsaved():
-                # The last one, with whatever came since the one before; none when nothing did (on a large state a
-                # snapshot takes a second or more, and the stop has 5).
-                self.snapshots.save_now(self._snapshot())
-            if self._moto is not None:
-                self._moto.stop()
+            self.snapshots.stop()
+        # Only work in flight is waited for, never a snapshot's capture (which holds no work in flight).
+        idle = self._gate.idle(timeout=STOP_WAIT_SECONDS)
+        if self._data is not None and self._data.journal is not None:
+            if idle:  # else a firing still holds the emulator (a call in botocore's retries): it is not waited for
+                with contextlib.suppress(Exception):
+                    self._record_stack()  # what the last firing moved (it was interrupted between two)
+            self._data.journal.close()  # any later AWS request or answer is refused, never answered unjournaled
+        if self._moto is not None:
+            self._moto.stop()
         for thread in self._threads:
             thread.join(timeout=STOP_WAIT_SECONDS)
+
+    def _record_stack(self, force: bool = False) -> None:
+        """Journals what the stack itself changed since the last record (the clock's settings, the outbox's new
+        messages, the Scheduler emulator's memory) and syncs the journal: called before each answer of the HTTP
+        front, after each tick, and before a snapshot rotates the journal."""
+        journal = self._data.journal if self._data is not None else None
+        if journal is None:
+            return
+        with self._record_lock:
+            state = self.clock.state()
+            settings = (state["frozen"], state["offset_seconds"], state["now"] if state["frozen"] else None)
+            clock = state if force or settings != self._clock_journaled else None
+            messages, count = self.outbox.since(self._outbox_journaled)
+            scheduler = self.scheduler.memory_changes()
+            if clock is not None or messages or scheduler is not None:
+                journal.append(StackRecord(clock, messages, scheduler))
+                self._clock_journaled, self._outbox_journaled = settings, count
+            journal.sync()
 
     def _changed(self) -> None:
         """An AWS request may have changed moto's state: a snapshot follows."""
         if self.snapshots is not None:
             self.snapshots.changed()
 
-    def _capture(self) -> bytes:
-        """A snapshot at the next quiet moment: between requests, never inside one."""
+    def _capture(self) -> tuple[bytes, int]:
+        """A snapshot at the next quiet moment (between requests, never inside one), and the last journal
+        segment it covers: the journal moves to a new one at that moment."""
         with self._gate.quiet():
-            return self._snapshot()
-
-    def _snapshot(self) -> bytes:
-        return dumps(Snapshot(moto_state(), self.scheduler.memory(), self.outbox.messages(), self.clock.state()))
+            covered = 0
+            if self._data is not None and self._data.journal is not None:
+                self._record_stack()  # so that the next record holds only what comes after the snapshot
+                covered = self._data.journal.rotate()
+            state = Snapshot(moto_state(), self.scheduler.memory(), self.outbox.messages(), self.clock.state())
+            state.journal_segment = covered
+            return dumps(state), covered
 
     def _tick(self) -> None:
         # Real Scheduler fires within a minute of the due time; a one-second poll is well inside that. Each tick
@@ -418,6 +465,8 @@ class LocalStack:
                 self.fire_due_now()
                 self.run_jobs()  # a job whose visibility timeout ran out is tried again, as SQS would
                 self.deliver_whatsapp_events()
+                with contextlib.suppress(JournalClosed):  # stopping: the process ends, as after a kill
+                    self._record_stack()
             spent = time.perf_counter() - started
             wait = min(MAX_TICK_SECONDS, max(self._tick_seconds, TICK_SPACING_FACTOR * spent))
 
