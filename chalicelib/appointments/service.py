@@ -103,8 +103,8 @@ class AppointmentService:
             from chalicelib.patients.whatsapp import record_opt_in
 
             record_opt_in(clinic_id, details.phone, "booking", now)
-        self._arm(reminders)
-        self._send_notices(reminders)
+        self._arm(reminders, patient)
+        self._send_notices(reminders, patient)
         return AppointmentRecord(appointment, patient, self._reminders(appointment_id), created=True)
 
     def get(self, clinic_id: str, appointment_id: str) -> AppointmentRecord:
@@ -204,11 +204,11 @@ class AppointmentService:
             if not replanning and current.status == AppointmentStatus.BOOKED and _changes_nothing(current, change):
                 return self.get(clinic_id, appointment_id)
             raise _changed_meanwhile() from e
-        self._arm(reminders)
+        self._arm(reminders, patient)
         for reminder in reminders:
             if reminder.status != Status.SCHEDULED:
                 self._disarm(reminder)
-        self._send_notices(reminders)
+        self._send_notices(reminders, patient)
         return self.get(clinic_id, appointment_id)
 
     def replan(self, clinic_id: str, appointment_id: str, settings_version: int | None = None) -> AppointmentRecord:
@@ -303,7 +303,7 @@ class AppointmentService:
         store.cancel(appointment, version - 1, now, via, provider_sequence, pending + notices)
         for reminder in pending:
             self._disarm(reminder)
-        self._send_notices(notices)
+        self._send_notices(notices, patient)
         return self.get(clinic_id, appointment_id)
 
     def record_cancelled(
@@ -328,13 +328,13 @@ class AppointmentService:
     def _reminders(self, appointment_id: str) -> list[Reminder]:
         return store.reminders_of(appointment_id)
 
-    def _arm(self, reminders: list[Reminder]) -> None:
+    def _arm(self, reminders: list[Reminder], patient: Patient) -> None:
         for reminder in reminders:
             if reminder.status == Status.SCHEDULED and reminder.kind == Kind.REMINDER:
-                self._arm_at(reminder, reminder.send_at)
+                self._arm_at(reminder, reminder.send_at, _contact_key(patient, reminder))
 
-    def _arm_at(self, reminder: Reminder, fire_at: datetime) -> None:
-        timer = Timer.for_reminder(reminder, fire_at)
+    def _arm_at(self, reminder: Reminder, fire_at: datetime, contact: str | None = None) -> None:
+        timer = Timer.for_reminder(reminder, fire_at, contact=contact)
         try:
             self._timers.arm(timer)
         except TimerError as e:
@@ -351,17 +351,20 @@ class AppointmentService:
             # The fire-time re-check makes a stray timer harmless: it finds the reminder is no longer scheduled.
             logger.warning("timer not disarmed", extra={"reminder": reminder.reminder_id, "code": e.code})
 
-    def _send_notices(self, reminders: list[Reminder]) -> None:
+    def _send_notices(self, reminders: list[Reminder], patient: Patient) -> None:
         for reminder in reminders:
             if reminder.status != Status.SCHEDULED or reminder.kind == Kind.REMINDER:
                 continue
+            contact = _contact_key(patient, reminder)
             request = DeliveryRequest(
                 reminder.clinic_id,
                 reminder.owner_id,
                 reminder.reminder_id,
                 int(reminder.owner_version),
                 reminder.send_at,
+                patient.patient_id,  # read with the reminder, as a timer's request reads it
                 owner_type=OwnerType.APPOINTMENT,
+                contact=contact,
             )
             try:
                 self._dispatcher.deliver(request)
@@ -371,7 +374,7 @@ class AppointmentService:
                 # Raising would answer a 5xx for a booking that is stored, whose repeat sends no notice.
                 if not isinstance(e, TransientSendError):
                     logger.exception("notice not sent", extra={"reminder": reminder.reminder_id})
-                self._arm_at(reminder, self._clock.now() + NOTICE_RETRY_DELAY)
+                self._arm_at(reminder, self._clock.now() + NOTICE_RETRY_DELAY, contact)
 
 
 # The patient's timezone decides the appointment's, so comparing the patient's covers both.
@@ -476,6 +479,17 @@ def _reminder(
         schedule_name=schedule_name(owner_id, item.reminder_id) if item.needs_timer else None,
         updated_at=now,
     )
+
+
+def _contact_key(patient: Patient, reminder: Reminder) -> str | None:
+    """The contact key of the address the reminder is planned for, which its timer carries as a hint so that the
+    fire reads the contact record in its first round trip (`chalicelib.arm.envelope`)."""
+    from chalicelib.core.words import Channel
+    from chalicelib.patients.contacts import contact_address
+
+    channel = Channel(reminder.channel)
+    address = patient.phone if channel is Channel.SMS else patient.email if channel is Channel.EMAIL else None
+    return None if not address else contact_address(channel, address)
 
 
 def _already_done(item: PlannedReminder, earlier: dict[str, Reminder]) -> bool:
