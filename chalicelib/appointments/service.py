@@ -57,13 +57,15 @@ class AppointmentService:
         request: NewAppointment,
         source: str = "api",
         provider_sequence: int | None = None,
+        clinic: Clinic | None = None,
     ) -> AppointmentRecord:
         """Books an appointment; booking the same `external_id` again returns the first booking unchanged, and
         sending it with different content is a Conflict naming the fields that differ (a PATCH changes them).
 
-        `provider_sequence` is a booking tool's order of its own events (see `chalicelib.intake`)."""
+        `provider_sequence` is a booking tool's order of its own events (see `chalicelib.intake`). `clinic`: the
+        clinic as the caller read it in this request (the API reads it to parse the phone), not read again."""
         now = self._clock.now()
-        clinic = get_clinic(clinic_id)
+        clinic = clinic if clinic is not None and clinic.clinic_id == clinic_id else get_clinic(clinic_id)
         for attempt in range(PATIENT_MATCH_TRIES):
             patient_write, appointment = _new_records(clinic, request, source, AppointmentStatus.BOOKED, now)
             patient = patient_write.patient
