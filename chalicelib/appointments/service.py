@@ -21,7 +21,7 @@ from chalicelib.core.cursors import read_cursor, write_cursor
 from chalicelib.core.errors import AlreadyExists, Conflict, StaleVersion, TimerError
 from chalicelib.core.observability import count, logger
 from chalicelib.core.records import Appointment, Clinic, Patient, Reminder
-from chalicelib.core.words import AppointmentStatus, Kind, Status
+from chalicelib.core.words import AppointmentStatus, Channel, Kind, Status
 from chalicelib.fire.dispatch import DeliveryRequest, Dispatcher, TransientSendError
 from chalicelib.plan.appointment_reminders import PlannedReminder, channels_for, plan_notice
 from chalicelib.store import appointments as store
@@ -81,7 +81,7 @@ class AppointmentService:
             order = receivable(clinic, patient, now)  # read once for the reminders and the confirmation
             timed = planned_reminders(clinic, patient, appointment.start, appointment.timezone, now, order)
             plan = plan_notice(Kind.CONFIRMATION, notice_channels(clinic, patient, now, order), now, 1) + timed
-            reminders = [_reminder(clinic_id, appointment_id, 1, item, now, patient.patient_id) for item in plan]
+            reminders = [_reminder(clinic_id, appointment_id, 1, item, now, patient) for item in plan]
             try:
                 store.create(appointment, patient_write, reminders)
                 break
@@ -105,8 +105,8 @@ class AppointmentService:
             from chalicelib.patients.whatsapp import record_opt_in
 
             record_opt_in(clinic_id, details.phone, "booking", now)
-        self._arm(reminders, patient)
-        self._send_notices(reminders, patient)
+        self._arm(reminders)
+        self._send_notices(reminders)
         return AppointmentRecord(appointment, patient, self._reminders(appointment_id), created=True)
 
     def get(self, clinic_id: str, appointment_id: str) -> AppointmentRecord:
@@ -185,7 +185,7 @@ class AppointmentService:
         plan = [item for item in timed if not _already_done(item, earlier)]
         if moved:
             plan += plan_notice(Kind.RESCHEDULE_NOTICE, notice_channels(clinic, patient, now, order), now, version)
-        reminders = [_reminder(clinic_id, appointment_id, version, item, now, patient.patient_id) for item in plan]
+        reminders = [_reminder(clinic_id, appointment_id, version, item, now, patient) for item in plan]
         # A reminder the new plan no longer has (the clinic changed its schedule) is cancelled, not left waiting.
         planned_ids = {item.reminder_id for item in timed}
         for dropped in earlier.values():
@@ -206,11 +206,11 @@ class AppointmentService:
             if not replanning and current.status == AppointmentStatus.BOOKED and _changes_nothing(current, change):
                 return self.get(clinic_id, appointment_id)
             raise _changed_meanwhile() from e
-        self._arm(reminders, patient)
+        self._arm(reminders)
         for reminder in reminders:
             if reminder.status != Status.SCHEDULED:
                 self._disarm(reminder)
-        self._send_notices(reminders, patient)
+        self._send_notices(reminders)
         return self.get(clinic_id, appointment_id)
 
     def replan(self, clinic_id: str, appointment_id: str, settings_version: int | None = None) -> AppointmentRecord:
@@ -287,7 +287,7 @@ class AppointmentService:
 
         channels = notice_channels(get_clinic(clinic_id), patient, now)
         notices = [
-            _reminder(clinic_id, appointment_id, version, item, now, patient.patient_id)
+            _reminder(clinic_id, appointment_id, version, item, now, patient)
             for item in plan_notice(Kind.CANCELLATION_NOTICE, channels, now, version)
         ]
         # A racing cancel's notice may already be stored (read after its commit): it is the same notice, written
@@ -305,7 +305,7 @@ class AppointmentService:
         store.cancel(appointment, version - 1, now, via, provider_sequence, pending + notices)
         for reminder in pending:
             self._disarm(reminder)
-        self._send_notices(notices, patient)
+        self._send_notices(notices)
         return self.get(clinic_id, appointment_id)
 
     def record_cancelled(
@@ -330,13 +330,13 @@ class AppointmentService:
     def _reminders(self, appointment_id: str) -> list[Reminder]:
         return store.reminders_of(appointment_id)
 
-    def _arm(self, reminders: list[Reminder], patient: Patient) -> None:
+    def _arm(self, reminders: list[Reminder]) -> None:
         for reminder in reminders:
             if reminder.status == Status.SCHEDULED and reminder.kind == Kind.REMINDER:
-                self._arm_at(reminder, reminder.send_at, _contact_key(patient, reminder))
+                self._arm_at(reminder, reminder.send_at)
 
-    def _arm_at(self, reminder: Reminder, fire_at: datetime, contact: str | None = None) -> None:
-        timer = Timer.for_reminder(reminder, fire_at, contact=contact)
+    def _arm_at(self, reminder: Reminder, fire_at: datetime) -> None:
+        timer = Timer.for_reminder(reminder, fire_at)  # with the reminder's contact hint
         try:
             self._timers.arm(timer)
         except TimerError as e:
@@ -353,20 +353,19 @@ class AppointmentService:
             # The fire-time re-check makes a stray timer harmless: it finds the reminder is no longer scheduled.
             logger.warning("timer not disarmed", extra={"reminder": reminder.reminder_id, "code": e.code})
 
-    def _send_notices(self, reminders: list[Reminder], patient: Patient) -> None:
+    def _send_notices(self, reminders: list[Reminder]) -> None:
         for reminder in reminders:
             if reminder.status != Status.SCHEDULED or reminder.kind == Kind.REMINDER:
                 continue
-            contact = _contact_key(patient, reminder)
             request = DeliveryRequest(
                 reminder.clinic_id,
                 reminder.owner_id,
                 reminder.reminder_id,
                 int(reminder.owner_version),
                 reminder.send_at,
-                patient.patient_id,  # read with the reminder, as a timer's request reads it
+                reminder.patient_id,  # read with the reminder, as a timer's request reads them
                 owner_type=OwnerType.APPOINTMENT,
-                contact=contact,
+                contact=reminder.contact,
             )
             try:
                 self._dispatcher.deliver(request)
@@ -376,7 +375,7 @@ class AppointmentService:
                 # Raising would answer a 5xx for a booking that is stored, whose repeat sends no notice.
                 if not isinstance(e, TransientSendError):
                     logger.exception("notice not sent", extra={"reminder": reminder.reminder_id})
-                self._arm_at(reminder, self._clock.now() + NOTICE_RETRY_DELAY, contact)
+                self._arm_at(reminder, self._clock.now() + NOTICE_RETRY_DELAY)
 
 
 # The patient's timezone decides the appointment's, so comparing the patient's covers both.
@@ -465,13 +464,14 @@ def _refuse_older_event(appointment: Appointment, provider_sequence: int | None)
 
 
 def _reminder(
-    clinic_id: str, owner_id: str, version: int, item: PlannedReminder, now: datetime, patient_id: str
+    clinic_id: str, owner_id: str, version: int, item: PlannedReminder, now: datetime, patient: Patient
 ) -> Reminder:
     return Reminder(
         owner_id=owner_id,
         reminder_id=item.reminder_id,
         clinic_id=clinic_id,
-        patient_id=patient_id,
+        patient_id=patient.patient_id,
+        contact=_contact_key(patient, item.channel),
         kind=item.kind.value,
         channel=item.channel.value,
         send_at=item.send_at,
@@ -483,13 +483,12 @@ def _reminder(
     )
 
 
-def _contact_key(patient: Patient, reminder: Reminder) -> str | None:
-    """The contact key of the address the reminder is planned for, which its timer carries as a hint so that the
-    fire reads the contact record in its first round trip (`chalicelib.arm.envelope`)."""
-    from chalicelib.core.words import Channel
+def _contact_key(patient: Patient, planned: Channel) -> str | None:
+    """The contact key of the address a reminder is planned for, which the reminder and its timer carry as a hint
+    so that the fire reads the contact record in its first round trip (`chalicelib.arm.envelope`)."""
     from chalicelib.patients.contacts import contact_address
 
-    channel = Channel(reminder.channel)
+    channel = Channel(planned)
     address = patient.phone if channel is Channel.SMS else patient.email if channel is Channel.EMAIL else None
     return None if not address else contact_address(channel, address)
 

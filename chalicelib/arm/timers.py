@@ -60,7 +60,8 @@ class Timer:
     def for_reminder(
         cls, reminder: Reminder, fire_at: datetime, name_suffix: str = "", contact: str | None = None
     ) -> Timer:
-        """The timer of a stored reminder, for the version it was planned for (`contact`: see the field)."""
+        """The timer of a stored reminder, for the version it was planned for, with the reminder's contact hint
+        (or `contact`: see the field)."""
         return cls(
             reminder.clinic_id,
             reminder.owner_id,
@@ -70,7 +71,7 @@ class Timer:
             name_suffix,
             reminder.patient_id,
             owner_type=OwnerType(reminder.owner_type),
-            contact=contact,
+            contact=contact if contact is not None else reminder.contact,
         )
 
     @property
