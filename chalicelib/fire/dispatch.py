@@ -28,10 +28,11 @@ condition (the month reached its cap in a race, a table unavailable), its writes
 with the handling below.
 
 Before the claim, a clinic whose estimated cost this month has reached its spend cap is skipped (`spend_cap`).
-After the claim, the message goes out through the one metered path every message takes
-(`chalicelib.meter.sender`): counted in the clinic's monthly usage with a write that holds only while the month
-is under the cap, so racing sends cannot overshoot it; a send the channel refuses is taken off the count again.
-A usage write DynamoDB refuses does not hold the reminder back.
+The message is counted in the clinic's monthly usage with a write that holds only while the month is under the
+cap, in the claim's own transaction (`deliveries.claim_counted`), so racing sends cannot overshoot it, and goes
+out through the one metered path every message takes (`chalicelib.meter.sender`, told it is counted); a send the
+channel refuses is taken off the count again. A usage write DynamoDB refuses does not hold the reminder back:
+the transaction then falls back to the claim alone, and the sender counts it as any other message.
 
 Everything a send reads first is fetched in one round trip (`chalicelib.store.reads`): the reminder, the clinic,
 the month's usage, the owner's reads (the appointment and patient), and the contact record of the address the
