@@ -417,6 +417,7 @@ class Dispatcher:
             request.patient_id,
             owner_type=OwnerType(reminder.owner_type),
             dose_time=request.dose_time,
+            contact=request.contact if request.contact is not None else reminder.contact,
         )
         # The reconciler looks for the timer's name: the original schedule deleted itself when it fired.
         deliveries.defer(reminder, until, "deferred_quiet_hours", timer.name, self._clock.now())
