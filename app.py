@@ -128,9 +128,10 @@ def book_appointment() -> Response:
     from chalicelib.core.timezones import phone_region
     from chalicelib.store.clinics import get_clinic
 
-    region = phone_region(get_clinic(_clinic_id()).timezone)  # a phone without a country code is read there
+    clinic = get_clinic(_clinic_id())
+    region = phone_region(clinic.timezone)  # a phone without a country code is read there
     request = parse_new_appointment(_body(), services().clock.now(), region=region)
-    record = services().appointments.book(_clinic_id(), request)
+    record = services().appointments.book(_clinic_id(), request, clinic=clinic)  # read once a request
     return Response(appointment_view(record), status_code=201 if record.created else 200, headers=JSON)
 
 

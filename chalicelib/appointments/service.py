@@ -21,7 +21,7 @@ from chalicelib.core.cursors import read_cursor, write_cursor
 from chalicelib.core.errors import AlreadyExists, Conflict, StaleVersion, TimerError
 from chalicelib.core.observability import count, logger
 from chalicelib.core.records import Appointment, Clinic, Patient, Reminder
-from chalicelib.core.words import AppointmentStatus, Kind, Status
+from chalicelib.core.words import AppointmentStatus, Channel, Kind, Status
 from chalicelib.fire.dispatch import DeliveryRequest, Dispatcher, TransientSendError
 from chalicelib.plan.appointment_reminders import PlannedReminder, channels_for, plan_notice
 from chalicelib.store import appointments as store
@@ -57,13 +57,15 @@ class AppointmentService:
         request: NewAppointment,
         source: str = "api",
         provider_sequence: int | None = None,
+        clinic: Clinic | None = None,
     ) -> AppointmentRecord:
         """Books an appointment; booking the same `external_id` again returns the first booking unchanged, and
         sending it with different content is a Conflict naming the fields that differ (a PATCH changes them).
 
-        `provider_sequence` is a booking tool's order of its own events (see `chalicelib.intake`)."""
+        `provider_sequence` is a booking tool's order of its own events (see `chalicelib.intake`). `clinic`: the
+        clinic as the caller read it in this request (the API reads it to parse the phone), not read again."""
         now = self._clock.now()
-        clinic = get_clinic(clinic_id)
+        clinic = clinic if clinic is not None and clinic.clinic_id == clinic_id else get_clinic(clinic_id)
         for attempt in range(PATIENT_MATCH_TRIES):
             patient_write, appointment = _new_records(clinic, request, source, AppointmentStatus.BOOKED, now)
             patient = patient_write.patient
@@ -79,7 +81,7 @@ class AppointmentService:
             order = receivable(clinic, patient, now)  # read once for the reminders and the confirmation
             timed = planned_reminders(clinic, patient, appointment.start, appointment.timezone, now, order)
             plan = plan_notice(Kind.CONFIRMATION, notice_channels(clinic, patient, now, order), now, 1) + timed
-            reminders = [_reminder(clinic_id, appointment_id, 1, item, now, patient.patient_id) for item in plan]
+            reminders = [_reminder(clinic_id, appointment_id, 1, item, now, patient) for item in plan]
             try:
                 store.create(appointment, patient_write, reminders)
                 break
@@ -183,7 +185,7 @@ class AppointmentService:
         plan = [item for item in timed if not _already_done(item, earlier)]
         if moved:
             plan += plan_notice(Kind.RESCHEDULE_NOTICE, notice_channels(clinic, patient, now, order), now, version)
-        reminders = [_reminder(clinic_id, appointment_id, version, item, now, patient.patient_id) for item in plan]
+        reminders = [_reminder(clinic_id, appointment_id, version, item, now, patient) for item in plan]
         # A reminder the new plan no longer has (the clinic changed its schedule) is cancelled, not left waiting.
         planned_ids = {item.reminder_id for item in timed}
         for dropped in earlier.values():
@@ -285,7 +287,7 @@ class AppointmentService:
 
         channels = notice_channels(get_clinic(clinic_id), patient, now)
         notices = [
-            _reminder(clinic_id, appointment_id, version, item, now, patient.patient_id)
+            _reminder(clinic_id, appointment_id, version, item, now, patient)
             for item in plan_notice(Kind.CANCELLATION_NOTICE, channels, now, version)
         ]
         # A racing cancel's notice may already be stored (read after its commit): it is the same notice, written
@@ -334,7 +336,7 @@ class AppointmentService:
                 self._arm_at(reminder, reminder.send_at)
 
     def _arm_at(self, reminder: Reminder, fire_at: datetime) -> None:
-        timer = Timer.for_reminder(reminder, fire_at)
+        timer = Timer.for_reminder(reminder, fire_at)  # with the reminder's contact hint
         try:
             self._timers.arm(timer)
         except TimerError as e:
@@ -361,7 +363,9 @@ class AppointmentService:
                 reminder.reminder_id,
                 int(reminder.owner_version),
                 reminder.send_at,
+                reminder.patient_id,  # read with the reminder, as a timer's request reads them
                 owner_type=OwnerType.APPOINTMENT,
+                contact=reminder.contact,
             )
             try:
                 self._dispatcher.deliver(request)
@@ -460,13 +464,14 @@ def _refuse_older_event(appointment: Appointment, provider_sequence: int | None)
 
 
 def _reminder(
-    clinic_id: str, owner_id: str, version: int, item: PlannedReminder, now: datetime, patient_id: str
+    clinic_id: str, owner_id: str, version: int, item: PlannedReminder, now: datetime, patient: Patient
 ) -> Reminder:
     return Reminder(
         owner_id=owner_id,
         reminder_id=item.reminder_id,
         clinic_id=clinic_id,
-        patient_id=patient_id,
+        patient_id=patient.patient_id,
+        contact=_contact_key(patient, item.channel),
         kind=item.kind.value,
         channel=item.channel.value,
         send_at=item.send_at,
@@ -476,6 +481,16 @@ def _reminder(
         schedule_name=schedule_name(owner_id, item.reminder_id) if item.needs_timer else None,
         updated_at=now,
     )
+
+
+def _contact_key(patient: Patient, planned: Channel) -> str | None:
+    """The contact key of the address a reminder is planned for, which the reminder and its timer carry as a hint
+    so that the fire reads the contact record in its first round trip (`chalicelib.arm.envelope`)."""
+    from chalicelib.patients.contacts import contact_address
+
+    channel = Channel(planned)
+    address = patient.phone if channel is Channel.SMS else patient.email if channel is Channel.EMAIL else None
+    return None if not address else contact_address(channel, address)
 
 
 def _already_done(item: PlannedReminder, earlier: dict[str, Reminder]) -> bool:

@@ -4,10 +4,15 @@ Every EventBridge Scheduler timer CareCue arms carries a JSON envelope that says
 the fire function does with it), its `owner_type` (whose it is), the clinic and owner ids, the owner's version
 where the owner has one, the kind's own ids, and `scheduled_time`, which Scheduler fills in. Nothing else: the
 fire function reloads the rest, and nothing is ever read back out of an id (a dose's time travels as
-`dose_time`, not inside a reminder id).
+`dose_time`, not inside a reminder id). One hint is not an id: an appointment reminder's `contact`, the key of
+the contact record (opt-outs, recent sends) of the address it was planned for, so that the fire reads that record
+in its first round trip (it is keyed by the address, which is otherwise known only once the patient is read). It
+is trusted for nothing: the fire re-reads the patient, and when the address changed since it reads the new
+address's record instead (one more call). It is the patient's phone or email, stored in Scheduler as DynamoDB
+stores it (encrypted at rest); no log line, metric or error message ever names it.
 
     reminder  {"kind": "reminder", "owner_type": "appointment" | "regimen", "clinic_id", "owner_id",
-               "reminder_id", "version", ["patient_id"], ["dose_time"], "scheduled_time"}
+               "reminder_id", "version", ["patient_id"], ["contact"], ["dose_time"], "scheduled_time"}
     dose      {"kind": "dose", "owner_type": "regimen", "clinic_id", "owner_id" (the regimen), "instruction",
                "version", "scheduled_time"}  (a cron dose and a chained link alike: the regimen says which)
     watch     {"kind": "watch", "owner_type": "provider_day", "clinic_id", "owner_id" (the provider),
@@ -86,6 +91,7 @@ class ReminderTimerEvent:
     scheduled_time: datetime
     patient_id: str | None = None  # an appointment reminder's patient, read in the same round trip
     dose_time: datetime | None = None  # a regimen reminder's dose, which the reminder id no longer has to carry
+    contact: str | None = None  # the planned address's contact key, read in the same round trip (a hint)
 
     kind = TimerKind.REMINDER
 
@@ -124,11 +130,14 @@ def reminder_input(
     *,
     patient_id: str | None = None,
     dose_time: datetime | None = None,
+    contact: str | None = None,
 ) -> dict[str, Any]:
     """A reminder timer's Input (before Scheduler fills in the time)."""
     fields: dict[str, Any] = {"reminder_id": reminder_id, "version": version}
     if patient_id is not None:
         fields["patient_id"] = patient_id
+    if contact is not None:
+        fields["contact"] = contact
     if dose_time is not None:
         fields["dose_time"] = iso_utc(dose_time)
     return _envelope(TimerKind.REMINDER, owner_type, clinic_id, owner_id, fields)
@@ -197,6 +206,9 @@ def _reminder(event: dict[str, Any], owner_type: OwnerType | None) -> ReminderTi
     patient_id = event.get("patient_id")  # absent from regimen timers and from timers armed before it was kept
     if patient_id is not None and not (isinstance(patient_id, str) and patient_id):
         raise BadTimerEvent("patient_id, when present, must be a non-empty string")
+    contact = event.get("contact")  # a hint only (absent from regimen timers and older ones)
+    if contact is not None and not (isinstance(contact, str) and contact):
+        raise BadTimerEvent("contact, when present, must be a non-empty string")
     dose_time = event.get("dose_time")
     return ReminderTimerEvent(
         clinic_id=str(ids[0]),
@@ -207,6 +219,7 @@ def _reminder(event: dict[str, Any], owner_type: OwnerType | None) -> ReminderTi
         scheduled_time=scheduled,
         patient_id=patient_id,
         dose_time=None if dose_time is None else _instant(dose_time, "dose_time"),
+        contact=contact,
     )
 
 

@@ -53,10 +53,15 @@ class Timer:
     # Whose reminder it is: the fire picks the owner by it, never by the look of an id.
     owner_type: OwnerType = field(kw_only=True)
     dose_time: datetime | None = field(default=None, kw_only=True)  # a regimen reminder's dose
+    # The planned address's contact key (`chalicelib.arm.envelope`): a hint the fire reads in its first round trip.
+    contact: str | None = field(default=None, kw_only=True)
 
     @classmethod
-    def for_reminder(cls, reminder: Reminder, fire_at: datetime, name_suffix: str = "") -> Timer:
-        """The timer of a stored reminder, for the version it was planned for."""
+    def for_reminder(
+        cls, reminder: Reminder, fire_at: datetime, name_suffix: str = "", contact: str | None = None
+    ) -> Timer:
+        """The timer of a stored reminder, for the version it was planned for, with the reminder's contact hint
+        (or `contact`: see the field)."""
         return cls(
             reminder.clinic_id,
             reminder.owner_id,
@@ -66,6 +71,7 @@ class Timer:
             name_suffix,
             reminder.patient_id,
             owner_type=OwnerType(reminder.owner_type),
+            contact=contact if contact is not None else reminder.contact,
         )
 
     @property
@@ -81,6 +87,7 @@ class Timer:
             self.version,
             patient_id=self.patient_id,
             dose_time=self.dose_time,
+            contact=self.contact,
         )
         return to_input(envelope)
 

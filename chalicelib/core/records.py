@@ -162,6 +162,9 @@ class Reminder:
     arm_failed: bool | None = None
     due_key: str | None = None
     due_sort: str | None = None
+    # The contact key of the address it was planned for: its timer carries it so that the fire reads the contact
+    # record in its first round trip (`chalicelib.arm.envelope`); a hint, never trusted over the patient.
+    contact: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,16 +18,26 @@ written and a reminder mark refused raises; the retry finds the delivery sent an
 
 The order is the design's: reload the reminder and its owner; re-check everything that may discard the message
 (the reminder's status, the owner's version and status, the clinic, the spend cap, opt-outs, quiet hours and the
-frequency caps); claim; only then word it (`Ready.render`), so nothing is worded for a message that will not go;
-count it under the cap (the count needs the words: an SMS is charged by its segments); send; record.
+frequency caps); only then word it (`Ready.render`), so nothing is worded for a message those checks discard;
+claim it and count it under the cap in one transaction (the count needs the words: an SMS is charged by its
+segments); send; record the delivery sent, the reminder sent at its version and the SMS for the frequency caps in
+one transaction. So a sent reminder makes four AWS calls (docs/performance.md, "Calls per sent reminder"): the
+first reads (one BatchGetItem, the address's contact record included when the timer names it), the claim with
+its count, the publish, the record. Where a transaction does not go through for a reason other than the claim's
+condition (the month reached its cap in a race, a table unavailable), its writes are made one at a time, each
+with the handling below.
 
 Before the claim, a clinic whose estimated cost this month has reached its spend cap is skipped (`spend_cap`).
-After the claim, the message goes out through the one metered path every message takes
-(`chalicelib.meter.sender`): counted in the clinic's monthly usage with a write that holds only while the month
-is under the cap, so racing sends cannot overshoot it; a send the channel refuses is taken off the count again.
-A usage write DynamoDB refuses does not hold the reminder back.
+The message is counted in the clinic's monthly usage with a write that holds only while the month is under the
+cap, in the claim's own transaction (`deliveries.claim_counted`), so racing sends cannot overshoot it, and goes
+out through the one metered path every message takes (`chalicelib.meter.sender`, told it is counted); a send the
+channel refuses is taken off the count again. A usage write DynamoDB refuses does not hold the reminder back:
+the transaction then falls back to the claim alone, and the sender counts it as any other message.
 
-Everything a send reads first is fetched in one round trip (`chalicelib.store.reads`).
+Everything a send reads first is fetched in one round trip (`chalicelib.store.reads`): the reminder, the clinic,
+the month's usage, the owner's reads (the appointment and patient), and the contact record of the address the
+timer says the message was planned for (`DeliveryRequest.contact`: a hint; if the patient's address changed
+since, the new address's record is read on its own).
 
 Channels: a message planned for the patient's phone goes on the first of WhatsApp, Messenger and SMS in the
 patient's channel order that can carry it (`chalicelib.fire.chat_route`); one planned for email by email.
@@ -44,7 +54,7 @@ on one channel for one reminder.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -55,7 +65,7 @@ from chalicelib.arm.envelope import OwnerType
 from chalicelib.core.clock import Clock, iso_utc, to_utc
 from chalicelib.core.errors import AlreadyClaimed, ChannelError, StaleVersion
 from chalicelib.core.observability import count, logger, metrics
-from chalicelib.core.records import Clinic, Reminder, Usage
+from chalicelib.core.records import Clinic, Contact, Reminder, Usage
 from chalicelib.core.words import Channel, ClinicStatus, DeliveryStatus, Result, Status
 from chalicelib.fire.preparation import NotSending, OwnerMessages, Ready
 from chalicelib.meter.meter import UsageMeter
@@ -67,6 +77,7 @@ from chalicelib.send.messenger import MessengerChannel
 from chalicelib.send.sms import SmsChannel
 from chalicelib.send.whatsapp import WhatsAppChannel
 from chalicelib.store import deliveries, reads
+from chalicelib.store.patients import RecentSendsWrite
 
 if TYPE_CHECKING:
     from chalicelib.arm.timers import ReminderTimers
@@ -93,6 +104,8 @@ class DeliveryRequest:
     # Whose reminder the caller says it is; None (a timer armed before the envelope) leaves it to the stored one.
     owner_type: OwnerType | None = None
     dose_time: datetime | None = None  # a regimen reminder's dose: carried, never read back out of the id
+    # The contact key of the address the message was planned for (`chalicelib.arm.envelope`): read with the rest.
+    contact: str | None = None
 
     @property
     def reminder_key(self) -> str:
@@ -156,6 +169,8 @@ class Dispatcher:
             (Clinic, request.clinic_id, None),
             (Usage, request.clinic_id, billing_month(self._clock.now())),
         ]
+        if request.contact is not None:
+            keys.append((Contact, request.clinic_id, request.contact))
         # Only the timer's own owner adds reads (an owner reads ahead only for a request that names it), so an
         # appointment's fire never builds the regimen owner.
         if request.owner_type is not None and request.owner_type in self._owners:
@@ -185,7 +200,7 @@ class Dispatcher:
             return self._skip_over_spend_cap(request, reminder)
         planned = prepared  # the channel the message goes on if no chat channel takes it
         prepared = self._route(prepared, reminder.kind)
-        from chalicelib.fire.patient_rules import check_patient_rules, note_sent
+        from chalicelib.fire.patient_rules import check_patient_rules, note_sent, sent_note
 
         verdict = check_patient_rules(prepared, reminder, self._clock.now())
         if verdict.skip_reason == f"opted_out_{prepared.channel.value}":
@@ -200,12 +215,18 @@ class Dispatcher:
         if verdict.skip_reason is not None:
             return self._skip(request, reminder, verdict.skip_reason)
 
-        if not self._claim(request, prepared.channel):
+        message = prepared.render()  # a failure raises before anything is claimed: the retry words it again
+        claimed, counted = self._claim(request, prepared, message)
+        if not claimed:
             return self._claimed_elsewhere(request, reminder)
-        message = self._render(request, prepared)
         try:
             sent = self._sender.send(
-                prepared.clinic, prepared.channel, prepared.address, message, callback=delivery_callback(request)
+                prepared.clinic,
+                prepared.channel,
+                prepared.address,
+                message,
+                callback=delivery_callback(request),
+                counted=counted,
             )
         except ChannelError as e:
             following = self._next_channel(request, reminder, planned, prepared.channel) if e.permanent else None
@@ -216,12 +237,14 @@ class Dispatcher:
             self._settle_claim(request, DeliveryStatus.SKIPPED, "spend_cap")
             self._meter.record_cap_skip(request.clinic_id, self._clock.now())
             return self._skip(request, reminder, "spend_cap")
-        recorded = self._record_sent(request, reminder, sent.message_id, sent.charge)
-        try:
-            note_sent(prepared, verdict, self._clock.now())
-        except Exception:  # the caps' bookkeeping: a retry for it would find the message sent, so none is asked
-            logger.exception("send not noted for the caps", extra={"owner_id": request.owner_id})
-        return recorded
+        return self._record_sent(
+            request,
+            reminder,
+            sent.message_id,
+            sent.charge,
+            lambda at: note_sent(prepared, verdict, at),
+            sent_note(prepared, verdict, self._clock.now()),
+        )
 
     def _route(self, planned: Ready, kind: str) -> Ready:
         """A message planned for the phone goes on the first of WhatsApp, Messenger and SMS in the patient's channel
@@ -379,15 +402,6 @@ class Dispatcher:
         count("FallbacksSent", channel=channel.value)
         return sent
 
-    def _render(self, request: DeliveryRequest, prepared: Ready) -> Message:
-        """The words, once the send is claimed. Wording that fails releases the claim, as if it had failed before
-        it: the timer's retry tries again at once rather than after the lease."""
-        try:
-            return prepared.render()
-        except Exception:
-            deliveries.release_for_retry(request.reminder_key, iso_utc(request.occurrence), self._clock.now())
-            raise
-
     def _defer(self, request: DeliveryRequest, reminder: Reminder, until: datetime) -> Outcome:
         """A late timer that woke in quiet hours: the reminder waits for their end under a timer of its own."""
         from chalicelib.arm.timers import Timer
@@ -403,6 +417,7 @@ class Dispatcher:
             request.patient_id,
             owner_type=OwnerType(reminder.owner_type),
             dose_time=request.dose_time,
+            contact=request.contact if request.contact is not None else reminder.contact,
         )
         # The reconciler looks for the timer's name: the original schedule deleted itself when it fired.
         deliveries.defer(reminder, until, "deferred_quiet_hours", timer.name, self._clock.now())
@@ -410,25 +425,94 @@ class Dispatcher:
         count("RemindersDeferred", channel=reminder.channel)
         return self._log(request, Outcome(Result.DEFERRED, "quiet_hours"), until=iso_utc(until))
 
-    def _claim(self, request: DeliveryRequest, channel: Channel) -> bool:
+    def _claim(self, request: DeliveryRequest, prepared: Ready, message: Message) -> tuple[bool, datetime | None]:
+        """Claims the occurrence and counts the message under the cap in one transaction; (False, None) when it is
+        claimed elsewhere. (True, the instant counted at) when both were written; (True, None) when only the claim
+        was (the transaction did not go through, say the cap was reached in a race or the usage table is down:
+        the claim was made on its own, and the sender counts the message as any other, with its own handling)."""
         now = self._clock.now()
+        key, occurrence = request.reminder_key, iso_utc(request.occurrence)
+        channel = prepared.channel.value
+        lease, expires = now + CLAIM_LEASE, now + DELIVERY_RETENTION
+        charge = self._sender.charge(prepared.channel, prepared.address, message)
+        reservation = self._meter.reservation(prepared.clinic, now, charge)
         try:
-            deliveries.claim(
-                request.reminder_key,
-                iso_utc(request.occurrence),
+            if reservation is not None and deliveries.claim_counted(
+                key,
+                occurrence,
+                reservation,
                 clinic_id=request.clinic_id,
-                channel=channel.value,
+                channel=channel,
                 now=now,
-                lease_until=now + CLAIM_LEASE,
-                expires_at=now + DELIVERY_RETENTION,
+                lease_until=lease,
+                expires_at=expires,
+            ):
+                return True, now
+            deliveries.claim(
+                key,
+                occurrence,
+                clinic_id=request.clinic_id,
+                channel=channel,
+                now=now,
+                lease_until=lease,
+                expires_at=expires,
             )
         except AlreadyClaimed:
-            return False
-        return True
+            return False, None
+        return True, None
 
-    def _record_sent(self, request: DeliveryRequest, reminder: Reminder, message_id: str, charge: Charge) -> Outcome:
+    def _record_sent(
+        self,
+        request: DeliveryRequest,
+        reminder: Reminder,
+        message_id: str,
+        charge: Charge,
+        note: Callable[[datetime], None],
+        note_write: RecentSendsWrite | None,
+    ) -> Outcome:
+        """The delivery sent, the reminder sent at its version and the SMS noted for the caps (`note`, or as
+        `note_write` in the same transaction), in one transaction; one at a time when it does not go through."""
         now = self._clock.now()
         lateness = max(0.0, (now - to_utc(request.occurrence)).total_seconds())
+        segments = charge.sms_segments if charge.channel is Channel.SMS else None
+        mark = True
+        try:
+            deliveries.record_sent_together(
+                request.reminder_key,
+                iso_utc(request.occurrence),
+                reminder,
+                request.version,
+                note_write,
+                message_id=message_id,
+                sent_at=now,
+                lateness_seconds=lateness,
+                sms_segments=segments,
+            )
+        except StaleVersion:
+            logger.info("reminder changed while sending", extra={"owner_id": request.owner_id})
+            mark = False  # the rest is recorded one at a time, without the mark
+        except Exception:
+            # Refused whole (a table unavailable, a conflict with a STOP landing on the contact): one at a time below.
+            logger.warning("send recorded one write at a time", extra={"owner_id": request.owner_id})
+        else:
+            return self._sent(request, reminder, message_id, lateness)
+        recorded = self._record_one_by_one(request, reminder, message_id, segments, now, lateness, mark)
+        try:
+            note(now)
+        except Exception:  # the caps' bookkeeping: a retry for it would find the message sent, so none is asked
+            logger.exception("send not noted for the caps", extra={"owner_id": request.owner_id})
+        return recorded
+
+    def _record_one_by_one(
+        self,
+        request: DeliveryRequest,
+        reminder: Reminder,
+        message_id: str,
+        segments: int | None,
+        now: datetime,
+        lateness: float,
+        mark: bool,
+    ) -> Outcome:
         try:
             deliveries.record_sent(
                 request.reminder_key,
@@ -436,7 +520,7 @@ class Dispatcher:
                 message_id=message_id,
                 sent_at=now,
                 lateness_seconds=lateness,
-                sms_segments=charge.sms_segments if charge.channel is Channel.SMS else None,
+                sms_segments=segments,
             )
         except Exception:
             # The channel took the message but DynamoDB refused its record (past botocore's retries). Raising would
@@ -450,7 +534,11 @@ class Dispatcher:
                 logger.exception("sent reminder not marked", extra={"owner_id": request.owner_id})
             return self._log(request, Outcome(Result.SENT, "not_recorded", message_id))
         # A refusal from here on raises: the retry finds the delivery sent and makes the reminder's mark good.
-        self._mark_reminder_sent(request, reminder, now)
+        if mark:
+            self._mark_reminder_sent(request, reminder, now)
+        return self._sent(request, reminder, message_id, lateness)
+
+    def _sent(self, request: DeliveryRequest, reminder: Reminder, message_id: str, lateness: float) -> Outcome:
         count("RemindersSent", channel=reminder.channel)
         metrics.add_metric(name="ReminderLatenessSeconds", unit=MetricUnit.Seconds, value=lateness)
         return self._log(request, Outcome(Result.SENT, None, message_id), lateness_seconds=round(lateness, 3))

@@ -21,6 +21,7 @@ def delivery_request(event: ReminderTimerEvent) -> DeliveryRequest:
         patient_id=event.patient_id,
         owner_type=event.owner_type,
         dose_time=event.dose_time,
+        contact=event.contact,
     )
 
 

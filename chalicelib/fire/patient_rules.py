@@ -13,8 +13,9 @@ from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.records import Contact, Reminder
 from chalicelib.core.words import Channel, Kind
 from chalicelib.fire.preparation import Ready
-from chalicelib.patients.contacts import cap_reached, find_contact, opted_out, record_sms_sent
+from chalicelib.patients.contacts import cap_reached, find_contact, opted_out, record_sms_sent, sms_sent_write
 from chalicelib.plan.quiet_hours import defer_for_quiet_hours
+from chalicelib.store.patients import RecentSendsWrite
 
 
 @dataclass(frozen=True)
@@ -47,3 +48,10 @@ def note_sent(ready: Ready, verdict: Verdict, now: datetime) -> None:
     """Every SMS counts towards the caps, even while they are off, so switching them on takes effect at once."""
     if ready.channel is Channel.SMS:
         record_sms_sent(ready.clinic.clinic_id, ready.address, verdict.contact, now)
+
+
+def sent_note(ready: Ready, verdict: Verdict, now: datetime) -> RecentSendsWrite | None:
+    """`note_sent` as a write for the send's recording transaction; None when there is nothing to note."""
+    if ready.channel is Channel.SMS:
+        return sms_sent_write(ready.clinic.clinic_id, ready.address, verdict.contact, now)
+    return None

@@ -60,6 +60,14 @@ class UsageMeter:
             clinic.clinic_id, billing_month(at), at, charge.cost_usd, cap, **_counts(charge)
         )
 
+    def reservation(self, clinic: Clinic, at: datetime, charge: Charge) -> usage_store.UnderCap | None:
+        """The count `reserve` would add, to write in a transaction with the send's claim; None when the clinic's
+        cap leaves no room at all."""
+        cap = self.spend_cap(clinic)
+        if cap <= 0:
+            return None
+        return usage_store.UnderCap(clinic.clinic_id, billing_month(at), at, charge.cost_usd, cap, _counts(charge))
+
     def record(self, clinic_id: str, at: datetime, charge: Charge) -> None:
         """Counts a message unconditionally: an answer the carriers require (never held back), or a correction."""
         usage_store.add(clinic_id, billing_month(at), at, charge.cost_usd, **_counts(charge))

@@ -65,6 +65,7 @@ class MeteredSender:
         *,
         required_by_carrier: bool = False,
         callback: str | None = None,
+        counted: datetime | None = None,
     ) -> Sent | None:
         """Counts, sends and returns what was sent; None, with nothing sent, when the clinic's month is at its
         spend cap. A ChannelError from the channel is raised after the count is taken back.
@@ -74,16 +75,19 @@ class MeteredSender:
 
         On WhatsApp the clinic's sender sends (`clinic.whatsapp_phone_number_id`); `callback` is the key Meta
         echoes in the message's statuses (on email, the message tag SES echoes in its events). On Messenger the
-        clinic's Page sends to `to`, the patient's PSID."""
+        clinic's Page sends to `to`, the patient's PSID.
+
+        `counted`: the instant the caller already counted this message's `charge` under the cap at (the
+        dispatcher counts it in one transaction with its claim: `chalicelib.store.deliveries.claim_counted`), so
+        it is not counted again; a refusal still takes it back."""
         text = text_as_sent(channel, message)
-        template = message.whatsapp_template is not None
         if clinic is None:
             message_id = self._send(None, channel, to, message, text, callback)
             count("UnbilledMessages", channel=channel.value)
-            return Sent(message_id, self._meter.charge(channel, to, text, template=template))
-        charge = self._meter.charge(channel, to, text, template=template)
-        at = self._clock.now()
-        if not self._count(clinic, at, charge, required_by_carrier):
+            return Sent(message_id, self.charge(channel, to, message))
+        charge = self.charge(channel, to, message)
+        at = self._clock.now() if counted is None else counted
+        if counted is None and not self._count(clinic, at, charge, required_by_carrier):
             # The usage item's skip count is the reminders' (the release re-arms them): their dispatcher keeps it.
             count("SpendCapReached", channel=channel.value)
             return None
@@ -93,6 +97,11 @@ class MeteredSender:
             self._take_back(clinic.clinic_id, at, charge)
             raise
         return Sent(message_id, charge)
+
+    def charge(self, channel: Channel, to: str, message: Message) -> Charge:
+        """What the message is counted as (an SMS by the segments of its text as sent)."""
+        template = message.whatsapp_template is not None
+        return self._meter.charge(channel, to, text_as_sent(channel, message), template=template)
 
     def send_sms(self, clinic: Clinic | None, to: str, body: str, *, required_by_carrier: bool = False) -> Sent | None:
         return self.send(clinic, Channel.SMS, to, Message(None, body), required_by_carrier=required_by_carrier)

@@ -62,8 +62,17 @@ def cap_reached(contact: Contact | None, now: datetime) -> str | None:
 def record_sms_sent(clinic_id: str, phone: str, contact: Contact | None, now: datetime) -> None:
     """Remembers an SMS for the caps; only the last 7 days are kept. `contact` is the item as read before the
     send: two sends to one number at the same instant may keep one of them, which only makes the caps kinder."""
-    recent = [sent for sent in _recent_sends(contact) if now - sent < _WEEK] + [now]
-    store.set_recent_sends(clinic_id, Channel.SMS.value, contact_address(Channel.SMS, phone), recent)
+    store.set_recent_sends(clinic_id, Channel.SMS.value, contact_address(Channel.SMS, phone), _after(contact, now))
+
+
+def sms_sent_write(clinic_id: str, phone: str, contact: Contact | None, now: datetime) -> store.RecentSendsWrite:
+    """`record_sms_sent` as a write for the send's recording transaction (`chalicelib.store.deliveries`)."""
+    address = contact_address(Channel.SMS, phone)
+    return store.recent_sends_write(clinic_id, Channel.SMS.value, address, _after(contact, now))
+
+
+def _after(contact: Contact | None, now: datetime) -> list[datetime]:
+    return [sent for sent in _recent_sends(contact) if now - sent < _WEEK] + [now]
 
 
 def note_help_replied(clinic_id: str, phone: str, now: datetime, channel: Channel = Channel.SMS) -> None:

@@ -14,6 +14,14 @@ The reminder's sent mark is conditioned on the owner version the send was for an
 `scheduled`: a reminder moved while its message was on the way stands for the new time (a newer version) and
 stays `scheduled`; the caller gets `StaleVersion` and the write did nothing.
 
+A send makes two writes in the steady state (docs/performance.md, "Calls per sent reminder"): `claim_counted`,
+one TransactWriteItems of the claim and the month's usage count under the spend cap (`store.usage.UnderCap`), and
+`record_sent_together`, one TransactWriteItems of the delivery's "sent" record, the reminder's version-checked
+mark and the address's recent sends (only that attribute: a STOP written meanwhile stays). `claim`, `record_sent`
+and `mark_sent_if_version` are the same writes one at a time, which the dispatcher falls back to when a
+transaction does not go through for a reason other than the claim's condition (the cap reached in a race, a
+table unavailable, a conflict), so that each keeps its own handling of faults.
+
 The first reads go through `reads.get`, so what `reads.prefetched` fetched in the send's one BatchGetItem is
 handed out here without another round trip.
 """
@@ -21,17 +29,28 @@ handed out here without another round trip.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.core import records
 from chalicelib.core.errors import AlreadyClaimed, StaleVersion
 from chalicelib.core.words import DeliveryStatus, Status
 from chalicelib.store import pending, reads
-from chalicelib.store.conditions import condition_failed
+from chalicelib.store.conditions import condition_failed, failed_items
 from chalicelib.store.convert import to_model, to_record
-from chalicelib.store.models import Appointment, Clinic, Delivery, EmailSuppression, Patient, Reminder
+from chalicelib.store.models import (
+    Appointment,
+    Clinic,
+    Delivery,
+    EmailSuppression,
+    Patient,
+    Reminder,
+    transaction,
+)
+from chalicelib.store.patients import RecentSendsWrite
+from chalicelib.store.usage import UnderCap
 
 # --- the reads of a send (prefetched when the dispatcher asked for them) ------------------------------------
 
@@ -74,26 +93,62 @@ def claim(
     expires_at: datetime,
 ) -> None:
     """Claims the occurrence for this invocation; `AlreadyClaimed` when another holds it or has sent it."""
-    claimable = Delivery.reminder_key.does_not_exist() | (
-        Delivery.status.is_in(DeliveryStatus.CLAIMED, DeliveryStatus.RETRYING) & (Delivery.lease_until <= now)
-    )
+    actions, claimable = _claim_write(clinic_id, channel, now, lease_until, expires_at)
     try:
-        Delivery(reminder_key, occurrence).update(
-            actions=[
-                Delivery.clinic_id.set(clinic_id),
-                Delivery.channel.set(channel),
-                Delivery.status.set(DeliveryStatus.CLAIMED),
-                Delivery.claimed_at.set(now),
-                Delivery.lease_until.set(lease_until),
-                Delivery.attempts.add(1),
-                Delivery.expires_at.set(expires_at),
-            ],
-            condition=claimable,
-        )
+        Delivery(reminder_key, occurrence).update(actions=actions, condition=claimable)
     except UpdateError as e:
         if condition_failed(e):
             raise AlreadyClaimed() from e
         raise
+
+
+def claim_counted(
+    reminder_key: str,
+    occurrence: str,
+    usage: UnderCap,
+    *,
+    clinic_id: str,
+    channel: str,
+    now: datetime,
+    lease_until: datetime,
+    expires_at: datetime,
+) -> bool:
+    """`claim` and the message's usage count under the cap in one transaction: True when both are written.
+    `AlreadyClaimed` when the claim's condition failed (nothing written). False, with nothing written, for any
+    other refusal (the month reached its cap in a race, a table unavailable or throttled, a conflicting write):
+    the caller then claims and counts one at a time, each with its own handling."""
+    actions, claimable = _claim_write(clinic_id, channel, now, lease_until, expires_at)
+    usage_item, usage_actions, under_cap = usage.write()
+    try:
+        with transaction() as write:
+            write.update(Delivery(reminder_key, occurrence), actions=actions, condition=claimable)
+            write.update(usage_item, actions=usage_actions, condition=under_cap)
+    except TransactWriteError as e:
+        reasons = e.cancellation_reasons or []
+        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            raise AlreadyClaimed() from e
+        return False
+    except PynamoDBException:
+        return False
+    return True
+
+
+def _claim_write(
+    clinic_id: str, channel: str, now: datetime, lease_until: datetime, expires_at: datetime
+) -> tuple[list[Action], Any]:
+    claimable = Delivery.reminder_key.does_not_exist() | (
+        Delivery.status.is_in(DeliveryStatus.CLAIMED, DeliveryStatus.RETRYING) & (Delivery.lease_until <= now)
+    )
+    actions: list[Action] = [
+        Delivery.clinic_id.set(clinic_id),
+        Delivery.channel.set(channel),
+        Delivery.status.set(DeliveryStatus.CLAIMED),
+        Delivery.claimed_at.set(now),
+        Delivery.lease_until.set(lease_until),
+        Delivery.attempts.add(1),
+        Delivery.expires_at.set(expires_at),
+    ]
+    return actions, claimable
 
 
 def record_sent(
@@ -106,6 +161,44 @@ def record_sent(
     sms_segments: int | None = None,
 ) -> None:
     """The channel took the message: the claim becomes the record (`sms_segments` only for an SMS)."""
+    sent = _sent_actions(message_id, sent_at, lateness_seconds, sms_segments)
+    Delivery(reminder_key, occurrence).update(actions=sent)
+
+
+def record_sent_together(
+    reminder_key: str,
+    occurrence: str,
+    reminder: records.Reminder,
+    version: int,
+    recent_sends: RecentSendsWrite | None,
+    *,
+    message_id: str,
+    sent_at: datetime,
+    lateness_seconds: float,
+    sms_segments: int | None = None,
+) -> None:
+    """`record_sent`, `mark_sent_if_version` and (for an SMS) the address's recent sends
+    (`store.patients.recent_sends_write`) in one transaction. `StaleVersion`, with nothing written, when the
+    reminder changed meanwhile (the caller records the rest without the mark); any other refusal raises, with
+    nothing written, and the caller writes them one at a time."""
+    sent = _sent_actions(message_id, sent_at, lateness_seconds, sms_segments)
+    mark, unchanged = _sent_mark(reminder, version, sent_at)
+    try:
+        with transaction() as write:
+            write.update(Delivery(reminder_key, occurrence), actions=sent)
+            write.update(to_model(reminder, Reminder), actions=mark, condition=unchanged)
+            if recent_sends is not None:
+                write.update(recent_sends[0], actions=recent_sends[1])
+    except TransactWriteError as e:
+        reasons = e.cancellation_reasons or []
+        if 1 in failed_items(e) and reasons[1] is not None and reasons[1].code == "ConditionalCheckFailed":
+            raise StaleVersion("reminder") from e
+        raise
+
+
+def _sent_actions(
+    message_id: str, sent_at: datetime, lateness_seconds: float, sms_segments: int | None
+) -> list[Action]:
     sent: list[Action] = [
         Delivery.status.set(DeliveryStatus.SENT),
         Delivery.message_id.set(message_id),
@@ -114,7 +207,7 @@ def record_sent(
     ]
     if sms_segments is not None:
         sent.append(Delivery.sms_segments.set(sms_segments))
-    Delivery(reminder_key, occurrence).update(actions=sent)
+    return sent
 
 
 def release_for_retry(reminder_key: str, occurrence: str, now: datetime) -> None:
@@ -231,19 +324,22 @@ def settle(reminder_key: str, occurrence: str, status: DeliveryStatus, reason: s
 
 def mark_sent_if_version(reminder: records.Reminder, version: int, now: datetime) -> None:
     """`scheduled` → `sent`, only at `version`; `StaleVersion` when the reminder changed meanwhile."""
+    actions, unchanged = _sent_mark(reminder, version, now)
     try:
-        to_model(reminder, Reminder).update(
-            actions=[
-                *pending.status_actions(reminder, status=Status.SENT.value, reason=None),
-                Reminder.sent_at.set(now),
-                Reminder.updated_at.set(now),
-            ],
-            condition=(Reminder.owner_version == version) & (Reminder.status == Status.SCHEDULED.value),
-        )
+        to_model(reminder, Reminder).update(actions=actions, condition=unchanged)
     except UpdateError as e:
         if condition_failed(e):
             raise StaleVersion("reminder") from e
         raise
+
+
+def _sent_mark(reminder: records.Reminder, version: int, now: datetime) -> tuple[list[Action], Any]:
+    actions: list[Action] = [
+        *pending.status_actions(reminder, status=Status.SENT.value, reason=None),
+        Reminder.sent_at.set(now),
+        Reminder.updated_at.set(now),
+    ]
+    return actions, (Reminder.owner_version == version) & (Reminder.status == Status.SCHEDULED.value)
 
 
 def set_status(reminder: records.Reminder, status: str, reason: str, now: datetime) -> None:

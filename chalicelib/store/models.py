@@ -311,6 +311,7 @@ class Reminder(Model):
     # save here, and by `chalicelib.store.pending.status_actions` in every update that changes them.
     due_key = UnicodeAttribute(null=True)
     due_sort = UnicodeAttribute(null=True)
+    contact = UnicodeAttribute(null=True)  # the planned address's contact key, for its timer (a hint)
     by_due = RemindersByDue()
 
     def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:

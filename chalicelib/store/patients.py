@@ -221,6 +221,19 @@ def set_recent_sends(clinic_id: str, channel: str, address: str, recent: Sequenc
     _update(clinic_id, channel, address, [Contact.recent_sends.set(cast(Any, list(recent)))])
 
 
+RecentSendsWrite = tuple[Contact, list[Action]]
+
+
+def recent_sends_write(clinic_id: str, channel: str, address: str, recent: Sequence[datetime]) -> RecentSendsWrite:
+    """`set_recent_sends` as an item and its actions, for a transaction (`deliveries.record_sent_together`): the
+    same attributes only, so a STOP written meanwhile is neither undone nor lost."""
+    actions: list[Action] = [
+        Contact.channel.set(Contact.channel | channel),
+        Contact.recent_sends.set(cast(Any, list(recent))),
+    ]
+    return Contact(clinic_id, address), actions
+
+
 def set_opt_in(clinic_id: str, channel: str, address: str, source: str, now: datetime) -> bool:
     """Records an opt-in (WhatsApp's); False (and nothing written) when the address has one already: the first
     time and source are what the clinic can show."""

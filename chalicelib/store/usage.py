@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
@@ -67,6 +68,38 @@ def add(
     )
 
 
+@dataclass(frozen=True)
+class UnderCap:
+    """A count to add to a month only while its estimated cost is under `cap_usd` (`add_under_cap`'s arguments),
+    for a caller that writes it in a transaction with other items (`chalicelib.store.deliveries.claim_counted`)."""
+
+    clinic_id: str
+    month: str
+    at: datetime
+    cost_usd: float
+    cap_usd: float
+    counts: dict[str, int] = field(default_factory=dict)  # the channel's counters: sms_messages=1, ...
+
+    def write(self) -> tuple[Usage, list[Action], Condition]:
+        """The item, its update actions and the under-cap condition, as `add_under_cap` writes them."""
+        counts = self.counts
+        actions = _actions(
+            self.at,
+            self.cost_usd,
+            counts.get("sms_messages"),
+            counts.get("sms_segments"),
+            counts.get("emails"),
+            counts.get("whatsapp_messages"),
+            counts.get("messenger_messages"),
+        )
+        return Usage(self.clinic_id, self.month), actions, _under(self.cap_usd)
+
+
+def _under(cap_usd: float) -> Condition:
+    under: Condition = Usage.estimated_cost_usd.does_not_exist() | (Usage.estimated_cost_usd < cap_usd)
+    return under
+
+
 def add_under_cap(
     clinic_id: str,
     month: str,
@@ -81,7 +114,7 @@ def add_under_cap(
     messenger_messages: int | None = None,
 ) -> bool:
     """Adds as `add` if the month's estimated cost is still under `cap_usd`; False, with nothing added, if not."""
-    under_cap = Usage.estimated_cost_usd.does_not_exist() | (Usage.estimated_cost_usd < cap_usd)
+    under_cap = _under(cap_usd)
     try:
         _add(
             clinic_id,
@@ -141,6 +174,19 @@ def _add(
     whatsapp_messages: int | None = None,
     messenger_messages: int | None = None,
 ) -> None:
+    actions = _actions(at, cost_usd, sms_messages, sms_segments, emails, whatsapp_messages, messenger_messages)
+    Usage(clinic_id, month).update(actions=actions, condition=condition)
+
+
+def _actions(
+    at: datetime,
+    cost_usd: float,
+    sms_messages: int | None,
+    sms_segments: int | None,
+    emails: int | None,
+    whatsapp_messages: int | None,
+    messenger_messages: int | None,
+) -> list[Action]:
     actions: list[Action] = [Usage.estimated_cost_usd.add(cost_usd), Usage.updated_at.set(at)]
     if sms_messages is not None:
         actions.append(Usage.sms_messages.add(sms_messages))
@@ -152,7 +198,7 @@ def _add(
         actions.append(Usage.whatsapp_messages.add(whatsapp_messages))
     if messenger_messages is not None:
         actions.append(Usage.messenger_messages.add(messenger_messages))
-    Usage(clinic_id, month).update(actions=actions, condition=condition)
+    return actions
 
 
 def count_cap_skip(clinic_id: str, month: str, at: datetime) -> None:

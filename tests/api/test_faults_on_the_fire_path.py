@@ -28,7 +28,8 @@ class RefusedOnce:
         self._matches = matches
         self._event = f"before-call.{client.meta.service_model.service_name}.{operation}"
         self._events = client.meta.events
-        self._events.register(self._event, self._answer, unique_id="test-refused-once")
+        self._id = f"test-refused-once-{id(self)}"  # one per refusal: botocore keeps one handler per unique id
+        self._events.register(self._event, self._answer, unique_id=self._id)
 
     def _answer(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
         if self.refused or not self._matches(params):
@@ -38,7 +39,7 @@ class RefusedOnce:
         return AWSResponse("", 503, {}, None), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 503}}
 
     def end(self) -> None:
-        self._events.unregister(self._event, unique_id="test-refused-once")
+        self._events.unregister(self._event, unique_id=self._id)
 
 
 def test_a_follow_up_timer_scheduler_refuses_after_the_dose_went_is_armed_by_the_retry_and_sent_once(
@@ -154,15 +155,18 @@ def test_a_send_whose_record_dynamodb_refuses_is_not_sent_again(
     appointment_id = book(api, clinic)
     timers = Timers(aws, clock)
     timers.go_to(DUE - timedelta(minutes=1))
-    # GIVEN DynamoDB refuses the delivery's "sent" record once, after SNS took the message
+    # GIVEN DynamoDB refuses the delivery's "sent" record, after SNS took the message: the send's one recording
+    # transaction (delivery, reminder mark, caps note), then the record alone, which the dispatcher falls back to
+    together = RefusedOnce(dynamodb(aws), "TransactWriteItems", writes("deliveries", "sent"))
     record = RefusedOnce(dynamodb(aws), "UpdateItem", writes("deliveries", "sent"))
 
     # WHEN the reminder fires, and the next hour passes
     firings = timers.go_to(DUE + timedelta(hours=1))
+    together.end()
     record.end()
 
     # THEN the patient got it once, nothing was retried, and the clinic sees it sent
-    assert len(record.refused) == 1
+    assert (len(together.refused), len(record.refused)) == (1, 1)
     assert [(f.attempt, f.error) for f in firings if f.schedule_name == f"{appointment_id}.{REMINDER}"] == [(1, None)]
     assert [m["sent_at"] for m in reminder_sms(aws)] == ["2026-12-01T15:00:00Z"]
     assert status(api, clinic, appointment_id) == "sent"
@@ -174,15 +178,18 @@ def test_a_sent_mark_dynamodb_refuses_is_made_good_by_the_retry_without_a_second
     appointment_id = book(api, clinic)
     timers = Timers(aws, clock)
     timers.go_to(DUE - timedelta(minutes=1))
-    # GIVEN DynamoDB refuses the reminder's "sent" mark once, after the delivery's record was written
+    # GIVEN DynamoDB refuses the send's recording transaction once, and then the reminder's "sent" mark once,
+    # after the delivery's record was written on its own
+    together = RefusedOnce(dynamodb(aws), "TransactWriteItems", writes("reminders", "sent"))
     mark = RefusedOnce(dynamodb(aws), "UpdateItem", writes("reminders", "sent"))
 
     # WHEN the reminder fires (and fails), and Scheduler retries it
     firings = timers.go_to(DUE + timedelta(minutes=10))
+    together.end()
     mark.end()
 
     # THEN the retry finds the message sent and marks the reminder so: one message, shown as sent
-    assert len(mark.refused) == 1
+    assert (len(together.refused), len(mark.refused)) == (1, 1)
     mine = [(f.attempt, f.error) for f in firings if f.schedule_name == f"{appointment_id}.{REMINDER}"]
     assert mine == [(1, "UpdateError"), (2, None)]
     assert [m["sent_at"] for m in reminder_sms(aws)] == ["2026-12-01T15:00:00Z"]
@@ -192,18 +199,21 @@ def test_a_sent_mark_dynamodb_refuses_is_made_good_by_the_retry_without_a_second
 def test_a_confirmation_whose_claim_dynamodb_refuses_still_goes_once_and_the_booking_stands(
     api: Client, aws: World, clinic: ClinicKeys, clock: SimulatedClock
 ) -> None:
-    # GIVEN DynamoDB refuses the confirmation's claim once (past botocore's retries)
+    # GIVEN DynamoDB refuses the confirmation's claim (past botocore's retries): the claim with its usage count in
+    # one transaction, then the claim alone, which the dispatcher falls back to
+    together = RefusedOnce(dynamodb(aws), "TransactWriteItems", lambda p: '"claimed"' in str(p.get("body")))
     claim = RefusedOnce(dynamodb(aws), "UpdateItem", lambda p: '-deliveries"' in str(p.get("body")))
     timers = Timers(aws, clock)
 
     # WHEN the booking is made
     body = {"external_id": "ext-claim-1", "patient": {"name": "Pat Example", "phone": PHONE}, "start": START}
     booked = api.http.post("/v1/appointments", headers=clinic.headers, body=json.dumps(body))
+    together.end()
     claim.end()
 
     # THEN it stands (201, not a 5xx that a client would repeat and that would send nothing), and the confirmation
     # goes a minute later by the notice's retry timer, once
-    assert len(claim.refused) == 1
+    assert (len(together.refused), len(claim.refused)) == (1, 1)
     assert booked.status_code == 201, booked.json_body
     assert aws.sent("sms") == []
     timers.go_to(clock.now() + timedelta(minutes=30))

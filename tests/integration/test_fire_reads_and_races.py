@@ -21,11 +21,13 @@ from chalicelib.fire.fire import parse_reminder_event
 from chalicelib.patients.contacts import find_contact, opt_out
 from chalicelib.store import models, reads
 from chalicelib.store.models import Appointment, Clinic, Patient, Reminder
+from infra.bench.aws_calls import CallLog
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
 from tests.timer_support import timer_event
 
 PHONE = "+14155550100"  # the fictional 555-01xx range
+NEW_PHONE = "+14155550177"
 
 
 def book(world: World, clinic: ClinicKeys, start: str = "2026-12-02T10:00:00-05:00") -> str:
@@ -102,30 +104,65 @@ def test_a_reminder_moved_while_its_message_is_sent_still_goes_at_the_new_time(
     assert "Wed 9 Dec at 10:00 AM" in aws.sent("sms")[-1]["body"]
 
 
-def test_a_send_reads_reminder_appointment_patient_clinic_and_usage_in_one_round_trip(
+@contextmanager
+def counted_calls(world: World) -> Iterator[CallLog]:
+    """Every AWS call of the app's DynamoDB (PynamoDB's) and SNS clients while inside, by the bench's call log
+    (infra/bench/aws_calls.py), so that the calls a path makes cannot grow unseen."""
+    assert models._shared_connection is not None
+    log = CallLog()
+    emitters = [models._shared_connection.client.meta.events, world.services.sns.meta.events]
+    for events in emitters:
+        log.attach(events)
+    try:
+        yield log
+    finally:
+        for events in emitters:
+            events.unregister("before-parameter-build", log._parameters)
+            events.unregister("before-call", log._before)
+            events.unregister("after-call", log._after)
+
+
+def test_a_sent_reminder_makes_four_aws_calls_the_contact_read_with_the_rest(
     aws: World, clinic: ClinicKeys, clock: SimulatedClock
 ) -> None:
     appointment_id = book(aws, clinic)
+    booked_at = clock.now()
     request = parse_reminder_event(timer_event(aws, appointment_id, "reminder-24h.sms"))  # as the fire function does
     assert request.patient_id == Appointment.get(clinic.clinic_id, appointment_id).patient_id
+    assert request.contact == PHONE  # the planned address's contact record, named by the timer
     clock.set(request.occurrence)
-    calls: Counter[str] = Counter()
 
-    def count(model: Any, **_: Any) -> None:
-        calls[model.name] += 1
-
-    assert models._shared_connection is not None
-    events = models._shared_connection.client.meta.events
-    events.register("before-call.dynamodb", count)
-    try:
+    with counted_calls(aws) as log:
         assert aws.services.dispatcher.deliver(request).result == "sent"
-    finally:
-        events.unregister("before-call.dynamodb", count)
 
-    # Before: seven GetItems (the contact three times) and a PutItem of the whole contact. The patient comes in
-    # the first round trip too, named by the timer; then the address's contact record; the five writes are the
-    # claim, the usage count, the delivery and reminder records and the SMS noted for the caps.
-    assert calls == Counter(BatchGetItem=1, GetItem=1, UpdateItem=5)
+    # One read of reminder, appointment, patient, clinic, usage and contact; the claim with the usage count under
+    # the cap; the publish; the delivery sent, the reminder sent at its version and the SMS noted for the caps.
+    assert log.calls == Counter({"dynamodb.BatchGetItem": 1, "dynamodb.TransactWriteItems": 2, "sns.Publish": 1})
+    assert reminder_state(appointment_id, "reminder-24h.sms") == "sent"
+    usage = aws.services.usage.for_clinic(clinic.clinic_id, "2026-12")
+    assert (usage.sms_messages, usage.sms_segments) == (1, 1)  # counted once (the confirmation went in November)
+    contact = find_contact(clinic.clinic_id, Channel.SMS, PHONE)
+    assert contact is not None and contact.recent_sends == [booked_at, clock.now()]
+
+
+def test_a_patient_whose_phone_changed_since_the_timer_was_armed_gets_it_at_the_new_number(
+    aws: World, clinic: ClinicKeys, clock: SimulatedClock
+) -> None:
+    appointment_id = book(aws, clinic)
+    patient_id = Appointment.get(clinic.clinic_id, appointment_id).patient_id
+    opt_out(clinic.clinic_id, Channel.SMS, PHONE, "sms_reply", clock.now())  # the old number said STOP
+    # The record's phone changed since (a later booking's details, say), after the timer was armed.
+    Patient(clinic.clinic_id, patient_id).update(actions=[Patient.phone.set(NEW_PHONE)])
+    request = parse_reminder_event(timer_event(aws, appointment_id, "reminder-24h.sms"))
+    clock.set(request.occurrence)
+
+    with counted_calls(aws) as log:
+        assert aws.services.dispatcher.deliver(request).result == "sent"
+
+    # The timer's hint names the old number: the new number's contact record is read on its own (one call more),
+    # and the old number's STOP does not hold back a message to the new one.
+    assert [m["to"] for m in aws.sent("sms")][-1] == NEW_PHONE
+    assert log.calls["dynamodb.GetItem"] == 1 and log.total == 5
 
 
 def test_prefetched_items_come_from_several_tables_and_are_handed_out_once(aws: World, clinic: ClinicKeys) -> None:
@@ -157,3 +194,7 @@ def test_more_keys_than_one_batch_holds_are_all_fetched(aws: World, clinic: Clin
 
     assert len(found) == 123
     assert sorted(item.owner_id for item in found.values() if item is not None) == sorted(appointment_ids)
+
+
+def reminder_state(appointment_id: str, reminder_id: str) -> str:
+    return str(Reminder.get(appointment_id, reminder_id).status)

@@ -6,28 +6,31 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
-from pynamodb.exceptions import UpdateError
 
 from chalicelib.appointments.request import parse_new_appointment
 from chalicelib.fire.appointment_messages import AppointmentMessages
 from chalicelib.fire.dispatch import DeliveryRequest, Dispatcher
 from chalicelib.meter.meter import UsageMeter
-from chalicelib.meter.pricing import Charge
 from chalicelib.send.email import EmailChannel
 from chalicelib.send.sms import SmsChannel
+from chalicelib.store import models
 from chalicelib.store.models import Clinic, Reminder, Usage
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
 
 
-class RefusingMeter(UsageMeter):
-    """A meter whose usage table refuses every write, as DynamoDB does when throttled past botocore's retries."""
-
-    def reserve(self, clinic: Clinic, at: datetime, charge: Charge) -> bool:
-        raise UpdateError("ProvisionedThroughputExceededException")
+def refuse_usage_writes(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+    """DynamoDB refusing every write that touches the usage table (the claim's transaction with the count
+    included), as it answers a throttle past botocore's retries or a policy that denies the table: an error."""
+    if '-usage"' not in str(params.get("body")):
+        return None
+    error = {"Code": "AccessDeniedException", "Message": "not authorized to write the usage table"}
+    return AWSResponse("", 400, {}, None), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}
 
 
 def test_a_refused_usage_write_keeps_the_send_and_is_counted(
@@ -42,14 +45,22 @@ def test_a_refused_usage_write_keeps_the_send_and_is_counted(
         SmsChannel(aws.services.sns),
         EmailChannel(aws.services.ses, settings.ses_sender),
         {"appointment": AppointmentMessages()},
-        RefusingMeter(settings.prices, settings.default_spend_cap_usd),
+        UsageMeter(settings.prices, settings.default_spend_cap_usd),
     )
     reminder = Reminder.get(appointment_id, "reminder-24h.sms")
     capsys.readouterr()
+    assert models._shared_connection is not None
+    events = models._shared_connection.client.meta.events
+    for operation in ("UpdateItem", "TransactWriteItems"):
+        events.register(f"before-call.dynamodb.{operation}", refuse_usage_writes, unique_id=f"refuse-{operation}")
 
-    outcome = dispatcher.deliver(
-        DeliveryRequest(clinic.clinic_id, appointment_id, reminder.reminder_id, 1, reminder.send_at)
-    )
+    try:
+        outcome = dispatcher.deliver(
+            DeliveryRequest(clinic.clinic_id, appointment_id, reminder.reminder_id, 1, reminder.send_at)
+        )
+    finally:
+        for operation in ("UpdateItem", "TransactWriteItems"):
+            events.unregister(f"before-call.dynamodb.{operation}", unique_id=f"refuse-{operation}")
 
     printed = capsys.readouterr().out
     assert outcome.result == "sent"

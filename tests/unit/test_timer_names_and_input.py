@@ -4,6 +4,7 @@ fire function receives."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -127,3 +128,23 @@ def test_a_patient_id_that_is_not_a_non_empty_string_is_rejected(patient_id: obj
     event = json.loads(TIMER.input().replace(SCHEDULED_TIME, "2026-11-30T14:00:00Z"))
     with pytest.raises(BadTimerEvent, match="patient_id"):
         parse_reminder_event({**event, "patient_id": patient_id})
+
+
+def test_an_appointment_timer_names_its_planned_contact_and_the_fire_function_reads_it() -> None:
+    timer = replace(TIMER, patient_id="pat_1", contact="+14155550100")
+    delivered = json.loads(timer.input().replace(SCHEDULED_TIME, "2026-11-30T14:00:00Z"))
+
+    assert delivered["contact"] == "+14155550100"
+    assert parse_reminder_event(delivered).contact == "+14155550100"
+    # A timer armed before it was carried (or by a path that does not know the address) reads without it.
+    assert parse_reminder_event({k: v for k, v in delivered.items() if k != "contact"}).contact is None
+
+
+@pytest.mark.parametrize("contact", ["", 7, ["+14155550100"]])
+def test_a_contact_that_is_not_a_non_empty_string_is_rejected_without_naming_it(contact: object) -> None:
+    from chalicelib.fire.fire import BadTimerEvent
+
+    event = json.loads(TIMER.input().replace(SCHEDULED_TIME, "2026-11-30T14:00:00Z"))
+    with pytest.raises(BadTimerEvent, match="contact") as refused:
+        parse_reminder_event({**event, "contact": contact})
+    assert "+1415" not in str(refused.value)
