@@ -66,7 +66,7 @@ from chalicelib.send.email import EmailChannel
 from chalicelib.send.messenger import MessengerChannel
 from chalicelib.send.sms import SmsChannel
 from chalicelib.send.whatsapp import WhatsAppChannel
-from chalicelib.store import deliveries, reads
+from chalicelib.store import chat_receipts, deliveries, reads
 
 if TYPE_CHECKING:
     from chalicelib.arm.timers import ReminderTimers
@@ -103,6 +103,15 @@ def delivery_callback(request: DeliveryRequest) -> str:
     """The delivery's key as one string (`{owner_id}/{reminder_id}|{occurrence}`), which WhatsApp echoes in the
     message's statuses so that a status finds its delivery."""
     return f"{request.reminder_key}|{iso_utc(request.occurrence)}"
+
+
+def chat_recipient_of(prepared: Ready) -> str | None:
+    """Who a Messenger message went to, as its receipts name them (`chalicelib.store.chat_receipts`); None on the
+    other channels, whose receipts name the message."""
+    page = prepared.clinic.messenger_page_id
+    if prepared.channel is not Channel.MESSENGER or not page:
+        return None
+    return chat_receipts.recipient_key(page, prepared.address)
 
 
 def sibling_id(reminder_id: str, channel: Channel) -> str:
@@ -216,7 +225,7 @@ class Dispatcher:
             self._settle_claim(request, DeliveryStatus.SKIPPED, "spend_cap")
             self._meter.record_cap_skip(request.clinic_id, self._clock.now())
             return self._skip(request, reminder, "spend_cap")
-        recorded = self._record_sent(request, reminder, sent.message_id, sent.charge)
+        recorded = self._record_sent(request, reminder, sent.message_id, sent.charge, chat_recipient_of(prepared))
         try:
             note_sent(prepared, verdict, self._clock.now())
         except Exception:  # the caps' bookkeeping: a retry for it would find the message sent, so none is asked
@@ -426,7 +435,14 @@ class Dispatcher:
             return False
         return True
 
-    def _record_sent(self, request: DeliveryRequest, reminder: Reminder, message_id: str, charge: Charge) -> Outcome:
+    def _record_sent(
+        self,
+        request: DeliveryRequest,
+        reminder: Reminder,
+        message_id: str,
+        charge: Charge,
+        chat_recipient: str | None = None,
+    ) -> Outcome:
         now = self._clock.now()
         lateness = max(0.0, (now - to_utc(request.occurrence)).total_seconds())
         try:
@@ -437,6 +453,7 @@ class Dispatcher:
                 sent_at=now,
                 lateness_seconds=lateness,
                 sms_segments=charge.sms_segments if charge.channel is Channel.SMS else None,
+                chat_recipient=chat_recipient,
             )
         except Exception:
             # The channel took the message but DynamoDB refused its record (past botocore's retries). Raising would

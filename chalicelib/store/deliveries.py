@@ -104,8 +104,10 @@ def record_sent(
     sent_at: datetime,
     lateness_seconds: float,
     sms_segments: int | None = None,
+    chat_recipient: str | None = None,
 ) -> None:
-    """The channel took the message: the claim becomes the record (`sms_segments` only for an SMS)."""
+    """The channel took the message: the claim becomes the record (`sms_segments` only for an SMS,
+    `chat_recipient` only for Messenger: `chalicelib.store.chat_receipts`)."""
     sent: list[Action] = [
         Delivery.status.set(DeliveryStatus.SENT),
         Delivery.message_id.set(message_id),
@@ -114,6 +116,8 @@ def record_sent(
     ]
     if sms_segments is not None:
         sent.append(Delivery.sms_segments.set(sms_segments))
+    if chat_recipient is not None:
+        sent.append(Delivery.chat_recipient.set(chat_recipient))
     Delivery(reminder_key, occurrence).update(actions=sent)
 
 
