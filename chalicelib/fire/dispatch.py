@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from chalicelib.arm.envelope import OwnerType
+from chalicelib.arm.envelope import DeliveryWindowTimerEvent, OwnerType
 from chalicelib.core.clock import Clock, iso_utc, to_utc
 from chalicelib.core.errors import AlreadyClaimed, ChannelError, StaleVersion
 from chalicelib.core.observability import count, logger, metrics
@@ -153,6 +153,10 @@ class Dispatcher:
         self._owners = owners  # by Reminder.owner_type
         self._meter = meter
         self._timers = timers  # to re-arm a reminder deferred by quiet hours
+        from chalicelib.fire.delivery_window import DeliveryWindow
+
+        self._window = DeliveryWindow(timers)  # a message no channel reported delivered goes on the next one
+        self._email_events = email.reports_delivery
 
     def deliver(self, request: DeliveryRequest) -> Outcome:
         with reads.prefetched(self._first_reads(request)):
@@ -226,11 +230,32 @@ class Dispatcher:
             self._meter.record_cap_skip(request.clinic_id, self._clock.now())
             return self._skip(request, reminder, "spend_cap")
         recorded = self._record_sent(request, reminder, sent.message_id, sent.charge, chat_recipient_of(prepared))
+        if recorded.result is Result.SENT:
+            self._arm_window(request, reminder, prepared)
         try:
             note_sent(prepared, verdict, self._clock.now())
         except Exception:  # the caps' bookkeeping: a retry for it would find the message sent, so none is asked
             logger.exception("send not noted for the caps", extra={"owner_id": request.owner_id})
         return recorded
+
+    def _arm_window(self, request: DeliveryRequest, reminder: Reminder, prepared: Ready) -> None:
+        """On a channel that reports delivery, the clinic's delivery window starts (`fire.delivery_window`)."""
+        from chalicelib.clinics.policy import clinic_policy
+        from chalicelib.fire.delivery_window import reports_delivery
+
+        if not reports_delivery(prepared.channel, self._email_events):
+            return
+        ends_at = self._clock.now() + timedelta(minutes=clinic_policy(prepared.clinic).delivery_window_minutes)
+        owner_type = OwnerType(reminder.owner_type)
+        self._window.arm(
+            request.clinic_id, owner_type, request.owner_id, request.reminder_id, request.occurrence, ends_at
+        )
+
+    def window_ended(self, event: DeliveryWindowTimerEvent) -> dict[str, object]:
+        """A delivery window's timer fired: the message on the next channel if nothing reported it delivered."""
+        from chalicelib.fire.delivery_window import window_ended
+
+        return window_ended(event, self.fall_back)
 
     def _route(self, planned: Ready, kind: str) -> Ready:
         """A message planned for the phone goes on the first of WhatsApp, Messenger and SMS in the patient's channel
