@@ -161,6 +161,10 @@ class LocalStack:
         self.whatsapp = WhatsAppEmulator(self.clock, *store_lookups())  # moto has no End User Messaging Social
         self.whatsapp.attach(session)
         self._whatsapp_lock = threading.Lock()
+        from infra.local.sms_refusals import SmsRefusals
+
+        self.sms_refusals = SmsRefusals()  # moto takes every number: SNS's refusal for good, on demand
+        self.sms_refusals.attach(session.events)
         # The simulated clock is the app's "now"; signature freshness keeps the real clock (composition docstring).
         # Provisioned first, as the tests do: provision binds the tables to a connection of their own, and the
         # composition then binds them to the app's session (its hooks, the fault switch's mark, included).
