@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 _OPERATION = "sns.Publish"
 INVALID_PARAMETER = {
@@ -48,7 +48,7 @@ class SmsRefusals:
             refused = context.get("carecue_sms_number") in self._refused
         if not refused:
             return None  # moto answers
-        return AWSResponse("", 400, {}, None), {
+        return AWSResponse("", 400, HTTPHeaders(), None), {
             "Error": dict(INVALID_PARAMETER),
             "ResponseMetadata": {"HTTPStatusCode": 400},
         }
