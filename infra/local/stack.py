@@ -165,6 +165,11 @@ class LocalStack:
 
         self.sms_refusals = SmsRefusals()  # moto takes every number: SNS's refusal for good, on demand
         self.sms_refusals.attach(session.events)
+        from infra.local.ses_events import SesEventEmulator
+
+        self.ses_events = SesEventEmulator(self.clock)  # moto publishes no configuration-set events
+        self.ses_events.attach(session)
+        self._email_events_lock = threading.Lock()
         # The simulated clock is the app's "now"; signature freshness keeps the real clock (composition docstring).
         # Provisioned first, as the tests do: provision binds the tables to a connection of their own, and the
         # composition then binds them to the app's session (its hooks, the fault switch's mark, included).
@@ -184,6 +189,8 @@ class LocalStack:
             function_name=f"{settings.resource_prefix}-whatsapp_events", memory_size=256
         )
         self._whatsapp_topic = f"arn:aws:sns:{settings.region}:123456789012:{settings.resource_prefix}-whatsapp-events"
+        self._email_context = LambdaContext(function_name=f"{settings.resource_prefix}-email_feedback", memory_size=256)
+        self._email_topic = f"arn:aws:sns:{settings.region}:123456789012:{settings.resource_prefix}-email-feedback"
 
         def invoke(target_arn: str, event: Any) -> Any:
             if target_arn != settings.fire_function_arn:
@@ -317,6 +324,7 @@ class LocalStack:
             finally:
                 self.run_jobs()
                 self.deliver_whatsapp_events()  # the statuses of what the request sent, as the WABA's topic would
+                self.deliver_email_events()  # SES's events of the emails it sent, as the configuration set's topic
 
     def run_jobs(self) -> int:
         with self._jobs_lock:
@@ -362,6 +370,24 @@ class LocalStack:
                     event = lambda_event(message, self._whatsapp_topic, self.clock.now())
                     with self._invocations:  # one invocation at a time, as everywhere on this stack
                         _whatsapp_events(event, self._whatsapp_context)
+                    delivered += 1
+        return delivered
+
+    def deliver_email_events(self) -> int:
+        """Runs the email_feedback function on every SES event the emulator queued (infra/local/ses_events.py), as
+        SNS delivers the configuration set's event destination. A fallback an event causes may send an email whose
+        own events follow, up to a bound."""
+        from infra.local.ses_events import lambda_event
+
+        delivered = 0
+        with self._email_events_lock:
+            for _ in range(5):
+                events = self.ses_events.take_events()
+                if not events:
+                    break
+                for message in events:
+                    with self._invocations:
+                        _email_feedback(lambda_event(message, self._email_topic, self.clock.now()), self._email_context)
                     delivered += 1
         return delivered
 
@@ -422,6 +448,7 @@ class LocalStack:
                 self.fire_due_now()
                 self.run_jobs()  # a job whose visibility timeout ran out is tried again, as SQS would
                 self.deliver_whatsapp_events()
+                self.deliver_email_events()
             spent = time.perf_counter() - started
             wait = min(MAX_TICK_SECONDS, max(self._tick_seconds, TICK_SPACING_FACTOR * spent))
 
@@ -470,6 +497,11 @@ def _replan(event: Any, context: Any) -> Any:
 def _whatsapp_events(event: Any, context: Any) -> Any:
     with from_the_app():
         return importlib.import_module("app").whatsapp_events(event, context)
+
+
+def _email_feedback(event: Any, context: Any) -> Any:
+    with from_the_app():
+        return importlib.import_module("app").email_feedback(event, context)
 
 
 def _inbound_sms(event: Any, context: Any) -> Any:
