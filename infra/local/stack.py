@@ -169,7 +169,6 @@ class LocalStack:
 
         self.ses_events = SesEventEmulator(self.clock)  # moto publishes no configuration-set events
         self.ses_events.attach(session)
-        self._email_events_lock = threading.Lock()
         # The simulated clock is the app's "now"; signature freshness keeps the real clock (composition docstring).
         # Provisioned first, as the tests do: provision binds the tables to a connection of their own, and the
         # composition then binds them to the app's session (its hooks, the fault switch's mark, included).
@@ -179,6 +178,7 @@ class LocalStack:
         from infra.local.messenger_fake import FakeMessengerApi
 
         services.messenger_api = FakeMessengerApi(self.clock, self.outbox)  # Meta's Send API has no emulator
+        self._services = services
         self._ssm = session.client("ssm", region_name=settings.region)
         self._stage = settings.stage
         self.publish()
@@ -325,6 +325,7 @@ class LocalStack:
                 self.run_jobs()
                 self.deliver_whatsapp_events()  # the statuses of what the request sent, as the WABA's topic would
                 self.deliver_email_events()  # SES's events of the emails it sent, as the configuration set's topic
+                self.deliver_messenger_receipts()  # Meta's message_deliveries of what it sent by Messenger
 
     def run_jobs(self) -> int:
         with self._jobs_lock:
@@ -380,16 +381,29 @@ class LocalStack:
         from infra.local.ses_events import lambda_event
 
         delivered = 0
-        with self._email_events_lock:
-            for _ in range(5):
-                events = self.ses_events.take_events()
-                if not events:
-                    break
-                for message in events:
-                    with self._invocations:
-                        _email_feedback(lambda_event(message, self._email_topic, self.clock.now()), self._email_context)
-                    delivered += 1
+        for _ in range(5):
+            events = self.ses_events.take_events()  # taken whole: each event is handed over once
+            if not events:
+                break
+            for message in events:
+                with self._invocations:
+                    _email_feedback(lambda_event(message, self._email_topic, self.clock.now()), self._email_context)
+                delivered += 1
         return delivered
+
+    def deliver_messenger_receipts(self) -> int:
+        """Posts the Messenger fake's delivery receipts to the app's webhook, as Meta would (messenger_fake.py)."""
+        from infra.local.messenger_fake import FakeMessengerApi, deliver_receipts
+
+        fake = self._services.messenger_api
+        if not isinstance(fake, FakeMessengerApi):
+            return 0
+        receipts = fake.take_receipts()
+        if not receipts:
+            return 0
+        # Taken first, then one invocation: no lock of the stack's is held while waiting for another.
+        with self._invocations, from_the_app():
+            return deliver_receipts(receipts, self._services)
 
     def inject_whatsapp(self, phone_number_id: str, sender: str, body: str) -> str:
         """A patient writes on WhatsApp to the clinic's number: the event AWS would publish, handled at once."""
@@ -449,6 +463,7 @@ class LocalStack:
                 self.run_jobs()  # a job whose visibility timeout ran out is tried again, as SQS would
                 self.deliver_whatsapp_events()
                 self.deliver_email_events()
+                self.deliver_messenger_receipts()
             spent = time.perf_counter() - started
             wait = min(MAX_TICK_SECONDS, max(self._tick_seconds, TICK_SPACING_FACTOR * spent))
 

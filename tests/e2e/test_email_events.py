@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from infra.local.ports import free_ports
 from tests.e2e.conftest import (
     CLOCK_START,
     READY_TIMEOUT_SECONDS,
+    Clinic,
     STOP_TIMEOUT_SECONDS,
     LocalStack,
     StackProcess,
@@ -41,8 +43,8 @@ def ses_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         process.kill()
 
 
-def delivery_of(stack: LocalStack, clinic: object, appointment_id: str, reminder_id: str) -> dict[str, object]:
-    status, shown = stack.api(clinic).get(f"/v1/appointments/{appointment_id}")  # type: ignore[arg-type]
+def delivery_of(stack: LocalStack, clinic: Clinic, appointment_id: str, reminder_id: str) -> dict[str, Any]:
+    status, shown = stack.api(clinic).get(f"/v1/appointments/{appointment_id}")
     assert status == 200, shown
     return dict(next(r for r in shown["reminders"] if r["id"] == reminder_id)["delivery"])
 
