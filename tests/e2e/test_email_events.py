@@ -17,8 +17,8 @@ from infra.local.ports import free_ports
 from tests.e2e.conftest import (
     CLOCK_START,
     READY_TIMEOUT_SECONDS,
-    Clinic,
     STOP_TIMEOUT_SECONDS,
+    Clinic,
     LocalStack,
     StackProcess,
     address,
