@@ -381,14 +381,17 @@ class LocalStack:
         from infra.local.ses_events import lambda_event
 
         delivered = 0
-        for _ in range(5):
-            events = self.ses_events.take_events()  # taken whole: each event is handed over once
-            if not events:
-                break
-            for message in events:
-                with self._invocations:
+        # Taken and handled inside one invocation lock (re-entrant: a request's own hand-over already holds it), so
+        # the tick's hand-over never races a request's or a timer's firing: an event is handled before anything
+        # that comes after the request that caused it (a delivery window firing must see its bounce).
+        with self._invocations:
+            for _ in range(5):
+                events = self.ses_events.take_events()
+                if not events:
+                    break
+                for message in events:
                     _email_feedback(lambda_event(message, self._email_topic, self.clock.now()), self._email_context)
-                delivered += 1
+                    delivered += 1
         return delivered
 
     def deliver_messenger_receipts(self) -> int:
@@ -398,12 +401,12 @@ class LocalStack:
         fake = self._services.messenger_api
         if not isinstance(fake, FakeMessengerApi):
             return 0
-        receipts = fake.take_receipts()
-        if not receipts:
-            return 0
-        # Taken first, then one invocation: no lock of the stack's is held while waiting for another.
-        with self._invocations, from_the_app():
-            return deliver_receipts(receipts, self._services)
+        with self._invocations:  # as deliver_email_events: taken and handled in one invocation lock
+            receipts = fake.take_receipts()
+            if not receipts:
+                return 0
+            with from_the_app():
+                return deliver_receipts(receipts, self._services)
 
     def inject_whatsapp(self, phone_number_id: str, sender: str, body: str) -> str:
         """A patient writes on WhatsApp to the clinic's number: the event AWS would publish, handled at once."""
