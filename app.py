@@ -41,7 +41,7 @@ from chalicelib.edge.http import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from chalicelib.arm.envelope import DoseTimerEvent, ReminderTimerEvent, WatchTimerEvent
+    from chalicelib.arm.envelope import DeliveryWindowTimerEvent, DoseTimerEvent, ReminderTimerEvent, WatchTimerEvent
 
 app = Chalice(app_name="carecue")
 app.log.setLevel("WARNING")  # Powertools' logger is the log; Chalice's own would repeat it unstructured
@@ -321,11 +321,20 @@ def _watch_fired(timer: WatchTimerEvent) -> dict[str, Any]:
     return services().waiting.watch_fired(timer)
 
 
+def _delivery_window_ended(timer: DeliveryWindowTimerEvent) -> dict[str, Any]:
+    return dict(services().dispatcher.window_ended(timer))
+
+
 # The one dispatch table. Each event type has its kind as a class constant, so the kind looked up is the handler's
 # own event type. (Typed by a cast: Chalice's policy analyzer cannot read a module-level annotation.)
 _TIMER_HANDLERS = cast(
     "Mapping[TimerKind, Callable[[Any], dict[str, Any]]]",
-    {TimerKind.REMINDER: _reminder_due, TimerKind.DOSE: _dose_due, TimerKind.WATCH: _watch_fired},
+    {
+        TimerKind.REMINDER: _reminder_due,
+        TimerKind.DOSE: _dose_due,
+        TimerKind.WATCH: _watch_fired,
+        TimerKind.DELIVERY_WINDOW: _delivery_window_ended,
+    },
 )
 
 

@@ -140,6 +140,7 @@ CLINIC: ClinicSettingsView = {
     "inbox": {"hours": "Mon-Fri 8 AM to 6 PM", "urgent_phone": "911", "notice_email": "desk@example.com"},
     "channel_order": ["whatsapp", "sms", "messenger", "email"],
     "notice_channel": "both",
+    "delivery_window_minutes": 15,
     "replan": {"status": "done", "settings_version": 2, "requested_at": "2026-11-30T14:00:00Z",
                "finished_at": "2026-11-30T14:00:03Z", "appointments": 12},
     "replanned_appointments": 12,

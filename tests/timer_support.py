@@ -68,10 +68,15 @@ def fire_when_due(world: World, owner_id: str, reminder_id: str) -> dict[str, An
 
 class Timers:
     """Time passing for everything the app armed in `world`: the local stack's Scheduler emulator firing each
-    schedule as it falls due, into the fire function; what each firing answered is kept in `results`."""
+    schedule as it falls due, into the fire function; what each firing answered is kept in `results`. After each
+    firing, the WhatsApp statuses and Messenger delivery receipts it caused are delivered, as the local stack
+    delivers them after every invocation (a message the channel took is reported delivered before the clinic's
+    delivery window ends)."""
 
     def __init__(self, world: World, clock: SimulatedClock) -> None:
         self.clock = clock
+        self._world = world
+        self.whatsapp_events: list[dict[str, Any]] = []  # the WhatsApp events delivered after the firings
         self.results: list[dict[str, Any]] = []
         services = world.services
         self._emulator = SchedulerEmulator(
@@ -81,6 +86,13 @@ class Timers:
     def _invoke(self, target_arn: str, event: Any) -> dict[str, Any]:
         result = fire(event)
         self.results.append(result)
+        from infra.local.messenger_fake import FakeMessengerApi, deliver_receipts
+        from tests.whatsapp_support import deliver_events
+
+        self.whatsapp_events += deliver_events(self._world)
+        fake = self._world.services.messenger_api
+        if isinstance(fake, FakeMessengerApi):  # Meta's message_deliveries, as the local stack posts them
+            deliver_receipts(fake.take_receipts(), self._world.services)
         return result
 
     def fire_due(self, until: datetime, on_time: Callable[[datetime], Any] | None = None) -> list[Firing]:

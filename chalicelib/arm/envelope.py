@@ -17,6 +17,10 @@ stores it (encrypted at rest); no log line, metric or error message ever names i
                "version", "scheduled_time"}  (a cron dose and a chained link alike: the regimen says which)
     watch     {"kind": "watch", "owner_type": "provider_day", "clinic_id", "owner_id" (the provider),
                "scheduled_time"}  (a provider's day has no version: the watch reloads it whole)
+    delivery_window
+              {"kind": "delivery_window", "owner_type": "appointment" | "regimen", "clinic_id", "owner_id",
+               "reminder_id", "occurrence", "scheduled_time"}  (the end of the clinic's delivery window after a
+               message went on a channel that reports delivery: `chalicelib.fire.delivery_window`)
 
 Every kind has a bound; none re-arms itself forever (docs/architecture.md, "Every timer has a bound"):
     reminder         one-shot `at()`; a follow-up, a spend-cap release (`.cap`) and a quiet-hours deferral
@@ -26,6 +30,8 @@ Every kind has a bound; none re-arms itself forever (docs/architecture.md, "Ever
     dose (chained)   one-shot; the next link is armed only while the instruction has a dose left
     watch            only while the provider has someone waiting or in progress, only inside the clinic's
                      opening hours; its last slot is closing time, which closes the day and arms nothing
+    delivery_window  one-shot, armed once per delivery sent on a reporting channel (never for a fallback, the
+                     last try); it arms nothing
 
 `parse_timer_event` turns an event into one typed event or raises `BadTimerEvent`: a malformed event is
 permanent, so the fire function logs it and drops it; a retry cannot fix it. Its message names the field and
@@ -57,6 +63,7 @@ class TimerKind(StrEnum):
     REMINDER = "reminder"  # one stored reminder's message (an appointment's, or a dose follow-up's)
     DOSE = "dose"  # a regimen's dose is due (cron or chained link: the handler is the same)
     WATCH = "watch"  # the running-late watch of a provider's day
+    DELIVERY_WINDOW = "delivery_window"  # a sent message's receipt is due: no delivery yet sends it on
 
 
 class OwnerType(StrEnum):
@@ -72,6 +79,7 @@ _OWNERS = {
     TimerKind.REMINDER: (OwnerType.APPOINTMENT, OwnerType.REGIMEN),
     TimerKind.DOSE: (OwnerType.REGIMEN,),
     TimerKind.WATCH: (OwnerType.PROVIDER_DAY,),
+    TimerKind.DELIVERY_WINDOW: (OwnerType.APPOINTMENT, OwnerType.REGIMEN),
 }
 _KINDS = frozenset(kind.value for kind in TimerKind)
 _LEGACY_WATCH = "wait-watch"
@@ -118,7 +126,19 @@ class WatchTimerEvent:
     owner_type = OwnerType.PROVIDER_DAY
 
 
-TimerEvent = ReminderTimerEvent | DoseTimerEvent | WatchTimerEvent
+@dataclass(frozen=True)
+class DeliveryWindowTimerEvent:
+    clinic_id: str
+    owner_type: OwnerType
+    owner_id: str
+    reminder_id: str
+    occurrence: datetime  # the delivery's occurrence (its key with the reminder)
+    scheduled_time: datetime
+
+    kind = TimerKind.DELIVERY_WINDOW
+
+
+TimerEvent = ReminderTimerEvent | DoseTimerEvent | WatchTimerEvent | DeliveryWindowTimerEvent
 
 
 def reminder_input(
@@ -152,6 +172,14 @@ def dose_input(clinic_id: str, regimen_id: str, instruction: int, version: int) 
 def watch_input(clinic_id: str, provider: str) -> dict[str, Any]:
     """A running-late watch's Input."""
     return _envelope(TimerKind.WATCH, OwnerType.PROVIDER_DAY, clinic_id, provider, {})
+
+
+def delivery_window_input(
+    clinic_id: str, owner_type: OwnerType, owner_id: str, reminder_id: str, occurrence: datetime
+) -> dict[str, Any]:
+    """A delivery window's Input: the delivery it watches."""
+    fields = {"reminder_id": reminder_id, "occurrence": iso_utc(occurrence)}
+    return _envelope(TimerKind.DELIVERY_WINDOW, owner_type, clinic_id, owner_id, fields)
 
 
 def to_input(envelope: dict[str, Any]) -> str:
@@ -188,6 +216,15 @@ def parse_timer_event(event: Any) -> TimerEvent:
             return _reminder(event, OwnerType(owner_type))
         if timer_kind is TimerKind.DOSE:
             return _dose(event, "owner_id")
+        if timer_kind is TimerKind.DELIVERY_WINDOW:
+            return DeliveryWindowTimerEvent(
+                _text(event, "clinic_id"),
+                OwnerType(owner_type),
+                _text(event, "owner_id"),
+                _text(event, "reminder_id"),
+                _instant(_text(event, "occurrence"), "occurrence"),
+                _scheduled(event),
+            )
         return WatchTimerEvent(_text(event, "clinic_id"), _text(event, "owner_id"), _scheduled(event))
     except BadTimerEvent:
         raise

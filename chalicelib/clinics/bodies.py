@@ -21,6 +21,7 @@ from chalicelib.clinics.form_settings import MAX_FORMS, MAX_NAMES, FormRule
 from chalicelib.clinics.inbox_settings import EMERGENCY_DIGITS, MAX_HOURS, NO_INBOX_SETTINGS, InboxSettings
 from chalicelib.clinics.medication import MedicationSettings
 from chalicelib.clinics.policy import (
+    DELIVERY_WINDOW_MINUTES,
     MAX_OFFSET,
     MAX_RULES,
     PLACEHOLDERS,
@@ -535,6 +536,12 @@ class ClinicSettingsBody(Body):
     )
     # The notices' channel (confirmation, reschedule, cancellation), as a reminder rule's `channel`.
     notice_channel: Annotated[ChannelChoice, BeforeValidator(_channel)] = ChannelChoice.ORDER
+    # How long WhatsApp, Messenger or email (with the configuration set) has to report a message delivered before
+    # it goes once on the patient's next channel (chalicelib.fire.delivery_window).
+    delivery_window_minutes: Annotated[
+        Annotated[int, Field(ge=DELIVERY_WINDOW_MINUTES[0], le=DELIVERY_WINDOW_MINUTES[1])],
+        BeforeValidator(whole_number(*DELIVERY_WINDOW_MINUTES)),
+    ] = 15
 
     def to_policy(self) -> ClinicPolicy:
         default = ClinicPolicy()
@@ -561,4 +568,5 @@ class ClinicSettingsBody(Body):
             inbox=self.inbox.settings() if self.inbox else NO_INBOX_SETTINGS,
             channel_order=tuple(Channel(channel) for channel in self.channel_order),
             notice_channel=self.notice_channel,
+            delivery_window_minutes=self.delivery_window_minutes,
         )

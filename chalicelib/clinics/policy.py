@@ -104,6 +104,9 @@ class ClinicPolicy:
     # Where the confirmation, reschedule and cancellation notices go, as a reminder rule's `channel`: by default
     # one message on the patient's order; `both` for the phone and the email (the email carries the .ics).
     notice_channel: ChannelChoice = ChannelChoice.ORDER
+    # How long a channel that reports delivery has to report it before the message goes on the next channel
+    # (chalicelib.fire.delivery_window).
+    delivery_window_minutes: int = 15
 
     def reminder_policy(self) -> ReminderPolicy:
         return ReminderPolicy(rules=self.reminder_rules, quiet_hours=self.quiet_hours)
@@ -195,6 +198,7 @@ def policy_from_json(data: Any, clinic_name: str) -> ClinicPolicy:
         inbox=inbox_from_json(data.get("inbox")),
         channel_order=_channel_order(data.get("channel_order", [c.value for c in default.channel_order])),
         notice_channel=ChannelChoice(_typed(data.get("notice_channel", default.notice_channel.value), str)),
+        delivery_window_minutes=_delivery_window(data.get("delivery_window_minutes", default.delivery_window_minutes)),
     )
 
 
@@ -222,6 +226,7 @@ def policy_json(policy: ClinicPolicy) -> PolicyView:
         "inbox": inbox_json(policy.inbox),
         "channel_order": [channel.value for channel in policy.channel_order],
         "notice_channel": policy.notice_channel.value,
+        "delivery_window_minutes": policy.delivery_window_minutes,
     }
 
 
@@ -261,6 +266,7 @@ _STORED = frozenset(
         "inbox",
         "channel_order",
         "notice_channel",
+        "delivery_window_minutes",
     }
 )
 T = TypeVar("T")
@@ -279,6 +285,16 @@ def _window(value: Any) -> int:
     minutes = _typed(value, int)
     if not 0 <= minutes <= 24 * 60:
         raise ValueError("check_in_window_minutes")
+    return minutes
+
+
+DELIVERY_WINDOW_MINUTES = (5, 24 * 60)  # the bounds of `delivery_window_minutes`
+
+
+def _delivery_window(value: Any) -> int:
+    minutes = _typed(value, int)
+    if not DELIVERY_WINDOW_MINUTES[0] <= minutes <= DELIVERY_WINDOW_MINUTES[1]:
+        raise ValueError("delivery_window_minutes")
     return minutes
 
 

@@ -34,6 +34,7 @@ class PolicyView(TypedDict):
     inbox: dict[str, Any]
     channel_order: list[str]
     notice_channel: str
+    delivery_window_minutes: int
 
 
 class ReplanView(TypedDict):

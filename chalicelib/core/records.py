@@ -197,6 +197,7 @@ class Delivery:
     fallback_message_id: str | None = None
     fallback_sent_at: datetime | None = None
     fallback_failure: str | None = None  # the next channel's refusal, or why nothing went
+    chat_recipient: str | None = None  # `{page id}/{PSID}` of a message that went by Messenger
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

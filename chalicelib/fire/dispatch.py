@@ -61,7 +61,7 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from chalicelib.arm.envelope import OwnerType
+from chalicelib.arm.envelope import DeliveryWindowTimerEvent, OwnerType
 from chalicelib.core.clock import Clock, iso_utc, to_utc
 from chalicelib.core.errors import AlreadyClaimed, ChannelError, StaleVersion
 from chalicelib.core.observability import count, logger, metrics
@@ -76,7 +76,7 @@ from chalicelib.send.email import EmailChannel
 from chalicelib.send.messenger import MessengerChannel
 from chalicelib.send.sms import SmsChannel
 from chalicelib.send.whatsapp import WhatsAppChannel
-from chalicelib.store import deliveries, reads
+from chalicelib.store import chat_receipts, deliveries, reads
 from chalicelib.store.patients import RecentSendsWrite
 
 if TYPE_CHECKING:
@@ -118,6 +118,15 @@ def delivery_callback(request: DeliveryRequest) -> str:
     return f"{request.reminder_key}|{iso_utc(request.occurrence)}"
 
 
+def chat_recipient_of(prepared: Ready) -> str | None:
+    """Who a Messenger message went to, as its receipts name them (`chalicelib.store.chat_receipts`); None on the
+    other channels, whose receipts name the message."""
+    page = prepared.clinic.messenger_page_id
+    if prepared.channel is not Channel.MESSENGER or not page:
+        return None
+    return chat_receipts.recipient_key(page, prepared.address)
+
+
 def sibling_id(reminder_id: str, channel: Channel) -> str:
     """The id the same message has when it is planned on `channel` too (`reminder-24h.sms` → `reminder-24h.email`)."""
     return f"{reminder_id.rpartition('.')[0]}.{channel.value}"
@@ -157,6 +166,10 @@ class Dispatcher:
         self._owners = owners  # by Reminder.owner_type
         self._meter = meter
         self._timers = timers  # to re-arm a reminder deferred by quiet hours
+        from chalicelib.fire.delivery_window import DeliveryWindow
+
+        self._window = DeliveryWindow(timers)  # a message no channel reported delivered goes on the next one
+        self._email_events = email.reports_delivery
 
     def deliver(self, request: DeliveryRequest) -> Outcome:
         with reads.prefetched(self._first_reads(request)):
@@ -237,14 +250,37 @@ class Dispatcher:
             self._settle_claim(request, DeliveryStatus.SKIPPED, "spend_cap")
             self._meter.record_cap_skip(request.clinic_id, self._clock.now())
             return self._skip(request, reminder, "spend_cap")
-        return self._record_sent(
+        recorded = self._record_sent(
             request,
             reminder,
             sent.message_id,
             sent.charge,
             lambda at: note_sent(prepared, verdict, at),
             sent_note(prepared, verdict, self._clock.now()),
+            chat_recipient_of(prepared),
         )
+        if recorded.result is Result.SENT:
+            self._arm_window(request, reminder, prepared)
+        return recorded
+
+    def _arm_window(self, request: DeliveryRequest, reminder: Reminder, prepared: Ready) -> None:
+        """On a channel that reports delivery, the clinic's delivery window starts (`fire.delivery_window`)."""
+        from chalicelib.clinics.policy import clinic_policy
+        from chalicelib.fire.delivery_window import reports_delivery
+
+        if not reports_delivery(prepared.channel, self._email_events):
+            return
+        ends_at = self._clock.now() + timedelta(minutes=clinic_policy(prepared.clinic).delivery_window_minutes)
+        owner_type = OwnerType(reminder.owner_type)
+        self._window.arm(
+            request.clinic_id, owner_type, request.owner_id, request.reminder_id, request.occurrence, ends_at
+        )
+
+    def window_ended(self, event: DeliveryWindowTimerEvent) -> dict[str, object]:
+        """A delivery window's timer fired: the message on the next channel if nothing reported it delivered."""
+        from chalicelib.fire.delivery_window import window_ended
+
+        return window_ended(event, self.fall_back)
 
     def _route(self, planned: Ready, kind: str) -> Ready:
         """A message planned for the phone goes on the first of WhatsApp, Messenger and SMS in the patient's channel
@@ -469,6 +505,7 @@ class Dispatcher:
         charge: Charge,
         note: Callable[[datetime], None],
         note_write: RecentSendsWrite | None,
+        chat_recipient: str | None = None,
     ) -> Outcome:
         """The delivery sent, the reminder sent at its version and the SMS noted for the caps (`note`, or as
         `note_write` in the same transaction), in one transaction; one at a time when it does not go through."""
@@ -487,6 +524,7 @@ class Dispatcher:
                 sent_at=now,
                 lateness_seconds=lateness,
                 sms_segments=segments,
+                chat_recipient=chat_recipient,
             )
         except StaleVersion:
             logger.info("reminder changed while sending", extra={"owner_id": request.owner_id})
@@ -496,7 +534,7 @@ class Dispatcher:
             logger.warning("send recorded one write at a time", extra={"owner_id": request.owner_id})
         else:
             return self._sent(request, reminder, message_id, lateness)
-        recorded = self._record_one_by_one(request, reminder, message_id, segments, now, lateness, mark)
+        recorded = self._record_one_by_one(request, reminder, message_id, segments, now, lateness, mark, chat_recipient)
         try:
             note(now)
         except Exception:  # the caps' bookkeeping: a retry for it would find the message sent, so none is asked
@@ -512,6 +550,7 @@ class Dispatcher:
         now: datetime,
         lateness: float,
         mark: bool,
+        chat_recipient: str | None,
     ) -> Outcome:
         try:
             deliveries.record_sent(
@@ -521,6 +560,7 @@ class Dispatcher:
                 sent_at=now,
                 lateness_seconds=lateness,
                 sms_segments=segments,
+                chat_recipient=chat_recipient,
             )
         except Exception:
             # The channel took the message but DynamoDB refused its record (past botocore's retries). Raising would

@@ -11,8 +11,8 @@ Where each channel's receipts come from:
 - **SMS**: sent only. SNS's SMS delivery status goes to CloudWatch Logs, not to a topic, and End User Messaging
   SMS's event destinations need its own send API (`SendTextMessage`), which CareCue does not use: an SMS's
   receipt is SNS's acceptance, and a permanent refusal at send time is `failed`.
-- **Messenger**: sent only today (the Send API's acceptance); its `message_deliveries` and `message_reads` webhook
-  events are not read yet.
+- **Messenger**: the Page webhook's `message_deliveries` (delivered) and `message_reads` (read) events
+  (`chalicelib.replies.messenger_receipts`), found by the recipient and the Send API's `message_id`.
 
 A receipt only moves forward (`chalicelib.store.deliveries.record_receipt`): a duplicate or late one changes
 nothing. Lateness is measured in two steps: scheduled → sent (the delivery's `lateness_seconds`, the

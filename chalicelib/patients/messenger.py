@@ -7,7 +7,9 @@ and `opt_in_source` say when and how the patient linked (`messenger_referral`, `
 `messenger_optin`), `patient_id` whom the PSID stands for, `last_inbound_at` when the window opened; the patient's
 record carries `messenger_psid`, so a send finds the PSID in the patient it already read. A link is made only by a
 ref CareCue signed for that patient (`chalicelib.links.messenger_ref`); the first link's time and source are kept,
-and a later ref for another patient of the same clinic moves the PSID to them (the ref is the patient's own).
+and a later ref for another patient of the same clinic moves the PSID to them (the ref is the patient's own): the
+previous patient's record no longer carries it, so their messages go on their next channel, not to the new one's
+Messenger.
 
 `merge-patients` moves a link to the record it keeps (`move_link`): the kept record keeps its own PSID, else takes
 the one of the oldest merged record that has one, and every PSID linked to a merged record names the kept patient
@@ -36,7 +38,13 @@ MessengerState = ChatState  # what a send needs to know of one PSID: `opted_in` 
 
 
 def link(clinic_id: str, patient_id: str, psid: str, source: str, now: datetime) -> None:
-    """Links the PSID to the patient (a signed ref said so) and opens the window: the patient just acted."""
+    """Links the PSID to the patient (a signed ref said so) and opens the window: the patient just acted. A PSID
+    linked to another patient before is taken off that patient's record first: the PSID's record still names them
+    until the new link is written, so a function that dies in between leaves it to Meta's redelivery of the same
+    referral to finish, and the PSID is never left on two patients' records."""
+    before = find_contact(clinic_id, Channel.MESSENGER, psid)
+    if before is not None and before.patient_id and before.patient_id != patient_id:
+        store.clear_messenger_psid(clinic_id, before.patient_id, psid)
     store.set_messenger_psid(clinic_id, patient_id, psid)
     store.set_contact_patient(clinic_id, Channel.MESSENGER.value, contact_address(Channel.MESSENGER, psid), patient_id)
     chat_contacts.record_opt_in(clinic_id, Channel.MESSENGER, psid, source, now)

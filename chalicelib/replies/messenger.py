@@ -19,8 +19,10 @@ What CareCue does with a verified event (`entry[].messaging[]`):
   how (`chalicelib.patients.messenger`); a forged, expired or other clinic's ref links nothing (logged, no data);
 - a **text message**: opens the 24-hour window and is answered with the same words as an SMS reply, in the
   patient's language, by Messenger (`chalicelib.replies.inbound`: C confirms, STOP stops Messenger only, HELP…);
-  a PSID linked to no patient gets the clinic's help text once a day. Echoes of the Page's own messages, and
-  everything else (reads, deliveries, reactions), are left.
+  a PSID linked to no patient gets the clinic's help text once a day;
+- a **delivery** or **read** (`message_deliveries`, `message_reads`): the receipts of the messages CareCue sent that
+  PSID from that Page (`chalicelib.replies.messenger_receipts`). Echoes of the Page's own messages, and everything
+  else (reactions…), are left.
 
 Nothing of a message's text, the PSID or the ref is logged.
 """
@@ -45,6 +47,7 @@ from chalicelib.links.messenger_ref import verify_ref
 from chalicelib.links.tokens import InvalidLink
 from chalicelib.patients.messenger import link, linked_patient, record_inbound
 from chalicelib.replies.inbound import InboundSms
+from chalicelib.replies.messenger_receipts import is_receipt, record_receipts
 from chalicelib.store import clinics as clinic_store
 from chalicelib.store import patients as patient_store
 
@@ -80,6 +83,7 @@ class Received:
     linked: int = 0
     messages: int = 0
     refused_refs: int = 0
+    receipts: int = 0  # deliveries a delivery or read event changed
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -87,6 +91,7 @@ class Received:
             "linked": self.linked,
             "messages": self.messages,
             "refused_refs": self.refused_refs,
+            "receipts": self.receipts,
         }
 
 
@@ -166,6 +171,8 @@ class MessengerWebhook:
         to_another = "recipient" in event and recipient != page  # named, but not this Page (or malformed)
         if not isinstance(sender, str) or not sender or sender == page or to_another:
             return Received(events=1)  # an echo of the Page's own message, or not to this Page
+        if is_receipt(event):
+            return Received(events=1, receipts=record_receipts(page, sender, event, self._clock.now()))
         wrote = min(_timestamp(event.get("timestamp")) or self._clock.now(), self._clock.now())
         ref, source = _ref_of(event)
         if ref is not None:
@@ -253,7 +260,13 @@ def _id_of(party: Any) -> Any:
 
 
 def _plus(a: Received, b: Received) -> Received:
-    return Received(a.events + b.events, a.linked + b.linked, a.messages + b.messages, a.refused_refs + b.refused_refs)
+    return Received(
+        a.events + b.events,
+        a.linked + b.linked,
+        a.messages + b.messages,
+        a.refused_refs + b.refused_refs,
+        a.receipts + b.receipts,
+    )
 
 
 def _timestamp(value: Any) -> datetime | None:

@@ -53,6 +53,11 @@ class EmailChannel:
         self._options: dict[str, Any] = {"ConfigurationSetName": configuration_set} if configuration_set else {}
         self._undeliverable = undeliverable
 
+    @property
+    def reports_delivery(self) -> bool:
+        """Whether SES publishes this channel's events (a configuration set): its `Delivery` is a receipt."""
+        return bool(self._options)
+
     def _refuse_undeliverable(self, address: str) -> None:
         if self._undeliverable is not None and self._undeliverable(address):
             # It bounced for good or its owner complained: sending again would only hurt the sender's reputation.

@@ -159,9 +159,11 @@ def record_sent(
     sent_at: datetime,
     lateness_seconds: float,
     sms_segments: int | None = None,
+    chat_recipient: str | None = None,
 ) -> None:
-    """The channel took the message: the claim becomes the record (`sms_segments` only for an SMS)."""
-    sent = _sent_actions(message_id, sent_at, lateness_seconds, sms_segments)
+    """The channel took the message: the claim becomes the record (`sms_segments` only for an SMS,
+    `chat_recipient` only for Messenger: `chalicelib.store.chat_receipts`)."""
+    sent = _sent_actions(message_id, sent_at, lateness_seconds, sms_segments, chat_recipient)
     Delivery(reminder_key, occurrence).update(actions=sent)
 
 
@@ -176,12 +178,13 @@ def record_sent_together(
     sent_at: datetime,
     lateness_seconds: float,
     sms_segments: int | None = None,
+    chat_recipient: str | None = None,
 ) -> None:
     """`record_sent`, `mark_sent_if_version` and (for an SMS) the address's recent sends
     (`store.patients.recent_sends_write`) in one transaction. `StaleVersion`, with nothing written, when the
     reminder changed meanwhile (the caller records the rest without the mark); any other refusal raises, with
     nothing written, and the caller writes them one at a time."""
-    sent = _sent_actions(message_id, sent_at, lateness_seconds, sms_segments)
+    sent = _sent_actions(message_id, sent_at, lateness_seconds, sms_segments, chat_recipient)
     mark, unchanged = _sent_mark(reminder, version, sent_at)
     try:
         with transaction() as write:
@@ -197,7 +200,7 @@ def record_sent_together(
 
 
 def _sent_actions(
-    message_id: str, sent_at: datetime, lateness_seconds: float, sms_segments: int | None
+    message_id: str, sent_at: datetime, lateness_seconds: float, sms_segments: int | None, chat_recipient: str | None
 ) -> list[Action]:
     sent: list[Action] = [
         Delivery.status.set(DeliveryStatus.SENT),
@@ -207,6 +210,8 @@ def _sent_actions(
     ]
     if sms_segments is not None:
         sent.append(Delivery.sms_segments.set(sms_segments))
+    if chat_recipient is not None:
+        sent.append(Delivery.chat_recipient.set(chat_recipient))
     return sent
 
 

@@ -322,6 +322,19 @@ class Reminder(Model):
         return super().serialize(null_check=null_check)
 
 
+class DeliveriesByChatRecipient(GlobalSecondaryIndex["Delivery"]):  # type: ignore[no-untyped-call]
+    """The deliveries sent to one Messenger recipient (`{page id}/{PSID}`), by when they went: how a
+    `message_deliveries` / `message_reads` event (which names the PSID, the mids and a watermark) finds its
+    deliveries (chalicelib.store.chat_receipts). Sparse: only a message that went by Messenger has a row."""
+
+    class Meta:
+        index_name = "by-chat-recipient"
+        projection = IncludeProjection(["message_id", "receipt_rank"])
+
+    chat_recipient = UnicodeAttribute(hash_key=True)
+    sent_at = UTCDateTimeAttribute(range_key=True)
+
+
 class Delivery(Model):
     """The claim and record of one send of one reminder occurrence; the claim makes a second fire a no-op."""
 
@@ -358,6 +371,9 @@ class Delivery(Model):
     fallback_message_id = UnicodeAttribute(null=True)
     fallback_sent_at = UTCDateTimeAttribute(null=True)
     fallback_failure = UnicodeAttribute(null=True)  # the next channel's refusal, or why nothing went
+    # `{page id}/{PSID}` of a message that went by Messenger, whose receipts name the recipient, not the message.
+    chat_recipient = UnicodeAttribute(null=True)
+    by_chat_recipient = DeliveriesByChatRecipient()
 
 
 class VisitLengths(Model):

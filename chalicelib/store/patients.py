@@ -263,6 +263,21 @@ def set_messenger_psid(clinic_id: str, patient_id: str, psid: str) -> None:
     )
 
 
+def clear_messenger_psid(clinic_id: str, patient_id: str, psid: str) -> bool:
+    """Removes `psid` from the patient's record, only while it is still theirs (they may have linked another since);
+    False when it was not."""
+    try:
+        Patient(clinic_id, patient_id).update(
+            actions=[Patient.messenger_psid.remove()],
+            condition=Patient.patient_id.exists() & (Patient.messenger_psid == psid),
+        )
+    except UpdateError as e:
+        if condition_failed(e):
+            return False
+        raise
+    return True
+
+
 def set_help_replied(clinic_id: str, channel: str, address: str, now: datetime) -> None:
     _update(clinic_id, channel, address, [Contact.help_replied_at.set(now)])
 

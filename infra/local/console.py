@@ -133,7 +133,13 @@ def _local(at_utc: str, zone: str | None) -> dict[str, str] | None:
 
 
 def _coming(stack: LocalStack, at: datetime, name: str, clinics: dict[str, Any]) -> dict[str, Any]:
-    from chalicelib.arm.envelope import BadTimerEvent, DoseTimerEvent, ReminderTimerEvent, parse_timer_event
+    from chalicelib.arm.envelope import (
+        BadTimerEvent,
+        DeliveryWindowTimerEvent,
+        DoseTimerEvent,
+        ReminderTimerEvent,
+        parse_timer_event,
+    )
 
     entry: dict[str, Any] = {"schedule": name, "at_utc": iso_utc(at)}
     try:
@@ -152,6 +158,12 @@ def _coming(stack: LocalStack, at: datetime, name: str, clinics: dict[str, Any])
         entry.update(_reminder(event, at, stack.clock.now()))
     elif isinstance(event, DoseTimerEvent):
         entry.update(_dose(event, at, stack.clock.now()))
+    elif isinstance(event, DeliveryWindowTimerEvent):
+        entry.update(
+            owner_id=event.owner_id,
+            reminder_id=event.reminder_id,
+            why=f"the delivery window of {event.reminder_id}: sent on the next channel unless reported delivered",
+        )
     else:
         entry.update(_watch(event, at))
     return entry

@@ -11,6 +11,11 @@ What it checks, answering a refusal as the Graph API's error codes (a permanent 
 - a utility template (`messaging_type: UTILITY`) exists under that name and language for the Page (the clinic's
   templates saved with `PUT /v1/clinic` stand for its approved ones), with as many body parameters as its body has
   placeholders, none empty: else 100, invalid parameter.
+
+Each message it takes is also reported delivered, as Meta does to a Page subscribed to `message_deliveries`: a
+`delivery` event naming its mid with a watermark at the send (`take_receipts`), which the local stack posts to the
+app's webhook signed with the clinic's app secret (`deliver_receipts`), so the clinic's delivery window sees it
+delivered. A PSID marked with `withhold_delivery` gets none (the patient never opened Messenger).
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ class FakeMessengerApi:
         self._outbox = outbox
         self._lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []  # every body sent, accepted or not, as the Send API got it
+        self._receipts: list[dict[str, Any]] = []
+        self._withheld: set[str] = set()
 
     def send(self, page_id: str, page_token: str, message: dict[str, Any]) -> str:
         with self._lock:
@@ -40,7 +47,27 @@ class FakeMessengerApi:
         words, psid = self._check(page_id, page_token, message)
         message_id = f"m_{uuid.uuid4().hex}"
         self._outbox.record("messenger", psid, None, words, message_id)
+        self._queue_delivery(page_id, psid, message_id)
         return message_id
+
+    def withhold_delivery(self, psid: str) -> None:
+        """Messages to `psid` are taken and never reported delivered."""
+        with self._lock:
+            self._withheld.add(psid)
+
+    def take_receipts(self) -> list[dict[str, Any]]:
+        """The `message_deliveries` webhook bodies queued since the last call, as Meta posts them."""
+        with self._lock:
+            receipts, self._receipts = self._receipts, []
+        return receipts
+
+    def _queue_delivery(self, page_id: str, psid: str, mid: str) -> None:
+        at = int(self._clock.now().timestamp() * 1000)
+        event = {"sender": {"id": psid}, "recipient": {"id": page_id}, "delivery": {"mids": [mid], "watermark": at}}
+        body = {"object": "page", "entry": [{"id": page_id, "time": at, "messaging": [event]}]}
+        with self._lock:
+            if psid not in self._withheld:
+                self._receipts.append(body)
 
     def _check(self, page_id: str, page_token: str, message: dict[str, Any]) -> tuple[str, str]:
         from chalicelib.patients.messenger import messenger_state
@@ -89,3 +116,22 @@ def _templates(clinic: Any) -> dict[tuple[str, str], str]:
 
     saved = clinic_policy(clinic).messenger.templates
     return {(t.name, t.language_code): t.body for by_language in saved.values() for t in by_language.values()}
+
+
+def deliver_receipts(receipts: list[dict[str, Any]], services: Any) -> int:
+    """Posts each receipt (`take_receipts`) to the app's Messenger webhook, signed as Meta signs it with the app
+    secret of the Page's clinic (`set-messenger`); how many went. A Page no clinic has any more is skipped."""
+    import json
+
+    from chalicelib.replies.messenger import expected_signature
+
+    delivered = 0
+    for body in receipts:
+        clinic = _clinic_of(str(body["entry"][0]["id"]))
+        secret = services.messenger_credentials.for_clinic(clinic.clinic_id).app_secret if clinic else None
+        if not secret:
+            continue
+        raw = json.dumps(body).encode("utf-8")
+        services.messenger_webhook.receive(raw, expected_signature(secret, raw))
+        delivered += 1
+    return delivered

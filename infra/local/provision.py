@@ -35,6 +35,13 @@ def provision(settings: Settings, session: Any) -> None:
                 raise
     # Sending from an unverified identity fails on moto as on AWS.
     session.client("ses", region_name=settings.region).verify_email_identity(EmailAddress=settings.ses_sender)
+    if settings.ses_configuration_set:  # its events are infra/local/ses_events.py's
+        ses = session.client("ses", region_name=settings.region)
+        try:
+            ses.create_configuration_set(ConfigurationSet={"Name": settings.ses_configuration_set})
+        except ClientError as exists:
+            if exists.response["Error"]["Code"] != "ConfigurationSetAlreadyExists":
+                raise
     queue_name = settings.dead_letter_queue_arn.rsplit(":", 1)[-1]
     sqs = session.client("sqs", region_name=settings.region)
     sqs.create_queue(QueueName=queue_name)

@@ -172,6 +172,32 @@ def _add_whatsapp_routes(app: Chalice, stack: LocalStack) -> None:
         stack.whatsapp.not_on_whatsapp(phone)
         return Response({"phone": phone, "on_whatsapp": False}, headers=JSON)
 
+    @app.route("/_local/sms/refuse", methods=["POST"])
+    def refuse_sms() -> Response:
+        """`{"phone": "+14155550100"}`: from now on SNS refuses an SMS to it for good (`InvalidParameter`), so the
+        message goes once on the patient's next channel (infra/local/sms_refusals.py)."""
+        current = app.current_request
+        body: Any = current.json_body if current is not None else None
+        given = body.get("phone") if isinstance(body, dict) else None
+        phone = read_phone(given, None) if isinstance(given, str) else None
+        if phone is None:
+            return refused("is not a phone number with its country code, such as +14155550100", "phone")
+        stack.sms_refusals.refuse(phone)
+        return Response({"phone": phone, "sms_refused": True}, headers=JSON)
+
+    @app.route("/_local/whatsapp/withhold-delivery", methods=["POST"])
+    def withhold_whatsapp_delivery() -> Response:
+        """`{"phone": "+14155550100"}`: from now on a message to it is `sent` and never reported delivered (the
+        phone is off), so the clinic's delivery window runs out."""
+        current = app.current_request
+        body: Any = current.json_body if current is not None else None
+        given = body.get("phone") if isinstance(body, dict) else None
+        phone = read_phone(given, None) if isinstance(given, str) else None
+        if phone is None:
+            return refused("is not a phone number with its country code, such as +14155550100", "phone")
+        stack.whatsapp.withhold_delivery(phone)
+        return Response({"phone": phone, "delivery_reported": False}, headers=JSON)
+
 
 def _only_sender() -> str | None:
     from chalicelib.store.models import Clinic

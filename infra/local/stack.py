@@ -177,6 +177,14 @@ class LocalStack:
         self.whatsapp = WhatsAppEmulator(self.clock, *store_lookups())  # moto has no End User Messaging Social
         self.whatsapp.attach(session)
         self._whatsapp_lock = threading.Lock()
+        from infra.local.sms_refusals import SmsRefusals
+
+        self.sms_refusals = SmsRefusals()  # moto takes every number: SNS's refusal for good, on demand
+        self.sms_refusals.attach(session.events)
+        from infra.local.ses_events import SesEventEmulator
+
+        self.ses_events = SesEventEmulator(self.clock)  # moto publishes no configuration-set events
+        self.ses_events.attach(session)
         # The simulated clock is the app's "now"; signature freshness keeps the real clock (composition docstring).
         # Provisioned first, as the tests do: provision binds the tables to a connection of their own, and the
         # composition then binds them to the app's session (its hooks, the fault switch's mark, included).
@@ -186,6 +194,7 @@ class LocalStack:
         from infra.local.messenger_fake import FakeMessengerApi
 
         services.messenger_api = FakeMessengerApi(self.clock, self.outbox)  # Meta's Send API has no emulator
+        self._services = services
         self._ssm = session.client("ssm", region_name=settings.region)
         self._stage = settings.stage
         self.publish()
@@ -196,6 +205,8 @@ class LocalStack:
             function_name=f"{settings.resource_prefix}-whatsapp_events", memory_size=256
         )
         self._whatsapp_topic = f"arn:aws:sns:{settings.region}:123456789012:{settings.resource_prefix}-whatsapp-events"
+        self._email_context = LambdaContext(function_name=f"{settings.resource_prefix}-email_feedback", memory_size=256)
+        self._email_topic = f"arn:aws:sns:{settings.region}:123456789012:{settings.resource_prefix}-email-feedback"
 
         def invoke(target_arn: str, event: Any) -> Any:
             if target_arn != settings.fire_function_arn:
@@ -329,6 +340,8 @@ class LocalStack:
             finally:
                 self.run_jobs()
                 self.deliver_whatsapp_events()  # the statuses of what the request sent, as the WABA's topic would
+                self.deliver_email_events()  # SES's events of the emails it sent, as the configuration set's topic
+                self.deliver_messenger_receipts()  # Meta's message_deliveries of what it sent by Messenger
                 self._record_stack()  # journaled and synced before the answer leaves
 
     def run_jobs(self) -> int:
@@ -381,6 +394,40 @@ class LocalStack:
                         _whatsapp_events(event, self._whatsapp_context)
                     delivered += 1
         return delivered
+
+    def deliver_email_events(self) -> int:
+        """Runs the email_feedback function on every SES event the emulator queued (infra/local/ses_events.py), as
+        SNS delivers the configuration set's event destination. A fallback an event causes may send an email whose
+        own events follow, up to a bound."""
+        from infra.local.ses_events import lambda_event
+
+        delivered = 0
+        # Taken and handled inside one invocation lock (re-entrant: a request's own hand-over already holds it), so
+        # the tick's hand-over never races a request's or a timer's firing: an event is handled before anything
+        # that comes after the request that caused it (a delivery window firing must see its bounce).
+        with self._invocations:
+            for _ in range(5):
+                events = self.ses_events.take_events()
+                if not events:
+                    break
+                for message in events:
+                    _email_feedback(lambda_event(message, self._email_topic, self.clock.now()), self._email_context)
+                    delivered += 1
+        return delivered
+
+    def deliver_messenger_receipts(self) -> int:
+        """Posts the Messenger fake's delivery receipts to the app's webhook, as Meta would (messenger_fake.py)."""
+        from infra.local.messenger_fake import FakeMessengerApi, deliver_receipts
+
+        fake = self._services.messenger_api
+        if not isinstance(fake, FakeMessengerApi):
+            return 0
+        with self._invocations:  # as deliver_email_events: taken and handled in one invocation lock
+            receipts = fake.take_receipts()
+            if not receipts:
+                return 0
+            with from_the_app():
+                return deliver_receipts(receipts, self._services)
 
     def inject_whatsapp(self, phone_number_id: str, sender: str, body: str) -> str:
         """A patient writes on WhatsApp to the clinic's number: the event AWS would publish, handled at once."""
@@ -465,6 +512,8 @@ class LocalStack:
                 self.fire_due_now()
                 self.run_jobs()  # a job whose visibility timeout ran out is tried again, as SQS would
                 self.deliver_whatsapp_events()
+                self.deliver_email_events()
+                self.deliver_messenger_receipts()
                 with contextlib.suppress(JournalClosed):  # stopping: the process ends, as after a kill
                     self._record_stack()
             spent = time.perf_counter() - started
@@ -515,6 +564,11 @@ def _replan(event: Any, context: Any) -> Any:
 def _whatsapp_events(event: Any, context: Any) -> Any:
     with from_the_app():
         return importlib.import_module("app").whatsapp_events(event, context)
+
+
+def _email_feedback(event: Any, context: Any) -> Any:
+    with from_the_app():
+        return importlib.import_module("app").email_feedback(event, context)
 
 
 def _inbound_sms(event: Any, context: Any) -> Any:

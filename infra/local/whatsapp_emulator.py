@@ -13,7 +13,9 @@ of the message JSON, as the Cloud API does:
 - the recipient opted in (CareCue's own record of it: Meta does not check this, the business must).
 A refusal is AWS's `ValidationException`. An accepted message gets a message id, and its statuses are queued:
 `sent`, `delivered`, `read`; for a number marked not on WhatsApp (`not_on_whatsapp`), `failed` with Meta's error
-131026 ("Message undeliverable"). `take_events` hands out the queued events as AWS's SNS message shape:
+131026 ("Message undeliverable"); for a number whose phone is off (`withhold_delivery`), `sent` only (Meta has
+taken the message and reports nothing more until the phone is back, which the emulator never makes it).
+`take_events` hands out the queued events as AWS's SNS message shape:
 `{"context": {...}, "whatsAppWebhookEntry": "<Meta's webhook entry as JSON text>", ...}`.
 """
 
@@ -57,6 +59,7 @@ class WhatsAppEmulator:
         self._lock = threading.Lock()
         self._last_inbound: dict[str, datetime] = {}  # E.164 -> when they last wrote
         self._not_on_whatsapp: set[str] = set()
+        self._withheld: set[str] = set()
         self._events: list[dict[str, Any]] = []
 
     def attach(self, session: Any) -> None:
@@ -69,6 +72,11 @@ class WhatsAppEmulator:
         """Marks a number as having no WhatsApp account: messages to it fail (status `failed`, 131026)."""
         with self._lock:
             self._not_on_whatsapp.add(phone)
+
+    def withhold_delivery(self, phone: str) -> None:
+        """Marks a number's phone as off: messages to it are `sent` and never reported delivered or read."""
+        with self._lock:
+            self._withheld.add(phone)
 
     def inbound(self, phone_number_id: str, sender: str, body: str) -> str:
         """A patient writes: opens their window and queues the `messages[]` event AWS would publish."""
@@ -145,8 +153,8 @@ class WhatsAppEmulator:
 
     def _queue_statuses(self, phone_number_id: str, to: str, message_id: str, message: dict[str, Any]) -> None:
         with self._lock:
-            absent = to in self._not_on_whatsapp
-        steps = ["failed"] if absent else ["sent", "delivered", "read"]
+            absent, withheld = to in self._not_on_whatsapp, to in self._withheld
+        steps = ["failed"] if absent else ["sent"] if withheld else ["sent", "delivered", "read"]
         for step in steps:
             status: dict[str, Any] = {
                 "id": message_id,

@@ -102,3 +102,12 @@ def test_a_patient_links_messenger_through_the_referral_and_then_gets_the_remind
     status, usage = stack.api(clinic).get("/v1/usage?month=" + f"{reminder['sent_at'][:7]}")
     assert status == 200
     assert usage["messages"]["messenger"] == 1
+
+    # AND Meta reported it delivered (the fake's message_deliveries, posted signed to the webhook): when the
+    # clinic's delivery window ends, nothing more goes by SMS, and the reminder shows delivered
+    stack.advance_to(start - timedelta(hours=24) + timedelta(minutes=30))
+    assert [m["channel"] for m in stack.outbox(PHONE)] == ["sms"]
+    status, shown = stack.api(clinic).get(f"/v1/appointments/{booked['id']}")
+    assert status == 200, shown
+    delivery = next(r for r in shown["reminders"] if r["id"] == "reminder-24h.sms")["delivery"]
+    assert (delivery["channel"], delivery["receipt"]) == ("messenger", "delivered")

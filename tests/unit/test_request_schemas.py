@@ -71,6 +71,7 @@ VALID: dict[str, list[dict[str, Any]]] = {
             "opening_hours": {"open": "09:00", "close": "17:00"},
             "board_labels": "tickets",
             "check_in_window_minutes": 45,
+            "delivery_window_minutes": 30,
             "channel_order": ["whatsapp", "email", "sms"],
             "notice_channel": "both",
             "whatsapp": {
