@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from tests.e2e.conftest import Clinic, LocalStack, day_after
 
-SENDER = "phone-number-id-e2e0000000000000000000000000000c"  # this test's clinic's own sender
+SENDER = "phone-number-id-e2e0000000000000000000000000000d"  # this test's clinic's own sender
 TEMPLATES = {
     "confirmation": {
         "es": {
@@ -23,7 +23,7 @@ TEMPLATES = {
 def test_a_confirmation_whatsapp_never_reports_delivered_goes_once_by_sms_when_the_window_ends(
     stack: LocalStack, clinic: Clinic
 ) -> None:
-    phone = "+14155550163"  # no other e2e test uses it: the stack (and its outbox) is shared by the session
+    phone = "+14155550173"  # no other e2e test uses it: the stack (and its outbox) is shared by the session
     connected = stack.admin("set-whatsapp", "--clinic", clinic.clinic_id, "--phone-number-id", SENDER)
     assert connected.returncode == 0, connected.stderr
     settings = {"whatsapp": {"templates": TEMPLATES}, "delivery_window_minutes": 20}
