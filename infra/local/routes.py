@@ -143,6 +143,13 @@ def _add_whatsapp_routes(app: Chalice, stack: LocalStack) -> None:
             headers=JSON,
         )
 
+    def phone_of_body() -> str | None:
+        """The E.164 phone of a `{"phone": ...}` body, or None when there is none."""
+        current = app.current_request
+        body: Any = current.json_body if current is not None else None
+        given = body.get("phone") if isinstance(body, dict) else None
+        return read_phone(given, None) if isinstance(given, str) else None
+
     @app.route("/_local/whatsapp/inbound", methods=["POST"])
     def whatsapp_inbound() -> Response:
         """`{"from": "+14155550100", "body": "C", "to": "phone-number-id-…"}`; `to` (the clinic's WhatsApp sender)
@@ -163,10 +170,7 @@ def _add_whatsapp_routes(app: Chalice, stack: LocalStack) -> None:
     @app.route("/_local/whatsapp/not-on-whatsapp", methods=["POST"])
     def not_on_whatsapp() -> Response:
         """`{"phone": "+14155550100"}`: from now on a message to it fails (status `failed`, Meta's 131026)."""
-        current = app.current_request
-        body: Any = current.json_body if current is not None else None
-        given = body.get("phone") if isinstance(body, dict) else None
-        phone = read_phone(given, None) if isinstance(given, str) else None
+        phone = phone_of_body()
         if phone is None:
             return refused("is not a phone number with its country code, such as +14155550100", "phone")
         stack.whatsapp.not_on_whatsapp(phone)
@@ -176,10 +180,7 @@ def _add_whatsapp_routes(app: Chalice, stack: LocalStack) -> None:
     def refuse_sms() -> Response:
         """`{"phone": "+14155550100"}`: from now on SNS refuses an SMS to it for good (`InvalidParameter`), so the
         message goes once on the patient's next channel (infra/local/sms_refusals.py)."""
-        current = app.current_request
-        body: Any = current.json_body if current is not None else None
-        given = body.get("phone") if isinstance(body, dict) else None
-        phone = read_phone(given, None) if isinstance(given, str) else None
+        phone = phone_of_body()
         if phone is None:
             return refused("is not a phone number with its country code, such as +14155550100", "phone")
         stack.sms_refusals.refuse(phone)
@@ -189,10 +190,7 @@ def _add_whatsapp_routes(app: Chalice, stack: LocalStack) -> None:
     def withhold_whatsapp_delivery() -> Response:
         """`{"phone": "+14155550100"}`: from now on a message to it is `sent` and never reported delivered (the
         phone is off), so the clinic's delivery window runs out."""
-        current = app.current_request
-        body: Any = current.json_body if current is not None else None
-        given = body.get("phone") if isinstance(body, dict) else None
-        phone = read_phone(given, None) if isinstance(given, str) else None
+        phone = phone_of_body()
         if phone is None:
             return refused("is not a phone number with its country code, such as +14155550100", "phone")
         stack.whatsapp.withhold_delivery(phone)
