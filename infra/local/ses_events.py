@@ -15,13 +15,13 @@ made from through botocore's events (`before-parameter-build` for what was asked
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 from datetime import datetime
 from typing import Any
 
 from chalicelib.core.clock import Clock
+from infra.local.sns_events import sns_lambda_event
 
 _OPERATIONS = ("ses.SendEmail", "ses.SendRawEmail")
 BOUNCE_ADDRESSES = frozenset({"bounce@simulator.amazonses.com"})
@@ -121,20 +121,4 @@ def _stamp(moment: datetime) -> str:
 
 def lambda_event(message: dict[str, Any], topic_arn: str, published: datetime) -> dict[str, Any]:
     """The Lambda event SNS delivers for one SES event (`take_events`' items)."""
-    return {
-        "Records": [
-            {
-                "EventSource": "aws:sns",
-                "EventVersion": "1.0",
-                "Sns": {
-                    "Type": "Notification",
-                    "MessageId": str(uuid.uuid4()),
-                    "TopicArn": topic_arn,
-                    "Subject": "Amazon SES Email Event Notification",
-                    "Message": json.dumps(message),
-                    "Timestamp": published.isoformat(),
-                    "MessageAttributes": {},
-                },
-            }
-        ]
-    }
+    return sns_lambda_event(message, topic_arn, published, subject="Amazon SES Email Event Notification")

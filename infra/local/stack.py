@@ -37,6 +37,7 @@ from infra.local.outbox import Outbox
 from infra.local.persistence import DataFolder, Snapshot, Snapshotter, dumps, moto_state, restore_moto
 from infra.local.queue_worker import QueueWorker
 from infra.local.scheduler_emulator import Firing, SchedulerEmulator
+from infra.local.sns_events import sns_lambda_event
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 _END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
@@ -176,7 +177,6 @@ class LocalStack:
 
         self.whatsapp = WhatsAppEmulator(self.clock, *store_lookups())  # moto has no End User Messaging Social
         self.whatsapp.attach(session)
-        self._whatsapp_lock = threading.Lock()
         from infra.local.sms_refusals import SmsRefusals
 
         self.sms_refusals = SmsRefusals()  # moto takes every number: SNS's refusal for good, on demand
@@ -383,15 +383,18 @@ class LocalStack:
         from infra.local.whatsapp_emulator import lambda_event
 
         delivered = 0
-        with self._whatsapp_lock:
+        # As deliver_email_events: the invocation lock (re-entrant) is the only lock taken, and outside the loop.
+        # A lock of its own taken first would deadlock against a request, which holds the invocation lock when
+        # its own hand-over comes here, while the tick's hand-over held this one and waited for that.
+        with self._invocations:
             for _ in range(5):
                 events = self.whatsapp.take_events()
                 if not events:
                     break
                 for message in events:
-                    event = lambda_event(message, self._whatsapp_topic, self.clock.now())
-                    with self._invocations:  # one invocation at a time, as everywhere on this stack
-                        _whatsapp_events(event, self._whatsapp_context)
+                    _whatsapp_events(
+                        lambda_event(message, self._whatsapp_topic, self.clock.now()), self._whatsapp_context
+                    )
                     delivered += 1
         return delivered
 
@@ -586,20 +589,5 @@ def sns_event(sender: str, to: str | None, body: str, message_id: str, now: date
         "inboundMessageId": message_id,
         "previousPublishedMessageId": None,
     }
-    return {
-        "Records": [
-            {
-                "EventSource": "aws:sns",
-                "EventVersion": "1.0",
-                "Sns": {
-                    "Type": "Notification",
-                    "MessageId": message_id,
-                    "TopicArn": "arn:aws:sns:us-east-1:123456789012:carecue-inbound-sms",
-                    "Subject": None,
-                    "Message": json.dumps(message),
-                    "Timestamp": iso_utc(now),
-                    "MessageAttributes": {},
-                },
-            }
-        ]
-    }
+    topic = "arn:aws:sns:us-east-1:123456789012:carecue-inbound-sms"
+    return sns_lambda_event(message, topic, now, message_id=message_id)

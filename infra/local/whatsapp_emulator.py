@@ -33,6 +33,7 @@ from typing import Any
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from chalicelib.core.clock import Clock
+from infra.local.sns_events import sns_lambda_event
 
 WINDOW = timedelta(hours=24)
 _OPERATION = "socialmessaging.SendWhatsAppMessage"
@@ -232,20 +233,5 @@ def store_lookups() -> tuple[Templates, OptedIn]:
 
 def lambda_event(message: dict[str, Any], topic_arn: str, published: datetime) -> dict[str, Any]:
     """The Lambda event SNS delivers for one published WhatsApp event (`take_events`' items)."""
-    return {
-        "Records": [
-            {
-                "EventSource": "aws:sns",
-                "EventVersion": "1.0",
-                "Sns": {
-                    "Type": "Notification",
-                    "MessageId": str(message.get("messageId", uuid.uuid4())),
-                    "TopicArn": topic_arn,
-                    "Subject": None,
-                    "Message": json.dumps(message),
-                    "Timestamp": published.isoformat(),
-                    "MessageAttributes": {},
-                },
-            }
-        ]
-    }
+    message_id = message.get("messageId")
+    return sns_lambda_event(message, topic_arn, published, message_id=str(message_id) if message_id else None)

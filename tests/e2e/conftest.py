@@ -243,6 +243,16 @@ class LocalStack:
         status, body = self.api(clinic).request("PUT", "/v1/clinic", {"reminders": both, "notice_channel": "both"})
         assert status == 200, body
 
+    def connect_whatsapp(self, clinic: Clinic, sender: str, settings: dict[str, Any]) -> dict[str, Any]:
+        """The clinic connects its WhatsApp sender (`set-whatsapp`, as an admin would) and saves `settings` (its
+        templates, and anything else) with `PUT /v1/clinic`; returns the saved settings. Each test's clinic needs
+        a sender of its own: the stack is shared, and one sender belongs to one clinic."""
+        connected = self.admin("set-whatsapp", "--clinic", clinic.clinic_id, "--phone-number-id", sender)
+        assert connected.returncode == 0, connected.stderr
+        status, saved = self.api(clinic).request("PUT", "/v1/clinic", settings)
+        assert status == 200, saved
+        return dict(saved)
+
     def book_for(self, clinic: Clinic, body: dict[str, Any]) -> dict[str, Any]:
         status, booked = self.api(clinic).post("/v1/appointments", body)
         assert status == 201, booked

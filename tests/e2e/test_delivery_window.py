@@ -24,11 +24,10 @@ def test_a_confirmation_whatsapp_never_reports_delivered_goes_once_by_sms_when_t
     stack: LocalStack, clinic: Clinic
 ) -> None:
     phone = "+14155550173"  # no other e2e test uses it: the stack (and its outbox) is shared by the session
-    connected = stack.admin("set-whatsapp", "--clinic", clinic.clinic_id, "--phone-number-id", SENDER)
-    assert connected.returncode == 0, connected.stderr
-    settings = {"whatsapp": {"templates": TEMPLATES}, "delivery_window_minutes": 20}
-    status, saved = stack.api(clinic).request("PUT", "/v1/clinic", settings)
-    assert (status, saved.get("delivery_window_minutes")) == (200, 20), saved
+    saved = stack.connect_whatsapp(
+        clinic, SENDER, {"whatsapp": {"templates": TEMPLATES}, "delivery_window_minutes": 20}
+    )
+    assert saved["delivery_window_minutes"] == 20, saved
     status, marked = stack.local.post("/_local/whatsapp/withhold-delivery", {"phone": phone})
     assert (status, marked) == (200, {"phone": phone, "delivery_reported": False})
     start = day_after(stack.now(), 2, 10, 0, "America/New_York")

@@ -30,11 +30,8 @@ TEMPLATES = {
 def test_a_dose_goes_as_the_spanish_whatsapp_template_and_a_1_there_marks_it_taken(
     stack: LocalStack, clinic: Clinic
 ) -> None:
-    connected = stack.admin("set-whatsapp", "--clinic", clinic.clinic_id, "--phone-number-id", SENDER)
-    assert connected.returncode == 0, connected.stderr
+    stack.connect_whatsapp(clinic, SENDER, {"whatsapp": {"templates": TEMPLATES}})
     api = stack.api(clinic)
-    status, settings = api.request("PUT", "/v1/clinic", {"whatsapp": {"templates": TEMPLATES}})
-    assert status == 200, settings
     dose = day_after(stack.now(), 1, 8, 0, NEW_YORK)
     patient = {"name": "Pat Example", "phone": PHONE, "language": "es"}
     status, regimen = api.post(

@@ -25,10 +25,7 @@ def test_confirmation_as_a_spanish_template_a_c_confirms_and_a_reminder_in_the_w
     stack: LocalStack, clinic: Clinic
 ) -> None:
     phone = "+14155550187"  # no other e2e test uses it: the stack (and its outbox) is shared by the session
-    connected = stack.admin("set-whatsapp", "--clinic", clinic.clinic_id, "--phone-number-id", SENDER)
-    assert connected.returncode == 0, connected.stderr
-    status, settings = stack.api(clinic).request("PUT", "/v1/clinic", {"whatsapp": {"templates": TEMPLATES}})
-    assert status == 200, settings
+    stack.connect_whatsapp(clinic, SENDER, {"whatsapp": {"templates": TEMPLATES}})
     start = day_after(stack.now(), 2, 10, 0, "America/New_York")
     patient = {"name": "Pat Example", "phone": phone, "language": "es"}
     booked = stack.book_for(
@@ -81,10 +78,7 @@ def test_the_local_whatsapp_routes_refuse_what_no_patient_could_send(stack: Loca
 def test_a_number_not_on_whatsapp_gets_the_confirmation_by_sms_exactly_once(stack: LocalStack, clinic: Clinic) -> None:
     phone = "+14155550186"  # no other e2e test uses it
     sender = "phone-number-id-e2e0000000000000000000000000000b"  # this clinic's own sender
-    connected = stack.admin("set-whatsapp", "--clinic", clinic.clinic_id, "--phone-number-id", sender)
-    assert connected.returncode == 0, connected.stderr
-    status, settings = stack.api(clinic).request("PUT", "/v1/clinic", {"whatsapp": {"templates": TEMPLATES}})
-    assert status == 200, settings
+    stack.connect_whatsapp(clinic, sender, {"whatsapp": {"templates": TEMPLATES}})
     status, marked = stack.local.post("/_local/whatsapp/not-on-whatsapp", {"phone": phone})
     assert status == 200, marked
     start = day_after(stack.now(), 2, 10, 0, "America/New_York")
