@@ -47,7 +47,7 @@ CHECKPOINTS = (250, 500, 900, 1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000, 8
 TARGET_BOOKINGS = 10_000  # the target's size: under RSS_TARGET_MB after this many bookings
 # What `make bench` books by default: 10,000 take far longer than its 10 minutes on the shared 2-core machine
 # (docs/reliability.md), so below TARGET_BOOKINGS the figure judged is the RSS projected to it from the growth
-# between the last two checkpoints (`--memory-bookings 10000` measures it).
+# through every checkpoint (`projected_rss_mb`; `--memory-bookings 10000` measures it).
 DEFAULT_BOOKINGS = 1_000
 SMOKE_CHECKPOINTS = (10, 20)
 RSS_TARGET_MB = 1024.0  # the whole process tree after the last checkpoint
@@ -366,14 +366,18 @@ def memory_figures(smoke: bool, bookings: int | None = None) -> tuple[list[tuple
     at = ", ".join(f"{c.bookings:,}: {c.rss_mb:.0f} MB at {c.seconds:.0f} s" for c in measured.checkpoints)
     stop = measured.stop_seconds if measured.stop_seconds is not None else float("inf")
     restart_stop = measured.restart_stop_seconds if measured.restart_stop_seconds is not None else float("inf")
-    slope = _growth_per_booking(measured.checkpoints)
+    slope = growth_per_booking(measured.checkpoints)
     if last.bookings >= TARGET_BOOKINGS:
         name, value = f"local stack RSS after {last.bookings:,} bookings (MB)", measured.final_rss_mb
         how = "measured"
     else:
         name = f"local stack RSS at {TARGET_BOOKINGS:,} bookings, from {last.bookings:,} (MB)"
-        value = measured.final_rss_mb + slope * (TARGET_BOOKINGS - last.bookings)
-        how = f"projected from {measured.final_rss_mb:.0f} MB at {last.bookings:,} + {slope * 1000:.0f} MB per 1k"
+        value = projected_rss_mb(measured.checkpoints, TARGET_BOOKINGS)
+        highest = max(c.rss_mb for c in measured.checkpoints)
+        how = (
+            f"projected from the highest reading, {highest:.0f} MB, + {slope * 1000:.0f} MB per 1k (the line "
+            f"through every checkpoint) for the {TARGET_BOOKINGS - last.bookings:,} bookings after {last.bookings:,}"
+        )
     rows = [
         (
             name,
@@ -410,23 +414,31 @@ def memory_figures(smoke: bool, bookings: int | None = None) -> tuple[list[tuple
     pace = ", ".join(f"{seconds:.1f} s at {at:,}" for at, seconds in hundreds if seconds is not None)
     notes = [
         f"memory step: {last.bookings:,} bookings in {last.seconds:.0f} s ({last.bookings / last.seconds:.1f}/s), "
-        f"{measured.total_seconds:.0f} s in all; growth {slope * 1000:.0f} MB per 1k bookings over the second half"
+        f"{measured.total_seconds:.0f} s in all; growth {slope * 1000:.0f} MB per 1k bookings"
         + (f"; 100 bookings took {pace}" if pace else "")
     ]
     return rows, notes
 
 
-def _growth_per_booking(checkpoints: list[Checkpoint]) -> float:
-    """MB per booking over the second half of the run (from the last checkpoint at or below half the bookings;
-    0 with one): the rate the state grows at by then. Over half, not the last step: RSS grows in steps."""
+def growth_per_booking(checkpoints: list[Checkpoint]) -> float:
+    """MB per booking: the slope of the least-squares line through every checkpoint (0 with fewer than two, and
+    never below 0). A line through all readings, not the change between two of them: RSS moves in steps and
+    falls after an allocator trim, so one low last reading would otherwise project no growth at all."""
     if len(checkpoints) < 2:
         return 0.0
+    mean_x = sum(c.bookings for c in checkpoints) / len(checkpoints)
+    mean_y = sum(c.rss_mb for c in checkpoints) / len(checkpoints)
+    spread = sum((c.bookings - mean_x) ** 2 for c in checkpoints)
+    if spread == 0:
+        return 0.0
+    return max(0.0, sum((c.bookings - mean_x) * (c.rss_mb - mean_y) for c in checkpoints) / spread)
+
+
+def projected_rss_mb(checkpoints: list[Checkpoint], bookings: int) -> float:
+    """The RSS projected to `bookings` from the growth above, starting from the highest reading taken (a trim
+    just before the last checkpoint must not lower the projection)."""
     last = checkpoints[-1]
-    before = max(
-        (c for c in checkpoints[:-1] if c.bookings <= last.bookings // 2), key=lambda c: c.bookings, default=None
-    )
-    before = before or checkpoints[0]
-    return max(0.0, (last.rss_mb - before.rss_mb) / (last.bookings - before.bookings))
+    return max(c.rss_mb for c in checkpoints) + growth_per_booking(checkpoints) * max(0, bookings - last.bookings)
 
 
 def per_hundred(checkpoints: list[Checkpoint], at: int) -> float | None:
