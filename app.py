@@ -83,14 +83,19 @@ def audit_trail(event: Request, get_response: Any) -> Response:
     (the key's id, the booking tool, a patient's link), the route and the ids in its path, when. Tokens are
     secrets and never recorded; bodies are patient data and never recorded."""
     response: Response = get_response(event)
-    if event.method in ("POST", "PUT", "PATCH", "DELETE") and 200 <= response.status_code < 300:
-        from chalicelib.audit import audit_actor
-
-        clinic_id, actor = audit_actor(event.context, event.uri_params or {}, event.headers)
-        target = {k: v for k, v in (event.uri_params or {}).items() if k != "token"}
-        action = f"{event.method} {event.context.get('resourcePath', '')}"
-        services().audit.record(clinic_id, actor, action, target, response.status_code)
+    written = services().audit.take_written()  # a booking writes its entry in its own transaction
+    if event.method in ("POST", "PUT", "PATCH", "DELETE") and 200 <= response.status_code < 300 and not written:
+        services().audit.record(*_audited(event), response.status_code)
     return response
+
+
+def _audited(event: Request) -> tuple[str | None, str, str, dict[str, str]]:
+    """The clinic, actor, action and target ids the audit trail records for a request."""
+    from chalicelib.audit import audit_actor
+
+    clinic_id, actor = audit_actor(event.context, event.uri_params or {}, event.headers)
+    target = {k: v for k, v in (event.uri_params or {}).items() if k != "token"}
+    return clinic_id, actor, f"{event.method} {event.context.get('resourcePath', '')}", target
 
 
 @app.authorizer()
@@ -131,7 +136,10 @@ def book_appointment() -> Response:
     clinic = get_clinic(_clinic_id())
     region = phone_region(clinic.timezone)  # a phone without a country code is read there
     request = parse_new_appointment(_body(), services().clock.now(), region=region)
-    record = services().appointments.book(_clinic_id(), request, clinic=clinic)  # read once a request
+    audit = services().audit.entry(*_audited(_request()), 201)  # written with the booking, if it is new
+    record = services().appointments.book(_clinic_id(), request, clinic=clinic, audit=audit)  # read once a request
+    if record.audited:
+        services().audit.written_with_change()
     return Response(appointment_view(record), status_code=201 if record.created else 200, headers=JSON)
 
 

@@ -20,7 +20,7 @@ from chalicelib.core.clock import Clock, to_utc
 from chalicelib.core.cursors import read_cursor, write_cursor
 from chalicelib.core.errors import AlreadyExists, Conflict, StaleVersion, TimerError
 from chalicelib.core.observability import count, logger
-from chalicelib.core.records import Appointment, Clinic, Patient, Reminder
+from chalicelib.core.records import Appointment, AuditEntry, Clinic, Patient, Reminder
 from chalicelib.core.words import AppointmentStatus, Channel, Kind, Status
 from chalicelib.fire.dispatch import DeliveryRequest, Dispatcher, TransientSendError
 from chalicelib.plan.appointment_reminders import PlannedReminder, channels_for, plan_notice
@@ -43,6 +43,7 @@ class AppointmentRecord:
     patient: Patient
     reminders: list[Reminder]
     created: bool = False
+    audited: bool = False  # the request's audit entry was written with the booking (`store.appointments.create`)
 
 
 class AppointmentService:
@@ -58,12 +59,14 @@ class AppointmentService:
         source: str = "api",
         provider_sequence: int | None = None,
         clinic: Clinic | None = None,
+        audit: AuditEntry | None = None,
     ) -> AppointmentRecord:
         """Books an appointment; booking the same `external_id` again returns the first booking unchanged, and
         sending it with different content is a Conflict naming the fields that differ (a PATCH changes them).
 
         `provider_sequence` is a booking tool's order of its own events (see `chalicelib.intake`). `clinic`: the
-        clinic as the caller read it in this request (the API reads it to parse the phone), not read again."""
+        clinic as the caller read it in this request (the API reads it to parse the phone), not read again.
+        `audit`: the request's audit entry, written in the booking's transaction if the booking is new."""
         now = self._clock.now()
         clinic = clinic if clinic is not None and clinic.clinic_id == clinic_id else get_clinic(clinic_id)
         for attempt in range(PATIENT_MATCH_TRIES):
@@ -83,7 +86,7 @@ class AppointmentService:
             plan = plan_notice(Kind.CONFIRMATION, notice_channels(clinic, patient, now, order), now, 1) + timed
             reminders = [_reminder(clinic_id, appointment_id, 1, item, now, patient) for item in plan]
             try:
-                store.create(appointment, patient_write, reminders)
+                audited = store.create(appointment, patient_write, reminders, audit)
                 break
             except AlreadyExists as e:
                 if e.what == "patient":
@@ -107,7 +110,7 @@ class AppointmentService:
             record_opt_in(clinic_id, details.phone, "booking", now)
         self._arm(reminders)
         self._send_notices(reminders)
-        return AppointmentRecord(appointment, patient, self._reminders(appointment_id), created=True)
+        return AppointmentRecord(appointment, patient, self._reminders(appointment_id), created=True, audited=audited)
 
     def get(self, clinic_id: str, appointment_id: str) -> AppointmentRecord:
         appointment = self._appointment(clinic_id, appointment_id)

@@ -23,7 +23,7 @@ from chalicelib.core.words import AppointmentStatus
 from chalicelib.store import appointment_keys, pending
 from chalicelib.store.conditions import condition_failed, failed_items
 from chalicelib.store.convert import to_model, to_record, to_records
-from chalicelib.store.models import Appointment, Reminder, transaction
+from chalicelib.store.models import Appointment, AuditEntry, Reminder, transaction
 from chalicelib.store.patients import PatientWrite, add_patient
 
 # A change names the appointment's attributes it sets; None removes the attribute.
@@ -161,24 +161,41 @@ def index_unlisted_providers() -> int:
     return listed
 
 
-def create(appointment: records.Appointment, patient: PatientWrite, reminders: Iterable[records.Reminder] = ()) -> None:
+def create(
+    appointment: records.Appointment,
+    patient: PatientWrite,
+    reminders: Iterable[records.Reminder] = (),
+    audit: records.AuditEntry | None = None,
+) -> bool:
     """Stores a new booking with its patient (new, or reused with its lookup rows) and reminders, all or nothing;
     `AlreadyExists("appointment")` when an appointment with its id is already stored (the same `external_id`
     booked before, or concurrently); `AlreadyExists("patient")` when another request claimed one of the patient's
-    lookup rows meanwhile (the caller matches the patient again and retries)."""
+    lookup rows meanwhile (the caller matches the patient again and retries).
+
+    `audit`: the request's audit entry, written in the same transaction (last, so the items' positions above are
+    as without it). True when it was written; False when it was not asked for, or when the transaction was
+    refused for another reason than its conditions and the booking was then stored without it (the trail must
+    never refuse a booking: `chalicelib.audit`), so the caller records it on its own."""
+    reminders = list(reminders)
     try:
         with transaction() as write:
             write.save(to_model(appointment, Appointment), condition=Appointment.appointment_id.does_not_exist())
             patient_items = add_patient(write, patient, appointment.created_at)
             for reminder in reminders:
                 write.save(to_model(reminder, Reminder))
+            if audit is not None:
+                write.save(to_model(audit, AuditEntry))
     except TransactWriteError as e:
         failed = failed_items(e)
         if 0 in failed:
             raise AlreadyExists("appointment") from e
         if any(1 <= index <= patient_items for index in failed):
             raise AlreadyExists("patient") from e
-        raise
+        if audit is None:
+            raise
+        create(appointment, patient, reminders)
+        return False
+    return audit is not None
 
 
 def change(

@@ -91,3 +91,39 @@ def test_admin_changes_are_recorded_as_admin_and_the_audit_command_lists_them(
     assert [(e["actor"], e["action"], e["target"]) for e in listed["entries"]] == [
         ("admin", "admin rotate-api-key", {"clinic_id": clinic.clinic_id})
     ]
+
+
+def test_a_booking_is_recorded_once_with_its_answer_and_its_repeat_once_more(
+    api: Client, aws: World, clinic: ClinicKeys
+) -> None:
+    # The booking's entry is written in the booking's own transaction (no call of its own); the repeat, which
+    # stores nothing, is recorded by the middleware as any other change, with its 200.
+    body = {"patient": {"name": "Pat Example", "phone": "+14155550100"}, "start": "2026-12-02T10:00:00-05:00"}
+    body["external_id"] = "ext-1"
+    first = api.http.post("/v1/appointments", headers=clinic.headers, body=json.dumps(body))
+    repeat = api.http.post("/v1/appointments", headers=clinic.headers, body=json.dumps(body))
+    api.http.get(f"/v1/appointments/{first.json_body['id']}", headers=clinic.headers)
+
+    assert (first.status_code, repeat.status_code) == (201, 200)
+    assert [(e["action"], e["status"]) for e in trail(aws, clinic.clinic_id)] == [
+        ("POST /v1/appointments", 201),
+        ("POST /v1/appointments", 200),
+    ]
+
+
+def test_with_the_audit_table_down_a_booking_stands_and_the_gap_is_counted(
+    api: Client, aws: World, clinic: ClinicKeys, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dynamodb = aws.session.client("dynamodb")
+    dynamodb.delete_table(TableName=AuditEntry.Meta.table_name)
+    body = {"patient": {"name": "Pat Example", "phone": "+14155550100"}, "start": "2026-12-02T10:00:00-05:00"}
+
+    answer = api.http.post("/v1/appointments", headers=clinic.headers, body=json.dumps(body))
+
+    assert answer.status_code == 201
+    stored = api.http.get(f"/v1/appointments/{answer.json_body['id']}", headers=clinic.headers)
+    assert stored.status_code == 200 and stored.json_body["patient"]["phone"] == "+14155550100"
+    assert [m["body"] for m in aws.sent("sms")] == [
+        "Riverside Family Clinic: your appointment is booked for Wed 2 Dec at 10:00 AM."
+    ]
+    assert '"AuditNotRecorded"' in capsys.readouterr().out
