@@ -128,13 +128,15 @@ def _clinic_id() -> str:
 @app.route("/v1/appointments", methods=["POST"], authorizer=api_key)
 @http_errors
 def book_appointment() -> Response:
-    from chalicelib.appointments.request import parse_new_appointment
+    from chalicelib.appointments.request import parse_new_appointment, phone_needs_region
     from chalicelib.appointments.views import appointment_view
     from chalicelib.core.timezones import phone_region
     from chalicelib.store.clinics import get_clinic
 
-    clinic = get_clinic(_clinic_id())
-    region = phone_region(clinic.timezone)  # a phone without a country code is read there
+    # A phone without a country code is read in the clinic's country: then the clinic is read first; else the
+    # booking reads it with its other first reads, in one round trip.
+    clinic = get_clinic(_clinic_id()) if phone_needs_region(_body()) else None
+    region = phone_region(clinic.timezone) if clinic is not None else None
     request = parse_new_appointment(_body(), services().clock.now(), region=region)
     audit = services().audit.entry(*_audited(_request()), 201)  # written with the booking, if it is new
     record = services().appointments.book(_clinic_id(), request, clinic=clinic, audit=audit)  # read once a request

@@ -53,6 +53,20 @@ def parse_new_appointment(raw_body: bytes | None, now: datetime, *, region: str 
     )
 
 
+def phone_needs_region(raw_body: bytes | None) -> bool:
+    """Whether the body's patient phone must be read in the clinic's country (it has no `+` country code), so the
+    clinic is read before the body is validated. False for a phone in international form, or none: the booking
+    then reads the clinic with its other first reads, in one round trip (docs/performance.md, "A booking").
+    Anything that is not such a body says True, and validation names what is wrong with it."""
+    import json
+
+    try:
+        phone = json.loads(raw_body or b"")["patient"].get("phone")
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return True
+    return phone is not None and not (isinstance(phone, str) and phone.lstrip().startswith("+"))
+
+
 def parse_appointment_change(raw_body: bytes | None, now: datetime) -> AppointmentChange:
     from chalicelib.appointments.bodies import AppointmentChangeBody
     from chalicelib.core.validation import Context, read_json

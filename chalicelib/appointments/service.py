@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from chalicelib.appointments.request import AppointmentChange, NewAppointment
@@ -20,11 +21,12 @@ from chalicelib.core.clock import Clock, to_utc
 from chalicelib.core.cursors import read_cursor, write_cursor
 from chalicelib.core.errors import AlreadyExists, Conflict, StaleVersion, TimerError
 from chalicelib.core.observability import count, logger
-from chalicelib.core.records import Appointment, AuditEntry, Clinic, Patient, Reminder
+from chalicelib.core.records import Appointment, AuditEntry, Clinic, Contact, Patient, PatientKey, Reminder, Usage
 from chalicelib.core.words import AppointmentStatus, Channel, Kind, Status
-from chalicelib.fire.dispatch import DeliveryRequest, Dispatcher, TransientSendError
+from chalicelib.fire.dispatch import DeliveryRequest, Dispatcher, Outcome, Recorded, TransientSendError
 from chalicelib.plan.appointment_reminders import PlannedReminder, channels_for, plan_notice
 from chalicelib.store import appointments as store
+from chalicelib.store import reads
 from chalicelib.store.clinics import get_clinic
 from chalicelib.store.patients import PatientWrite, get_patient
 
@@ -44,6 +46,8 @@ class AppointmentRecord:
     reminders: list[Reminder]
     created: bool = False
     audited: bool = False  # the request's audit entry was written with the booking (`store.appointments.create`)
+    # The notices this request sent, by reminder id, as their send recorded them: shown without reading them back.
+    sent: Mapping[str, Recorded] = field(default_factory=dict)
 
 
 class AppointmentService:
@@ -68,7 +72,53 @@ class AppointmentService:
         clinic as the caller read it in this request (the API reads it to parse the phone), not read again.
         `audit`: the request's audit entry, written in the booking's transaction if the booking is new."""
         now = self._clock.now()
-        clinic = clinic if clinic is not None and clinic.clinic_id == clinic_id else get_clinic(clinic_id)
+        given = clinic if clinic is not None and clinic.clinic_id == clinic_id else None
+        # The first reads in one round trip (docs/performance.md, "A booking"): the clinic (unless the caller read
+        # it), the patient's lookup rows, the addresses' contact records (opt-outs) and this month's usage (for the
+        # confirmation); each handed out once, so a match tried again reads its rows anew.
+        with reads.prefetched(_first_reads(clinic_id, request, now, given is None)) as fetched:
+            clinic = given or get_clinic(clinic_id)
+            booked = self._book(clinic, request, source, provider_sequence, audit, now)
+        if isinstance(booked, AppointmentRecord):
+            return booked
+        appointment, patient, reminders, audited = booked
+        details = request.patient
+        if details.whatsapp_opt_in and details.phone:  # before the confirmation goes: it may go by WhatsApp
+            from chalicelib.patients.whatsapp import record_opt_in
+
+            record_opt_in(clinic_id, details.phone, "booking", now)
+            fetched = {}  # a contact record was written: the confirmation reads what it needs
+        self._arm(reminders)
+        # The confirmation is checked on what this request wrote and read, not read again; the claim checks that
+        # it is all still so (`reads.in_hand`), so one cancelled or moved meanwhile is not sent.
+        with reads.in_hand(fetched, [appointment, patient, clinic, *reminders]):
+            outcomes = self._send_notices(reminders)
+        # The answer is built from the records in hand when every notice was sent and recorded with its mark;
+        # otherwise (skipped, failed, fallen back, to be retried) the reminders are read back as they now stand.
+        sent = {rid: o.recorded for rid, o in outcomes.items() if o is not None and o.recorded is not None}
+        if len(sent) < len(outcomes):
+            return AppointmentRecord(
+                appointment, patient, self._reminders(appointment.appointment_id), created=True, audited=audited
+            )
+        now_in_hand = [
+            replace(r, status=Status.SENT.value, reason=None, sent_at=sent[r.reminder_id].sent_at)
+            if r.reminder_id in sent
+            else r
+            for r in reminders
+        ]
+        return AppointmentRecord(appointment, patient, now_in_hand, created=True, audited=audited, sent=sent)
+
+    def _book(
+        self,
+        clinic: Clinic,
+        request: NewAppointment,
+        source: str,
+        provider_sequence: int | None,
+        audit: AuditEntry | None,
+        now: datetime,
+    ) -> AppointmentRecord | tuple[Appointment, Patient, list[Reminder], bool]:
+        """Matches the patient, plans and stores the booking: what was stored, or the first booking of a repeat."""
+        clinic_id = clinic.clinic_id
         for attempt in range(PATIENT_MATCH_TRIES):
             patient_write, appointment = _new_records(clinic, request, source, AppointmentStatus.BOOKED, now)
             patient = patient_write.patient
@@ -87,7 +137,7 @@ class AppointmentService:
             reminders = [_reminder(clinic_id, appointment_id, 1, item, now, patient) for item in plan]
             try:
                 audited = store.create(appointment, patient_write, reminders, audit)
-                break
+                return appointment, patient, reminders, audited
             except AlreadyExists as e:
                 if e.what == "patient":
                     if attempt + 1 < PATIENT_MATCH_TRIES:
@@ -103,14 +153,7 @@ class AppointmentService:
                         f"change that booking with PATCH /v1/appointments/{appointment_id}"
                     ) from None
                 return first
-        details = request.patient
-        if details.whatsapp_opt_in and details.phone:  # before the confirmation goes: it may go by WhatsApp
-            from chalicelib.patients.whatsapp import record_opt_in
-
-            record_opt_in(clinic_id, details.phone, "booking", now)
-        self._arm(reminders)
-        self._send_notices(reminders)
-        return AppointmentRecord(appointment, patient, self._reminders(appointment_id), created=True, audited=audited)
+        raise AssertionError("unreachable: the last try returns or raises")  # pragma: no cover
 
     def get(self, clinic_id: str, appointment_id: str) -> AppointmentRecord:
         appointment = self._appointment(clinic_id, appointment_id)
@@ -356,7 +399,10 @@ class AppointmentService:
             # The fire-time re-check makes a stray timer harmless: it finds the reminder is no longer scheduled.
             logger.warning("timer not disarmed", extra={"reminder": reminder.reminder_id, "code": e.code})
 
-    def _send_notices(self, reminders: list[Reminder]) -> None:
+    def _send_notices(self, reminders: list[Reminder]) -> dict[str, Outcome | None]:
+        """Sends the notices among `reminders` now; each one's outcome by reminder id (None: it raised, and a
+        timer retries it)."""
+        outcomes: dict[str, Outcome | None] = {}
         for reminder in reminders:
             if reminder.status != Status.SCHEDULED or reminder.kind == Kind.REMINDER:
                 continue
@@ -370,8 +416,9 @@ class AppointmentService:
                 owner_type=OwnerType.APPOINTMENT,
                 contact=reminder.contact,
             )
+            outcomes[reminder.reminder_id] = None
             try:
-                self._dispatcher.deliver(request)
+                outcomes[reminder.reminder_id] = self._dispatcher.deliver(request)
             except Exception as e:
                 # A channel's transient error, or AWS refusing a write of the send (its claim, say): the same timer
                 # path as any reminder retries it, keyed on the same occurrence (its claim says whether it went).
@@ -379,6 +426,7 @@ class AppointmentService:
                 if not isinstance(e, TransientSendError):
                     logger.exception("notice not sent", extra={"reminder": reminder.reminder_id})
                 self._arm_at(reminder, self._clock.now() + NOTICE_RETRY_DELAY)
+        return outcomes
 
 
 # The patient's timezone decides the appointment's, so comparing the patient's covers both.
@@ -464,6 +512,24 @@ def _refuse_older_event(appointment: Appointment, provider_sequence: int | None)
     applied = appointment.provider_sequence
     if provider_sequence is not None and applied is not None and provider_sequence <= applied:
         raise Conflict("a newer event from the booking tool has been applied")
+
+
+def _first_reads(clinic_id: str, request: NewAppointment, now: datetime, with_clinic: bool) -> list[reads.Key]:
+    """What a booking reads before it knows anything else, keyed from the request alone: the clinic (unless the
+    caller has it), the lookup rows the patient is matched by, the contact record of each address (the plan's
+    opt-outs, the confirmation's re-check) and this month's usage (the confirmation's spend cap)."""
+    from chalicelib.meter.pricing import billing_month
+    from chalicelib.patients.contacts import contact_address
+    from chalicelib.patients.matching import addresses, name_key
+    from chalicelib.store.patients import lookup_key
+
+    details = request.patient
+    keys: list[reads.Key] = [(Clinic, clinic_id, None)] if with_clinic else []
+    for _, channel, address in addresses(details.phone, details.email):
+        keys.append((PatientKey, clinic_id, lookup_key(channel.value, address, name_key(details.name))))
+        keys.append((Contact, clinic_id, contact_address(channel, address)))
+    keys.append((Usage, clinic_id, billing_month(now)))
+    return keys
 
 
 def _reminder(

@@ -76,10 +76,12 @@ def appointment_page(records: list[AppointmentRecord], cursor: str | None) -> Ap
 
 
 def appointment_view(record: AppointmentRecord) -> AppointmentView:
-    from chalicelib.fire.receipts import receipts_of
+    from chalicelib.fire.receipts import receipts_of, sent_view
 
     reminders = sorted(record.reminders, key=lambda r: (r.send_at, r.reminder_id))
-    receipts = receipts_of(reminders)
+    # A notice this request sent is shown as its send recorded it, not read back.
+    known = {rid: sent_view(s.channel, s.sent_at, s.lateness_seconds) for rid, s in record.sent.items()}
+    receipts = receipts_of(reminders, known)
     return {
         **appointment_summary(record),
         "reminders": [reminder_view(r, receipts.get(r.reminder_id)) for r in reminders],

@@ -87,10 +87,21 @@ DELIVERY_RETENTION = timedelta(days=400)
 
 
 @dataclass(frozen=True)
+class Recorded:
+    """A send whose delivery record and reminder's sent mark were written together, as they now stand: what a
+    caller holding the reminder (a booking answering with its confirmation) shows without reading them back."""
+
+    channel: str  # the channel it went on
+    sent_at: datetime
+    lateness_seconds: float
+
+
+@dataclass(frozen=True)
 class Outcome:
     result: Result
     reason: str | None = None
     message_id: str | None = None
+    recorded: Recorded | None = None  # only when the record and the mark were written together
 
 
 @dataclass(frozen=True)
@@ -172,6 +183,13 @@ class Dispatcher:
         self._email_events = email.reports_delivery
 
     def deliver(self, request: DeliveryRequest) -> Outcome:
+        try:
+            with reads.prefetched(self._first_reads(request)):
+                return self._deliver(request)
+        except reads.ChangedMeanwhile:
+            # Checked on a booking's records in hand, which changed before the claim (`reads.in_hand`): nothing
+            # was claimed; checked again on items read now (the records in hand were taken, once).
+            logger.info("records in hand changed before the claim", extra={"owner_id": request.owner_id})
         with reads.prefetched(self._first_reads(request)):
             return self._deliver(request)
 
@@ -533,7 +551,10 @@ class Dispatcher:
             # Refused whole (a table unavailable, a conflict with a STOP landing on the contact): one at a time below.
             logger.warning("send recorded one write at a time", extra={"owner_id": request.owner_id})
         else:
-            return self._sent(request, reminder, message_id, lateness)
+            return replace(
+                self._sent(request, reminder, message_id, lateness),
+                recorded=Recorded(charge.channel.value, now, lateness),
+            )
         recorded = self._record_one_by_one(request, reminder, message_id, segments, now, lateness, mark, chat_recipient)
         try:
             note(now)

@@ -22,6 +22,7 @@ ReminderDeliverySeconds metric, when the channel reports delivery).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import NotRequired
 
@@ -68,11 +69,24 @@ def record_receipt(reminder_key: str, occurrence: str, receipt: str, at: datetim
     return True
 
 
-def receipts_of(reminders: list[Reminder]) -> dict[str, DeliveryView]:
-    """The delivery view of each reminder that went out or failed, by reminder id (one read each)."""
-    went = [r for r in reminders if r.status in (Status.SENT, Status.FAILED)]
+def receipts_of(reminders: list[Reminder], known: Mapping[str, DeliveryView] | None = None) -> dict[str, DeliveryView]:
+    """The delivery view of each reminder that went out or failed, by reminder id (one read each, but for those
+    `known`: sent by this request, as `sent_view` shows them)."""
+    known = dict(known or {})
+    went = [r for r in reminders if r.status in (Status.SENT, Status.FAILED) and r.reminder_id not in known]
     found = deliveries.latest_deliveries([f"{r.owner_id}/{r.reminder_id}" for r in went])
-    return {key.rpartition("/")[2]: delivery_view(delivery) for key, delivery in found.items()}
+    return {**known, **{key.rpartition("/")[2]: delivery_view(delivery) for key, delivery in found.items()}}
+
+
+def sent_view(channel: str, sent_at: datetime, lateness_seconds: float) -> DeliveryView:
+    """What `delivery_view` shows of a delivery just recorded sent (no receipt, no fallback yet), from what the
+    send recorded (`dispatch.Recorded`) rather than read back."""
+    return {
+        "channel": channel,
+        "receipt": "sent",
+        "sent_at": iso_utc(sent_at),
+        "lateness_seconds": round(float(lateness_seconds), 3),
+    }
 
 
 def delivery_view(delivery: Delivery) -> DeliveryView:

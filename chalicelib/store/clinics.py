@@ -16,6 +16,7 @@ from pynamodb.expressions.update import Action
 from chalicelib.core import records
 from chalicelib.core.errors import AlreadyExists, NotFound, StaleVersion
 from chalicelib.core.words import ClinicStatus, ReplanStatus
+from chalicelib.store import reads
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.convert import to_model, to_record, to_records
 from chalicelib.store.models import Clinic
@@ -24,7 +25,7 @@ from chalicelib.store.models import Clinic
 def get_clinic(clinic_id: str, consistent: bool = False) -> records.Clinic:
     """The clinic a request was authorised for, or that a stored item names. It is always there, so a missing
     one is not a domain outcome: PynamoDB's `DoesNotExist` propagates, as it always has."""
-    return to_record(Clinic.get(clinic_id, consistent_read=consistent), records.Clinic)
+    return to_record(reads.get(Clinic, clinic_id, consistent_read=consistent), records.Clinic)  # prefetched, or now
 
 
 def find_clinic(clinic_id: str) -> records.Clinic | None:

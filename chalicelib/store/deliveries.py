@@ -92,8 +92,21 @@ def claim(
     lease_until: datetime,
     expires_at: datetime,
 ) -> None:
-    """Claims the occurrence for this invocation; `AlreadyClaimed` when another holds it or has sent it."""
+    """Claims the occurrence for this invocation; `AlreadyClaimed` when another holds it or has sent it. With the
+    guards of records in hand (`reads.in_hand`), in one transaction with them: `reads.ChangedMeanwhile` when one
+    failed."""
     actions, claimable = _claim_write(clinic_id, channel, now, lease_until, expires_at)
+    guards = reads.guards()
+    if guards:  # checked on records in hand: their guards go with the claim (`reads.in_hand`)
+        try:
+            with transaction() as write:
+                write.update(Delivery(reminder_key, occurrence), actions=actions, condition=claimable)
+                _check(write, guards)
+        except TransactWriteError as e:
+            _raise_refused(e, 1)
+            raise
+        reads.guards_checked()
+        return
     try:
         Delivery(reminder_key, occurrence).update(actions=actions, condition=claimable)
     except UpdateError as e:
@@ -114,23 +127,41 @@ def claim_counted(
     expires_at: datetime,
 ) -> bool:
     """`claim` and the message's usage count under the cap in one transaction: True when both are written.
-    `AlreadyClaimed` when the claim's condition failed (nothing written). False, with nothing written, for any
-    other refusal (the month reached its cap in a race, a table unavailable or throttled, a conflicting write):
-    the caller then claims and counts one at a time, each with its own handling."""
+    `AlreadyClaimed` when the claim's condition failed (nothing written); `reads.ChangedMeanwhile` when an item
+    the send was checked on, taken from records in hand, changed since (nothing written). False, with nothing
+    written, for any other refusal (the month reached its cap in a race, a table unavailable or throttled, a
+    conflicting write): the caller then claims and counts one at a time, each with its own handling."""
     actions, claimable = _claim_write(clinic_id, channel, now, lease_until, expires_at)
     usage_item, usage_actions, under_cap = usage.write()
+    guards = reads.guards()
     try:
         with transaction() as write:
             write.update(Delivery(reminder_key, occurrence), actions=actions, condition=claimable)
             write.update(usage_item, actions=usage_actions, condition=under_cap)
+            _check(write, guards)  # what a send checked on records in hand is still so (`reads.in_hand`)
     except TransactWriteError as e:
-        reasons = e.cancellation_reasons or []
-        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
-            raise AlreadyClaimed() from e
+        _raise_refused(e, 2)
         return False
     except PynamoDBException:
         return False
+    reads.guards_checked()
     return True
+
+
+def _check(write: Any, guards: list[reads.Guard]) -> None:
+    for model, hash_key, range_key, condition in guards:
+        write.condition_check(model, hash_key, range_key, condition=condition)
+
+
+def _raise_refused(e: TransactWriteError, first_guard: int) -> None:
+    """`AlreadyClaimed` when the claim's condition failed (item 0), `reads.ChangedMeanwhile` when one of the
+    guards (from `first_guard` on) did; nothing was written either way."""
+    reasons = e.cancellation_reasons or []
+    failed = [i for i, reason in enumerate(reasons) if reason is not None and reason.code == "ConditionalCheckFailed"]
+    if 0 in failed:
+        raise AlreadyClaimed() from e
+    if any(i >= first_guard for i in failed):
+        raise reads.ChangedMeanwhile() from e
 
 
 def _claim_write(

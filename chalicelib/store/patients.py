@@ -101,11 +101,12 @@ def lookup_key(channel: str, address: str, name_key: str) -> str:
 
 
 def patients_by_lookup(clinic_id: str, lookups: Sequence[str]) -> dict[str, str]:
-    """The patient id each lookup row names, read strongly consistent; a lookup without a row is left out."""
+    """The patient id each lookup row names, read strongly consistent (or prefetched: `reads`); a lookup without a
+    row is left out."""
     found: dict[str, str] = {}
     for lookup in lookups:
         try:
-            found[lookup] = PatientKey.get(clinic_id, lookup, consistent_read=True).patient_id
+            found[lookup] = reads.get(PatientKey, clinic_id, lookup).patient_id
         except DoesNotExist:
             continue
     return found

@@ -200,9 +200,10 @@ def test_a_confirmation_whose_claim_dynamodb_refuses_still_goes_once_and_the_boo
     api: Client, aws: World, clinic: ClinicKeys, clock: SimulatedClock
 ) -> None:
     # GIVEN DynamoDB refuses the confirmation's claim (past botocore's retries): the claim with its usage count in
-    # one transaction, then the claim alone, which the dispatcher falls back to
+    # one transaction, then the claim alone, which the dispatcher falls back to (a transaction too, with the guards
+    # of the booking's records in hand that the confirmation was checked on: `store.reads.in_hand`)
     together = RefusedOnce(dynamodb(aws), "TransactWriteItems", lambda p: '"claimed"' in str(p.get("body")))
-    claim = RefusedOnce(dynamodb(aws), "UpdateItem", lambda p: '-deliveries"' in str(p.get("body")))
+    claim = RefusedOnce(dynamodb(aws), "TransactWriteItems", lambda p: '-deliveries"' in str(p.get("body")))
     timers = Timers(aws, clock)
 
     # WHEN the booking is made
