@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from chalicelib.send.sms import SmsChannel
     from chalicelib.send.whatsapp import WhatsAppChannel
     from chalicelib.visits.service import VisitService
+    from chalicelib.waiting.again import WaitingNotices
     from chalicelib.waiting.service import WaitingService
 
 
@@ -252,8 +253,22 @@ class Services:
             undeliverable=undeliverable,
         )
         return Dispatcher(
-            self.clock, self.sms, email, owners, self.usage, self.reminder_timers, self.whatsapp, self.messenger
+            self.clock,
+            self.sms,
+            email,
+            owners,
+            self.usage,
+            self.reminder_timers,
+            self.whatsapp,
+            self.messenger,
+            notices=self._waiting_notices,
         )
+
+    def _waiting_notices(self) -> WaitingNotices:
+        """The waiting room's texts as the dispatcher's notices (their fallback words them again)."""
+        from chalicelib.waiting.again import WaitingNotices
+
+        return WaitingNotices(self.clock)
 
     def _regimen_messages(self) -> RegimenMessages:
         from chalicelib.regimens.doses import RegimenMessages
@@ -354,7 +369,7 @@ class Services:
         from chalicelib.waiting.watch import WatchTimers
 
         watch = WatchTimers(self.reminder_timers)
-        return WaitingService(self.clock, self.metered_sms, watch)
+        return WaitingService(self.clock, watch, lambda: self.dispatcher)
 
     @cached_property
     def board(self) -> Board:

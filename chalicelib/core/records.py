@@ -198,6 +198,7 @@ class Delivery:
     fallback_sent_at: datetime | None = None
     fallback_failure: str | None = None  # the next channel's refusal, or why nothing went
     chat_recipient: str | None = None  # `{page id}/{PSID}` of a message that went by Messenger
+    notice: str | None = None  # a notice's facts (JSON: chalicelib.fire.notices); None for a reminder's delivery
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -54,6 +54,7 @@ on one channel for one reminder.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -65,7 +66,7 @@ from chalicelib.arm.envelope import DeliveryWindowTimerEvent, OwnerType
 from chalicelib.core.clock import Clock, iso_utc, to_utc
 from chalicelib.core.errors import AlreadyClaimed, ChannelError, StaleVersion
 from chalicelib.core.observability import count, logger, metrics
-from chalicelib.core.records import Clinic, Contact, Reminder, Usage
+from chalicelib.core.records import Clinic, Contact, Delivery, Reminder, Usage
 from chalicelib.core.words import Channel, ClinicStatus, DeliveryStatus, Result, Status
 from chalicelib.fire.preparation import NotSending, OwnerMessages, Ready
 from chalicelib.meter.meter import UsageMeter
@@ -81,6 +82,7 @@ from chalicelib.store.patients import RecentSendsWrite
 
 if TYPE_CHECKING:
     from chalicelib.arm.timers import ReminderTimers
+    from chalicelib.fire.notices import Notice, NoticeMessages
 
 CLAIM_LEASE = timedelta(minutes=5)
 DELIVERY_RETENTION = timedelta(days=400)
@@ -164,8 +166,11 @@ class Dispatcher:
         timers: ReminderTimers | None = None,
         whatsapp: WhatsAppChannel | None = None,
         messenger: MessengerChannel | None = None,
+        notices: Callable[[], NoticeMessages] | None = None,
     ) -> None:
         self._clock = clock
+        # The owner of notices (the waiting room's texts: `chalicelib.fire.notices`), built when one falls back.
+        self._notices = notices
         # Counts under the cap, sends, takes back.
         self._sender = MeteredSender(clock, meter, sms, email, whatsapp, messenger)
         # The chat channels this dispatcher can send on (a test's may have neither).
@@ -283,16 +288,119 @@ class Dispatcher:
 
     def _arm_window(self, request: DeliveryRequest, reminder: Reminder, prepared: Ready) -> None:
         """On a channel that reports delivery, the clinic's delivery window starts (`fire.delivery_window`)."""
+        owner_type = OwnerType(reminder.owner_type)
+        self._start_window(prepared, owner_type, request.owner_id, request.reminder_id, request.occurrence)
+
+    def _start_window(
+        self, prepared: Ready, owner_type: OwnerType, owner_id: str, reminder_id: str, occurrence: datetime
+    ) -> None:
         from chalicelib.clinics.policy import clinic_policy
         from chalicelib.fire.delivery_window import reports_delivery
 
         if not reports_delivery(prepared.channel, self._email_events):
             return
         ends_at = self._clock.now() + timedelta(minutes=clinic_policy(prepared.clinic).delivery_window_minutes)
-        owner_type = OwnerType(reminder.owner_type)
-        self._window.arm(
-            request.clinic_id, owner_type, request.owner_id, request.reminder_id, request.occurrence, ends_at
-        )
+        self._window.arm(prepared.clinic.clinic_id, owner_type, owner_id, reminder_id, occurrence, ends_at)
+
+    def send_notice(self, notice: Notice) -> bool:
+        """Sends a notice (`chalicelib.fire.notices`) once, on its first channel or the first of the patient's order
+        that carries it; a channel's refusal sends it once on the next. True when it went on some channel. Its
+        delivery is claimed first (the same notice again sends nothing), then recorded like a reminder's, with the
+        delivery window armed on a channel that reports delivery, so a later failure or silence falls back once."""
+        from chalicelib.patients.contacts import is_opted_out
+
+        prepared = notice.first or self._route(notice.planned, notice.kind)
+        extra = {"clinic_id": notice.clinic_id, "owner_id": notice.owner_id, "notice": notice.notice_id}
+        if prepared.channel is Channel.SMS and not prepared.address:
+            logger.info("notice not sent", extra={**extra, "reason": "no_phone"})
+            return False
+        if prepared.channel is Channel.SMS and is_opted_out(notice.clinic_id, Channel.SMS, prepared.address):
+            logger.info("notice not sent", extra={**extra, "reason": "opted_out_sms"})
+            return False
+        key, occurrence, now = notice.key, iso_utc(notice.occurrence), self._clock.now()
+        message = prepared.render()
+        facts = json.dumps({**notice.facts, "kind": notice.kind}, separators=(",", ":"))
+        try:
+            deliveries.claim_notice(
+                key,
+                occurrence,
+                clinic_id=notice.clinic_id,
+                channel=prepared.channel.value,
+                notice=facts,
+                now=now,
+                expires_at=now + DELIVERY_RETENTION,
+            )
+        except AlreadyClaimed:
+            logger.info("notice not sent", extra={**extra, "reason": "claimed_elsewhere"})
+            return False
+        callback = f"{key}|{occurrence}"
+        try:
+            sent = self._sender.send(prepared.clinic, prepared.channel, prepared.address, message, callback=callback)
+        except ChannelError as e:
+            # Nothing retries a notice: a transient refusal is the last word on this channel too.
+            reason = f"{prepared.channel.value}_{e.code}"
+            deliveries.record_failed(key, occurrence, reason)
+            count("NoticesFailed", channel=prepared.channel.value)
+            following = self._next_for_notice(notice.planned, notice.kind, prepared.channel)
+            fallback = None if following is None else self._send_fallback(key, occurrence, following, reason, False)
+            logger.info("notice refused", extra={**extra, "reason": reason, "fallback": fallback is not None})
+            return fallback is not None and not isinstance(fallback, str)
+        if sent is None:  # the spend cap: this notice is lost rather than sent late
+            self._settle_notice(key, occurrence, "spend_cap")
+            logger.info("notice not sent", extra={**extra, "reason": "spend_cap"})
+            return False
+        segments = sent.charge.sms_segments if sent.charge.channel is Channel.SMS else None
+        try:
+            deliveries.record_sent(
+                key,
+                occurrence,
+                message_id=sent.message_id,
+                sent_at=self._clock.now(),
+                lateness_seconds=0.0,
+                sms_segments=segments,
+                chat_recipient=chat_recipient_of(prepared),
+            )
+        except Exception:  # sent: a retry would send it again, so the gap is logged and counted instead
+            logger.exception("sent but not recorded", extra=extra)
+            count("SentNotRecorded", channel=prepared.channel.value)
+            return True
+        count("NoticesSent", channel=prepared.channel.value)
+        logger.info("notice sent", extra={**extra, "channel": prepared.channel.value})
+        self._start_window(prepared, OwnerType.APPOINTMENT, notice.owner_id, notice.notice_id, notice.occurrence)
+        return True
+
+    def _settle_notice(self, key: str, occurrence: str, reason: str) -> None:
+        try:
+            deliveries.settle(key, occurrence, DeliveryStatus.SKIPPED, reason)
+        except Exception:  # the claim stays: nothing retries a notice, so it sends nothing either way
+            logger.exception("notice claim not settled", extra={"reason": reason})
+
+    def _next_for_notice(self, planned: Ready, kind: str, failed: Channel) -> Ready | None:
+        """A notice's next channel after `failed`: the first of the patient's order that carries it with `failed`
+        taken out, SMS last; none after SMS (a notice never goes by email)."""
+        if failed is Channel.SMS:
+            return None
+        from chalicelib.fire.chat_route import route
+
+        following = route(planned, kind, self._clock.now(), self._chats - {failed})
+        return following if following.channel is not failed and following.address else None
+
+    def _fall_back_notice(self, delivery: Delivery, reason: str) -> bool:
+        """`fall_back` for a notice: its owner words it again if it is still worth sending (`NoticeMessages`)."""
+        facts = json.loads(delivery.notice or "{}")
+        owner_id = delivery.reminder_key.rpartition("/")[0]
+        planned = None if self._notices is None else self._notices().again(delivery.clinic_id, owner_id, facts)
+        if planned is None or isinstance(planned, NotSending) or planned.clinic.status != ClinicStatus.ACTIVE:
+            why = planned.reason if isinstance(planned, NotSending) else "clinic_suspended"
+            logger.info("no fallback", extra={"owner_id": owner_id, "reason": why})
+            return False
+        following = self._next_for_notice(planned, str(facts.get("kind")), Channel(delivery.channel))
+        if following is None:
+            logger.info("no fallback", extra={"owner_id": owner_id, "reason": "no_next_channel"})
+            return False
+        sent = self._send_fallback(delivery.reminder_key, delivery.occurrence, following, reason, False)
+        logger.info("fallback", extra={"owner_id": owner_id, "reason": reason, "sent": not isinstance(sent, str)})
+        return not isinstance(sent, str)
 
     def window_ended(self, event: DeliveryWindowTimerEvent) -> dict[str, object]:
         """A delivery window's timer fired: the message on the next channel if nothing reported it delivered."""
@@ -400,6 +508,8 @@ class Dispatcher:
         message goes once on the next channel of the patient's order (`_next_channel`). False when nothing went
         (already fallen back, the reminder or its owner changed, no next channel, or that channel refused)."""
         delivery = deliveries.delivery(reminder_key, occurrence)
+        if delivery is not None and delivery.notice is not None:
+            return self._fall_back_notice(delivery, reason)
         owner_id, _, reminder_id = reminder_key.rpartition("/")
         reminder = deliveries.reminder(owner_id, reminder_id)
         if delivery is None or reminder is None:
@@ -427,8 +537,13 @@ class Dispatcher:
         logger.info("fallback", extra={"owner_id": owner_id, "reason": reason, "sent": not isinstance(sent, str)})
         return not isinstance(sent, str)
 
-    def _send_fallback(self, reminder_key: str, occurrence: str, planned: Ready, reason: str) -> Sent | str:
-        """Claims the delivery's one fallback and sends `planned` on its channel; what was sent, or why not."""
+    def _send_fallback(
+        self, reminder_key: str, occurrence: str, planned: Ready, reason: str, for_caps: bool = True
+    ) -> Sent | str:
+        """Claims the delivery's one fallback and sends `planned` on its channel; what was sent, or why not. A
+        fallback by Messenger gets a record of its own (`deliveries.record_fallback_sent`) so that Meta's receipts,
+        which name the recipient, find it. `for_caps`: an SMS fallback counts towards the frequency caps (not a
+        notice's: the waiting room's texts never did)."""
         from chalicelib.patients.contacts import find_contact, opted_out, record_sms_sent
 
         channel = planned.channel
@@ -451,10 +566,30 @@ class Dispatcher:
             return why or "not_sent"
         now = self._clock.now()
         deliveries.record_fallback(reminder_key, occurrence, "sent", message_id=sent.message_id, at=now)
-        if channel is Channel.SMS:
+        recipient = chat_recipient_of(planned)
+        if recipient is not None:
+            self._record_fallback_receipts(reminder_key, occurrence, planned, sent, recipient, now)
+        if channel is Channel.SMS and for_caps:
             record_sms_sent(planned.clinic.clinic_id, planned.address, contact, now)  # it counts towards the caps
         count("FallbacksSent", channel=channel.value)
         return sent
+
+    def _record_fallback_receipts(
+        self, reminder_key: str, occurrence: str, planned: Ready, sent: Sent, recipient: str, now: datetime
+    ) -> None:
+        try:
+            deliveries.record_fallback_sent(
+                reminder_key,
+                occurrence,
+                clinic_id=planned.clinic.clinic_id,
+                channel=planned.channel.value,
+                message_id=sent.message_id,
+                sent_at=now,
+                chat_recipient=recipient,
+                expires_at=now + DELIVERY_RETENTION,
+            )
+        except Exception:  # the fallback went: only its receipts will not be followed
+            logger.exception("fallback receipts not followed", extra={"channel": planned.channel.value})
 
     def _defer(self, request: DeliveryRequest, reminder: Reminder, until: datetime) -> Outcome:
         """A late timer that woke in quiet hours: the reminder waits for their end under a timer of its own."""

@@ -42,6 +42,10 @@ class FallbackView(TypedDict):
     reason: str | None  # why the first channel did not do
     sent_at: NotRequired[str]
     failure: NotRequired[str]
+    # What the fallback's channel reported, where it reports on a fallback (Messenger: its own record).
+    receipt: NotRequired[str]  # sent | delivered | read
+    delivered_at: NotRequired[str]
+    read_at: NotRequired[str]
 
 
 class DeliveryView(TypedDict):
@@ -75,7 +79,13 @@ def receipts_of(reminders: list[Reminder], known: Mapping[str, DeliveryView] | N
     known = dict(known or {})
     went = [r for r in reminders if r.status in (Status.SENT, Status.FAILED) and r.reminder_id not in known]
     found = deliveries.latest_deliveries([f"{r.owner_id}/{r.reminder_id}" for r in went])
-    return {**known, **{key.rpartition("/")[2]: delivery_view(delivery) for key, delivery in found.items()}}
+    return {
+        **known,
+        **{
+            key.rpartition("/")[2]: delivery_view(delivery, _fallback_record(delivery))
+            for key, delivery in found.items()
+        },
+    }
 
 
 def sent_view(channel: str, sent_at: datetime, lateness_seconds: float) -> DeliveryView:
@@ -89,7 +99,14 @@ def sent_view(channel: str, sent_at: datetime, lateness_seconds: float) -> Deliv
     }
 
 
-def delivery_view(delivery: Delivery) -> DeliveryView:
+def _fallback_record(delivery: Delivery) -> Delivery | None:
+    """The fallback's own record, read only for a fallback that has one (it went by Messenger)."""
+    if delivery.fallback_channel != "messenger" or delivery.fallback_status != "sent":
+        return None
+    return deliveries.fallback_receipt(delivery.reminder_key, delivery.occurrence)
+
+
+def delivery_view(delivery: Delivery, fallback_record: Delivery | None = None) -> DeliveryView:
     failed = delivery.status == DeliveryStatus.FAILED
     receipt = "failed" if failed else (delivery.receipt or "sent")
     view: DeliveryView = {"channel": delivery.channel, "receipt": receipt}
@@ -116,5 +133,11 @@ def delivery_view(delivery: Delivery) -> DeliveryView:
             fallback["sent_at"] = iso_utc(delivery.fallback_sent_at)
         if delivery.fallback_failure:
             fallback["failure"] = delivery.fallback_failure
+        if fallback_record is not None:
+            fallback["receipt"] = fallback_record.receipt or "sent"
+            if fallback_record.delivered_at is not None:
+                fallback["delivered_at"] = iso_utc(fallback_record.delivered_at)
+            if fallback_record.read_at is not None:
+                fallback["read_at"] = iso_utc(fallback_record.read_at)
         view["fallback"] = fallback
     return view

@@ -164,6 +164,30 @@ def _raise_refused(e: TransactWriteError, first_guard: int) -> None:
         raise reads.ChangedMeanwhile() from e
 
 
+def claim_notice(
+    reminder_key: str,
+    occurrence: str,
+    *,
+    clinic_id: str,
+    channel: str,
+    notice: str,
+    now: datetime,
+    expires_at: datetime,
+) -> None:
+    """Claims a notice's one send (`chalicelib.fire.notices`), with its facts; `AlreadyClaimed` when the item is
+    there already, whatever its state: a notice is never taken over after a lease (nothing retries it), so the
+    same notice handled twice sends nothing more."""
+    actions, _ = _claim_write(clinic_id, channel, now, now, expires_at)
+    try:
+        Delivery(reminder_key, occurrence).update(
+            actions=[*actions, Delivery.notice.set(notice)], condition=Delivery.reminder_key.does_not_exist()
+        )
+    except UpdateError as e:
+        if condition_failed(e):
+            raise AlreadyClaimed() from e
+        raise
+
+
 def _claim_write(
     clinic_id: str, channel: str, now: datetime, lease_until: datetime, expires_at: datetime
 ) -> tuple[list[Action], Any]:
@@ -348,6 +372,51 @@ def record_fallback(
     if failure is not None:
         actions.append(Delivery.fallback_failure.set(failure))
     Delivery(reminder_key, occurrence).update(actions=actions)
+
+
+FALLBACK_PREFIX = "fallback/"
+
+
+def fallback_key(reminder_key: str) -> str:
+    """The key of the fallback's own record (`record_fallback_sent`): `fallback/{reminder key}`."""
+    return f"{FALLBACK_PREFIX}{reminder_key}"
+
+
+def record_fallback_sent(
+    reminder_key: str,
+    occurrence: str,
+    *,
+    clinic_id: str,
+    channel: str,
+    message_id: str,
+    sent_at: datetime,
+    chat_recipient: str,
+    expires_at: datetime,
+) -> None:
+    """The fallback's own record, for a fallback whose channel names the recipient in its receipts (Messenger):
+    an item keyed `fallback/{reminder key}` at the same occurrence, sent, with the Send API's message id and the
+    `chat_recipient`, so that the `by-chat-recipient` index lists it and Meta's receipts move its `receipt` as they
+    move a first send's (`chalicelib.store.chat_receipts`). The delivery's own item keeps the first channel's
+    receipt; the reminder view reads this one for the fallback's (`fallback_receipt`)."""
+    Delivery(
+        fallback_key(reminder_key),
+        occurrence,
+        clinic_id=clinic_id,
+        channel=channel,
+        status=DeliveryStatus.SENT,
+        lease_until=sent_at,
+        claimed_at=sent_at,
+        message_id=message_id,
+        sent_at=sent_at,
+        lateness_seconds=0,
+        chat_recipient=chat_recipient,
+        expires_at=expires_at,
+    ).save()
+
+
+def fallback_receipt(reminder_key: str, occurrence: str) -> records.Delivery | None:
+    """The fallback's own record (`record_fallback_sent`), or None (the fallback went on a channel without one)."""
+    return delivery(fallback_key(reminder_key), occurrence)
 
 
 def settle(reminder_key: str, occurrence: str, status: DeliveryStatus, reason: str) -> None:

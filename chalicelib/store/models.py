@@ -374,6 +374,9 @@ class Delivery(Model):
     # `{page id}/{PSID}` of a message that went by Messenger, whose receipts name the recipient, not the message.
     chat_recipient = UnicodeAttribute(null=True)
     by_chat_recipient = DeliveriesByChatRecipient()
+    # A notice's own facts (JSON; the waiting room's texts, which have no stored reminder: chalicelib.fire.notices),
+    # so that its fallback words the same text; absent for a reminder's delivery.
+    notice = UnicodeAttribute(null=True)
 
 
 class VisitLengths(Model):

@@ -14,6 +14,23 @@ appointment: two refreshes at once (a finish and a watch timer) text once. A cra
 send loses that one text rather than risking two; these texts are courtesy, not reminders. They are metered
 like every message (`chalicelib.meter.sender`), so the clinic's spend cap holds them back too.
 
+Delivery records. Each text is a notice of the dispatcher's (`chalicelib.fire.notices`): it has a delivery
+record, claimed once, that receipts move (sent → delivered → read, or failed), and from which it falls back once
+to the next channel when the channel later reports it failed (WhatsApp's `failed`) or reports no delivery within
+the clinic's delivery window. Its key is the visit and the notice's number: `{appointment_id}/wait.{n}` for the
+n-th wait text of the visit (1 the check-in text, then each update or "you're next" in turn: n is 1 + the
+updates + 1 for "you're next", all from the appointment's claim) and `{appointment_id}/late.{n}` for the n-th
+running-late text (1 or 2), each at the appointment's start (ISO UTC). The appointment's claim gives each number
+once, so the same check-in or the same late notice handled twice is one delivery, and sends nothing more.
+
+Staleness (`chalicelib.waiting.again`): a wait text falls back only while the patient is still waiting
+(`arrived`), no newer wait text has gone since (the appointment's promise is still the one it made), and, for an
+estimate, the call time it promised is still ahead; its minutes are then counted again from now to that call
+time (what the patient would have read had it come on time, said now). A running-late text falls back only while
+the patient is still at home (`booked`), before their start, with no newer late text since and the provider
+still running late (the lag re-measured; its minutes as they are now). Anything else is not sent: a patient
+called in, or told something newer, is better served by nothing than by an old text.
+
 Channels. Every waiting-room text (wait-time after any check-in, running late) walks the patient's channel order
 as an appointment message does (`chalicelib.fire.chat_route`): on WhatsApp or Messenger when the clinic has
 connected it and the patient opted in (or linked the Page) and not out, as a free-form text inside the patient's
@@ -22,8 +39,8 @@ language, filled with the clinic, the appointment's day, time and place, the cli
 estimate, or how late the provider runs; "you're next" says 5, the least an estimate says) and, running late,
 `provider`; otherwise by SMS. A patient who checked in by a HERE on WhatsApp or Messenger (`checked_in_by`) gets
 their wait texts on that channel first, as a free-form text (they just wrote there: its window is open). A text a
-chat channel refuses goes on the next channel of the order, SMS last; a chat text's later failure (WhatsApp's
-`failed` status) is not fallen back: these texts have no delivery record, and are stale minutes later. No text
+chat channel refuses, reports failed later or does not report delivered in the clinic's window goes once on the
+next channel of the order (the failed channel taken out), SMS last (below). No text
 goes by SMS to a number that sent STOP (nor on a chat channel the patient stopped); waiting-room texts are never
 sent by email.
 """
@@ -35,13 +52,12 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clinics.policy import clinic_policy
-from chalicelib.core.clock import Clock
-from chalicelib.core.errors import AlreadyClaimed, ChannelError, NotFound, StaleVersion, TimerError
+from chalicelib.core.clock import Clock, iso_utc
+from chalicelib.core.errors import AlreadyClaimed, NotFound, StaleVersion, TimerError
 from chalicelib.core.observability import count, logger
 from chalicelib.core.records import Appointment, Clinic, Patient
 from chalicelib.core.timezones import local_time
 from chalicelib.core.words import Channel, ClinicStatus, WatchResult
-from chalicelib.meter.sender import MeteredSender
 from chalicelib.patients.contacts import is_opted_out
 from chalicelib.render.templates import Message
 from chalicelib.store import clinic_day
@@ -71,6 +87,9 @@ from chalicelib.waiting.notices import (
 from chalicelib.waiting.watch import WatchEvent, WatchTimers
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chalicelib.fire.dispatch import Dispatcher
     from chalicelib.fire.preparation import Ready
     from chalicelib.render.whatsapp import TemplateFacts
 
@@ -83,10 +102,11 @@ class RefreshOutcome:
 
 
 class WaitingService:
-    def __init__(self, clock: Clock, sender: MeteredSender, watch: WatchTimers) -> None:
+    def __init__(self, clock: Clock, watch: WatchTimers, dispatcher: Callable[[], Dispatcher]) -> None:
         self._clock = clock
-        self._sender = sender  # metered, and held back at the clinic's spend cap
         self._watch = watch
+        # Sends each text as a notice (metered, held back at the spend cap), built when a text first goes.
+        self._dispatcher = dispatcher
 
     def queues(
         self, clinic_id: str, day: date | None, provider: str | None
@@ -208,8 +228,16 @@ class WaitingService:
             except AlreadyClaimed:
                 continue  # another refresh texted this patient just now
             # "You're next" names no wait: a template that does says the least an estimate says.
-            facts = self._facts(clinic, minutes=decision.minutes or ROUND_TO_MINUTES)
-            sent += self._send(clinic, appointment, wait_text(clinic.name, decision), f"wait_{decision.text}", facts)
+            facts = waiting_facts(clinic, minutes=decision.minutes or ROUND_TO_MINUTES)
+            updates = told.updates + (1 if decision.text == "update" else 0)
+            number = 1 + updates + (1 if decision.text == "next" else 0)  # the visit's n-th wait text
+            stored = {
+                "text": decision.text.value,
+                "next": decision.next,
+                "promised_at": iso_utc(now + timedelta(minutes=decision.minutes)),
+            }
+            body = wait_text(clinic.name, decision)
+            sent += self._send(clinic, appointment, body, f"wait_{decision.text}", facts, f"wait.{number}", stored)
         return sent
 
     def _text_at_home(self, clinic: Clinic, queue: ProviderQueue, now: datetime) -> int:
@@ -232,78 +260,52 @@ class WaitingService:
             except AlreadyClaimed:
                 continue  # another refresh texted this patient just now
             provider = None if queue.provider == UNASSIGNED else queue.provider
-            facts = self._facts(clinic, minutes=rounded_minutes(queue.lag), provider=provider)
-            sent += self._send(clinic, appointment, late_text(clinic.name, provider, queue.lag), "running_late", facts)
+            facts = waiting_facts(clinic, minutes=rounded_minutes(queue.lag), provider=provider)
+            body = late_text(clinic.name, provider, queue.lag)
+            stored = {"texts": texts + 1}
+            sent += self._send(clinic, appointment, body, "running_late", facts, f"late.{texts + 1}", stored)
         return sent
 
-    def _facts(self, clinic: Clinic, minutes: int, provider: str | None = None) -> TemplateFacts:
-        """A waiting-room template's facts but the appointment's own (`_planned` adds them)."""
-        from chalicelib.render.whatsapp import TemplateFacts
-
-        phone = clinic_policy(clinic).contact_phone
-        return TemplateFacts(clinic.name, None, phone=phone, minutes=minutes, provider=provider)
-
-    def _send(self, clinic: Clinic, appointment: Appointment, body: str, kind: str, facts: TemplateFacts) -> int:
-        """Sends one waiting-room text on the patient's channel (the module docstring says which); 1 when sent."""
-        from chalicelib.fire.chat_route import ALL_CHATS, route
+    def _send(
+        self,
+        clinic: Clinic,
+        appointment: Appointment,
+        body: str,
+        kind: str,
+        facts: TemplateFacts,
+        notice_id: str,
+        stored: dict[str, Any],
+    ) -> int:
+        """Sends one waiting-room text on the patient's channel (the module docstring says which) as a notice of the
+        dispatcher's, keyed `{appointment_id}/{notice_id}` at the appointment's start; 1 when sent."""
+        from chalicelib.fire.notices import Notice
 
         patient = clinic_day.patient(appointment.clinic_id, appointment.patient_id)
-        extra = {"clinic_id": appointment.clinic_id, "appointment_id": appointment.appointment_id, "kind": kind}
-        tried: frozenset[Channel] = frozenset()
+        planned = planned_text(clinic, appointment, patient, body, facts)
+        first: Ready | None = None
         here = _chat_of(clinic, appointment, patient) if kind.startswith("wait_") else None
         if here is not None:
             channel, address = here
-            sent = self._on_chat(clinic, channel, address, Message(None, body), extra)
-            if sent is not None:
-                return sent
-            tried = frozenset({channel})
-        planned = _planned(clinic, appointment, patient, body, facts)
-        while True:  # each pass tries one more chat channel: at most two
-            routed = route(planned, kind, self._clock.now(), ALL_CHATS - tried)
-            if routed.channel is Channel.SMS:
-                break
-            sent = self._on_chat(clinic, routed.channel, routed.address, routed.render(), extra)
-            if sent is not None:
-                return sent
-            tried |= {routed.channel}
-        if not patient.phone:
-            logger.info("waiting text not sent", extra={**extra, "reason": "no_phone"})
+            first = replace(planned, channel=channel, address=address, render=lambda: Message(None, body))
+        notice = Notice(
+            clinic.clinic_id, appointment.appointment_id, notice_id, appointment.start, kind, stored, planned, first
+        )
+        if not self._dispatcher().send_notice(notice):
+            count("WaitingTextsNotSent", channel="any")
             return 0
-        if is_opted_out(clinic.clinic_id, Channel.SMS, patient.phone):
-            logger.info("waiting text not sent", extra={**extra, "reason": "opted_out_sms"})
-            return 0
-        try:
-            sent_sms = self._sender.send_sms(clinic, patient.phone, body)
-        except ChannelError as e:
-            logger.warning("waiting text failed", extra={**extra, "code": e.code})
-            count("WaitingTextsFailed", channel="sms")
-            return 0
-        if sent_sms is None:  # claimed, so this text is lost rather than sent late: it would be stale by then
-            logger.info("waiting text not sent", extra={**extra, "reason": "spend_cap"})
-            return 0
-        logger.info("waiting text sent", extra=extra)
-        count("WaitingTextsSent", channel="sms")
-        return 1
-
-    def _on_chat(
-        self, clinic: Clinic, channel: Channel, address: str, message: Message, extra: dict[str, str]
-    ) -> int | None:
-        """1 sent, 0 held back by the spend cap, None refused by the channel (the text goes on the next one)."""
-        try:
-            sent = self._sender.send(clinic, channel, address, message)
-        except ChannelError as e:
-            logger.warning("waiting text failed", extra={**extra, "code": e.code, "channel": channel.value})
-            count("WaitingTextsFailed", channel=channel.value)
-            return None
-        if sent is None:
-            logger.info("waiting text not sent", extra={**extra, "reason": "spend_cap"})
-            return 0
-        logger.info("waiting text sent", extra={**extra, "channel": channel.value})
-        count("WaitingTextsSent", channel=channel.value)
+        count("WaitingTextsSent", channel="any")
         return 1
 
 
-def _planned(clinic: Clinic, appointment: Appointment, patient: Patient, body: str, facts: TemplateFacts) -> Ready:
+def waiting_facts(clinic: Clinic, minutes: int, provider: str | None = None) -> TemplateFacts:
+    """A waiting-room template's facts but the appointment's own (`planned_text` adds them)."""
+    from chalicelib.render.whatsapp import TemplateFacts
+
+    phone = clinic_policy(clinic).contact_phone
+    return TemplateFacts(clinic.name, None, phone=phone, minutes=minutes, provider=provider)
+
+
+def planned_text(clinic: Clinic, appointment: Appointment, patient: Patient, body: str, facts: TemplateFacts) -> Ready:
     """The text as planned for the patient's phone, for the channel walk (`chalicelib.fire.chat_route.route`)."""
     from chalicelib.fire.preparation import Ready
 

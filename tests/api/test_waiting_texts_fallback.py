@@ -1,0 +1,169 @@
+"""Waiting-room texts have a delivery record, so they fall back like reminders: a wait-time text WhatsApp later
+reports `failed` goes once by SMS (a duplicate status sends nothing more); a running-late text WhatsApp never
+reports delivered goes once by SMS when the clinic's delivery window ends (a second firing of the window sends
+nothing); one reported delivered sends nothing when its window ends; and a text that has gone stale by then (the
+patient was called in) is not sent again, while one still true is sent with the wait counted from now. Each
+delivery is keyed by the visit and the notice's number (`{appointment}/wait.1`, `{appointment}/late.1` at the
+appointment's start). The morning is Tuesday 1 December 2026 in New York, Dr. Rivera's patients booked through
+the REST API, and time passes as Scheduler fires the app's timers (tests/api/test_visits.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from chalicelib.core.clock import iso_utc
+from chalicelib.store.models import Delivery
+from tests.api.test_visits import PHONES, Day, at
+from tests.api.test_waiting_texts_by_chat import CLINIC, WHATSAPP_FIRST, book, connect, day, usage, waiting_texts
+from tests.timer_support import armed_expressions, fire, stored_event
+from tests.whatsapp_support import deliver_events
+
+__all__ = ["day"]  # the fixture, shared with the neighbouring waiting-room tests
+
+
+def delivery(appointment_id: str, notice: str, start: str) -> Delivery:
+    return Delivery.get(f"{appointment_id}/{notice}", iso_utc(at(start)), consistent_read=True)
+
+
+def window_of(day: Day, appointment_id: str, notice: str) -> tuple[str, datetime]:
+    """The delivery-window timer armed for a notice, and when it ends."""
+    ((name, expression),) = [
+        (n, e) for n, e in armed_expressions(day.aws).items() if n.startswith(f"{appointment_id}.{notice}.w")
+    ]
+    return name, datetime.fromisoformat(expression.removeprefix("at(").removesuffix(")") + "+00:00")
+
+
+def test_a_wait_text_whatsapp_reports_failed_goes_once_by_sms_and_a_duplicate_status_sends_nothing(day: Day) -> None:
+    # GIVEN a WhatsApp-first patient whose number is not on WhatsApp (WhatsApp takes the message, then fails it)
+    connect(day)
+    a = book(day, "A", "09:00", **WHATSAPP_FIRST)
+    day.aws.whatsapp.not_on_whatsapp(PHONES["A"])
+
+    # WHEN the front desk checks A in at 08:50, and WhatsApp's statuses arrive, then arrive again
+    day.go_to("08:50")
+    assert day.move(a, "check-in").status_code == 200
+    statuses = deliver_events(day.aws)
+    deliver_events(day.aws, statuses)
+
+    # THEN the same wait text went once by SMS after the WhatsApp template failed
+    assert waiting_texts(day, "A") == [
+        ("whatsapp", f"{CLINIC}: ya está registrado. Su espera es de unos 10 min."),
+        ("sms", f"{CLINIC}: you are checked in. Your wait is about 10 min."),
+    ]
+    # AND the visit's first wait text records both channels
+    record = delivery(a, "wait.1", "09:00")
+    assert (record.channel, record.status, record.receipt, record.receipt_failure) == (
+        "whatsapp",
+        "sent",
+        "failed",
+        "whatsapp_131026",
+    )
+    assert (record.fallback_channel, record.fallback_status, record.fallback_reason) == (
+        "sms",
+        "sent",
+        "whatsapp_131026",
+    )
+    # AND each is metered on its channel (the confirmation and the fallback by SMS, the template by WhatsApp)
+    assert usage(day) == {"sms": 2, "email": 0, "whatsapp": 1, "messenger": 0}
+
+
+def test_a_running_late_text_never_delivered_goes_once_by_sms_when_the_window_ends(day: Day) -> None:
+    # GIVEN A's 09:00 visit that runs long with B waiting after it, and D at home for 11:00 on WhatsApp, whose
+    # phone is off (WhatsApp reports the message sent, never delivered)
+    connect(day)
+    a, b = book(day, "A", "09:00"), book(day, "B", "09:30")
+    d = book(day, "D", "11:00", **WHATSAPP_FIRST)
+    day.aws.whatsapp.withhold_delivery(PHONES["D"])
+    day.go_to("08:55")
+    day.move(a, "check-in")
+    day.go_to("09:00")
+    day.move(a, "start")
+    day.go_to("09:25")
+    day.move(b, "check-in")
+    for hhmm in ("09:30", "09:35", "09:40", "09:45", "09:50", "09:55"):
+        day.go_to(hhmm)
+        if waiting_texts(day, "D"):
+            break
+    ((channel, late),) = waiting_texts(day, "D")
+    assert channel == "whatsapp" and "retraso" in late
+
+    # WHEN the delivery window of that text ends (15 minutes after it went) and Scheduler fires it twice
+    name, ends = window_of(day, d, "late.1")
+    assert ends == delivery(d, "late.1", "11:00").sent_at + timedelta(minutes=15)
+    event = stored_event(day.aws, name)
+    day.clock.set(ends)
+    first, again = fire(event), fire(event)
+
+    # THEN the running-late news went once by SMS, with the lag as it is now; the second firing sent nothing
+    assert first == {"result": "sent", "reason": "whatsapp_not_delivered"}
+    assert again == {"result": "duplicate", "reason": "fallen_back_already"}
+    texts = waiting_texts(day, "D")
+    assert [channel for channel, _ in texts] == ["whatsapp", "sms"]
+    assert texts[1][1].startswith(f"{CLINIC}: Dr. Rivera is running about ")
+    assert texts[1][1].endswith(" min late today. Please still arrive on time unless we tell you otherwise.")
+    record = delivery(d, "late.1", "11:00")
+    assert (record.channel, record.receipt, record.fallback_channel, record.fallback_status) == (
+        "whatsapp",
+        "sent",
+        "sms",
+        "sent",
+    )
+    assert record.fallback_reason == "whatsapp_not_delivered"
+
+
+def test_a_wait_text_whatsapp_delivered_sends_nothing_when_its_window_ends(day: Day) -> None:
+    connect(day)
+    a = book(day, "A", "09:00", **WHATSAPP_FIRST)
+    day.go_to("08:50")
+    day.move(a, "check-in")
+    deliver_events(day.aws)  # sent, delivered, read
+    name, ends = window_of(day, a, "wait.1")
+
+    day.clock.set(ends)
+    assert fire(stored_event(day.aws, name)) == {"result": "skipped", "reason": "receipt_read"}
+
+    assert [channel for channel, _ in waiting_texts(day, "A")] == ["whatsapp"]
+    record = delivery(a, "wait.1", "09:00")
+    assert (record.receipt, record.fallback_channel) == ("read", None)
+
+
+def test_a_wait_text_never_delivered_goes_by_sms_with_the_wait_left_while_the_patient_still_waits(day: Day) -> None:
+    # GIVEN A at 09:00 by SMS and B at 09:30 on WhatsApp with the phone off, both checked in at 08:50
+    connect(day)
+    a, b = book(day, "A", "09:00"), book(day, "B", "09:30", **WHATSAPP_FIRST)
+    day.aws.whatsapp.withhold_delivery(PHONES["B"])
+    day.go_to("08:50")
+    day.move(a, "check-in")
+    day.move(b, "check-in")
+    assert waiting_texts(day, "B") == [("whatsapp", f"{CLINIC}: ya está registrado. Su espera es de unos 40 min.")]
+
+    # WHEN B's text's window ends at 09:05, B still in the waiting room (Scheduler fires it with the watch)
+    day.go_to("09:05")
+
+    # THEN B gets the text once by SMS, promising the same call time: 25 minutes from now, not 40
+    assert waiting_texts(day, "B")[1:] == [("sms", f"{CLINIC}: you are checked in. Your wait is about 25 min.")]
+    assert {"result": "sent", "reason": "whatsapp_not_delivered"} in day.timers.results
+    assert delivery(b, "wait.1", "09:30").fallback_reason == "whatsapp_not_delivered"
+
+
+def test_a_wait_text_never_delivered_is_not_sent_again_once_the_patient_was_called_in(day: Day) -> None:
+    # GIVEN the same morning: B's WhatsApp wait text is never delivered
+    connect(day)
+    a, b = book(day, "A", "09:00"), book(day, "B", "09:30", **WHATSAPP_FIRST)
+    day.aws.whatsapp.withhold_delivery(PHONES["B"])
+    day.go_to("08:50")
+    day.move(a, "check-in")
+    day.move(b, "check-in")
+    name, ends = window_of(day, b, "wait.1")
+    event = stored_event(day.aws, name)
+
+    # WHEN the front desk calls B in at 09:00, before the window ends
+    day.go_to("09:00")
+    assert day.move(b, "start").status_code == 200
+    day.clock.set(ends)
+
+    # THEN the window's end sends nothing: the wait text is stale
+    assert fire(event) == {"result": "skipped", "reason": "no_fallback"}
+    assert [channel for channel, _ in waiting_texts(day, "B")] == ["whatsapp"]
+    record = delivery(b, "wait.1", "09:30")
+    assert (record.receipt, record.fallback_channel) == ("sent", None)
