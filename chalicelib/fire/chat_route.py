@@ -18,8 +18,8 @@ Which messages are routed, under the template kind a clinic names (`TEMPLATE_KIN
 - a regimen's (`chalicelib.regimens.doses`): the dose and a snoozed dose's re-reminder (`dose`), the follow-up
   (`follow-up`), the caregiver's alert (`caregiver`); the refill reminder has no template kind, so it goes on a
   chat channel only inside the window (`WINDOW_ONLY_KINDS`);
-- the waiting room's (`chalicelib.waiting.service`, which walks the same route without the dispatcher): the three
-  wait texts (`wait-time`) and the running-late text (`running-late`).
+- the waiting room's (`chalicelib.waiting.service`, sent as the dispatcher's notices: `chalicelib.fire.notices`):
+  the three wait texts (`wait-time`) and the running-late text (`running-late`).
 
 A message to someone else than the patient (`Ready.for_patient` false: a regimen's caregiver) walks the clinic's
 own channel order (`order_of`: the patient's preferred channel is the patient's choice, not the caregiver's), may

@@ -4,7 +4,7 @@ not reported delivered (or read, or failed) when the window ends, goes once on t
 - **Which channels**: WhatsApp (its statuses), Messenger (`message_deliveries`) and email when the stage sends
   with an SES configuration set (its `Delivery` events). Not SMS: SNS reports no delivery to CareCue
   (docs/receipts-and-fallback.md), so an SMS would always look undelivered. Not a fallback either: it is the
-  message's last try.
+  message's last try. A notice (a waiting-room text, `chalicelib.fire.notices`) gets one like a reminder's send.
 - **The window**: the clinic's `delivery_window_minutes` (`PUT /v1/clinic`, default 15, 5 to 1440), from when
   the message was sent.
 - **The timer**: one one-shot `delivery_window` timer per sent delivery (`chalicelib.arm.envelope`), armed right

@@ -49,7 +49,12 @@ language. The fallback is claimed on the delivery with a conditional write (`del
 duplicate or late status sends nothing more, and it is metered on the channel it went by. It respects an opt-out of
 that channel but not quiet hours or the frequency caps: it is the same message, already due, that the patient has
 not received. A fallback the next channel refuses (even transiently) is recorded and not retried: never two messages
-on one channel for one reminder.
+on one channel for one reminder. A fallback by Messenger gets a record of its own (`deliveries.record_fallback_sent`)
+so that Meta's receipts, which name the recipient and the message, find it and the reminder view shows them.
+
+Notices (`send_notice`, `chalicelib.fire.notices`): the waiting room's texts, which have no stored reminder, are
+claimed, sent, recorded and windowed here too, and fall back through the same `fall_back` (a delivery that carries
+`notice` facts is worded again by its owner, `NoticeMessages.again`, which may find it stale).
 """
 
 from __future__ import annotations
@@ -302,9 +307,9 @@ class Dispatcher:
         ends_at = self._clock.now() + timedelta(minutes=clinic_policy(prepared.clinic).delivery_window_minutes)
         self._window.arm(prepared.clinic.clinic_id, owner_type, owner_id, reminder_id, occurrence, ends_at)
 
-    def send_notice(self, notice: Notice) -> bool:
+    def send_notice(self, notice: Notice) -> Channel | None:
         """Sends a notice (`chalicelib.fire.notices`) once, on its first channel or the first of the patient's order
-        that carries it; a channel's refusal sends it once on the next. True when it went on some channel. Its
+        that carries it; a channel's refusal sends it once on the next. The channel it went by, or None. Its
         delivery is claimed first (the same notice again sends nothing), then recorded like a reminder's, with the
         delivery window armed on a channel that reports delivery, so a later failure or silence falls back once."""
         from chalicelib.patients.contacts import is_opted_out
@@ -313,10 +318,10 @@ class Dispatcher:
         extra = {"clinic_id": notice.clinic_id, "owner_id": notice.owner_id, "notice": notice.notice_id}
         if prepared.channel is Channel.SMS and not prepared.address:
             logger.info("notice not sent", extra={**extra, "reason": "no_phone"})
-            return False
+            return None
         if prepared.channel is Channel.SMS and is_opted_out(notice.clinic_id, Channel.SMS, prepared.address):
             logger.info("notice not sent", extra={**extra, "reason": "opted_out_sms"})
-            return False
+            return None
         key, occurrence, now = notice.key, iso_utc(notice.occurrence), self._clock.now()
         message = prepared.render()
         facts = json.dumps({**notice.facts, "kind": notice.kind}, separators=(",", ":"))
@@ -332,7 +337,7 @@ class Dispatcher:
             )
         except AlreadyClaimed:
             logger.info("notice not sent", extra={**extra, "reason": "claimed_elsewhere"})
-            return False
+            return None
         callback = f"{key}|{occurrence}"
         try:
             sent = self._sender.send(prepared.clinic, prepared.channel, prepared.address, message, callback=callback)
@@ -343,12 +348,13 @@ class Dispatcher:
             count("NoticesFailed", channel=prepared.channel.value)
             following = self._next_for_notice(notice.planned, notice.kind, prepared.channel)
             fallback = None if following is None else self._send_fallback(key, occurrence, following, reason, False)
-            logger.info("notice refused", extra={**extra, "reason": reason, "fallback": fallback is not None})
-            return fallback is not None and not isinstance(fallback, str)
+            went = following.channel if following is not None and isinstance(fallback, Sent) else None
+            logger.info("notice refused", extra={**extra, "reason": reason, "fallback": went})
+            return went
         if sent is None:  # the spend cap: this notice is lost rather than sent late
             self._settle_notice(key, occurrence, "spend_cap")
             logger.info("notice not sent", extra={**extra, "reason": "spend_cap"})
-            return False
+            return None
         segments = sent.charge.sms_segments if sent.charge.channel is Channel.SMS else None
         try:
             deliveries.record_sent(
@@ -363,11 +369,10 @@ class Dispatcher:
         except Exception:  # sent: a retry would send it again, so the gap is logged and counted instead
             logger.exception("sent but not recorded", extra=extra)
             count("SentNotRecorded", channel=prepared.channel.value)
-            return True
-        count("NoticesSent", channel=prepared.channel.value)
+            return prepared.channel
         logger.info("notice sent", extra={**extra, "channel": prepared.channel.value})
         self._start_window(prepared, OwnerType.APPOINTMENT, notice.owner_id, notice.notice_id, notice.occurrence)
-        return True
+        return prepared.channel
 
     def _settle_notice(self, key: str, occurrence: str, reason: str) -> None:
         try:

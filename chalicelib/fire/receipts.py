@@ -12,7 +12,8 @@ Where each channel's receipts come from:
   SMS's event destinations need its own send API (`SendTextMessage`), which CareCue does not use: an SMS's
   receipt is SNS's acceptance, and a permanent refusal at send time is `failed`.
 - **Messenger**: the Page webhook's `message_deliveries` (delivered) and `message_reads` (read) events
-  (`chalicelib.replies.messenger_receipts`), found by the recipient and the Send API's `message_id`.
+  (`chalicelib.replies.messenger_receipts`), found by the recipient and the Send API's `message_id`; a fallback
+  by Messenger's on its own record (`deliveries.record_fallback_sent`), shown under the view's `fallback`.
 
 A receipt only moves forward (`chalicelib.store.deliveries.record_receipt`): a duplicate or late one changes
 nothing. Lateness is measured in two steps: scheduled → sent (the delivery's `lateness_seconds`, the

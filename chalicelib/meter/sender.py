@@ -2,11 +2,12 @@
 it, take the count back if the channel refuses it.
 
 Timer-driven messages (appointment and dose reminders, caregiver alerts, refill reminders) come through the
-dispatcher (`chalicelib.fire.dispatch`), which claims the occurrence first; SMS answers and the waiting-room and
-running-late texts come straight here. Counting is under the clinic's spend cap (`UsageMeter.reserve`): a
-message the cap holds back is not sent (and counted in the SpendCapReached metric). The answers the carriers require
-(the STOP and HELP confirmations) are never held back, but they are counted all the same (`required_by_carrier`),
-so that the month's usage is exactly what went out.
+dispatcher (`chalicelib.fire.dispatch`), which claims the occurrence first, and so do the waiting-room and
+running-late texts (the dispatcher's notices, `chalicelib.fire.notices`); SMS answers come straight here.
+Counting is under the clinic's spend cap (`UsageMeter.reserve`): a message the cap holds back is not sent (and
+counted in the SpendCapReached metric). The answers the carriers require (the STOP and HELP confirmations) are
+never held back, but they are counted all the same (`required_by_carrier`), so that the month's usage is exactly
+what went out.
 
 A usage table that refuses the write does not hold the message back (a patient's message matters more than the
 count): the gap is logged and counted (UsageNotMetered) for billing to reconcile.

@@ -2,7 +2,9 @@
 name the recipient (the PSID, on the Page that sent) and either the messages' ids (`delivery.mids[]`) or a
 watermark (every message sent at or before it), never CareCue's delivery: so each delivery that went by Messenger
 carries `chat_recipient` (`{page id}/{PSID}`), and the deliveries table's sparse `by-chat-recipient` index lists
-them by when they went, with the Send API's `message_id` and the receipt so far.
+them by when they went, with the Send API's `message_id` and the receipt so far. A fallback by Messenger has a
+record of its own for this (`fallback/{reminder key}`, `deliveries.record_fallback_sent`): the delivery's own item
+keeps the first channel's message id, send time and receipt.
 
 The index is read eventually consistent (a GSI has nothing else): a receipt that arrives before the index has the
 delivery (milliseconds after the send) finds nothing, as an unknown mid would. Reads are bounded: the newest

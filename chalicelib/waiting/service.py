@@ -290,10 +290,10 @@ class WaitingService:
         notice = Notice(
             clinic.clinic_id, appointment.appointment_id, notice_id, appointment.start, kind, stored, planned, first
         )
-        if not self._dispatcher().send_notice(notice):
-            count("WaitingTextsNotSent", channel="any")
+        went = self._dispatcher().send_notice(notice)
+        if went is None:
             return 0
-        count("WaitingTextsSent", channel="any")
+        count("WaitingTextsSent", channel=went.value)
         return 1
 
 

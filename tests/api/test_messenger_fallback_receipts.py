@@ -75,7 +75,9 @@ def test_a_reminder_whatsapp_failed_goes_by_messenger_whose_delivery_and_read_re
     # The same reminder went once by Messenger, as the Page's utility template
     messenger = [m for m in aws.sent() if m["channel"] == "messenger"]
     assert [m["body"] for m in messenger] == [messenger[0]["body"]]
-    assert messenger[0]["body"].startswith("Riverside Family Clinic: your appointment is on Wed 2 Dec at 10:00 AM. Confirm: https://")
+    assert messenger[0]["body"].startswith(
+        "Riverside Family Clinic: your appointment is on Wed 2 Dec at 10:00 AM. Confirm: https://"
+    )
     mid = messenger[0]["message_id"]
     sent_at = clock.now()
 

@@ -167,3 +167,83 @@ def test_a_wait_text_never_delivered_is_not_sent_again_once_the_patient_was_call
     assert [channel for channel, _ in waiting_texts(day, "B")] == ["whatsapp"]
     record = delivery(b, "wait.1", "09:30")
     assert (record.receipt, record.fallback_channel) == ("sent", None)
+
+
+def test_a_wait_text_a_newer_one_superseded_is_not_sent_again_and_the_newer_one_falls_back(day: Day) -> None:
+    # GIVEN B's WhatsApp wait text ("about 40 min") is never delivered, and A is called in at 08:55: B is next
+    connect(day)
+    a, b = book(day, "A", "09:00"), book(day, "B", "09:30", **WHATSAPP_FIRST)
+    day.aws.whatsapp.withhold_delivery(PHONES["B"])
+    day.go_to("08:50")
+    day.move(a, "check-in")
+    day.move(b, "check-in")
+    day.go_to("08:55")
+    day.move(a, "start")
+    assert [text for _, text in waiting_texts(day, "B")][1:] == [
+        f"{CLINIC}: ya está registrado. Su espera es de unos 5 min."
+    ]
+
+    # WHEN both texts' windows end (09:05 and 09:10), B still waiting
+    day.go_to("09:10")
+
+    # THEN only the newer text, "you're next", goes by SMS; the first (superseded) is not sent again
+    to_b = [(m["channel"], m["body"]) for m in day.aws.sent() if m["to"] == PHONES["B"]]
+    assert to_b[-3:] == [
+        ("whatsapp", f"{CLINIC}: ya está registrado. Su espera es de unos 40 min."),
+        ("whatsapp", f"{CLINIC}: ya está registrado. Su espera es de unos 5 min."),
+        ("sms", f"{CLINIC}: you're next. Please stay in the waiting room."),
+    ]
+    assert (delivery(b, "wait.1", "09:30").fallback_channel, delivery(b, "wait.2", "09:30").fallback_channel) == (
+        None,
+        "sms",
+    )
+
+
+def test_a_wait_text_whatsapp_failed_is_not_sent_by_sms_to_a_number_that_sent_stop(day: Day) -> None:
+    from infra.local.stack import sns_event
+
+    connect(day)
+    a = book(day, "A", "09:00", **WHATSAPP_FIRST)
+    day.api.lambda_.invoke("inbound_sms", sns_event(PHONES["A"], None, "STOP", "in-stop-a", day.clock.now()))
+    day.aws.whatsapp.not_on_whatsapp(PHONES["A"])
+    day.go_to("08:50")
+    day.move(a, "check-in")
+
+    deliver_events(day.aws)  # WhatsApp: failed
+
+    assert [channel for channel, _ in waiting_texts(day, "A")] == ["whatsapp"]
+    record = delivery(a, "wait.1", "09:00")
+    assert (record.fallback_channel, record.fallback_status, record.fallback_failure) == (
+        "sms",
+        "skipped",
+        "opted_out_sms",
+    )
+
+
+def test_the_same_wait_text_handled_twice_is_one_delivery_and_sends_once(day: Day) -> None:
+    from chalicelib.fire.notices import Notice
+    from chalicelib.store import clinic_day
+    from chalicelib.waiting.service import planned_text, waiting_facts
+
+    # GIVEN A checked in at 08:50, and the check-in's wait text sent by SMS
+    a = book(day, "A", "09:00")
+    day.go_to("08:50")
+    day.move(a, "check-in")
+    assert waiting_texts(day, "A") == [("sms", f"{CLINIC}: you are checked in. Your wait is about 10 min.")]
+
+    # WHEN the same notice (the visit's first wait text) is handed to the dispatcher again
+    clinic = clinic_day.clinic(day.clinic.clinic_id)
+    appointment = clinic_day.appointment(clinic.clinic_id, a)
+    patient = clinic_day.patient(clinic.clinic_id, appointment.patient_id)
+    body = f"{CLINIC}: you are checked in. Your wait is about 10 min."
+    planned = planned_text(clinic, appointment, patient, body, waiting_facts(clinic, minutes=10))
+    facts = {"text": "check_in", "next": False, "promised_at": iso_utc(at("09:00"))}
+    notice = Notice(clinic.clinic_id, a, "wait.1", appointment.start, "wait_check_in", facts, planned)
+    went = day.aws.services.dispatcher.send_notice(notice)
+
+    # THEN nothing more is sent, and the one delivery stays as it was
+    assert went is None
+    assert len(waiting_texts(day, "A")) == 1
+    record = delivery(a, "wait.1", "09:00")
+    assert (record.channel, record.status, record.attempts) == ("sms", "sent", 1)
+    assert usage(day)["sms"] == 2  # the confirmation and the one wait text
