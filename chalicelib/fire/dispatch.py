@@ -394,7 +394,8 @@ class Dispatcher:
         """`fall_back` for a notice: its owner words it again if it is still worth sending (`NoticeMessages`)."""
         facts = json.loads(delivery.notice or "{}")
         owner_id = delivery.reminder_key.rpartition("/")[0]
-        planned = None if self._notices is None else self._notices().again(delivery.clinic_id, owner_id, facts)
+        owner = None if self._notices is None else self._notices()
+        planned = None if owner is None else owner.again(delivery.clinic_id, owner_id, delivery.occurrence, facts)
         if planned is None or isinstance(planned, NotSending) or planned.clinic.status != ClinicStatus.ACTIVE:
             why = planned.reason if isinstance(planned, NotSending) else "clinic_suspended"
             logger.info("no fallback", extra={"owner_id": owner_id, "reason": why})

@@ -47,7 +47,7 @@ class Notice:
 
 
 class NoticeMessages(Protocol):
-    def again(self, clinic_id: str, owner_id: str, facts: Mapping[str, Any]) -> Ready | NotSending:
-        """The notice as planned for the patient's phone, worded for its fallback now; `NotSending` when it is no
-        longer worth sending (stale)."""
+    def again(self, clinic_id: str, owner_id: str, occurrence: str, facts: Mapping[str, Any]) -> Ready | NotSending:
+        """The notice (`occurrence`: the delivery's, ISO UTC) as planned for the patient's phone, worded for its
+        fallback now; `NotSending` when it is no longer worth sending (stale)."""
         ...

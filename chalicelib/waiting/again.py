@@ -10,6 +10,8 @@ What a patient would expect of a text that reaches them late on another channel 
   at least 5), so a text that comes 15 minutes late does not add 15 minutes to the wait; one whose promised call
   time has passed is not sent (it would promise nothing true; the waiting room's update covers a wait that
   grew). "You're next" is the same words.
+- **Either** only while the appointment is still at the start the text was about (its delivery's occurrence): a
+  moved appointment's old news is not sent.
 - **A running-late text** only while the patient is still at home (`booked`) before their start, no newer late
   text went since (the appointment's count is still this text's), and the provider is still running late (the
   lag is measured again, and its minutes are the lag now): news of a lag that is gone would only make them late.
@@ -48,13 +50,15 @@ class WaitingNotices:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
 
-    def again(self, clinic_id: str, owner_id: str, facts: Mapping[str, Any]) -> Ready | NotSending:
+    def again(self, clinic_id: str, owner_id: str, occurrence: str, facts: Mapping[str, Any]) -> Ready | NotSending:
         try:
             appointment = clinic_day.appointment(clinic_id, owner_id)
             clinic = clinic_day.clinic(clinic_id)
             patient = clinic_day.patient(clinic_id, appointment.patient_id)
         except NotFound:
             return NotSending(Result.STALE, "appointment_gone")
+        if iso_utc(appointment.start) != occurrence:
+            return NotSending(Result.STALE, "appointment_moved")  # the text was about the visit at its old time
         now = self._clock.now()
         kind = str(facts.get("kind"))
         if kind.startswith("wait_"):

@@ -23,7 +23,8 @@ updates + 1 for "you're next", all from the appointment's claim) and `{appointme
 running-late text (1 or 2), each at the appointment's start (ISO UTC). The appointment's claim gives each number
 once, so the same check-in or the same late notice handled twice is one delivery, and sends nothing more.
 
-Staleness (`chalicelib.waiting.again`): a wait text falls back only while the patient is still waiting
+Staleness (`chalicelib.waiting.again`): no text falls back once its appointment moved (its start is the
+delivery's occurrence). A wait text falls back only while the patient is still waiting
 (`arrived`), no newer wait text has gone since (the appointment's promise is still the one it made), and, for an
 estimate, the call time it promised is still ahead; its minutes are then counted again from now to that call
 time (what the patient would have read had it come on time, said now). A running-late text falls back only while

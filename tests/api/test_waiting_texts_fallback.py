@@ -9,6 +9,7 @@ the REST API, and time passes as Scheduler fires the app's timers (tests/api/tes
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 from chalicelib.core.clock import iso_utc
@@ -67,9 +68,9 @@ def test_a_wait_text_whatsapp_reports_failed_goes_once_by_sms_and_a_duplicate_st
     assert usage(day) == {"sms": 2, "email": 0, "whatsapp": 1, "messenger": 0}
 
 
-def test_a_running_late_text_never_delivered_goes_once_by_sms_when_the_window_ends(day: Day) -> None:
-    # GIVEN A's 09:00 visit that runs long with B waiting after it, and D at home for 11:00 on WhatsApp, whose
-    # phone is off (WhatsApp reports the message sent, never delivered)
+def late_news_withheld(day: Day) -> str:
+    """A's 09:00 visit runs long with B waiting after it; D, at home for 11:00 on WhatsApp with the phone off
+    (WhatsApp reports the message sent, never delivered), gets the running-late text by WhatsApp. D's id."""
     connect(day)
     a, b = book(day, "A", "09:00"), book(day, "B", "09:30")
     d = book(day, "D", "11:00", **WHATSAPP_FIRST)
@@ -86,6 +87,12 @@ def test_a_running_late_text_never_delivered_goes_once_by_sms_when_the_window_en
             break
     ((channel, late),) = waiting_texts(day, "D")
     assert channel == "whatsapp" and "retraso" in late
+    return d
+
+
+def test_a_running_late_text_never_delivered_goes_once_by_sms_when_the_window_ends(day: Day) -> None:
+    # GIVEN D's running-late text by WhatsApp, never delivered
+    d = late_news_withheld(day)
 
     # WHEN the delivery window of that text ends (15 minutes after it went) and Scheduler fires it twice
     name, ends = window_of(day, d, "late.1")
@@ -247,3 +254,22 @@ def test_the_same_wait_text_handled_twice_is_one_delivery_and_sends_once(day: Da
     record = delivery(a, "wait.1", "09:00")
     assert (record.channel, record.status, record.attempts) == ("sms", "sent", 1)
     assert usage(day)["sms"] == 2  # the confirmation and the one wait text
+
+
+def test_a_running_late_text_is_not_sent_again_once_the_appointment_was_moved(day: Day) -> None:
+    # GIVEN D's running-late text by WhatsApp, never delivered
+    d = late_news_withheld(day)
+    name, ends = window_of(day, d, "late.1")
+    event = stored_event(day.aws, name)
+
+    # WHEN the clinic moves D's appointment to the afternoon before the window ends
+    moved = day.api.http.patch(
+        f"/v1/appointments/{d}", headers=day.clinic.headers, body=json.dumps({"start": at("14:00").isoformat()})
+    )
+    assert moved.status_code == 200, moved.json_body
+    day.clock.set(ends)
+
+    # THEN the window's end sends nothing: the news was about the 11:00 visit
+    assert fire(event) == {"result": "skipped", "reason": "no_fallback"}
+    assert [channel for channel, _ in waiting_texts(day, "D")] == ["whatsapp"]
+    assert delivery(d, "late.1", "11:00").fallback_channel is None
