@@ -51,11 +51,12 @@ def notice_channels(
     return rule_channels(choice, channels, preferred, _opted_out(patient, order), order)
 
 
-def receivable(clinic: Clinic, patient: Patient, now: datetime) -> list[Channel]:
-    """The channels the patient can receive a message on now, in their order (one contact read per channel)."""
+def receivable(clinic: Clinic, patient: Patient, now: datetime, whatsapp_opt_in: bool = False) -> list[Channel]:
+    """The channels the patient can receive a message on now, in their order (one contact read per channel);
+    `whatsapp_opt_in`: the request gives the WhatsApp opt-in (`receivable_order`)."""
     from chalicelib.fire.channel_order import receivable_order
 
-    return receivable_order(clinic, patient, now)
+    return receivable_order(clinic, patient, now, whatsapp_opt_in)
 
 
 def _opted_out(patient: Patient, receivable: list[Channel]) -> list[Channel]:

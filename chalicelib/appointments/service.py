@@ -131,7 +131,11 @@ class AppointmentService:
                 appointment = replace(appointment, contactless=True)
             from chalicelib.appointments.reminder_plan import notice_channels, planned_reminders, receivable
 
-            order = receivable(clinic, patient, now)  # read once for the reminders and the confirmation
+            # Read once for the reminders and the confirmation. The booking's own WhatsApp opt-in counts, though it
+            # is recorded after the booking is stored: a clinic whose order puts email before SMS would otherwise
+            # plan a patient who just opted in to WhatsApp on email.
+            opting_in = bool(request.patient.whatsapp_opt_in and patient.phone)
+            order = receivable(clinic, patient, now, opting_in)
             timed = planned_reminders(clinic, patient, appointment.start, appointment.timezone, now, order)
             plan = plan_notice(Kind.CONFIRMATION, notice_channels(clinic, patient, now, order), now, 1) + timed
             reminders = [_reminder(clinic_id, appointment_id, 1, item, now, patient) for item in plan]

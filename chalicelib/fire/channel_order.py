@@ -49,9 +49,24 @@ def can_receive(clinic: Clinic, patient: Patient, channel: Channel, now: datetim
     return _state(clinic, patient, channel, now) is not None
 
 
-def receivable_order(clinic: Clinic, patient: Patient, now: datetime) -> list[Channel]:
-    """The channels of the patient's order they can receive a message on, in that order."""
-    return [channel for channel in channel_order(clinic, patient) if can_receive(clinic, patient, channel, now)]
+def receivable_order(clinic: Clinic, patient: Patient, now: datetime, whatsapp_opt_in: bool = False) -> list[Channel]:
+    """The channels of the patient's order they can receive a message on, in that order. `whatsapp_opt_in`: the
+    request being planned gives the patient's WhatsApp opt-in (a booking's `whatsapp_opt_in`), which is recorded
+    only once the booking is stored: WhatsApp counts as opted in unless the number sent STOP there."""
+    order = channel_order(clinic, patient)
+    return [
+        channel
+        for channel in order
+        if can_receive(clinic, patient, channel, now)
+        or (whatsapp_opt_in and channel is Channel.WHATSAPP and _opting_in(clinic, patient, now))
+    ]
+
+
+def _opting_in(clinic: Clinic, patient: Patient, now: datetime) -> bool:
+    from chalicelib.patients.whatsapp import whatsapp_state
+
+    address = address_on(clinic, patient, Channel.WHATSAPP)
+    return address is not None and not whatsapp_state(clinic.clinic_id, address, now).opted_out
 
 
 def _state(clinic: Clinic, patient: Patient, channel: Channel, now: datetime) -> tuple[str, bool] | None:

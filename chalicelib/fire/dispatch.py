@@ -513,6 +513,10 @@ class Dispatcher:
         """A channel reported a sent message failed (`reason`: whatsapp_131026, email_bounce_general): the same
         message goes once on the next channel of the patient's order (`_next_channel`). False when nothing went
         (already fallen back, the reminder or its owner changed, no next channel, or that channel refused)."""
+        if deliveries.is_fallback_key(reminder_key):
+            # A fallback's own record (its channel reported it failed): one fallback a message, no third channel.
+            logger.info("no fallback", extra={"reason": "fallback_failed"})
+            return False
         delivery = deliveries.delivery(reminder_key, occurrence)
         if delivery is not None and delivery.notice is not None:
             return self._fall_back_notice(delivery, reason)
@@ -547,9 +551,11 @@ class Dispatcher:
         self, reminder_key: str, occurrence: str, planned: Ready, reason: str, for_caps: bool = True
     ) -> Sent | str:
         """Claims the delivery's one fallback and sends `planned` on its channel; what was sent, or why not. A
-        fallback by Messenger gets a record of its own (`deliveries.record_fallback_sent`) so that Meta's receipts,
-        which name the recipient, find it. `for_caps`: an SMS fallback counts towards the frequency caps (not a
-        notice's: the waiting room's texts never did)."""
+        fallback on a channel that reports receipts (WhatsApp, Messenger; email with a configuration set) gets a
+        record of its own (`deliveries.record_fallback_sent`), and on WhatsApp and email goes with that record's
+        key as its callback, so that the channel's receipts find it as they find a first send's. `for_caps`: an
+        SMS fallback counts towards the frequency caps (not a notice's: the waiting room's texts never did)."""
+        from chalicelib.fire.delivery_window import reports_delivery
         from chalicelib.patients.contacts import find_contact, opted_out, record_sms_sent
 
         channel = planned.channel
@@ -558,9 +564,11 @@ class Dispatcher:
         contact = find_contact(planned.clinic.clinic_id, channel, planned.address)
         why: str | None = f"opted_out_{channel.value}" if opted_out(contact) else None
         sent: Sent | None = None
+        reported = reports_delivery(channel, self._email_events)
+        callback = deliveries.fallback_callback(reminder_key, occurrence) if reported else None
         if why is None:
             try:
-                sent = self._sender.send(planned.clinic, channel, planned.address, planned.render())
+                sent = self._sender.send(planned.clinic, channel, planned.address, planned.render(), callback=callback)
             except ChannelError as e:
                 why = f"{channel.value}_{e.code}"
             else:
@@ -572,16 +580,15 @@ class Dispatcher:
             return why or "not_sent"
         now = self._clock.now()
         deliveries.record_fallback(reminder_key, occurrence, "sent", message_id=sent.message_id, at=now)
-        recipient = chat_recipient_of(planned)
-        if recipient is not None:
-            self._record_fallback_receipts(reminder_key, occurrence, planned, sent, recipient, now)
+        if reported:
+            self._record_fallback_receipts(reminder_key, occurrence, planned, sent, chat_recipient_of(planned), now)
         if channel is Channel.SMS and for_caps:
             record_sms_sent(planned.clinic.clinic_id, planned.address, contact, now)  # it counts towards the caps
         count("FallbacksSent", channel=channel.value)
         return sent
 
     def _record_fallback_receipts(
-        self, reminder_key: str, occurrence: str, planned: Ready, sent: Sent, recipient: str, now: datetime
+        self, reminder_key: str, occurrence: str, planned: Ready, sent: Sent, recipient: str | None, now: datetime
     ) -> None:
         try:
             deliveries.record_fallback_sent(

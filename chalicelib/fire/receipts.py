@@ -42,9 +42,9 @@ class FallbackView(TypedDict):
     status: str  # claimed | sent | failed | skipped
     reason: str | None  # why the first channel did not do
     sent_at: NotRequired[str]
-    failure: NotRequired[str]
-    # What the fallback's channel reported, where it reports on a fallback (Messenger: its own record).
-    receipt: NotRequired[str]  # sent | delivered | read
+    failure: NotRequired[str]  # why it was not sent, or the reason its channel later reported it failed
+    # What the fallback's channel reported, where it reports (WhatsApp, Messenger, email: its own record).
+    receipt: NotRequired[str]  # sent | delivered | read | failed
     delivered_at: NotRequired[str]
     read_at: NotRequired[str]
 
@@ -101,8 +101,9 @@ def sent_view(channel: str, sent_at: datetime, lateness_seconds: float) -> Deliv
 
 
 def _fallback_record(delivery: Delivery) -> Delivery | None:
-    """The fallback's own record, read only for a fallback that has one (it went by Messenger)."""
-    if delivery.fallback_channel != "messenger" or delivery.fallback_status != "sent":
+    """The fallback's own record, read only for a fallback that may have one (sent on a chat channel or by email:
+    `Dispatcher._send_fallback`; an email fallback has one only when the stage sends with a configuration set)."""
+    if delivery.fallback_channel not in ("messenger", "whatsapp", "email") or delivery.fallback_status != "sent":
         return None
     return deliveries.fallback_receipt(delivery.reminder_key, delivery.occurrence)
 
@@ -140,5 +141,7 @@ def delivery_view(delivery: Delivery, fallback_record: Delivery | None = None) -
                 fallback["delivered_at"] = iso_utc(fallback_record.delivered_at)
             if fallback_record.read_at is not None:
                 fallback["read_at"] = iso_utc(fallback_record.read_at)
+            if fallback_record.receipt == "failed" and fallback_record.receipt_failure:
+                fallback["failure"] = fallback_record.receipt_failure  # the channel's reason, as for a first send
         view["fallback"] = fallback
     return view

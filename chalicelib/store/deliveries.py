@@ -377,6 +377,17 @@ def record_fallback(
 FALLBACK_PREFIX = "fallback/"
 
 
+def is_fallback_key(reminder_key: str) -> bool:
+    """Whether `reminder_key` names a fallback's own record (`fallback_key`) rather than a delivery."""
+    return reminder_key.startswith(FALLBACK_PREFIX)
+
+
+def fallback_callback(reminder_key: str, occurrence: str) -> str:
+    """The key a fallback is sent with on WhatsApp (`biz_opaque_callback_data`) and email (the `carecue-delivery`
+    tag), as a first send carries its delivery's: its channel's receipts then find the fallback's own record."""
+    return f"{fallback_key(reminder_key)}|{occurrence}"
+
+
 def fallback_key(reminder_key: str) -> str:
     """The key of the fallback's own record (`record_fallback_sent`): `fallback/{reminder key}`."""
     return f"{FALLBACK_PREFIX}{reminder_key}"
@@ -390,14 +401,16 @@ def record_fallback_sent(
     channel: str,
     message_id: str,
     sent_at: datetime,
-    chat_recipient: str,
+    chat_recipient: str | None,
     expires_at: datetime,
 ) -> None:
-    """The fallback's own record, for a fallback whose channel names the recipient in its receipts (Messenger):
-    an item keyed `fallback/{reminder key}` at the same occurrence, sent, with the Send API's message id and the
-    `chat_recipient`, so that the `by-chat-recipient` index lists it and Meta's receipts move its `receipt` as they
-    move a first send's (`chalicelib.store.chat_receipts`). The delivery's own item keeps the first channel's
-    receipt; the reminder view reads this one for the fallback's (`fallback_receipt`)."""
+    """The fallback's own record, for a fallback on a channel that reports receipts (WhatsApp, email, Messenger):
+    an item keyed `fallback/{reminder key}` at the same occurrence, sent, with the channel's message id, so that
+    the channel's receipts move its `receipt` as they move a first send's. WhatsApp's statuses and SES's events
+    find it by the key the fallback was sent with (`fallback_callback`); Meta's Messenger receipts name only the
+    recipient, so a Messenger fallback also keeps its `chat_recipient`, for the `by-chat-recipient` index
+    (`chalicelib.store.chat_receipts`). The delivery's own item keeps the first channel's receipt; the reminder
+    view reads this one for the fallback's (`fallback_receipt`)."""
     Delivery(
         fallback_key(reminder_key),
         occurrence,

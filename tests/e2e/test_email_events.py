@@ -84,3 +84,41 @@ def test_an_email_to_the_simulators_bounce_address_goes_once_by_sms(ses_stack: L
         "reason": "email_bounce_general",
         "sent_at": delivery["sent_at"],
     }
+
+
+SENDER = "phone-number-id-e2e0000000000000000000000000000e"  # this module's WhatsApp clinic's own sender
+TEMPLATES = {
+    "confirmation": {
+        "en": {
+            "name": "carecue_confirmation",
+            "body": "{{1}}: your appointment is on {{2}} at {{3}}.",
+            "parameters": ["clinic", "day", "time"],
+        }
+    }
+}
+
+
+def test_a_confirmation_whatsapp_reports_failed_goes_once_by_email_and_ses_reports_that_fallback_delivered(
+    ses_stack: LocalStack,
+) -> None:
+    clinic = ses_stack.create_clinic()
+    phone, email = "+14155550166", "pat166@example.com"
+    order = ["whatsapp", "email", "sms"]
+    ses_stack.connect_whatsapp(clinic, SENDER, {"whatsapp": {"templates": TEMPLATES}, "channel_order": order})
+    status, marked = ses_stack.local.post("/_local/whatsapp/not-on-whatsapp", {"phone": phone})
+    assert status == 200, marked
+    start = day_after(ses_stack.now(), 2, 10, 0, "America/New_York")
+    patient = {"name": "Pat Example", "phone": phone, "email": email, "whatsapp_opt_in": True}
+
+    booked = ses_stack.book_for(
+        clinic, {"patient": {**patient, "preferred_channel": "whatsapp"}, "start": start.isoformat()}
+    )
+
+    # THEN WhatsApp took it and reported it failed; it went once by email, which SES reported delivered
+    assert [m["channel"] for m in ses_stack.outbox(phone)] == ["whatsapp"]
+    assert [m["channel"] for m in ses_stack.outbox(email)] == ["email"]
+    delivery = delivery_of(ses_stack, clinic, booked["id"], "confirmation.sms")
+    assert (delivery["channel"], delivery["receipt"], delivery["failure"]) == ("whatsapp", "failed", "whatsapp_131026")
+    fallback = delivery["fallback"]
+    assert (fallback["channel"], fallback["status"], fallback["receipt"]) == ("email", "sent", "delivered")
+    assert fallback["delivered_at"] == fallback["sent_at"]
