@@ -127,7 +127,7 @@ class Services:
         # boto3 keeps the botocore session it wraps as `_session` (its constructor takes one; no getter returns it).
         self._botocore_session = botocore.session.get_session() if session is None else session._session
         if session is None:
-            # A session of its own (Lambda's): its SSM and DynamoDB clients are made from models of just the
+            # A session of its own (Lambda's): its SSM, SNS and DynamoDB clients are made from models of just the
             # operations the functions call, ~20 ms less of a cold fire (infra/aws/service_models.py).
             loader = self._botocore_session.get_component("data_loader")
             loader.search_paths.insert(0, str(Path(__file__).parent / "aws_models"))

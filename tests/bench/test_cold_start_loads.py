@@ -7,7 +7,7 @@ invokes it, against moto's server on 127.0.0.1 in this process; it reports which
   regimen code and no validator, and makes neither an SES nor a Scheduler client.
 - The authorizer lets a clinic's key in reading DynamoDB alone: no SSM, SES or Scheduler client.
 - A first booking does load the phone validator (the other side of the same watch), and no regimen code.
-Each makes its SSM and DynamoDB clients from the trimmed models of the operations the functions call
+Each makes its SSM, SNS and DynamoDB clients from the trimmed models of the operations the functions call
 (`infra/aws/service_models.py`), and its first invocation works through them.
 After each, the cyclic garbage collector runs again (`chalicelib.core.heap` holds it off during a Lambda
 process's first invocation only). What these cost in time is `make bench`'s figure, not a test's."""
@@ -47,6 +47,7 @@ def test_an_appointment_fire_sends_without_regimen_code_validators_or_unused_cli
     assert fire["clients"] == ["sns", "ssm"]  # the SMS and its link's key; no SES, no Scheduler
     assert fire["operations"]["ssm"] == len(OPERATIONS["ssm"])  # the key read through the trimmed model
     assert fire["operations"]["dynamodb"] == len(OPERATIONS["dynamodb"])
+    assert fire["operations"]["sns"] == len(OPERATIONS["sns"])
     assert fire["collector_on"] is True
 
 

@@ -1,5 +1,5 @@
 """The trimmed botocore models the functions' SSM and DynamoDB clients are made from (`chalicelib/aws_models/`,
-written by `infra/aws/service_models.py`): in step with the installed botocore, and holding every SSM operation
+written by `infra/aws/service_models.py`): in step with the installed botocore, and holding every SSM and SNS operation
 chalicelib's function code calls. (The DynamoDB operations are PynamoDB's; a first fire, booking and authorizer
 call go through the trimmed model in `tests/bench/test_cold_start_loads.py`, and every test of a route or a
 fire goes through PynamoDB with the same operation names.)"""
@@ -29,15 +29,18 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def test_every_ssm_operation_the_functions_call_is_in_the_trimmed_model() -> None:
-    called: set[str] = set()
+def test_every_ssm_and_sns_operation_the_functions_call_is_in_the_trimmed_model() -> None:
+    called: dict[str, set[str]] = {"ssm": set(), "sns": set()}
     for path in CHALICELIB.rglob("*.py"):
         if "admin" in path.relative_to(CHALICELIB).parts:
             continue  # the command line makes its own clients, from botocore's whole models
         source = path.read_text(encoding="utf-8")
-        called |= {_camel(name) for name in re.findall(r"\b_?ssm\.([a-z_]+)\(", source)}
+        for service, operations in called.items():
+            operations |= {_camel(name) for name in re.findall(rf"\b_?{service}\.([a-z_]+)\(", source)}
         if "SSMProvider" in source:
-            called |= {PROVIDER_CALLS[name] for name in re.findall(r"_provider\.(get|get_multiple)\(", source)}
+            called["ssm"] |= {PROVIDER_CALLS[name] for name in re.findall(r"_provider\.(get|get_multiple)\(", source)}
 
-    assert {"GetParameter", "GetParametersByPath", "PutParameter", "DeleteParameter"} <= called  # the scan works
-    assert called <= set(OPERATIONS["ssm"])
+    assert {"GetParameter", "GetParametersByPath", "PutParameter", "DeleteParameter"} <= called["ssm"]  # the scan works
+    assert called["sns"] == {"Publish"}
+    assert called["ssm"] <= set(OPERATIONS["ssm"])
+    assert called["sns"] <= set(OPERATIONS["sns"])
