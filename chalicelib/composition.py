@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.clock import Clock, SystemClock
@@ -125,6 +126,11 @@ class Services:
         self._session = session
         # boto3 keeps the botocore session it wraps as `_session` (its constructor takes one; no getter returns it).
         self._botocore_session = botocore.session.get_session() if session is None else session._session
+        if session is None:
+            # A session of its own (Lambda's): its SSM, SNS and DynamoDB clients are made from models of just the
+            # operations the functions call, ~20 ms less of a cold fire (infra/aws/service_models.py).
+            loader = self._botocore_session.get_component("data_loader")
+            loader.search_paths.insert(0, str(Path(__file__).parent / "aws_models"))
         bind_tables(settings.resource_prefix, settings.region, self._botocore_session)
 
     def _boto3_session(self) -> boto3.Session:

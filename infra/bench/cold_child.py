@@ -12,8 +12,9 @@ The app is invoked as Lambda invokes it (handler, event, context), in the enviro
 (`composition.configure`, which builds what `services()` builds): the bench's data are dated, the wall clock is
 not. Prints one JSON line last: the seconds taken and the CPU seconds over the same span (`time.process_time`,
 so neither counts the interpreter's start-up nor its shutdown, which no invocation pays), `import app`'s share of
-them, what the handler answered, the boto3 clients it made, which of the modules it should not need it loaded,
-and whether the cyclic garbage collector runs again after the invocation.
+them, what the handler answered, the boto3 clients it made (and how many operations each one's model has, PynamoDB's
+DynamoDB client's too), which of the modules it should not need it loaded, and whether the cyclic garbage
+collector runs again after the invocation.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def main() -> int:
                 "import_seconds": imported - started,
                 "answer": answer,
                 "clients": sorted(made),
+                "operations": _operations(composition.services()),
                 "modules": loaded,
                 "collector_on": gc.isenabled(),
             }
@@ -102,6 +104,16 @@ def main() -> int:
 
 # What a cold start must not load unless its handler uses it: regimen code and the request validators.
 WATCHED = ("chalicelib.regimens", "email_validator", "phonenumbers")
+
+
+def _operations(services: Any) -> dict[str, int]:
+    """How many operations each client made has in its model: the trimmed models' (infra/aws/service_models.py)
+    or botocore's whole ones."""
+    from chalicelib.store.models import Clinic
+
+    clients = {name: vars(services)[name]._client for name in vars(services) if _made(vars(services)[name])}
+    clients["dynamodb"] = Clinic._get_connection().connection.client
+    return {name: len(client.meta.service_model.operation_names) for name, client in sorted(clients.items())}
 
 
 def _made(value: object) -> bool:

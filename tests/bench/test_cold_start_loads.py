@@ -7,6 +7,8 @@ invokes it, against moto's server on 127.0.0.1 in this process; it reports which
   regimen code and no validator, and makes neither an SES nor a Scheduler client.
 - The authorizer lets a clinic's key in reading DynamoDB alone: no SSM, SES or Scheduler client.
 - A first booking does load the phone validator (the other side of the same watch), and no regimen code.
+Each makes its SSM, SNS and DynamoDB clients from the trimmed models of the operations the functions call
+(`infra/aws/service_models.py`), and its first invocation works through them.
 After each, the cyclic garbage collector runs again (`chalicelib.core.heap` holds it off during a Lambda
 process's first invocation only). What these cost in time is `make bench`'s figure, not a test's."""
 
@@ -19,6 +21,7 @@ from typing import Any
 import pytest
 
 from chalicelib import composition
+from infra.aws.service_models import OPERATIONS
 from infra.bench.__main__ import _restored_environment, local_aws
 from infra.bench.cold_start import booked_reminders, run_child, tasks
 
@@ -42,6 +45,9 @@ def test_an_appointment_fire_sends_without_regimen_code_validators_or_unused_cli
     assert fire["answer"] == {"result": "sent", "reason": None}
     assert fire["modules"] == []  # no chalicelib.regimens.*, email_validator or phonenumbers
     assert fire["clients"] == ["sns", "ssm"]  # the SMS and its link's key; no SES, no Scheduler
+    assert fire["operations"]["ssm"] == len(OPERATIONS["ssm"])  # the key read through the trimmed model
+    assert fire["operations"]["dynamodb"] == len(OPERATIONS["dynamodb"])
+    assert fire["operations"]["sns"] == len(OPERATIONS["sns"])
     assert fire["collector_on"] is True
 
 
@@ -51,6 +57,7 @@ def test_the_authorizer_reads_dynamodb_alone(first_invocations: dict[str, dict[s
     assert authorizer["answer"]["policyDocument"]["Statement"][0]["Effect"] == "Allow"
     assert authorizer["clients"] == []  # no SSM, SES or Scheduler client: PynamoDB's DynamoDB client only
     assert authorizer["modules"] == []
+    assert authorizer["operations"] == {"dynamodb": len(OPERATIONS["dynamodb"])}
     assert authorizer["collector_on"] is True
 
 
@@ -63,4 +70,5 @@ def test_a_booking_loads_the_phone_validator_and_still_no_regimen_code(
     assert "phonenumbers" in booking["modules"]
     assert not [name for name in booking["modules"] if name.startswith("chalicelib.regimens")]
     assert "ses" not in booking["clients"]
+    assert booking["operations"]["dynamodb"] == len(OPERATIONS["dynamodb"])
     assert booking["collector_on"] is True
