@@ -114,6 +114,8 @@ def main() -> int:
             f"{folder.replayed_changes} change(s) of the stack; {folder.torn} torn record(s) ignored",
             flush=True,
         )
+        if stack.replayed is not None and stack.replayed.differed_operations:
+            print(f"Journal:       answered differently: {', '.join(stack.replayed.differed_operations)}", flush=True)
     if faults is not None:
         print(f"Faults:        {faults.describe()}   ({stack.addresses.api}/_local/faults)", flush=True)
     print("Ready. Ctrl-C stops.", flush=True)

@@ -11,14 +11,14 @@ caller's thread, so a port another program holds is an error there rather than a
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
+import re
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from infra.local.journal import AwsRecord, Journal, install_moto_clock, moto_time, now_for_moto
@@ -101,6 +101,21 @@ def _recorded(environ: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def operation_of(environ: dict[str, str], body: bytes) -> str:
+    """A request's AWS operation, by its target header (JSON protocols) or its `Action` (query protocols, in the
+    query string or the form body): `dynamodb.PutItem`, `sns.Publish`; `?` where neither names one."""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        prefix, _, name = target.partition(".")
+        service = "dynamodb" if prefix.startswith("DynamoDB") else prefix.split("_")[0].lower()
+        return f"{service}.{name}"
+    form = f"{environ.get('QUERY_STRING', '')}&{body[:200].decode('ascii', 'replace')}"
+    action = re.search(r"(?:^|&)Action=([A-Za-z]+)", form)
+    scope = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([a-z0-9-]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    service = scope[1] if scope else "?"  # the signature's credential scope names the service
+    return f"{service}.{action[1]}" if action else f"{service}.{environ.get('REQUEST_METHOD', '?')}"
+
+
 def _digest(status: str, body: bytes) -> str:
     return f"{status.split(' ', 1)[0]} {hashlib.blake2b(body, digest_size=12).hexdigest()}"
 
@@ -114,6 +129,9 @@ def _nothing_received(environ: dict[str, Any], body: bytes) -> bool:
 class Replay:
     requests: int = 0
     differed: int = 0  # answered otherwise than the first time (reported at start; see journal.py)
+    # Which requests those were, by operation (`dynamodb.TransactWriteItems`, `sqs.ReceiveMessage`): their names only,
+    # never their bodies, which hold patient data.
+    differed_operations: list[str] = field(default_factory=list)
 
 
 class AwsServer:
@@ -129,8 +147,8 @@ class AwsServer:
         self._faults = faults  # the fault switch (infra/local/faults.py): refuses a share of the app's requests
         self._journal = journal
         self._app: Any = None
-        # Requests that may change moto's state, one at a time: DynamoDB's transactions are not atomic under
-        # threads (below), and a journaled request must draw moto's random numbers alone to be replayable.
+        # Requests one at a time: DynamoDB's transactions are not atomic under threads (below), and a journaled
+        # request must draw moto's random numbers alone to be replayable (every answer draws one: below).
         self._serial = threading.Lock()
         self._host = host
         self._port = port
@@ -156,10 +174,12 @@ class AwsServer:
             # go one at a time: moto's TransactWriteItems checks, writes and rolls back (by restoring whole tables)
             # with no lock, so two at once can both pass a condition or undo each other's writes; DynamoDB's are
             # atomic. (The admin CLI and tests call moto from other processes, so the app's own lock is not enough.)
+            # Every request, reads too, one at a time: moto draws each answer's request id from the one random
+            # generator a journaled request is seeded from (`moto.utilities.aws_headers.gen_amzn_requestid_long`),
+            # so a read answered during a write (the tick's ListSchedules beside a Publish) would change the ids the
+            # write drew, and its replay would answer differently (seen under load as "1 answered differently").
             changes = may_change(environ)
-            dynamodb = str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_")
-            serial = self._serial if changes or dynamodb else None
-            with self._gate.work(), serial or contextlib.nullcontext():
+            with self._gate.work(), self._serial:
                 if not changes:
                     return [self._answer(environ, start_response)[1]]
                 request_body = _request_body(environ)
@@ -227,6 +247,7 @@ class AwsServer:
                 done.requests += 1
                 if _digest(status, body) != record.answer:
                     done.differed += 1
+                    done.differed_operations.append(operation_of(record.environ, record.body))
         return done
 
     def stop(self) -> None:

@@ -11,9 +11,10 @@ Two kinds of record, in the order they happened:
   moto draws every id it makes (message ids, receipt handles, request ids) from one seedable `Random`
   (`moto.moto_api._internal.mock_random`), and reads the time through `moto.core.utils.utcnow`, which
   `hold_moto_time` makes answer the request's own instant while it runs (a schedule's CreationDate, which the
-  Scheduler emulator tells versions apart by, an SQS message's visibility). Requests that may change state run
-  one at a time (aws_server.py), so no other request draws from the seed meanwhile. A replayed answer that differs
-  from the original is counted and reported at start (`Replay.differed`), never silently accepted.
+  Scheduler emulator tells versions apart by, an SQS message's visibility). Every request runs alone, reads too
+  (aws_server.py: each answer draws its request id from that `Random`), so no other request draws from the seed
+  meanwhile. A replayed answer that differs from the original is counted and reported at start
+  (`Replay.differed`, with the operations' names), never silently accepted.
 - `StackRecord`: what the stack itself changed (the simulated clock, the messages the outbox took, what the
   Scheduler emulator remembered or forgot), written after each request the HTTP front answers and after each
   tick of the timers: never bigger than the change.

@@ -5,6 +5,7 @@ what its snapshot does not hold; and after the stop nothing more is journaled, s
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -149,3 +150,24 @@ def test_after_the_stop_nothing_more_is_journaled(tmp_path: Path) -> None:
     record = AwsRecord(datetime(2026, 11, 30, 14, tzinfo=UTC).replace(tzinfo=None), 7, {}, b"", "200 x")
     with pytest.raises(JournalClosed):
         journal.append(record)
+
+
+def test_a_replayed_answer_that_differs_is_named_by_its_operation_only(
+    served: tuple[AwsServer, Journal, str], tmp_path: Path
+) -> None:
+    server, _, endpoint = served
+    use(endpoint)
+    records = [r for r in read_records([p for _, p in segments(tmp_path)]).records if isinstance(r, AwsRecord)]
+    # GIVEN the journal says the SMS and the schedule were answered otherwise than moto answers them again
+    tampered = [
+        dataclasses.replace(r, answer="200 0")
+        if r.body.startswith(b"Action=Publish") or b"ScheduleExpression" in r.body
+        else r
+        for r in records
+    ]
+
+    with mock_aws():
+        replayed = server.replay(tampered)
+
+    # THEN the start says which operations they were, and nothing of what they carried (the phone, the message)
+    assert (replayed.differed, replayed.differed_operations) == (2, ["scheduler.POST", "sns.Publish"])
