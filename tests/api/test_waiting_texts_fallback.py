@@ -34,6 +34,18 @@ def window_of(day: Day, appointment_id: str, notice: str) -> tuple[str, datetime
     return name, datetime.fromisoformat(expression.removeprefix("at(").removesuffix(")") + "+00:00")
 
 
+def checked_in_with_b_unreachable(day: Day) -> tuple[str, str]:
+    """A at 09:00 by SMS and B at 09:30 on WhatsApp with the phone off (no delivery ever reported), both checked in
+    at 08:50: B's wait text ("about 40 min") went by WhatsApp. Returns their appointment ids."""
+    connect(day)
+    a, b = book(day, "A", "09:00"), book(day, "B", "09:30", **WHATSAPP_FIRST)
+    day.aws.whatsapp.withhold_delivery(PHONES["B"])
+    day.go_to("08:50")
+    day.move(a, "check-in")
+    day.move(b, "check-in")
+    return a, b
+
+
 def test_a_wait_text_whatsapp_reports_failed_goes_once_by_sms_and_a_duplicate_status_sends_nothing(day: Day) -> None:
     # GIVEN a WhatsApp-first patient whose number is not on WhatsApp (WhatsApp takes the message, then fails it)
     connect(day)
@@ -136,12 +148,7 @@ def test_a_wait_text_whatsapp_delivered_sends_nothing_when_its_window_ends(day: 
 
 def test_a_wait_text_never_delivered_goes_by_sms_with_the_wait_left_while_the_patient_still_waits(day: Day) -> None:
     # GIVEN A at 09:00 by SMS and B at 09:30 on WhatsApp with the phone off, both checked in at 08:50
-    connect(day)
-    a, b = book(day, "A", "09:00"), book(day, "B", "09:30", **WHATSAPP_FIRST)
-    day.aws.whatsapp.withhold_delivery(PHONES["B"])
-    day.go_to("08:50")
-    day.move(a, "check-in")
-    day.move(b, "check-in")
+    a, b = checked_in_with_b_unreachable(day)
     assert waiting_texts(day, "B") == [("whatsapp", f"{CLINIC}: ya está registrado. Su espera es de unos 40 min.")]
 
     # WHEN B's text's window ends at 09:05, B still in the waiting room (Scheduler fires it with the watch)
@@ -155,12 +162,7 @@ def test_a_wait_text_never_delivered_goes_by_sms_with_the_wait_left_while_the_pa
 
 def test_a_wait_text_never_delivered_is_not_sent_again_once_the_patient_was_called_in(day: Day) -> None:
     # GIVEN the same morning: B's WhatsApp wait text is never delivered
-    connect(day)
-    a, b = book(day, "A", "09:00"), book(day, "B", "09:30", **WHATSAPP_FIRST)
-    day.aws.whatsapp.withhold_delivery(PHONES["B"])
-    day.go_to("08:50")
-    day.move(a, "check-in")
-    day.move(b, "check-in")
+    a, b = checked_in_with_b_unreachable(day)
     name, ends = window_of(day, b, "wait.1")
     event = stored_event(day.aws, name)
 
@@ -178,12 +180,7 @@ def test_a_wait_text_never_delivered_is_not_sent_again_once_the_patient_was_call
 
 def test_a_wait_text_a_newer_one_superseded_is_not_sent_again_and_the_newer_one_falls_back(day: Day) -> None:
     # GIVEN B's WhatsApp wait text ("about 40 min") is never delivered, and A is called in at 08:55: B is next
-    connect(day)
-    a, b = book(day, "A", "09:00"), book(day, "B", "09:30", **WHATSAPP_FIRST)
-    day.aws.whatsapp.withhold_delivery(PHONES["B"])
-    day.go_to("08:50")
-    day.move(a, "check-in")
-    day.move(b, "check-in")
+    a, b = checked_in_with_b_unreachable(day)
     day.go_to("08:55")
     day.move(a, "start")
     assert [text for _, text in waiting_texts(day, "B")][1:] == [
