@@ -3,9 +3,9 @@
 Nothing is created at import, so `import app` stays cheap, and a cold start pays only for what its handler
 uses: a client is made on its first call, not when a service holding it is built (the authorizer never makes
 the SSM client, a fire that sends an SMS never makes SES's or Scheduler's), and a timer's owner is built when
-a timer of that owner fires (an appointment's reminder imports no regimen code). boto3's clients and
-PynamoDB's DynamoDB client are made from one botocore session (`chalicelib.store.models.bind_tables`), so the
-data botocore loads per session is loaded once. Tests and the local stack call `configure` to inject a clock or
+a timer of that owner fires (an appointment's reminder imports no regimen code). The clients and PynamoDB's
+DynamoDB client are made from one botocore session (`chalicelib.store.models.bind_tables`), so the data
+botocore loads per session is loaded once; they are botocore's clients, so no handler imports boto3. Tests and the local stack call `configure` to inject a clock or
 a boto3 session and `reset` to start over.
 
 Two clocks: `clock` is the application's "now" (what the local stack simulates and moves), `transport_clock`
@@ -71,7 +71,7 @@ if TYPE_CHECKING:
 
 
 class LazyClient:
-    """Stands in for a boto3 client and makes it on first use: holding a client costs nothing, calling it
+    """Stands in for a client and makes it on first use: holding a client costs nothing, calling it
     (or reading any attribute, e.g. `meta` or `exceptions`) makes it, once."""
 
     def __init__(self, make: Callable[[], Any]) -> None:
@@ -123,7 +123,6 @@ class Services:
         self.settings = settings
         self.clock = clock
         self.transport_clock = transport_clock or SystemClock()
-        self._session = session
         # boto3 keeps the botocore session it wraps as `_session` (its constructor takes one; no getter returns it).
         self._botocore_session = botocore.session.get_session() if session is None else session._session
         if session is None:
@@ -133,17 +132,11 @@ class Services:
             loader.search_paths.insert(0, str(Path(__file__).parent / "aws_models"))
         bind_tables(settings.resource_prefix, settings.region, self._botocore_session)
 
-    def _boto3_session(self) -> boto3.Session:
-        """boto3 over the shared botocore session, imported only by a handler that makes a boto3 client (the
-        authorizer reads DynamoDB through PynamoDB alone)."""
-        if self._session is None:
-            import boto3
-
-            self._session = boto3.Session(botocore_session=self._botocore_session)
-        return self._session
-
     def _client(self, service: str) -> Any:
-        return LazyClient(lambda: self._boto3_session().client(service, region_name=self.settings.region))  # type: ignore[call-overload]
+        """A client made on first use from the shared botocore session itself: no handler imports boto3 (~25 ms
+        of CPU on a cold start, which `import boto3` + one client, the bench's floor, pays; docs/performance.md).
+        boto3 adds nothing to a client of these services: its own handlers are for S3 and resources."""
+        return LazyClient(lambda: self._botocore_session.create_client(service, region_name=self.settings.region))
 
     @cached_property
     def sns(self) -> SNSClient:

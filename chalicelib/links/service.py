@@ -4,12 +4,13 @@
 the button's POST, so a mail scanner or link preview that follows links changes nothing. A tampered or expired
 token gets a page that says so and changes nothing. Reschedule sends the patient to the clinic's booking page.
 Pages are in the patient's language (`page_words`); a page for a link that is not valid names nobody: English.
-The signing key is an SSM SecureString read through Powertools Parameters, cached for five minutes.
+The signing key is an SSM SecureString, read with one `GetParameter` and kept for five minutes (`LinkSigner.key`).
 """
 
 from __future__ import annotations
 
 import html
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -59,7 +60,8 @@ class LinkSigner:
         self._ssm = ssm
         self._key_parameter = key_parameter
         self._public_url = public_url.rstrip("/")
-        self._provider: object | None = None
+        self._key: bytes | None = None
+        self._key_read_at = 0.0
 
     def url(self, purpose: Purpose, clinic_id: str, appointment_id: str, start: datetime) -> str | None:
         """The link, or None when this stage has no public URL (links are then left out of messages)."""
@@ -78,13 +80,16 @@ class LinkSigner:
         return f"{self._public_url}/{page}/{token}"
 
     def key(self) -> bytes:
-        from aws_lambda_powertools.utilities.parameters import SSMProvider
-
-        if self._provider is None:
-            self._provider = SSMProvider(boto3_client=self._ssm)
-        assert isinstance(self._provider, SSMProvider)
-        value = self._provider.get(self._key_parameter, decrypt=True, max_age=KEY_CACHE_SECONDS)
-        return str(value).encode("utf-8")
+        """The signing key, read from SSM at most once every `KEY_CACHE_SECONDS` a process, so a rotated key is
+        used within five minutes. One `GetParameter` by hand rather than Powertools Parameters, whose package
+        imports boto3 and every provider it has on import: ~25 ms of CPU of a cold fire, which reads nothing
+        else from SSM (docs/performance.md, "a fire without boto3")."""
+        now = time.monotonic()
+        if self._key is None or now - self._key_read_at >= KEY_CACHE_SECONDS:
+            found = self._ssm.get_parameter(Name=self._key_parameter, WithDecryption=True)
+            self._key = found["Parameter"].get("Value", "").encode("utf-8")
+            self._key_read_at = now
+        return self._key
 
 
 class PatientLinks:

@@ -102,8 +102,9 @@ def main() -> int:
     return 0
 
 
-# What a cold start must not load unless its handler uses it: regimen code and the request validators.
-WATCHED = ("chalicelib.regimens", "email_validator", "phonenumbers")
+# What a cold start must not load unless its handler uses it: boto3 (botocore is enough), regimen code and the
+# request validators.
+WATCHED = ("boto3", "chalicelib.regimens", "email_validator", "phonenumbers")
 
 
 def _operations(services: Any) -> dict[str, int]:
