@@ -10,17 +10,16 @@ import json
 from chalice.test import Client
 
 from chalicelib.store.clinics import set_whatsapp_phone_number_id
-from tests.api.test_fallback_receipts import TEMPLATES
-from tests.api.test_receipts_and_fallback import PHONE, SENDER, book
+from tests.api.test_receipts_and_fallback import PHONE, book
 from tests.conftest import ClinicKeys, World
-from tests.whatsapp_support import deliver_events
+from tests.whatsapp_support import ENGLISH_CONFIRMATION_TEMPLATES, SENDER, deliver_events
 
 ORDER = ["whatsapp", "email", "sms"]
 
 
 def whatsapp_before_email(api: Client, clinic: ClinicKeys) -> None:
     set_whatsapp_phone_number_id(clinic.clinic_id, SENDER)
-    settings = {"whatsapp": {"templates": TEMPLATES}, "channel_order": ORDER}
+    settings = {"whatsapp": {"templates": ENGLISH_CONFIRMATION_TEMPLATES}, "channel_order": ORDER}
     response = api.http.put("/v1/clinic", headers=clinic.headers, body=json.dumps(settings))
     assert response.status_code == 200, response.json_body
 

@@ -13,21 +13,11 @@ from chalice.test import Client
 from chalicelib.store.clinics import set_whatsapp_phone_number_id
 from tests.conftest import ClinicKeys, World
 from tests.timer_support import armed_expressions, fire_when_due
+from tests.whatsapp_support import ENGLISH_CONFIRMATION_TEMPLATES, SENDER
 
 PHONE = "+14155550131"
 EMAIL = "pat131@example.com"
-SENDER = "phone-number-id-0123456789abcdef0123456789abcdef"
-WHATSAPP = {
-    "templates": {
-        "confirmation": {
-            "en": {
-                "name": "carecue_confirmation",
-                "body": "{{1}}: your appointment is on {{2}} at {{3}}.",
-                "parameters": ["clinic", "day", "time"],
-            }
-        }
-    }
-}
+WHATSAPP = {"templates": ENGLISH_CONFIRMATION_TEMPLATES}
 CONFIRMATION_SMS = "Riverside Family Clinic: your appointment is booked for Wed 2 Dec at 10:00 AM."
 
 

@@ -19,12 +19,11 @@ from chalicelib.store.models import Conversation, ConversationMessage, EmailSupp
 from infra.local.clock import SimulatedClock
 from infra.local.stack import sns_event
 from tests.conftest import ClinicKeys, World
-from tests.whatsapp_support import connect_whatsapp, deliver_events
+from tests.whatsapp_support import SENDER, connect_whatsapp, deliver_events
 
 PHONE = "+14155550141"
 OTHER_PHONES = ("+14155550142", "+14155550143")
 DESK = "desk@example.com"
-SENDER = "phone-number-id-0123456789abcdef0123456789abcdef"
 AUTO_EN = (
     "Riverside Family Clinic: thank you, the clinic has your message and replies during its hours: 8:00 AM to "
     "6:00 PM. If it is urgent, call emergency services."

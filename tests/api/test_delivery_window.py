@@ -20,26 +20,16 @@ from tests.conftest import ClinicKeys, World
 from tests.messenger_support import TEMPLATES as MESSENGER_TEMPLATES
 from tests.messenger_support import connect_messenger
 from tests.timer_support import armed_expressions, fire_stored, fire_when_due
-from tests.whatsapp_support import connect_whatsapp, deliver_events
+from tests.whatsapp_support import SENDER, SPANISH_CONFIRMATION_TEMPLATES, connect_whatsapp, deliver_events
 
 PHONE = "+14155550103"
-SENDER = "phone-number-id-0123456789abcdef0123456789abcdef"
-TEMPLATES = {
-    "confirmation": {
-        "es": {
-            "name": "carecue_confirmation",
-            "body": "{{1}}: su cita es el {{2}} a las {{3}}.",
-            "parameters": ["clinic", "day", "time"],
-        }
-    }
-}
 SPANISH_SMS = "Riverside Family Clinic: su cita es el mié 2 de dic, 10:00."
 BOOKED_AT = "2026-11-30T14:00:00Z"  # the clock fixture's instant: the confirmation's occurrence
 
 
 @pytest.fixture
 def connected(api: Client, aws: World, clinic: ClinicKeys) -> ClinicKeys:
-    return connect_whatsapp(api, clinic, SENDER, TEMPLATES)
+    return connect_whatsapp(api, clinic, SENDER, SPANISH_CONFIRMATION_TEMPLATES)
 
 
 def book_on_whatsapp(api: Client, clinic: ClinicKeys) -> dict[str, Any]:

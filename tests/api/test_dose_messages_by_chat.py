@@ -22,10 +22,9 @@ from chalice.test import Client
 from infra.local.clock import SimulatedClock
 from tests.api.test_regimens import CAREGIVER, PHONE, Week, ny, twice_daily
 from tests.conftest import ClinicKeys, World
-from tests.whatsapp_support import connect_whatsapp, deliver_events
+from tests.whatsapp_support import SENDER, connect_whatsapp, deliver_events
 
 CLINIC = "Riverside Family Clinic"
-SENDER = "phone-number-id-0123456789abcdef0123456789abcdef"
 TEMPLATES: dict[str, Any] = {
     "dose": {
         "es": {

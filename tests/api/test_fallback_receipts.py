@@ -14,25 +14,18 @@ from chalice.test import Client
 
 from chalicelib.store.clinics import set_whatsapp_phone_number_id
 from chalicelib.store.models import Delivery
-from tests.api.test_receipts_and_fallback import BOOKED_AT, BOUNCED, PHONE, SENDER, book, deliver_ses, ses_event
+from tests.api.test_receipts_and_fallback import BOOKED_AT, BOUNCED, PHONE, book, deliver_ses, ses_event
 from tests.conftest import ClinicKeys, World
-from tests.whatsapp_support import deliver_events
-
-TEMPLATES = {
-    "confirmation": {
-        "en": {
-            "name": "carecue_confirmation",
-            "body": "{{1}}: your appointment is on {{2}} at {{3}}.",
-            "parameters": ["clinic", "day", "time"],
-        }
-    }
-}
+from tests.whatsapp_support import ENGLISH_CONFIRMATION_TEMPLATES, SENDER, deliver_events
 
 
 def bounce_to_whatsapp(api: Client, aws: World, clinic: ClinicKeys) -> dict[str, Any]:
     """A clinic on email, then WhatsApp; a patient who opted in to WhatsApp, whose email confirmation bounced."""
     set_whatsapp_phone_number_id(clinic.clinic_id, SENDER)
-    settings = {"whatsapp": {"templates": TEMPLATES}, "channel_order": ["email", "whatsapp", "sms"]}
+    settings = {
+        "whatsapp": {"templates": ENGLISH_CONFIRMATION_TEMPLATES},
+        "channel_order": ["email", "whatsapp", "sms"],
+    }
     response = api.http.put("/v1/clinic", headers=clinic.headers, body=json.dumps(settings))
     assert response.status_code == 200, response.json_body
     booked = book(api, clinic, whatsapp_opt_in=True)

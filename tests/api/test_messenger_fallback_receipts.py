@@ -21,9 +21,8 @@ from tests.conftest import ClinicKeys, World
 from tests.messenger_support import TEMPLATES as MESSENGER_TEMPLATES
 from tests.messenger_support import connect_messenger, m_me_ref, page_event, post_event, referral
 from tests.timer_support import fire_when_due
-from tests.whatsapp_support import deliver_events
+from tests.whatsapp_support import SENDER, deliver_events
 
-SENDER = "phone-number-id-0123456789abcdef0123456789abcdef"
 WHATSAPP_TEMPLATES = {
     "reminder": {
         "en": {

@@ -21,21 +21,11 @@ from chalicelib.send.email import delivery_tag_value
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
 from tests.timer_support import fire_when_due
-from tests.whatsapp_support import connect_whatsapp, deliver_events
+from tests.whatsapp_support import ENGLISH_CONFIRMATION_TEMPLATES, SENDER, connect_whatsapp, deliver_events
 
 PHONE = "+14155550141"
 EMAIL = "pat141@example.com"
-SENDER = "phone-number-id-0123456789abcdef0123456789abcdef"
 BOOKED_AT = "2026-11-30T14:00:00Z"  # the clock fixture's instant: the confirmation's occurrence
-TEMPLATES = {
-    "confirmation": {
-        "en": {
-            "name": "carecue_confirmation",
-            "body": "{{1}}: your appointment is on {{2}} at {{3}}.",
-            "parameters": ["clinic", "day", "time"],
-        }
-    }
-}
 
 
 def book(api: Client, clinic: ClinicKeys, **patient: Any) -> dict[str, Any]:
@@ -181,7 +171,7 @@ def test_a_reminder_by_sms_is_sent_only_and_a_bounce_without_our_tag_changes_no_
 
 
 def test_whatsapp_statuses_show_in_the_reminder_view(api: Client, aws: World, clinic: ClinicKeys) -> None:
-    connect_whatsapp(api, clinic, SENDER, TEMPLATES)
+    connect_whatsapp(api, clinic, SENDER, ENGLISH_CONFIRMATION_TEMPLATES)
     booked = book(api, clinic, whatsapp_opt_in=True, preferred_channel="whatsapp")
 
     deliver_events(aws)  # sent, delivered, read, as the emulator reports them

@@ -20,10 +20,9 @@ from infra.local.clock import SimulatedClock
 from infra.local.stack import sns_event
 from tests.api.test_visits import PHONES, Day, at
 from tests.conftest import ClinicKeys, World
-from tests.whatsapp_support import connect_whatsapp, deliver_events
+from tests.whatsapp_support import SENDER, connect_whatsapp, deliver_events
 
 CLINIC = "Riverside Family Clinic"
-SENDER = "phone-number-id-0123456789abcdef0123456789abcdef"
 TEMPLATES: dict[str, Any] = {
     "wait-time": {
         "es": {

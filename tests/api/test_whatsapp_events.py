@@ -14,24 +14,14 @@ from chalicelib.core.words import Channel
 from chalicelib.patients.contacts import find_contact, is_opted_out
 from chalicelib.store.models import Appointment, Delivery
 from tests.conftest import ClinicKeys, World
-from tests.whatsapp_support import connect_whatsapp, deliver_events
+from tests.whatsapp_support import SENDER, SPANISH_CONFIRMATION_TEMPLATES, connect_whatsapp, deliver_events
 
 PHONE = "+14155550101"
-SENDER = "phone-number-id-0123456789abcdef0123456789abcdef"
-TEMPLATES = {
-    "confirmation": {
-        "es": {
-            "name": "carecue_confirmation",
-            "body": "{{1}}: su cita es el {{2}} a las {{3}}.",
-            "parameters": ["clinic", "day", "time"],
-        }
-    }
-}
 
 
 @pytest.fixture
 def connected(api: Client, aws: World, clinic: ClinicKeys) -> ClinicKeys:
-    return connect_whatsapp(api, clinic, SENDER, TEMPLATES)
+    return connect_whatsapp(api, clinic, SENDER, SPANISH_CONFIRMATION_TEMPLATES)
 
 
 def book(api: Client, clinic: ClinicKeys, phone: str = PHONE, **patient: Any) -> dict[str, Any]:

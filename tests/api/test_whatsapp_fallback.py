@@ -15,26 +15,16 @@ from chalicelib.patients.contacts import opt_out
 from chalicelib.patients.whatsapp import record_inbound
 from chalicelib.store.models import Delivery
 from tests.conftest import ClinicKeys, World
-from tests.whatsapp_support import connect_whatsapp, deliver_events
+from tests.whatsapp_support import SENDER, SPANISH_CONFIRMATION_TEMPLATES, connect_whatsapp, deliver_events
 
 PHONE = "+14155550102"
-SENDER = "phone-number-id-0123456789abcdef0123456789abcdef"
-TEMPLATES = {
-    "confirmation": {
-        "es": {
-            "name": "carecue_confirmation",
-            "body": "{{1}}: su cita es el {{2}} a las {{3}}.",
-            "parameters": ["clinic", "day", "time"],
-        }
-    }
-}
 # The Spanish SMS confirmation, as a patient without WhatsApp gets it.
 SPANISH_SMS = "Riverside Family Clinic: su cita es el mié 2 de dic, 10:00."
 
 
 @pytest.fixture
 def connected(api: Client, aws: World, clinic: ClinicKeys) -> ClinicKeys:
-    return connect_whatsapp(api, clinic, SENDER, TEMPLATES)
+    return connect_whatsapp(api, clinic, SENDER, SPANISH_CONFIRMATION_TEMPLATES)
 
 
 def book(api: Client, clinic: ClinicKeys, **patient: Any) -> dict[str, Any]:

@@ -20,10 +20,9 @@ from chalicelib.store.models import Delivery
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
 from tests.timer_support import fire_when_due
-from tests.whatsapp_support import connect_whatsapp
+from tests.whatsapp_support import SENDER, connect_whatsapp
 
 PHONE = "+14155550101"
-SENDER = "phone-number-id-0123456789abcdef0123456789abcdef"
 TEMPLATES = {
     "confirmation": {
         "es": {

@@ -7,17 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.e2e.conftest import Clinic, LocalStack, day_after
+from tests.whatsapp_support import SPANISH_CONFIRMATION_TEMPLATES
 
 SENDER = "phone-number-id-e2e0000000000000000000000000000d"  # this test's clinic's own sender
-TEMPLATES = {
-    "confirmation": {
-        "es": {
-            "name": "carecue_confirmation",
-            "body": "{{1}}: su cita es el {{2}} a las {{3}}.",
-            "parameters": ["clinic", "day", "time"],
-        }
-    }
-}
 
 
 def test_a_confirmation_whatsapp_never_reports_delivered_goes_once_by_sms_when_the_window_ends(
@@ -25,7 +17,7 @@ def test_a_confirmation_whatsapp_never_reports_delivered_goes_once_by_sms_when_t
 ) -> None:
     phone = "+14155550173"  # no other e2e test uses it: the stack (and its outbox) is shared by the session
     saved = stack.connect_whatsapp(
-        clinic, SENDER, {"whatsapp": {"templates": TEMPLATES}, "delivery_window_minutes": 20}
+        clinic, SENDER, {"whatsapp": {"templates": SPANISH_CONFIRMATION_TEMPLATES}, "delivery_window_minutes": 20}
     )
     assert saved["delivery_window_minutes"] == 20, saved
     status, marked = stack.local.post("/_local/whatsapp/withhold-delivery", {"phone": phone})

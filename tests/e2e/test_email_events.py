@@ -24,6 +24,7 @@ from tests.e2e.conftest import (
     address,
     day_after,
 )
+from tests.whatsapp_support import ENGLISH_CONFIRMATION_TEMPLATES
 
 
 @pytest.fixture(scope="module")
@@ -87,15 +88,6 @@ def test_an_email_to_the_simulators_bounce_address_goes_once_by_sms(ses_stack: L
 
 
 SENDER = "phone-number-id-e2e0000000000000000000000000000e"  # this module's WhatsApp clinic's own sender
-TEMPLATES = {
-    "confirmation": {
-        "en": {
-            "name": "carecue_confirmation",
-            "body": "{{1}}: your appointment is on {{2}} at {{3}}.",
-            "parameters": ["clinic", "day", "time"],
-        }
-    }
-}
 
 
 def test_a_confirmation_whatsapp_reports_failed_goes_once_by_email_and_ses_reports_that_fallback_delivered(
@@ -104,7 +96,9 @@ def test_a_confirmation_whatsapp_reports_failed_goes_once_by_email_and_ses_repor
     clinic = ses_stack.create_clinic()
     phone, email = "+14155550166", "pat166@example.com"
     order = ["whatsapp", "email", "sms"]
-    ses_stack.connect_whatsapp(clinic, SENDER, {"whatsapp": {"templates": TEMPLATES}, "channel_order": order})
+    ses_stack.connect_whatsapp(
+        clinic, SENDER, {"whatsapp": {"templates": ENGLISH_CONFIRMATION_TEMPLATES}, "channel_order": order}
+    )
     status, marked = ses_stack.local.post("/_local/whatsapp/not-on-whatsapp", {"phone": phone})
     assert status == 200, marked
     start = day_after(ses_stack.now(), 2, 10, 0, "America/New_York")

@@ -8,24 +8,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.e2e.conftest import Clinic, LocalStack, day_after
+from tests.whatsapp_support import SPANISH_CONFIRMATION_TEMPLATES
 
 SENDER = "phone-number-id-e2e0000000000000000000000000000a"
-TEMPLATES = {
-    "confirmation": {
-        "es": {
-            "name": "carecue_confirmation",
-            "body": "{{1}}: su cita es el {{2}} a las {{3}}.",
-            "parameters": ["clinic", "day", "time"],
-        }
-    }
-}
 
 
 def test_confirmation_as_a_spanish_template_a_c_confirms_and_a_reminder_in_the_window_goes_free_form(
     stack: LocalStack, clinic: Clinic
 ) -> None:
     phone = "+14155550187"  # no other e2e test uses it: the stack (and its outbox) is shared by the session
-    stack.connect_whatsapp(clinic, SENDER, {"whatsapp": {"templates": TEMPLATES}})
+    stack.connect_whatsapp(clinic, SENDER, {"whatsapp": {"templates": SPANISH_CONFIRMATION_TEMPLATES}})
     start = day_after(stack.now(), 2, 10, 0, "America/New_York")
     patient = {"name": "Pat Example", "phone": phone, "language": "es"}
     booked = stack.book_for(
@@ -78,7 +70,7 @@ def test_the_local_whatsapp_routes_refuse_what_no_patient_could_send(stack: Loca
 def test_a_number_not_on_whatsapp_gets_the_confirmation_by_sms_exactly_once(stack: LocalStack, clinic: Clinic) -> None:
     phone = "+14155550186"  # no other e2e test uses it
     sender = "phone-number-id-e2e0000000000000000000000000000b"  # this clinic's own sender
-    stack.connect_whatsapp(clinic, sender, {"whatsapp": {"templates": TEMPLATES}})
+    stack.connect_whatsapp(clinic, sender, {"whatsapp": {"templates": SPANISH_CONFIRMATION_TEMPLATES}})
     status, marked = stack.local.post("/_local/whatsapp/not-on-whatsapp", {"phone": phone})
     assert status == 200, marked
     start = day_after(stack.now(), 2, 10, 0, "America/New_York")
