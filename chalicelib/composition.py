@@ -5,8 +5,8 @@ uses: a client is made on its first call, not when a service holding it is built
 the SSM client, a fire that sends an SMS never makes SES's or Scheduler's), and a timer's owner is built when
 a timer of that owner fires (an appointment's reminder imports no regimen code). The clients and PynamoDB's
 DynamoDB client are made from one botocore session (`chalicelib.store.models.bind_tables`), so the data
-botocore loads per session is loaded once; they are botocore's clients, so no handler imports boto3. Tests and the local stack call `configure` to inject a clock or
-a boto3 session and `reset` to start over.
+botocore loads per session is loaded once; they are botocore's clients, so no handler imports boto3. Tests and
+the local stack call `configure` to inject a clock or a boto3 session and `reset` to start over.
 
 Two clocks: `clock` is the application's "now" (what the local stack simulates and moves), `transport_clock`
 the real time that transport checks use: a webhook signature's freshness window. It is the system clock unless
