@@ -6,10 +6,14 @@ naming it with nothing stored, a change of reminder timing re-plans as a PUT doe
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from chalice.test import Client
 
+from chalicelib.clinics.settings_service import ClinicSettingsService
+from chalicelib.core.clock import Clock
 from chalicelib.store.clinics import set_whatsapp_phone_number_id
 from tests.conftest import ClinicKeys, World
 from tests.replan_support import run_replan_jobs, take_replan_jobs
@@ -297,3 +301,46 @@ def test_an_empty_patch_changes_nothing_for_a_new_clinic_or_one_with_every_setti
     assert (second.status_code, second.json_body) == (200, {**before, "replanned_appointments": 0})
     assert shown(api, clinic) == before
     assert take_replan_jobs(aws) == []
+
+
+class AnotherSaveMeanwhile:
+    """The clock of a settings service that, at its first reading, lets another request save the clinic's
+    settings first. The service reads the clock once, after it read the clinic and before it writes: this is
+    two admins saving at the same moment, the other one's write landing between this one's read and write."""
+
+    def __init__(self, clock: Clock, meanwhile: Callable[[], object]) -> None:
+        self._clock, self._meanwhile = clock, meanwhile
+        self.ran = False
+
+    def now(self) -> datetime:
+        if not self.ran:
+            self.ran = True
+            self._meanwhile()
+        return self._clock.now()
+
+
+def test_a_patch_merged_onto_settings_another_request_changed_meanwhile_is_a_409_and_overwrites_nothing(
+    api: Client, aws: World, clinic: ClinicKeys
+) -> None:
+    before = set_up(api, aws, clinic)
+    other_admin = aws.services.clinic_settings
+    settable = {k: v for k, v in before.items() if k not in {"id", "name", "replan"}}
+    desk = json.dumps({**settable, "sender_name": "Front Desk"}).encode()
+    clock = AnotherSaveMeanwhile(aws.services.clock, lambda: other_admin.replace(clinic.clinic_id, desk))
+    services = aws.services
+    services.__dict__["clinic_settings"] = ClinicSettingsService(clock, services.appointments, services.clinic_replans)
+
+    refused = patch(api, clinic, {"channel_order": ["whatsapp", "sms", "email"]})
+
+    # The other admin's change stands, and this patch (merged onto what it read before it) is not stored over it
+    assert clock.ran
+    assert refused.status_code == 409
+    assert refused.json_body["error"]["code"] == "conflict"
+    after = shown(api, clinic)
+    assert (after["sender_name"], after["channel_order"]) == ("Front Desk", ["sms", "whatsapp", "email"])
+
+    # Sent again, the patch merges onto the settings as they are now: both changes are kept
+    again = patch(api, clinic, {"channel_order": ["whatsapp", "sms", "email"]})
+
+    assert again.status_code == 200, again.json_body
+    assert shown(api, clinic) == {**before, "sender_name": "Front Desk", "channel_order": ["whatsapp", "sms", "email"]}
