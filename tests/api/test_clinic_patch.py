@@ -18,17 +18,13 @@ from chalicelib.store.clinics import set_whatsapp_phone_number_id
 from tests.conftest import ClinicKeys, World
 from tests.replan_support import run_replan_jobs, take_replan_jobs
 from tests.unit.test_questionnaire import FORM
+from tests.whatsapp_support import ENGLISH_CONFIRMATION_TEMPLATES, SENDER
 
 PHONE = "+14155550141"
 EMAIL = "pat141@example.com"
-SENDER = "phone-number-id-0123456789abcdef0123456789abcdef"
 MERGE_PATCH = "application/merge-patch+json"
-CONFIRMATION = {
-    "name": "carecue_confirmation",
-    "body": "{{1}}: your appointment is on {{2}} at {{3}}.",
-    "parameters": ["clinic", "day", "time"],
-    "language_code": "en",
-}
+# As GET shows it: with Meta's language code, which the clinic left to its default.
+CONFIRMATION = {**ENGLISH_CONFIRMATION_TEMPLATES["confirmation"]["en"], "language_code": "en"}
 REMINDER = {
     "name": "carecue_reminder",
     "body": "{{1}}: see you on {{2}} at {{3}}.",
@@ -51,7 +47,7 @@ SETTINGS: dict[str, Any] = {
     "opening_hours": {"open": "09:00", "close": "17:30"},
     "board_labels": "tickets",
     "check_in_window_minutes": 45,
-    "whatsapp": {"templates": {"confirmation": {"en": CONFIRMATION}, "reminder": {"en": REMINDER}}},
+    "whatsapp": {"templates": {**ENGLISH_CONFIRMATION_TEMPLATES, "reminder": {"en": REMINDER}}},
     "forms": [{"questionnaire": "intake", "providers": ["Dr. Rivera"]}],
     "messenger": {"templates": {"reminder": {"en": REMINDER}}},
     "inbox": {"hours": "Mon-Fri 9 AM to 5 PM", "urgent_phone": "911", "notice_email": "inbox@example.com"},
