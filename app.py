@@ -382,6 +382,20 @@ def replace_clinic_settings() -> Response:
     return Response(services().clinic_settings.replace(_clinic_id(), _body()), headers=JSON)
 
 
+@app.route(
+    "/v1/clinic",
+    methods=["PATCH"],
+    authorizer=api_key,
+    content_types=["application/merge-patch+json", "application/json"],
+)
+@http_errors
+def patch_clinic_settings() -> Response:
+    """Changes only the settings named: a JSON merge patch (RFC 7396) of `GET /v1/clinic`, saved as PUT saves.
+
+    A member set to null goes back to its default; an array replaces the whole array. docs/clinic-policy.md."""
+    return Response(services().clinic_settings.patch(_clinic_id(), _body()), headers=JSON)
+
+
 # The queue named here is replaced in the AWS template by the stage's own ReplanQueue (infra/aws).
 @app.on_sqs_message(queue="carecue-replan", batch_size=1, name="replan")
 def replan(event: SQSEvent) -> list[str]:

@@ -116,6 +116,7 @@ def response_types() -> dict[str, dict[str, Any]]:
         "GET /v1/usage": {"200": UsageView},
         "GET /v1/clinic": {"200": ClinicSettingsView},
         "PUT /v1/clinic": {"200": ClinicSettingsView},
+        "PATCH /v1/clinic": {"200": ClinicSettingsView},
         "GET /v1/patients/{patient_id}": {"200": PatientView},
         "PUT /v1/patients/{patient_id}": {"200": PatientView},
         "GET /v1/patients/{patient_id}/changes": {"200": PatientChangePage},
@@ -274,6 +275,8 @@ _FREE_BODIES = {
     "POST /f/{token}": "a form post: _step, _action (next, back or complete) and each question's answers by linkId",
     "POST /u/{token}": "a details post: _action (save, verify or resend), the new details, the codes sent",
     "POST /webhooks/messenger": "Meta's Page webhook event, signed X-Hub-Signature-256 with the app secret",
+    "PATCH /v1/clinic": "a JSON Merge Patch (RFC 7396) of the settings GET shows, in PUT's shape (ClinicSettingsBody)"
+    ": members merge, null resets a setting to its default, arrays replace",
 }
 
 

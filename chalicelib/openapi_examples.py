@@ -310,6 +310,7 @@ REQUESTS: dict[str, Any] = {
         "text": "Yes, 3 PM works. See you then.",
         "external_id": "ehr-msg-1",
     },
+    "PATCH /v1/clinic": {"channel_order": ["whatsapp", "sms", "messenger", "email"], "sender_name": None},
     "PUT /v1/patients/{patient_id}": {"preferred_channel": "email", "opt_out": {"sms": True}},
     "POST /v1/regimens": {
         "patient": {"name": "Pat Example", "phone": "+14155550101"},
@@ -339,6 +340,7 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "GET /v1/usage": {"200": USAGE},
     "GET /v1/clinic": {"200": {k: v for k, v in CLINIC.items() if k != "replanned_appointments"}},
     "PUT /v1/clinic": {"200": CLINIC},
+    "PATCH /v1/clinic": {"200": {**CLINIC, "replanned_appointments": 0}},
     "GET /v1/patients/{patient_id}": {"200": PATIENT},
     "PUT /v1/patients/{patient_id}": {"200": PATIENT},
     "GET /v1/patients/{patient_id}/changes": {"200": PATIENT_CHANGES},

@@ -478,7 +478,8 @@ _TEMPLATE_SCHEMA = {
 
 class ClinicSettingsBody(Body):
     """`PUT /v1/clinic`: the whole settings, as `GET /v1/clinic` shows them (its read-only fields are accepted
-    and dropped). An absent setting takes its default; an absent time zone stays as it is."""
+    and dropped). An absent setting takes its default; an absent time zone stays as it is. `PATCH /v1/clinic`'s
+    merge patch, applied to GET's settings, is checked by this same model (`clinics.settings_service`)."""
 
     unknown_problem: ClassVar[str | None] = "is not a clinic setting"
     leading: ClassVar[frozenset[str]] = frozenset({"timezone"})  # named first, before unknown settings

@@ -1,17 +1,25 @@
-"""`GET/PUT /v1/clinic`: a clinic reads and replaces its own settings (time zone and policy). A change to
-anything that decides when reminders go out re-plans the future reminders of every upcoming appointment, in
-the background (`chalicelib.clinics.replan`): the PUT answers at once, and the clinic shows the re-plan's state."""
+"""`GET/PUT/PATCH /v1/clinic`: a clinic reads, replaces or merge-patches its own settings (time zone and policy).
+A change to anything that decides when reminders go out re-plans the future reminders of every upcoming
+appointment, in the background (`chalicelib.clinics.replan`): the PUT answers at once, and the clinic shows the
+re-plan's state.
+
+PATCH is JSON Merge Patch (RFC 7396, `chalicelib.core.merge_patch`) applied to the settable part of what GET
+shows (`_settable`: the time zone and the policy, not `id`, `name`, `replan`); the merged body then takes PUT's
+one path (`_save`): the same validation and 400, the same version-checked write and 409, the same re-plan, the
+same answer. A `null` removes a setting, which PUT then reads as absent: its default (the time zone: unchanged).
+So a merge patch cannot turn quiet hours off (`"quiet_hours": null` in a PUT); that takes a PUT."""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.clinics.bodies import ClinicSettingsBody
 from chalicelib.clinics.policy import clinic_policy, policy_json
 from chalicelib.core.clock import Clock, iso_utc
 from chalicelib.core.errors import Conflict, StaleVersion
 from chalicelib.core.fields import decode_json_object
+from chalicelib.core.merge_patch import merge_patch
 from chalicelib.core.records import Clinic
 from chalicelib.core.timezones import phone_region
 from chalicelib.core.validation import Context, read_body
@@ -36,16 +44,29 @@ class ClinicSettingsService:
         return {
             "id": clinic.clinic_id,
             "name": clinic.name,
-            "timezone": clinic.timezone,
-            **policy_json(clinic_policy(clinic)),  # type: ignore[typeddict-item]  # (replanned_appointments: PUT's)
+            **_settable(clinic),  # type: ignore[typeddict-item]  # (replanned_appointments: PUT's)
             "replan": _replan_view(clinic),
         }
 
     def replace(self, clinic_id: str, raw_body: bytes) -> ClinicSettingsView:
-        """Validates the whole body (400 naming every wrong field), stores it, and queues a re-plan if timing
-        changed (or the last re-plan had not finished: it is started again for these settings)."""
+        """`PUT`: the whole settings; a setting left out takes its default (see `_save`)."""
         body = decode_json_object(raw_body)
-        clinic = store.get_clinic(clinic_id, consistent=True)  # its settings version conditions the write
+        return self._save(store.get_clinic(clinic_id, consistent=True), body)
+
+    def patch(self, clinic_id: str, raw_body: bytes) -> ClinicSettingsView:
+        """`PATCH`: a JSON merge patch (RFC 7396) of the settings as GET shows them, saved as PUT saves a body.
+        The settings merged onto are those of the read whose version conditions the write: a change stored in
+        between is never silently overwritten, it is a 409. A patch that is not a JSON object is a 400 (RFC 7396
+        would replace the settings with it, which no settings are)."""
+        patch = decode_json_object(raw_body)
+        clinic = store.get_clinic(clinic_id, consistent=True)
+        return self._save(clinic, merge_patch(_settable(clinic), patch))
+
+    def _save(self, clinic: Clinic, body: dict[str, Any]) -> ClinicSettingsView:
+        """Validates the whole body (400 naming every wrong field), stores it, and queues a re-plan if timing
+        changed (or the last re-plan had not finished: it is started again for these settings). `clinic`: read
+        consistently; its settings version conditions the write."""
+        clinic_id = clinic.clinic_id
         # A contact phone is read in the country of the time zone in the body, or else the clinic's current one.
         # A form setting names one of the clinic's own questionnaires (a 400 naming `forms[i].questionnaire`).
         questionnaires = frozenset(form.questionnaire_id for form in form_store.forms_of(clinic_id))
@@ -71,6 +92,11 @@ class ClinicSettingsService:
         # Counted, not read: the appointments themselves are re-planned by the queued job.
         upcoming = self._appointments.count_upcoming(clinic_id)
         return {**self.view(clinic_id), "replanned_appointments": upcoming}
+
+
+def _settable(clinic: Clinic) -> dict[str, Any]:
+    """What GET shows of the settings that PUT takes, in PUT's shape: the one base a PATCH is merged onto."""
+    return {"timezone": clinic.timezone, **policy_json(clinic_policy(clinic))}
 
 
 def _replan_view(clinic: Clinic) -> ReplanView | None:

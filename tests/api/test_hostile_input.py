@@ -204,6 +204,7 @@ ROUTES = [
     ("POST", "/v1/appointments", BOOKING),
     ("PATCH", "/v1/appointments/{appointment_id}", CHANGE),
     ("PUT", "/v1/clinic", CLINIC),
+    ("PATCH", "/v1/clinic", CLINIC),
     ("POST", "/v1/regimens", REGIMEN),
     ("PUT", "/v1/patients/{patient_id}", PATIENT),
 ]

@@ -142,6 +142,8 @@ def test_every_routes_real_answer_is_valid_against_its_documented_schema(api: Cl
     walk.call("GET", "/v1/usage", "GET /v1/usage")
     walk.call("GET", "/v1/clinic", "GET /v1/clinic")
     walk.call("PUT", "/v1/clinic", "PUT /v1/clinic", {"reminders": [{"before": "PT2H", "channel": "sms"}]})
+    merge = {"Content-Type": "application/merge-patch+json"}
+    walk.call("PATCH", "/v1/clinic", "PATCH /v1/clinic", {"sender_name": "Riverside Desk"}, merge)
     patient = f"/v1/patients/{appointment['patient']['id']}"
     walk.call("GET", patient, "GET /v1/patients/{patient_id}")
     walk.call("PUT", patient, "PUT /v1/patients/{patient_id}", {"opt_out": {"email": True}, "language": "es"})
