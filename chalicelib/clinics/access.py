@@ -3,9 +3,7 @@ A suspended clinic's API key is refused and its reminders are skipped (the fire-
 
 from __future__ import annotations
 
-import secrets
-
-from chalicelib.clinics.service import API_KEY_PREFIX, hash_api_key
+from chalicelib.clinics.service import hash_api_key, new_api_key
 from chalicelib.core.clock import Clock
 from chalicelib.core.errors import InvalidRequest
 from chalicelib.core.records import ClinicSummary
@@ -26,7 +24,7 @@ class ClinicAccess:
 
     def rotate_api_key(self, clinic_id: str) -> str:
         """A new API key, returned once; the old one stops working at once (the authorizer's cache aside)."""
-        api_key = f"{API_KEY_PREFIX}{secrets.token_urlsafe(32)}"
+        api_key = new_api_key(clinic_id)
         store.set_api_key_hash(clinic_id, hash_api_key(api_key))
         return api_key
 
