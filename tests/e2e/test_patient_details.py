@@ -12,7 +12,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from tests.e2e.conftest import NEW_YORK, ONE_SECOND, LocalStack, day_after, spoken
-from tests.e2e.test_previsit_form import PAGE_TIMEOUT_SECONDS, PHONE_WINDOW, assert_phone_ready
+from tests.e2e.test_previsit_form import PHONE_WINDOW, assert_phone_ready
+from tests.e2e.test_previsit_form import press as press_and_wait
 from tests.e2e.test_waiting_room import ARTIFACTS, browser  # noqa: F401 (the Chromium fixture)
 
 # Numbers no other test on the shared stack uses.
@@ -100,13 +101,10 @@ def test_a_new_phone_proven_by_its_code_gets_the_next_reminder(stack: LocalStack
 
 
 def test_a_patient_changes_their_phone_on_a_phone_sized_screen(stack: LocalStack, browser: Any) -> None:  # noqa: F811
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.wait import WebDriverWait
-
+    # The form's own `press`: Chromium can answer a node of the page just left with "Node with given id does not
+    # belong to the document", which Selenium's `staleness_of` does not take for a page gone (it failed here so).
     def press(action: str) -> None:
-        page = browser.find_element("tag name", "html")
-        browser.find_element("css selector", f"button[value='{action}']").click()
-        WebDriverWait(browser, PAGE_TIMEOUT_SECONDS).until(expected_conditions.staleness_of(page))
+        press_and_wait(browser, action)
 
     # GIVEN a booking, and the details link the patient reaches from their reminder
     clinic = stack.create_clinic("Details Browser Clinic", NEW_YORK)
