@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -56,10 +57,13 @@ class Page:
 class LinkSigner:
     """Makes and checks link tokens with the stage's signing key."""
 
-    def __init__(self, ssm: SSMClient, key_parameter: str, public_url: str) -> None:
+    def __init__(
+        self, ssm: SSMClient, key_parameter: str, public_url: str, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self._ssm = ssm
         self._key_parameter = key_parameter
         self._public_url = public_url.rstrip("/")
+        self._monotonic = monotonic  # the key's age is process time, not the application's clock
         self._key: bytes | None = None
         self._key_read_at = 0.0
 
@@ -84,10 +88,10 @@ class LinkSigner:
         used within five minutes. One `GetParameter` by hand rather than Powertools Parameters, whose package
         imports boto3 and every provider it has on import: ~25 ms of CPU of a cold fire, which reads nothing
         else from SSM (docs/performance.md, "a fire without boto3")."""
-        now = time.monotonic()
+        now = self._monotonic()
         if self._key is None or now - self._key_read_at >= KEY_CACHE_SECONDS:
             found = self._ssm.get_parameter(Name=self._key_parameter, WithDecryption=True)
-            self._key = found["Parameter"].get("Value", "").encode("utf-8")
+            self._key = found["Parameter"]["Value"].encode("utf-8")  # a SecureString always has one
             self._key_read_at = now
         return self._key
 
