@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from chalice.test import Client
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:carecue-whatsapp-events"
+# The Spanish SMS confirmation of the in-process clinic's booking at 2 Dec 10:00 New York: what a fallback sends.
+SPANISH_SMS = "Riverside Family Clinic: su cita es el mié 2 de dic, 10:00."
 # The in-process tests' clinic WhatsApp sender (its phone-number id), as `set-whatsapp` records it.
 SENDER = "phone-number-id-0123456789abcdef0123456789abcdef"
 # A clinic's `whatsapp.templates` with one Spanish confirmation template (clinic, day, time).

@@ -16,15 +16,14 @@ from chalice.test import Client
 from chalicelib.store.models import Delivery
 from infra.local.clock import SimulatedClock
 from tests.api.test_messenger import linked_by_referral
-from tests.conftest import ClinicKeys, World
+from tests.conftest import TEST_NOW, ClinicKeys, World
 from tests.messenger_support import TEMPLATES as MESSENGER_TEMPLATES
 from tests.messenger_support import connect_messenger
 from tests.timer_support import armed_expressions, fire_stored, fire_when_due
-from tests.whatsapp_support import SENDER, SPANISH_CONFIRMATION_TEMPLATES, connect_whatsapp, deliver_events
+from tests.whatsapp_support import SENDER, SPANISH_CONFIRMATION_TEMPLATES, SPANISH_SMS, connect_whatsapp, deliver_events
 
 PHONE = "+14155550103"
-SPANISH_SMS = "Riverside Family Clinic: su cita es el mié 2 de dic, 10:00."
-BOOKED_AT = "2026-11-30T14:00:00Z"  # the clock fixture's instant: the confirmation's occurrence
+BOOKED_AT = TEST_NOW.strftime("%Y-%m-%dT%H:%M:%SZ")  # the clock fixture's instant: the confirmation's occurrence
 
 
 @pytest.fixture

@@ -19,13 +19,13 @@ from chalice.test import Client
 from app import app
 from chalicelib.send.email import delivery_tag_value
 from infra.local.clock import SimulatedClock
-from tests.conftest import ClinicKeys, World
+from tests.conftest import TEST_NOW, ClinicKeys, World
 from tests.timer_support import fire_when_due
 from tests.whatsapp_support import ENGLISH_CONFIRMATION_TEMPLATES, SENDER, connect_whatsapp, deliver_events
 
 PHONE = "+14155550141"
 EMAIL = "pat141@example.com"
-BOOKED_AT = "2026-11-30T14:00:00Z"  # the clock fixture's instant: the confirmation's occurrence
+BOOKED_AT = TEST_NOW.strftime("%Y-%m-%dT%H:%M:%SZ")  # the clock fixture's instant: the confirmation's occurrence
 
 
 def book(api: Client, clinic: ClinicKeys, **patient: Any) -> dict[str, Any]:

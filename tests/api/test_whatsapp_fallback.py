@@ -15,11 +15,10 @@ from chalicelib.patients.contacts import opt_out
 from chalicelib.patients.whatsapp import record_inbound
 from chalicelib.store.models import Delivery
 from tests.conftest import ClinicKeys, World
-from tests.whatsapp_support import SENDER, SPANISH_CONFIRMATION_TEMPLATES, connect_whatsapp, deliver_events
+from tests.whatsapp_support import SENDER, SPANISH_CONFIRMATION_TEMPLATES, SPANISH_SMS, connect_whatsapp, deliver_events
 
 PHONE = "+14155550102"
 # The Spanish SMS confirmation, as a patient without WhatsApp gets it.
-SPANISH_SMS = "Riverside Family Clinic: su cita es el mié 2 de dic, 10:00."
 
 
 @pytest.fixture

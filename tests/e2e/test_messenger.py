@@ -14,21 +14,12 @@ import re
 from datetime import timedelta
 
 from tests.e2e.conftest import Clinic, LocalStack, day_after
+from tests.messenger_support import TEMPLATES
 
 PAGE_ID = "000000000000188"  # no other e2e test uses it: the stack is shared by the session
 PSID = "0000000000000188"
 PHONE = "+14155550178"
 APP_SECRET = "e2e-app-secret-not-a-real-one"
-TEMPLATES = {
-    "reminder": {
-        "en": {
-            "name": "carecue_reminder",
-            "body": "{{1}}: your appointment is on {{2}} at {{3}}. Confirm: {{4}}",
-            "parameters": ["clinic", "day", "time", "link"],
-            "language_code": "en_US",
-        }
-    }
-}
 
 
 def signed(body: bytes, secret: str = APP_SECRET) -> dict[str, str]:
