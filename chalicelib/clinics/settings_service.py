@@ -81,6 +81,10 @@ class ClinicSettingsService:
         )
         stored = json.dumps(policy_json(policy), separators=(",", ":"), ensure_ascii=False)
         replan = timing_changed or clinic.replan_status in (ReplanStatus.PENDING, ReplanStatus.FAILED)
+        if not replan and (timezone, stored) == (clinic.timezone, clinic.policy):
+            # Nothing changes: no write, so the settings version stays and another admin's save in progress,
+            # conditioned on it, is not refused because of this request (a PATCH of {}, a PUT of GET's own body).
+            return {**self.view(clinic_id), "replanned_appointments": 0}
         now = self._clock.now()
         try:
             version = store.set_settings(clinic, timezone, stored, replan_requested_at=now if replan else None)

@@ -340,3 +340,21 @@ def test_a_patch_merged_onto_settings_another_request_changed_meanwhile_is_a_409
 
     assert again.status_code == 200, again.json_body
     assert shown(api, clinic) == {**before, "sender_name": "Front Desk", "channel_order": ["whatsapp", "sms", "email"]}
+
+
+def test_a_save_that_changes_nothing_writes_nothing_so_another_admins_patch_meanwhile_still_lands(
+    api: Client, aws: World, clinic: ClinicKeys
+) -> None:
+    before = set_up(api, aws, clinic)
+    other_admin = aws.services.clinic_settings
+    settable = {k: v for k, v in before.items() if k not in {"id", "name", "replan"}}
+    same = json.dumps(settable).encode()  # the other admin saves GET's own body: a change of nothing
+    clock = AnotherSaveMeanwhile(aws.services.clock, lambda: other_admin.replace(clinic.clinic_id, same))
+    services = aws.services
+    services.__dict__["clinic_settings"] = ClinicSettingsService(clock, services.appointments, services.clinic_replans)
+
+    patched = patch(api, clinic, {"channel_order": ["whatsapp", "sms", "email"]})
+
+    assert clock.ran
+    assert patched.status_code == 200, patched.json_body
+    assert shown(api, clinic) == {**before, "channel_order": ["whatsapp", "sms", "email"]}
