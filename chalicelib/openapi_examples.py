@@ -56,6 +56,13 @@ APPOINTMENT: AppointmentView = {
         {"id": "reminder-2h.email", "kind": "reminder", "channel": "email", "send_at": "2026-12-02T13:00:00Z",
          "status": "skipped", "reason": "send_time_passed"},
     ],
+    # Running late, told by WhatsApp, which reported it failed: it went again by SMS.
+    "waiting_texts": [
+        {"id": "late.1", "kind": "running_late", "number": 1, "status": "sent", "channel": "whatsapp",
+         "receipt": "failed", "sent_at": "2026-12-02T14:20:00Z", "failure": "whatsapp_131026",
+         "fallback": {"channel": "sms", "status": "sent", "reason": "whatsapp_131026",
+                      "sent_at": "2026-12-02T14:20:04Z"}},
+    ],
 }  # fmt: skip
 
 PAGE: AppointmentPage = {

@@ -64,6 +64,7 @@ from chalicelib.render.templates import Message
 from chalicelib.store import clinic_day
 from chalicelib.visits.day import UNASSIGNED, local_day, provider_key
 from chalicelib.visits.status import ARRIVED, BOOKED, DAY_CLOSE, DAY_CLOSE_TARGET, FULFILLED, IN_PROGRESS
+from chalicelib.visits.texts import late_notice, wait_notice
 from chalicelib.waiting.day import (
     ProviderQueue,
     build_queue,
@@ -238,7 +239,8 @@ class WaitingService:
                 "promised_at": iso_utc(now + timedelta(minutes=decision.minutes)),
             }
             body = wait_text(clinic.name, decision)
-            sent += self._send(clinic, appointment, body, f"wait_{decision.text}", facts, f"wait.{number}", stored)
+            notice = wait_notice(number)
+            sent += self._send(clinic, appointment, body, f"wait_{decision.text}", facts, notice, stored)
         return sent
 
     def _text_at_home(self, clinic: Clinic, queue: ProviderQueue, now: datetime) -> int:
@@ -264,7 +266,7 @@ class WaitingService:
             facts = waiting_facts(clinic, minutes=rounded_minutes(queue.lag), provider=provider)
             body = late_text(clinic.name, provider, queue.lag)
             stored = {"texts": texts + 1}
-            sent += self._send(clinic, appointment, body, "running_late", facts, f"late.{texts + 1}", stored)
+            sent += self._send(clinic, appointment, body, "running_late", facts, late_notice(texts + 1), stored)
         return sent
 
     def _send(
