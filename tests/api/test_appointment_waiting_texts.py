@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from chalicelib.core.clock import iso_utc
@@ -21,6 +22,10 @@ from tests.reads_support import dynamodb_reads
 from tests.whatsapp_support import deliver_events
 
 __all__ = ["day"]  # the fixture, shared with the neighbouring waiting-room tests
+
+
+def at_utc(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def shown(day: Day, appointment_id: str) -> Any:
@@ -104,7 +109,7 @@ def test_a_whatsapp_wait_text_read_shows_when_it_was_delivered_and_read(day: Day
     day.move(a, "check-in")
     deliver_events(day.aws)  # WhatsApp's statuses: sent, delivered, read
 
-    ((text,),) = [texts_of(day, a)]
+    (text,) = texts_of(day, a)
     assert (text["id"], text["kind"], text["channel"], text["status"], text["receipt"]) == (
         "wait.1",
         "wait_check_in",
@@ -270,9 +275,3 @@ def test_the_gets_dynamodb_calls_do_not_grow_with_the_number_of_texts(day: Day) 
     listed = {item["id"]: item for item in page.json_body["appointments"]}
     assert set(listed) == {a, b, d} and not any("waiting_texts" in item for item in listed.values())
     assert listing.of("deliveries") == []
-
-
-def at_utc(stamp: str) -> Any:
-    from datetime import datetime
-
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
