@@ -60,16 +60,7 @@ def running_late_morning(day: Day) -> tuple[str, str, str]:
     """A's 09:00 visit runs long with B (09:30) checked in at 09:25; D, at home for 11:00 by SMS, is texted that
     Dr. Rivera runs late. Returns the three appointment ids."""
     a, b, d = day.book("A", "09:00"), day.book("B", "09:30"), day.book("D", "11:00")
-    day.go_to("08:55")
-    day.move(a, "check-in")
-    day.go_to("09:00")
-    day.move(a, "start")
-    day.go_to("09:25")
-    day.move(b, "check-in")
-    for hhmm in ("09:30", "09:35", "09:40", "09:45", "09:50", "09:55"):
-        day.go_to(hhmm)
-        if any("late" in text for text in day.texts("D")):
-            break
+    day.run_late(a, b, texted=lambda: any("late" in text for text in day.texts("D")))
     (late,) = day.texts("D")
     assert late.startswith(f"{CLINIC}: Dr. Rivera is running about ")
     return a, b, d

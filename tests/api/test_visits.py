@@ -4,6 +4,7 @@ local stack's Scheduler emulator firing the timers the app armed (reminders and 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,6 +56,20 @@ class Day:
 
     def queue(self, query: str = "") -> Any:
         return self.api.http.get(f"/v1/queue{query}", headers=self.clinic.headers)
+
+    def run_late(self, first: str, second: str, texted: Callable[[], bool]) -> None:
+        """`first`'s 09:00 visit starts on time and runs long; `second` (09:30) checks in at 09:25. Then the clock
+        moves five minutes at a time, to 09:55 at most, until `texted()` says the running-late text went."""
+        self.go_to("08:55")
+        self.move(first, "check-in")
+        self.go_to("09:00")
+        self.move(first, "start")
+        self.go_to("09:25")
+        self.move(second, "check-in")
+        for hhmm in ("09:30", "09:35", "09:40", "09:45", "09:50", "09:55"):
+            self.go_to(hhmm)
+            if texted():
+                return
 
 
 def _waiting_room(body: str) -> bool:

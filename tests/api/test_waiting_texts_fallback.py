@@ -87,16 +87,7 @@ def late_news_withheld(day: Day) -> str:
     a, b = book(day, "A", "09:00"), book(day, "B", "09:30")
     d = book(day, "D", "11:00", **WHATSAPP_FIRST)
     day.aws.whatsapp.withhold_delivery(PHONES["D"])
-    day.go_to("08:55")
-    day.move(a, "check-in")
-    day.go_to("09:00")
-    day.move(a, "start")
-    day.go_to("09:25")
-    day.move(b, "check-in")
-    for hhmm in ("09:30", "09:35", "09:40", "09:45", "09:50", "09:55"):
-        day.go_to(hhmm)
-        if waiting_texts(day, "D"):
-            break
+    day.run_late(a, b, texted=lambda: bool(waiting_texts(day, "D")))
     ((channel, late),) = waiting_texts(day, "D")
     assert channel == "whatsapp" and "retraso" in late
     return d
