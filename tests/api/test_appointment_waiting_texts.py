@@ -17,7 +17,15 @@ from chalicelib.core.clock import iso_utc
 from chalicelib.store import models
 from infra.local.stack import sns_event
 from tests.api.test_visits import PHONES, Day, at
-from tests.api.test_waiting_texts_by_chat import CLINIC, WHATSAPP_FIRST, book, connect, day, waiting_texts
+from tests.api.test_waiting_texts_by_chat import (
+    CLINIC,
+    WHATSAPP_FIRST,
+    book,
+    checked_in_where_whatsapp_refuses,
+    connect,
+    day,
+    waiting_texts,
+)
 from tests.reads_support import dynamodb_reads
 from tests.whatsapp_support import deliver_events
 
@@ -146,18 +154,9 @@ def test_a_whatsapp_wait_text_that_failed_shows_its_fallback_by_sms(day: Day) ->
 
 
 def test_a_wait_text_whatsapp_refused_at_once_shows_failed_and_its_fallback_by_sms(day: Day) -> None:
-    # GIVEN a WhatsApp-first patient whose window CareCue holds open though Meta does not: WhatsApp refuses the
-    # free-form wait text at once (tests/api/test_waiting_texts_by_chat.py)
-    from chalicelib.patients.whatsapp import record_inbound
-
-    connect(day)
-    a = book(day, "A", "09:00", **WHATSAPP_FIRST)
-    day.go_to("08:40")
-    record_inbound(day.clinic.clinic_id, PHONES["A"], day.clock.now())
-
-    # WHEN the front desk checks A in at 08:50
-    day.go_to("08:50")
-    day.move(a, "check-in")
+    # GIVEN a WhatsApp-first patient WhatsApp refuses the free-form wait text to, at once, WHEN the front desk
+    # checks them in at 08:50
+    a = checked_in_where_whatsapp_refuses(day)
 
     # THEN the text shows failed on WhatsApp, with WhatsApp's reason, and sent again by SMS
     assert waiting_texts(day, "A") == [("sms", f"{CLINIC}: you are checked in. Your wait is about 10 min.")]

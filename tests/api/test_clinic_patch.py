@@ -315,16 +315,23 @@ class AnotherSaveMeanwhile:
         return self._clock.now()
 
 
+def another_save_meanwhile(aws: World, clinic: ClinicKeys, changes: dict[str, Any]) -> AnotherSaveMeanwhile:
+    """The settings service the API uses from now on lets another admin PUT GET's body with `changes` between this
+    request's read and its write; returns its clock, whose `ran` says the other save happened."""
+    other_admin = aws.services.clinic_settings
+    settable = {k: v for k, v in other_admin.view(clinic.clinic_id).items() if k not in {"id", "name", "replan"}}
+    body = json.dumps({**settable, **changes}).encode()
+    clock = AnotherSaveMeanwhile(aws.services.clock, lambda: other_admin.replace(clinic.clinic_id, body))
+    services = aws.services
+    services.__dict__["clinic_settings"] = ClinicSettingsService(clock, services.appointments, services.clinic_replans)
+    return clock
+
+
 def test_a_patch_merged_onto_settings_another_request_changed_meanwhile_is_a_409_and_overwrites_nothing(
     api: Client, aws: World, clinic: ClinicKeys
 ) -> None:
     before = set_up(api, aws, clinic)
-    other_admin = aws.services.clinic_settings
-    settable = {k: v for k, v in before.items() if k not in {"id", "name", "replan"}}
-    desk = json.dumps({**settable, "sender_name": "Front Desk"}).encode()
-    clock = AnotherSaveMeanwhile(aws.services.clock, lambda: other_admin.replace(clinic.clinic_id, desk))
-    services = aws.services
-    services.__dict__["clinic_settings"] = ClinicSettingsService(clock, services.appointments, services.clinic_replans)
+    clock = another_save_meanwhile(aws, clinic, {"sender_name": "Front Desk"})
 
     refused = patch(api, clinic, {"channel_order": ["whatsapp", "sms", "email"]})
 
@@ -346,12 +353,7 @@ def test_a_save_that_changes_nothing_writes_nothing_so_another_admins_patch_mean
     api: Client, aws: World, clinic: ClinicKeys
 ) -> None:
     before = set_up(api, aws, clinic)
-    other_admin = aws.services.clinic_settings
-    settable = {k: v for k, v in before.items() if k not in {"id", "name", "replan"}}
-    same = json.dumps(settable).encode()  # the other admin saves GET's own body: a change of nothing
-    clock = AnotherSaveMeanwhile(aws.services.clock, lambda: other_admin.replace(clinic.clinic_id, same))
-    services = aws.services
-    services.__dict__["clinic_settings"] = ClinicSettingsService(clock, services.appointments, services.clinic_replans)
+    clock = another_save_meanwhile(aws, clinic, {})  # the other admin saves GET's own body: a change of nothing
 
     patched = patch(api, clinic, {"channel_order": ["whatsapp", "sms", "email"]})
 

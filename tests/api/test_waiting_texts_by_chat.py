@@ -173,19 +173,24 @@ def test_a_patient_at_home_hears_the_provider_runs_late_by_the_running_late_temp
     assert usage(day)["whatsapp"] == len(d_texts)
 
 
-def test_a_text_whatsapp_refuses_goes_by_sms(day: Day) -> None:
-    # GIVEN a WhatsApp-first patient whose window CareCue holds open though Meta does not (CareCue recorded an
-    # inbound message Meta never counted): WhatsApp refuses a free-form text to them
+def checked_in_where_whatsapp_refuses(day: Day) -> str:
+    """A, a WhatsApp-first patient whose window CareCue holds open though Meta does not (CareCue recorded an
+    inbound message at 08:40 that Meta never counted), so WhatsApp refuses a free-form text to them; the front
+    desk checks A in at 08:50. A's id."""
     from chalicelib.patients.whatsapp import record_inbound
 
     connect(day)
     a = book(day, "A", "09:00", **WHATSAPP_FIRST)
     day.go_to("08:40")
     record_inbound(day.clinic.clinic_id, PHONES["A"], day.clock.now())
-
-    # WHEN the front desk checks A in
     day.go_to("08:50")
     day.move(a, "check-in")
+    return a
+
+
+def test_a_text_whatsapp_refuses_goes_by_sms(day: Day) -> None:
+    # GIVEN a WhatsApp-first patient WhatsApp refuses a free-form text to, WHEN the front desk checks them in
+    checked_in_where_whatsapp_refuses(day)
 
     # THEN the wait text WhatsApp refused goes by SMS, once; only the SMS is counted
     assert waiting_texts(day, "A") == [("sms", f"{CLINIC}: you are checked in. Your wait is about 10 min.")]
