@@ -10,7 +10,8 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 _STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 DEFAULT_SPEND_CAP = "100"  # USD a month: what a clinic may spend on messages until an admin sets its own cap
@@ -20,8 +21,7 @@ class SettingsError(RuntimeError):
     """A required setting is missing or malformed; the message names it."""
 
 
-@dataclass(frozen=True)
-class PriceTable:
+class PriceTable(Struct, frozen=True):
     """What a message costs the clinic, in USD, for the usage estimate: the channel fee AWS charges.
 
     SMS prices are per segment by country calling code ("1" for the US and Canada, "44" for the UK); a number
@@ -89,8 +89,7 @@ def _price(value: object) -> float:
     return float(value)
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(Struct, frozen=True):
     stage: str
     region: str
     ses_sender: str
@@ -194,13 +193,19 @@ MESSENGER_PAGE_TOKEN_ENV = "CARECUE_MESSENGER_PAGE_TOKEN"  # noqa: S105 - the na
 MESSENGER_APP_SECRET_ENV = "CARECUE_MESSENGER_APP_SECRET"  # noqa: S105 - the name of a variable, not a secret
 
 
-@dataclass(frozen=True)
-class MessengerSecrets:
+class MessengerSecrets(Struct, frozen=True):
     """The Page access token and the Meta app secret in the admin's environment, for `set-messenger`; None where
     a variable is unset or blank (the command then asks for it in a terminal). Never logged, never printed."""
 
-    page_token: str | None = field(default=None, repr=False)
-    app_secret: str | None = field(default=None, repr=False)
+    page_token: str | None = None
+    app_secret: str | None = None
+
+    def __repr__(self) -> str:  # a traceback or a debug print shows whether each is set, never its value
+        return f"MessengerSecrets(page_token={_shown(self.page_token)}, app_secret={_shown(self.app_secret)})"
+
+
+def _shown(secret: str | None) -> str:
+    return "None" if secret is None else "'***'"
 
 
 def messenger_secrets_from_env(environ: Mapping[str, str] | None = None) -> MessengerSecrets:

@@ -16,11 +16,11 @@ machine's clock has.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+from msgspec import Struct
 
 from chalicelib.core.clock import Clock, SystemClock, to_utc
 from chalicelib.settings import parameter_path
@@ -30,8 +30,7 @@ def parameter_name(stage: str) -> str:
     return f"{parameter_path(stage)}/local-stack"
 
 
-@dataclass(frozen=True)
-class PublishedStack:
+class PublishedStack(Struct, frozen=True):
     api_url: str
     now: datetime
     frozen: bool

@@ -4,10 +4,10 @@ stack keeps in SSM (`/carecue/{stage}/stage`), on the local stack (or moto) from
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import ClientError
+from msgspec.structs import replace
 
 from chalicelib.admin.context import AdminContext
 from chalicelib.settings import Settings, default_spend_cap_from_env, local_environment, parameter_path

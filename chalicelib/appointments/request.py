@@ -5,14 +5,14 @@ once and nothing of it is stored."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from chalicelib.patients.details import PatientDetails
 
 
-@dataclass(frozen=True)
-class NewAppointment:
+class NewAppointment(Struct, frozen=True):
     patient: PatientDetails
     start: datetime
     duration_minutes: int
@@ -22,8 +22,7 @@ class NewAppointment:
     event_type: str | None = None  # the kind of visit: which pre-visit form it gets (`PUT /v1/clinic` forms)
 
 
-@dataclass(frozen=True)
-class AppointmentChange:
+class AppointmentChange(Struct, frozen=True):
     """A PATCH: only the fields present are changed."""
 
     start: datetime | None

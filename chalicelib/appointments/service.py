@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from chalicelib.appointments.request import AppointmentChange, NewAppointment
 from chalicelib.arm.envelope import OwnerType
@@ -39,8 +41,7 @@ CANCEL_ATTEMPTS = 3
 PATIENT_MATCH_TRIES = 3
 
 
-@dataclass(frozen=True)
-class AppointmentRecord:
+class AppointmentRecord(Struct, frozen=True):
     appointment: Appointment
     patient: Patient
     reminders: list[Reminder]

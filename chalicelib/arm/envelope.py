@@ -47,10 +47,11 @@ always did); `{"kind": "dose", "regimen_id": ...}` without an `owner_type` is a 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from msgspec import Struct
 
 from chalicelib.core.clock import iso_utc, to_utc
 
@@ -89,8 +90,7 @@ class BadTimerEvent(ValueError):
     """The event is not a CareCue timer input: retrying cannot fix it, so it is logged and dropped."""
 
 
-@dataclass(frozen=True)
-class ReminderTimerEvent:
+class ReminderTimerEvent(Struct, frozen=True):
     clinic_id: str
     owner_type: OwnerType | None  # None only on a timer armed before the envelope: the stored reminder decides
     owner_id: str
@@ -104,8 +104,7 @@ class ReminderTimerEvent:
     kind = TimerKind.REMINDER
 
 
-@dataclass(frozen=True)
-class DoseTimerEvent:
+class DoseTimerEvent(Struct, frozen=True):
     clinic_id: str
     regimen_id: str
     instruction: int
@@ -116,8 +115,7 @@ class DoseTimerEvent:
     owner_type = OwnerType.REGIMEN
 
 
-@dataclass(frozen=True)
-class WatchTimerEvent:
+class WatchTimerEvent(Struct, frozen=True):
     clinic_id: str
     provider: str
     scheduled_time: datetime
@@ -126,8 +124,7 @@ class WatchTimerEvent:
     owner_type = OwnerType.PROVIDER_DAY
 
 
-@dataclass(frozen=True)
-class DeliveryWindowTimerEvent:
+class DeliveryWindowTimerEvent(Struct, frozen=True):
     clinic_id: str
     owner_type: OwnerType
     owner_id: str

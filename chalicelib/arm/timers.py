@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+from msgspec import Struct
 
 from chalicelib.arm.envelope import SCHEDULED_TIME, OwnerType, reminder_input, to_input
 from chalicelib.core.clock import Clock, SystemClock, iso_utc, to_utc
@@ -39,8 +39,9 @@ _NAME = re.compile(r"[0-9A-Za-z_.-]{1,64}")
 RETRY_POLICY = {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 20}
 
 
-@dataclass(frozen=True)
-class Timer:
+class _TimerPlace(Struct, frozen=True):
+    """A timer's positional fields (a Struct's `kw_only` is per class: `Timer` adds the keyword-only ones)."""
+
     clinic_id: str
     owner_id: str
     reminder_id: str
@@ -50,11 +51,14 @@ class Timer:
     # delete races with an update under the same name.
     name_suffix: str = ""
     patient_id: str | None = None  # an appointment reminder's patient: the fire reads it with the reminder
+
+
+class Timer(_TimerPlace, frozen=True, kw_only=True):
     # Whose reminder it is: the fire picks the owner by it, never by the look of an id.
-    owner_type: OwnerType = field(kw_only=True)
-    dose_time: datetime | None = field(default=None, kw_only=True)  # a regimen reminder's dose
+    owner_type: OwnerType
+    dose_time: datetime | None = None  # a regimen reminder's dose
     # The planned address's contact key (`chalicelib.arm.envelope`): a hint the fire reads in its first round trip.
-    contact: str | None = field(default=None, kw_only=True)
+    contact: str | None = None
 
     @classmethod
     def for_reminder(

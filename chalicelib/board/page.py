@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from chalicelib.render.templates import twelve_hour
 
 REFRESH_SECONDS = 30
 
 
-@dataclass(frozen=True)
-class BoardPatient:
+class BoardPatient(Struct, frozen=True):
     initials: str
     wait_minutes: int | None = None  # rounded to 5; None for the patient being seen
 
 
-@dataclass(frozen=True)
-class BoardProvider:
+class BoardProvider(Struct, frozen=True):
     name: str
     now_seeing: BoardPatient | None
     waiting: Sequence[BoardPatient]

@@ -496,7 +496,9 @@ class ClinicSettingsBody(Body):
         AfterValidator(_no_repeats),
     ] = None
     quiet_hours: Annotated[QuietHours | None, BeforeValidator(_quiet_hours), WithJsonSchema(_QUIET_SCHEMA)] = Field(
-        default=DEFAULT_QUIET_HOURS, json_schema_extra={"default": {"start": "21:00", "end": "08:00"}}
+        # A factory: pydantic cannot write a Struct as the schema's default, which `json_schema_extra` gives.
+        default_factory=lambda: DEFAULT_QUIET_HOURS,
+        json_schema_extra={"default": {"start": "21:00", "end": "08:00"}},
     )
     frequency_caps: Boolean = False
     patients_may_cancel: Boolean = True

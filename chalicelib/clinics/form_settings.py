@@ -14,15 +14,15 @@ An appointment that matches no entry has no form. Pure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 MAX_FORMS = 20
 MAX_NAMES = 50
 
 
-@dataclass(frozen=True)
-class FormRule:
+class FormRule(Struct, frozen=True):
     questionnaire: str
     providers: tuple[str, ...] = ()  # empty: any provider
     event_types: tuple[str, ...] = ()  # empty: any event type

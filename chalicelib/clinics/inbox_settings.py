@@ -13,15 +13,15 @@ message is in the inbox all the same). Pure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 MAX_HOURS = 80
 EMERGENCY_DIGITS = (2, 4)  # 15, 112, 911, 999, 000: how long a local emergency number is
 
 
-@dataclass(frozen=True)
-class InboxSettings:
+class InboxSettings(Struct, frozen=True):
     hours: str | None = None
     urgent_phone: str | None = None
     notice_email: str | None = None

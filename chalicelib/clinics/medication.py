@@ -6,9 +6,10 @@ follow-up, caregiver and refill windows. Validated like the rest of the policy (
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import time, timedelta
 from typing import Any
+
+from msgspec import Struct, field
 
 from chalicelib.core.fields import read_clock
 from chalicelib.plan.event_timing import DEFAULT_WHEN_TIMES
@@ -24,8 +25,7 @@ _NUMBERS = {
 _STORED = {"when_times", "names_in_sms", *_NUMBERS}
 
 
-@dataclass(frozen=True)
-class MedicationSettings:
+class MedicationSettings(Struct, frozen=True):
     when_times: Mapping[str, time] = field(default_factory=lambda: dict(DEFAULT_WHEN_TIMES))
     names_in_sms: bool = False  # "your 8:00 AM medicine" unless the clinic opts in
     snooze: timedelta = timedelta(minutes=15)

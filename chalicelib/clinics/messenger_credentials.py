@@ -12,8 +12,9 @@ not verify with it) asks once more past the cache (`fresh=True`), so a secret ch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SSMProvider
@@ -34,8 +35,7 @@ def parameter_name(path_prefix: str, clinic_id: str, key: str) -> str:
     return f"{messenger_path(path_prefix, clinic_id)}/{key}"
 
 
-@dataclass(frozen=True)
-class MessengerSecrets:
+class MessengerSecrets(Struct, frozen=True):
     page_token: str | None
     app_secret: str | None
     verify_token: str | None

@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
+
+from msgspec import Struct, field
 
 from chalicelib.clinics.form_settings import FormRule, forms_from_json, forms_json
 from chalicelib.clinics.inbox_settings import NO_INBOX_SETTINGS, InboxSettings, inbox_from_json, inbox_json
@@ -56,8 +57,7 @@ MAX_RULES = 6
 MAX_OFFSET = timedelta(days=30)
 
 
-@dataclass(frozen=True)
-class OpeningHours:
+class OpeningHours(Struct, frozen=True):
     """The clinic's day, on its own wall clock: the running-late watch runs only inside it, and at `close` the
     day closes (`chalicelib.waiting.service`). Same-day only: `open` is before `close`."""
 
@@ -74,8 +74,7 @@ class OpeningHours:
 DEFAULT_OPENING_HOURS = OpeningHours(time(8, 0), time(18, 0))
 
 
-@dataclass(frozen=True)
-class ClinicPolicy:
+class ClinicPolicy(Struct, frozen=True):
     reminder_rules: tuple[ReminderRule, ...] = DEFAULT_RULES
     quiet_hours: QuietHours | None = DEFAULT_QUIET_HOURS
     frequency_caps: bool = False  # the US healthcare-exemption caps: 1 SMS a day, 3 a week per patient

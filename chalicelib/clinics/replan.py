@@ -16,9 +16,11 @@ recorded failed (with the error's class name) on its last attempt, then SQS move
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from chalicelib.core.clock import Clock, iso_utc, to_utc
 from chalicelib.core.errors import Conflict, StaleVersion
@@ -47,8 +49,7 @@ class BadReplanJob(ValueError):
     """A message that is not a re-plan job: no retry can make it one."""
 
 
-@dataclass(frozen=True)
-class ReplanJob:
+class ReplanJob(Struct, frozen=True):
     clinic_id: str
     settings_version: int  # the settings the job re-plans for; any other version makes it stale
     after: datetime  # appointments starting after this instant (when the settings were stored) are re-planned

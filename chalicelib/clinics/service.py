@@ -11,7 +11,8 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from chalicelib.clinics.secrets import ClinicSecrets
 from chalicelib.core.clock import Clock
@@ -25,8 +26,7 @@ API_KEY_PREFIX = "cc_"
 CLINIC_ID = re.compile(r"cln_[0-9a-f]{12}")  # as `ClinicService.create` makes them
 
 
-@dataclass(frozen=True)
-class NewClinic:
+class NewClinic(Struct, frozen=True):
     clinic_id: str
     name: str
     timezone: str

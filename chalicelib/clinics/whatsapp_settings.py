@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 KINDS = (
     "confirmation",
@@ -64,16 +65,14 @@ _TEMPLATE_FIELDS = {"name", "body", "parameters", "language_code"}
 MAX_BODY = 1024  # Meta's limit on a template body
 
 
-@dataclass(frozen=True)
-class WhatsAppTemplateSetting:
+class WhatsAppTemplateSetting(Struct, frozen=True):
     name: str
     body: str
     parameters: tuple[str, ...]
     language_code: str  # Meta's
 
 
-@dataclass(frozen=True)
-class WhatsAppSettings:
+class WhatsAppSettings(Struct, frozen=True):
     templates: Mapping[str, Mapping[str, WhatsAppTemplateSetting]] = field(default_factory=dict)  # kind → language
 
     def template(self, kind: str, language: str) -> WhatsAppTemplateSetting | None:

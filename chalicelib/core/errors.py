@@ -3,15 +3,14 @@ adapters translate AWS `ClientError` codes into them, so nothing above an adapte
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 
 class CareCueError(Exception):
     """Base of every error a service raises on purpose."""
 
 
-@dataclass(frozen=True)
-class FieldProblem:
+class FieldProblem(Struct, frozen=True):
     field: str  # dotted path into the request body, e.g. "patient.phone"
     problem: str
 

@@ -1,23 +1,23 @@
-"""The stored records as the domain sees them: plain, frozen dataclasses, one per DynamoDB item type, with the
+"""The stored records as the domain sees them: plain, frozen msgspec Structs, one per DynamoDB item type, with the
 same field names (and defaults) as the attributes of `chalicelib.store.models`, so that code reading
 `clinic.timezone` reads the same whichever it holds.
 
 The store converts at its boundary (`chalicelib.store.convert`): a repository returns these and takes these, and
 no code above the store builds or receives a PynamoDB model (the `records` contract in `.importlinter`). A change
-is a new record (`dataclasses.replace`), written by a repository. A number is a `float` as DynamoDB's are read
+is a new record (`msgspec.structs.replace`), written by a repository. A number is a `float` as DynamoDB's are read
 (`int()` where a whole number is meant, as before); an attribute that may be absent is `None` when it is.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from chalicelib.core.words import AppointmentStatus, ClinicStatus, DoseStatus, RegimenStatus
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Clinic:
+class Clinic(Struct, frozen=True, kw_only=True):
     """A clinic: the tenant. Its API key is stored only as a SHA-256 hash."""
 
     clinic_id: str
@@ -40,8 +40,7 @@ class Clinic:
     messenger_page_id: str | None = None  # the clinic's Facebook Page (set-messenger)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Patient:
+class Patient(Struct, frozen=True, kw_only=True):
     """A clinic's patient and how to reach them. Health data: never logged, never in a metric."""
 
     clinic_id: str
@@ -58,8 +57,7 @@ class Patient:
     merged_into: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PatientKey:
+class PatientKey(Struct, frozen=True, kw_only=True):
     """A lookup row: the clinic's patient with one normalised contact and name (docs/patients.md). A booking or
     regimen claims its rows with a conditional put in its own transaction, so two racing bookings for a new
     number end with one patient. Health data (a phone or email and a name): never logged."""
@@ -70,8 +68,7 @@ class PatientKey:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Contact:
+class Contact(Struct, frozen=True, kw_only=True):
     """What a clinic knows about one phone number or email address, whichever patient record it is on: its
     opt-out (kept per address, so a new booking cannot undo a STOP), recent SMS for the frequency caps, and when
     an unrecognised reply was last answered. Health data: never logged."""
@@ -89,8 +86,7 @@ class Contact:
     patient_id: str | None = None  # Messenger only: the patient the PSID was linked to
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Appointment:
+class Appointment(Struct, frozen=True, kw_only=True):
     """A booked visit. `version` grows with every change; a timer armed for an older version never sends."""
 
     clinic_id: str
@@ -129,8 +125,7 @@ class Appointment:
     clinic_provider: str | None = None  # the `by-provider` index's key, derived by the store on every save
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BookingLink:
+class BookingLink(Struct, frozen=True, kw_only=True):
     """A booking tool's id for a booking that CareCue first knew by another id (Cal.com's new uid after a
     reschedule, Calendly's new invitee): it points at the appointment the first id created."""
 
@@ -141,8 +136,7 @@ class BookingLink:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Reminder:
+class Reminder(Struct, frozen=True, kw_only=True):
     """One message planned for an owner (an appointment today, a regimen later) on one channel."""
 
     owner_id: str
@@ -167,8 +161,7 @@ class Reminder:
     contact: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Delivery:
+class Delivery(Struct, frozen=True, kw_only=True):
     """The claim and record of one send of one reminder occurrence; the claim makes a second fire a no-op."""
 
     reminder_key: str  # "{owner_id}/{reminder_id}"
@@ -201,8 +194,7 @@ class Delivery:
     notice: str | None = None  # a notice's facts (JSON: chalicelib.fire.notices); None for a reminder's delivery
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ListedReminder:
+class ListedReminder(Struct, frozen=True, kw_only=True):
     """A pending reminder as the `by-due` index lists it (its keys, send time and timer name, and no more): what
     the reconciler and the spend-cap release page through, each reading the reminder itself before deciding."""
 
@@ -214,8 +206,7 @@ class ListedReminder:
     due_sort: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Regimen:
+class Regimen(Struct, frozen=True, kw_only=True):
     """A patient's medication regimen: one or more dosage instructions (several in a row make a taper), each
     armed as Scheduler cron schedules in the patient's zone or as chained one-time schedules. `version` grows
     with every pause, resume or stop; a timer armed for an older version sends nothing. The medication name is
@@ -245,8 +236,7 @@ class Regimen:
     timers_checked_at: str | None = None  # ISO 8601 UTC, or NEVER_CHECKED
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Dose:
+class Dose(Struct, frozen=True, kw_only=True):
     """One dose the patient was reminded of, and whether (and how) it was taken. Created when its timer fires."""
 
     regimen_id: str
@@ -262,8 +252,7 @@ class Dose:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ListedRegimen:
+class ListedRegimen(Struct, frozen=True, kw_only=True):
     """An active regimen as the `by-timer-check` index lists it (its keys, and when its timers were last checked):
     what the reconciler pages through, reading the regimen itself before it re-arms anything."""
 
@@ -273,8 +262,7 @@ class ListedRegimen:
     timers_checked_at: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Usage:
+class Usage(Struct, frozen=True, kw_only=True):
     """A clinic's metered use in one calendar month (UTC), every counter grown by an atomic ADD per send."""
 
     clinic_id: str
@@ -289,8 +277,7 @@ class Usage:
     updated_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QuestionnaireForm:
+class QuestionnaireForm(Struct, frozen=True, kw_only=True):
     """A clinic's pre-visit form: the FHIR Questionnaire as the clinic sent it (`chalicelib.forms`)."""
 
     clinic_id: str
@@ -301,8 +288,7 @@ class QuestionnaireForm:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QuestionnaireAnswers:
+class QuestionnaireAnswers(Struct, frozen=True, kw_only=True):
     """A patient's answers to one form for one appointment, as a FHIR QuestionnaireResponse. Health data: never
     logged, never in a metric or a message; encrypted at rest like every table."""
 
@@ -313,8 +299,7 @@ class QuestionnaireAnswers:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuditEntry:
+class AuditEntry(Struct, frozen=True, kw_only=True):
     """One change made through the API, a booking tool's webhook, a patient's link or the admin CLI: who (a key
     id, `admin`, `booking_tool:<tool>`, `patient_link`), what (the route or command and the ids it named), when.
     Ids only, never patient data; kept for `AUDIT_RETENTION` (`chalicelib.audit`), then DynamoDB's TTL drops it."""
@@ -328,8 +313,7 @@ class AuditEntry:
     expires_at: datetime
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PatientChange:
+class PatientChange(Struct, frozen=True, kw_only=True):
     """One change to a patient's contact details (phone, email, language, preferred channel, time zone): what it
     was and became, when, and who made it (the patient by their link, the clinic, a booking tool). The values are
     patient data, shown to the clinic by `GET /v1/patients/{id}/changes`: never logged."""
@@ -346,8 +330,7 @@ class PatientChange:
     at: datetime
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ContactProof:
+class ContactProof(Struct, frozen=True, kw_only=True):
     """A new phone or email a patient asked for, waiting for the one-time code sent to it: only the code's HMAC,
     its expiry and the tries made; and the recent sends, for the rate limit (`chalicelib.links.contact_codes`).
     The address is patient data: never logged."""
@@ -364,8 +347,7 @@ class ContactProof:
     forget_at: datetime  # DynamoDB's TTL drops the item a day after the last code
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClinicSummary:
+class ClinicSummary(Struct, frozen=True, kw_only=True):
     """A clinic as the stage's list of clinics shows it (the attributes the listing reads, and no more)."""
 
     clinic_id: str
@@ -375,8 +357,7 @@ class ClinicSummary:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Conversation:
+class Conversation(Struct, frozen=True, kw_only=True):
     """One patient's thread in the clinic's inbox (`chalicelib.inbox`). Health data (an address): never logged."""
 
     clinic_id: str
@@ -394,8 +375,7 @@ class Conversation:
     auto_answered_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ListedConversation:
+class ListedConversation(Struct, frozen=True, kw_only=True):
     """A thread as the clinic's inbox lists it (the `by-recent` index's projection)."""
 
     clinic_id: str
@@ -408,8 +388,7 @@ class ListedConversation:
     last_inbound_at: datetime
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ConversationMessage:
+class ConversationMessage(Struct, frozen=True, kw_only=True):
     """One message of a thread, either way. Health data: never logged, in a metric or in an email."""
 
     thread: str  # "<clinic_id>#<patient_id>"

@@ -20,10 +20,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Annotated, Any, ClassVar, TypeVar
 
+from msgspec import Struct
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -61,8 +61,7 @@ _BUILT_IN = {
 }
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(Struct, frozen=True):
     """What a body is validated against, beyond the body itself."""
 
     region: str | None = None  # the clinic's country (ISO 3166 alpha-2): where a national phone number is read
@@ -89,7 +88,10 @@ class Body(BaseModel):
     name. `unknown_problem`, `object_problem` and `ignored` say, per model, how an unknown field and a value
     that is no object read, and which read-only fields (from a GET, PUT back) are accepted and dropped."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, json_schema_extra={"additionalProperties": False})
+    # `arbitrary_types_allowed`: a field whose validator builds a value type (a Struct) keeps it as built.
+    model_config = ConfigDict(
+        extra="ignore", frozen=True, arbitrary_types_allowed=True, json_schema_extra={"additionalProperties": False}
+    )
     unknown_problem: ClassVar[str | None] = "is not a known field"  # None: `cross_problems` names such a body
     object_problem: ClassVar[str] = "must be an object"
     missing_problem: ClassVar[str] = "is required"

@@ -8,8 +8,9 @@ one shape, `{"error": {"code", "message", "fields"}}`, whether the app or the ga
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from chalicelib.edge.http import error_body
 
@@ -17,8 +18,7 @@ from chalicelib.edge.http import error_body
 GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class GatewayAnswer:
+class GatewayAnswer(Struct, frozen=True):
     """One gateway response: API Gateway's type name, the status it answers with and the envelope's words.
 
     `status` None keeps the status of the error the gateway met (the DEFAULT_* catch-alls). The words are always

@@ -30,9 +30,10 @@ does: by writing to the clinic's WhatsApp number; the patient's opt-in is the pa
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from msgspec.structs import replace
 
 from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.words import Channel, Kind

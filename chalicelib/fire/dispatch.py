@@ -61,11 +61,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
+from msgspec import Struct
+from msgspec.structs import replace
 
 from chalicelib.arm.envelope import DeliveryWindowTimerEvent, OwnerType
 from chalicelib.core.clock import Clock, iso_utc, to_utc
@@ -93,8 +94,7 @@ CLAIM_LEASE = timedelta(minutes=5)
 DELIVERY_RETENTION = timedelta(days=400)
 
 
-@dataclass(frozen=True)
-class Recorded:
+class Recorded(Struct, frozen=True):
     """A send whose delivery record and reminder's sent mark were written together, as they now stand: what a
     caller holding the reminder (a booking answering with its confirmation) shows without reading them back."""
 
@@ -103,16 +103,14 @@ class Recorded:
     lateness_seconds: float
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(Struct, frozen=True):
     result: Result
     reason: str | None = None
     message_id: str | None = None
     recorded: Recorded | None = None  # only when the record and the mark were written together
 
 
-@dataclass(frozen=True)
-class DeliveryRequest:
+class DeliveryRequest(Struct, frozen=True):
     clinic_id: str
     owner_id: str
     reminder_id: str

@@ -23,15 +23,15 @@ clinic's delivery window.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+
+from msgspec import Struct
 
 from chalicelib.fire.preparation import NotSending, Ready
 
 
-@dataclass(frozen=True)
-class Notice:
+class Notice(Struct, frozen=True):
     clinic_id: str
     owner_id: str  # whose notice (the waiting room's: the appointment)
     notice_id: str  # which of the owner's notices (`wait.1`, `late.2`): with the occurrence, the delivery's key

@@ -6,8 +6,9 @@ cancellation) answer something that just happened, so they respect opt-outs but 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.records import Contact, Reminder
@@ -18,8 +19,7 @@ from chalicelib.plan.quiet_hours import defer_for_quiet_hours
 from chalicelib.store.patients import RecentSendsWrite
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(Struct, frozen=True):
     skip_reason: str | None = None
     defer_until: datetime | None = None
     contact: Contact | None = None  # the address's record as read for the verdict, for `note_sent`

@@ -6,9 +6,10 @@ message that will not be sent."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
+
+from msgspec import Struct
 
 from chalicelib.core.words import Channel, Result, Status
 from chalicelib.render.templates import Message
@@ -20,8 +21,7 @@ if TYPE_CHECKING:
     from chalicelib.store.reads import Key
 
 
-@dataclass(frozen=True)
-class Ready:
+class Ready(Struct, frozen=True):
     clinic: Clinic
     patient: Patient
     channel: Channel
@@ -38,8 +38,7 @@ class Ready:
     for_patient: bool = True
 
 
-@dataclass(frozen=True)
-class NotSending:
+class NotSending(Struct, frozen=True):
     result: Result  # stale (the timer is out of date: leave the reminder alone) or skipped
     reason: str
     new_status: Status | None = None  # what the reminder becomes, when it changes

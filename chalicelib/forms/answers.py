@@ -11,10 +11,11 @@ Answers are health data: nothing here logs them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from msgspec import Struct
 
 from chalicelib.core.errors import FieldProblem
 from chalicelib.forms.questionnaire import Condition, Item, Questionnaire
@@ -22,8 +23,7 @@ from chalicelib.forms.questionnaire import Condition, Item, Questionnaire
 Answers = dict[str, list[Any]]  # linkId -> typed values (a choice's codes)
 
 
-@dataclass(frozen=True)
-class ReadAnswers:
+class ReadAnswers(Struct, frozen=True):
     answers: Answers
     problems: list[FieldProblem]
 

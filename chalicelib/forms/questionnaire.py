@@ -19,8 +19,9 @@ element): any other item type, `answerValueSet`, `initial`, `modifierExtension`,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct
 
 from chalicelib.core.errors import FieldProblem, InvalidRequest
 
@@ -71,23 +72,20 @@ def in_language(text: str, found: Translations, language: str) -> str:
     return exact.get(wanted) or base.get(wanted.split("-")[0]) or text
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(Struct, frozen=True):
     code: str
     display: str
     system: str | None = None
     display_in: Translations = ()
 
 
-@dataclass(frozen=True)
-class Condition:
+class Condition(Struct, frozen=True):
     question: str
     operator: str  # "=" or "exists"
     answer: Any  # the value compared (a code for a choice), or a bool for exists
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(Struct, frozen=True):
     link_id: str
     type: str
     text: str
@@ -104,11 +102,10 @@ class Item:
         return in_language(self.text, self.text_in, language)
 
 
-@dataclass(frozen=True)
-class Questionnaire:
+class Questionnaire(Struct, frozen=True):
     title: str
     items: tuple[Item, ...]
-    resource: dict[str, Any] = field(repr=False)  # as the clinic sent it, returned as it was
+    resource: dict[str, Any]  # as the clinic sent it, returned as it was
     title_in: Translations = ()
 
     def title_for(self, language: str) -> str:

@@ -11,8 +11,9 @@ that the patient did not agree to, and no template is sent in place of the staff
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from msgspec import Struct
 
 from chalicelib.core.errors import Conflict
 from chalicelib.core.records import Clinic, Conversation, Patient
@@ -22,8 +23,7 @@ from chalicelib.patients.contacts import is_opted_out
 WINDOW = timedelta(hours=24)  # Meta's customer-service (WhatsApp) and standard messaging (Messenger) window
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(Struct, frozen=True):
     channel: Channel
     to: str  # a phone in E.164, or a Messenger page-scoped id
 

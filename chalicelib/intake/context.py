@@ -10,21 +10,20 @@ stack's clock says. Both are the system clock in production; tests may pass thei
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
+
+from msgspec import Struct, field
 
 from chalicelib.core.timezones import phone_region
 from chalicelib.intake.lookups import BookingLookups
 
 
-@dataclass(frozen=True)
-class ProviderCredentials:
+class ProviderCredentials(Struct, frozen=True):
     secret: str | None
     settings: Mapping[str, str] = field(default_factory=dict)  # e.g. Square's notification URL, a form mapping
 
 
-@dataclass(frozen=True)
-class ProviderContext:
+class ProviderContext(Struct, frozen=True):
     clinic_id: str
     clinic_timezone: str
     credentials: ProviderCredentials

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+
+from msgspec import Struct, field
 
 from chalicelib.patients.details import PatientDetails
 
@@ -16,8 +17,7 @@ class EventKind(StrEnum):
     CANCELLED = "cancelled"
 
 
-@dataclass(frozen=True)
-class BookingEvent:
+class BookingEvent(Struct, frozen=True):
     kind: EventKind
     external_id: str  # the tool's id for the booking
     sequence: int  # the tool's own order of its events: event time in ms, or a booking version
@@ -28,15 +28,13 @@ class BookingEvent:
     previous_external_id: str | None = None  # the id the booking had before a reschedule gave it a new one
 
 
-@dataclass(frozen=True)
-class Ignored:
+class Ignored(Struct, frozen=True):
     """A well-formed, authentic event that CareCue has no use for (answered 202, nothing stored)."""
 
     reason: str
 
 
-@dataclass(frozen=True)
-class WebhookRequest:
+class WebhookRequest(Struct, frozen=True):
     """The parts of an HTTP request an adapter may read. Header names are lower case."""
 
     body: bytes

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from msgspec import Struct
 
 from chalicelib.core.errors import FieldProblem, InvalidRequest
 from chalicelib.core.timezones import is_known_timezone, phone_region
@@ -27,8 +28,7 @@ FIELDS = ("name", "phone", "email", "start", "date", "time", "timezone", "langua
 _TIME_FORMATS = ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M%p", "%I %p")
 
 
-@dataclass(frozen=True)
-class FormMapping:
+class FormMapping(Struct, frozen=True):
     fields: Mapping[str, str]
     default_timezone: str | None = None
 

@@ -10,8 +10,9 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
 from typing import Any, Protocol
+
+from msgspec import Struct
 
 from chalicelib.core.errors import NotFound, UpstreamUnavailable
 
@@ -31,8 +32,7 @@ class SquareCustomers(Protocol):
         ...
 
 
-@dataclass
-class BookingLookups:
+class BookingLookups(Struct):
     acuity: AcuityClient
     square: SquareCustomers
 

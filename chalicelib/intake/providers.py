@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from chalicelib.intake import acuity, calcom, calendly, form, square, typeform
 from chalicelib.intake.context import ProviderContext
 from chalicelib.intake.events import BookingEvent, Ignored, WebhookRequest
 
 
-@dataclass(frozen=True)
-class Adapter:
+class Adapter(Struct, frozen=True):
     verify: Callable[[WebhookRequest, ProviderContext], None]
     parse: Callable[[WebhookRequest, ProviderContext], BookingEvent | Ignored]
 

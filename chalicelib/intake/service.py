@@ -21,8 +21,9 @@ production and the transport clock is also the system clock on the local stack (
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from chalicelib.appointments.request import AppointmentChange, NewAppointment
 from chalicelib.appointments.service import AppointmentService, external_appointment_id
@@ -56,14 +57,12 @@ MAX_BODY_BYTES = 256 * 1024
 APPLY_ATTEMPTS = 3
 
 
-@dataclass(frozen=True)
-class WebhookResult:
+class WebhookResult(Struct, frozen=True):
     status_code: int
     body: WebhookResultView | WebhookIgnoredView
 
 
-@dataclass(frozen=True)
-class Applied:
+class Applied(Struct, frozen=True):
     appointment: Appointment
     outcome: WebhookOutcome
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from chalicelib.links.details_words import details_text
 from chalicelib.links.form_html import form_document
@@ -25,15 +26,13 @@ INTRO = "Keep your details up to date so that the clinic's messages reach you."
 CHANNEL_NAMES = {"sms": "Text message (SMS)", "email": "Email", "whatsapp": "WhatsApp", "messenger": "Messenger"}
 
 
-@dataclass(frozen=True)
-class PendingCode:
+class PendingCode(Struct, frozen=True):
     field: str  # phone | email
     where: str  # the new address, masked
     usable: bool = True  # False once expired or out of tries: only a new code helps
 
 
-@dataclass(frozen=True)
-class DetailsView:
+class DetailsView(Struct, frozen=True):
     clinic: str
     language: str
     phone_now: str  # masked, or "none" in the patient's words

@@ -22,10 +22,12 @@ works until 30 days after the appointment, as "stop reminders" does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qs
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from chalicelib.core.clock import Clock
 from chalicelib.core.errors import ChannelError
@@ -70,8 +72,7 @@ class Replanner(Protocol):
     def replan_upcoming(self, clinic_id: str, patient_id: str) -> None: ...
 
 
-@dataclass(frozen=True)
-class _Opened:
+class _Opened(Struct, frozen=True):
     appointment: Appointment
     clinic: Clinic
     patient: Patient

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from chalicelib.forms.questionnaire import Item, in_language
 from chalicelib.links.form_words import form_text
@@ -45,8 +46,7 @@ _STYLE = (
 )
 
 
-@dataclass(frozen=True)
-class StepView:
+class StepView(Struct, frozen=True):
     title: str
     clinic: str
     intro: str  # "For your appointment on …"

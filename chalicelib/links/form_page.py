@@ -19,9 +19,10 @@ clinic's `forms` setting picks it), one step at a time, in the patient's languag
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
+
+from msgspec import Struct
 
 from chalicelib.clinics.form_settings import form_for
 from chalicelib.clinics.policy import clinic_policy
@@ -48,8 +49,7 @@ OPEN_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED)
 MAX_POST_BYTES = 200_000  # a whole form's answers at their longest fit well inside this
 
 
-@dataclass(frozen=True)
-class _Opened:
+class _Opened(Struct, frozen=True):
     appointment: Appointment
     clinic: Clinic
     questionnaire_id: str

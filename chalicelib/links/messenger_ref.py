@@ -12,8 +12,9 @@ four leading zeros. Pure: the key and the time are passed in.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from msgspec import Struct
 
 from chalicelib.links.tokens import InvalidLink, seal, unseal
 
@@ -24,8 +25,7 @@ _PATIENT = re.compile(r"^pat_([0-9a-f]{16})$")
 _PAD = "0000"
 
 
-@dataclass(frozen=True)
-class MessengerRef:
+class MessengerRef(Struct, frozen=True):
     clinic_id: str
     patient_id: str
     expires_at: datetime

@@ -12,9 +12,10 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
+
+from msgspec import Struct
 
 from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.clock import Clock
@@ -47,8 +48,7 @@ class CheckIn(Protocol):
     def check_in(self, clinic_id: str, appointment_id: str, source: str = "front_desk") -> Appointment: ...
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(Struct, frozen=True):
     status: int
     html: str
     redirect: str | None = None

@@ -14,9 +14,10 @@ import hashlib
 import hmac
 import re
 import struct
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+
+from msgspec import Struct
 
 
 class Purpose(StrEnum):
@@ -49,16 +50,14 @@ class InvalidLink(ValueError):
     """The token is malformed, tampered with, or expired."""
 
 
-@dataclass(frozen=True)
-class LinkClaim:
+class LinkClaim(Struct, frozen=True):
     purpose: Purpose
     clinic_id: str
     appointment_id: str
     expires_at: datetime
 
 
-@dataclass(frozen=True)
-class Sealed:
+class Sealed(Struct, frozen=True):
     """What a token carries, as `seal` was given it: the purpose byte, the clinic id's and the owner id's hex
     (without their `cln_`/`apt_`/`rgm_` prefix) and the time."""
 

@@ -13,8 +13,9 @@ in the console next to its status, and it carries over from month to month; the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from chalicelib.core.observability import logger
 from chalicelib.core.records import Clinic
@@ -24,8 +25,7 @@ from chalicelib.settings import PriceTable
 from chalicelib.store import usage as usage_store
 
 
-@dataclass(frozen=True)
-class MonthUsage:
+class MonthUsage(Struct, frozen=True):
     clinic_id: str
     month: str
     sms_messages: int

@@ -9,8 +9,9 @@ cold start; numbers were validated with it when they were stored.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from chalicelib.core.clock import to_utc
 from chalicelib.core.words import Channel
@@ -20,8 +21,7 @@ from chalicelib.settings import PriceTable
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
-@dataclass(frozen=True)
-class Charge:
+class Charge(Struct, frozen=True):
     channel: Channel
     sms_segments: int  # 0 for an email
     cost_usd: float

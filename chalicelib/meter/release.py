@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
 
 from chalicelib.arm.timers import Timer
 from chalicelib.clinics.policy import MAX_OFFSET, clinic_policy
@@ -67,8 +68,7 @@ assert set(RELEASED_KINDS) == set(due_keys.HELD_KINDS), "the index lists what th
 _PAGE = 100
 
 
-@dataclass
-class Release:
+class Release(Struct):
     """What one run released, for its caller to report: the CLI prints the counts, the reconciler logs and counts
     them as metrics (this module writes nothing to the log, so the CLI's output stays one JSON object)."""
 

@@ -15,8 +15,9 @@ count): the gap is logged and counted (UsageNotMetered) for billing to reconcile
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from chalicelib.core.clock import Clock
 from chalicelib.core.errors import ChannelError
@@ -34,8 +35,7 @@ from chalicelib.send.whatsapp import WhatsAppChannel, WhatsAppTemplate
 from chalicelib.store import usage as usage_store
 
 
-@dataclass(frozen=True)
-class Sent:
+class Sent(Struct, frozen=True):
     message_id: str
     charge: Charge  # what was counted for it
 

@@ -11,9 +11,10 @@ leaves the others. What differs per channel (how an opt-in is given, how a PSID 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from chalicelib.core.records import Contact
 from chalicelib.core.words import Channel
@@ -26,8 +27,7 @@ if TYPE_CHECKING:
 WINDOW = timedelta(hours=24)  # Meta's window, on WhatsApp and on Messenger alike
 
 
-@dataclass(frozen=True)
-class ChatState:
+class ChatState(Struct, frozen=True):
     """What a send needs to know of one chat address."""
 
     opted_in: bool  # WhatsApp: the patient consented; Messenger: the PSID is linked to a patient

@@ -5,14 +5,14 @@ and its JSON Schema). A phone without a country code is read in the reader's reg
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from chalicelib.core.fields import Fields
 
 
-@dataclass(frozen=True)
-class PatientDetails:
+class PatientDetails(Struct, frozen=True):
     name: str
     phone: str | None
     email: str | None

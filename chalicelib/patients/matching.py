@@ -17,9 +17,10 @@ holds for every record with that phone.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
+
+from msgspec.structs import replace
 
 from chalicelib.core.records import Patient
 from chalicelib.core.words import Channel

@@ -16,9 +16,10 @@ plan, and each step finds nothing left to do the second time; a run stopped half
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from chalicelib.core.records import Patient
 from chalicelib.core.words import Channel
@@ -31,8 +32,7 @@ from chalicelib.store import patients as store
 MERGE_ACTOR = "admin:merge-patients"  # the clinic's admin, by the command line: who gave a kept record a contact
 
 
-@dataclass(frozen=True)
-class Merge:
+class Merge(Struct, frozen=True):
     keep: Patient
     merge: list[Patient]
 

@@ -20,9 +20,10 @@ WhatsApp (the state a send reads, the window, the view of the opt-in) is `chalic
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from msgspec.structs import replace
 
 from chalicelib.core.records import Patient
 from chalicelib.core.words import Channel

@@ -10,10 +10,11 @@ or both. Quiet hours then defer a reminder (see `quiet_hours`)."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+from msgspec import Struct
 
 from chalicelib.core.clock import to_utc
 from chalicelib.core.words import Channel, Kind, Status
@@ -35,8 +36,7 @@ class ChannelChoice(StrEnum):
     PREFERRED = "preferred"  # the older name of `order` (the preferred channel is first in the order): the same
 
 
-@dataclass(frozen=True)
-class OffsetRule:
+class OffsetRule(Struct, frozen=True):
     """A reminder this long before the start, in elapsed time."""
 
     before: timedelta
@@ -50,8 +50,7 @@ class OffsetRule:
         return to_utc(start) - self.before
 
 
-@dataclass(frozen=True)
-class LocalClockRule:
+class LocalClockRule(Struct, frozen=True):
     """A reminder `days_before` calendar days before the start's local date, at `at` on the local wall clock."""
 
     days_before: int
@@ -70,8 +69,7 @@ class LocalClockRule:
 ReminderRule = OffsetRule | LocalClockRule
 
 
-@dataclass(frozen=True)
-class ReminderPolicy:
+class ReminderPolicy(Struct, frozen=True):
     """By default: confirm at booking, remind 24 h and 2 h before, no quiet hours. A clinic's policy
     (`chalicelib.clinics.policy`) gives its own `rules` and quiet hours; `reminders_before` is the short form of
     offset rules on the patient's channel order."""
@@ -90,8 +88,7 @@ class ReminderPolicy:
 DEFAULT_POLICY = ReminderPolicy()
 
 
-@dataclass(frozen=True)
-class PlannedReminder:
+class PlannedReminder(Struct, frozen=True):
     reminder_id: str
     kind: Kind
     channel: Channel

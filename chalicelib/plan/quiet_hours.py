@@ -9,15 +9,15 @@ sooner than the clinic asked, and a reminder planned at booking could land in th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from msgspec import Struct
 
 from chalicelib.plan.local_clock import local_instant
 
 
-@dataclass(frozen=True)
-class QuietHours:
+class QuietHours(Struct, frozen=True):
     start: time  # local wall time quiet hours begin, e.g. 21:00
     end: time  # local wall time they end, e.g. 08:00; before `start` means the period crosses midnight
 

@@ -10,9 +10,10 @@ one redriven twice, is never sent again. An event whose reminder is now too late
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct, field
 
 from chalicelib.arm.envelope import OwnerType
 from chalicelib.arm.timers import SCHEDULED_TIME, ReminderTimers, Timer
@@ -34,8 +35,7 @@ DEFAULT_MAX_LATENESS = timedelta(hours=6)
 _BATCH = 10
 
 
-@dataclass
-class Redrive:
+class Redrive(Struct):
     outcomes: dict[str, int] = field(default_factory=dict)  # e.g. {"sent": 2, "missed": 1, "unreadable": 1}
 
     def add(self, outcome: str) -> None:

@@ -23,9 +23,11 @@ earlier one had much to do; what a step leaves is the next run's, soonest (or le
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
+from msgspec.structs import asdict
 
 from chalicelib.arm.timers import RETRY_POLICY, ReminderTimers, Timer, schedule_name
 from chalicelib.core.clock import Clock, iso_utc
@@ -53,8 +55,7 @@ OVERDUE_LOOKBACK = timedelta(hours=6)
 REGIMEN_RECHECK = timedelta(hours=6)
 
 
-@dataclass(frozen=True)
-class Budgets:
+class Budgets(Struct, frozen=True):
     """The most items each step handles in one run (spread over the shards), and the most seconds it may take:
     the four slices add up to 26 s, inside the function's 30 s timeout, at AWS's ~20 ms a Scheduler call. What a
     step leaves is the next run's (soonest first)."""
@@ -79,8 +80,7 @@ class _Deadline:
         return time.monotonic() > self._end
 
 
-@dataclass
-class Reconciliation:
+class Reconciliation(Struct):
     checked: int = 0
     rearmed: int = 0
     missed: int = 0

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import time, timedelta
 from typing import Annotated, Any, ClassVar
 
+from msgspec import field
 from pydantic import BeforeValidator, Field, InstanceOf, ValidationError, ValidationInfo, WithJsonSchema
 from pydantic_core import InitErrorDetails
 
@@ -38,8 +38,7 @@ from chalicelib.regimens.timing_read import DEFAULT_MIN_INTERVAL, collect_timing
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
-@dataclass(frozen=True)
-class RegimenContext(Context):
+class RegimenContext(Context, frozen=True):
     """The clinic's medication settings a timing is read with: where the `when` codes fall, the least interval."""
 
     when_times: Mapping[str, time] = field(default_factory=lambda: dict(DEFAULT_WHEN_TIMES))

@@ -6,8 +6,9 @@ the key and the time are passed in."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from msgspec import Struct
 
 from chalicelib.links.tokens import InvalidLink, seal, unseal
 
@@ -17,8 +18,7 @@ _CLINIC = re.compile(r"^cln_([0-9a-f]{12})$")
 _REGIMEN = re.compile(r"^rgm_([0-9a-f]{20})$")
 
 
-@dataclass(frozen=True)
-class DoseClaim:
+class DoseClaim(Struct, frozen=True):
     clinic_id: str
     regimen_id: str
     due_at: datetime

@@ -8,9 +8,10 @@ which only an SMS reply can use."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+
+from msgspec import Struct
 
 from chalicelib.core.words import Channel
 from chalicelib.render.templates import Message, clock_text, short_day, the_hour
@@ -24,8 +25,7 @@ class DoseKind(StrEnum):
     REFILL = "refill"
 
 
-@dataclass(frozen=True)
-class DoseFacts:
+class DoseFacts(Struct, frozen=True):
     clinic_name: str
     local_due: datetime
     medication: str | None  # None unless the clinic puts names in messages

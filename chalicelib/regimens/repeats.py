@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
 from typing import Any
+
+from msgspec.structs import asdict
 
 from chalicelib.patients.matching import addresses, name_key
 from chalicelib.regimens.request import NewRegimen

@@ -8,9 +8,10 @@ is here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import time, timedelta
 from typing import Any
+
+from msgspec import Struct
 
 from chalicelib.core.errors import InvalidRequest
 from chalicelib.core.fields import Fields, decode_json_object
@@ -23,15 +24,13 @@ MAX_INSTRUCTIONS = 10
 SUPPLY_PROBLEM = "must be a whole number of doses from 1 to 10000"
 
 
-@dataclass(frozen=True)
-class Caregiver:
+class Caregiver(Struct, frozen=True):
     first_name: str  # the patient's first name, as the caregiver's message will say it
     phone: str | None
     email: str | None
 
 
-@dataclass(frozen=True)
-class NewRegimen:
+class NewRegimen(Struct, frozen=True):
     patient_id: str | None
     patient: PatientDetails | None
     medication: str

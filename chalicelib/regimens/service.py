@@ -25,9 +25,11 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from chalicelib.arm.envelope import dose_input
 from chalicelib.clinics.policy import clinic_policy
@@ -70,8 +72,7 @@ ADHERENCE_MAX_DAYS = 366
 PATIENT_MATCH_TRIES = 3
 
 
-@dataclass(frozen=True)
-class Armed:
+class Armed(Struct, frozen=True):
     name: str
     expression: str  # cron(...) in the regimen's zone, or at(...) in UTC
     timezone: str
@@ -94,8 +95,7 @@ def next_doses(regimen: Regimen, after: datetime, limit: int = 5) -> list[tuple[
     return sorted(found, key=lambda item: item[1])[:limit]
 
 
-@dataclass(frozen=True)
-class _Planned:
+class _Planned(Struct, frozen=True):
     armed: Armed
     event: dict[str, Any]
     start: datetime | None = None  # a cron schedule's first and last day

@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from chalicelib.plan.local_clock import exists_locally
 
@@ -44,8 +46,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CRON_DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 
 
-@dataclass(frozen=True)
-class Bounds:
+class Bounds(Struct, frozen=True):
     start: datetime | None = None  # aware (naive: a wall time until `in_zone`); None: when the regimen is created
     end: datetime | None = None  # as start, inclusive
     duration: timedelta | None = None  # from the start
@@ -59,8 +60,7 @@ class Bounds:
         return None
 
 
-@dataclass(frozen=True)
-class DoseTiming:
+class DoseTiming(Struct, frozen=True):
     """One dosage instruction's timing, normalised."""
 
     times: tuple[time, ...] = ()  # wall-clock pattern: local times of day, sorted

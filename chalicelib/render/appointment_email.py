@@ -9,8 +9,10 @@ Pure apart from the imports of `icalendar`, which happen here, on the send path 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from chalicelib.core.words import Kind
 from chalicelib.render.templates import Message
@@ -24,8 +26,7 @@ _LINK_LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class CalendarFacts:
+class CalendarFacts(Struct, frozen=True):
     appointment_id: str
     version: int
     start: datetime  # aware

@@ -10,8 +10,9 @@ and Arabic is UCS-2 by nature (70 characters a segment), so it is kept short.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from chalicelib.core.words import Channel, Kind
 from chalicelib.render.templates import Message, local_when
@@ -106,8 +107,7 @@ _FOOTER = {
 }
 
 
-@dataclass(frozen=True)
-class LocalizedFacts:
+class LocalizedFacts(Struct, frozen=True):
     clinic_name: str
     local_start: datetime  # in the zone the patient reads times in
     location: str | None

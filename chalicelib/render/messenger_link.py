@@ -4,7 +4,7 @@ in the patient's language (pure)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from chalicelib.render.localized import language_of
 from chalicelib.render.templates import Message

@@ -10,8 +10,9 @@ handset and SNS do, rather than dividing the length.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+from msgspec import Struct
 
 # GSM 03.38 basic character set, in table order (0x1B, the escape to the extension table, left out).
 GSM7_BASIC = frozenset(
@@ -34,8 +35,7 @@ class Encoding(StrEnum):
     UCS2 = "ucs2"
 
 
-@dataclass(frozen=True)
-class SegmentCount:
+class SegmentCount(Struct, frozen=True):
     encoding: Encoding
     units: int  # septets for GSM-7, UTF-16 code units for UCS-2
     segments: int

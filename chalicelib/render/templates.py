@@ -5,12 +5,12 @@ are `chalicelib.render.localized` (appointments) and `chalicelib.regimens.messag
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
+from msgspec import Struct
 
-@dataclass(frozen=True)
-class TemplateCall:
+
+class TemplateCall(Struct, frozen=True):
     """A WhatsApp template message: the approved template by name and Meta's language code, its parameters."""
 
     name: str
@@ -18,8 +18,7 @@ class TemplateCall:
     parameters: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(Struct, frozen=True):
     subject: str | None  # email only
     body: str
     # Email only, all optional (chalicelib.render.appointment_email): an HTML part, an .ics invitation, a

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from chalicelib.render.templates import TemplateCall, short_day, twelve_hour
 
@@ -21,8 +22,7 @@ MISSING = "-"
 _PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 
 
-@dataclass(frozen=True)
-class TemplateFacts:
+class TemplateFacts(Struct, frozen=True):
     clinic: str
     local_start: datetime | None  # in the patient's zone
     place: str | None = None

@@ -22,9 +22,10 @@ opened the 24-hour window), and its STOP and START change the WhatsApp opt-out o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.clock import Clock
@@ -63,8 +64,7 @@ class BadInboundSms(ValueError):
     """Not an End User Messaging inbound SMS; retrying cannot fix it."""
 
 
-@dataclass(frozen=True)
-class InboundSms:
+class InboundSms(Struct, frozen=True):
     message_id: str
     from_phone: str
     to_phone: str | None

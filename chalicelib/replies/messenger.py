@@ -34,9 +34,10 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from chalicelib.core.clock import Clock
 from chalicelib.core.errors import Forbidden, InvalidRequest, SignatureMismatch, SignatureRejected
@@ -77,8 +78,7 @@ def check_signature(app_secret: str, body: bytes, header: str | None) -> None:
         raise SignatureMismatch("the signature does not match")
 
 
-@dataclass(frozen=True)
-class Received:
+class Received(Struct, frozen=True):
     events: int = 0
     linked: int = 0
     messages: int = 0

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from chalicelib.core.clock import Clock
 from chalicelib.core.observability import count, logger
@@ -45,14 +46,12 @@ class BadWhatsAppEvent(ValueError):
     """Not an End User Messaging Social event; retrying cannot fix it."""
 
 
-@dataclass(frozen=True)
-class WhatsAppEvent:
+class WhatsAppEvent(Struct, frozen=True):
     phone_number_id: str  # CareCue's name of the sender: phone-number-id-…
     values: list[dict[str, Any]]  # each change's `value`
 
 
-@dataclass(frozen=True)
-class Handled:
+class Handled(Struct, frozen=True):
     messages: int = 0
     receipts: int = 0  # statuses that changed a delivery
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from chalicelib.core.clock import Clock, to_utc
 from chalicelib.core.observability import count, logger
@@ -31,8 +32,7 @@ RecordReceipt = Callable[[str, str, str, datetime, str | None], bool]
 FallBack = Callable[[str, str, str], bool]
 
 
-@dataclass(frozen=True)
-class Feedback:
+class Feedback(Struct, frozen=True):
     kind: FeedbackKind
     addresses: list[str]
     detail: str | None = None

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+
+from msgspec import Struct
 
 from chalicelib.core.errors import ChannelError
 
@@ -40,8 +41,7 @@ class MessengerApi(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class MessengerTemplate:
+class MessengerTemplate(Struct, frozen=True):
     """An approved utility template, by name and language code, with its body parameters in order."""
 
     name: str

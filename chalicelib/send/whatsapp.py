@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
+from msgspec import Struct
 
 from chalicelib.core.errors import ChannelError
 
@@ -37,8 +37,7 @@ class SocialMessagingClient(Protocol):
     def send_whatsapp_message(self, **kwargs: Any) -> dict[str, Any]: ...
 
 
-@dataclass(frozen=True)
-class WhatsAppTemplate:
+class WhatsAppTemplate(Struct, frozen=True):
     """An approved template, by name and language code, with its body parameters in order."""
 
     name: str

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from msgspec import Struct
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from chalicelib.core import records
@@ -75,8 +75,7 @@ def booked_starting_after(clinic_id: str, after: datetime) -> list[records.Appoi
     )
 
 
-@dataclass(frozen=True)
-class PatientAppointment:
+class PatientAppointment(Struct, frozen=True):
     """One of a patient's appointments as the `by-patient` index holds it: its ids, start, zone and status. Read
     the appointment itself (`get`) before changing it."""
 

@@ -13,16 +13,16 @@ delivery (milliseconds after the send) finds nothing, as an unknown mid would. R
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from chalicelib.store.models import Delivery
 
 LOOKBACK = 50
 
 
-@dataclass(frozen=True)
-class ChatDelivery:
+class ChatDelivery(Struct, frozen=True):
     reminder_key: str
     occurrence: str
     message_id: str | None

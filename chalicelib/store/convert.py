@@ -9,18 +9,16 @@ has; a model is built from every field of the record, so a record written is sto
 
 from __future__ import annotations
 
-from dataclasses import fields
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
+from msgspec import Struct
+from msgspec.structs import fields
 from pynamodb.models import Model
 
 from chalicelib.core import records
 from chalicelib.store import models
 
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
-_R = TypeVar("_R", bound="DataclassInstance")
+_R = TypeVar("_R", bound=Struct)
 _M = TypeVar("_M", bound=Model)
 
 # Each record type and the model it is stored as.
@@ -60,7 +58,7 @@ def to_records(found: Any, record_type: type[_R]) -> list[_R]:
     return [to_record(model, record_type) for model in found]
 
 
-def to_model(record: DataclassInstance, model_type: type[_M]) -> _M:
+def to_model(record: Struct, model_type: type[_M]) -> _M:
     """The model that writes a record, every field set (an absent one as `None`)."""
     values = {field.name: getattr(record, field.name) for field in fields(record)}
     return model_type(**values)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import itertools
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
+from msgspec import Struct
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -33,8 +33,7 @@ from chalicelib.store.models import ContactProof, Patient, PatientChange, Patien
 _SEQUENCE = itertools.count()
 
 
-@dataclass(frozen=True)
-class FieldChange:
+class FieldChange(Struct, frozen=True):
     """One detail as it was and as it becomes (None: absent)."""
 
     field: str
@@ -73,8 +72,7 @@ def add_changes(write: TransactWrite, items: Sequence[PatientChange]) -> int:
     return len(items)
 
 
-@dataclass(frozen=True)
-class LookupMove:
+class LookupMove(Struct, frozen=True):
     """A lookup row to claim for the patient's new contact, and the old contact's row to drop (if it is theirs)."""
 
     claim: str | None

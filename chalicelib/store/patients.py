@@ -9,12 +9,12 @@ sender's note of an SMS can then never overwrite a STOP that arrived while the m
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import msgspec
+from msgspec import Struct
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -88,7 +88,7 @@ def fill_contacts(
         changes = [FieldChange(name, None, value) for name, value in gains]
         add_changes(write, change_items(patient, changes, by, actor, at, None))
     gained = dict(gains)
-    return dataclasses.replace(
+    return msgspec.structs.replace(
         patient, phone=gained.get("phone", patient.phone), email=gained.get("email", patient.email)
     )
 
@@ -129,8 +129,7 @@ def point_lookup(clinic_id: str, lookup: str, patient_id: str, now: datetime) ->
     PatientKey(clinic_id, lookup, patient_id=patient_id, created_at=now).save()
 
 
-@dataclass(frozen=True)
-class PatientWrite:
+class PatientWrite(Struct, frozen=True):
     """What a booking or a regimen writes of its patient, inside its own transaction: the patient if it is new,
     the attributes it gains if it is not (a contact it lacked, the prescriber's reference), and the lookup rows
     it claims, each put on the condition that no patient holds it yet."""

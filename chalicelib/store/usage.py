@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 
+from msgspec import Struct, field
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -68,8 +68,7 @@ def add(
     )
 
 
-@dataclass(frozen=True)
-class UnderCap:
+class UnderCap(Struct, frozen=True):
     """A count to add to a month only while its estimated cost is under `cap_usd` (`add_under_cap`'s arguments),
     for a caller that writes it in a transaction with other items (`chalicelib.store.deliveries.claim_counted`)."""
 

@@ -17,9 +17,10 @@ The waiting room sits above this package (it reads visits' statuses and keys); a
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
+
+from msgspec.structs import replace
 
 from chalicelib.core.clock import Clock
 from chalicelib.core.errors import Conflict, StaleVersion, TimerError

@@ -3,9 +3,10 @@ the estimator's terms, with each checked-in patient's estimate and the provider'
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from msgspec import Struct, field
 
 from chalicelib.core.records import Appointment
 from chalicelib.store import clinic_day
@@ -21,8 +22,7 @@ from chalicelib.waiting.estimator import (
 )
 
 
-@dataclass(frozen=True)
-class ProviderQueue:
+class ProviderQueue(Struct, frozen=True):
     provider: str
     appointments: list[Appointment]  # the day's, cancelled ones left out, in booked order
     in_progress: Appointment | None

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from msgspec import Struct
 
 HISTORY_SIZE = 30  # the visits a provider's ratio is learned from, most recent first
 PRIOR_VISITS = 3  # how many visits of ratio 1.0 the booked duration counts as
@@ -31,8 +32,7 @@ OVERRUN_REMAINDER = 0.25  # of the learned length, still expected of a visit tha
 MIN_RATIO, MAX_RATIO = 0.2, 5.0  # a visit outside these (a forgotten "finish") says nothing about the provider
 
 
-@dataclass(frozen=True)
-class QueuedVisit:
+class QueuedVisit(Struct, frozen=True):
     """An appointment of the day that has not begun: checked in (`arrived_at`) or not yet."""
 
     appointment_id: str
@@ -41,15 +41,13 @@ class QueuedVisit:
     arrived_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class VisitInProgress:
+class VisitInProgress(Struct, frozen=True):
     appointment_id: str
     started_at: datetime
     booked_minutes: int
 
 
-@dataclass(frozen=True)
-class WaitEstimate:
+class WaitEstimate(Struct, frozen=True):
     appointment_id: str
     called_at: datetime  # projected
     wait: timedelta  # from now to the projected call, never negative

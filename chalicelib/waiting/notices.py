@@ -11,9 +11,10 @@ Texts are plain ASCII (GSM-7), so each costs one SMS segment.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+from msgspec import Struct
 
 ROUND_TO_MINUTES = 5
 UPDATE_WHEN_GROWN_BY_MINUTES = 10
@@ -30,8 +31,7 @@ class WaitText(StrEnum):
     NEXT = "next"
 
 
-@dataclass(frozen=True)
-class WaitTold:
+class WaitTold(Struct, frozen=True):
     """What a checked-in patient has been texted so far (stored on the appointment)."""
 
     promised_at: datetime | None = None  # when the last text said they would be called; None before check-in
@@ -39,8 +39,7 @@ class WaitTold:
     next: bool = False
 
 
-@dataclass(frozen=True)
-class WaitDecision:
+class WaitDecision(Struct, frozen=True):
     text: WaitText
     minutes: int  # the rounded estimate the text names (or 0 for "you're next")
     next: bool  # whether the text tells the patient they are next

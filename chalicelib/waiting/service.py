@@ -48,9 +48,11 @@ sent by email.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from chalicelib.clinics.policy import clinic_policy
 from chalicelib.core.clock import Clock, iso_utc
@@ -96,8 +98,7 @@ if TYPE_CHECKING:
     from chalicelib.render.whatsapp import TemplateFacts
 
 
-@dataclass(frozen=True)
-class RefreshOutcome:
+class RefreshOutcome(Struct, frozen=True):
     wait_texts: int
     late_texts: int
     watching: bool

@@ -5,10 +5,10 @@ owner the dispatcher is built with: the appointment owner, counting each time it
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import datetime
 
 import pytest
+from msgspec.structs import replace
 
 from chalicelib.appointments.request import parse_new_appointment
 from chalicelib.arm.envelope import OwnerType

@@ -4,10 +4,10 @@ page's translations naming the same values as their English."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from msgspec.structs import replace
 
 from chalicelib.core.records import ContactProof
 from chalicelib.links import contact_codes as codes

@@ -4,11 +4,12 @@ record lacks would be silently dropped on read: this is where that fails."""
 
 from __future__ import annotations
 
-from dataclasses import MISSING, fields
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from msgspec import NODEFAULT
+from msgspec.structs import fields
 
 from chalicelib.core import records
 from chalicelib.store import models
@@ -23,14 +24,14 @@ def test_a_record_has_its_models_attributes_and_defaults(record_type: type[Any],
     assert {field.name for field in fields(record_type)} == set(attributes)
     for field in fields(record_type):
         attribute = attributes[field.name]
-        default = field.default_factory() if field.default_factory is not MISSING else field.default
+        default = field.default_factory() if field.default_factory is not NODEFAULT else field.default
         if attribute.default is not None:
             expected = attribute.default() if callable(attribute.default) else attribute.default
             assert default == expected, field.name
         elif attribute.null:
             assert default is None, field.name
         else:
-            assert default is MISSING, f"{field.name} is required on the model"
+            assert default is NODEFAULT, f"{field.name} is required on the model"
 
 
 def test_a_clinic_goes_through_its_model_and_back_unchanged() -> None:

@@ -4,10 +4,10 @@ fire function receives."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from msgspec.structs import replace
 
 from chalicelib.arm.envelope import OwnerType
 from chalicelib.arm.timers import SCHEDULED_TIME, Timer, schedule_name

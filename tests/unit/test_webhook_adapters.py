@@ -5,11 +5,11 @@ its start instant and the zone the patient reads it in."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from chalicelib.core.errors import InvalidRequest, SignatureRejected
 from chalicelib.core.timezones import local_time
