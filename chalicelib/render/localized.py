@@ -144,7 +144,7 @@ def render_localized(
     clinic_templates: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Message:
     language = language_of(language)
-    when = when_text(facts.local_start, language)
+    when = day_and_time(facts.local_start, language)  # English without Babel, as every English text writes it
     if channel is Channel.SMS:
         custom = (clinic_templates or {}).get(language, {}).get(kind.value)
         values = {

@@ -1,6 +1,7 @@
 """The store's boundary: each PynamoDB model to its domain record (`chalicelib.core.records`) and back.
 
-One conversion each way, derived from the record's fields, which are the model's attributes by name
+One conversion each way, derived from the record's fields (`__struct_fields__`, their names: `msgspec.structs.fields`
+would also resolve every annotation, each time), which are the model's attributes by name
 (`tests/unit/test_store_records.py` checks that the two match, name for name). A listing record
 (`ListedReminder`, `ListedRegimen`, `ClinicSummary`) is read the same way from what an index or projection
 returns; it is never written, so it has no entry in `MODELS`. A record is built from every attribute the item
@@ -12,7 +13,6 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from msgspec import Struct
-from msgspec.structs import fields
 from pynamodb.models import Model
 
 from chalicelib.core import records
@@ -47,9 +47,9 @@ MODELS: dict[type[Any], type[Model]] = {
 def to_record(model: Model, record_type: type[_R]) -> _R:
     """The record of a model read from a table."""
     values: dict[str, Any] = {}
-    for field in fields(record_type):
-        value = getattr(model, field.name)
-        values[field.name] = list(value) if isinstance(value, list) else value
+    for name in record_type.__struct_fields__:
+        value = getattr(model, name)
+        values[name] = list(value) if isinstance(value, list) else value
     return record_type(**values)
 
 
@@ -60,5 +60,5 @@ def to_records(found: Any, record_type: type[_R]) -> list[_R]:
 
 def to_model(record: Struct, model_type: type[_M]) -> _M:
     """The model that writes a record, every field set (an absent one as `None`)."""
-    values = {field.name: getattr(record, field.name) for field in fields(record)}
+    values = {name: getattr(record, name) for name in record.__struct_fields__}
     return model_type(**values)
