@@ -104,7 +104,7 @@ def main() -> int:
 
 # What a cold start must not load unless its handler uses it: boto3 (botocore is enough), regimen code and the
 # request validators.
-WATCHED = ("boto3", "chalicelib.regimens", "email_validator", "phonenumbers")
+WATCHED = ("babel", "boto3", "chalicelib.regimens", "email_validator", "phonenumbers")
 
 
 def _operations(services: Any) -> dict[str, int]:

@@ -1,14 +1,14 @@
 """A cold start loads and makes only what its handler uses: each case is a fresh interpreter
 (`infra.bench.cold_child`, as `make bench` runs it) that imports the app and makes one first invocation, as Lambda
 invokes it, against moto's server on 127.0.0.1 in this process; it reports which of the watched modules
-(regimen code, the email and phone validators) it loaded and which boto3 clients the composition root made.
+(regimen code, the email and phone validators, Babel) it loaded and which boto3 clients the composition root made.
 
 - An appointment's first reminder fires, sends its SMS with a signed link (SNS, the key from SSM) and loads no
-  boto3 (its clients are botocore's), no regimen code and no validator, and makes neither an SES nor a Scheduler
-  client.
+  boto3 (its clients are botocore's), no regimen code, no validator and no Babel (an English text's time is
+  locale-free), and makes neither an SES nor a Scheduler client.
 - The authorizer lets a clinic's key in reading DynamoDB alone: no SSM, SES or Scheduler client.
-- A first booking does load the phone validator (the other side of the same watch), and no regimen code and no
-  boto3.
+- A first booking does load the phone validator (the other side of the same watch), and no regimen code, no
+  boto3 and no Babel (its English confirmation).
 Each makes its SSM, SNS and DynamoDB clients from the trimmed models of the operations the functions call
 (`infra/aws/service_models.py`), and its first invocation works through them.
 After each, the cyclic garbage collector runs again (`chalicelib.core.heap` holds it off during a Lambda
@@ -45,7 +45,7 @@ def test_an_appointment_fire_sends_without_regimen_code_validators_or_unused_cli
     fire = first_invocations["fire"]
 
     assert fire["answer"] == {"result": "sent", "reason": None}
-    assert fire["modules"] == []  # no boto3, chalicelib.regimens.*, email_validator or phonenumbers
+    assert fire["modules"] == []  # no Babel, boto3, chalicelib.regimens.*, email_validator or phonenumbers
     assert fire["clients"] == ["sns", "ssm"]  # the SMS and its link's key; no SES, no Scheduler
     assert fire["operations"]["ssm"] == len(OPERATIONS["ssm"])  # the key read through the trimmed model
     assert fire["operations"]["dynamodb"] == len(OPERATIONS["dynamodb"])
@@ -70,7 +70,7 @@ def test_a_booking_loads_the_phone_validator_and_still_no_regimen_code(
 
     assert booking["answer"]["statusCode"] == 201
     assert "phonenumbers" in booking["modules"]
-    assert not [name for name in booking["modules"] if name.startswith(("chalicelib.regimens", "boto3"))]
+    assert not [name for name in booking["modules"] if name.startswith(("chalicelib.regimens", "boto3", "babel"))]
     assert "ses" not in booking["clients"]
     assert booking["operations"]["dynamodb"] == len(OPERATIONS["dynamodb"])
     assert booking["collector_on"] is True
