@@ -19,9 +19,8 @@ from chalicelib.render.templates import Message, local_when
 
 LANGUAGES = ("en", "es", "ar")
 
-# CLDR patterns: short, unambiguous, with the weekday (people check the day before the date). English is
-# written locale-free (`day_and_time`), without Babel.
-_WHEN = {"es": "EEE d 'de' MMM, H:mm", "ar": "EEEE d MMMM، h:mm a"}
+# CLDR patterns: short, unambiguous, with the weekday (people check the day before the date).
+_WHEN = {"en": "EEE d MMM 'at' h:mm a", "es": "EEE d 'de' MMM, H:mm", "ar": "EEEE d MMMM، h:mm a"}
 
 _SMS: dict[str, dict[Kind, str]] = {
     "en": {
