@@ -59,10 +59,11 @@ claimed, sent, recorded and windowed here too, and fall back through the same `f
 
 from __future__ import annotations
 
+import contextvars
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aws_lambda_powertools.metrics import MetricUnit
 from msgspec import Struct
@@ -193,13 +194,53 @@ class Dispatcher:
     def deliver(self, request: DeliveryRequest) -> Outcome:
         try:
             with reads.prefetched(self._first_reads(request)):
-                return self._deliver(request)
+                return _now(self._deliver(request))
         except reads.ChangedMeanwhile:
             # Checked on a booking's records in hand, which changed before the claim (`reads.in_hand`): nothing
             # was claimed; checked again on items read now (the records in hand were taken, once).
             logger.info("records in hand changed before the claim", extra={"owner_id": request.owner_id})
         with reads.prefetched(self._first_reads(request)):
-            return self._deliver(request)
+            return _now(self._deliver(request))
+
+    def deliver_all(self, requests: Sequence[DeliveryRequest]) -> list[Outcome | Exception]:
+        """Several timers' sends (a batch from the fire queue), each checked, worded, sent and logged exactly as
+        `deliver` does it, with what they have in common done once: the first reads of up to `BATCH` sends in one
+        BatchGetItem, their claims with their counts in one transaction (`deliveries.claim_all`), their records in
+        another (`deliveries.record_all`). A transaction that does not go through (a claim held elsewhere, a
+        reminder moved meanwhile, the cap, a fault) is made again one send at a time, each with its own handling,
+        so every outcome is the one `deliver` would have had. Sends that write an item in common (the same
+        occurrence twice, one address's recent sends) go in separate rounds, and one whose timer names no contact
+        goes alone, as its address is known only once it is read. Each answer is its send's outcome, or the
+        exception `deliver` would have raised (`TransientSendError`, `ClaimHeld`, a fault), in the order asked."""
+        answers: list[Outcome | Exception | None] = [None] * len(requests)
+        for batch in _rounds(requests):
+            for index, answer in zip(batch, self._deliver_round([requests[i] for i in batch]), strict=True):
+                answers[index] = answer
+        return [answer for answer in answers if answer is not None]
+
+    def _deliver_round(self, requests: list[DeliveryRequest]) -> list[Outcome | Exception]:
+        if len(requests) == 1:
+            return [_outcome_of(self.deliver, requests[0])]
+        pool = reads.pooled([key for request in requests for key in self._first_reads(request)])
+        sends = [_Send(self._pooled(request, pool)) for request in requests]
+        waiting = {i: write for i, send in enumerate(sends) if (write := send.start()) is not None}
+        while waiting:
+            done: dict[int, object] = {}
+            for kind in (deliveries.CountedClaim, deliveries.SentRecord):
+                group = [i for i, write in waiting.items() if isinstance(write, kind)]
+                if len(group) > 1 and _together([waiting[i] for i in group]):
+                    done.update((i, _WRITTEN[kind]) for i in group)
+            resumed = {}
+            for i, write in waiting.items():
+                following = sends[i].resume(done[i]) if i in done else sends[i].resume_with(write)
+                if following is not None:
+                    resumed[i] = following
+            waiting = resumed
+        return [send.answer for send in sends]
+
+    def _pooled(self, request: DeliveryRequest, pool: reads.Pool) -> Steps[Outcome]:
+        with reads.prefetched(self._first_reads(request), pool):
+            return (yield from self._deliver(request))
 
     def _first_reads(self, request: DeliveryRequest) -> list[reads.Key]:
         """What every send reads before it knows anything else, fetched in one round trip."""
@@ -216,7 +257,9 @@ class Dispatcher:
             keys += self._owners[request.owner_type].first_reads(request)
         return keys
 
-    def _deliver(self, request: DeliveryRequest) -> Outcome:
+    def _deliver(self, request: DeliveryRequest) -> Steps[Outcome]:
+        """The send, as steps: every write it waits on that a batch makes together with others' (the claim with its
+        count, the record) is yielded and answered with its result, or thrown back as the exception it raised."""
         reminder = deliveries.reminder(request.owner_id, request.reminder_id)
         if reminder is None:
             return self._log(request, Outcome(Result.STALE, "reminder_gone"))
@@ -255,7 +298,7 @@ class Dispatcher:
             return self._skip(request, reminder, verdict.skip_reason)
 
         message = prepared.render()  # a failure raises before anything is claimed: the retry words it again
-        claimed, counted = self._claim(request, prepared, message)
+        claimed, counted = yield from self._claim(request, prepared, message)
         if not claimed:
             return self._claimed_elsewhere(request, reminder)
         try:
@@ -276,7 +319,7 @@ class Dispatcher:
             self._settle_claim(request, DeliveryStatus.SKIPPED, "spend_cap")
             self._meter.record_cap_skip(request.clinic_id, self._clock.now())
             return self._skip(request, reminder, "spend_cap")
-        recorded = self._record_sent(
+        recorded = yield from self._record_sent(
             request,
             reminder,
             sent.message_id,
@@ -625,7 +668,9 @@ class Dispatcher:
         count("RemindersDeferred", channel=reminder.channel)
         return self._log(request, Outcome(Result.DEFERRED, "quiet_hours"), until=iso_utc(until))
 
-    def _claim(self, request: DeliveryRequest, prepared: Ready, message: Message) -> tuple[bool, datetime | None]:
+    def _claim(
+        self, request: DeliveryRequest, prepared: Ready, message: Message
+    ) -> Steps[tuple[bool, datetime | None]]:
         """Claims the occurrence and counts the message under the cap in one transaction; (False, None) when it is
         claimed elsewhere. (True, the instant counted at) when both were written; (True, None) when only the claim
         was (the transaction did not go through, say the cap was reached in a race or the usage table is down:
@@ -637,15 +682,10 @@ class Dispatcher:
         charge = self._sender.charge(prepared.channel, prepared.address, message)
         reservation = self._meter.reservation(prepared.clinic, now, charge)
         try:
-            if reservation is not None and deliveries.claim_counted(
-                key,
-                occurrence,
-                reservation,
-                clinic_id=request.clinic_id,
-                channel=channel,
-                now=now,
-                lease_until=lease,
-                expires_at=expires,
+            if reservation is not None and (
+                yield deliveries.CountedClaim(
+                    key, occurrence, reservation, request.clinic_id, channel, now, lease, expires
+                )
             ):
                 return True, now
             deliveries.claim(
@@ -670,7 +710,7 @@ class Dispatcher:
         note: Callable[[datetime], None],
         note_write: RecentSendsWrite | None,
         chat_recipient: str | None = None,
-    ) -> Outcome:
+    ) -> Steps[Outcome]:
         """The delivery sent, the reminder sent at its version and the SMS noted for the caps (`note`, or as
         `note_write` in the same transaction), in one transaction; one at a time when it does not go through."""
         now = self._clock.now()
@@ -678,7 +718,7 @@ class Dispatcher:
         segments = charge.sms_segments if charge.channel is Channel.SMS else None
         mark = True
         try:
-            deliveries.record_sent_together(
+            yield deliveries.SentRecord(
                 request.reminder_key,
                 iso_utc(request.occurrence),
                 reminder,
@@ -806,3 +846,107 @@ class Dispatcher:
             },
         )
         return outcome
+
+
+# --- a send as steps (`Dispatcher._deliver`), run at once (`_now`) or with other sends' (`deliver_all`) -----------
+
+BATCH = 10  # sends a round takes: the fire queue's batch size (infra/aws), 10 claims and 30 records a transaction
+_T = TypeVar("_T")
+Write = deliveries.CountedClaim | deliveries.SentRecord
+Steps = Generator[Write, object, _T]
+_WRITTEN: dict[type, object] = {deliveries.CountedClaim: True, deliveries.SentRecord: None}  # what each returns
+
+
+def _write(write: Write) -> object:
+    """One send's write on its own: what `claim_all` and `record_all` make for several."""
+    if isinstance(write, deliveries.CountedClaim):
+        return deliveries.claim_counted(write)
+    deliveries.record_sent_together(write)
+    return None
+
+
+def _together(writes: list[Write]) -> bool:
+    """Several sends' writes of one kind in one transaction: True when all were made, False when none was."""
+    claims = [write for write in writes if isinstance(write, deliveries.CountedClaim)]
+    if claims:
+        return deliveries.claim_all(claims)
+    return deliveries.record_all([write for write in writes if isinstance(write, deliveries.SentRecord)])
+
+
+def _now(steps: Steps[_T]) -> _T:
+    """A send's steps with each write made when it is asked for."""
+    try:
+        write = next(steps)
+        while True:
+            try:
+                written = _write(write)
+            except Exception as e:  # thrown back where the send made the write, as if it had
+                write = steps.throw(e)
+            else:
+                write = steps.send(written)
+    except StopIteration as stop:
+        return cast(_T, stop.value)
+
+
+def _outcome_of(deliver: Callable[[DeliveryRequest], Outcome], request: DeliveryRequest) -> Outcome | Exception:
+    try:
+        return deliver(request)
+    except Exception as e:  # the batch's caller answers it for this send alone
+        return e
+
+
+class _Send:
+    """One send of a round, its steps run in a context of its own: each holds its own prefetched items (context
+    variables, `chalicelib.store.reads`), which would otherwise be one send's on another's turn."""
+
+    def __init__(self, steps: Steps[Outcome]) -> None:
+        self._steps = steps
+        self._context = contextvars.copy_context()
+        self.answer: Outcome | Exception = RuntimeError("send not run")
+
+    def start(self) -> Write | None:
+        return self._step(self._steps.send, None)
+
+    def resume(self, written: object) -> Write | None:
+        return self._step(self._steps.send, written)
+
+    def resume_with(self, write: Write) -> Write | None:
+        """Makes `write` on its own and goes on with its result, or with the exception it raised."""
+        try:
+            written = self._context.run(_write, write)
+        except Exception as e:  # thrown back where the send made the write
+            return self._step(self._steps.throw, e)
+        return self._step(self._steps.send, written)
+
+    def _step(self, step: Callable[[Any], Write], value: Any) -> Write | None:
+        try:
+            return self._context.run(step, value)
+        except StopIteration as stop:
+            self.answer = stop.value
+        except Exception as e:  # the send's own exception, as `deliver` would have raised it
+            self.answer = e
+        return None
+
+
+def _rounds(requests: Sequence[DeliveryRequest]) -> list[list[int]]:
+    """The requests' indexes in rounds of at most `BATCH` whose sends write no item in common: the occurrence's
+    delivery, the reminder, the planned address's contact (its recent sends). One whose timer names no contact
+    goes alone."""
+    rounds: list[tuple[set[tuple[str, ...]], list[int]]] = []
+    alone: list[list[int]] = []
+    for index, request in enumerate(requests):
+        if request.contact is None:
+            alone.append([index])
+            continue
+        touched = {
+            ("reminder", request.reminder_key),
+            ("contact", request.clinic_id, request.contact),
+        }
+        for taken, members in rounds:
+            if len(members) < BATCH and not taken & touched:
+                members.append(index)
+                taken |= touched
+                break
+        else:
+            rounds.append((touched, [index]))
+    return [members for _, members in rounds] + alone

@@ -28,9 +28,11 @@ handed out here without another round trip.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from msgspec import Struct
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 
@@ -50,7 +52,7 @@ from chalicelib.store.models import (
     transaction,
 )
 from chalicelib.store.patients import RecentSendsWrite
-from chalicelib.store.usage import UnderCap
+from chalicelib.store.usage import UnderCap, together
 
 # --- the reads of a send (prefetched when the dispatcher asked for them) ------------------------------------
 
@@ -115,28 +117,34 @@ def claim(
         raise
 
 
-def claim_counted(
-    reminder_key: str,
-    occurrence: str,
-    usage: UnderCap,
-    *,
-    clinic_id: str,
-    channel: str,
-    now: datetime,
-    lease_until: datetime,
-    expires_at: datetime,
-) -> bool:
+class CountedClaim(Struct, frozen=True):
+    """A claim with its message's usage count: what `claim_counted` writes alone and `claim_all` with others."""
+
+    reminder_key: str
+    occurrence: str
+    usage: UnderCap
+    clinic_id: str
+    channel: str
+    now: datetime
+    lease_until: datetime
+    expires_at: datetime
+
+    def actions(self) -> tuple[list[Action], Any]:
+        return _claim_write(self.clinic_id, self.channel, self.now, self.lease_until, self.expires_at)
+
+
+def claim_counted(claim: CountedClaim) -> bool:
     """`claim` and the message's usage count under the cap in one transaction: True when both are written.
     `AlreadyClaimed` when the claim's condition failed (nothing written); `reads.ChangedMeanwhile` when an item
     the send was checked on, taken from records in hand, changed since (nothing written). False, with nothing
     written, for any other refusal (the month reached its cap in a race, a table unavailable or throttled, a
     conflicting write): the caller then claims and counts one at a time, each with its own handling."""
-    actions, claimable = _claim_write(clinic_id, channel, now, lease_until, expires_at)
-    usage_item, usage_actions, under_cap = usage.write()
+    actions, claimable = claim.actions()
+    usage_item, usage_actions, under_cap = claim.usage.write()
     guards = reads.guards()
     try:
         with transaction() as write:
-            write.update(Delivery(reminder_key, occurrence), actions=actions, condition=claimable)
+            write.update(Delivery(claim.reminder_key, claim.occurrence), actions=actions, condition=claimable)
             write.update(usage_item, actions=usage_actions, condition=under_cap)
             _check(write, guards)  # what a send checked on records in hand is still so (`reads.in_hand`)
     except TransactWriteError as e:
@@ -145,6 +153,33 @@ def claim_counted(
     except PynamoDBException:
         return False
     reads.guards_checked()
+    return True
+
+
+def claim_all(claims: Sequence[CountedClaim]) -> bool:
+    """Several sends' claims and counts in one transaction (a batch of timers: `Dispatcher.deliver_all`), each
+    clinic's month counted once for all of its messages under the cap each would have met in turn
+    (`store.usage.together`). True when every one was written. False, with nothing written, when the transaction
+    did not go through for any reason (a claim held or sent elsewhere, the cap, a table unavailable): the caller
+    then makes each with `claim_counted`, which tells them apart. Records in hand have no place here: a booking's
+    confirmation is claimed on its own."""
+    by_month: dict[tuple[str, str], list[UnderCap]] = {}
+    for claim in claims:
+        by_month.setdefault((claim.usage.clinic_id, claim.usage.month), []).append(claim.usage)
+    counts = [together(month) for month in by_month.values()]
+    if any(count is None for count in counts):
+        return False
+    try:
+        with transaction() as write:
+            for claim in claims:
+                actions, claimable = claim.actions()
+                write.update(Delivery(claim.reminder_key, claim.occurrence), actions=actions, condition=claimable)
+            for count in counts:
+                assert count is not None
+                usage_item, usage_actions, under_cap = count.write()
+                write.update(usage_item, actions=usage_actions, condition=under_cap)
+    except PynamoDBException:  # TransactWriteError included: whatever refused it, each is made on its own
+        return False
     return True
 
 
@@ -222,36 +257,59 @@ def record_sent(
     Delivery(reminder_key, occurrence).update(actions=sent)
 
 
-def record_sent_together(
-    reminder_key: str,
-    occurrence: str,
-    reminder: records.Reminder,
-    version: int,
-    recent_sends: RecentSendsWrite | None,
-    *,
-    message_id: str,
-    sent_at: datetime,
-    lateness_seconds: float,
-    sms_segments: int | None = None,
-    chat_recipient: str | None = None,
-) -> None:
+class SentRecord(Struct, frozen=True):
+    """A send's record: the delivery sent, the reminder's mark at its version and (for an SMS) the address's
+    recent sends, as `record_sent_together` writes them alone and `record_all` with others'."""
+
+    reminder_key: str
+    occurrence: str
+    reminder: records.Reminder
+    version: int
+    recent_sends: RecentSendsWrite | None
+    message_id: str
+    sent_at: datetime
+    lateness_seconds: float
+    sms_segments: int | None = None
+    chat_recipient: str | None = None
+
+    def add_to(self, write: Any) -> None:
+        sent = _sent_actions(
+            self.message_id, self.sent_at, self.lateness_seconds, self.sms_segments, self.chat_recipient
+        )
+        mark, unchanged = _sent_mark(self.reminder, self.version, self.sent_at)
+        write.update(Delivery(self.reminder_key, self.occurrence), actions=sent)
+        write.update(to_model(self.reminder, Reminder), actions=mark, condition=unchanged)
+        if self.recent_sends is not None:
+            write.update(self.recent_sends[0], actions=self.recent_sends[1])
+
+
+def record_sent_together(record: SentRecord) -> None:
     """`record_sent`, `mark_sent_if_version` and (for an SMS) the address's recent sends
     (`store.patients.recent_sends_write`) in one transaction. `StaleVersion`, with nothing written, when the
     reminder changed meanwhile (the caller records the rest without the mark); any other refusal raises, with
     nothing written, and the caller writes them one at a time."""
-    sent = _sent_actions(message_id, sent_at, lateness_seconds, sms_segments, chat_recipient)
-    mark, unchanged = _sent_mark(reminder, version, sent_at)
     try:
         with transaction() as write:
-            write.update(Delivery(reminder_key, occurrence), actions=sent)
-            write.update(to_model(reminder, Reminder), actions=mark, condition=unchanged)
-            if recent_sends is not None:
-                write.update(recent_sends[0], actions=recent_sends[1])
+            record.add_to(write)
     except TransactWriteError as e:
         reasons = e.cancellation_reasons or []
         if 1 in failed_items(e) and reasons[1] is not None and reasons[1].code == "ConditionalCheckFailed":
             raise StaleVersion("reminder") from e
         raise
+
+
+def record_all(sent: Sequence[SentRecord]) -> bool:
+    """Several sends' records in one transaction (`Dispatcher.deliver_all`): True when all were written. False,
+    with nothing written, when it did not go through for any reason (a reminder moved meanwhile, two records for
+    one address, a table unavailable): the caller then writes each with `record_sent_together`, which tells them
+    apart."""
+    try:
+        with transaction() as write:
+            for record in sent:
+                record.add_to(write)
+    except PynamoDBException:
+        return False
+    return True
 
 
 def _sent_actions(

@@ -49,13 +49,40 @@ class ChangedMeanwhile(Exception):
     claimed, and the send is to be checked again on items read now."""
 
 
+Pool = dict[tuple[str, Any, Any], Model | None]
+
+
+def pooled(keys: Iterable[Key]) -> Pool:
+    """The items of several sends fetched in one round trip (a batch of timers: `Dispatcher.deliver_all`), for
+    each send's own `prefetched` to take its share from; nothing fetched if that fails (each then reads its own)."""
+    try:
+        return batch_get([(MODELS.get(kind, kind), hash_key, range_key) for kind, hash_key, range_key in keys])
+    except ClientError as e:
+        logger.warning("prefetch failed", extra={"code": e.response.get("Error", {}).get("Code")})
+        return {}
+
+
 @contextlib.contextmanager
-def prefetched(keys: Iterable[Key]) -> Iterator[dict[tuple[str, Any, Any], Model | None]]:
+def prefetched(keys: Iterable[Key], pool: Pool | None = None) -> Iterator[dict[tuple[str, Any, Any], Model | None]]:
     """With the keys' items fetched in one round trip; if that batch fails (one of its tables is unavailable),
     with nothing fetched, so each item is read on its own and only a read that needs the failing table fails:
     a usage table that is down must not stop a confirmation (`chalicelib.meter.sender` sends it unmetered).
-    Yields what it fetched, for `in_hand`. Keys in the records in hand (`in_hand`) are taken from them, guarded."""
+    Yields what it fetched, for `in_hand`. Keys in the records in hand (`in_hand`) are taken from them, guarded.
+    Keys in `pool` (`pooled`) are taken from it, each send with its own copy of an item that several read (the
+    clinic, the month's usage), so that no send sees another's changes to it."""
     wanted = [(MODELS.get(kind, kind), hash_key, range_key) for kind, hash_key, range_key in keys]
+    if pool is not None:
+        shared = {(model.Meta.table_name, hash_key, range_key) for model, hash_key, range_key in wanted}
+        own = {key: _copy(pool[key]) for key in shared if key in pool}
+        missing = [k for k in wanted if (k[0].Meta.table_name, k[1], k[2]) not in own]
+        if missing:  # the pool failed or DynamoDB left them unprocessed: read now, or item by item if that fails
+            own.update(pooled(missing))
+        token = _prefetch.set(own)
+        try:
+            yield dict(own)
+        finally:
+            _prefetch.reset(token)
+        return
     hand, guards = _in_hand.get(), []
     taken: dict[tuple[str, Any, Any], Model | None] = {}
     if hand is not None:
@@ -95,6 +122,10 @@ def in_hand(fetched: Mapping[tuple[str, Any, Any], Model | None], written: Itera
         yield
     finally:
         _in_hand.reset(token)
+
+
+def _copy(item: Model | None) -> Model | None:
+    return None if item is None else type(item).from_raw_data(item.serialize())
 
 
 def guards() -> list[Guard]:

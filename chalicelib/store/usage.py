@@ -17,7 +17,7 @@ a caller that must not be held back by one runs the write under `refusals()`, wh
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from msgspec import Struct, field
@@ -92,6 +92,23 @@ class UnderCap(Struct, frozen=True):
             counts.get("messenger_messages"),
         )
         return Usage(self.clinic_id, self.month), actions, _under(self.cap_usd)
+
+
+def together(counts: Sequence[UnderCap]) -> UnderCap | None:
+    """Several counts of one clinic's month as one write (`chalicelib.store.deliveries.claim_all`), under the
+    condition that every count in turn would have met: the month's cost leaves room for all of them but the last
+    (the strictest of the checks made one after another, so one passes exactly when all of those would). None when
+    that leaves no room at all: the caller counts them one at a time."""
+    total = sum(count.cost_usd for count in counts)
+    cap = min(count.cap_usd for count in counts) - (total - counts[-1].cost_usd)
+    if cap <= 0:
+        return None
+    added: dict[str, int] = {}
+    for count in counts:
+        for name, n in count.counts.items():
+            added[name] = added.get(name, 0) + n
+    first = counts[0]
+    return UnderCap(first.clinic_id, first.month, max(count.at for count in counts), total, cap, added)
 
 
 def _under(cap_usd: float) -> Condition:
