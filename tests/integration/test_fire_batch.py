@@ -6,8 +6,8 @@ sent, one moved meanwhile, the spend cap), each send is made on its own and ends
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
