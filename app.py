@@ -356,6 +356,17 @@ def _timer_handlers() -> Mapping[TimerKind, Callable[[Any], dict[str, Any]]]:
     }
 
 
+# The queue named here is replaced in the AWS template by the stage's own FireQueue (infra/aws); the batch size is
+# chalicelib.fire.queue.FIRE_BATCH_SIZE, written out as Chalice's analyzer reads the decorator.
+@app.on_sqs_message(queue="carecue-fire", batch_size=10, name="fire_batch")
+def fire_batch(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
+    """Reminder timers as Scheduler queues them, up to 10 at once, sent together (`chalicelib.fire.queue`). The
+    answer names the messages to try again (ReportBatchItemFailures), each after Scheduler's own back-off."""
+    from chalicelib.fire.queue import queued_timers
+
+    return services().fire_batch.run(queued_timers(event.to_dict()["Records"]), _timer_handlers())
+
+
 @app.schedule(Rate(1, unit=Rate.HOURS), name="reconcile")
 def reconcile(event: CloudWatchEvent) -> dict[str, int]:
     """Hourly: re-arms future reminders whose timer is missing, marks passed ones that nothing sent `missed`."""

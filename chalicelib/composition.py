@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from chalicelib.clinics.service import ClinicService
     from chalicelib.clinics.settings_service import ClinicSettingsService
     from chalicelib.fire.dispatch import Dispatcher
+    from chalicelib.fire.queue import FireBatch
     from chalicelib.forms.service import Forms
     from chalicelib.inbox.service import Inbox
     from chalicelib.intake.lookups import BookingLookups
@@ -162,11 +163,13 @@ class Services:
     def reminder_timers(self) -> ReminderTimers:
         from chalicelib.arm.timers import ReminderTimers
 
-        # Every CareCue timer points at the stage's group, the fire function, Scheduler's role and the DLQ.
+        # Every CareCue timer points at the stage's group, Scheduler's role and the DLQ; a reminder's at the fire
+        # queue (taken 10 at a time: `fire_batch`), the others at the fire function.
         return ReminderTimers(
             self.scheduler,
             group=self.settings.schedule_group,
             target_arn=self.settings.fire_function_arn,
+            reminder_target_arn=self.settings.fire_queue_arn,
             role_arn=self.settings.scheduler_role_arn,
             dead_letter_arn=self.settings.dead_letter_queue_arn,
         )
@@ -303,6 +306,14 @@ class Services:
         from chalicelib.clinics.settings_service import ClinicSettingsService
 
         return ClinicSettingsService(self.clock, self.appointments, self.clinic_replans)
+
+    @cached_property
+    def fire_batch(self) -> FireBatch:
+        """Reminder timers from the fire queue, sent together; a failed one delayed on the same queue."""
+        from chalicelib.fire.queue import FireBatch
+        from chalicelib.queueing.sqs import SqsJobQueue
+
+        return FireBatch(lambda: self.dispatcher, lambda: SqsJobQueue(self.sqs, self.settings.fire_queue_name))
 
     @cached_property
     def clinic_replans(self) -> ClinicReplans:

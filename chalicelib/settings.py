@@ -96,6 +96,8 @@ class Settings(Struct, frozen=True):
     fire_function_arn: str
     scheduler_role_arn: str
     dead_letter_queue_arn: str
+    # The queue reminder timers are delivered to, for the fire function to take 10 at a time (`fire_queue`, app.py).
+    fire_queue_arn: str
     log_level: str = "INFO"
     # The SES configuration set whose bounces and complaints reach the email-feedback function (AWS only).
     ses_configuration_set: str | None = None
@@ -127,6 +129,11 @@ class Settings(Struct, frozen=True):
         return f"{self.resource_prefix}-replan-dlq"
 
     @property
+    def fire_queue_name(self) -> str:
+        """The queue of reminder timers (`fire_queue_arn`); the stack and the local stack make it."""
+        return self.fire_queue_arn.rpartition(":")[2]
+
+    @property
     def link_key_parameter(self) -> str:
         """The SSM SecureString that signs patient links."""
         return f"{self.parameter_path}/link-signing-key"
@@ -152,6 +159,7 @@ class Settings(Struct, frozen=True):
             fire_function_arn=required("CARECUE_FIRE_FUNCTION_ARN"),
             scheduler_role_arn=required("CARECUE_SCHEDULER_ROLE_ARN"),
             dead_letter_queue_arn=required("CARECUE_DEAD_LETTER_QUEUE_ARN"),
+            fire_queue_arn=required("CARECUE_FIRE_QUEUE_ARN"),
             log_level=env.get("POWERTOOLS_LOG_LEVEL", "INFO"),
             ses_configuration_set=env.get("CARECUE_SES_CONFIGURATION_SET", "").strip() or None,
             public_url=env.get("CARECUE_PUBLIC_URL", "").strip(),
@@ -240,5 +248,6 @@ def local_environment(stage: str, region: str = "us-east-1", account: str = "123
         "CARECUE_FIRE_FUNCTION_ARN": f"arn:aws:lambda:{region}:{account}:function:{prefix}-fire",
         "CARECUE_SCHEDULER_ROLE_ARN": f"arn:aws:iam::{account}:role/{prefix}-scheduler",
         "CARECUE_DEAD_LETTER_QUEUE_ARN": f"arn:aws:sqs:{region}:{account}:{prefix}-reminders-dlq",
+        "CARECUE_FIRE_QUEUE_ARN": f"arn:aws:sqs:{region}:{account}:{prefix}-fire",
         "CARECUE_PUBLIC_URL": "https://carecue.example",
     }

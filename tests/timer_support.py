@@ -52,6 +52,18 @@ def fire(event: dict[str, Any]) -> dict[str, Any]:
         return dict(client.lambda_.invoke("fire", json.loads(json.dumps(event))).payload)
 
 
+def fire_queued(event: dict[str, Any]) -> dict[str, Any]:
+    """A reminder's timer as the fire queue hands it to the fire_batch function, in a batch of one: its answer, or
+    its send's exception raised (for the Scheduler emulator's retries to stand in for the queue's redelivery)."""
+    from app import _timer_handlers, services
+    from chalicelib.fire.queue import QueuedTimer
+
+    (answer,) = services().fire_batch.answers([QueuedTimer("m-1", "", json.dumps(event), 1)], _timer_handlers())
+    if isinstance(answer, Exception):
+        raise answer
+    return dict(answer)
+
+
 def fire_stored(world: World, name: str, scheduled_time: str | None = None) -> dict[str, Any]:
     """Fires the stored schedule `name` as Scheduler would (see `stored_event`)."""
     return fire(stored_event(world, name, scheduled_time))
@@ -84,7 +96,7 @@ class Timers:
         )
 
     def _invoke(self, target_arn: str, event: Any) -> dict[str, Any]:
-        result = fire(event)
+        result = fire_queued(event) if target_arn == self._world.services.settings.fire_queue_arn else fire(event)
         self.results.append(result)
         from infra.local.messenger_fake import FakeMessengerApi, deliver_receipts
         from tests.whatsapp_support import deliver_events

@@ -39,6 +39,7 @@ def stage_settings(context: AdminContext) -> Settings:
         fire_function_arn=deployed["fire_function_arn"],
         scheduler_role_arn=deployed["scheduler_role_arn"],
         dead_letter_queue_arn=deployed["dead_letter_queue_arn"],
+        fire_queue_arn=deployed["fire_queue_arn"],
         default_spend_cap_usd=default_cap,
     )
 

@@ -112,6 +112,7 @@ class ReminderTimers:
         target_arn: str,
         role_arn: str,
         dead_letter_arn: str,
+        reminder_target_arn: str | None = None,
         wall_clock: Clock | None = None,
     ) -> None:
         self._scheduler = scheduler
@@ -124,10 +125,13 @@ class ReminderTimers:
             "RetryPolicy": RETRY_POLICY,
             "DeadLetterConfig": {"Arn": dead_letter_arn},
         }
+        # A reminder's timer goes to the fire queue (its Input as the message's body), the others to `target_arn`.
+        self._reminder_target = {**self._target, "Arn": reminder_target_arn or target_arn}
 
     def arm(self, timer: Timer) -> None:
         """Creates the timer, or moves it if it exists (a reschedule)."""
-        self._put(self._at(timer.name, timer.fire_at, timer.input(), f"CareCue reminder due {iso_utc(timer.fire_at)}"))
+        request = self._at(timer.name, timer.fire_at, timer.input(), f"CareCue reminder due {iso_utc(timer.fire_at)}")
+        self._put({**request, "Target": {**self._reminder_target, "Input": request["Target"]["Input"]}})
 
     def disarm(self, owner_id: str, reminder_id: str) -> None:
         """Removes the timer; one that already fired (and deleted itself) or never existed is fine."""

@@ -33,3 +33,17 @@ class SqsJobQueue:
             raise QueueUnavailable(str(e.response.get("Error", {}).get("Code", "unknown"))) from e
         except BotoCoreError as e:  # no connection, a timeout: the request could not reach SQS
             raise QueueUnavailable(type(e).__name__) from e
+
+    def retry_after(self, receipt_handle: str, seconds: int) -> None:
+        """Makes a message this queue handed out visible again after `seconds` (0: at once), instead of after the
+        queue's visibility timeout; `QueueUnavailable` when SQS refused (it then waits out that timeout)."""
+        try:
+            if self._url is None:
+                self._url = self._sqs.get_queue_url(QueueName=self._queue_name)["QueueUrl"]
+            self._sqs.change_message_visibility(
+                QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+            )
+        except ClientError as e:
+            raise QueueUnavailable(str(e.response.get("Error", {}).get("Code", "unknown"))) from e
+        except BotoCoreError as e:
+            raise QueueUnavailable(type(e).__name__) from e

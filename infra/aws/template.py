@@ -17,6 +17,7 @@ from typing import Any
 
 from chalicelib.clinics.replan import MAX_RECEIVES, VISIBILITY_TIMEOUT_SECONDS
 from chalicelib.edge.gateway import API_BURST_LIMIT, API_RATE_LIMIT, GATEWAY_ANSWERS
+from chalicelib.fire.queue import FIRE_ATTEMPTS, FIRE_QUEUE_VISIBILITY_SECONDS
 from chalicelib.settings import parameter_path, resource_prefix
 from infra.aws.checkov_skips import add_skips
 from infra.aws.tables import table_logical_id, table_resources
@@ -33,6 +34,7 @@ EMAIL_FEEDBACK_FUNCTION = "EmailFeedback"
 INBOUND_SMS_FUNCTION = "InboundSms"
 WHATSAPP_EVENTS_FUNCTION = "WhatsappEvents"
 REPLAN_FUNCTION = "Replan"
+FIRE_BATCH_FUNCTION = "FireBatch"  # app.py `fire_batch`: takes the FireQueue's reminder timers
 # Scheduler keeps a dead-lettered event 14 days here (the SQS maximum) for `redrive-dlq`.
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 # The fire function's reserved concurrency, sized to what it sends: SNS sends SMS at 20 messages a second per
@@ -149,6 +151,7 @@ def merge_template(stage: str) -> dict[str, Any]:
                         "CARECUE_FIRE_FUNCTION_ARN": _arn("lambda", f"function:{fire_function_name(stage)}"),
                         "CARECUE_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
                         "CARECUE_DEAD_LETTER_QUEUE_ARN": {"Fn::GetAtt": ["RemindersDeadLetterQueue", "Arn"]},
+                        "CARECUE_FIRE_QUEUE_ARN": {"Fn::GetAtt": ["FireQueue", "Arn"]},
                         "CARECUE_SES_CONFIGURATION_SET": {"Ref": "EmailConfigurationSet"},
                         "CARECUE_PUBLIC_URL": {"Ref": "PublicUrl"},
                     }
@@ -282,8 +285,25 @@ def _timers(stage: str) -> dict[str, Any]:
                 "SqsManagedSseEnabled": True,
             },
         },
-        # What EventBridge Scheduler assumes to run a reminder timer: invoke the fire function, dead-letter
-        # an event it could not deliver. Nothing more.
+        # Where Scheduler delivers a reminder's timer, for the fire_batch function to take up to 10 at once
+        # (app.py `fire_batch`, chalicelib/fire/queue.py). A message the function reports failed is made visible
+        # again after Scheduler's own back-off (1, 2, 4, 8, 16 minutes), and after its last attempt goes to the
+        # reminders' dead-letter queue with the events Scheduler could not deliver: one queue, one alarm, one
+        # `redrive-dlq`. The visibility timeout is how long a batch may run before SQS hands it out again.
+        "FireQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": f"{prefix}-fire",
+                "VisibilityTimeout": FIRE_QUEUE_VISIBILITY_SECONDS,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": ["RemindersDeadLetterQueue", "Arn"]},
+                    "maxReceiveCount": FIRE_ATTEMPTS,
+                },
+                "SqsManagedSseEnabled": True,
+            },
+        },
+        # What EventBridge Scheduler assumes to run a timer: queue a reminder's, invoke the fire function for the
+        # others, dead-letter an event it could not deliver. Nothing more.
         "SchedulerRole": {
             "Type": "AWS::IAM::Role",
             "Properties": {
@@ -314,7 +334,10 @@ def _timers(stage: str) -> dict[str, Any]:
                                 {
                                     "Effect": "Allow",
                                     "Action": "sqs:SendMessage",
-                                    "Resource": {"Fn::GetAtt": ["RemindersDeadLetterQueue", "Arn"]},
+                                    "Resource": [
+                                        {"Fn::GetAtt": ["FireQueue", "Arn"]},
+                                        {"Fn::GetAtt": ["RemindersDeadLetterQueue", "Arn"]},
+                                    ],
                                 },
                             ],
                         },
@@ -430,6 +453,7 @@ def _parameters(stage: str) -> dict[str, Any]:
         "scheduler_role_arn": "${SchedulerRole.Arn}",
         "dead_letter_queue_arn": "${RemindersDeadLetterQueue.Arn}",
         "dead_letter_queue_url": "${RemindersDeadLetterQueue}",
+        "fire_queue_arn": "${FireQueue.Arn}",
         "schedule_group": prefix,
         "tables": {name: f"{prefix}-{name}" for name in _table_names()},
         "email_configuration_set": prefix,
@@ -567,6 +591,20 @@ def _functions(stage: str) -> dict[str, Any]:
             "Resource": {"Fn::GetAtt": ["ReplanQueue", "Arn"]},
         },
         {
+            # The fire_batch function's event source mapping takes reminder timers with the function's role; the
+            # function itself only delays a failed one's next attempt (ChangeMessageVisibility).
+            "Sid": "FireQueue",
+            "Effect": "Allow",
+            "Action": [
+                "sqs:GetQueueUrl",
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+            ],
+            "Resource": {"Fn::GetAtt": ["FireQueue", "Arn"]},
+        },
+        {
             # Lambda's dead-letter queues of the asynchronously invoked functions, sent with the function's role.
             "Sid": "DeadLetters",
             "Effect": "Allow",
@@ -645,6 +683,21 @@ def _functions(stage: str) -> dict[str, Any]:
                         "Properties": {"Topic": _sub("${WhatsAppEventsTopic}")},
                     }
                 },
+            }
+        },
+        # The queue of reminder timers, as the re-plan queue below; each failed message reported by the function
+        # alone (ReportBatchItemFailures), so that one send's fault does not send the batch's others again.
+        FIRE_BATCH_FUNCTION: {
+            "Properties": {
+                "Events": {
+                    f"{FIRE_BATCH_FUNCTION}SqsEventSource": {
+                        "Type": "SQS",
+                        "Properties": {
+                            "Queue": _sub("${FireQueue.Arn}"),
+                            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                        },
+                    }
+                }
             }
         },
         # app.py takes re-plan jobs from a fixed queue name; each stage has its own queue. As for the topics,

@@ -13,6 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.clinics.replan import MAX_RECEIVES, VISIBILITY_TIMEOUT_SECONDS
+from chalicelib.fire.queue import FIRE_ATTEMPTS, FIRE_QUEUE_VISIBILITY_SECONDS
 from chalicelib.settings import Settings
 from chalicelib.store.models import bind_tables, create_tables
 
@@ -45,6 +46,7 @@ def provision(settings: Settings, session: Any) -> None:
     queue_name = settings.dead_letter_queue_arn.rsplit(":", 1)[-1]
     sqs = session.client("sqs", region_name=settings.region)
     sqs.create_queue(QueueName=queue_name)
+    provision_fire_queue(settings, sqs)
     provision_replan_queue(settings, sqs)
     # The patient-link signing key; on AWS the stack's deploy creates it the same way, once.
     ssm = session.client("ssm", region_name=settings.region)
@@ -59,6 +61,16 @@ def provision(settings: Settings, session: Any) -> None:
     except ClientError as e:
         if e.response["Error"]["Code"] != "ParameterAlreadyExists":
             raise
+
+
+def provision_fire_queue(settings: Settings, sqs: Any) -> None:
+    """The queue Scheduler delivers reminder timers to, as the stack makes it: after its last attempt a timer goes
+    to the reminders' dead-letter queue (which must exist already)."""
+    redrive = json.dumps({"deadLetterTargetArn": settings.dead_letter_queue_arn, "maxReceiveCount": str(FIRE_ATTEMPTS)})
+    sqs.create_queue(
+        QueueName=settings.fire_queue_name,
+        Attributes={"VisibilityTimeout": str(FIRE_QUEUE_VISIBILITY_SECONDS), "RedrivePolicy": redrive},
+    )
 
 
 def provision_replan_queue(settings: Settings, sqs: Any) -> None:

@@ -200,6 +200,7 @@ class LocalStack:
         self.publish()
 
         fire_context = LambdaContext(function_name=f"{settings.resource_prefix}-fire", memory_size=256)
+        fire_batch_context = LambdaContext(function_name=f"{settings.resource_prefix}-fire_batch", memory_size=256)
         self._inbound_context = LambdaContext(function_name=f"{settings.resource_prefix}-inbound_sms", memory_size=256)
         self._whatsapp_context = LambdaContext(
             function_name=f"{settings.resource_prefix}-whatsapp_events", memory_size=256
@@ -209,6 +210,9 @@ class LocalStack:
         self._email_topic = f"arn:aws:sns:{settings.region}:123456789012:{settings.resource_prefix}-email-feedback"
 
         def invoke(target_arn: str, event: Any) -> Any:
+            if target_arn == settings.fire_queue_arn:
+                with self._invocations:
+                    return _fire_queued(event, fire_batch_context)
             if target_arn != settings.fire_function_arn:
                 raise LookupError(f"no local function for {target_arn}")
             with self._invocations:
@@ -548,6 +552,23 @@ def _fire(event: Any, context: Any) -> Any:
     handler = importlib.import_module("app").fire
     with from_the_app():
         return handler(json.loads(json.dumps(event)), context)
+
+
+def _fire_queued(event: Any, context: Any) -> Any:
+    """A reminder's timer that Scheduler queues: the fire queue and its event source mapping stood in for by
+    handing it to the fire_batch function's run as a batch of one (`FireBatch.answers`), its answer returned and
+    a failed send's exception raised, so that the Scheduler emulator's retries, on the stack's clock, stand in for
+    the queue's redelivery, which follows the same back-off (chalicelib/fire/queue.py). moto's SQS would delay a
+    retry by real seconds, which the simulated clock does not move."""
+    from chalicelib.fire.queue import QueuedTimer
+
+    app = importlib.import_module("app")
+    with from_the_app():
+        timer = QueuedTimer(f"local-{uuid.uuid4()}", "", json.dumps(event), 1)
+        (answer,) = app.services().fire_batch.answers([timer], app._timer_handlers())
+    if isinstance(answer, Exception):
+        raise answer
+    return answer
 
 
 def _reconcile(event: Any, context: Any) -> Any:

@@ -71,7 +71,7 @@ def test_booking_confirms_at_once_and_arms_a_timer_per_reminder(api: Client, aws
     assert timer["ScheduleExpression"] == "at(2026-12-01T15:00:00)"
     assert timer["ScheduleExpressionTimezone"] == "UTC"
     assert timer["FlexibleTimeWindow"] == {"Mode": "OFF"}
-    assert timer["Target"]["Arn"] == aws.services.settings.fire_function_arn
+    assert timer["Target"]["Arn"] == aws.services.settings.fire_queue_arn  # taken 10 at a time by fire_batch
     assert timer["Target"]["DeadLetterConfig"]["Arn"] == aws.services.settings.dead_letter_queue_arn
     assert timer["Target"]["RetryPolicy"]["MaximumRetryAttempts"] > 0
     assert json.loads(timer["Target"]["Input"]) == {

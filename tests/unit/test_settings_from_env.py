@@ -21,6 +21,7 @@ ENV = {
     "CARECUE_FIRE_FUNCTION_ARN": "arn:aws:lambda:us-east-1:123456789012:function:carecue-dev-fire",
     "CARECUE_SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/carecue-dev-scheduler",
     "CARECUE_DEAD_LETTER_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:carecue-dev-reminders-dlq",
+    "CARECUE_FIRE_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:carecue-dev-fire",
 }
 
 
@@ -38,6 +39,7 @@ def test_complete_environment_is_read() -> None:
         fire_function_arn="arn:aws:lambda:us-east-1:123456789012:function:carecue-dev-fire",
         scheduler_role_arn="arn:aws:iam::123456789012:role/carecue-dev-scheduler",
         dead_letter_queue_arn="arn:aws:sqs:us-east-1:123456789012:carecue-dev-reminders-dlq",
+        fire_queue_arn="arn:aws:sqs:us-east-1:123456789012:carecue-dev-fire",
         log_level="INFO",
     )
 
@@ -47,6 +49,7 @@ def test_derived_names_start_with_the_stage_prefix() -> None:
 
     assert settings.resource_prefix == "carecue-dev"
     assert settings.schedule_group == "carecue-dev"
+    assert settings.fire_queue_name == "carecue-dev-fire"
     assert settings.parameter_path == "/carecue/dev"
     assert (resource_prefix("prod"), parameter_path("prod")) == ("carecue-prod", "/carecue/prod")
 
@@ -60,6 +63,7 @@ def test_derived_names_start_with_the_stage_prefix() -> None:
         "CARECUE_FIRE_FUNCTION_ARN",
         "CARECUE_SCHEDULER_ROLE_ARN",
         "CARECUE_DEAD_LETTER_QUEUE_ARN",
+        "CARECUE_FIRE_QUEUE_ARN",
     ],
 )
 def test_missing_variable_is_named(name: str) -> None:
