@@ -357,8 +357,10 @@ def _timer_handlers() -> Mapping[TimerKind, Callable[[Any], dict[str, Any]]]:
 
 
 # The queue named here is replaced in the AWS template by the stage's own FireQueue (infra/aws); the batch size is
-# chalicelib.fire.queue.FIRE_BATCH_SIZE, written out as Chalice's analyzer reads the decorator.
-@app.on_sqs_message(queue="carecue-fire", batch_size=10, name="fire_batch")
+# chalicelib.fire.queue.FIRE_BATCH_SIZE, written out as Chalice's analyzer reads the decorator. At most 2 batches at
+# once (SQS's least): ~20 reminders each a second on AWS latencies, about what SNS sends by default (20 SMS a
+# second an account); a throttled send is tried again after its back-off. Raise it with the SMS throughput quota.
+@app.on_sqs_message(queue="carecue-fire", batch_size=10, name="fire_batch", maximum_concurrency=2)
 def fire_batch(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
     """Reminder timers as Scheduler queues them, up to 10 at once, sent together (`chalicelib.fire.queue`). The
     answer names the messages to try again (ReportBatchItemFailures), each after Scheduler's own back-off."""

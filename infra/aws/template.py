@@ -34,6 +34,7 @@ EMAIL_FEEDBACK_FUNCTION = "EmailFeedback"
 INBOUND_SMS_FUNCTION = "InboundSms"
 WHATSAPP_EVENTS_FUNCTION = "WhatsappEvents"
 REPLAN_FUNCTION = "Replan"
+FIRE_QUEUE_AGE_ALARM_SECONDS = 300
 FIRE_BATCH_FUNCTION = "FireBatch"  # app.py `fire_batch`: takes the FireQueue's reminder timers
 # Scheduler keeps a dead-lettered event 14 days here (the SQS maximum) for `redrive-dlq`.
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
@@ -778,6 +779,18 @@ def _alarms(stage: str) -> dict[str, Any]:
                 "Dimensions": [{"Name": "QueueName", "Value": f"{prefix}-replan-dlq"}],
                 "Statistic": "Maximum",
             },
+        ),
+        # Reminder timers waiting in the fire queue for more than 5 minutes: the fire_batch function is failing,
+        # throttled or held back by its concurrency, and reminders are going out late.
+        "FireQueueAgeAlarm": alarm(
+            "reminders are waiting in the fire queue for more than 5 minutes (they are going out late)",
+            {
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateAgeOfOldestMessage",
+                "Dimensions": [{"Name": "QueueName", "Value": f"{prefix}-fire"}],
+                "Statistic": "Maximum",
+            },
+            threshold=FIRE_QUEUE_AGE_ALARM_SECONDS,
         ),
         "AsyncFailuresAlarm": alarm(
             "an SMS reply, an email bounce or a reconcile run failed for good (kept in the async-failures queue)",

@@ -48,7 +48,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -216,14 +216,22 @@ def timer_event(world: World, appointment_id: str, reminder_id: str) -> dict[str
     return event
 
 
-def fire_function() -> Callable[[dict[str, Any]], Any]:
-    """The fire function as Lambda invokes it (as the local stack does): the event a JSON round trip."""
+def fire_function() -> Callable[[list[dict[str, Any]]], Any]:
+    """The fire_batch function as Lambda's event source mapping invokes it with the fire queue's messages, one per
+    timer event as Scheduler queues them (`infra.bench.cold_child.queued_event`); its answer, the failures."""
     from chalice.local import LambdaContext
 
     import app
+    from infra.bench.cold_child import queued_event
 
-    context = LambdaContext(function_name=f"carecue-{STAGE}-fire", memory_size=256)
-    return lambda event: app.fire(json.loads(json.dumps(event)), context)
+    context = LambdaContext(function_name=f"carecue-{STAGE}-fire_batch", memory_size=256)
+    return lambda events: app.fire_batch(queued_event(events), context)
+
+
+def _reminder_sent(event: dict[str, Any]) -> bool:
+    from chalicelib.store.models import Reminder
+
+    return bool(Reminder.get(event["owner_id"], event["reminder_id"]).status == "sent")
 
 
 # -- 2 and 3. calls, cost and logs per booking and per fire -------------------------------------------------
@@ -282,14 +290,14 @@ def cost_figures(world: World) -> tuple[Figure, Figure, Figure, Figure, list[str
     world.clock.set(datetime.fromisoformat(event["scheduled_time"]) + timedelta(seconds=20))
     outcome_cold: dict[str, Any] = {}
     cold = measure(world, functools.partial(_fire_into, fire, event, outcome_cold), api=False, scheduler=True)
-    assert outcome_cold.get("result") == "sent", outcome_cold
+    assert outcome_cold == {"batchItemFailures": []} and _reminder_sent(event), outcome_cold
     fires = []
     for reminder_id in ("reminder-24h.sms", "reminder-2h.sms"):
         event = timer_event(world, appointment_id, reminder_id)
         world.clock.set(datetime.fromisoformat(event["scheduled_time"]) + timedelta(seconds=20))
         outcome: dict[str, Any] = {}
         fires.append(measure(world, functools.partial(_fire_into, fire, event, outcome), api=False, scheduler=True))
-        assert outcome.get("result") == "sent", outcome
+        assert outcome == {"batchItemFailures": []} and _reminder_sent(event), outcome
 
     from chalicelib.core.words import Channel
 
@@ -342,8 +350,8 @@ def cost_figures(world: World) -> tuple[Figure, Figure, Figure, Figure, list[str
     return booking_calls, sent_calls, cost, logs, lines
 
 
-def _fire_into(fire: Callable[[dict[str, Any]], Any], event: dict[str, Any], outcome: dict[str, Any]) -> None:
-    outcome.update(fire(event))
+def _fire_into(fire: Callable[[list[dict[str, Any]]], Any], event: dict[str, Any], outcome: dict[str, Any]) -> None:
+    outcome.update(fire([event]))  # a quiet clinic's reminder: a batch of one
 
 
 def _operations(by_operation: dict[str, int]) -> str:
@@ -418,6 +426,7 @@ def throughput_figure(world: World, reminders: int, profile_sample: int, served:
     """Figure 4: CareCue's fire against the idealised floor (`infra.bench.floor`) in the same run: the floor's
     batches of 100 alternate with the fires' batches of 50, each with as many bare publishes, so that a busy
     moment on a shared machine, or moto's tables growing, slow all three alike instead of skewing the ratio."""
+    from chalicelib.fire.queue import FIRE_BATCH_SIZE
     from infra.bench.costs import AWS_CALL_LATENCY_SECONDS, modelled_billed_seconds
     from infra.bench.floor import BATCH as FLOOR_BATCH
     from infra.bench.floor import floor_batch
@@ -435,7 +444,7 @@ def throughput_figure(world: World, reminders: int, profile_sample: int, served:
     text = "Riverside Family Clinic: reminder of your appointment on Wed 2 Dec at 10:00 AM."
     bare = fired = floor = floor_bare = floor_in_calls = 0.0
     floor_calls: dict[str, int] = defaultdict(int)
-    results: dict[str, int] = defaultdict(int)
+    failures: list[dict[str, str]] = []
     world.calls.reset()
     for first in range(0, reminders, _BATCH):
         before = (world.calls.calls.copy(), world.calls.seconds.copy())
@@ -454,9 +463,11 @@ def throughput_figure(world: World, reminders: int, profile_sample: int, served:
         world.calls.calls, world.calls.seconds = before  # the breakdown below is the fires' own calls
         with captured_logs():
             started = time.perf_counter()
-            for event in batch:
-                results[fire(event)["result"]] += 1
+            for chunk in range(0, len(batch), FIRE_BATCH_SIZE):  # the fire queue's batches
+                failures += fire(batch[chunk : chunk + FIRE_BATCH_SIZE])["batchItemFailures"]
             fired += time.perf_counter() - started
+    assert failures == [], failures
+    results = Counter("sent" if _reminder_sent(event) else "not sent" for event in timed)
     assert results == {"sent": reminders}, dict(results)
     in_calls = dict(world.calls.seconds)
     calls_per_fire = world.calls.total / reminders
@@ -464,8 +475,8 @@ def throughput_figure(world: World, reminders: int, profile_sample: int, served:
     profile = cProfile.Profile()
     with captured_logs():
         profile.enable()
-        for event in sampled:
-            fire(event)
+        for chunk in range(0, len(sampled), FIRE_BATCH_SIZE):
+            fire(sampled[chunk : chunk + FIRE_BATCH_SIZE])
         profile.disable()
 
     ratio = fired / floor

@@ -3,7 +3,8 @@
 It reads its task from stdin (JSON: `mode`, the event, the instant its clock stands at), then times, from before
 the first import to the end of the first invocation:
 - `floor`: `import boto3` and one DynamoDB client, what any Python Lambda on AWS pays;
-- `fire`: `import app` and the fire function handling one due reminder's timer event;
+- `fire`: `import app` and the fire_batch function handling one due reminder's timer event, as the fire queue
+  hands it over (a batch of one: `queued_event`);
 - `booking`: `import app` and `POST /v1/appointments` as API Gateway invokes the API function once the
   authorizer has let the request in (on AWS the authorizer is a function of its own, with its own cold start);
 - `authorizer`: `import app` and the API-key authorizer answering one token.
@@ -26,6 +27,27 @@ import sys
 import time
 from datetime import datetime
 from typing import Any
+
+
+def queued_event(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The event Lambda's event source mapping passes the fire_batch function for timer events Scheduler queued
+    (each event's JSON as a message body, received for the first time)."""
+    records = []
+    for n, event in enumerate(events):
+        records.append(
+            {
+                "messageId": f"00000000-0000-4000-8000-{n:012d}",
+                "receiptHandle": f"bench-{n}",
+                "body": json.dumps(event),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:carecue-bench-fire",
+                "awsRegion": "us-east-1",
+            }
+        )
+    return {"Records": records}
 
 
 class FrozenClock:
@@ -73,8 +95,8 @@ def main() -> int:
     composition.configure(clock=FrozenClock(datetime.fromisoformat(task["now"])))
     context = LambdaContext(f"carecue-bench-{mode}")
     answer: Any
-    if mode == "fire":
-        answer = app.fire(task["event"], context)
+    if mode == "fire":  # a reminder's timer, as the fire queue hands it to the fire_batch function
+        answer = app.fire_batch(queued_event([task["event"]]), context)
     elif mode == "booking":
         response = app.app(task["event"], context)
         answer = {"statusCode": response["statusCode"], "body": json.loads(response["body"])}
@@ -83,6 +105,11 @@ def main() -> int:
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     finished, cpu_finished = time.perf_counter(), time.process_time()
+    if mode == "fire":  # what the patient would notice, read after the timing: the reminder went
+        from chalicelib.store.models import Reminder
+
+        stored = Reminder.get(task["event"]["owner_id"], task["event"]["reminder_id"])
+        answer = {"result": stored.status if answer == {"batchItemFailures": []} else "failed", **answer}
     made = [name for name, value in vars(composition.services()).items() if _made(value)]
     loaded = sorted(name for name in sys.modules if name.startswith(WATCHED))
     print(

@@ -52,7 +52,10 @@ def test_the_scheduler_role_may_invoke_the_fire_function_and_dead_letter_and_not
             "lambda:InvokeFunction",
             {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:carecue-prod-fire"},
         ),
-        ("sqs:SendMessage", {"Fn::GetAtt": ["RemindersDeadLetterQueue", "Arn"]}),
+        (
+            "sqs:SendMessage",
+            [{"Fn::GetAtt": ["FireQueue", "Arn"]}, {"Fn::GetAtt": ["RemindersDeadLetterQueue", "Arn"]}],
+        ),
     ]
 
 
@@ -232,6 +235,52 @@ def test_clinic_replans_run_from_the_stages_own_queue_with_a_dead_letter_queue(s
     assert "ReplanDeadLetterAlarm" in resources
 
 
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_reminder_timers_queue_for_the_fire_batch_function_and_dead_letter_where_redrive_reads(stage: str) -> None:
+    from chalicelib.fire.queue import FIRE_ATTEMPTS
+
+    template = merge_template(stage)
+    resources = template["Resources"]
+    queue = resources["FireQueue"]["Properties"]
+    assert queue["QueueName"] == Settings.from_env(local_environment(stage)).fire_queue_name
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["RemindersDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": FIRE_ATTEMPTS,
+    }
+    assert queue["VisibilityTimeout"] >= 6 * 30  # never handed out again while a batch may still be at work
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["CARECUE_FIRE_QUEUE_ARN"] == {"Fn::GetAtt": ["FireQueue", "Arn"]}
+    source = resources["FireBatch"]["Properties"]["Events"]["FireBatchSqsEventSource"]
+    assert source["Properties"] == {
+        "Queue": {"Fn::Sub": "${FireQueue.Arn}"},
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],  # a failed send is tried again alone
+    }
+    (granted,) = [s for s in statements(template) if s.get("Sid") == "FireQueue"]
+    assert granted["Resource"] == {"Fn::GetAtt": ["FireQueue", "Arn"]}
+    assert "sqs:SendMessage" not in granted["Action"]  # only Scheduler queues timers
+    age = resources["FireQueueAgeAlarm"]["Properties"]
+    assert (age["MetricName"], age["Dimensions"], age["Threshold"]) == (
+        "ApproximateAgeOfOldestMessage",
+        [{"Name": "QueueName", "Value": queue["QueueName"]}],
+        300,
+    )
+
+
+def test_the_packaged_fire_batch_function_takes_reminder_timers_ten_at_a_time() -> None:
+    package = PROJECT_DIR / "build" / "dev" / "package"
+    if not (package / "sam.json").exists():
+        pytest.skip("run `make package` (make test does) to build the dev package")
+    function = json.loads((package / "sam.json").read_text())["Resources"]["FireBatch"]["Properties"]
+
+    (source,) = function["Events"].values()
+    assert source["Type"] == "SQS"
+    assert source["Properties"]["Queue"] == {"Fn::Sub": "${FireQueue.Arn}"}
+    assert source["Properties"]["BatchSize"] == 10
+    assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert source["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 2}
+    assert function["Handler"] == "app.fire_batch"
+
+
 def test_the_packaged_replan_function_takes_its_jobs_from_the_replan_queue_in_batches_of_one() -> None:
     package = PROJECT_DIR / "build" / "dev" / "package"
     if not (package / "sam.json").exists():
@@ -301,7 +350,13 @@ def test_every_queue_is_encrypted_at_rest_without_a_paid_key(stage: str) -> None
         k: r["Properties"] for k, r in merge_template(stage)["Resources"].items() if r.get("Type") == "AWS::SQS::Queue"
     }
 
-    assert {"RemindersDeadLetterQueue", "ReplanQueue", "ReplanDeadLetterQueue", "AsyncFailuresQueue"} <= set(queues)
+    assert {
+        "FireQueue",
+        "RemindersDeadLetterQueue",
+        "ReplanQueue",
+        "ReplanDeadLetterQueue",
+        "AsyncFailuresQueue",
+    } <= set(queues)
     for name, queue in queues.items():
         assert queue.get("SqsManagedSseEnabled") is True, name
         assert "KmsMasterKeyId" not in queue, name  # a customer-managed key would cost $1 a month
