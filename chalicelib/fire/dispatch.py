@@ -221,13 +221,13 @@ class Dispatcher:
     def _deliver_round(self, requests: list[DeliveryRequest]) -> list[Outcome | Exception]:
         if len(requests) == 1:
             return [_outcome_of(self.deliver, requests[0])]
-        pool = reads.pooled([key for request in requests for key in self._first_reads(request)])
+        pool = reads.pooled([key for request in requests for key in self._batch_reads(request)])
         sends = [_Send(self._pooled(request, pool)) for request in requests]
         waiting = {i: write for i, send in enumerate(sends) if (write := send.start()) is not None}
         while waiting:
             done: dict[int, object] = {}
             for kind in (deliveries.CountedClaim, deliveries.SentRecord):
-                group = [i for i, write in waiting.items() if isinstance(write, kind)]
+                group = [i for i, write in waiting.items() if isinstance(write, kind) and write.batchable]
                 if len(group) > 1 and _together([waiting[i] for i in group]):
                     done.update((i, _WRITTEN[kind]) for i in group)
             resumed = {}
@@ -239,8 +239,14 @@ class Dispatcher:
         return [send.answer for send in sends]
 
     def _pooled(self, request: DeliveryRequest, pool: reads.Pool) -> Steps[Outcome]:
-        with reads.prefetched(self._first_reads(request), pool):
+        with reads.prefetched(self._batch_reads(request), pool):
             return (yield from self._deliver(request))
+
+    def _batch_reads(self, request: DeliveryRequest) -> list[reads.Key]:
+        """A batched send's first reads, and the occurrence's delivery: none yet (a first attempt) lets its claim
+        create it with the others' in one transaction; one there (a retry) is claimed on its own, so that it cannot
+        cancel theirs."""
+        return [*self._first_reads(request), (Delivery, request.reminder_key, iso_utc(request.occurrence))]
 
     def _first_reads(self, request: DeliveryRequest) -> list[reads.Key]:
         """What every send reads before it knows anything else, fetched in one round trip."""
@@ -298,7 +304,7 @@ class Dispatcher:
             return self._skip(request, reminder, verdict.skip_reason)
 
         message = prepared.render()  # a failure raises before anything is claimed: the retry words it again
-        claimed, counted = yield from self._claim(request, prepared, message)
+        claimed, counted, created = yield from self._claim(request, prepared, message)
         if not claimed:
             return self._claimed_elsewhere(request, reminder)
         try:
@@ -327,6 +333,7 @@ class Dispatcher:
             lambda at: note_sent(prepared, verdict, at),
             sent_note(prepared, verdict, self._clock.now()),
             chat_recipient_of(prepared),
+            created,
         )
         if recorded.result is Result.SENT:
             self._arm_window(request, reminder, prepared)
@@ -670,7 +677,7 @@ class Dispatcher:
 
     def _claim(
         self, request: DeliveryRequest, prepared: Ready, message: Message
-    ) -> Steps[tuple[bool, datetime | None]]:
+    ) -> Steps[tuple[bool, datetime | None, deliveries.CountedClaim | None]]:
         """Claims the occurrence and counts the message under the cap in one transaction; (False, None) when it is
         claimed elsewhere. (True, the instant counted at) when both were written; (True, None) when only the claim
         was (the transaction did not go through, say the cap was reached in a race or the usage table is down:
@@ -682,12 +689,13 @@ class Dispatcher:
         charge = self._sender.charge(prepared.channel, prepared.address, message)
         reservation = self._meter.reservation(prepared.clinic, now, charge)
         try:
-            if reservation is not None and (
-                yield deliveries.CountedClaim(
-                    key, occurrence, reservation, request.clinic_id, channel, now, lease, expires
+            if reservation is not None:
+                new = deliveries.unclaimed(key, occurrence)
+                claim = deliveries.CountedClaim(
+                    key, occurrence, reservation, request.clinic_id, channel, now, lease, expires, new=new
                 )
-            ):
-                return True, now
+                if (yield claim):
+                    return True, now, claim if new else None
             deliveries.claim(
                 key,
                 occurrence,
@@ -698,8 +706,8 @@ class Dispatcher:
                 expires_at=expires,
             )
         except AlreadyClaimed:
-            return False, None
-        return True, None
+            return False, None, None
+        return True, None, None
 
     def _record_sent(
         self,
@@ -710,6 +718,7 @@ class Dispatcher:
         note: Callable[[datetime], None],
         note_write: RecentSendsWrite | None,
         chat_recipient: str | None = None,
+        created: deliveries.CountedClaim | None = None,
     ) -> Steps[Outcome]:
         """The delivery sent, the reminder sent at its version and the SMS noted for the caps (`note`, or as
         `note_write` in the same transaction), in one transaction; one at a time when it does not go through."""
@@ -729,6 +738,7 @@ class Dispatcher:
                 lateness_seconds=lateness,
                 sms_segments=segments,
                 chat_recipient=chat_recipient,
+                claim=created,
             )
         except StaleVersion:
             logger.info("reminder changed while sending", extra={"owner_id": request.owner_id})

@@ -128,9 +128,38 @@ class CountedClaim(Struct, frozen=True):
     now: datetime
     lease_until: datetime
     expires_at: datetime
+    # The first read found no delivery for the occurrence: the claim creates it (`add_to`), and several such
+    # claims go in one transaction (`claim_all`); one that exists (a retry) is claimed on its own.
+    new: bool = False
 
-    def actions(self) -> tuple[list[Action], Any]:
-        return _claim_write(self.clinic_id, self.channel, self.now, self.lease_until, self.expires_at)
+    @property
+    def batchable(self) -> bool:
+        return self.new
+
+    def add_to(self, write: Any) -> None:
+        """The claim in the transaction `write`: a new item where none was read (a conditional put: nothing may
+        have been written meanwhile), else the update that takes over a claim whose lease ran out."""
+        if self.new:
+            item = Delivery(
+                self.reminder_key,
+                self.occurrence,
+                clinic_id=self.clinic_id,
+                channel=self.channel,
+                status=DeliveryStatus.CLAIMED,
+                claimed_at=self.now,
+                lease_until=self.lease_until,
+                attempts=1,
+                expires_at=self.expires_at,
+            )
+            write.save(item, condition=Delivery.reminder_key.does_not_exist())
+            return
+        actions, claimable = _claim_write(self.clinic_id, self.channel, self.now, self.lease_until, self.expires_at)
+        write.update(Delivery(self.reminder_key, self.occurrence), actions=actions, condition=claimable)
+
+
+def unclaimed(reminder_key: str, occurrence: str) -> bool:
+    """True when the send's first read found no delivery for the occurrence (`reads.known_absent`)."""
+    return reads.known_absent(Delivery, reminder_key, occurrence)
 
 
 def claim_counted(claim: CountedClaim) -> bool:
@@ -139,12 +168,11 @@ def claim_counted(claim: CountedClaim) -> bool:
     the send was checked on, taken from records in hand, changed since (nothing written). False, with nothing
     written, for any other refusal (the month reached its cap in a race, a table unavailable or throttled, a
     conflicting write): the caller then claims and counts one at a time, each with its own handling."""
-    actions, claimable = claim.actions()
     usage_item, usage_actions, under_cap = claim.usage.write()
     guards = reads.guards()
     try:
         with transaction() as write:
-            write.update(Delivery(claim.reminder_key, claim.occurrence), actions=actions, condition=claimable)
+            claim.add_to(write)
             write.update(usage_item, actions=usage_actions, condition=under_cap)
             _check(write, guards)  # what a send checked on records in hand is still so (`reads.in_hand`)
     except TransactWriteError as e:
@@ -172,8 +200,7 @@ def claim_all(claims: Sequence[CountedClaim]) -> bool:
     try:
         with transaction() as write:
             for claim in claims:
-                actions, claimable = claim.actions()
-                write.update(Delivery(claim.reminder_key, claim.occurrence), actions=actions, condition=claimable)
+                claim.add_to(write)
             for count in counts:
                 assert count is not None
                 usage_item, usage_actions, under_cap = count.write()
@@ -271,16 +298,54 @@ class SentRecord(Struct, frozen=True):
     lateness_seconds: float
     sms_segments: int | None = None
     chat_recipient: str | None = None
+    # The claim this send created (`CountedClaim.new`): the delivery holds just what it wrote, so the record can
+    # be written whole, on the condition that it still does (the claim stands and no receipt came in meanwhile).
+    claim: CountedClaim | None = None
+
+    @property
+    def batchable(self) -> bool:
+        return True
 
     def add_to(self, write: Any) -> None:
-        sent = _sent_actions(
-            self.message_id, self.sent_at, self.lateness_seconds, self.sms_segments, self.chat_recipient
-        )
         mark, unchanged = _sent_mark(self.reminder, self.version, self.sent_at)
-        write.update(Delivery(self.reminder_key, self.occurrence), actions=sent)
+        if self.claim is not None:
+            write.save(self._delivery(self.claim), condition=_still_claimed(self.claim))
+        else:
+            sent = _sent_actions(
+                self.message_id, self.sent_at, self.lateness_seconds, self.sms_segments, self.chat_recipient
+            )
+            write.update(Delivery(self.reminder_key, self.occurrence), actions=sent)
         write.update(to_model(self.reminder, Reminder), actions=mark, condition=unchanged)
         if self.recent_sends is not None:
             write.update(self.recent_sends[0], actions=self.recent_sends[1])
+
+    def _delivery(self, claim: CountedClaim) -> Delivery:
+        return Delivery(
+            self.reminder_key,
+            self.occurrence,
+            clinic_id=claim.clinic_id,
+            channel=claim.channel,
+            status=DeliveryStatus.SENT,
+            claimed_at=claim.now,
+            lease_until=claim.lease_until,
+            attempts=1,
+            expires_at=claim.expires_at,
+            message_id=self.message_id,
+            sent_at=self.sent_at,
+            lateness_seconds=self.lateness_seconds,
+            sms_segments=self.sms_segments,
+            chat_recipient=self.chat_recipient,
+        )
+
+
+def _still_claimed(claim: CountedClaim) -> Any:
+    """The delivery is as `claim` created it: claimed at its instant, once, and no receipt written to it since."""
+    return (
+        (Delivery.status == DeliveryStatus.CLAIMED)
+        & (Delivery.claimed_at == claim.now)
+        & (Delivery.attempts == 1)
+        & Delivery.receipt.does_not_exist()
+    )
 
 
 def record_sent_together(record: SentRecord) -> None:

@@ -20,6 +20,7 @@ and the dispatcher re-checks it on items read now. A read does no better: it lea
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -49,17 +50,30 @@ class ChangedMeanwhile(Exception):
     claimed, and the send is to be checked again on items read now."""
 
 
-Pool = dict[tuple[str, Any, Any], Model | None]
+class Pool:
+    """Items fetched for several sends (`pooled`), and which of them more than one send asked for."""
+
+    def __init__(self, items: dict[tuple[str, Any, Any], Model | None], shared: set[tuple[str, Any, Any]]) -> None:
+        self.items = items
+        self.shared = shared
+
+    def take(self, key: tuple[str, Any, Any]) -> Model | None:
+        """The item for one send: its own copy where others asked for it too (the clinic, the month's usage)."""
+        item = self.items[key]
+        return _copy(item) if key in self.shared else item
 
 
 def pooled(keys: Iterable[Key]) -> Pool:
     """The items of several sends fetched in one round trip (a batch of timers: `Dispatcher.deliver_all`), for
     each send's own `prefetched` to take its share from; nothing fetched if that fails (each then reads its own)."""
+    wanted = [(MODELS.get(kind, kind), hash_key, range_key) for kind, hash_key, range_key in keys]
+    named = [(model.Meta.table_name, hash_key, range_key) for model, hash_key, range_key in wanted]
+    shared = {key for key, n in Counter(named).items() if n > 1}
     try:
-        return batch_get([(MODELS.get(kind, kind), hash_key, range_key) for kind, hash_key, range_key in keys])
+        return Pool(batch_get(wanted), shared)
     except ClientError as e:
         logger.warning("prefetch failed", extra={"code": e.response.get("Error", {}).get("Code")})
-        return {}
+        return Pool({}, set())
 
 
 @contextlib.contextmanager
@@ -73,10 +87,10 @@ def prefetched(keys: Iterable[Key], pool: Pool | None = None) -> Iterator[dict[t
     wanted = [(MODELS.get(kind, kind), hash_key, range_key) for kind, hash_key, range_key in keys]
     if pool is not None:
         shared = {(model.Meta.table_name, hash_key, range_key) for model, hash_key, range_key in wanted}
-        own = {key: _copy(pool[key]) for key in shared if key in pool}
+        own = {key: pool.take(key) for key in shared if key in pool.items}
         missing = [k for k in wanted if (k[0].Meta.table_name, k[1], k[2]) not in own]
         if missing:  # the pool failed or DynamoDB left them unprocessed: read now, or item by item if that fails
-            own.update(pooled(missing))
+            own.update(pooled(missing).items)
         token = _prefetch.set(own)
         try:
             yield dict(own)
@@ -122,6 +136,14 @@ def in_hand(fetched: Mapping[tuple[str, Any, Any], Model | None], written: Itera
         yield
     finally:
         _in_hand.reset(token)
+
+
+def known_absent(model: type[Model], hash_key: Any, range_key: Any = None) -> bool:
+    """True when the send's first read found no such item; False when it found one or did not read it. Takes the
+    item (once), so that a read of it later, after a write, asks the table."""
+    items = _prefetch.get()
+    key = (model.Meta.table_name, hash_key, range_key)
+    return items is not None and key in items and items.pop(key) is None
 
 
 def _copy(item: Model | None) -> Model | None:
