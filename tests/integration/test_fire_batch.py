@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -161,25 +163,32 @@ def test_a_send_the_channel_throttles_is_answered_for_a_retry_and_the_rest_go(
 ) -> None:
     appointments = book_all(aws, clinic, 3)
     requests = due_requests(aws, clock, appointments)
-    events = aws.services.sns.meta.events
-
-    def throttle_the_second(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
-        body = str(params.get("body"))
-        if phone(1) not in body and phone(1).replace("+", "%2B") not in body:
-            return None
-        error = {"Code": "Throttling", "Message": "Rate exceeded"}
-        return AWSResponse("", 400, {}, None), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}
-
-    events.register("before-call.sns.Publish", throttle_the_second, unique_id="throttle")
-    try:
+    with throttled_sms(aws, phone(1)):
         outcomes = aws.services.dispatcher.deliver_all(requests)
-    finally:
-        events.unregister("before-call.sns.Publish", unique_id="throttle")
 
     assert answers(outcomes) == [("sent", None), ("TransientSendError", None), ("sent", None)]
     assert isinstance(outcomes[1], TransientSendError)
     assert Delivery.get(requests[1].reminder_key, timer_time(requests[1])).status == "retrying"
     assert answers(aws.services.dispatcher.deliver_all([requests[1]])) == [("sent", None)]  # the retry sends it
+
+
+@contextmanager
+def throttled_sms(world: World, number: str) -> Iterator[None]:
+    """SNS answering Throttling (past botocore's retries) for SMS to `number`."""
+
+    def refuse(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        body = str(params.get("body"))
+        if number not in body and number.replace("+", "%2B") not in body:
+            return None
+        error = {"Code": "Throttling", "Message": "Rate exceeded"}
+        return AWSResponse("", 400, {}, None), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+    events = world.services.sns.meta.events
+    events.register("before-call.sns.Publish", refuse, unique_id="throttled")
+    try:
+        yield
+    finally:
+        events.unregister("before-call.sns.Publish", unique_id="throttled")
 
 
 def billing_month_of(clock: SimulatedClock) -> str:
@@ -188,3 +197,49 @@ def billing_month_of(clock: SimulatedClock) -> str:
 
 def timer_time(request: DeliveryRequest) -> str:
     return request.occurrence.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_retry_in_a_batch_is_claimed_on_its_own_and_the_first_attempts_together(
+    aws: World, clinic: ClinicKeys, clock: SimulatedClock
+) -> None:
+    appointments = book_all(aws, clinic, 3)
+    requests = due_requests(aws, clock, appointments)
+    dispatcher = aws.services.dispatcher
+    with throttled_sms(aws, phone(0)):
+        assert isinstance(dispatcher.deliver_all([requests[0]])[0], TransientSendError)  # its claim released
+
+    with counted_calls(aws) as log:
+        outcomes = dispatcher.deliver_all(requests)
+
+    assert answers(outcomes) == [("sent", None)] * 3
+    # The two first attempts' claims in one transaction, the retry's on its own, the three records in one.
+    assert log.calls == Counter({"dynamodb.BatchGetItem": 1, "dynamodb.TransactWriteItems": 3, "sns.Publish": 3})
+    retried = Delivery.get(requests[0].reminder_key, timer_time(requests[0]))
+    assert (retried.status, retried.attempts) == ("sent", 2)
+    assert sorted(m["to"] for m in aws.sent("sms") if "reminder" in m["body"]) == [phone(0), phone(1), phone(2)]
+
+
+def test_a_receipt_that_lands_before_the_batch_records_its_send_is_kept(
+    aws: World, clinic: ClinicKeys, clock: SimulatedClock
+) -> None:
+    appointments = book_all(aws, clinic, 3)
+    requests = due_requests(aws, clock, appointments)
+    first = requests[0]
+
+    def receipt(**_: Any) -> None:  # the channel reports the first message delivered at once
+        if Delivery.count(first.reminder_key) and Delivery.get(first.reminder_key, timer_time(first)).receipt is None:
+            Delivery(first.reminder_key, timer_time(first)).update(
+                actions=[Delivery.receipt.set("delivered"), Delivery.receipt_rank.set(2)]
+            )
+
+    events = aws.services.sns.meta.events
+    events.register("after-call.sns.Publish", receipt, unique_id="receipt")
+    try:
+        outcomes = aws.services.dispatcher.deliver_all(requests)
+    finally:
+        events.unregister("after-call.sns.Publish", unique_id="receipt")
+
+    assert answers(outcomes) == [("sent", None)] * 3
+    delivery = Delivery.get(first.reminder_key, timer_time(first))
+    assert (delivery.status, delivery.receipt, delivery.message_id is not None) == ("sent", "delivered", True)
+    assert [Reminder.get(a, "reminder-24h.sms").status for a in appointments] == ["sent"] * 3
