@@ -13,11 +13,21 @@ from collections.abc import Sequence
 from typing import Any
 
 # Chalice's logical ids for the functions and the log groups it writes for each of them.
-FUNCTIONS = ("APIHandler", "ApiKey", "Fire", "Reconcile", "EmailFeedback", "InboundSms", "WhatsappEvents", "Replan")
+FUNCTIONS = (
+    "APIHandler",
+    "ApiKey",
+    "Fire",
+    "FireBatch",
+    "Reconcile",
+    "EmailFeedback",
+    "InboundSms",
+    "WhatsappEvents",
+    "Replan",
+)
 SYNCHRONOUS_FUNCTIONS = ("APIHandler", "ApiKey")  # called by API Gateway: the caller gets the failure
 LOG_GROUPS = tuple(f"{'ApiHandler' if name == 'APIHandler' else name}LogGroup" for name in FUNCTIONS)
 TOPICS = ("InboundSmsTopic", "EmailFeedbackTopic", "WhatsAppEventsTopic", "AlarmTopic")
-QUEUES = ("RemindersDeadLetterQueue", "ReplanQueue", "ReplanDeadLetterQueue", "AsyncFailuresQueue")
+QUEUES = ("FireQueue", "RemindersDeadLetterQueue", "ReplanQueue", "ReplanDeadLetterQueue", "AsyncFailuresQueue")
 
 CMK_COST = "a customer-managed KMS key costs $1 a month per key, against 'an idle clinic costs nothing'"
 
@@ -41,6 +51,18 @@ SQS_DLQ = (
     "Invoked by the SQS event source mapping, never asynchronously, so a function dead-letter queue would never "
     "receive anything: a failed job returns to ReplanQueue and after its last receive goes to ReplanDeadLetterQueue "
     "(RedrivePolicy), which is alarmed.",
+)
+FIRE_BATCH_DLQ = (
+    "CKV_AWS_116",
+    "Invoked by the SQS event source mapping, never asynchronously, so a function dead-letter queue would never "
+    "receive anything: a reminder timer the function reports failed returns to FireQueue after its back-off and "
+    "after its last attempt goes to RemindersDeadLetterQueue (RedrivePolicy), which is alarmed and redriven.",
+)
+FIRE_BATCH_CONCURRENCY = (
+    "CKV_AWS_115",
+    "Triggered by SQS: its event source mapping's MaximumConcurrency (2 batches at once, within SNS's default SMS "
+    "throughput) bounds it; a reservation would make throttled batches count as receives and send live reminders "
+    "to the dead-letter queue.",
 )
 SYNCHRONOUS_CONCURRENCY = (
     "CKV_AWS_115",
@@ -112,6 +134,7 @@ def skips(tables: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
     for function in SYNCHRONOUS_FUNCTIONS:
         add(function, SYNCHRONOUS_DLQ, SYNCHRONOUS_CONCURRENCY)
     add("Replan", SQS_DLQ, SQS_CONCURRENCY)
+    add("FireBatch", FIRE_BATCH_DLQ, FIRE_BATCH_CONCURRENCY)
     add("EmailFeedback", REPLY_CONCURRENCY)
     add("InboundSms", REPLY_CONCURRENCY)
     add("WhatsappEvents", REPLY_CONCURRENCY)
