@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
 from chalice.test import Client
 
 from app import app
@@ -24,6 +23,7 @@ from chalicelib.reconcile.dead_letters import DeadLetterRedrive
 from chalicelib.store.models import Reminder
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
+from tests.integration.test_fire_batch import throttled_sms
 from tests.integration.test_fire_reads_and_races import counted_calls
 from tests.timer_support import stored_event
 
@@ -90,25 +90,6 @@ def fire_batch(event: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def throttled(world: World, number: str) -> Iterator[None]:
-    """SNS answering Throttling (past botocore's retries) for SMS to `number`."""
-
-    def refuse(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
-        body = str(params.get("body"))
-        if number not in body and number.replace("+", "%2B") not in body:
-            return None
-        error = {"Code": "Throttling", "Message": "Rate exceeded"}
-        return AWSResponse("", 400, {}, None), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}
-
-    events = world.services.sns.meta.events
-    events.register("before-call.sns.Publish", refuse, unique_id="throttled")
-    try:
-        yield
-    finally:
-        events.unregister("before-call.sns.Publish", unique_id="throttled")
-
-
-@contextmanager
 def visibility_changes(world: World) -> Iterator[list[int]]:
     """The visibility timeouts the function asks SQS for, in order (SQS's own answer is left as it is)."""
     asked: list[int] = []
@@ -155,7 +136,7 @@ def test_a_send_that_fails_is_reported_alone_and_tried_again_a_minute_later(
         r["messageId"] for r in event["Records"] if json.loads(r["body"])["owner_id"] == appointments[1]
     )
 
-    with throttled(aws, phone(1)), visibility_changes(aws) as asked:
+    with throttled_sms(aws, phone(1)), visibility_changes(aws) as asked:
         answer = fire_batch(event)
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": throttled_id}]}
@@ -176,7 +157,7 @@ def test_a_reminder_failing_its_last_attempt_goes_to_the_dead_letter_queue_and_i
     (appointment_id,) = book(aws, clinic, 1)
     queue_timers(aws, clock, [appointment_id])
     sqs = aws.services.sqs
-    with throttled(aws, phone(0)), visibility_changes(aws) as asked:
+    with throttled_sms(aws, phone(0)), visibility_changes(aws) as asked:
         for attempt in range(1, FIRE_ATTEMPTS + 1):
             event = received(aws)
             assert [r["attributes"]["ApproximateReceiveCount"] for r in event["Records"]] == [str(attempt)]
