@@ -1,15 +1,24 @@
 """Appointment requests from clinic systems: what a valid body becomes (`NewAppointment`, `AppointmentChange`,
 the values the service takes) and the two readers, which validate with the models of `bodies.py`: every
 problem is collected and named by its field, so a rejected request says everything that is wrong with it at
-once and nothing of it is stored."""
+once and nothing of it is stored.
+
+A booking is read first without pydantic (`plain_booking`), by the same field rules the models validate with
+(`chalicelib.core.fields`), because importing pydantic and building the models is about a quarter of a cold
+booking's time (docs/performance.md). The plain reader only ever accepts: a body it is not sure of, it leaves
+to `NewAppointmentBody`, which names every problem (or accepts a form the plain reader does not take). So a
+valid booking never imports pydantic, a refused one gets the models' one answer, and the two cannot disagree on
+a body the plain reader takes (`tests/unit/test_plain_booking.py`, against the model on generated bodies)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from msgspec import Struct
 
-from chalicelib.patients.details import PatientDetails
+from chalicelib.core import fields as read
+from chalicelib.patients.details import PatientDetails, plain_patient
 
 
 class NewAppointment(Struct, frozen=True):
@@ -37,10 +46,16 @@ class AppointmentChange(Struct, frozen=True):
 
 def parse_new_appointment(raw_body: bytes | None, now: datetime, *, region: str | None = None) -> NewAppointment:
     """`region`: the clinic's country, where a patient's phone written without a country code is read."""
-    from chalicelib.appointments.bodies import NewAppointmentBody
-    from chalicelib.core.validation import Context, read_json
+    data = read.decode_json_object(raw_body)
+    return plain_booking(data, now, region) or model_booking(data, now, region)
 
-    body = read_json(NewAppointmentBody, raw_body, Context(region=region, now=now))
+
+def model_booking(data: dict[str, Any], now: datetime, region: str | None) -> NewAppointment:
+    """The booking read by `NewAppointmentBody`, or InvalidRequest naming every problem of `data`."""
+    from chalicelib.appointments.bodies import NewAppointmentBody
+    from chalicelib.core.validation import Context, read_body
+
+    body = read_body(NewAppointmentBody, data, Context(region=region, now=now))
     return NewAppointment(
         body.patient.details(),
         body.start,
@@ -50,6 +65,31 @@ def parse_new_appointment(raw_body: bytes | None, now: datetime, *, region: str 
         body.external_id,
         body.event_type,
     )
+
+
+_BOOKING_FIELDS = frozenset(
+    {"patient", "start", "duration_minutes", "provider", "location", "external_id", "event_type"}
+)  # NewAppointmentBody's, which a test keeps in step
+
+
+def plain_booking(data: dict[str, Any], now: datetime, region: str | None) -> NewAppointment | None:
+    """The booking `NewAppointmentBody` would read from `data`, or None for anything it might refuse."""
+    if not data.keys() <= _BOOKING_FIELDS:
+        return None
+    patient = plain_patient(data.get("patient"), region)
+    if patient is None:
+        return None
+    minutes = data.get("duration_minutes")
+    try:
+        start = read.future_instant(data.get("start"), now)
+        duration = 30 if minutes is None else read.whole_number(minutes, 1, 24 * 60)
+        provider, location, external_id, event_type = (
+            read.text(data.get(name), read.MAX_TEXT, required=False)
+            for name in ("provider", "location", "external_id", "event_type")
+        )
+    except read.Refused:
+        return None
+    return NewAppointment(patient, start, duration, provider, location, external_id, event_type)
 
 
 def phone_needs_region(raw_body: bytes | None) -> bool:

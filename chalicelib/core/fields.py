@@ -9,6 +9,11 @@ may be written in any format phonenumbers reads ("+1 (415) 555-0109", "00 49 30 
 code is read in the clinic's country (`region`, from `core.timezones.phone_region` of the clinic's zone), and
 every number is kept in E.164. Both libraries are imported when a phone or an email is first read, not with
 this module: the send path reads stored settings with `Fields` and must not pay for them (a cold start).
+
+The rules of a request's shared fields (`text`, `phone`, `email`, `timezone`, `language`, `future_instant`,
+`whole_number`, `boolean`) are here too, each a plain function that returns the value as stored or raises
+`Refused` with what the caller reads: the request models wrap them as their validators, and the booking's plain
+reader (`chalicelib.appointments.request`) calls them directly, so a field is checked by one rule either way.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 
 from chalicelib.core.errors import FieldProblem, InvalidRequest, PayloadTooLarge
 from chalicelib.core.json_input import load_json
+from chalicelib.core.timezones import is_known_timezone
 
 MAX_BODY_BYTES = 64 * 1024
 # How far ahead an appointment may be booked: further than any clinic books, near enough that every date
@@ -30,6 +36,14 @@ LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _DURATION = re.compile(r"P(?:(\d{1,4})D)?(?:T(?:(\d{1,5})H)?(?:(\d{1,6})M)?)?")  # bounded: no overflow
 _DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class Refused(ValueError):
+    """A value a field's rule refuses; `message` is what the caller reads after the field's name."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def read_phone(text: str, region: str | None) -> str | None:
@@ -89,6 +103,89 @@ def read_clock(text: str) -> time | None:
     """A 24-hour local time HH:MM, or None."""
     match = CLOCK.fullmatch(text)
     return time(int(match[1]), int(match[2])) if match else None
+
+
+# --- the shared fields' rules: the value as stored, or Refused ----------------------------------------
+
+
+def text(value: Any, max_length: int, *, required: bool) -> str | None:
+    """Text, stripped: None when absent or blank (unless `required`), at most `max_length` characters."""
+    if value is None:
+        if required:
+            raise Refused("is required")
+        return None
+    if not isinstance(value, str):
+        raise Refused("must be a string")
+    stripped = value.strip()
+    if not stripped:
+        if required:
+            raise Refused("must not be empty")
+        return None
+    if len(stripped) > max_length:
+        raise Refused(f"must be at most {max_length} characters")
+    return stripped
+
+
+def phone(value: Any, region: str | None) -> str | None:
+    """A phone in any format phonenumbers reads, as E.164; one without a country code is read in `region`."""
+    written = text(value, MAX_PHONE_TEXT, required=False)
+    if written is None:
+        return None
+    number = read_phone(written, region)
+    if number is None:
+        raise Refused(phone_problem(written, region))
+    return number
+
+
+def email(value: Any) -> str | None:
+    written = text(value, 254, required=False)
+    if written is None:
+        return None
+    address = read_email(written)
+    if address is None:
+        raise Refused("is not a valid email address")
+    return address
+
+
+def timezone(value: Any) -> str | None:
+    name = text(value, 64, required=False)
+    if name is not None and not is_known_timezone(name):
+        raise Refused("is not an IANA time zone such as Europe/Berlin")
+    return name
+
+
+def language(value: Any) -> str | None:
+    tag = text(value, 35, required=False)
+    if tag is not None and not LANGUAGE.fullmatch(tag):
+        raise Refused("must be a language tag such as en or es-MX")
+    return tag
+
+
+def future_instant(value: Any, now: datetime | None) -> datetime:
+    """A zoned date-time after `now` (unchecked when None) and no more than `MAX_AHEAD` after it."""
+    written = text(value, 40, required=True)
+    assert written is not None
+    moment, message = read_zoned_datetime(written)
+    if moment is None:
+        raise Refused(message)
+    if now is not None and moment <= now:
+        raise Refused("is in the past")
+    if now is not None and moment - now > MAX_AHEAD:
+        raise Refused(f"is more than {MAX_AHEAD.days // 365} years ahead; book it nearer the time")
+    return moment
+
+
+def whole_number(value: Any, low: int, high: int, message: str = "") -> int:
+    """An integer from `low` to `high` (true, 30.0 and "30" are not), or `message`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise Refused(message or f"must be a whole number from {low} to {high}")
+    return value
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Refused("must be true or false")
+    return value
 
 
 def decode_json_object(raw_body: bytes | None) -> dict[str, Any]:

@@ -39,7 +39,6 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from chalicelib.core import fields as read
 from chalicelib.core.errors import FieldProblem, InvalidRequest
-from chalicelib.core.timezones import is_known_timezone
 
 # CareCue uses no pydantic plugin. Unless told so, pydantic looks for plugins when the first model is built, by
 # reading every installed distribution's entry points: ~9 ms of a cold booking. Read then, not at import, so it is
@@ -171,75 +170,46 @@ def read_json(model: type[B], raw_body: bytes | None, context: Context) -> B:
 # --- the shared field types ------------------------------------------------------------------------------
 
 
+# The models' validators are the rules of `chalicelib.core.fields`, each one's `Refused` raised as the problem.
+
+_R = TypeVar("_R")
+
+
+def _checked(rule: Callable[..., _R], value: Any, *args: Any, **options: Any) -> _R:
+    """`rule(value, *args, **options)`, its `Refused` raised as the problem the caller reads."""
+    try:
+        return rule(value, *args, **options)
+    except read.Refused as refused:
+        raise problem(refused.message) from None
+
+
 def text_rule(max_length: int, *, required: bool) -> Callable[[Any], str | None]:
     """Text, stripped: None when absent or blank (unless `required`), at most `max_length` characters."""
 
     def check(value: Any) -> str | None:
-        if value is None:
-            if required:
-                raise problem("is required")
-            return None
-        if not isinstance(value, str):
-            raise problem("must be a string")
-        text: str = value.strip()
-        if not text:
-            if required:
-                raise problem("must not be empty")
-            return None
-        if len(text) > max_length:
-            raise problem(f"must be at most {max_length} characters")
-        return text
+        return _checked(read.text, value, max_length, required=required)
 
     return check
 
 
 def _phone(value: Any, info: ValidationInfo) -> str | None:
-    text = text_rule(read.MAX_PHONE_TEXT, required=False)(value)
-    if text is None:
-        return None
-    region = context_of(info).region
-    number: str | None = read.read_phone(text, region)
-    if number is None:
-        raise problem(read.phone_problem(text, region))
-    return number
+    return _checked(read.phone, value, context_of(info).region)
 
 
 def _email(value: Any) -> str | None:
-    text = text_rule(254, required=False)(value)
-    if text is None:
-        return None
-    address = read.read_email(text)
-    if address is None:
-        raise problem("is not a valid email address")
-    return address
+    return _checked(read.email, value)
 
 
 def _timezone(value: Any) -> str | None:
-    text = text_rule(64, required=False)(value)
-    if text is not None and not is_known_timezone(text):
-        raise problem("is not an IANA time zone such as Europe/Berlin")
-    return text
+    return _checked(read.timezone, value)
 
 
 def _language(value: Any) -> str | None:
-    text = text_rule(35, required=False)(value)
-    if text is not None and not read.LANGUAGE.fullmatch(text):
-        raise problem("must be a language tag such as en or es-MX")
-    return text
+    return _checked(read.language, value)
 
 
 def _future_instant(value: Any, info: ValidationInfo) -> datetime:
-    text = text_rule(40, required=True)(value)
-    assert text is not None
-    moment, message = read.read_zoned_datetime(text)
-    if moment is None:
-        raise problem(message)
-    now = context_of(info).now
-    if now is not None and moment <= now:
-        raise problem("is in the past")
-    if now is not None and moment - now > read.MAX_AHEAD:
-        raise problem(f"is more than {read.MAX_AHEAD.days // 365} years ahead; book it nearer the time")
-    return moment
+    return _checked(read.future_instant, value, context_of(info).now)
 
 
 def _duration(value: Any) -> timedelta:
@@ -265,17 +235,13 @@ def whole_number(low: int, high: int, message: str = "") -> Callable[[Any], int]
     """An integer from `low` to `high` (true, 30.0 and "30" are not), or `message`."""
 
     def check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise problem(message or f"must be a whole number from {low} to {high}")
-        return value
+        return _checked(read.whole_number, value, low, high, message)
 
     return check
 
 
 def boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise problem("must be true or false")
-    return value
+    return _checked(read.boolean, value)
 
 
 Text = Annotated[

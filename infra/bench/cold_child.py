@@ -129,9 +129,9 @@ def main() -> int:
     return 0
 
 
-# What a cold start must not load unless its handler uses it: boto3 (botocore is enough), regimen code and the
-# request validators.
-WATCHED = ("babel", "boto3", "chalicelib.regimens", "email_validator", "phonenumbers")
+# What a cold start must not load unless its handler uses it: boto3 (botocore is enough), regimen code, the
+# request validators and the request models' pydantic (a valid booking is read without it).
+WATCHED = ("babel", "boto3", "chalicelib.regimens", "email_validator", "phonenumbers", "pydantic")
 
 
 def _operations(services: Any) -> dict[str, int]:

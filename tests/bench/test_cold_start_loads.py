@@ -7,8 +7,9 @@ invokes it, against moto's server on 127.0.0.1 in this process; it reports which
   boto3 (its clients are botocore's), no regimen code, no validator and no Babel (an English text's time is
   locale-free), and makes neither an SES nor a Scheduler client.
 - The authorizer lets a clinic's key in reading DynamoDB alone: no SSM, SES or Scheduler client.
-- A first booking does load the phone validator (the other side of the same watch), and no regimen code, no
-  boto3 and no Babel (its English confirmation).
+- A first booking does load the phone validator (the other side of the same watch), and no pydantic (a valid
+  booking is read by the plain reader, `chalicelib.appointments.request`), no regimen code, no boto3 and no Babel
+  (its English confirmation).
 Each makes its SSM, SNS and DynamoDB clients from the trimmed models of the operations the functions call
 (`infra/aws/service_models.py`), and its first invocation works through them.
 After each, the cyclic garbage collector runs again (`chalicelib.core.heap` holds it off during a Lambda
@@ -45,7 +46,7 @@ def test_an_appointment_fire_sends_without_regimen_code_validators_or_unused_cli
     fire = first_invocations["fire"]
 
     assert fire["answer"] == {"result": "sent", "batchItemFailures": []}  # the reminder stored sent, none to retry
-    assert fire["modules"] == []  # no Babel, boto3, chalicelib.regimens.*, email_validator or phonenumbers
+    assert fire["modules"] == []  # no Babel, boto3, chalicelib.regimens.*, email_validator, phonenumbers, pydantic
     assert fire["clients"] == ["sns", "ssm"]  # the SMS and its link's key; no SES, no Scheduler
     assert fire["operations"]["ssm"] == len(OPERATIONS["ssm"])  # the key read through the trimmed model
     assert fire["operations"]["dynamodb"] == len(OPERATIONS["dynamodb"])
@@ -70,7 +71,9 @@ def test_a_booking_loads_the_phone_validator_and_still_no_regimen_code(
 
     assert booking["answer"]["statusCode"] == 201
     assert "phonenumbers" in booking["modules"]
-    assert not [name for name in booking["modules"] if name.startswith(("chalicelib.regimens", "boto3", "babel"))]
+    assert not [
+        name for name in booking["modules"] if name.startswith(("pydantic", "chalicelib.regimens", "boto3", "babel"))
+    ]
     assert "ses" not in booking["clients"]
     assert booking["operations"]["dynamodb"] == len(OPERATIONS["dynamodb"])
     assert booking["collector_on"] is True
