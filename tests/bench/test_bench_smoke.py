@@ -25,6 +25,7 @@ FIGURES = (
     "local stack RSS at 10,000 bookings, from 20 (MB)",
     "local stack SIGTERM to exit (s)",
     "failed GETs, 16 concurrent clients",
+    "make bench, every figure (s)",
 )
 
 
