@@ -140,21 +140,26 @@ class CountedClaim(Struct, frozen=True):
         """The claim in the transaction `write`: a new item where none was read (a conditional put: nothing may
         have been written meanwhile), else the update that takes over a claim whose lease ran out."""
         if self.new:
-            item = Delivery(
-                self.reminder_key,
-                self.occurrence,
-                clinic_id=self.clinic_id,
-                channel=self.channel,
-                status=DeliveryStatus.CLAIMED,
-                claimed_at=self.now,
-                lease_until=self.lease_until,
-                attempts=1,
-                expires_at=self.expires_at,
-            )
-            write.save(item, condition=Delivery.reminder_key.does_not_exist())
+            write.save(self.created(), condition=Delivery.reminder_key.does_not_exist())
             return
         actions, claimable = _claim_write(self.clinic_id, self.channel, self.now, self.lease_until, self.expires_at)
         write.update(Delivery(self.reminder_key, self.occurrence), actions=actions, condition=claimable)
+
+    def created(self, status: DeliveryStatus = DeliveryStatus.CLAIMED, **sent: Any) -> Delivery:
+        """The delivery a new claim creates, whole: as claimed, or as sent with the send's fields (`SentRecord`
+        writes it so, on the condition that it is still as claimed)."""
+        return Delivery(
+            self.reminder_key,
+            self.occurrence,
+            clinic_id=self.clinic_id,
+            channel=self.channel,
+            status=status,
+            claimed_at=self.now,
+            lease_until=self.lease_until,
+            attempts=1,
+            expires_at=self.expires_at,
+            **sent,
+        )
 
 
 def unclaimed(reminder_key: str, occurrence: str) -> bool:
@@ -309,7 +314,15 @@ class SentRecord(Struct, frozen=True):
     def add_to(self, write: Any) -> None:
         mark, unchanged = _sent_mark(self.reminder, self.version, self.sent_at)
         if self.claim is not None:
-            write.save(self._delivery(self.claim), condition=_still_claimed(self.claim))
+            whole = self.claim.created(
+                DeliveryStatus.SENT,
+                message_id=self.message_id,
+                sent_at=self.sent_at,
+                lateness_seconds=self.lateness_seconds,
+                sms_segments=self.sms_segments,
+                chat_recipient=self.chat_recipient,
+            )
+            write.save(whole, condition=_still_claimed(self.claim))
         else:
             sent = _sent_actions(
                 self.message_id, self.sent_at, self.lateness_seconds, self.sms_segments, self.chat_recipient
@@ -318,24 +331,6 @@ class SentRecord(Struct, frozen=True):
         write.update(to_model(self.reminder, Reminder), actions=mark, condition=unchanged)
         if self.recent_sends is not None:
             write.update(self.recent_sends[0], actions=self.recent_sends[1])
-
-    def _delivery(self, claim: CountedClaim) -> Delivery:
-        return Delivery(
-            self.reminder_key,
-            self.occurrence,
-            clinic_id=claim.clinic_id,
-            channel=claim.channel,
-            status=DeliveryStatus.SENT,
-            claimed_at=claim.now,
-            lease_until=claim.lease_until,
-            attempts=1,
-            expires_at=claim.expires_at,
-            message_id=self.message_id,
-            sent_at=self.sent_at,
-            lateness_seconds=self.lateness_seconds,
-            sms_segments=self.sms_segments,
-            chat_recipient=self.chat_recipient,
-        )
 
 
 def _still_claimed(claim: CountedClaim) -> Any:

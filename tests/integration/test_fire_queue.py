@@ -17,30 +17,14 @@ import pytest
 from chalice.test import Client
 
 from app import app
-from chalicelib.appointments.request import parse_new_appointment
 from chalicelib.fire.queue import FIRE_ATTEMPTS, retry_delay_seconds
 from chalicelib.reconcile.dead_letters import DeadLetterRedrive
 from chalicelib.store.models import Reminder
 from infra.local.clock import SimulatedClock
 from tests.conftest import ClinicKeys, World
-from tests.integration.test_fire_batch import throttled_sms
+from tests.integration.test_fire_batch import book_all, phone, throttled_sms
 from tests.integration.test_fire_reads_and_races import counted_calls
 from tests.timer_support import stored_event
-
-START = "2026-12-02T10:00:00-05:00"
-
-
-def phone(n: int) -> str:
-    return f"+1415555{100 + n:04d}"  # the fictional 555-01xx range
-
-
-def book(world: World, clinic: ClinicKeys, count: int) -> list[str]:
-    booked = []
-    for n in range(count):
-        body = {"patient": {"name": f"Patient {n}", "phone": phone(n)}, "start": START}
-        request = parse_new_appointment(json.dumps(body).encode(), world.services.clock.now())
-        booked.append(world.services.appointments.book(clinic.clinic_id, request).appointment.appointment_id)
-    return booked
 
 
 def queue_url(world: World, name: str | None = None) -> str:
@@ -112,7 +96,7 @@ def reminder_texts(world: World) -> list[str]:
 def test_reminders_queued_together_are_sent_in_one_batch_and_none_is_tried_again(
     aws: World, clinic: ClinicKeys, clock: SimulatedClock
 ) -> None:
-    appointments = book(aws, clinic, 4)
+    appointments = book_all(aws, clinic, 4)
     queue_timers(aws, clock, appointments)
     event = received(aws)
     assert len(event["Records"]) == 4
@@ -129,7 +113,7 @@ def test_reminders_queued_together_are_sent_in_one_batch_and_none_is_tried_again
 def test_a_send_that_fails_is_reported_alone_and_tried_again_a_minute_later(
     aws: World, clinic: ClinicKeys, clock: SimulatedClock
 ) -> None:
-    appointments = book(aws, clinic, 3)
+    appointments = book_all(aws, clinic, 3)
     queue_timers(aws, clock, appointments)
     event = received(aws)
     throttled_id = next(
@@ -154,7 +138,7 @@ def test_retries_follow_schedulers_back_off_and_the_last_is_dead_lettered_at_onc
 def test_a_reminder_failing_its_last_attempt_goes_to_the_dead_letter_queue_and_is_redriven_once(
     aws: World, clinic: ClinicKeys, clock: SimulatedClock
 ) -> None:
-    (appointment_id,) = book(aws, clinic, 1)
+    (appointment_id,) = book_all(aws, clinic, 1)
     queue_timers(aws, clock, [appointment_id])
     sqs = aws.services.sqs
     with throttled_sms(aws, phone(0)), visibility_changes(aws) as asked:
