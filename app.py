@@ -37,6 +37,7 @@ from chalicelib.edge.http import (
     to_response,
     unknown_query_parameters,
 )
+from chalicelib.settings import on_lambda
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -634,4 +635,4 @@ def details_link_post(token: str) -> Response:
 
 
 settle()  # what `import app` built lives as long as the process: later full collections skip it (core/heap.py)
-hold_until_served()  # on Lambda, no collection while the first invocation builds the rest (core/heap.py)
+hold_until_served(on_lambda())  # on Lambda, no collection while the first invocation builds the rest (core/heap.py)

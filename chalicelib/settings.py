@@ -224,6 +224,12 @@ def messenger_secrets_from_env(environ: Mapping[str, str] | None = None) -> Mess
     )
 
 
+def on_lambda() -> bool:
+    """True in a Lambda function's process: the runtime sets `AWS_LAMBDA_FUNCTION_NAME` (not a CareCue setting,
+    so not part of `Settings`; read before the settings are, by `import app`)."""
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
 def point_aws_at(endpoint_url: str, region: str = "us-east-1") -> None:
     """Sends every AWS client this process creates to `endpoint_url` (the local stack's moto server).
 

@@ -30,7 +30,6 @@ and may never invoke a handler) nothing is held.
 from __future__ import annotations
 
 import gc
-import os
 
 FREEZES = 8
 _done = 0
@@ -44,10 +43,11 @@ def settle() -> None:
         gc.freeze()
 
 
-def hold_until_served() -> None:
-    """On Lambda only: no cyclic collection until `served` (the end of the first invocation)."""
+def hold_until_served(on_lambda: bool) -> None:
+    """On Lambda only (`chalicelib.settings.on_lambda`): no cyclic collection until `served` (the end of the
+    first invocation)."""
     global _held
-    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and gc.isenabled():
+    if on_lambda and gc.isenabled():
         gc.disable()
         _held = True
 

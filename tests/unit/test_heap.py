@@ -24,7 +24,8 @@ def test_a_process_freezes_at_most_freezes_times_and_then_leaves_new_objects_to_
 HOLD = """
 import gc, os, sys
 from chalicelib.core.heap import hold_until_served, served
-hold_until_served()
+from chalicelib.settings import on_lambda
+hold_until_served(on_lambda())
 held = not gc.isenabled()
 served()
 after_first = gc.isenabled()
